@@ -1,0 +1,170 @@
+"""The tables: scheme hierarchy, products, households, members, coverage periods.
+
+One name per concept across code, database and API (DESIGN.md §2). Amounts are whole
+XOF in integers; dates are calendar days in the scheme's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names so that Alembic migrations read the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class SchemeUnit(Base):
+    """A level of the scheme: network > health zone > mutual > village group.
+
+    `path` holds the codes from the top (`NET/ZONE/MUT`) so that "this unit and all
+    below it", the scope of a staff member or an agent, is one prefix query.
+    """
+
+    __tablename__ = "scheme_units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    level: Mapped[str] = mapped_column(String(16))  # network, zone, mutual, village_group
+    name: Mapped[str] = mapped_column(String(120))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_units.id"))
+    path: Mapped[str] = mapped_column(String(400), index=True)
+    department: Mapped[str | None] = mapped_column(String(60))
+    commune: Mapped[str | None] = mapped_column(String(60))
+    arrondissement: Mapped[str | None] = mapped_column(String(60))
+
+
+class Product(Base):
+    """The offer a mutual sells, with its rules (DESIGN.md §2)."""
+
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    # Offered by this unit and every mutual below it.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("scheme_units.id"))
+    names: Mapped[dict[str, Any]] = mapped_column(JSON)
+    target_group: Mapped[str] = mapped_column(String(40), default="families")
+    premium_per_person: Mapped[int] = mapped_column(Integer)
+    household_premium: Mapped[int | None] = mapped_column(Integer)
+    max_members: Mapped[int | None] = mapped_column(Integer)
+    window_start: Mapped[str | None] = mapped_column(String(5))  # "MM-DD", yearly campaign
+    window_end: Mapped[str | None] = mapped_column(String(5))
+    waiting_days: Mapped[int] = mapped_column(Integer, default=30)
+    cover_months: Mapped[int] = mapped_column(Integer, default=12)
+    grace_days: Mapped[int] = mapped_column(Integer, default=30)
+    copay_percent: Mapped[int] = mapped_column(Integer, default=0)
+    benefits: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    unit: Mapped[SchemeUnit] = relationship()
+
+
+class Occupation(Base):
+    """The scheme's socio-professional groups, by which it enrols and reports."""
+
+    __tablename__ = "occupations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    names: Mapped[dict[str, Any]] = mapped_column(JSON)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Household(Base):
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mutual_id: Mapped[int] = mapped_column(ForeignKey("scheme_units.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164
+    language: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(16))  # ussd, agent, import
+    commune: Mapped[str | None] = mapped_column(String(60))
+    arrondissement: Mapped[str | None] = mapped_column(String(60))
+    village: Mapped[str | None] = mapped_column(String(60))
+    # Who asked for this enrolment (a USSD session, an import row): the same request
+    # arriving twice finds its household instead of creating a second one.
+    request_key: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    members: Mapped[list[Member]] = relationship(back_populates="household", order_by="Member.id")
+    periods: Mapped[list[CoveragePeriod]] = relationship(
+        back_populates="household", order_by="CoveragePeriod.starts_on"
+    )
+    mutual: Mapped[SchemeUnit] = relationship()
+    product: Mapped[Product] = relationship()
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (Index("ix_members_head_identity", "last_name", "first_names", "birth_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Set right after insert from the row id, with its check digit; unique once set.
+    member_no: Mapped[str | None] = mapped_column(String(12), unique=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    last_name: Mapped[str] = mapped_column(String(60))
+    first_names: Mapped[str] = mapped_column(String(80))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    birth_year: Mapped[int] = mapped_column(Integer)
+    birth_year_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    relationship_to_head: Mapped[str] = mapped_column(String(16))
+    occupation: Mapped[str | None] = mapped_column(String(32))
+    national_id: Mapped[str | None] = mapped_column(String(20), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    household: Mapped[Household] = relationship(back_populates="members")
+
+
+class CoveragePeriod(Base):
+    """One cover year of a household. `status` is stored for fast queries and kept
+    in step with `gateway.coverage.status_on`, which decides it from dates and money."""
+
+    __tablename__ = "coverage_periods"
+    __table_args__ = (
+        UniqueConstraint("household_id", "starts_on", name="uq_coverage_periods_household_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    starts_on: Mapped[date] = mapped_column(Date)  # the day the period was opened
+    persons: Mapped[int] = mapped_column(Integer)
+    premium_due: Mapped[int] = mapped_column(Integer)
+    amount_paid: Mapped[int] = mapped_column(Integer, default=0)
+    paid_in_full_on: Mapped[date | None] = mapped_column(Date)
+    waiting_days: Mapped[int] = mapped_column(Integer)
+    cover_months: Mapped[int] = mapped_column(Integer)
+    grace_days: Mapped[int] = mapped_column(Integer)
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+
+    household: Mapped[Household] = relationship(back_populates="periods")

@@ -1,0 +1,18 @@
+"""The Redis connection pool shared by every request of a process."""
+
+from __future__ import annotations
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+
+def connect(url: str, max_connections: int, timeout: float) -> Redis:
+    """A blocking pool: under a burst, requests wait up to `timeout` for a connection
+    instead of failing with "Too many connections" (the default pool's behaviour)."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=timeout,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
+    return Redis(connection_pool=pool)

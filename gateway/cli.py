@@ -1,0 +1,231 @@
+"""`alafia`: run, set up and try the gateway.
+
+alafia demo                 everything on embedded defaults, with a demo scheme
+alafia serve                the production HTTP server
+alafia db upgrade           create or migrate the database
+alafia scheme load FILE     load mutuals and products (YAML or JSON)
+alafia scheme show          what is loaded
+alafia dial                 a terminal phone against a running gateway
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway import logs
+from gateway.config import ConfigError, Settings
+
+log = logging.getLogger("alafia")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    return int(args.run(settings, args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alafia", description="USSD and SMS gateway for health mutuals"
+    )
+    commands = parser.add_subparsers(title="commands")
+
+    demo = commands.add_parser(
+        "demo", help="run everything on embedded defaults with a demo scheme"
+    )
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(run=_demo)
+
+    serve = commands.add_parser("serve", help="run the production HTTP server")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(title="db commands")
+    upgrade = db.add_parser("upgrade", help="create or migrate the database to the latest schema")
+    upgrade.set_defaults(run=_db_upgrade)
+
+    scheme = commands.add_parser("scheme", help="mutuals and products").add_subparsers(
+        title="scheme commands"
+    )
+    load = scheme.add_parser(
+        "load", help="load units, occupations and products from a YAML or JSON file"
+    )
+    load.add_argument("file", type=Path)
+    load.set_defaults(run=_scheme_load)
+    show = scheme.add_parser("show", help="show the loaded scheme")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(run=_scheme_show)
+
+    dial = commands.add_parser(
+        "dial", help="a terminal phone: a USSD session against a running gateway"
+    )
+    dial.add_argument("--url", default="http://127.0.0.1:8000/ussd")
+    dial.add_argument("--phone", default="+2290197000001")
+    dial.add_argument("--code", default="*384*22#")
+    dial.add_argument("--input", help='answers separated by commas, e.g. "1,1,1,ADJOVI,Koffi"')
+    dial.set_defaults(run=_dial)
+    return parser
+
+
+def _migrate(settings: Settings) -> None:
+    from db.migrate import upgrade
+
+    if settings.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+
+
+def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    _migrate(settings)
+    print("database is at the latest schema")
+    return 0
+
+
+def _scheme_load(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from db.engine import create_engine_sync
+    from gateway import scheme
+
+    try:
+        document = scheme.read_file(args.file)
+        engine = create_engine_sync(settings.database_url)
+        with Session(engine) as session, session.begin():
+            report = scheme.load(session, document)
+        engine.dispose()
+    except scheme.SchemeError as error:
+        print(f"{args.file}: not loaded, nothing changed:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    print(
+        f"loaded {report.units} units, {report.occupations} occupations, {report.products} products"
+    )
+    return 0
+
+
+def _scheme_show(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
+    from db.engine import create_engine_sync
+    from gateway import scheme
+
+    engine = create_engine_sync(settings.database_url)
+    with Session(engine) as session:
+        described = scheme.describe(session)
+    engine.dispose()
+    if args.json:
+        print(json.dumps(described, ensure_ascii=False, indent=2))
+        return 0
+    print("Units")
+    for unit in described["units"]:
+        indent = "  " * unit["path"].count("/")
+        commune = f" ({unit['commune']})" if unit["commune"] else ""
+        print(f"  {indent}{unit['code']:<14} {unit['level']:<8} {unit['name']}{commune}")
+    print("Products")
+    for product in described["products"]:
+        window = product["window"]
+        when = f"open {window['opens']}..{window['closes']}" if window else "open all year"
+        print(
+            f"  {product['code']:<10} {product['premium_per_person']:>6} XOF/person  offered by "
+            f"{product['offered_by']:<12} {when}, waiting {product['waiting_days']} days"
+        )
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+    from sqlalchemy.orm import Session
+
+    from db.embedded_redis import EmbeddedRedis
+    from db.engine import create_engine_sync
+    from gateway import scheme
+    from gateway.app import create_app
+
+    _migrate(settings)
+    engine = create_engine_sync(settings.database_url)
+    with Session(engine) as session, session.begin():
+        if scheme.is_empty(session):
+            scheme.load(session, scheme.read_file(scheme.DEMO_SCHEME))
+            log.info("loaded the demo scheme")
+    engine.dispose()
+    embedded = None
+    if settings.redis_url is None:
+        embedded = EmbeddedRedis(settings.data_dir)
+        settings = _with_redis(settings, embedded.start())
+    print(
+        f"\nAlafia demo is running on http://{args.host}:{args.port}\n"
+        f"Dial it from another terminal:\n"
+        f"    alafia dial --url http://{args.host}:{args.port}/ussd\n"
+        f"Or point Africa's Talking's USSD callback at http://<this host>:{args.port}/ussd\n",
+        flush=True,
+    )
+    try:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from db.embedded_redis import EmbeddedRedis
+
+    embedded = None
+    if settings.redis_url is None:
+        # One embedded server for all worker processes, which find it through REDIS_URL.
+        embedded = EmbeddedRedis(settings.data_dir)
+        os.environ["REDIS_URL"] = embedded.start()
+    try:
+        uvicorn.run(
+            "gateway.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=None,
+            proxy_headers=True,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def _dial(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway import dial
+
+    answers = dial.scripted_answers(args.input) if args.input is not None else dial.prompt_answers()
+    return dial.session(
+        args.url, args.phone, args.code, answers, lambda screen: print(f"\n{screen}\n")
+    )
+
+
+def _with_redis(settings: Settings, url: str) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, redis_url=url)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

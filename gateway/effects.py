@@ -1,0 +1,36 @@
+"""Apply what the menus ask for, each effect with the one service that owns it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from gateway.enrolment import EnrolmentService
+from gateway.rights import RightsService
+from menus.effects import (
+    Effect,
+    EnrolHousehold,
+    RememberLanguage,
+    ShowHouseholdRights,
+    ShowMemberStatus,
+)
+
+
+class EffectRunner:
+    def __init__(self, enrolment: EnrolmentService, rights: RightsService) -> None:
+        self.enrolment = enrolment
+        self.rights = rights
+
+    async def apply(self, effect: Effect, request_key: str, today: date) -> Any:
+        """`request_key` names the request (a USSD session); writes are idempotent on it."""
+        match effect:
+            case EnrolHousehold():
+                return await self.enrolment.enrol(effect, request_key, today)
+            case ShowHouseholdRights(phone=phone):
+                return await self.rights.household_rights(phone, today)
+            case ShowMemberStatus(member_no=member_no):
+                return await self.rights.member_status(member_no, today)
+            case RememberLanguage(phone=phone, language=language):
+                await self.rights.remember_language(phone, language)
+                return True
+        raise TypeError(f"no service applies {type(effect).__name__}")

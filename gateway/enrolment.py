@@ -1,0 +1,196 @@
+"""Enrol a household: all or nothing, once per request, never twice per family."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import models
+from gateway import coverage
+from gateway.catalog import offers, product_rule
+from menus.effects import EnrolHousehold, EnrolResult, PersonDraft
+from menus.identifiers import member_number
+
+log = logging.getLogger(__name__)
+
+
+class EnrolmentService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def enrol(self, request: EnrolHousehold, request_key: str, today: date) -> EnrolResult:
+        async with self.sessions() as session:
+            try:
+                result = await self._enrol(session, request, request_key, today)
+                await session.commit()
+                return result
+            except IntegrityError:
+                # A concurrent copy of this request, or of this family, won the race.
+                await session.rollback()
+                log.info("enrolment race on %s; answering from what was stored", request_key)
+        async with self.sessions() as session:
+            again = await self._already_done(session, request, request_key)
+            if again is None:
+                raise RuntimeError("enrolment conflicted but nothing matching was stored")
+            return again
+
+    async def _enrol(
+        self, session: AsyncSession, request: EnrolHousehold, request_key: str, today: date
+    ) -> EnrolResult:
+        done = await self._already_done(session, request, request_key)
+        if done is not None:
+            return done
+        persons = 1 + len(request.dependants)
+        mutual = await session.scalar(
+            select(models.SchemeUnit).where(
+                models.SchemeUnit.code == request.mutual_code, models.SchemeUnit.level == "mutual"
+            )
+        )
+        product = await session.scalar(
+            select(models.Product).where(models.Product.code == request.product_code)
+        )
+        if mutual is None or product is None or not product.active:
+            return _refused("unknown_product", persons)
+        unit = await session.get(models.SchemeUnit, product.unit_id)
+        if unit is None or not offers(unit, mutual):
+            return _refused("unknown_product", persons)
+        rule = product_rule(product)
+        if rule.max_members is not None and persons > rule.max_members:
+            return _refused("full", persons)
+        if not rule.is_open(today):
+            result = _refused("closed", persons)
+            result["opens_on"] = rule.next_opening(today).isoformat()
+            return result
+
+        household = models.Household(
+            mutual_id=mutual.id,
+            product_id=product.id,
+            phone=request.phone,
+            language=request.language,
+            channel=request.channel,
+            commune=mutual.commune,
+            arrondissement=mutual.arrondissement,
+            request_key=request_key,
+        )
+        session.add(household)
+        await session.flush()
+        people = [_member(household.id, request.head)] + [
+            _member(household.id, d) for d in request.dependants
+        ]
+        session.add_all(people)
+        await session.flush()
+        for person in people:
+            person.member_no = member_number(person.id)
+        premium = rule.premium_for(persons)
+        terms = coverage.PeriodTerms(
+            premium, 0, None, product.waiting_days, product.cover_months, product.grace_days
+        )
+        session.add(
+            models.CoveragePeriod(
+                household_id=household.id,
+                product_id=product.id,
+                starts_on=today,
+                persons=persons,
+                premium_due=premium,
+                amount_paid=0,
+                waiting_days=product.waiting_days,
+                cover_months=product.cover_months,
+                grace_days=product.grace_days,
+                status=coverage.status_on(terms, today),
+            )
+        )
+        await session.flush()
+        log.info(
+            "household %s enrolled in %s: %d persons, %d XOF due",
+            household.id,
+            mutual.code,
+            persons,
+            premium,
+        )
+        return EnrolResult(
+            outcome="enrolled",
+            member_no=people[0].member_no or "",
+            premium_due=premium,
+            persons=persons,
+            opens_on=None,
+        )
+
+    async def _already_done(
+        self, session: AsyncSession, request: EnrolHousehold, request_key: str
+    ) -> EnrolResult | None:
+        """The same request seen before, or the same family enrolled before."""
+        same_request = await session.scalar(
+            select(models.Household).where(models.Household.request_key == request_key)
+        )
+        if same_request is not None:
+            return await _result_for(session, same_request.id, "enrolled")
+        national_ids = [p.national_id for p in (request.head, *request.dependants) if p.national_id]
+        if national_ids:
+            holder = await session.scalar(
+                select(models.Member).where(models.Member.national_id.in_(national_ids)).limit(1)
+            )
+            if holder is not None:
+                return await _result_for(session, holder.household_id, "duplicate")
+        head = request.head
+        same_family = await session.scalar(
+            select(models.Household.id)
+            .join(models.Member, models.Member.household_id == models.Household.id)
+            .where(
+                models.Household.phone == request.phone,
+                models.Member.relationship_to_head == "head",
+                models.Member.last_name == head.last_name,
+                models.Member.first_names == head.first_names,
+                models.Member.birth_year == date.fromisoformat(head.birth_date).year,
+            )
+            .limit(1)
+        )
+        if same_family is not None:
+            return await _result_for(session, same_family, "duplicate")
+        return None
+
+
+def _member(household_id: int, person: PersonDraft) -> models.Member:
+    born = date.fromisoformat(person.birth_date)
+    return models.Member(
+        household_id=household_id,
+        last_name=person.last_name,
+        first_names=person.first_names,
+        sex=person.sex,
+        birth_date=born,
+        birth_year=born.year,
+        birth_year_only=person.birth_year_only,
+        relationship_to_head=person.relationship,
+        occupation=person.occupation,
+        national_id=person.national_id,
+    )
+
+
+def _refused(outcome: str, persons: int) -> EnrolResult:
+    return EnrolResult(outcome=outcome, member_no="", premium_due=0, persons=persons, opens_on=None)
+
+
+async def _result_for(session: AsyncSession, household_id: int, outcome: str) -> EnrolResult:
+    head = await session.scalar(
+        select(models.Member)
+        .where(
+            models.Member.household_id == household_id, models.Member.relationship_to_head == "head"
+        )
+        .limit(1)
+    )
+    period = await session.scalar(
+        select(models.CoveragePeriod)
+        .where(models.CoveragePeriod.household_id == household_id)
+        .order_by(models.CoveragePeriod.starts_on.desc())
+        .limit(1)
+    )
+    return EnrolResult(
+        outcome=outcome,
+        member_no=head.member_no or "" if head else "",
+        premium_due=max(0, period.premium_due - period.amount_paid) if period else 0,
+        persons=period.persons if period else 0,
+        opens_on=None,
+    )

@@ -1,0 +1,131 @@
+"""What a household or a member is entitled to today, read from the database."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import models
+from gateway import coverage
+from menus.effects import CoverageView, MemberLine, RightsResult, StatusResult
+
+
+def terms_of(period: models.CoveragePeriod) -> coverage.PeriodTerms:
+    return coverage.PeriodTerms(
+        premium_due=period.premium_due,
+        amount_paid=period.amount_paid,
+        paid_in_full_on=period.paid_in_full_on,
+        waiting_days=period.waiting_days,
+        cover_months=period.cover_months,
+        grace_days=period.grace_days,
+        cancelled_on=period.cancelled_on,
+    )
+
+
+def coverage_view(period: models.CoveragePeriod | None, today: date) -> CoverageView | None:
+    if period is None:
+        return None
+    terms = terms_of(period)
+    start, end = terms.covered_from, terms.covered_until
+    return CoverageView(
+        status=coverage.status_on(terms, today),
+        start=start.isoformat() if start else None,
+        end=end.isoformat() if end else None,
+        amount_due=terms.amount_due,
+    )
+
+
+async def current_period(
+    session: AsyncSession, household_id: int, today: date
+) -> models.CoveragePeriod | None:
+    """The latest period already opened; a renewal opened for later does not hide it."""
+    return await session.scalar(
+        select(models.CoveragePeriod)
+        .where(
+            models.CoveragePeriod.household_id == household_id,
+            models.CoveragePeriod.starts_on <= today,
+        )
+        .order_by(models.CoveragePeriod.starts_on.desc())
+        .limit(1)
+    )
+
+
+class RightsService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def caller(self, phone: str) -> dict[str, Any]:
+        """What a session needs to know about the phone that dials: one indexed read."""
+        async with self.sessions() as session:
+            row = (
+                await session.execute(
+                    select(models.Household.language, models.Member.member_no)
+                    .join(models.Member, models.Member.household_id == models.Household.id)
+                    .where(
+                        models.Household.phone == phone,
+                        models.Member.relationship_to_head == "head",
+                    )
+                    .order_by(models.Household.id.desc())
+                    .limit(1)
+                )
+            ).first()
+        if row is None:
+            return {"phone": phone}
+        return {"phone": phone, "language": row.language, "member_no": row.member_no}
+
+    async def household_rights(self, phone: str, today: date) -> RightsResult:
+        async with self.sessions() as session:
+            household = await session.scalar(
+                select(models.Household)
+                .where(models.Household.phone == phone)
+                .order_by(models.Household.id.desc())
+            )
+            if household is None:
+                return RightsResult(found=False, members=[], coverage=None)
+            members = (
+                await session.scalars(
+                    select(models.Member)
+                    .where(models.Member.household_id == household.id)
+                    .order_by(models.Member.id)
+                )
+            ).all()
+            period = await current_period(session, household.id, today)
+            return RightsResult(
+                found=True,
+                members=[
+                    MemberLine(
+                        member_no=m.member_no or "",
+                        first_names=m.first_names,
+                        initial=m.last_name[:1],
+                    )
+                    for m in members
+                ],
+                coverage=coverage_view(period, today),
+            )
+
+    async def member_status(self, member_no: str, today: date) -> StatusResult:
+        async with self.sessions() as session:
+            member = await session.scalar(
+                select(models.Member).where(models.Member.member_no == member_no)
+            )
+            if member is None:
+                return StatusResult(found=False, member_no=member_no, initial="", coverage=None)
+            period = await current_period(session, member.household_id, today)
+            return StatusResult(
+                found=True,
+                member_no=member_no,
+                initial=member.first_names[:1].upper(),
+                coverage=coverage_view(period, today),
+            )
+
+    async def remember_language(self, phone: str, language: str) -> None:
+        async with self.sessions() as session:
+            await session.execute(
+                update(models.Household)
+                .where(models.Household.phone == phone)
+                .values(language=language)
+            )
+            await session.commit()

@@ -1,0 +1,94 @@
+"""Everything a gateway process holds for its lifetime, built once at start-up.
+
+Nothing here is created per request: one database engine, one Redis pool, one menu
+engine with its catalogues, shared by every hop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import date
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from db.embedded_redis import EmbeddedRedis
+from db.engine import create_engine_async, session_factory
+from db.redis import connect
+from db.sessions import SessionStore
+from gateway.catalog import CatalogCache
+from gateway.config import Settings
+from gateway.effects import EffectRunner
+from gateway.enrolment import EnrolmentService
+from gateway.rights import RightsService
+from gateway.ussd import UssdService
+from menus.engine import Engine
+from menus.identifiers import NationalIdRule
+from menus.journeys import all_journeys
+from menus.text import load_catalogues
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, clock: Callable[[], date] | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.embedded: EmbeddedRedis | None = None
+        self.db: AsyncEngine
+        self.sessions: async_sessionmaker[AsyncSession]
+        self.redis: Redis
+        self.ussd: UssdService
+
+    async def start(self) -> None:
+        settings = self.settings
+        redis_url = settings.redis_url
+        if redis_url is None:
+            self.embedded = EmbeddedRedis(settings.data_dir)
+            redis_url = self.embedded.start()
+            os.environ["REDIS_URL"] = redis_url  # worker processes share this server
+        else:
+            log.info("using Redis at %s", _without_password(redis_url))
+        self.redis = connect(redis_url, settings.redis_max_connections, settings.redis_timeout)
+        self.db = create_engine_async(settings.database_url)
+        self.sessions = session_factory(self.db)
+        catalog = CatalogCache(self.sessions, settings.catalog_refresh_seconds)
+        rights = RightsService(self.sessions)
+        catalogues = load_catalogues()
+        if settings.default_language not in catalogues:
+            raise ValueError(f"DEFAULT_LANGUAGE {settings.default_language!r} has no catalogue")
+        self.ussd = UssdService(
+            Engine(all_journeys(), catalogues),
+            SessionStore(self.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl),
+            catalog,
+            EffectRunner(EnrolmentService(self.sessions), rights),
+            max_chars=settings.ussd_max_chars,
+            default_language=settings.default_language,
+            national_id=NationalIdRule(settings.national_id_length),
+            country=settings.country,
+            timezone=settings.timezone,
+            clock=self.clock,
+        )
+        try:
+            await catalog.reload()
+        except Exception:
+            # Start anyway: /readyz says what is wrong and hops answer "unavailable".
+            log.exception("could not read the scheme at start-up")
+
+    async def stop(self) -> None:
+        await self.redis.aclose()
+        await self.redis.connection_pool.disconnect()
+        await self.db.dispose()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

@@ -1,0 +1,188 @@
+"""Load a scheme (units, occupations, products) from YAML or JSON, idempotently.
+
+Rows are matched on their codes: loading the same file twice changes nothing, loading
+an edited file updates what changed. Every problem in the file is reported at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db import models
+
+LEVELS = ("network", "zone", "mutual", "village_group")
+_MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+
+
+class SchemeError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    units: int
+    products: int
+    occupations: int
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text("utf-8"))  # YAML is a superset of JSON
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise SchemeError([f"{path}: cannot read: {error}"]) from None
+    if not isinstance(document, dict):
+        raise SchemeError([f"{path}: expected a mapping with units, occupations and products"])
+    return document
+
+
+def validate(document: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    codes: set[str] = set()
+    for i, unit in enumerate(document.get("units") or []):
+        where = f"units[{i}]"
+        if not isinstance(unit, dict):
+            problems.append(f"{where}: expected a mapping")
+            continue
+        for key in ("code", "level", "name"):
+            if not unit.get(key):
+                problems.append(f"{where}: missing {key}")
+        if unit.get("level") and unit["level"] not in LEVELS:
+            problems.append(f"{where}: level must be one of {', '.join(LEVELS)}")
+        if unit.get("parent") and unit["parent"] not in codes:
+            problems.append(f"{where}: parent {unit['parent']!r} must be listed before it")
+        if unit.get("level") == "mutual" and not unit.get("commune"):
+            problems.append(f"{where}: a mutual needs its commune")
+        codes.add(str(unit.get("code")))
+    for i, occupation in enumerate(document.get("occupations") or []):
+        if (
+            not isinstance(occupation, dict)
+            or not occupation.get("code")
+            or not occupation.get("names")
+        ):
+            problems.append(f"occupations[{i}]: needs code and names")
+    for i, product in enumerate(document.get("products") or []):
+        where = f"products[{i}]"
+        if not isinstance(product, dict):
+            problems.append(f"{where}: expected a mapping")
+            continue
+        for key in ("code", "offered_by", "names", "premium_per_person"):
+            if product.get(key) in (None, ""):
+                problems.append(f"{where}: missing {key}")
+        if product.get("offered_by") and product["offered_by"] not in codes:
+            problems.append(
+                f"{where}: offered_by {product['offered_by']!r} is not a unit of this file"
+            )
+        for key in (
+            "premium_per_person",
+            "household_premium",
+            "max_members",
+            "waiting_days",
+            "cover_months",
+        ):
+            value = product.get(key)
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 0
+            ):
+                problems.append(f"{where}: {key} must be a whole number (XOF has no cents)")
+        window = product.get("window")
+        if window is not None and (
+            not isinstance(window, dict)
+            or not _MONTH_DAY.match(str(window.get("opens", "")))
+            or not _MONTH_DAY.match(str(window.get("closes", "")))
+        ):
+            problems.append(f'{where}: window needs opens and closes as "MM-DD"')
+    return problems
+
+
+def load(session: Session, document: dict[str, Any]) -> LoadReport:
+    problems = validate(document)
+    if problems:
+        raise SchemeError(problems)
+    units = {u.code: u for u in session.scalars(select(models.SchemeUnit))}
+    for spec in document.get("units") or []:
+        parent = units.get(spec["parent"]) if spec.get("parent") else None
+        unit = units.get(spec["code"]) or models.SchemeUnit(code=spec["code"])
+        unit.level, unit.name = spec["level"], spec["name"]
+        unit.parent_id = parent.id if parent else None
+        unit.path = f"{parent.path}/{spec['code']}" if parent else spec["code"]
+        unit.department = spec.get("department")
+        unit.commune = spec.get("commune")
+        unit.arrondissement = spec.get("arrondissement")
+        session.add(unit)
+        session.flush()
+        units[unit.code] = unit
+    occupations = {o.code: o for o in session.scalars(select(models.Occupation))}
+    for position, spec in enumerate(document.get("occupations") or []):
+        occupation = occupations.get(spec["code"]) or models.Occupation(code=spec["code"])
+        occupation.names, occupation.position = dict(spec["names"]), position
+        session.add(occupation)
+    products = {p.code: p for p in session.scalars(select(models.Product))}
+    for spec in document.get("products") or []:
+        product = products.get(spec["code"]) or models.Product(code=spec["code"])
+        window = spec.get("window") or {}
+        product.unit_id = units[spec["offered_by"]].id
+        product.names = dict(spec["names"])
+        product.target_group = spec.get("target_group", "families")
+        product.premium_per_person = spec["premium_per_person"]
+        product.household_premium = spec.get("household_premium")
+        product.max_members = spec.get("max_members")
+        product.window_start, product.window_end = window.get("opens"), window.get("closes")
+        product.waiting_days = spec.get("waiting_days", 30)
+        product.cover_months = spec.get("cover_months", 12)
+        product.grace_days = spec.get("grace_days", 30)
+        product.copay_percent = spec.get("copay_percent", 0)
+        product.benefits = list(spec.get("benefits", []))
+        product.active = spec.get("active", True)
+        session.add(product)
+    session.flush()
+    return LoadReport(
+        units=len(document.get("units") or []),
+        products=len(document.get("products") or []),
+        occupations=len(document.get("occupations") or []),
+    )
+
+
+def describe(session: Session) -> dict[str, Any]:
+    """The loaded scheme as plain data, for `alafia scheme show`."""
+    units = session.scalars(select(models.SchemeUnit).order_by(models.SchemeUnit.path)).all()
+    by_id = {u.id: u for u in units}
+    products = session.scalars(select(models.Product).order_by(models.Product.code)).all()
+    return {
+        "units": [
+            {"code": u.code, "level": u.level, "name": u.name, "commune": u.commune, "path": u.path}
+            for u in units
+        ],
+        "products": [
+            {
+                "code": p.code,
+                "offered_by": by_id[p.unit_id].code,
+                "names": p.names,
+                "premium_per_person": p.premium_per_person,
+                "household_premium": p.household_premium,
+                "max_members": p.max_members,
+                "window": {"opens": p.window_start, "closes": p.window_end}
+                if p.window_start
+                else None,
+                "waiting_days": p.waiting_days,
+                "cover_months": p.cover_months,
+                "active": p.active,
+            }
+            for p in products
+        ],
+    }
+
+
+def is_empty(session: Session) -> bool:
+    return session.scalar(select(models.SchemeUnit.id).limit(1)) is None
+
+
+DEMO_SCHEME = Path(__file__).parent / "data" / "demo_scheme.yaml"

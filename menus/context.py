@@ -1,0 +1,83 @@
+"""What the host tells the engine about the world, read-only: the engine does no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from menus.identifiers import NationalIdRule
+
+
+@dataclass(frozen=True)
+class Mutual:
+    code: str
+    name: str
+    commune: str
+
+
+@dataclass(frozen=True)
+class Product:
+    code: str
+    names: dict[str, str]  # per language
+    mutual_codes: frozenset[str]
+    premium_per_person: int
+    household_premium: int | None = None
+    max_members: int | None = None
+    window: tuple[tuple[int, int], tuple[int, int]] | None = None  # ((month, day), (month, day))
+
+    def premium_for(self, persons: int) -> int:
+        """A lump sum for the household where the product has one, else per person."""
+        if self.household_premium is not None:
+            return self.household_premium
+        return self.premium_per_person * persons
+
+    def is_open(self, day: date) -> bool:
+        if self.window is None:
+            return True
+        start, end = self.window
+        here = (day.month, day.day)
+        if start <= end:
+            return start <= here <= end
+        return here >= start or here <= end  # a campaign that spans the new year
+
+    def next_opening(self, day: date) -> date:
+        assert self.window is not None
+        (month, dom), _ = self.window
+        opening = date(day.year, month, dom)
+        return opening if opening > day else date(day.year + 1, month, dom)
+
+
+@dataclass(frozen=True)
+class Occupation:
+    code: str
+    names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SchemeCatalog:
+    mutuals: tuple[Mutual, ...] = ()
+    products: tuple[Product, ...] = ()
+    occupations: tuple[Occupation, ...] = ()
+
+    def mutual(self, code: str) -> Mutual | None:
+        return next((m for m in self.mutuals if m.code == code), None)
+
+    def product(self, code: str) -> Product | None:
+        return next((p for p in self.products if p.code == code), None)
+
+    def products_of(self, mutual_code: str) -> list[Product]:
+        return [p for p in self.products if mutual_code in p.mutual_codes]
+
+    def communes(self) -> list[str]:
+        return sorted({m.commune for m in self.mutuals})
+
+
+@dataclass(frozen=True)
+class MenuContext:
+    catalog: SchemeCatalog
+    today: date
+    max_chars: int = 160
+    languages: dict[str, str] = field(default_factory=dict)  # code -> own name
+    national_id: NationalIdRule = field(default_factory=NationalIdRule)
+    resume: dict[str, Any] | None = None  # an unfinished journey this phone may continue

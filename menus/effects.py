@@ -1,0 +1,86 @@
+"""What a journey asks the host to do, and what the host answers.
+
+Effects are values: the engine emits one, the gateway applies it (in a database
+transaction, idempotently) and hands back a JSON-friendly result for the next screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypedDict, Union
+
+
+@dataclass(frozen=True)
+class PersonDraft:
+    last_name: str
+    first_names: str
+    sex: str  # "M" or "F"
+    birth_date: str  # ISO date; 1 January when only the year is known
+    birth_year_only: bool
+    relationship: str  # head, spouse, child, parent, other
+    occupation: str | None = None
+    national_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EnrolHousehold:
+    mutual_code: str
+    product_code: str
+    phone: str
+    language: str
+    head: PersonDraft
+    dependants: tuple[PersonDraft, ...]
+    channel: str = "ussd"
+
+
+@dataclass(frozen=True)
+class ShowHouseholdRights:
+    phone: str
+
+
+@dataclass(frozen=True)
+class ShowMemberStatus:
+    member_no: str
+
+
+@dataclass(frozen=True)
+class RememberLanguage:
+    phone: str
+    language: str
+
+
+Effect = Union[EnrolHousehold, ShowHouseholdRights, ShowMemberStatus, RememberLanguage]  # noqa: UP007
+
+
+class EnrolResult(TypedDict):
+    outcome: str  # enrolled, duplicate, closed, full, unknown_product
+    member_no: str
+    premium_due: int
+    persons: int
+    opens_on: str | None
+
+
+class CoverageView(TypedDict):
+    status: str  # pending_payment, waiting, active, grace, lapsed, cancelled
+    start: str | None
+    end: str | None
+    amount_due: int
+
+
+class MemberLine(TypedDict):
+    member_no: str
+    first_names: str
+    initial: str
+
+
+class RightsResult(TypedDict):
+    found: bool
+    members: list[MemberLine]
+    coverage: CoverageView | None
+
+
+class StatusResult(TypedDict):
+    found: bool
+    member_no: str
+    initial: str
+    coverage: CoverageView | None

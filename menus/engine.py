@@ -1,0 +1,206 @@
+"""The menu engine: (session state, input) -> (screen, next state, effects). No I/O.
+
+The host calls `start` on a new session and `advance` with each new input. When a step
+carries an effect instead of a reply, the host applies it and calls `resume` with the
+result; the engine then goes on until it has a screen to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from menus import screens
+from menus.context import MenuContext
+from menus.effects import Effect
+from menus.nodes import Act, Ask, Branch, Invalid, Journey, Menu, Node, Say, resolve, store
+from menus.screens import Screen
+from menus.state import SessionState
+from menus.text import Catalogue, T, Text
+
+HOME = "00"
+BACK = "0"
+MORE = "98"
+MAX_WRONG_ANSWERS = 3
+
+
+@dataclass(frozen=True)
+class Step:
+    state: SessionState
+    reply: str | None = None
+    effect: Effect | None = None
+
+
+class Engine:
+    def __init__(
+        self,
+        journeys: Iterable[Journey],
+        catalogues: Mapping[str, Catalogue],
+        entry_node: str = "main.start",
+        home_node: str = "main.home",
+    ) -> None:
+        self.journeys = {j.name: j for j in journeys}
+        self.catalogues = dict(catalogues)
+        self.entry_node = entry_node
+        self.home_node = home_node
+        self.nodes: dict[str, Node] = {}
+        for journey in self.journeys.values():
+            for node in journey.nodes:
+                qualified = f"{journey.name}.{node.id}"
+                if qualified in self.nodes:
+                    raise ValueError(f"node {qualified} is defined twice")
+                self.nodes[qualified] = node
+
+    # -- the host's three calls -------------------------------------------------
+
+    def start(self, ctx: MenuContext, language: str, caller: dict[str, Any]) -> Step:
+        state = SessionState(node=self.entry_node, language=language, caller=dict(caller))
+        if ctx.resume is not None:
+            state.data["_resume"] = ctx.resume
+        return self._arrive(state, ctx, self.entry_node)
+
+    def advance(self, state: SessionState, answer: str, ctx: MenuContext) -> Step:
+        if state.ended:
+            return Step(state, state.reply)
+        answer = answer.strip()
+        node = self.nodes[state.node]
+        if answer == HOME:
+            state.back.clear()
+            state.data = {k: v for k, v in state.data.items() if k.startswith("_")}
+            return self._arrive(state, ctx, self.home_node)
+        if isinstance(node, Menu):
+            return self._answer_menu(state, node, answer, ctx)
+        if isinstance(node, Ask):
+            return self._answer_ask(state, node, answer, ctx)
+        if isinstance(node, Say):
+            return self._turn_page(state, answer, ctx)
+        # A Branch or Act never waits for input; being here means a lost effect result.
+        return self._arrive(state, ctx, state.node, push=False)
+
+    def resume(self, state: SessionState, result: Any, ctx: MenuContext) -> Step:
+        node = self.nodes[state.node]
+        if not isinstance(node, Act):
+            raise RuntimeError(f"resume at {state.node}, which is not an action")
+        state.data[node.save] = result
+        return self._arrive(
+            state, ctx, self._qualify(state.node, resolve(node.next, ctx, state)), push=False
+        )
+
+    def resumable(self, state: SessionState) -> dict[str, Any] | None:
+        """What to keep so that a dropped session can be continued from the next dial."""
+        journey = self.journeys[state.node.split(".", 1)[0]]
+        if state.ended or not journey.resumable:
+            return None
+        return {
+            "node": state.node,
+            "language": state.language,
+            "data": state.data,
+            "cursor": state.cursor,
+            "back": state.back,
+        }
+
+    # -- answers ----------------------------------------------------------------
+
+    def _answer_menu(self, state: SessionState, node: Menu, answer: str, ctx: MenuContext) -> Step:
+        if answer == MORE:
+            state.page += 1
+            return self._show(state, ctx)
+        if answer == BACK:
+            return self._go_back(state, ctx)
+        options = resolve(node.options, ctx, state)
+        if answer.isdigit() and 1 <= int(answer) <= len(options):
+            option = options[int(answer) - 1]
+            if node.save is not None:
+                store(node.save, state, option.value)
+            target = option.next or resolve(node.next, ctx, state)
+            return self._arrive(state, ctx, self._qualify(state.node, target), push=True)
+        return self._wrong(state, ctx, T("error_choose_number"))
+
+    def _answer_ask(self, state: SessionState, node: Ask, answer: str, ctx: MenuContext) -> Step:
+        if answer == BACK and not node.zero_is_answer:
+            return self._go_back(state, ctx)
+        try:
+            value = node.parse(answer, ctx, state)
+        except Invalid as invalid:
+            return self._wrong(state, ctx, invalid.reason)
+        store(node.save, state, value)
+        target = resolve(node.next, ctx, state)
+        return self._arrive(state, ctx, self._qualify(state.node, target), push=True)
+
+    def _turn_page(self, state: SessionState, answer: str, ctx: MenuContext) -> Step:
+        if answer == MORE:
+            state.page += 1
+        elif answer == BACK:
+            if state.page == 0:
+                return self._go_back(state, ctx)
+            state.page -= 1
+        return self._show(state, ctx)
+
+    def _wrong(self, state: SessionState, ctx: MenuContext, reason: T) -> Step:
+        state.errors += 1
+        if state.errors >= MAX_WRONG_ANSWERS:
+            return self._finish(state, ctx, Screen(heading=(T("error_too_many"),), end=True))
+        return self._show(state, ctx, notice=reason)
+
+    def _go_back(self, state: SessionState, ctx: MenuContext) -> Step:
+        if not state.back:
+            return self._show(state, ctx)
+        node, cursor = state.back.pop()
+        state.cursor = dict(cursor)
+        return self._arrive(state, ctx, node, push=False)
+
+    # -- moving and showing -----------------------------------------------------
+
+    def _arrive(
+        self, state: SessionState, ctx: MenuContext, target: str, push: bool = False
+    ) -> Step:
+        if push:
+            state.back.append((state.node, dict(state.cursor)))
+        for _ in range(64):  # a journey that loops on branches is a bug, not a hang
+            node = self.nodes[target]
+            if target != state.node:
+                state.errors = 0
+            state.node, state.page = target, 0
+            if isinstance(node, Branch):
+                target = self._qualify(target, resolve(node.next, ctx, state))
+                continue
+            if isinstance(node, Act):
+                return Step(state, effect=node.effect(ctx, state))
+            return self._show(state, ctx)
+        raise RuntimeError(f"branches loop around {target}")
+
+    def _show(self, state: SessionState, ctx: MenuContext, notice: T | None = None) -> Step:
+        node = self.nodes[state.node]
+        screen: Screen
+        if isinstance(node, Menu):
+            options = resolve(node.options, ctx, state)
+            items: tuple[Text, ...] = tuple(
+                T("option", {"n": i, "label": o.label}) for i, o in enumerate(options, start=1)
+            )
+            screen = Screen(
+                tuple(resolve(node.prompt, ctx, state)), items, False, bool(state.back), notice
+            )
+        elif isinstance(node, Ask):
+            screen = Screen(
+                tuple(resolve(node.prompt, ctx, state)), (), False, bool(state.back), notice
+            )
+        elif isinstance(node, Say):
+            screen = Screen(
+                (), tuple(resolve(node.lines, ctx, state)), node.end, bool(state.back), notice
+            )
+        else:
+            raise RuntimeError(f"{state.node} has no screen")
+        return self._finish(state, ctx, screen)
+
+    def _finish(self, state: SessionState, ctx: MenuContext, screen: Screen) -> Step:
+        catalogue = self.catalogues[state.language]
+        rendered = screens.render(screen, catalogue, state.page, ctx.max_chars)
+        state.page = min(state.page, rendered.pages - 1)
+        state.ended = rendered.end
+        state.reply = rendered.body
+        return Step(state, rendered.body)
+
+    @staticmethod
+    def _qualify(current: str, target: str) -> str:
+        return target if "." in target else f"{current.split('.', 1)[0]}.{target}"

@@ -1,0 +1,11 @@
+"""Every journey the gateway offers. A new journey is a new module listed here."""
+
+from __future__ import annotations
+
+from menus.journeys import check, enrol, main, rights
+from menus.nodes import Journey
+
+
+def all_journeys() -> list[Journey]:
+    offered = [enrol.JOURNEY, rights.JOURNEY, check.JOURNEY]
+    return [main.build(offered), *offered]

@@ -1,0 +1,34 @@
+"""Check a member number: status and validity only, with no name beyond an initial."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from menus import parsers
+from menus.context import MenuContext
+from menus.effects import ShowMemberStatus
+from menus.journeys.coverage_lines import coverage_lines
+from menus.nodes import Act, Ask, Entry, Journey, Say
+from menus.state import SessionState
+from menus.text import T, Text
+
+
+def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    status = state.data["status"]
+    if not status["found"]:
+        return [T("member_unknown", {"member_no": status["member_no"]})]
+    return [
+        T("member_heading", {"member_no": status["member_no"], "initial": status["initial"]}),
+        *coverage_lines(status["coverage"]),
+    ]
+
+
+JOURNEY = Journey(
+    name="check",
+    entry=Entry(T("menu_check_member"), order=30),
+    nodes=(
+        Ask("number", [T("ask_member_no")], parsers.member_no, "member_no", "load"),
+        Act("load", lambda ctx, state: ShowMemberStatus(state.data["member_no"]), "status", "show"),
+        Say("show", _lines),
+    ),
+)

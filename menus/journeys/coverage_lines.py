@@ -1,0 +1,21 @@
+"""How a coverage period reads on a screen, shared by the rights journeys."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from menus.text import Money, T, Text
+
+
+def coverage_lines(coverage: dict[str, Any] | None) -> list[Text]:
+    if coverage is None:
+        return [T("status_none")]
+    lines: list[Text] = [T("coverage_status", {"status": T(f"status_{coverage['status']}")})]
+    if coverage["status"] == "waiting" and coverage["start"]:
+        lines.append(T("coverage_from", {"date": date.fromisoformat(coverage["start"])}))
+    elif coverage["end"] and coverage["status"] in ("active", "grace", "lapsed"):
+        lines.append(T("coverage_until", {"date": date.fromisoformat(coverage["end"])}))
+    if coverage["amount_due"] > 0:
+        lines.append(T("amount_due", {"amount": Money(coverage["amount_due"])}))
+    return lines

@@ -1,0 +1,338 @@
+"""Join a mutual with the household: head first, then each dependant, then confirm.
+
+Every answer is kept in the session (and in the resume snapshot) so a dropped call
+costs nothing typed; the household is written only by the final `EnrolHousehold`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from menus import parsers
+from menus.context import MenuContext, Product
+from menus.effects import EnrolHousehold, PersonDraft
+from menus.nodes import Act, Ask, Branch, Entry, Invalid, Journey, Menu, Option, Say
+from menus.state import SessionState
+from menus.text import Money, T, Text
+
+# More mutuals than this and the caller picks a commune first.
+MUTUALS_BEFORE_COMMUNES = 6
+# Without a product cap, a household this big is a typing mistake.
+MAX_DEPENDANTS = 15
+
+SEXES = (Option(T("sex_male"), "M"), Option(T("sex_female"), "F"))
+RELATIONSHIPS = (
+    Option(T("relation_spouse"), "spouse"),
+    Option(T("relation_child"), "child"),
+    Option(T("relation_parent"), "parent"),
+    Option(T("relation_other"), "other"),
+)
+
+
+def _product(ctx: MenuContext, state: SessionState) -> Product:
+    product = ctx.catalog.product(state.data["product"])
+    assert product is not None, "catalog changed under a session"
+    return product
+
+
+def _dependant(state: SessionState) -> dict[str, Any]:
+    deps: list[dict[str, Any]] = state.data.setdefault("deps", [])
+    index = state.cursor.get("dep", 0)
+    while len(deps) <= index:
+        deps.append({})
+    return deps[index]
+
+
+def _head(state: SessionState) -> dict[str, Any]:
+    head: dict[str, Any] = state.data.setdefault("head", {})
+    return head
+
+
+def _save_head(field: str) -> Callable[[SessionState, Any], None]:
+    def save(state: SessionState, value: Any) -> None:
+        _head(state)[field] = value
+
+    return save
+
+
+def _save_dependant(field: str) -> Callable[[SessionState, Any], None]:
+    def save(state: SessionState, value: Any) -> None:
+        _dependant(state)[field] = value
+
+    return save
+
+
+# -- where to join ---------------------------------------------------------------
+
+
+def _start(ctx: MenuContext, state: SessionState) -> str:
+    mutuals = ctx.catalog.mutuals
+    if not mutuals:
+        return "no_offer"
+    if len(mutuals) == 1:
+        state.data["mutual"] = mutuals[0].code
+        return "product_pick"
+    return "commune" if len(mutuals) > MUTUALS_BEFORE_COMMUNES else "mutual"
+
+
+def _communes(ctx: MenuContext, state: SessionState) -> list[Option]:
+    return [Option(parsers.display_name(c), c) for c in ctx.catalog.communes()]
+
+
+def _mutuals(ctx: MenuContext, state: SessionState) -> list[Option]:
+    commune = state.data.get("commune")
+    return [
+        Option(parsers.display_name(m.name), m.code)
+        for m in ctx.catalog.mutuals
+        if commune is None or m.commune == commune
+    ]
+
+
+def _product_pick(ctx: MenuContext, state: SessionState) -> str:
+    products = ctx.catalog.products_of(state.data["mutual"])
+    if not products:
+        return "no_offer"
+    if len(products) == 1:
+        state.data["product"] = products[0].code
+        return "product_check"
+    return "product"
+
+
+def _products(ctx: MenuContext, state: SessionState) -> list[Option]:
+    lang = state.language
+    return [
+        Option(
+            T(
+                "product_label",
+                {"name": p.names.get(lang, p.code), "price": Money(p.premium_per_person)},
+            )
+            if p.household_premium is None
+            else T(
+                "product_label_household",
+                {"name": p.names.get(lang, p.code), "price": Money(p.household_premium)},
+            ),
+            p.code,
+        )
+        for p in ctx.catalog.products_of(state.data["mutual"])
+    ]
+
+
+def _product_check(ctx: MenuContext, state: SessionState) -> str:
+    return "last_name" if _product(ctx, state).is_open(ctx.today) else "closed"
+
+
+def _closed(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    return [T("campaign_closed", {"date": _product(ctx, state).next_opening(ctx.today)})]
+
+
+# -- the household ---------------------------------------------------------------
+
+
+def _occupations(ctx: MenuContext, state: SessionState) -> list[Option]:
+    return [
+        Option(parsers.display_name(o.names.get(state.language, o.code)), o.code)
+        for o in ctx.catalog.occupations
+    ]
+
+
+def _after_birth(ctx: MenuContext, state: SessionState) -> str:
+    return "occupation" if ctx.catalog.occupations else "national_id"
+
+
+def _max_dependants(ctx: MenuContext, state: SessionState) -> int:
+    cap = _product(ctx, state).max_members
+    return MAX_DEPENDANTS if cap is None else cap - 1
+
+
+def _dependant_count(text: str, ctx: MenuContext, state: SessionState) -> int:
+    highest = _max_dependants(ctx, state)
+    if not text.isdigit() or int(text) > highest:
+        raise Invalid(T("error_dependants", {"max": highest}))
+    return int(text)
+
+
+def _after_national_id(ctx: MenuContext, state: SessionState) -> str:
+    if _max_dependants(ctx, state) > 0:
+        return "dependants"
+    state.data["dep_count"] = 0  # a one-person product (a pupil): nobody to add
+    return _after_count(ctx, state)
+
+
+def _after_count(ctx: MenuContext, state: SessionState) -> str:
+    state.cursor["dep"] = 0
+    del state.data.setdefault("deps", [])[state.data["dep_count"] :]
+    return "dep_name" if state.data["dep_count"] else "summary"
+
+
+def _dependant_name(text: str, ctx: MenuContext, state: SessionState) -> dict[str, str]:
+    """`NOM Prenom(s)`; a single word is a first name sharing the head's family name."""
+    words = parsers.clean_name(text).split(" ")
+    if len(words) == 1:
+        return {"last_name": _head(state)["last_name"], "first_names": words[0].capitalize()}
+    return {
+        "last_name": words[0].upper(),
+        "first_names": " ".join(w.capitalize() for w in words[1:]),
+    }
+
+
+def _dependant_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    number = state.cursor.get("dep", 0) + 2  # the head is person 1
+    return [T("ask_dependant_name", {"n": number, "total": state.data["dep_count"] + 1})]
+
+
+def _next_dependant(ctx: MenuContext, state: SessionState) -> str:
+    state.cursor["dep"] = state.cursor.get("dep", 0) + 1
+    return "dep_name" if state.cursor["dep"] < state.data["dep_count"] else "summary"
+
+
+def _summary(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    product = _product(ctx, state)
+    persons = state.data["dep_count"] + 1
+    head = _head(state)
+    return [
+        T(
+            "enrol_summary",
+            {
+                "name": parsers.display_name(f"{head['last_name']} {head['first_names']}"),
+                "persons": persons,
+                "product": parsers.display_name(product.names.get(state.language, product.code)),
+                "total": Money(product.premium_for(persons)),
+            },
+        )
+    ]
+
+
+def _draft(person: dict[str, Any], relationship: str) -> PersonDraft:
+    return PersonDraft(
+        last_name=person["last_name"],
+        first_names=person["first_names"],
+        sex=person["sex"],
+        birth_date=person["birth"]["date"],
+        birth_year_only=person["birth"]["year_only"],
+        relationship=relationship,
+        occupation=person.get("occupation"),
+        national_id=person.get("national_id"),
+    )
+
+
+def _enrol(ctx: MenuContext, state: SessionState) -> EnrolHousehold:
+    head = _head(state)
+    deps = state.data.get("deps", [])[: state.data["dep_count"]]
+    return EnrolHousehold(
+        mutual_code=state.data["mutual"],
+        product_code=state.data["product"],
+        phone=state.caller["phone"],
+        language=state.language,
+        head=_draft(head, "head"),
+        dependants=tuple(_draft({**d, **d["name"]}, d["relationship"]) for d in deps),
+    )
+
+
+def _after_enrol(ctx: MenuContext, state: SessionState) -> str:
+    outcome = state.data["result"]["outcome"]
+    return {"enrolled": "done", "duplicate": "duplicate", "closed": "closed"}.get(
+        outcome, "refused"
+    )
+
+
+def _done(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    result = state.data["result"]
+    return [
+        T("enrol_done", {"member_no": result["member_no"], "amount": Money(result["premium_due"])}),
+    ]
+
+
+def _duplicate(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    return [T("enrol_duplicate", {"member_no": state.data["result"]["member_no"]})]
+
+
+def _closed_now(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    opens_on = state.data.get("result", {}).get("opens_on")
+    if opens_on:
+        return [T("campaign_closed", {"date": date.fromisoformat(opens_on)})]
+    return _closed(ctx, state)
+
+
+JOURNEY = Journey(
+    name="enrol",
+    entry=Entry(T("menu_enrol"), order=10),
+    resumable=True,
+    nodes=(
+        Branch("start", _start),
+        Menu("commune", [T("ask_commune")], _communes, "mutual", save="commune"),
+        Menu("mutual", [T("ask_mutual")], _mutuals, "product_pick", save="mutual"),
+        Branch("product_pick", _product_pick),
+        Menu("product", [T("ask_product")], _products, "product_check", save="product"),
+        Branch("product_check", _product_check),
+        Ask(
+            "last_name",
+            [T("ask_head_last_name")],
+            parsers.family_name,
+            _save_head("last_name"),
+            "first_names",
+        ),
+        Ask(
+            "first_names",
+            [T("ask_head_first_names")],
+            parsers.given_names,
+            _save_head("first_names"),
+            "sex",
+        ),
+        Menu("sex", [T("ask_head_sex")], SEXES, "birth", save=_save_head("sex")),
+        Ask("birth", [T("ask_head_birth")], parsers.birth_date, _save_head("birth"), _after_birth),
+        Menu(
+            "occupation",
+            [T("ask_occupation")],
+            _occupations,
+            "national_id",
+            save=_save_head("occupation"),
+        ),
+        Ask(
+            "national_id",
+            [T("ask_national_id")],
+            parsers.national_id,
+            _save_head("national_id"),
+            _after_national_id,
+        ),
+        Ask(
+            "dependants",
+            [T("ask_dependants")],
+            _dependant_count,
+            "dep_count",
+            _after_count,
+            zero_is_answer=True,
+        ),
+        Ask("dep_name", _dependant_prompt, _dependant_name, _save_dependant("name"), "dep_sex"),
+        Menu("dep_sex", [T("ask_dependant_sex")], SEXES, "dep_birth", save=_save_dependant("sex")),
+        Ask(
+            "dep_birth",
+            [T("ask_dependant_birth")],
+            parsers.birth_date,
+            _save_dependant("birth"),
+            "dep_relation",
+        ),
+        Menu(
+            "dep_relation",
+            [T("ask_relationship")],
+            RELATIONSHIPS,
+            "dep_next",
+            save=_save_dependant("relationship"),
+        ),
+        Branch("dep_next", _next_dependant),
+        Menu(
+            "summary",
+            _summary,
+            (Option(T("confirm"), True, "enrol"), Option(T("cancel"), False, "cancelled")),
+            "enrol",
+        ),
+        Act("enrol", _enrol, "result", _after_enrol),
+        Say("done", _done),
+        Say("duplicate", _duplicate),
+        Say("closed", _closed_now),
+        Say("refused", [T("enrol_refused")]),
+        Say("cancelled", [T("enrol_cancelled")]),
+        Say("no_offer", [T("no_offer")]),
+    ),
+)

@@ -1,0 +1,92 @@
+"""The first screens: resume an unfinished enrolment, pick a language, the main menu.
+
+The main menu is built from the other journeys' entries: a new journey adds itself
+to it by declaring an `Entry`, without an edit here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from menus.context import MenuContext
+from menus.effects import RememberLanguage
+from menus.nodes import Act, Branch, Journey, Menu, Option
+from menus.state import SessionState
+from menus.text import T
+
+
+def _start(ctx: MenuContext, state: SessionState) -> str:
+    if "_resume" in state.data:
+        return "resume"
+    return "home" if state.caller.get("language") else "language"
+
+
+def _resume(ctx: MenuContext, state: SessionState) -> str:
+    snapshot = state.data.pop("_resume")
+    state.language = str(snapshot.get("language", state.language))
+    state.data = dict(snapshot["data"])
+    state.cursor = dict(snapshot["cursor"])
+    state.back = [(node, dict(cursor)) for node, cursor in snapshot["back"]]
+    return str(snapshot["node"])
+
+
+def _fresh(ctx: MenuContext, state: SessionState) -> str:
+    state.data.pop("_resume", None)
+    state.data["_forget_resume"] = True  # the host drops the phone's snapshot
+    return "home" if state.caller.get("language") else "language"
+
+
+def _languages(ctx: MenuContext, state: SessionState) -> list[Option]:
+    return [Option(name, code) for code, name in ctx.languages.items()]
+
+
+def _set_language(state: SessionState, language: str) -> None:
+    state.language = language
+
+
+def _after_language(ctx: MenuContext, state: SessionState) -> str:
+    # A known household keeps its choice for the next dial and for its SMS.
+    return "remember_language" if state.caller.get("member_no") else "home"
+
+
+def build(journeys: Sequence[Journey]) -> Journey:
+    """The main journey, with one main-menu option per journey that has an entry."""
+    listed = sorted(
+        (j for j in journeys if j.entry is not None),
+        key=lambda j: j.entry.order if j.entry else 0,
+    )
+
+    def home_options(ctx: MenuContext, state: SessionState) -> list[Option]:
+        options = [
+            Option(j.entry.label, j.name, next=j.start)
+            for j in listed
+            if j.entry is not None and j.entry.shown(ctx, state)
+        ]
+        options.append(Option(T("menu_language"), "language", next="main.language"))
+        return options
+
+    return Journey(
+        name="main",
+        nodes=(
+            Branch("start", _start),
+            Menu(
+                "resume",
+                [T("resume_offer")],
+                (
+                    Option(T("resume_continue"), True, "resume_go"),
+                    Option(T("resume_restart"), False, "fresh"),
+                ),
+                "fresh",
+            ),
+            Branch("resume_go", _resume),
+            Branch("fresh", _fresh),
+            Menu("language", [T("ask_language")], _languages, _after_language, save=_set_language),
+            Act(
+                "remember_language",
+                lambda ctx, state: RememberLanguage(state.caller["phone"], state.language),
+                "_language_saved",
+                "home",
+            ),
+            Menu("home", [T("home_title")], home_options, "home"),
+        ),
+    )

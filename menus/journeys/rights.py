@@ -1,0 +1,44 @@
+"""My household's rights: each member and where the coverage stands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from menus import parsers
+from menus.context import MenuContext
+from menus.effects import ShowHouseholdRights
+from menus.journeys.coverage_lines import coverage_lines
+from menus.nodes import Act, Entry, Journey, Say
+from menus.state import SessionState
+from menus.text import T, Text
+
+
+def _known(ctx: MenuContext, state: SessionState) -> bool:
+    return bool(state.caller.get("member_no"))
+
+
+def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    rights = state.data["rights"]
+    if not rights["found"]:
+        return [T("rights_none")]
+    lines = coverage_lines(rights["coverage"])
+    lines += [
+        T(
+            "member_line",
+            {"member_no": m["member_no"], "name": parsers.display_name(m["first_names"])},
+        )
+        for m in rights["members"]
+    ]
+    return lines
+
+
+JOURNEY = Journey(
+    name="rights",
+    entry=Entry(T("menu_my_rights"), order=20, shown=_known),
+    nodes=(
+        Act(
+            "load", lambda ctx, state: ShowHouseholdRights(state.caller["phone"]), "rights", "show"
+        ),
+        Say("show", _lines),
+    ),
+)

@@ -1,0 +1,33 @@
+"""Where a USSD session stands, as plain JSON so any gateway process can pick it up."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class SessionState:
+    node: str
+    language: str
+    data: dict[str, Any] = field(default_factory=dict)
+    # Small position values (e.g. which dependant is being typed) restored by "back".
+    cursor: dict[str, int] = field(default_factory=dict)
+    # Aggregator text already applied: the next hop's new input is what follows it.
+    consumed: str = ""
+    page: int = 0
+    errors: int = 0
+    back: list[tuple[str, dict[str, int]]] = field(default_factory=list)
+    reply: str = ""
+    ended: bool = False
+    caller: dict[str, Any] = field(default_factory=dict)
+
+    def dumps(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def loads(cls, raw: str | bytes) -> SessionState:
+        fields = json.loads(raw)
+        fields["back"] = [(node, cursor) for node, cursor in fields.get("back", [])]
+        return cls(**fields)

@@ -1,0 +1,76 @@
+"""Translatable texts and the per-language catalogues that hold them.
+
+A journey never holds a sentence: it names a catalogue key and its parameters, and the
+screen is put into words at the last moment, in the session's language.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from typing import Any, Union
+
+
+@dataclass(frozen=True)
+class T:
+    """A catalogue key with its parameters; a parameter may itself be a `T`."""
+
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount in whole francs (XOF has no minor unit), grouped per language."""
+
+    amount: int
+
+
+# A literal is data that needs no translation: a name, a member number.
+Text = Union[T, str]  # noqa: UP007 - runtime alias used in isinstance-free code
+
+
+def t(key: str, **params: Any) -> T:
+    return T(key, params)
+
+
+class Catalogue:
+    """The texts of one language. Missing keys fail loudly in tests, not on a phone."""
+
+    def __init__(self, language: str, texts: Mapping[str, str]) -> None:
+        self.language = language
+        self.texts = dict(texts)
+
+    def render(self, text: Text) -> str:
+        if isinstance(text, str):
+            return text
+        template = self.texts[text.key]
+        if not text.params:
+            return template
+        return template.format_map({k: self._value(v) for k, v in text.params.items()})
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, T):
+            return self.render(value)
+        if isinstance(value, Money):
+            return self.money(value.amount)
+        if isinstance(value, date):
+            return value.strftime(self.texts.get("date_format", "%d/%m/%Y"))
+        return value
+
+    def money(self, amount: int) -> str:
+        grouped = f"{amount:,}".replace(",", self.texts.get("thousands_separator", " "))
+        return self.texts["money"].format(amount=grouped)
+
+
+def load_catalogues() -> dict[str, Catalogue]:
+    """Every `catalogues/<lang>.json` shipped with the package: a new language is a file."""
+    found: dict[str, Catalogue] = {}
+    for entry in resources.files("menus").joinpath("catalogues").iterdir():
+        if entry.name.endswith(".json"):
+            language = entry.name.removesuffix(".json")
+            found[language] = Catalogue(language, json.loads(entry.read_text("utf-8")))
+    return found

@@ -1,0 +1,74 @@
+"""Journeys as data: what the phone types, what it must see (tests/journeys/*.yaml).
+
+Each file is one person's story, sent through the HTTP endpoint with the Africa's
+Talking protocol, against the real Redis and database of the run.
+
+Step keys: `dial` (a new session; its value is the dial string's extra digits),
+`type` (an answer), `repeat` (the aggregator resends the last hop), `phone` (switch
+phones). Checks: `see` / `not_see` (substrings), `end` (END instead of CON),
+`same` (the same reply as the step before), `keep` (a regex whose group is saved
+for `{name}` in later steps). `database` counts rows once the story is over.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from menus import gsm
+from tests.conftest import JOURNEYS, Clock
+from tests.ussd_phone import Phone
+
+FILES = sorted(JOURNEYS.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+async def test_journey(path: Path, client: httpx.AsyncClient, clock: Clock, db: Session) -> None:
+    story: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
+    if "today" in story:
+        clock.day = (
+            story["today"]
+            if isinstance(story["today"], date)
+            else date.fromisoformat(story["today"])
+        )
+    phone = Phone(client, story["phone"])
+    kept: dict[str, str] = {}
+    previous = ""
+    for number, step in enumerate(story["steps"], start=1):
+        where = f"{path.name} step {number} {step}"
+        if "phone" in step:
+            phone = Phone(client, step["phone"])
+            continue
+        if "dial" in step:
+            reply = await phone.dial(str(step["dial"]).format(**kept))
+        elif "type" in step:
+            reply = await phone.type(str(step["type"]).format(**kept))
+        elif step.get("repeat"):
+            reply = await phone.repeat()
+        else:
+            raise AssertionError(f"{where}: a step needs dial, type, repeat or phone")
+        prefix = "END " if step.get("end") else "CON "
+        assert reply.startswith(prefix), f"{where}: expected {prefix!r}, got {reply!r}"
+        assert gsm.fits(reply, 160), f"{where}: reply too long for a screen: {reply!r}"
+        for expected in step.get("see", []):
+            assert expected.format(**kept) in reply, f"{where}: {expected!r} not in {reply!r}"
+        for unexpected in step.get("not_see", []):
+            assert unexpected.format(**kept) not in reply, f"{where}: {unexpected!r} in {reply!r}"
+        if step.get("same"):
+            assert reply == previous, f"{where}: a repeated hop got another reply"
+        for name, pattern in (step.get("keep") or {}).items():
+            found = re.search(pattern, reply)
+            assert found, f"{where}: {pattern!r} not found in {reply!r}"
+            kept[name] = found.group(1)
+        previous = reply
+    for table, count in (story.get("database") or {}).items():
+        rows = db.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+        assert rows == count, f"{path.name}: {table} has {rows} rows, expected {count}"
