@@ -1,0 +1,153 @@
+"""The `alafia` commands, run as an operator would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway import cli, scheme
+from gateway.app import create_app
+from gateway.config import Settings
+from tests.conftest import Clock
+from tests.support.http_server import serve
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("ALAFIA_DATA_DIR", str(settings.data_dir))
+    return settings
+
+
+def test_db_upgrade_creates_a_fresh_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    assert cli.main(["db", "upgrade"]) == 0
+    assert cli.main(["db", "upgrade"]) == 0  # and again: nothing to do
+    assert "latest schema" in capsys.readouterr().out
+    from db.migrate import current
+
+    assert current(f"sqlite:///{tmp_path / 'fresh.sqlite3'}") is not None
+
+
+def test_scheme_load_is_idempotent_and_show_lists_it(env: Settings, capsys) -> None:
+    assert cli.main(["scheme", "load", str(scheme.DEMO_SCHEME)]) == 0
+    assert cli.main(["scheme", "load", str(scheme.DEMO_SCHEME)]) == 0
+    assert "loaded 6 units, 6 occupations, 2 products" in capsys.readouterr().out
+    assert cli.main(["scheme", "show", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [u["code"] for u in shown["units"] if u["level"] == "mutual"] == [
+        "MS-KANDI",
+        "MS-NDALI",
+        "MS-PARAKOU",
+    ]
+    family = next(p for p in shown["products"] if p["code"] == "FAMILLE")
+    assert (
+        family["premium_per_person"] == 1575
+        and family["waiting_days"] == 30
+        and family["cover_months"] == 12
+    )
+    assert cli.main(["scheme", "show"]) == 0
+    table = capsys.readouterr().out
+    assert "MS-PARAKOU" in table and "SCOLAIRE" in table and "350 XOF/person" in table
+
+
+def test_a_bad_scheme_file_is_reported_and_changes_nothing(
+    env: Settings, tmp_path: Path, capsys
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "units:\n  - {code: X, level: planet, name: X}\nproducts:\n  - {code: P, offered_by: Y}\n"
+    )
+    assert cli.main(["scheme", "load", str(bad)]) == 2
+    errors = capsys.readouterr().err
+    assert (
+        "level must be one of" in errors
+        and "offered_by 'Y'" in errors
+        and "missing premium_per_person" in errors
+    )
+    assert cli.main(["scheme", "load", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_dial_runs_a_scripted_session_over_http(env: Settings, clean: None, capsys) -> None:
+    with serve(create_app(env, Clock())) as base:
+        code = cli.main(
+            [
+                "dial",
+                "--url",
+                f"{base}/ussd",
+                "--phone",
+                "97000501",
+                "--input",
+                "1,1,1,Dossa,Yao,1,1975,1,1,0,1",
+            ]
+        )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Choisissez la langue" in out and "DOSSA Yao, 1 pers." in out and "Bienvenue!" in out
+
+
+def test_dial_reports_a_gateway_that_is_not_there(capsys) -> None:
+    assert cli.main(["dial", "--url", "http://127.0.0.1:9/ussd", "--input", "1"]) == 1
+    assert "network error" in capsys.readouterr().out
+
+
+def test_python_dash_m_gateway_prints_help() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    for command in ("demo", "serve", "db", "scheme", "dial"):
+        assert command in done.stdout
+
+
+def test_demo_starts_on_embedded_defaults_and_takes_a_call(tmp_path: Path) -> None:
+    """The README's first command, end to end: SQLite, embedded Redis, demo scheme."""
+    import os
+    import time
+
+    import httpx
+
+    from tests.support.http_server import free_port
+
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    environment["ALAFIA_DATA_DIR"] = str(tmp_path / "data")
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "demo", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert demo.poll() is None and time.monotonic() < deadline, "alafia demo did not start"
+            time.sleep(0.2)
+        reply = httpx.post(
+            f"http://127.0.0.1:{port}/ussd",
+            data={
+                "sessionId": "s1",
+                "serviceCode": "*384*22#",
+                "phoneNumber": "+2290197000601",
+                "text": "1*1",
+            },
+        )
+        assert reply.text.startswith("CON Votre mutuelle:")
+    finally:
+        demo.terminate()
+        output, _ = demo.communicate(timeout=30)
+    assert "alafia dial --url" in output
+    assert "embedded Redis" in output
+    assert (tmp_path / "data" / "alafia.sqlite3").exists()

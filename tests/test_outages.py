@@ -1,0 +1,97 @@
+"""Redis or the database down: the phone gets a proper END in its language, /readyz says
+what is wrong, and nothing is half-written."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.enrolment import EnrolmentService
+from menus.effects import EnrolHousehold, PersonDraft
+from tests.conftest import TODAY
+from tests.support.http_server import free_port
+
+FORM = {
+    "sessionId": "ATUid_down",
+    "serviceCode": "*384*22#",
+    "phoneNumber": "+2290197000301",
+    "networkCode": "61603",
+}
+
+
+async def _client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http,
+    ):
+        yield http
+
+
+@pytest.fixture
+async def without_redis(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    dead = dataclasses.replace(
+        settings, redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_timeout=0.5
+    )
+    async for http in _client_for(dead):
+        yield http
+
+
+@pytest.fixture
+async def without_database(settings: Settings, clean: None) -> AsyncIterator[httpx.AsyncClient]:
+    dead = dataclasses.replace(
+        settings, database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    )
+    async for http in _client_for(dead):
+        yield http
+
+
+async def test_redis_down_gives_an_end_screen(without_redis: httpx.AsyncClient) -> None:
+    response = await without_redis.post("/ussd", data={**FORM, "text": ""})
+    assert response.status_code == 200
+    assert response.text == "END Service momentanément indisponible. Merci de réessayer plus tard."
+    ready = await without_redis.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["redis"].startswith("error")
+
+
+async def test_database_down_gives_an_end_screen(without_database: httpx.AsyncClient) -> None:
+    response = await without_database.post("/ussd", data={**FORM, "text": ""})
+    assert response.status_code == 200
+    assert response.text.startswith("END Service momentanément indisponible")
+    ready = await without_database.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["database"].startswith("error")
+
+
+def _person(relationship: str, national_id: str | None) -> PersonDraft:
+    return PersonDraft("HOUSSOU", "Jean", "M", "1980-01-01", True, relationship, None, national_id)
+
+
+async def test_an_enrolment_that_fails_half_way_leaves_nothing(
+    settings: Settings, clean: None, db: Session
+) -> None:
+    from db.engine import create_engine_async, session_factory
+
+    engine = create_engine_async(settings.database_url)
+    service = EnrolmentService(session_factory(engine))
+    # Two people of one household with the same national ID: the second insert fails
+    # after the household and the first member were written in the transaction.
+    request = EnrolHousehold(
+        "MS-KANDI",
+        "FAMILLE",
+        "+2290197000302",
+        "fr",
+        _person("head", "5556667778"),
+        (_person("child", "5556667778"),),
+    )
+    with pytest.raises(RuntimeError):
+        await service.enrol(request, "test:half-way", TODAY)
+    await engine.dispose()
+    for table in ("households", "members", "coverage_periods"):
+        assert db.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0
