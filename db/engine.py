@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
@@ -73,3 +73,21 @@ def create_engine_sync(url: str) -> Engine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def write_transaction(session: AsyncSession, lock_key: str | None = None) -> None:
+    """Start the session's transaction as a writer that decides on what it reads.
+
+    SQLite has no row locks and its driver begins a transaction only at the first write,
+    so two writers could both decide on what they read before it; BEGIN IMMEDIATE takes
+    the one write lock first, and the second writer waits, then reads the first's result.
+    On PostgreSQL writers lock the rows they decide on (FOR UPDATE); `lock_key` names a
+    decision with no row to lock yet (is this family enrolled?), held until commit.
+    """
+    bind = session.bind
+    if bind is not None and bind.dialect.name == "sqlite":
+        await session.execute(text("BEGIN IMMEDIATE"))
+    elif lock_key is not None:
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": lock_key}
+        )

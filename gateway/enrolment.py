@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
+from db.engine import write_transaction
 from gateway import coverage
 from gateway.catalog import offers, product_rule
 from menus.effects import EnrolHousehold, EnrolResult, PersonDraft
@@ -25,6 +26,9 @@ class EnrolmentService:
     async def enrol(self, request: EnrolHousehold, request_key: str, today: date) -> EnrolResult:
         async with self.sessions() as session:
             try:
+                # One decision at a time per phone: two sessions of one family cannot
+                # both find it "not enrolled yet".
+                await write_transaction(session, lock_key=f"household-phone:{request.phone}")
                 result = await self._enrol(session, request, request_key, today)
                 await session.commit()
                 return result
