@@ -27,7 +27,7 @@ from gateway import scheme
 from gateway.app import create_app
 from gateway.config import Settings
 
-DATA_TABLES = ("coverage_periods", "members", "households")
+DATA_TABLES = ("payment_notices", "payments", "coverage_periods", "members", "households")
 TODAY = date(2026, 11, 23)
 
 

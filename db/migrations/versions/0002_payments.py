@@ -1,0 +1,90 @@
+"""payments and their notices
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-23 11:25:39.718529
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "payment_notices",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=36), nullable=True),
+        sa.Column("provider", sa.String(length=16), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("body", sa.String(), nullable=False),
+        sa.Column("outcome", sa.String(length=40), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_notices")),
+    )
+    with op.batch_alter_table("payment_notices", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_payment_notices_reference"), ["reference"], unique=False
+        )
+
+    op.create_table(
+        "payments",
+        sa.Column("reference", sa.String(length=36), nullable=False),
+        sa.Column("household_id", sa.Integer(), nullable=False),
+        sa.Column("period_id", sa.Integer(), nullable=False),
+        sa.Column("provider", sa.String(length=16), nullable=False),
+        sa.Column("operator", sa.String(length=16), nullable=True),
+        sa.Column("payer_phone", sa.String(length=20), nullable=True),
+        sa.Column("payer_name", sa.String(length=80), nullable=True),
+        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=40), nullable=True),
+        sa.Column("provider_transaction_id", sa.String(length=64), nullable=True),
+        sa.Column("receipt_no", sa.String(length=20), nullable=True),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("next_check_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("checks", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["household_id"], ["households.id"], name=op.f("fk_payments_household_id_households")
+        ),
+        sa.ForeignKeyConstraint(
+            ["period_id"],
+            ["coverage_periods.id"],
+            name=op.f("fk_payments_period_id_coverage_periods"),
+        ),
+        sa.PrimaryKeyConstraint("reference", name=op.f("pk_payments")),
+        sa.UniqueConstraint("receipt_no", name=op.f("uq_payments_receipt_no")),
+    )
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_payments_household_id"), ["household_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_payments_next_check_at"), ["next_check_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_payments_period_id"), ["period_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_payments_status"), ["status"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payments_status"))
+        batch_op.drop_index(batch_op.f("ix_payments_period_id"))
+        batch_op.drop_index(batch_op.f("ix_payments_next_check_at"))
+        batch_op.drop_index(batch_op.f("ix_payments_household_id"))
+
+    op.drop_table("payments")
+    with op.batch_alter_table("payment_notices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payment_notices_reference"))
+
+    op.drop_table("payment_notices")
