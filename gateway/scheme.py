@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,27 @@ from sqlalchemy.orm import Session
 from db import models
 
 LEVELS = ("network", "zone", "mutual", "village_group")
-_MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+_MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
+
+
+def _month_day_ok(text: object) -> bool:
+    """A yearly date that exists every year: "02-29" would vanish three years in four."""
+    found = _MONTH_DAY.match(str(text))
+    if not found or found.group(0) == "02-29":
+        return False
+    try:
+        date(2023, int(found.group(1)), int(found.group(2)))
+    except ValueError:
+        return False
+    return True
+
+
+def _names_ok(names: object) -> bool:
+    return (
+        isinstance(names, dict)
+        and bool(names)
+        and all(isinstance(k, str) and isinstance(v, str) and v for k, v in names.items())
+    )
 
 
 class SchemeError(ValueError):
@@ -61,45 +82,72 @@ def validate(document: dict[str, Any]) -> list[str]:
             problems.append(f"{where}: parent {unit['parent']!r} must be listed before it")
         if unit.get("level") == "mutual" and not unit.get("commune"):
             problems.append(f"{where}: a mutual needs its commune")
+        if str(unit.get("code")) in codes:
+            problems.append(f"{where}: code {unit.get('code')!r} is listed twice")
         codes.add(str(unit.get("code")))
+    occupation_codes: set[str] = set()
     for i, occupation in enumerate(document.get("occupations") or []):
-        if (
-            not isinstance(occupation, dict)
-            or not occupation.get("code")
-            or not occupation.get("names")
-        ):
-            problems.append(f"occupations[{i}]: needs code and names")
+        where = f"occupations[{i}]"
+        if not isinstance(occupation, dict) or not occupation.get("code"):
+            problems.append(f"{where}: needs code and names")
+            continue
+        if not _names_ok(occupation.get("names")):
+            problems.append(f"{where}: needs code and names")
+        if str(occupation["code"]) in occupation_codes:
+            problems.append(f"{where}: code {occupation['code']!r} is listed twice")
+        occupation_codes.add(str(occupation["code"]))
+    product_codes: set[str] = set()
     for i, product in enumerate(document.get("products") or []):
         where = f"products[{i}]"
         if not isinstance(product, dict):
             problems.append(f"{where}: expected a mapping")
             continue
-        for key in ("code", "offered_by", "names", "premium_per_person"):
-            if product.get(key) in (None, ""):
-                problems.append(f"{where}: missing {key}")
-        if product.get("offered_by") and product["offered_by"] not in codes:
-            problems.append(
-                f"{where}: offered_by {product['offered_by']!r} is not a unit of this file"
-            )
-        for key in (
-            "premium_per_person",
-            "household_premium",
-            "max_members",
-            "waiting_days",
-            "cover_months",
+        problems += _product_problems(where, product, codes, product_codes)
+        product_codes.add(str(product.get("code")))
+    return problems
+
+
+WHOLE_NUMBERS = (
+    "premium_per_person",
+    "household_premium",
+    "max_members",
+    "waiting_days",
+    "cover_months",
+    "grace_days",
+    "copay_percent",
+)
+
+
+def _product_problems(
+    where: str, product: dict[str, Any], units: set[str], seen: set[str]
+) -> list[str]:
+    problems = [
+        f"{where}: missing {key}"
+        for key in ("code", "offered_by", "names", "premium_per_person")
+        if product.get(key) in (None, "")
+    ]
+    if product.get("offered_by") and product["offered_by"] not in units:
+        problems.append(f"{where}: offered_by {product['offered_by']!r} is not a unit of this file")
+    if product.get("code") in seen:
+        problems.append(f"{where}: code {product['code']!r} is listed twice")
+    if product.get("names") is not None and not _names_ok(product["names"]):
+        problems.append(f"{where}: names must map each language to a text")
+    for key in WHOLE_NUMBERS:
+        value = product.get(key)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
         ):
-            value = product.get(key)
-            if value is not None and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 0
-            ):
-                problems.append(f"{where}: {key} must be a whole number (XOF has no cents)")
-        window = product.get("window")
-        if window is not None and (
-            not isinstance(window, dict)
-            or not _MONTH_DAY.match(str(window.get("opens", "")))
-            or not _MONTH_DAY.match(str(window.get("closes", "")))
-        ):
-            problems.append(f'{where}: window needs opens and closes as "MM-DD"')
+            problems.append(f"{where}: {key} must be a whole number (XOF has no cents)")
+    copay = product.get("copay_percent")
+    if isinstance(copay, int) and copay > 100:
+        problems.append(f"{where}: copay_percent must be between 0 and 100")
+    window = product.get("window")
+    if window is not None and (
+        not isinstance(window, dict)
+        or not _month_day_ok(window.get("opens", ""))
+        or not _month_day_ok(window.get("closes", ""))
+    ):
+        problems.append(f'{where}: window needs opens and closes as "MM-DD"')
     return problems
 
 

@@ -70,7 +70,9 @@ class UssdService:
         self.country = country
         self.zone = ZoneInfo(timezone)
         self.clock = clock  # tests fix the day; production reads the scheme's calendar
-        self.languages = {code: c.texts["language_name"] for code, c in engine.catalogues.items()}
+        # The language menu lists the default language first, the others by code.
+        order = sorted(engine.catalogues, key=lambda code: (code != default_language, code))
+        self.languages = {code: engine.catalogues[code].texts["language_name"] for code in order}
 
     def today(self) -> date:
         return self.clock() if self.clock else datetime.now(self.zone).date()

@@ -107,9 +107,12 @@ class Engine:
             state.page += 1
             return self._show(state, ctx)
         if answer == BACK:
+            if state.page > 0:  # on a later page of the list, 0 is its previous page
+                state.page -= 1
+                return self._show(state, ctx)
             return self._go_back(state, ctx)
         options = resolve(node.options, ctx, state)
-        if answer.isdigit() and 1 <= int(answer) <= len(options):
+        if answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(options):
             option = options[int(answer) - 1]
             if node.save is not None:
                 store(node.save, state, option.value)

@@ -17,7 +17,26 @@ EXTENSION = frozenset("^{}\\[~]|€\f")
 
 # Common Latin letters missing from GSM-7, mapped to their nearest GSM-7 form, so that
 # French words and people's names keep a screen in GSM-7 instead of halving its room.
-_FOLD = {"ç": "c", "œ": "oe", "Œ": "OE", "’": "'", "‘": "'", "«": '"', "»": '"', "–": "-", "—": "-"}
+_FOLD = {
+    "ç": "c",
+    "œ": "oe",
+    "Œ": "OE",
+    "’": "'",
+    "‘": "'",
+    "«": '"',
+    "»": '"',
+    "–": "-",
+    "—": "-",
+    # Letters of Fon, Yoruba and Bariba names
+    "ɛ": "e",
+    "Ɛ": "E",
+    "ɔ": "o",
+    "Ɔ": "O",
+    "ɖ": "d",
+    "Ɖ": "D",
+    "ŋ": "n",
+    "Ŋ": "N",
+}
 
 
 def is_gsm7(text: str) -> bool:
@@ -45,11 +64,13 @@ def fold(text: str) -> str:
     if is_gsm7(text):
         return text
     out: list[str] = []
-    for ch in text:
+    for ch in unicodedata.normalize("NFC", text):  # a separate accent joins its letter first
         if ch in BASIC or ch in EXTENSION:
             out.append(ch)
         elif ch in _FOLD:
             out.append(_FOLD[ch])
+        elif unicodedata.category(ch).startswith("M"):
+            continue  # an accent with no letter to sit on
         else:
             base = unicodedata.normalize("NFD", ch)[0]
             out.append(base if base in BASIC else "?")

@@ -56,7 +56,7 @@ class MemberNumberError(ValueError):
 def parse_member_number(text: str) -> str:
     """Accept spaces, dashes and dots as people write them; check the check digit."""
     digits = re.sub(r"[\s.\-/]", "", text)
-    if not digits.isdigit() or len(digits) != MEMBER_NO_LENGTH:
+    if not re.fullmatch(rf"[0-9]{{{MEMBER_NO_LENGTH}}}", digits):
         raise MemberNumberError("format")
     if damm_digit(digits) != "0":
         raise MemberNumberError("check_digit")
@@ -71,9 +71,7 @@ class NationalIdRule:
 
     def parse(self, text: str) -> str | None:
         digits = re.sub(r"[\s.\-]", "", text)
-        if digits.isdigit() and len(digits) == self.length:
-            return digits
-        return None
+        return digits if re.fullmatch(rf"[0-9]{{{self.length}}}", digits) else None
 
 
 class PhoneNumberError(ValueError):
@@ -99,7 +97,7 @@ def normalise_phone(text: str, default_region: str = "BJ") -> str:
     except phonenumbers.NumberParseException as exc:
         raise PhoneNumberError(str(exc)) from exc
     if not phonenumbers.is_valid_number(number):
-        raise PhoneNumberError(f"not a valid number: {mask_phone(raw)}")
+        raise PhoneNumberError("not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -115,6 +113,12 @@ def phone_operator(e164: str) -> str | None:
 
 def mask_phone(phone: str) -> str:
     """Logs keep the country code and the last two digits only."""
-    if len(phone) <= 6:
-        return "***"
-    return phone[:4] + "*" * (len(phone) - 6) + phone[-2:]
+    try:
+        country = str(phonenumbers.parse(phone).country_code)
+    except phonenumbers.NumberParseException:
+        country = ""
+    digits = re.sub(r"\D", "", phone)
+    national = digits[len(country) :] if country and digits.startswith(country) else digits
+    if not country:
+        return "***" if len(digits) <= 6 else "*" * (len(digits) - 2) + digits[-2:]
+    return "+" + country + "*" * max(len(national) - 2, 1) + national[-2:]

@@ -34,6 +34,8 @@ def given_names(text: str, ctx: MenuContext, state: SessionState) -> str:
 
 def birth_date(text: str, ctx: MenuContext, state: SessionState) -> dict[str, object]:
     """DDMMYYYY (separators allowed) or a year alone, as many people know only that."""
+    if not text.isascii():
+        raise Invalid(T("error_birth_date"))
     digits = re.sub(r"[\s./\-]", "", text)
     parts = re.split(r"[\s./\-]+", text.strip())
     try:

@@ -8,12 +8,14 @@ the catalogue tests forbid for our own texts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from menus import gsm
 from menus.text import Catalogue, T, Text
 
 CONTINUE = "CON "
+MIN_CUT = 12  # a cut line shorter than this says nothing; start a new page for it
 END = "END "
 
 
@@ -59,21 +61,30 @@ def _paginate(
 ) -> Rendered:
     more = catalogue.render(T("nav_more"))
     last_nav = catalogue.render(T("nav_last_page"))
+
+    def fits_page(lines: list[str]) -> bool:
+        return gsm.fits(CONTINUE + "\n".join([*lines, more]), max_chars)
+
     pages: list[list[str]] = []
-    current: list[str] = list(heading)
+    current: list[str] = []
     clipped = False
-    for item in items:
-        candidate = [*current, item, more]
-        if gsm.fits(CONTINUE + "\n".join(candidate), max_chars):
+    # The heading's lines page like the items: a long summary pushes its options to
+    # the next page instead of squeezing out the navigation.
+    for item in [line for text in heading for line in text.split("\n")] + items:
+        if fits_page([*current, item]):
             current.append(item)
             continue
-        if len(current) > (len(heading) if not pages else 0):
+        if fits_page([item]):  # it fits a page of its own: move it rather than cut it
             pages.append(current)
-            current = []
-        room = max_chars - gsm.length(CONTINUE + "\n".join([*current, more])) - 1
-        if not gsm.fits(CONTINUE + "\n".join([*current, item, more]), max_chars):
-            item, clipped = _clip(item, room), True
-        current.append(item)
+            current = [item]
+            continue
+        # Too long for any page: cut it where it stands, unless too little room is left.
+        cut = shorten(item, lambda text: fits_page([*current, text]))
+        if len(cut) < MIN_CUT and current:
+            pages.append(current)
+            current, cut = [], shorten(item, lambda text: fits_page([text]))
+        current.append(cut)
+        clipped = True
     pages.append(current)
     page = max(0, min(page, len(pages) - 1))
     lines = list(pages[page])
@@ -86,22 +97,19 @@ def _paginate(
     prefix = END if end else CONTINUE
     body = prefix + "\n".join(lines)
     if not gsm.fits(body, max_chars):
-        body, clipped = _clip(body, gsm.limit_for(body, max_chars)), True
+        body, clipped = clip_to_limit(body, max_chars), True
     return Rendered(body, len(pages), end, clipped)
 
 
-def _clip(text: str, room: int) -> str:
-    """Cut to `room` units, marking the cut with two dots (GSM-7 has no ellipsis)."""
-    room = max(room, 2)
-    while gsm.length(text) > room:
+def shorten(text: str, fits: Callable[[str], bool]) -> str:
+    """Cut `text` until it fits, marking the cut with two dots (GSM-7 has no ellipsis)."""
+    if fits(text):
+        return text
+    while text and not fits(text + ".."):
         text = text[:-1]
-        if gsm.length(text) + 2 <= room:
-            return text + ".."
-    return text
+    return text + ".."
 
 
 def clip_to_limit(body: str, max_chars: int) -> str:
     """Last guard before a reply leaves: never hand the operator an oversized screen."""
-    if gsm.fits(body, max_chars):
-        return body
-    return _clip(body, gsm.limit_for(body, max_chars))
+    return shorten(body, lambda text: gsm.fits(text, max_chars))

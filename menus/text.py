@@ -69,7 +69,10 @@ class Catalogue:
 def load_catalogues() -> dict[str, Catalogue]:
     """Every `catalogues/<lang>.json` shipped with the package: a new language is a file."""
     found: dict[str, Catalogue] = {}
-    for entry in resources.files("menus").joinpath("catalogues").iterdir():
+    entries = sorted(
+        resources.files("menus").joinpath("catalogues").iterdir(), key=lambda e: e.name
+    )
+    for entry in entries:
         if entry.name.endswith(".json"):
             language = entry.name.removesuffix(".json")
             found[language] = Catalogue(language, json.loads(entry.read_text("utf-8")))

@@ -148,7 +148,7 @@ def _max_dependants(ctx: MenuContext, state: SessionState) -> int:
 
 def _dependant_count(text: str, ctx: MenuContext, state: SessionState) -> int:
     highest = _max_dependants(ctx, state)
-    if not text.isdigit() or int(text) > highest:
+    if not (text.isascii() and text.isdigit()) or int(text) > highest:
         raise Invalid(T("error_dependants", {"max": highest}))
     return int(text)
 

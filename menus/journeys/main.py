@@ -22,7 +22,9 @@ def _start(ctx: MenuContext, state: SessionState) -> str:
 
 
 def _resume(ctx: MenuContext, state: SessionState) -> str:
-    snapshot = state.data.pop("_resume")
+    snapshot = state.data.pop("_resume", None)
+    if snapshot is None:  # back to the offer after choosing to start again
+        return _fresh(ctx, state)
     state.language = str(snapshot.get("language", state.language))
     state.data = dict(snapshot["data"])
     state.cursor = dict(snapshot["cursor"])

@@ -1,0 +1,533 @@
+"""The shipped catalogues: complete, consistent, GSM-7, and every screen fits unclipped.
+
+The last part drives the engine through every screen of every journey, in every
+language, at 160 and 182 characters, with the longest data people can type or a scheme
+can hold, and records what `screens.render` made of each screen, page by page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import gateway
+import menus
+from gateway import coverage
+from menus import gsm, parsers, screens
+from menus.context import MenuContext, Mutual, Occupation, Product, SchemeCatalog
+from menus.effects import EnrolHousehold
+from menus.engine import Engine, Step
+from menus.identifiers import member_number
+from menus.journeys import all_journeys
+from menus.nodes import Act, Branch, Option
+from menus.parsers import MAX_NAME
+from menus.state import SessionState
+from menus.text import Catalogue, T, load_catalogues
+
+CATALOGUES = load_catalogues()
+LANGUAGES = sorted(CATALOGUES)
+LIMITS = (160, 182)
+MENUS_SOURCE = Path(menus.__file__).parent
+GATEWAY_SOURCE = Path(gateway.__file__).parent
+# Keys the Catalogue itself reads to format values, not named by any journey.
+FORMAT_KEYS = {"language_name", "date_format", "money", "thousands_separator"}
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+# -- completeness --------------------------------------------------------------------
+
+
+def test_french_and_english_are_shipped() -> None:
+    assert {"fr", "en"} <= set(CATALOGUES)
+
+
+def test_the_worst_case_names_are_the_longest_allowed() -> None:
+    for name in (LONG_FAMILY_NAME, LONG_FIRST_NAMES, LONG_DEPENDANT):
+        assert len(name) == MAX_NAME
+        assert parsers.clean_name(name) == name
+
+
+@pytest.mark.parametrize(("one", "other"), list(combinations(LANGUAGES, 2)))
+def test_every_key_exists_in_every_catalogue(one: str, other: str) -> None:
+    keys, other_keys = set(CATALOGUES[one].texts), set(CATALOGUES[other].texts)
+    assert keys - other_keys == set(), f"missing from {other}"
+    assert other_keys - keys == set(), f"missing from {one}"
+
+
+@pytest.mark.parametrize(("one", "other"), list(combinations(LANGUAGES, 2)))
+def test_every_text_takes_the_same_parameters_in_every_language(one: str, other: str) -> None:
+    for key, template in CATALOGUES[one].texts.items():
+        assert placeholders(template) == placeholders(CATALOGUES[other].texts[key]), key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_texts_are_non_empty_strings(language: str) -> None:
+    for key, text in CATALOGUES[language].texts.items():
+        if key == "thousands_separator":
+            assert len(text) == 1  # a space in French, a comma in English
+            continue
+        assert isinstance(text, str) and text.strip(), key
+        assert text == text.strip(), f"{key}: stray spaces around the text"
+
+
+def _sources() -> Iterator[tuple[Path, str]]:
+    for root in (MENUS_SOURCE, GATEWAY_SOURCE):
+        for path in sorted(root.rglob("*.py")):
+            yield path, path.read_text("utf-8")
+
+
+def keys_in_source() -> tuple[set[str], set[str]]:
+    """Literal keys, and the prefixes of f-string keys, named in menus/ and gateway/."""
+    literal: set[str] = set()
+    prefixes: set[str] = set()
+    for _, source in _sources():
+        literal |= set(re.findall(r"\b[Tt]\(\s*\"([a-z0-9_]+)\"", source))
+        literal |= set(re.findall(r"_notice\([^()]*?,\s*\"([a-z0-9_]+)\"\)", source))
+        prefixes |= set(re.findall(r"\bT\(\s*f\"([a-z0-9_]+)\{", source))
+    return literal, prefixes
+
+
+def member_number_reasons() -> set[str]:
+    source = (MENUS_SOURCE / "identifiers.py").read_text("utf-8")
+    return set(re.findall(r"MemberNumberError\(\"(\w+)\"\)", source))
+
+
+STATUSES = {
+    coverage.PENDING_PAYMENT,
+    coverage.WAITING,
+    coverage.ACTIVE,
+    coverage.GRACE,
+    coverage.LAPSED,
+    coverage.CANCELLED,
+}
+
+
+def referenced_keys() -> set[str]:
+    literal, prefixes = keys_in_source()
+    # Every f-string key is listed here with the values it can take: a new one must be too.
+    expansions = {
+        "status_": STATUSES,
+        "error_member_no_": member_number_reasons(),
+    }
+    assert prefixes == set(expansions)
+    assert member_number_reasons() == {"format", "check_digit"}
+    return literal | {prefix + value for prefix, values in expansions.items() for value in values}
+
+
+def test_the_source_scan_finds_the_keys_it_should() -> None:
+    literal, _ = keys_in_source()
+    # one of each way a key is named: a plain T, a T split over lines, a gateway notice
+    assert {"ask_mutual", "product_label_household", "enrol_summary", "bad_request"} <= literal
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_key_named_in_the_code_exists(language: str) -> None:
+    missing = referenced_keys() - set(CATALOGUES[language].texts)
+    assert missing == set()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_catalogue_text_is_used(language: str) -> None:
+    unused = set(CATALOGUES[language].texts) - referenced_keys() - FORMAT_KEYS
+    assert unused == set()
+
+
+def _keys_of(value: Any) -> Iterator[str]:
+    if isinstance(value, T):
+        yield value.key
+        for param in value.params.values():
+            yield from _keys_of(param)
+    elif isinstance(value, Option):
+        yield from _keys_of(value.label)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _keys_of(item)
+
+
+def test_every_key_in_the_journey_definitions_exists() -> None:
+    named: set[str] = set()
+    for journey in all_journeys():
+        if journey.entry is not None:
+            named |= set(_keys_of(journey.entry.label))
+        for node in journey.nodes:
+            for attribute in ("prompt", "options", "lines"):
+                named |= set(_keys_of(getattr(node, attribute, None)))
+    assert {"home_title", "ask_head_last_name", "sex_female", "menu_enrol", "confirm"} <= named
+    for language in LANGUAGES:
+        assert named - set(CATALOGUES[language].texts) == set(), language
+
+
+# -- GSM-7 ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_french_and_english_texts_are_gsm7(language: str) -> None:
+    outside = {
+        key: sorted({ch for ch in text if not gsm.is_gsm7(ch)})
+        for key, text in CATALOGUES[language].texts.items()
+        if not gsm.is_gsm7(text)
+    }
+    assert outside == {}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_language_names_are_gsm7(language: str) -> None:
+    # Every language's own name is on the one language screen, whatever its script.
+    assert gsm.is_gsm7(CATALOGUES[language].texts["language_name"])
+
+
+class _ShuffledDir:
+    """The catalogues directory, listed in the order a different file system might use."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def iterdir(self) -> Iterator[Any]:
+        return reversed(list(self.real.iterdir()))
+
+
+class _Package:
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def joinpath(self, name: str) -> Any:
+        return _ShuffledDir(self.real.joinpath(name))
+
+
+def test_the_language_order_does_not_depend_on_the_file_system(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    here = list(load_catalogues())
+    real_files = resources.files
+    monkeypatch.setattr(resources, "files", lambda package: _Package(real_files(package)))
+    assert list(load_catalogues()) == here
+
+
+# -- every screen, worst case --------------------------------------------------------
+
+LONG_COMMUNES = ("Gogounou-Ségbana", "Kalalé-Nikki", "Tchaourou-Parakou")
+LONG_MUTUALS = tuple(
+    Mutual(
+        f"MS-{n}",
+        f"Mutuelle de santé communautaire de l'arrondissement {n} de {commune}"[:64],
+        commune,
+    )
+    for n, commune in enumerate(LONG_COMMUNES * 3, start=1)
+)
+ALL_CODES = frozenset(m.code for m in LONG_MUTUALS)
+LARGEST_PREMIUM = 99_999  # per person, 16 persons: 1 599 984 FCFA
+LARGEST_AMOUNT = 9_999_999
+WORST_SCHEME = SchemeCatalog(
+    mutuals=LONG_MUTUALS,
+    products=(
+        Product(
+            "FAMILLE",
+            {"fr": "Famille solidaire élargie", "en": "Extended solidarity family"},
+            ALL_CODES,
+            premium_per_person=LARGEST_PREMIUM,
+        ),
+        Product(
+            "MENAGE",
+            {"fr": "Forfait ménage tout compris", "en": "All-inclusive household plan"},
+            ALL_CODES,
+            premium_per_person=LARGEST_PREMIUM,
+            household_premium=LARGEST_AMOUNT,
+        ),
+        Product(
+            "SCOLAIRE",
+            {"fr": "Élèves et étudiants", "en": "Pupils and students"},
+            ALL_CODES,
+            premium_per_person=LARGEST_PREMIUM,
+            max_members=1,
+        ),
+        Product(
+            "CAMPAGNE",
+            {"fr": "Campagne annuelle famille", "en": "Yearly family campaign"},
+            ALL_CODES,
+            premium_per_person=LARGEST_PREMIUM,
+            window=((12, 1), (12, 15)),
+        ),
+    ),
+    occupations=tuple(
+        Occupation(code, names)
+        for code, names in (
+            ("moto_taxi", {"fr": "Zémidjan (conducteur de taxi-moto)", "en": "Moto-taxi driver"}),
+            ("trader", {"fr": "Commerçant(e) ou revendeuse", "en": "Trader or street seller"}),
+            ("farmer", {"fr": "Agriculteur ou éleveur", "en": "Farmer or herder"}),
+            ("pupil", {"fr": "Élève ou étudiant(e)", "en": "Pupil or student"}),
+            ("artisan", {"fr": "Artisan ou ouvrier", "en": "Craftsperson or worker"}),
+            ("other", {"fr": "Autre activité", "en": "Other occupation"}),
+        )
+    ),
+)
+TODAY = date(2026, 11, 23)  # the yearly campaign is closed: it opens on 1 December
+PHONE = "+2290197000101"
+LONGEST_NUMBER = member_number(89_999_999)
+# The longest names the parsers take (40 letters each), as people in Benin write them.
+LONG_FAMILY_NAME = "Hounkpatin-Agbodjogbe Dossou-Yovo Akpaki"
+LONG_FIRST_NAMES = "Marie-Thérèse Adjoa Sènami Gbèmisola Ayo"
+LONG_DEPENDANT = "Agbodjogbe Marie-Josée Sènami Adjoavi Ay"
+MAX_DEPENDANTS = 15
+WRONG = {
+    "main.resume": "99",
+    "main.language": "99",
+    "main.home": "99",
+    "enrol.commune": "99",
+    "enrol.mutual": "99",
+    "enrol.product": "99",
+    "enrol.last_name": "1",
+    "enrol.first_names": "1",
+    "enrol.sex": "99",
+    "enrol.birth": "x",
+    "enrol.occupation": "99",
+    "enrol.national_id": "12",
+    "enrol.dependants": "99",
+    "enrol.dep_name": "1",
+    "enrol.dep_sex": "99",
+    "enrol.dep_birth": "x",
+    "enrol.dep_relation": "99",
+    "enrol.summary": "99",
+    "check.number": "100000012",
+}
+
+
+def coverage_view(status: str) -> dict[str, Any]:
+    return {
+        "status": status,
+        "start": "2026-12-31",
+        "end": "2027-12-30",
+        "amount_due": LARGEST_AMOUNT,
+    }
+
+
+@dataclass
+class Shown:
+    node: str
+    pages: list[screens.Rendered]
+
+
+@dataclass
+class Tour:
+    """Drives the engine and keeps every screen it showed, with all of its pages."""
+
+    engine: Engine
+    language: str
+    limit: int
+    shown: list[Shown] = field(default_factory=list)
+    rendered: list[list[screens.Rendered]] = field(default_factory=list)
+
+    def context(
+        self, scheme: SchemeCatalog = WORST_SCHEME, resume: dict[str, Any] | None = None
+    ) -> MenuContext:
+        languages = {code: CATALOGUES[code].texts["language_name"] for code in LANGUAGES}
+        return MenuContext(scheme, TODAY, self.limit, languages, resume=resume)
+
+    def record(self, step: Step) -> Step:
+        if step.reply is not None:
+            assert gsm.fits(step.reply, self.limit), step.reply
+            assert len(self.rendered) == 1
+            self.shown.append(Shown(step.state.node, self.rendered.pop()))
+        else:
+            assert not self.rendered
+        return step
+
+    def start(self, caller: dict[str, Any], **context: Any) -> Session:
+        ctx = self.context(**context)
+        return Session(self, ctx, self.record(self.engine.start(ctx, self.language, caller)))
+
+
+@dataclass
+class Session:
+    tour: Tour
+    ctx: MenuContext
+    step: Step
+
+    @property
+    def node(self) -> str:
+        return self.step.state.node
+
+    def type(self, *answers: str, wrong_first: bool = False) -> Session:
+        for answer in answers:
+            if wrong_first and self.node in WRONG:
+                self._advance(WRONG[self.node])
+            self._advance(answer)
+        return self
+
+    def _advance(self, answer: str) -> None:
+        assert self.step.effect is None
+        state = SessionState.loads(self.step.state.dumps())
+        self.step = self.tour.record(self.tour.engine.advance(state, answer, self.ctx))
+
+    def resume(self, result: Any) -> Session:
+        assert self.step.effect is not None
+        self.step = self.tour.record(self.tour.engine.resume(self.step.state, result, self.ctx))
+        return self
+
+
+def enrol_to_summary(tour: Tour, product: str = "1", wrong_first: bool = True) -> Session:
+    known = {"phone": PHONE, "language": tour.language, "member_no": LONGEST_NUMBER}
+    session = tour.start(known).type("1", "1", "1", product, wrong_first=wrong_first)
+    assert session.node == "enrol.last_name"
+    session.type(LONG_FAMILY_NAME, LONG_FIRST_NAMES, "2", "1990", "1", wrong_first=wrong_first)
+    session.type("1", wrong_first=wrong_first)  # no NPI
+    if session.node == "enrol.dependants":
+        session.type(str(MAX_DEPENDANTS), wrong_first=wrong_first)
+        for _ in range(MAX_DEPENDANTS):
+            session.type(LONG_DEPENDANT, "1", "15041988", "4", wrong_first=wrong_first)
+    assert session.node == "enrol.summary"
+    return session
+
+
+def tour_everything(tour: Tour) -> None:
+    known = {"phone": PHONE, "language": tour.language, "member_no": LONGEST_NUMBER}
+    # a new caller: the language screen, then home without "my rights"
+    tour.start({"phone": PHONE}).type(str(LANGUAGES.index(tour.language) + 1), wrong_first=True)
+    # a member: home, a change of language remembered
+    session = tour.start(known).type("4", wrong_first=True)
+    session.type(str(LANGUAGES.index(tour.language) + 1)).resume(None)
+    assert session.node == "main.home"
+
+    # enrolment, the largest household, every answer first typed wrong once
+    enrolled = enrol_to_summary(tour)
+    enrolled.type("1", wrong_first=True)
+    assert isinstance(enrolled.step.effect, EnrolHousehold)
+    snapshot = json.loads(json.dumps(tour.engine.resumable(enrolled.step.state)))
+    for outcome in ("enrolled", "duplicate", "closed", "full"):
+        result = {
+            "outcome": outcome,
+            "member_no": LONGEST_NUMBER,
+            "premium_due": LARGEST_AMOUNT,
+            "persons": MAX_DEPENDANTS + 1,
+            "opens_on": "2027-12-01" if outcome == "closed" else None,
+        }
+        session = enrol_to_summary(tour, wrong_first=False).type("1").resume(result)
+        assert session.step.state.ended
+    # a household product and a one-person product, then cancel
+    enrol_to_summary(tour, product="2", wrong_first=False).type("2")
+    enrol_to_summary(tour, product="3", wrong_first=False).type("2")
+    # a closed campaign, and no mutual at all
+    tour.start(known).type("1", "1", "1", "4")
+    tour.start(known, scheme=SchemeCatalog()).type("1")
+
+    # a dropped enrolment offered back
+    assert snapshot is not None
+    tour.start(known, resume=snapshot).type("1", wrong_first=True)
+
+    # three wrong answers in a row
+    session = tour.start(known).type("1", "1", "1", "1", "1", "1", "1")
+    assert session.step.state.ended
+
+    # my rights: nothing, then every status with a household of sixteen
+    members = [{"member_no": LONGEST_NUMBER, "first_names": LONG_FIRST_NAMES, "initial": "M"}] * (
+        MAX_DEPENDANTS + 1
+    )
+    tour.start(known).type("2").resume({"found": False, "members": [], "coverage": None})
+    tour.start(known).type("2").resume({"found": True, "members": members, "coverage": None})
+    for status in sorted(STATUSES):
+        rights = {"found": True, "members": members, "coverage": coverage_view(status)}
+        tour.start(known).type("2").resume(rights)
+
+    # checking a member number: wrong format, wrong digit, unknown, every status
+    tour.start(known).type("3", "1", "100000012", LONGEST_NUMBER).resume(
+        {"found": False, "member_no": LONGEST_NUMBER, "initial": "", "coverage": None}
+    )
+    for status in sorted(STATUSES):
+        status_result = {
+            "found": True,
+            "member_no": LONGEST_NUMBER,
+            "initial": "M",
+            "coverage": coverage_view(status),
+        }
+        tour.start(known).type("3", LONGEST_NUMBER).resume(status_result)
+
+
+@pytest.fixture
+def make_tour(monkeypatch: pytest.MonkeyPatch) -> Any:
+    tours: list[Tour] = []
+    real_render = screens.render
+
+    def render_all_pages(
+        screen: screens.Screen, catalogue: Catalogue, page: int, max_chars: int
+    ) -> screens.Rendered:
+        first = real_render(screen, catalogue, 0, max_chars)
+        pages = [real_render(screen, catalogue, p, max_chars) for p in range(first.pages)]
+        tours[-1].rendered.append(pages)
+        return real_render(screen, catalogue, page, max_chars)
+
+    monkeypatch.setattr(screens, "render", render_all_pages)
+
+    def make(language: str, limit: int) -> Tour:
+        tours.append(Tour(Engine(all_journeys(), CATALOGUES), language, limit))
+        return tours[-1]
+
+    return make
+
+
+def screen_nodes() -> set[str]:
+    return {
+        f"{journey.name}.{node.id}"
+        for journey in all_journeys()
+        for node in journey.nodes
+        if not isinstance(node, (Act, Branch))
+    }
+
+
+# The summary repeats the head's full name (up to 40 + 40 letters): a known overflow,
+# checked on its own below.
+SUMMARY = "enrol.summary"
+
+
+@pytest.mark.parametrize("limit", LIMITS)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_screen_fits_unclipped_with_the_longest_data(
+    make_tour: Any, language: str, limit: int
+) -> None:
+    tour: Tour = make_tour(language, limit)
+    tour_everything(tour)
+
+    assert screen_nodes() - {shown.node for shown in tour.shown} == set()
+    clipped: list[tuple[str, str]] = []
+    for shown in tour.shown:
+        for page in shown.pages:
+            assert gsm.fits(page.body, limit), (shown.node, page.body)
+            assert gsm.is_gsm7(page.body) or language not in ("fr", "en"), page.body
+            if page.clipped and shown.node != SUMMARY:
+                clipped.append((shown.node, page.body))
+    assert clipped == []
+    paged = {shown.node for shown in tour.shown if len(shown.pages) > 1}
+    assert {"enrol.mutual", "rights.show"} <= paged  # the worst case did reach paging
+
+
+@pytest.mark.parametrize(
+    "limit",
+    [
+        160,
+        182,
+    ],
+)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_summary_with_the_longest_names_keeps_confirm_and_cancel(
+    make_tour: Any, language: str, limit: int
+) -> None:
+    tour: Tour = make_tour(language, limit)
+    enrol_to_summary(tour, wrong_first=False)
+    summary = tour.shown[-1]
+    assert summary.node == SUMMARY
+    catalogue = CATALOGUES[language]
+    lines = [line for page in summary.pages for line in page.body[4:].split("\n")]
+    for option in (f"1. {catalogue.render(T('confirm'))}", f"2. {catalogue.render(T('cancel'))}"):
+        assert option in lines
+    assert not any(page.clipped for page in summary.pages)

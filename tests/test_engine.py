@@ -1,0 +1,624 @@
+"""menus/engine.py driven through the real journeys and catalogues, with no I/O.
+
+The scheme is a synthetic `SchemeCatalog`; effects are checked as values and their
+results fed back with `resume`, as the gateway does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+import pytest
+
+from menus.context import MenuContext, Mutual, Occupation, Product, SchemeCatalog
+from menus.effects import (
+    EnrolHousehold,
+    PersonDraft,
+    RememberLanguage,
+    ShowHouseholdRights,
+    ShowMemberStatus,
+)
+from menus.engine import Engine, Step
+from menus.journeys import all_journeys
+from menus.nodes import Journey, Say
+from menus.state import SessionState
+from menus.text import T, load_catalogues
+
+CATALOGUES = load_catalogues()
+ENGINE = Engine(all_journeys(), CATALOGUES)
+# The gateway offers the languages in catalogue order; fixed here (see test_catalogues).
+LANGUAGES = {code: CATALOGUES[code].texts["language_name"] for code in ("fr", "en")}
+TODAY = date(2026, 11, 23)
+PHONE = "+2290197000101"
+KNOWN = {"phone": PHONE, "language": "fr", "member_no": "100000011"}
+UNKNOWN = {"phone": PHONE}
+
+FAMILY = Product(
+    "FAMILLE",
+    {"fr": "Famille", "en": "Family"},
+    frozenset({"MS-KANDI", "MS-NDALI", "MS-PARAKOU"}),
+    premium_per_person=1575,
+    max_members=12,
+)
+SCHOOL = Product(
+    "SCOLAIRE",
+    {"fr": "Scolaire", "en": "School"},
+    frozenset({"MS-PARAKOU"}),
+    premium_per_person=350,
+    max_members=1,
+    window=((9, 1), (12, 31)),
+)
+SCHEME = SchemeCatalog(
+    mutuals=(
+        Mutual("MS-KANDI", "Mutuelle de santé de Kandi", "Kandi"),
+        Mutual("MS-NDALI", "Mutuelle de santé de N'Dali", "N'Dali"),
+        Mutual("MS-PARAKOU", "Mutuelle de santé de Parakou", "Parakou"),
+    ),
+    products=(FAMILY, SCHOOL),
+    occupations=(
+        Occupation("farmer", {"fr": "Agriculteur", "en": "Farmer"}),
+        Occupation("trader", {"fr": "Commerçant(e)", "en": "Trader"}),
+    ),
+)
+
+
+def context(
+    scheme: SchemeCatalog = SCHEME,
+    today: date = TODAY,
+    resume: dict[str, Any] | None = None,
+    max_chars: int = 160,
+) -> MenuContext:
+    return MenuContext(scheme, today, max_chars, LANGUAGES, resume=resume)
+
+
+@dataclass
+class Phone:
+    """One USSD session; the state goes through JSON between hops, as in Redis."""
+
+    ctx: MenuContext
+    step: Step
+
+    @classmethod
+    def dial(
+        cls, caller: dict[str, Any], ctx: MenuContext | None = None, language: str = "fr"
+    ) -> Phone:
+        ctx = ctx or context()
+        return cls(ctx, ENGINE.start(ctx, language, caller))
+
+    def type(self, *answers: str) -> Phone:
+        for answer in answers:
+            assert self.step.effect is None, "an effect is waiting for its result"
+            state = SessionState.loads(self.step.state.dumps())
+            self.step = ENGINE.advance(state, answer, self.ctx)
+        return self
+
+    def resume(self, result: Any) -> Phone:
+        assert self.step.effect is not None
+        self.step = ENGINE.resume(self.step.state, result, self.ctx)
+        return self
+
+    @property
+    def reply(self) -> str:
+        assert self.step.reply is not None, f"an effect instead of a screen: {self.step.effect}"
+        return self.step.reply
+
+    @property
+    def node(self) -> str:
+        return self.step.state.node
+
+    @property
+    def state(self) -> SessionState:
+        return self.step.state
+
+
+# -- first screens -------------------------------------------------------------------
+
+
+def test_an_unknown_caller_chooses_a_language_first() -> None:
+    phone = Phone.dial(UNKNOWN)
+    assert phone.node == "main.language"
+    assert phone.reply == "CON Choisissez la langue / Choose the language\n1. Francais\n2. English"
+    phone.type("2")
+    assert phone.state.language == "en"
+    assert phone.step.effect is None  # nobody to remember it for
+    assert phone.reply == (
+        "CON Health mutual\n1. Join with my family\n2. Check a member number\n"
+        "3. Langue / Language\n0 Back"
+    )
+
+
+def test_a_known_caller_goes_home_in_their_language() -> None:
+    phone = Phone.dial(KNOWN)
+    assert phone.node == "main.home"
+    assert phone.reply == (
+        "CON Mutuelle de santé\n1. Adhérer avec ma famille\n2. Mes droits\n"
+        "3. Vérifier un numéro de membre\n4. Langue / Language"
+    )
+
+
+def test_a_known_caller_who_changes_language_has_it_remembered() -> None:
+    phone = Phone.dial(KNOWN).type("4", "2")
+    assert phone.step.effect == RememberLanguage(PHONE, "en")
+    phone.resume(None)
+    assert phone.node == "main.home"
+    assert phone.reply.startswith("CON Health mutual\n1. Join with my family\n2. My rights")
+
+
+# -- enrolment -----------------------------------------------------------------------
+
+
+def enrol_family(phone: Phone) -> Phone:
+    """The household of four from tests/journeys/enrol_family_fr.yaml, in the engine."""
+    phone.type("1")  # Adhérer
+    assert phone.reply.startswith("CON Votre mutuelle:\n1. Mutuelle de santé de Kandi")
+    phone.type("3")  # Parakou
+    assert "1. Famille 1 575 FCFA/pers.\n2. Scolaire 350 FCFA/pers." in phone.reply
+    phone.type("1", "Houngbo", "afi  reine", "2", "1990")
+    assert phone.reply.startswith("CON Activité principale:\n1. Agriculteur\n2. Commercant(e)")
+    phone.type("2", "123 456 7890", "3")
+    assert phone.reply.startswith("CON Personne 2/4\nNom et prénom(s)")
+    phone.type("dossou jean", "1", "15/04/1988", "1")  # spouse: own family name, full date
+    phone.type("Marc", "1", "2016", "2")  # one word: the head's family name
+    phone.type("ella", "2", "01062019", "2")
+    assert phone.reply == (
+        "CON HOUNGBO Afi Reine, 4 pers.\nFamille\nCotisation: 6 300 FCFA/an\n"
+        "1. Confirmer\n2. Annuler\n0 Retour"
+    )
+    return phone.type("1")
+
+
+HEAD = PersonDraft(
+    last_name="HOUNGBO",
+    first_names="Afi Reine",
+    sex="F",
+    birth_date="1990-01-01",
+    birth_year_only=True,
+    relationship="head",
+    occupation="trader",
+    national_id="1234567890",
+)
+FAMILY_OF_FOUR = EnrolHousehold(
+    mutual_code="MS-PARAKOU",
+    product_code="FAMILLE",
+    phone=PHONE,
+    language="fr",
+    head=HEAD,
+    dependants=(
+        PersonDraft("DOSSOU", "Jean", "M", "1988-04-15", False, "spouse"),
+        PersonDraft("HOUNGBO", "Marc", "M", "2016-01-01", True, "child"),
+        PersonDraft("HOUNGBO", "Ella", "F", "2019-06-01", False, "child"),
+    ),
+)
+
+
+def test_enrolling_a_family_emits_one_enrol_effect_with_every_answer() -> None:
+    phone = enrol_family(Phone.dial(UNKNOWN).type("1"))
+    assert phone.node == "enrol.enrol"
+    assert phone.step.reply is None
+    assert phone.step.effect == FAMILY_OF_FOUR
+
+
+ENROLLED = {
+    "outcome": "enrolled",
+    "member_no": "100000011",
+    "premium_due": 6300,
+    "persons": 4,
+    "opens_on": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("result", "node", "reply"),
+    [
+        (
+            ENROLLED,
+            "enrol.done",
+            "END Bienvenue! Votre numéro de membre: 100000011. Cotisation due: 6 300 FCFA. "
+            "Payez-la pour ouvrir vos droits.",
+        ),
+        (
+            {**ENROLLED, "outcome": "duplicate", "member_no": "100000112"},
+            "enrol.duplicate",
+            "END Votre famille est déjà inscrite. Numéro de membre: 100000112.",
+        ),
+        (
+            {**ENROLLED, "outcome": "closed", "member_no": "", "opens_on": "2027-09-01"},
+            "enrol.closed",
+            "END Les adhésions sont fermées. Prochaine campagne le 01/09/2027.",
+        ),
+        (
+            {**ENROLLED, "outcome": "full", "member_no": ""},
+            "enrol.refused",
+            "END Adhésion impossible avec cette formule. Contactez votre mutuelle.",
+        ),
+        (
+            {**ENROLLED, "outcome": "unknown_product", "member_no": ""},
+            "enrol.refused",
+            "END Adhésion impossible avec cette formule. Contactez votre mutuelle.",
+        ),
+    ],
+)
+def test_resume_routes_on_the_enrol_result(result: dict[str, Any], node: str, reply: str) -> None:
+    phone = enrol_family(Phone.dial(KNOWN)).resume(result)
+    assert phone.node == node
+    assert phone.reply == reply
+    assert phone.state.ended
+    assert ENGINE.resumable(phone.state) is None
+    # a late copy of the last hop changes nothing once the session has ended
+    assert phone.type("1").reply == reply
+
+
+def test_resume_only_at_an_action() -> None:
+    phone = Phone.dial(KNOWN)
+    with pytest.raises(RuntimeError):
+        ENGINE.resume(phone.state, {}, phone.ctx)
+
+
+def test_an_input_at_a_pending_action_asks_for_the_effect_again() -> None:
+    phone = enrol_family(Phone.dial(KNOWN))
+    again = ENGINE.advance(phone.state, "1", phone.ctx)
+    assert again.effect == FAMILY_OF_FOUR
+    assert again.state.node == "enrol.enrol"
+
+
+def test_cancel_at_the_summary_records_nothing() -> None:
+    phone = Phone.dial(KNOWN).type("1", "1", "1", "Agossou", "Rita", "2", "1995", "1", "1", "0")
+    assert phone.reply.startswith("CON AGOSSOU Rita, 1 pers.\nFamille\nCotisation: 1 575 FCFA")
+    phone.type("2")
+    assert phone.step.effect is None
+    assert phone.reply == "END Adhésion annulée. Rien n'a été enregistré."
+
+
+def test_zero_is_an_answer_to_the_dependants_question_not_back() -> None:
+    phone = Phone.dial(KNOWN).type("1", "1", "1", "Agossou", "Rita", "2", "1995", "1", "1")
+    assert phone.node == "enrol.dependants"
+    phone.type("0")
+    assert phone.node == "enrol.summary"
+    phone.type("1")
+    assert isinstance(phone.step.effect, EnrolHousehold)
+    assert phone.step.effect.dependants == ()
+    assert phone.step.effect.head.national_id is None  # "1": no NPI
+
+
+def test_the_dependants_cap_follows_the_product() -> None:
+    phone = Phone.dial(KNOWN).type("1", "1", "1", "Agossou", "Rita", "2", "1995", "1", "1")
+    phone.type("12")
+    assert phone.reply.startswith("CON Tapez un nombre de 0 à 11.\n")
+    assert phone.node == "enrol.dependants"
+    phone.type("11")
+    assert phone.reply.startswith("CON Personne 2/12\n")
+
+
+def test_a_one_person_product_asks_for_no_dependants() -> None:
+    # Parakou offers the school product, open from September to December
+    phone = Phone.dial(KNOWN).type("1", "3", "2", "Agossou", "Rita", "2", "2012", "1", "1")
+    assert phone.node == "enrol.summary"
+    assert phone.reply.startswith("CON AGOSSOU Rita, 1 pers.\nScolaire\nCotisation: 350 FCFA/an")
+    phone.type("1")
+    assert isinstance(phone.step.effect, EnrolHousehold)
+    assert phone.step.effect.product_code == "SCOLAIRE"
+    assert phone.step.effect.dependants == ()
+
+
+def test_a_closed_campaign_ends_before_any_typing() -> None:
+    phone = Phone.dial(KNOWN, context(today=date(2027, 6, 1))).type("1", "3", "2")
+    assert phone.reply == "END Les adhésions sont fermées. Prochaine campagne le 01/09/2027."
+    assert phone.state.ended
+
+
+def test_a_single_mutual_with_a_single_product_goes_straight_to_the_head() -> None:
+    scheme = SchemeCatalog(mutuals=SCHEME.mutuals[:1], products=(FAMILY,))
+    phone = Phone.dial(KNOWN, context(scheme)).type("1")
+    assert phone.node == "enrol.last_name"
+    assert phone.reply == "CON Chef de ménage\nNom de famille:\n0 Retour"
+    # no occupations in this scheme: the birth date is followed by the NPI
+    phone.type("Agossou", "Rita", "2", "1995")
+    assert phone.node == "enrol.national_id"
+    phone.type("1", "0", "1")
+    assert isinstance(phone.step.effect, EnrolHousehold)
+    assert phone.step.effect.mutual_code == "MS-KANDI"
+    assert phone.step.effect.head.occupation is None
+
+
+def test_no_mutual_no_offer() -> None:
+    phone = Phone.dial(KNOWN, context(SchemeCatalog())).type("1")
+    assert phone.reply == (
+        "END Aucune mutuelle ne propose encore d'adhésion ici. Merci de réessayer plus tard."
+    )
+
+
+def test_english_enrolment() -> None:
+    phone = Phone.dial(UNKNOWN).type("2", "1", "3", "1", "Houngbo", "Afi", "2", "1990")
+    assert phone.reply.startswith("CON Main occupation:\n1. Farmer\n2. Trader")
+    phone.type("1", "1", "1", "Ella", "2", "2019", "2")
+    assert phone.reply == (
+        "CON HOUNGBO Afi, 2 pers.\nFamily\nPremium: 3,150 FCFA/year\n1. Confirm\n2. Cancel\n0 Back"
+    )
+    phone.type("1")
+    assert isinstance(phone.step.effect, EnrolHousehold)
+    assert phone.step.effect.language == "en"
+    phone.resume({**ENROLLED, "premium_due": 3150})
+    assert phone.reply.startswith("END Welcome! Your member number: 100000011. Premium due: 3,150")
+
+
+# -- back, home and wrong answers ----------------------------------------------------
+
+
+def test_back_returns_to_the_previous_dependant_and_restores_the_cursor() -> None:
+    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi Reine", "2", "1990", "2", "1")
+    phone.type("3", "dossou jean", "1", "15/04/1988", "1", "Marc", "1", "2016", "2")
+    assert phone.reply.startswith("CON Personne 4/4\n")
+    assert phone.state.cursor == {"dep": 2}
+
+    phone.type("0")  # back to Marc's relationship
+    assert phone.node == "enrol.dep_relation"
+    assert phone.state.cursor == {"dep": 1}
+    phone.type("4")  # Marc is "other", not "child"
+    assert phone.reply.startswith("CON Personne 4/4\n")
+    assert phone.state.cursor == {"dep": 2}
+
+    phone.type("0", "0", "0", "0")  # relationship, birth, sex and name of Marc
+    assert phone.node == "enrol.dep_name"
+    assert phone.reply.startswith("CON Personne 3/4\n")
+    assert phone.state.cursor == {"dep": 1}
+    phone.type("0")
+    assert phone.node == "enrol.dep_relation" and phone.state.cursor == {"dep": 0}
+
+    phone.type("1", "Marc", "1", "2016", "4", "ella", "2", "2019", "2", "1")
+    effect = phone.step.effect
+    assert isinstance(effect, EnrolHousehold)
+    assert [(d.first_names, d.relationship) for d in effect.dependants] == [
+        ("Jean", "spouse"),
+        ("Marc", "other"),
+        ("Ella", "child"),
+    ]
+
+
+def test_back_from_the_first_dependant_reaches_the_count_and_a_new_count_trims() -> None:
+    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1")
+    phone.type("2", "Jean", "1", "1988", "1", "Ella", "2", "2019", "2")
+    assert phone.node == "enrol.summary"
+    phone.type(*["0"] * 9)  # all the way back over both dependants to the count
+    assert phone.node == "enrol.dependants"
+    phone.type("1")
+    assert phone.reply.startswith("CON Personne 2/2\n")
+    phone.type("Jean", "1", "1988", "1", "1")
+    effect = phone.step.effect
+    assert isinstance(effect, EnrolHousehold)
+    assert [d.first_names for d in effect.dependants] == ["Jean"]
+
+
+def test_back_with_nowhere_to_go_shows_the_same_screen() -> None:
+    phone = Phone.dial(UNKNOWN)
+    before = phone.reply
+    phone.type("0")
+    assert phone.node == "main.language"
+    assert phone.reply == before
+
+
+def test_double_zero_goes_home_and_forgets_the_answers() -> None:
+    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1", "1")
+    assert phone.state.data["head"]["last_name"] == "HOUNGBO"
+    phone.state.data["_forget_resume"] = True  # host flags survive
+    phone.type("00")
+    assert phone.node == "main.home"
+    assert phone.reply.startswith("CON Mutuelle de santé\n1. Adhérer avec ma famille")
+    assert phone.state.back == []
+    assert phone.state.data == {"_forget_resume": True}
+    phone.type("1")
+    assert phone.node == "enrol.mutual"  # a fresh start, nothing remembered
+
+
+@pytest.mark.parametrize(
+    ("path", "wrong", "notice"),
+    [
+        (["1", "3", "1"], "Houngbo2", "Nom invalide (lettres seulement, 2 à 40)."),
+        (
+            ["1", "3", "1", "Houngbo", "Afi", "2"],
+            "31021990",
+            "Date invalide. Ex: 25031985 ou 1985.",
+        ),
+        (["1", "3", "1", "Houngbo", "Afi", "2", "1990", "1"], "12345", "Le NPI a 10 chiffres."),
+        (["1", "3"], "7", "Choix invalide. Tapez un numéro de la liste."),
+        (["1"], "abc", "Choix invalide. Tapez un numéro de la liste."),
+        (["3"], "10000001", "Le numéro de membre a 9 chiffres."),
+        (["3"], "100000012", "Numéro incorrect: vérifiez les chiffres."),
+    ],
+)
+def test_three_wrong_answers_end_the_session(path: list[str], wrong: str, notice: str) -> None:
+    phone = Phone.dial(KNOWN).type(*path)
+    node = phone.node
+    question = phone.reply.removeprefix("CON ").split("\n")[0]
+    for attempt in (1, 2):
+        phone.type(wrong)
+        assert phone.node == node
+        assert phone.reply.startswith(f"CON {notice}\n{question}\n"), attempt
+        assert not phone.state.ended
+    phone.type(wrong)
+    assert phone.reply == "END Trop de réponses invalides. Merci de rappeler plus tard."
+    assert phone.state.ended
+
+
+def test_a_right_answer_resets_the_wrong_answer_count() -> None:
+    phone = Phone.dial(KNOWN).type("1", "3", "1")
+    phone.type("x1", "x2", "Houngbo")
+    assert phone.node == "enrol.first_names"
+    phone.type("x1", "x2")
+    assert not phone.state.ended
+    assert phone.reply.startswith("CON Nom invalide")
+
+
+# -- many mutuals --------------------------------------------------------------------
+
+COMMUNES = ("Parakou", "Kandi", "N'Dali", "Nikki", "Tchaourou")
+# 12 mutuals in Parakou (one per arrondissement), 2 in each other commune: 20 in all
+MANY_MUTUALS = tuple(
+    Mutual(f"MS-{commune[:3].upper()}-{n}", f"Mutuelle de {commune} arrondissement {n}", commune)
+    for commune in COMMUNES
+    for n in range(1, (12 if commune == "Parakou" else 2) + 1)
+)
+MANY = SchemeCatalog(
+    mutuals=MANY_MUTUALS,
+    products=(replace(FAMILY, mutual_codes=frozenset(m.code for m in MANY_MUTUALS)),),
+)
+
+
+def test_many_mutuals_ask_the_commune_first_then_page_the_mutuals() -> None:
+    assert len(MANY.mutuals) == 20
+    phone = Phone.dial(KNOWN, context(MANY)).type("1")
+    assert phone.node == "enrol.commune"
+    assert phone.reply == (
+        "CON Votre commune:\n1. Kandi\n2. N'Dali\n3. Nikki\n4. Parakou\n5. Tchaourou\n0 Retour"
+    )
+    phone.type("4")
+    assert phone.node == "enrol.mutual"
+    pages = [phone.reply]
+    while phone.reply.endswith("\n98 Suite 0 Retour"):
+        phone.type("98")
+        pages.append(phone.reply)
+    assert len(pages) > 1
+    assert pages[-1].endswith("\n0 Retour 00 Menu")
+    shown = [line for page in pages for line in page[4:].split("\n") if line[:1].isdigit()]
+    numbered = [line for line in shown if ". " in line]
+    assert numbered == [f"{n}. Mutuelle de Parakou arrondissement {n}" for n in range(1, 13)]
+    assert all(len(page) <= 160 for page in pages)
+    # past the last page, the last page stays
+    assert phone.type("98").reply == pages[-1]
+    # numbers are global: any of them is taken on any page
+    phone.type("11")
+    assert phone.node == "enrol.last_name"
+    assert phone.state.data["mutual"] == "MS-PAR-11"
+
+
+def test_an_option_from_an_earlier_page_is_taken_on_a_later_page() -> None:
+    phone = Phone.dial(KNOWN, context(MANY)).type("1", "4", "98", "2")
+    assert phone.state.data["mutual"] == "MS-PAR-2"
+
+
+def test_the_commune_narrows_the_mutuals() -> None:
+    phone = Phone.dial(KNOWN, context(MANY)).type("1", "1")
+    assert phone.reply == (
+        "CON Votre mutuelle:\n1. Mutuelle de Kandi arrondissement 1\n"
+        "2. Mutuelle de Kandi arrondissement 2\n0 Retour"
+    )
+
+
+# -- resuming a dropped session ------------------------------------------------------
+
+
+def test_resumable_only_in_the_enrol_journey_at_a_question() -> None:
+    phone = Phone.dial(KNOWN)
+    assert ENGINE.resumable(phone.state) is None  # main menu
+    phone.type("3")
+    assert phone.node == "check.number"
+    assert ENGINE.resumable(phone.state) is None  # not a resumable journey
+    phone = Phone.dial(KNOWN).type("1", "3", "1", "Agossou")
+    snapshot = ENGINE.resumable(phone.state)
+    assert snapshot is not None
+    assert snapshot["node"] == "enrol.first_names"
+    assert snapshot["language"] == "fr"
+    assert snapshot["data"]["head"] == {"last_name": "AGOSSOU"}
+    assert snapshot["data"]["mutual"] == "MS-PARAKOU"
+    assert [node for node, _ in snapshot["back"]][-2:] == ["enrol.product", "enrol.last_name"]
+    phone.type("Rita", "2", "1995", "1", "1", "0", "2")  # cancelled
+    assert phone.state.ended
+    assert ENGINE.resumable(phone.state) is None
+
+
+def dropped_at_birth() -> dict[str, Any]:
+    phone = Phone.dial(UNKNOWN).type("2", "1", "3", "1", "Houngbo", "afi reine", "2")
+    assert phone.node == "enrol.birth"
+    snapshot = ENGINE.resumable(phone.state)
+    assert snapshot is not None
+    return json.loads(json.dumps(snapshot))  # as stored in Redis
+
+
+def test_a_dropped_enrolment_continues_where_it_stopped() -> None:
+    phone = Phone.dial(UNKNOWN, context(resume=dropped_at_birth()))
+    assert phone.node == "main.resume"
+    # the snapshot's language wins over the caller's, from the very first screen
+    phone.type("1")
+    assert phone.state.language == "en"
+    assert phone.reply == "CON Date of birth (DDMMYYYY) or year only (YYYY):\n0 Back"
+    phone.type("1990", "2", "123 456 7890", "3")
+    phone.type("dossou jean", "1", "15/04/1988", "1", "Marc", "1", "2016", "2")
+    phone.type("ella", "2", "01062019", "2", "0")  # back from the summary works too
+    assert phone.node == "enrol.dep_relation"
+    phone.type("2", "1")
+    assert phone.step.effect == replace(FAMILY_OF_FOUR, language="en")
+
+
+def test_the_resume_offer_is_in_the_language_the_session_started_in() -> None:
+    phone = Phone.dial(KNOWN, context(resume=dropped_at_birth()))
+    assert phone.reply == ("CON Vous aviez commencé une adhésion.\n1. Continuer\n2. Recommencer")
+
+
+def test_a_dropped_enrolment_can_be_started_again() -> None:
+    phone = Phone.dial(UNKNOWN, context(resume=dropped_at_birth())).type("2")
+    assert phone.node == "main.language"
+    assert phone.state.data == {"_forget_resume": True}
+    assert phone.state.back == [("main.resume", {})]
+
+
+def test_back_to_the_resume_offer_after_starting_again_does_not_crash() -> None:
+    phone = Phone.dial(UNKNOWN, context(resume=dropped_at_birth())).type("2", "0")
+    phone.type("1")
+    assert phone.reply.startswith("CON ")
+    assert not phone.state.ended
+
+
+# -- rights and member check ---------------------------------------------------------
+
+
+def test_my_rights() -> None:
+    phone = Phone.dial(KNOWN).type("2")
+    assert phone.step.effect == ShowHouseholdRights(PHONE)
+    phone.resume(
+        {
+            "found": True,
+            "members": [
+                {"member_no": "100000011", "first_names": "Afi Reine", "initial": "A"},
+                {"member_no": "100000023", "first_names": "Jérôme", "initial": "J"},
+            ],
+            "coverage": {
+                "status": "active",
+                "start": "2026-02-09",
+                "end": "2027-02-08",
+                "amount_due": 0,
+            },
+        }
+    )
+    assert phone.reply == (
+        "END Statut: couvert\nValable jusqu'au 08/02/2027\n100000011 Afi Reine\n100000023 Jérome"
+    )
+
+
+def test_check_a_member_number() -> None:
+    phone = Phone.dial(KNOWN).type("3", "100 000 011")
+    assert phone.step.effect == ShowMemberStatus("100000011")
+    phone.resume(
+        {
+            "found": True,
+            "member_no": "100000011",
+            "initial": "A",
+            "coverage": {
+                "status": "waiting",
+                "start": "2026-12-23",
+                "end": "2027-12-22",
+                "amount_due": 1575,
+            },
+        }
+    )
+    assert phone.reply == (
+        "END Membre 100000011 (A.)\nStatut: période d'attente\n"
+        "Soins couverts à partir du 23/12/2026\nReste à payer: 1 575 FCFA"
+    )
+
+
+def test_a_journey_node_defined_twice_is_refused() -> None:
+    twice = Journey("twice", (Say("hello", [T("home_title")]), Say("hello", [T("no_offer")])))
+    with pytest.raises(ValueError, match=r"twice\.hello is defined twice"):
+        Engine([*all_journeys(), twice], CATALOGUES)
