@@ -48,7 +48,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_engine_async(url: str, pool_size: int = 10) -> AsyncEngine:
     if is_sqlite(url):
-        engine = create_async_engine(async_url(url))
+        engine = create_async_engine(async_url(url), hide_parameters=True)
     else:
         engine = create_async_engine(
             async_url(url),
@@ -56,6 +56,7 @@ def create_engine_async(url: str, pool_size: int = 10) -> AsyncEngine:
             max_overflow=pool_size,
             pool_pre_ping=True,
             pool_timeout=5,
+            hide_parameters=True,  # row values (names, NPI) stay out of error messages
         )
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -65,7 +66,7 @@ def create_engine_async(url: str, pool_size: int = 10) -> AsyncEngine:
 def create_engine_sync(url: str) -> Engine:
     from sqlalchemy import create_engine
 
-    engine = create_engine(sync_url(url))
+    engine = create_engine(sync_url(url), hide_parameters=True)
     if is_sqlite(url):
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
-from urllib.parse import parse_qsl
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -14,30 +13,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from adapters.ussd import africastalking
 from gateway import logs
 from gateway.config import Settings
 from gateway.runtime import Runtime
-from gateway.ussd import Hop
 
 log = logging.getLogger(__name__)
-
-MAX_BODY = 8192
 
 
 async def ussd(request: Request) -> Response:
     """Africa's Talking USSD callback: always 200 with `CON ...` or `END ...`."""
     runtime: Runtime = request.app.state.runtime
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return PlainTextResponse(runtime.ussd.refusal())
-    fields = dict(parse_qsl(body[:MAX_BODY].decode("utf-8", "replace"), keep_blank_values=True))
-    hop = Hop(
-        session_id=fields.get("sessionId", ""),
-        service_code=fields.get("serviceCode", ""),
-        phone_number=fields.get("phoneNumber", ""),
-        network_code=fields.get("networkCode", ""),
-        text=fields.get("text", ""),
-    )
+    hop = africastalking.parse_hop(await request.body())
     return PlainTextResponse(await runtime.ussd.answer(hop))
 
 

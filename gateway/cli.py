@@ -11,6 +11,7 @@ alafia dial                 a terminal phone against a running gateway
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import os
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     serve = commands.add_parser("serve", help="run the production HTTP server")
-    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to listen on every interface")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=_serve)
@@ -155,7 +156,6 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.orm import Session
 
-    from db.embedded_redis import EmbeddedRedis
     from db.engine import create_engine_sync
     from gateway import scheme
     from gateway.app import create_app
@@ -167,10 +167,6 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
             scheme.load(session, scheme.read_file(scheme.DEMO_SCHEME))
             log.info("loaded the demo scheme")
     engine.dispose()
-    embedded = None
-    if settings.redis_url is None:
-        embedded = EmbeddedRedis(settings.data_dir)
-        settings = _with_redis(settings, embedded.start())
     print(
         f"\nAlafia demo is running on http://{args.host}:{args.port}\n"
         f"Dial it from another terminal:\n"
@@ -178,11 +174,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         f"Or point Africa's Talking's USSD callback at http://<this host>:{args.port}/ussd\n",
         flush=True,
     )
-    try:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
-    finally:
-        if embedded is not None:
-            embedded.stop()
+    # The app starts the embedded Redis in its lifespan and stops it there, which
+    # also runs when the process is asked to stop (SIGTERM, Ctrl-C).
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
     return 0
 
 
@@ -192,10 +186,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from db.embedded_redis import EmbeddedRedis
 
     embedded = None
-    if settings.redis_url is None:
+    if settings.redis_url is None and args.workers > 1:
         # One embedded server for all worker processes, which find it through REDIS_URL.
+        # (With one worker the app's lifespan starts and stops it.)
         embedded = EmbeddedRedis(settings.data_dir)
         os.environ["REDIS_URL"] = embedded.start()
+        atexit.register(embedded.stop)
     try:
         uvicorn.run(
             "gateway.app:create_app",
@@ -219,12 +215,6 @@ def _dial(settings: Settings, args: argparse.Namespace) -> int:
     return dial.session(
         args.url, args.phone, args.code, answers, lambda screen: print(f"\n{screen}\n")
     )
-
-
-def _with_redis(settings: Settings, url: str) -> Settings:
-    from dataclasses import replace
-
-    return replace(settings, redis_url=url)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ class Settings:
             redis_timeout=float(env.get("REDIS_TIMEOUT", "2.0")),
             ussd_session_ttl=_int(env, "USSD_SESSION_TTL", 180, 30, 3600),
             ussd_resume_ttl=_int(env, "USSD_RESUME_TTL", 600, 0, 86_400),
-            ussd_max_chars=_int(env, "USSD_MAX_CHARS", 160, 60, 182),
+            # Operators cut at 160 or 182; our texts are written and tested for both.
+            ussd_max_chars=_int(env, "USSD_MAX_CHARS", 160, 160, 182),
             default_language=env.get("DEFAULT_LANGUAGE", "fr"),
             national_id_length=_int(env, "NATIONAL_ID_LENGTH", 10, 4, 20),
             country=env.get("COUNTRY", "BJ"),

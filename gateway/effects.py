@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from gateway.callers import CallerService
 from gateway.enrolment import EnrolmentService
 from gateway.rights import RightsService
 from menus.effects import (
@@ -17,9 +18,12 @@ from menus.effects import (
 
 
 class EffectRunner:
-    def __init__(self, enrolment: EnrolmentService, rights: RightsService) -> None:
+    def __init__(
+        self, enrolment: EnrolmentService, rights: RightsService, callers: CallerService
+    ) -> None:
         self.enrolment = enrolment
         self.rights = rights
+        self.callers = callers
 
     async def apply(self, effect: Effect, request_key: str, today: date) -> Any:
         """`request_key` names the request (a USSD session); writes are idempotent on it."""
@@ -31,6 +35,6 @@ class EffectRunner:
             case ShowMemberStatus(member_no=member_no):
                 return await self.rights.member_status(member_no, today)
             case RememberLanguage(phone=phone, language=language):
-                await self.rights.remember_language(phone, language)
+                await self.callers.remember_language(phone, language)
                 return True
         raise TypeError(f"no service applies {type(effect).__name__}")

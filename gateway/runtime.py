@@ -7,7 +7,6 @@ engine with its catalogues, shared by every hop.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from datetime import date
 
@@ -18,6 +17,7 @@ from db.embedded_redis import EmbeddedRedis
 from db.engine import create_engine_async, session_factory
 from db.redis import connect
 from db.sessions import SessionStore
+from gateway.callers import CallerService
 from gateway.catalog import CatalogCache
 from gateway.config import Settings
 from gateway.effects import EffectRunner
@@ -48,14 +48,13 @@ class Runtime:
         if redis_url is None:
             self.embedded = EmbeddedRedis(settings.data_dir)
             redis_url = self.embedded.start()
-            os.environ["REDIS_URL"] = redis_url  # worker processes share this server
         else:
             log.info("using Redis at %s", _without_password(redis_url))
         self.redis = connect(redis_url, settings.redis_max_connections, settings.redis_timeout)
         self.db = create_engine_async(settings.database_url)
         self.sessions = session_factory(self.db)
         catalog = CatalogCache(self.sessions, settings.catalog_refresh_seconds)
-        rights = RightsService(self.sessions)
+        callers = CallerService(self.sessions)
         catalogues = load_catalogues()
         if settings.default_language not in catalogues:
             raise ValueError(f"DEFAULT_LANGUAGE {settings.default_language!r} has no catalogue")
@@ -63,7 +62,8 @@ class Runtime:
             Engine(all_journeys(), catalogues),
             SessionStore(self.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl),
             catalog,
-            EffectRunner(EnrolmentService(self.sessions), rights),
+            EffectRunner(EnrolmentService(self.sessions), RightsService(self.sessions), callers),
+            callers,
             max_chars=settings.ussd_max_chars,
             default_language=settings.default_language,
             national_id=NationalIdRule(settings.national_id_length),

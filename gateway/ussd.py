@@ -19,7 +19,10 @@ from zoneinfo import ZoneInfo
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.ussd import africastalking
+from adapters.ussd.africastalking import Hop
 from db.sessions import SessionStore
+from gateway.callers import CallerService
 from gateway.catalog import CatalogCache
 from gateway.effects import EffectRunner
 from menus import screens
@@ -32,17 +35,9 @@ from menus.text import Catalogue, T
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 1000  # a whole session of typing is far below this
+MAX_SESSION_ID = 100  # it names the enrolment request (households.request_key)
 MAX_FIRST_HOP_INPUTS = 40
 MAX_EFFECTS_PER_HOP = 4
-
-
-@dataclass(frozen=True)
-class Hop:
-    session_id: str
-    service_code: str
-    phone_number: str
-    network_code: str
-    text: str
 
 
 class UssdService:
@@ -52,6 +47,7 @@ class UssdService:
         store: SessionStore,
         catalog: CatalogCache,
         effects: EffectRunner,
+        callers: CallerService,
         *,
         max_chars: int,
         default_language: str,
@@ -64,6 +60,7 @@ class UssdService:
         self.store = store
         self.catalog = catalog
         self.effects = effects
+        self.callers = callers
         self.max_chars = max_chars
         self.default_language = default_language
         self.national_id = national_id
@@ -77,55 +74,73 @@ class UssdService:
     def today(self) -> date:
         return self.clock() if self.clock else datetime.now(self.zone).date()
 
-    async def answer(self, hop: Hop) -> str:
+    async def answer(self, hop: Hop | None) -> str:
         """Never raises: a phone must get a proper screen, whatever failed inside."""
-        language = self.default_language
+        seen = Seen(self.default_language)
         try:
-            if not hop.session_id or not hop.phone_number or len(hop.text) > MAX_TEXT:
-                return self._notice(language, "bad_request")
+            if hop is None or not _well_formed(hop):
+                return self.refusal()
             phone = normalise_phone(hop.phone_number, self.country)
-            return await self._answer(hop, phone)
+            return screens.clip_to_limit(await self._answer(hop, phone, seen), self.max_chars)
         except PhoneNumberError:
-            log.warning("USSD hop with an unusable phone number (session %s)", hop.session_id[:40])
-            return self._notice(language, "bad_request")
+            log.warning(
+                "USSD hop with an unusable phone number (session %s)", hop.session_id if hop else ""
+            )
+            return self.refusal()
         except (RedisError, SQLAlchemyError, OSError, TimeoutError) as error:
-            log.error("USSD hop failed, service unavailable: %s: %s", type(error).__name__, error)
-            return self._notice(language, "service_unavailable")
-        except Exception:
-            log.exception("USSD hop failed unexpectedly (session %s)", hop.session_id[:40])
-            return self._notice(language, "service_unavailable")
+            # The type only: a database error's text can carry the names being written.
+            log.error("USSD hop failed, service unavailable: %s", type(error).__name__)
+            return self._notice(seen.language, "service_unavailable")
+        except Exception as error:
+            log.error(
+                "USSD hop failed unexpectedly: %s",
+                type(error).__name__,
+                exc_info=_trace_only(error),
+            )
+            return self._notice(seen.language, "service_unavailable")
 
-    async def _answer(self, hop: Hop, phone: str) -> str:
+    async def _answer(self, hop: Hop, phone: str, seen: Seen) -> str:
         loaded = await self.store.load(hop.session_id, phone)
         if loaded.state is None:
             step, inputs = await self._open(hop, phone, loaded.resume)
+            offered = bool(loaded.resume) and not hop.text
         else:
             state = SessionState.loads(loaded.state)
-            if _already_seen(state.consumed, hop.text):
+            if africastalking.already_seen(state.consumed, hop.text):
                 return state.reply  # the aggregator sent this hop again: same answer, applied once
-            step, inputs = Step(state), [_new_input(state.consumed, hop.text)]
+            step, inputs, offered = (
+                Step(state),
+                [africastalking.new_input(state.consumed, hop.text)],
+                False,
+            )
+        seen.language = step.state.language
         ctx = await self._context(None)
         for text in inputs:
             step = await self._settle(self.engine.advance(step.state, text, ctx), hop, ctx)
+            seen.language = step.state.language
         state = step.state
         state.consumed = hop.text
         snapshot = self.engine.resumable(state)
-        forget = state.data.pop("_forget_resume", False) or (snapshot is None and state.ended)
+        forget = state.data.pop("_forget_resume", False) or self.engine.finished_resumable(state)
         written = await self.store.save(
             hop.session_id,
             phone,
             loaded.version,
             state.dumps(),
             json.dumps(snapshot, ensure_ascii=False) if snapshot else None,
-            keep_resume=snapshot is None and not forget,
+            keep_resume=(snapshot is None and not forget) or offered,
         )
         if not written:
             return await self._lost_race(hop, phone)
-        return screens.clip_to_limit(state.reply, self.max_chars)
+        return state.reply
 
     async def _open(self, hop: Hop, phone: str, raw_resume: str | None) -> tuple[Step, list[str]]:
-        caller = await self.effects.rights.caller(phone)
-        resume = json.loads(raw_resume) if raw_resume else None
+        caller = await self.callers.caller(phone)
+        # Digits dialled with the code (*384*22*2#) choose from the first screen; they
+        # must not answer a resume offer the person has not seen.
+        resume = json.loads(raw_resume) if raw_resume and not hop.text else None
+        if resume is not None and resume.get("node") not in self.engine.nodes:
+            resume = None  # a snapshot from a journey that has since changed
         language = str(
             (resume or {}).get("language") or caller.get("language") or self.default_language
         )
@@ -133,10 +148,8 @@ class UssdService:
             language = self.default_language
         ctx = await self._context(resume)
         step = await self._settle(self.engine.start(ctx, language, caller), hop, ctx)
-        log.info("USSD session %s opened by %s", hop.session_id[:40], mask_phone(phone))
-        # A dial string with extra digits (*384*22*1*2#) arrives as text on the first hop.
-        inputs = hop.text.split("*")[:MAX_FIRST_HOP_INPUTS] if hop.text else []
-        return step, inputs
+        log.info("USSD session %s opened by %s", hop.session_id, mask_phone(phone))
+        return step, africastalking.first_inputs(hop.text)[:MAX_FIRST_HOP_INPUTS]
 
     async def _settle(self, step: Step, hop: Hop, ctx: MenuContext) -> Step:
         for _ in range(MAX_EFFECTS_PER_HOP):
@@ -176,15 +189,21 @@ class UssdService:
         return screens.clip_to_limit(screens.END + catalogue.render(T(key)), self.max_chars)
 
 
-def _already_seen(consumed: str, text: str) -> bool:
-    """The same hop again, or an older one arriving late."""
-    return text == consumed or consumed.startswith(text + "*") or (text == "" and consumed != "")
+@dataclass
+class Seen:
+    """What a hop learnt before it failed: the language of its error screen."""
+
+    language: str
 
 
-def _new_input(consumed: str, text: str) -> str:
-    if consumed == "":
-        return text
-    if text.startswith(consumed + "*"):
-        return text[len(consumed) + 1 :]
-    # Not a continuation of what we applied: take the last input, as typed.
-    return text.rsplit("*", 1)[-1]
+def _well_formed(hop: Hop) -> bool:
+    return (
+        0 < len(hop.session_id) <= MAX_SESSION_ID
+        and 0 < len(hop.phone_number) <= 32
+        and len(hop.text) <= MAX_TEXT
+    )
+
+
+def _trace_only(error: Exception) -> bool:
+    """Tracebacks for our own bugs; none for database errors, which carry row values."""
+    return not isinstance(error, SQLAlchemyError)

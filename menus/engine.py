@@ -67,7 +67,7 @@ class Engine:
         node = self.nodes[state.node]
         if answer == HOME:
             state.back.clear()
-            state.data = {k: v for k, v in state.data.items() if k.startswith("_")}
+            state.data = {}
             return self._arrive(state, ctx, self.home_node)
         if isinstance(node, Menu):
             return self._answer_menu(state, node, answer, ctx)
@@ -90,7 +90,8 @@ class Engine:
     def resumable(self, state: SessionState) -> dict[str, Any] | None:
         """What to keep so that a dropped session can be continued from the next dial."""
         journey = self.journeys[state.node.split(".", 1)[0]]
-        if state.ended or not journey.resumable:
+        # At a question, even one the session ended on after three wrong answers.
+        if not journey.resumable or not isinstance(self.nodes[state.node], Menu | Ask):
             return None
         return {
             "node": state.node,
@@ -99,6 +100,12 @@ class Engine:
             "cursor": state.cursor,
             "back": state.back,
         }
+
+    def finished_resumable(self, state: SessionState) -> bool:
+        """The session reached an outcome of a resumable journey (done, cancelled...):
+        there is nothing left to continue."""
+        journey = self.journeys[state.node.split(".", 1)[0]]
+        return journey.resumable and isinstance(self.nodes[state.node], Say)
 
     # -- answers ----------------------------------------------------------------
 
@@ -121,7 +128,7 @@ class Engine:
         return self._wrong(state, ctx, T("error_choose_number"))
 
     def _answer_ask(self, state: SessionState, node: Ask, answer: str, ctx: MenuContext) -> Step:
-        if answer == BACK and not node.zero_is_answer:
+        if answer == BACK:
             return self._go_back(state, ctx)
         try:
             value = node.parse(answer, ctx, state)

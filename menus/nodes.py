@@ -58,7 +58,6 @@ class Ask:
     parse: Callable[[str, MenuContext, SessionState], Any]
     save: Save
     next: Next
-    zero_is_answer: bool = False  # "0" is a real answer here (none), not "back"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from menus import gsm
@@ -12,24 +13,43 @@ from menus.nodes import Invalid
 from menus.state import SessionState
 from menus.text import T
 
-_NAME = re.compile(r"^[^\W\d_]+(?:[ '.\-][^\W\d_]+)*\.?$")
 MAX_NAME = 40
+_SEPARATORS = " '.-"
 
 
 def clean_name(text: str) -> str:
-    """One space between words, no digits; names keep their letters as typed."""
-    name = " ".join(text.split())
-    if not 2 <= len(name) <= MAX_NAME or not _NAME.match(name):
+    """Letters, with single spaces, hyphens, apostrophes or dots between them."""
+    name = unicodedata.normalize("NFC", " ".join(text.split()))
+    if (
+        not 2 <= len(name) <= MAX_NAME
+        or not name[0].isalpha()
+        or not all(ch.isalpha() or ch in _SEPARATORS for ch in name)
+        or re.search(r"[ '.\-]{2,}", name.rstrip("."))
+    ):
+        raise Invalid(T("error_name"))
+    return name
+
+
+def _within_limit(name: str) -> str:
+    # Case changes can lengthen a name (ß becomes SS): check again after them.
+    if len(name) > MAX_NAME:
         raise Invalid(T("error_name"))
     return name
 
 
 def family_name(text: str, ctx: MenuContext, state: SessionState) -> str:
-    return clean_name(text).upper()
+    return _within_limit(clean_name(text).upper())
+
+
+def capitalised(name: str) -> str:
+    """Each part of each word starts with a capital: Marie-Madeleine, N'Dah."""
+    return " ".join(
+        "-".join(part.capitalize() for part in word.split("-")) for word in name.split(" ")
+    )
 
 
 def given_names(text: str, ctx: MenuContext, state: SessionState) -> str:
-    return " ".join(word.capitalize() for word in clean_name(text).split(" "))
+    return _within_limit(capitalised(clean_name(text)))
 
 
 def birth_date(text: str, ctx: MenuContext, state: SessionState) -> dict[str, object]:

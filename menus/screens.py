@@ -79,7 +79,7 @@ def _paginate(
             current = [item]
             continue
         # Too long for any page: cut it where it stands, unless too little room is left.
-        cut = shorten(item, lambda text: fits_page([*current, text]))
+        cut = shorten(item, _after(current, fits_page))
         if len(cut) < MIN_CUT and current:
             pages.append(current)
             current, cut = [], shorten(item, lambda text: fits_page([text]))
@@ -99,6 +99,12 @@ def _paginate(
     if not gsm.fits(body, max_chars):
         body, clipped = clip_to_limit(body, max_chars), True
     return Rendered(body, len(pages), end, clipped)
+
+
+def _after(lines: list[str], fits_page: Callable[[list[str]], bool]) -> Callable[[str], bool]:
+    """Does a line fit a page after `lines`?"""
+    before = list(lines)
+    return lambda text: fits_page([*before, text])
 
 
 def shorten(text: str, fits: Callable[[str], bool]) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from redis import Redis
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
@@ -48,6 +48,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         or f"sqlite:///{tmp_path_factory.mktemp('db') / 'alafia.sqlite3'}"
     )
     if not is_sqlite(url):
+        name = make_url(url).database or ""
+        if name != "test" and not name.endswith("_test"):
+            # The suite empties the database it is given: never one that holds real data.
+            pytest.exit(f"TEST_DATABASE_URL must name a database called test or *_test, not {name!r}", 2)
         engine = create_engine_sync(url)
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))

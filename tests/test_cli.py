@@ -84,7 +84,7 @@ def test_dial_runs_a_scripted_session_over_http(env: Settings, clean: None, caps
                 "--phone",
                 "97000501",
                 "--input",
-                "1,1,1,Dossa,Yao,1,1975,1,1,0,1",
+                "1,1,1,Dossa,Yao,1,1975,1,1,1,1",
             ]
         )
     out = capsys.readouterr().out

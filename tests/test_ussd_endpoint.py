@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
@@ -82,7 +83,7 @@ async def test_accented_names_are_kept_and_screens_stay_gsm7(
 ) -> None:
     phone = Phone(client, "+2290197000203")
     await phone.dial("1")
-    for answer in ["1", "1", "Gbêdjo", "Françoise Œuvre", "2", "1980", "1", "1", "0"]:
+    for answer in ["1", "1", "Gbêdjo", "Françoise Œuvre", "2", "1980", "1", "1", "1"]:
         reply = await phone.type(answer)
     assert "GBEDJO Francoise OEuvre, 1 pers." in reply  # folded for the screen only
     assert gsm.is_gsm7(reply)
@@ -96,7 +97,7 @@ async def test_concurrent_copies_of_the_final_hop_enrol_once(
 ) -> None:
     phone = Phone(client, "+2290197000204")
     await phone.dial("1")
-    for answer in ["1", "1", "Adjakou", "Rose", "2", "1987", "1", "1", "0"]:
+    for answer in ["1", "1", "Adjakou", "Rose", "2", "1987", "1", "1", "1"]:
         await phone.type(answer)
     phone.typed.append("1")
     final = "*".join(phone.typed)
@@ -130,3 +131,35 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     ready = await client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "redis": "ok", "database": "ok"}
+
+
+async def test_the_resume_snapshot_lasts_ten_minutes(client: httpx.AsyncClient, redis_url: str) -> None:
+    phone = Phone(client, "+2290197000206")
+    await phone.dial("1")
+    await phone.type("1")
+    await phone.type("1")
+    redis = Redis.from_url(redis_url)
+    ttl = redis.ttl("ussd:{+2290197000206}:resume")
+    session_ttl = redis.ttl(f"ussd:{{+2290197000206}}:s:{phone.session_id}")
+    redis.close()
+    assert 590 <= ttl <= 600
+    assert 170 <= session_ttl <= 180
+
+
+async def test_a_failure_mid_session_answers_in_the_session_language_and_logs_no_names(
+    app: Any, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise OperationalError("INSERT INTO members VALUES ('HOUNKPE', 'Ayaba')", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(app.state.runtime.ussd.effects.enrolment, "enrol", broken)
+    phone = Phone(client, "+2290197000207")
+    await phone.dial("2")
+    for answer in ["1", "1", "Hounkpe", "Ayaba", "2", "1980", "1", "1", "1"]:
+        await phone.type(answer)
+    reply = await phone.type("1")
+    assert reply == "END Service temporarily unavailable. Please try again later."
+    assert "OperationalError" in caplog.text
+    assert "HOUNKPE" not in caplog.text and "Ayaba" not in caplog.text

@@ -19,7 +19,7 @@ def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
         return [T("member_unknown", {"member_no": status["member_no"]})]
     return [
         T("member_heading", {"member_no": status["member_no"], "initial": status["initial"]}),
-        *coverage_lines(status["coverage"]),
+        *coverage_lines(status["coverage"], show_amount=False),
     ]
 
 

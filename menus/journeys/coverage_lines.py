@@ -8,7 +8,9 @@ from typing import Any
 from menus.text import Money, T, Text
 
 
-def coverage_lines(coverage: dict[str, Any] | None) -> list[Text]:
+def coverage_lines(coverage: dict[str, Any] | None, show_amount: bool = True) -> list[Text]:
+    """`show_amount` is False for someone else's number: what a household owes tells
+    its size, which is not for a stranger to learn."""
     if coverage is None:
         return [T("status_none")]
     lines: list[Text] = [T("coverage_status", {"status": T(f"status_{coverage['status']}")})]
@@ -16,6 +18,6 @@ def coverage_lines(coverage: dict[str, Any] | None) -> list[Text]:
         lines.append(T("coverage_from", {"date": date.fromisoformat(coverage["start"])}))
     elif coverage["end"] and coverage["status"] in ("active", "grace", "lapsed"):
         lines.append(T("coverage_until", {"date": date.fromisoformat(coverage["end"])}))
-    if coverage["amount_due"] > 0:
+    if show_amount and coverage["amount_due"] > 0:
         lines.append(T("amount_due", {"amount": Money(coverage["amount_due"])}))
     return lines

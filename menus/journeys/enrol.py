@@ -19,8 +19,8 @@ from menus.text import Money, T, Text
 
 # More mutuals than this and the caller picks a commune first.
 MUTUALS_BEFORE_COMMUNES = 6
-# Without a product cap, a household this big is a typing mistake.
-MAX_DEPENDANTS = 15
+# Without a product cap, a household bigger than this is a typing mistake.
+MAX_PERSONS = 16
 
 SEXES = (Option(T("sex_male"), "M"), Option(T("sex_female"), "F"))
 RELATIONSHIPS = (
@@ -141,28 +141,29 @@ def _after_birth(ctx: MenuContext, state: SessionState) -> str:
     return "occupation" if ctx.catalog.occupations else "national_id"
 
 
-def _max_dependants(ctx: MenuContext, state: SessionState) -> int:
+def _largest_household(ctx: MenuContext, state: SessionState) -> int:
     cap = _product(ctx, state).max_members
-    return MAX_DEPENDANTS if cap is None else cap - 1
+    return MAX_PERSONS if cap is None else cap
 
 
-def _dependant_count(text: str, ctx: MenuContext, state: SessionState) -> int:
-    highest = _max_dependants(ctx, state)
-    if not (text.isascii() and text.isdigit()) or int(text) > highest:
-        raise Invalid(T("error_dependants", {"max": highest}))
-    return int(text)
+def _household_size(text: str, ctx: MenuContext, state: SessionState) -> int:
+    """Persons in the household, the head included, so that "0" always means back."""
+    largest = _largest_household(ctx, state)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= largest:
+        raise Invalid(T("error_household_size", {"max": largest}))
+    return int(text) - 1
 
 
 def _after_national_id(ctx: MenuContext, state: SessionState) -> str:
-    if _max_dependants(ctx, state) > 0:
-        return "dependants"
+    if _largest_household(ctx, state) > 1:
+        return "household_size"
     state.data["dep_count"] = 0  # a one-person product (a pupil): nobody to add
     return _after_count(ctx, state)
 
 
 def _after_count(ctx: MenuContext, state: SessionState) -> str:
+    # Dependants typed before going back stay in `deps`; only the first `dep_count` count.
     state.cursor["dep"] = 0
-    del state.data.setdefault("deps", [])[state.data["dep_count"] :]
     return "dep_name" if state.data["dep_count"] else "summary"
 
 
@@ -170,10 +171,13 @@ def _dependant_name(text: str, ctx: MenuContext, state: SessionState) -> dict[st
     """`NOM Prenom(s)`; a single word is a first name sharing the head's family name."""
     words = parsers.clean_name(text).split(" ")
     if len(words) == 1:
-        return {"last_name": _head(state)["last_name"], "first_names": words[0].capitalize()}
+        return {
+            "last_name": _head(state)["last_name"],
+            "first_names": parsers.capitalised(words[0]),
+        }
     return {
         "last_name": words[0].upper(),
-        "first_names": " ".join(w.capitalize() for w in words[1:]),
+        "first_names": parsers.capitalised(" ".join(words[1:])),
     }
 
 
@@ -297,12 +301,7 @@ JOURNEY = Journey(
             _after_national_id,
         ),
         Ask(
-            "dependants",
-            [T("ask_dependants")],
-            _dependant_count,
-            "dep_count",
-            _after_count,
-            zero_is_answer=True,
+            "household_size", [T("ask_household_size")], _household_size, "dep_count", _after_count
         ),
         Ask("dep_name", _dependant_prompt, _dependant_name, _save_dependant("name"), "dep_sex"),
         Menu("dep_sex", [T("ask_dependant_sex")], SEXES, "dep_birth", save=_save_dependant("sex")),

@@ -1,0 +1,1 @@
+"""USSD aggregators: how a hop arrives and how the text typed so far is read."""
