@@ -57,6 +57,8 @@ class SchemeUnit(Base):
     department: Mapped[str | None] = mapped_column(String(60))
     commune: Mapped[str | None] = mapped_column(String(60))
     arrondissement: Mapped[str | None] = mapped_column(String(60))
+    # A mutual may collect through another provider than the installation's default.
+    payment_provider: Mapped[str | None] = mapped_column(String(16))
 
 
 class Product(Base):
@@ -193,6 +195,9 @@ class Payment(Base):
     provider_transaction_id: Mapped[str | None] = mapped_column(String(64))
     receipt_no: Mapped[str | None] = mapped_column(String(20), unique=True)
     channel: Mapped[str] = mapped_column(String(16))  # ussd, agent, staff
+    # The request that opened it (a USSD session): a repeated confirmation finds this
+    # payment instead of prompting the payer twice.
+    request_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -213,3 +218,21 @@ class PaymentNotice(Base):
     body: Mapped[str] = mapped_column(String)
     outcome: Mapped[str] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Message(Base):
+    """An SMS to send (or sent), written in the same transaction as the event behind it,
+    so that no receipt is ever missing for a payment. The SMS issue sends them."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(8))
+    purpose: Mapped[str] = mapped_column(String(24))  # receipt, ...
+    template: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued, sent, ...
+    payment_reference: Mapped[str | None] = mapped_column(String(36), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from adapters.ussd import africastalking
 from gateway import logs
+from gateway.callbacks import fedapay_webhook, momo_callback
 from gateway.config import Settings
+from gateway.providers import SANDBOX, SANDBOX_MOUNT
 from gateway.runtime import Runtime
+from gateway.sandbox_momo import sandbox_app
+from gateway.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -53,27 +58,45 @@ async def readyz(request: Request) -> Response:
 
 
 def create_app(
-    settings: Settings | None = None, clock: Callable[[], date] | None = None
+    settings: Settings | None = None,
+    clock: Callable[[], date] | None = None,
+    run_worker: bool = False,
+    now: Callable[[], datetime] | None = None,
 ) -> Starlette:
+    """The gateway. `run_worker` also runs the background worker in this process, as
+    `alafia demo` does so that one process is a whole small installation."""
     settings = settings or Settings.from_env()
     if not logging.getLogger().handlers:  # a worker process started by uvicorn
         logs.configure(settings.log_level)
 
+    sandbox = sandbox_app() if settings.payments.default_provider == SANDBOX else None
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runtime = Runtime(settings, clock)
+        runtime = Runtime(settings, clock, now)
         await runtime.start()
         app.state.runtime = runtime
+        stop = asyncio.Event()
+        background = (
+            asyncio.create_task(Worker([runtime.payments.work]).run(stop)) if run_worker else None
+        )
         try:
             yield
         finally:
+            stop.set()
+            if background is not None:
+                await background
+            if sandbox is not None:  # Starlette runs no lifespan for a mounted app
+                await sandbox.state.sandbox.aclose()
             await runtime.stop()
 
-    return Starlette(
-        routes=[
-            Route("/ussd", ussd, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    routes: list[BaseRoute] = [
+        Route("/ussd", ussd, methods=["POST"]),
+        Route("/payments/momo/callback/{reference}", momo_callback, methods=["PUT", "POST"]),
+        Route("/payments/fedapay/webhook", fedapay_webhook, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    if sandbox is not None:
+        routes.append(Mount(SANDBOX_MOUNT, app=sandbox))
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -103,11 +103,21 @@ class Billing:
         currency: str,
         channel: str,
         operator: str | None = None,
+        request_key: str | None = None,
     ) -> Opened:
         """Store a pending payment for the household of `member_no`; the worker will
-        submit it to the provider, off the USSD path."""
+        submit it to the provider, off the USSD path. Once per `request_key`."""
         now = self.now()
         async with self.sessions() as session, session.begin():
+            await write_transaction(
+                session, lock_key=f"payment-request:{request_key}" if request_key else None
+            )
+            if request_key is not None:
+                earlier = await session.scalar(
+                    select(models.Payment).where(models.Payment.request_key == request_key)
+                )
+                if earlier is not None:
+                    return Opened(earlier.reference, earlier.amount, earlier.amount)
             member = await session.scalar(
                 select(models.Member).where(models.Member.member_no == member_no)
             )
@@ -136,6 +146,7 @@ class Billing:
                     currency=currency,
                     status=PENDING,
                     channel=channel,
+                    request_key=request_key,
                     created_at=now,
                     next_check_at=now,
                 )
@@ -231,6 +242,104 @@ class Billing:
             payment.status, payment.reason = EXPIRED, "expired"
             return Settled(reference, EXPIRED, True)
 
+    async def schedule(
+        self,
+        reference: str,
+        at: datetime | None,
+        *,
+        submitted: bool | None = None,
+        checked: bool = False,
+        transaction_id: str | None = None,
+    ) -> None:
+        """When the worker should act next on a payment; `submitted` records whether the
+        provider has (or may have) our request, so that a retry asks before it re-sends."""
+        async with self.sessions() as session, session.begin():
+            await write_transaction(session)
+            payment = await session.get(models.Payment, reference, with_for_update=True)
+            if payment is None or payment.status not in (PENDING, EXPIRED):
+                return
+            payment.next_check_at = at
+            if submitted is True and payment.submitted_at is None:
+                payment.submitted_at = self.now()
+            elif submitted is False:
+                payment.submitted_at = None
+            if checked:
+                payment.checks += 1
+            if transaction_id and not payment.provider_transaction_id:
+                payment.provider_transaction_id = transaction_id
+
+    async def claim_due(self, limit: int, lease: timedelta) -> list[models.Payment]:
+        """Payments the worker should act on now, each taken by one worker only: rows
+        locked by another worker are skipped, and the lease hides them until it ends."""
+        now = self.now()
+        async with self.sessions() as session, session.begin():
+            await write_transaction(session)
+            due = (
+                await session.scalars(
+                    select(models.Payment)
+                    .where(
+                        models.Payment.status.in_((PENDING, EXPIRED)),
+                        models.Payment.next_check_at <= now,
+                    )
+                    .order_by(models.Payment.next_check_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for payment in due:
+                payment.next_check_at = now + lease
+            return list(due)
+
+    async def receive(self, reference: str | None, provider: str, source: str, body: str) -> bool:
+        """Keep what a provider sent, believed or not, and have the worker confirm the
+        payment now. False when we never issued this reference (kept for review)."""
+        now = self.now()
+        async with self.sessions() as session, session.begin():
+            known = False
+            if reference is not None:
+                # One UPDATE: concurrent copies of a callback never wait on each other's reads.
+                moved = await session.execute(
+                    update(models.Payment)
+                    .where(
+                        models.Payment.reference == reference,
+                        models.Payment.status.in_((PENDING, EXPIRED)),
+                    )
+                    .values(next_check_at=now)
+                )
+                known = bool(getattr(moved, "rowcount", 0)) or (
+                    await session.scalar(
+                        select(models.Payment.reference).where(
+                            models.Payment.reference == reference
+                        )
+                    )
+                    is not None
+                )
+            session.add(
+                models.PaymentNotice(
+                    reference=reference,
+                    provider=provider,
+                    source=source,
+                    body=body,
+                    outcome="to_confirm" if known else "unknown_reference",
+                    received_at=now,
+                )
+            )
+            return known
+
+    async def reject(self, provider: str, source: str, body: str, why: str) -> None:
+        """Keep a callback we refused (bad signature, stale, malformed): nothing changes."""
+        async with self.sessions() as session, session.begin():
+            session.add(
+                models.PaymentNotice(
+                    reference=None,
+                    provider=provider,
+                    source=source,
+                    body=body,
+                    outcome=why,
+                    received_at=self.now(),
+                )
+            )
+
     async def _succeed(
         self, session: AsyncSession, payment: models.Payment, now: datetime
     ) -> Settled:
@@ -240,10 +349,31 @@ class Billing:
             .with_for_update()
         )
         assert period is not None
+        household = await session.get(models.Household, payment.household_id)
+        assert household is not None
         payment.status = SUCCEEDED
         payment.reason = None
         payment.receipt_no = receipt_number(payment.reference, now.date())
         credit(period, payment.amount, now.date(), now.date())
+        # The receipt is written with the credit: a payment never exists without it.
+        session.add(
+            models.Message(
+                household_id=household.id,
+                phone=household.phone,
+                language=household.language,
+                purpose="receipt",
+                template="payment_receipt",
+                params={
+                    "receipt_no": payment.receipt_no,
+                    "amount": payment.amount,
+                    "amount_due": terms_of(period).amount_due,
+                    "paid_in_full": period.paid_in_full_on is not None,
+                },
+                status="queued",
+                payment_reference=payment.reference,
+                created_at=now,
+            )
+        )
         log.info("payment %s succeeded: receipt %s", payment.reference, payment.receipt_no)
         return Settled(payment.reference, SUCCEEDED, True, payment.receipt_no)
 

@@ -2,6 +2,7 @@
 
 alafia demo                 everything on embedded defaults, with a demo scheme
 alafia serve                the production HTTP server
+alafia worker               the background worker (payments)
 alafia db upgrade           create or migrate the database
 alafia scheme load FILE     load mutuals and products (YAML or JSON)
 alafia scheme show          what is loaded
@@ -17,6 +18,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from gateway import logs
@@ -58,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser("worker", help="run the background worker (payments)")
+    worker.add_argument(
+        "--idle", type=float, default=1.0, help="seconds to wait when nothing is due"
+    )
+    worker.set_defaults(run=_worker)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(title="db commands")
     upgrade = db.add_parser("upgrade", help="create or migrate the database to the latest schema")
@@ -167,16 +175,58 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
             scheme.load(session, scheme.read_file(scheme.DEMO_SCHEME))
             log.info("loaded the demo scheme")
     engine.dispose()
+    # Payments go to the built-in sandbox unless a real provider is configured, and it
+    # calls back this very process.
+    payments = settings.payments
+    if payments.default_provider is None:
+        payments = replace(
+            payments, default_provider="sandbox", public_base_url=f"http://{args.host}:{args.port}"
+        )
+        settings = replace(settings, payments=payments)
+        os.environ.setdefault("PAYMENT_PROVIDER", "sandbox")
     print(
         f"\nAlafia demo is running on http://{args.host}:{args.port}\n"
         f"Dial it from another terminal:\n"
         f"    alafia dial --url http://{args.host}:{args.port}/ussd\n"
-        f"Or point Africa's Talking's USSD callback at http://<this host>:{args.port}/ussd\n",
+        f"Or point Africa's Talking's USSD callback at http://<this host>:{args.port}/ussd\n"
+        f"Payments: {payments.default_provider}"
+        + (
+            " (simulated: a payer number ending 000009 is refused for lack of funds)"
+            if payments.default_provider == "sandbox"
+            else ""
+        )
+        + "\n",
         flush=True,
     )
     # The app starts the embedded Redis in its lifespan and stops it there, which
     # also runs when the process is asked to stop (SIGTERM, Ctrl-C).
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    uvicorn.run(
+        create_app(settings, run_worker=True), host=args.host, port=args.port, log_config=None
+    )
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    """The background process: payments (and, with later issues, SMS and the register)."""
+    import asyncio
+    import signal
+
+    from gateway.runtime import Runtime
+    from gateway.worker import Worker
+
+    async def work() -> None:
+        runtime = Runtime(settings)
+        await runtime.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await Worker([runtime.payments.work], idle_seconds=args.idle).run(stop)
+        finally:
+            await runtime.stop()
+
+    asyncio.run(work())
     return 0
 
 

@@ -26,6 +26,31 @@ def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: in
 
 
 @dataclass(frozen=True)
+class PaymentSettings:
+    # None: no mobile money here (the pay menu says so); "sandbox" in `alafia demo`.
+    default_provider: str | None
+    public_base_url: str  # how providers reach our callback URLs
+    fedapay_webhook_secrets: tuple[str, ...]  # several while a secret is rotated
+    poll_after: int  # seconds before asking a provider about a payment with no news
+    expire_after: int  # seconds before a payment nobody confirmed is expired locally
+    keep_polling_for: int  # seconds during which an expired payment may still succeed
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PaymentSettings:
+        secrets = tuple(
+            s.strip() for s in env.get("FEDAPAY_WEBHOOK_SECRET", "").split(",") if s.strip()
+        )
+        return cls(
+            default_provider=(env.get("PAYMENT_PROVIDER") or "").strip().lower() or None,
+            public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            fedapay_webhook_secrets=secrets,
+            poll_after=_int(env, "PAYMENT_POLL_AFTER", 60, 1, 86_400),
+            expire_after=_int(env, "PAYMENT_EXPIRE_AFTER", 900, 60, 7 * 86_400),
+            keep_polling_for=_int(env, "PAYMENT_KEEP_POLLING_FOR", 86_400, 0, 30 * 86_400),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -42,6 +67,7 @@ class Settings:
     timezone: str
     catalog_refresh_seconds: int
     log_level: str
+    payments: PaymentSettings
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,4 +90,5 @@ class Settings:
             timezone=env.get("TIMEZONE", "Africa/Porto-Novo"),
             catalog_refresh_seconds=_int(env, "CATALOG_REFRESH_SECONDS", 60, 1, 86_400),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            payments=PaymentSettings.from_env(env),
         )

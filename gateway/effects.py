@@ -7,23 +7,31 @@ from typing import Any
 
 from gateway.callers import CallerService
 from gateway.enrolment import EnrolmentService
+from gateway.payments import PaymentsService
 from gateway.rights import RightsService
 from menus.effects import (
     Effect,
     EnrolHousehold,
+    QuoteDue,
     RememberLanguage,
     ShowHouseholdRights,
     ShowMemberStatus,
+    StartPayment,
 )
 
 
 class EffectRunner:
     def __init__(
-        self, enrolment: EnrolmentService, rights: RightsService, callers: CallerService
+        self,
+        enrolment: EnrolmentService,
+        rights: RightsService,
+        callers: CallerService,
+        payments: PaymentsService,
     ) -> None:
         self.enrolment = enrolment
         self.rights = rights
         self.callers = callers
+        self.payments = payments
 
     async def apply(self, effect: Effect, request_key: str, today: date) -> Any:
         """`request_key` names the request (a USSD session); writes are idempotent on it."""
@@ -37,4 +45,8 @@ class EffectRunner:
             case RememberLanguage(phone=phone, language=language):
                 await self.callers.remember_language(phone, language)
                 return True
+            case QuoteDue(member_no=member_no):
+                return await self.payments.due(member_no)
+            case StartPayment(member_no=member_no, amount=amount, payer_phone=payer):
+                return await self.payments.start(member_no, amount, payer, request_key=request_key)
         raise TypeError(f"no service applies {type(effect).__name__}")

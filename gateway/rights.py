@@ -34,6 +34,7 @@ def coverage_view(period: models.CoveragePeriod | None, today: date) -> Coverage
         start=start.isoformat() if start else None,
         end=end.isoformat() if end else None,
         amount_due=terms.amount_due,
+        amount_paid=period.amount_paid,
     )
 
 

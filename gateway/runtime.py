@@ -7,8 +7,10 @@ engine with its catalogues, shared by every hop.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -17,11 +19,14 @@ from db.embedded_redis import EmbeddedRedis
 from db.engine import create_engine_async, session_factory
 from db.redis import connect
 from db.sessions import SessionStore
+from gateway import providers
+from gateway.billing import Billing
 from gateway.callers import CallerService
 from gateway.catalog import CatalogCache
 from gateway.config import Settings
 from gateway.effects import EffectRunner
 from gateway.enrolment import EnrolmentService
+from gateway.payments import PaymentsService
 from gateway.rights import RightsService
 from gateway.ussd import UssdService
 from menus.engine import Engine
@@ -33,14 +38,23 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
-    def __init__(self, settings: Settings, clock: Callable[[], date] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], date] | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.now = now or _now_on(clock, settings.timezone)  # tests move time; production reads it
         self.embedded: EmbeddedRedis | None = None
         self.db: AsyncEngine
         self.sessions: async_sessionmaker[AsyncSession]
         self.redis: Redis
         self.ussd: UssdService
+        self.billing: Billing
+        self.providers: providers.Providers
+        self.payments: PaymentsService
 
     async def start(self) -> None:
         settings = self.settings
@@ -55,6 +69,9 @@ class Runtime:
         self.sessions = session_factory(self.db)
         catalog = CatalogCache(self.sessions, settings.catalog_refresh_seconds)
         callers = CallerService(self.sessions)
+        self.billing = Billing(self.sessions, settings.timezone, self.now)
+        self.providers = providers.build(os.environ, settings.payments)
+        self.payments = PaymentsService(self.billing, self.providers, settings.payments)
         catalogues = load_catalogues()
         if settings.default_language not in catalogues:
             raise ValueError(f"DEFAULT_LANGUAGE {settings.default_language!r} has no catalogue")
@@ -62,7 +79,12 @@ class Runtime:
             Engine(all_journeys(), catalogues),
             SessionStore(self.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl),
             catalog,
-            EffectRunner(EnrolmentService(self.sessions), RightsService(self.sessions), callers),
+            EffectRunner(
+                EnrolmentService(self.sessions),
+                RightsService(self.sessions),
+                callers,
+                self.payments,
+            ),
             callers,
             max_chars=settings.ussd_max_chars,
             default_language=settings.default_language,
@@ -70,6 +92,7 @@ class Runtime:
             country=settings.country,
             timezone=settings.timezone,
             clock=self.clock,
+            payments_available=self.providers.available,
         )
         try:
             await catalog.reload()
@@ -78,11 +101,20 @@ class Runtime:
             log.exception("could not read the scheme at start-up")
 
     async def stop(self) -> None:
+        await self.providers.aclose()
         await self.redis.aclose()
         await self.redis.connection_pool.disconnect()
         await self.db.dispose()
         if self.embedded is not None:
             self.embedded.stop()
+
+
+def _now_on(clock: Callable[[], date] | None, timezone: str) -> Callable[[], datetime] | None:
+    """Tests fix the day; the time of day stays real."""
+    if clock is None:
+        return None
+    zone = ZoneInfo(timezone)
+    return lambda: datetime.combine(clock(), datetime.now(zone).timetz())
 
 
 def _without_password(url: str) -> str:

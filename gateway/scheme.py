@@ -165,6 +165,7 @@ def load(session: Session, document: dict[str, Any]) -> LoadReport:
         unit.department = spec.get("department")
         unit.commune = spec.get("commune")
         unit.arrondissement = spec.get("arrondissement")
+        unit.payment_provider = spec.get("payment_provider")
         session.add(unit)
         session.flush()
         units[unit.code] = unit

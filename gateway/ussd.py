@@ -55,12 +55,14 @@ class UssdService:
         country: str,
         timezone: str,
         clock: Callable[[], date] | None = None,
+        payments_available: bool = False,
     ) -> None:
         self.engine = engine
         self.store = store
         self.catalog = catalog
         self.effects = effects
         self.callers = callers
+        self.payments_available = payments_available
         self.max_chars = max_chars
         self.default_language = default_language
         self.national_id = national_id
@@ -168,6 +170,8 @@ class UssdService:
             max_chars=self.max_chars,
             languages=self.languages,
             national_id=self.national_id,
+            country=self.country,
+            payments=self.payments_available,
             resume=resume,
         )
 

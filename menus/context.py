@@ -80,4 +80,6 @@ class MenuContext:
     max_chars: int = 160
     languages: dict[str, str] = field(default_factory=dict)  # code -> own name
     national_id: NationalIdRule = field(default_factory=NationalIdRule)
+    country: str = "BJ"  # region of phone numbers typed without a country code
+    payments: bool = False  # whether mobile money is configured here
     resume: dict[str, Any] | None = None  # an unfinished journey this phone may continue

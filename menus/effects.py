@@ -49,7 +49,21 @@ class RememberLanguage:
     language: str
 
 
-Effect = Union[EnrolHousehold, ShowHouseholdRights, ShowMemberStatus, RememberLanguage]  # noqa: UP007
+@dataclass(frozen=True)
+class QuoteDue:
+    member_no: str
+
+
+@dataclass(frozen=True)
+class StartPayment:
+    member_no: str
+    amount: int
+    payer_phone: str
+
+
+Effect = Union[  # noqa: UP007
+    EnrolHousehold, ShowHouseholdRights, ShowMemberStatus, RememberLanguage, QuoteDue, StartPayment
+]
 
 
 class EnrolResult(TypedDict):
@@ -65,6 +79,7 @@ class CoverageView(TypedDict):
     start: str | None
     end: str | None
     amount_due: int
+    amount_paid: int
 
 
 class MemberLine(TypedDict):
@@ -84,3 +99,17 @@ class StatusResult(TypedDict):
     member_no: str
     initial: str
     coverage: CoverageView | None
+
+
+class DueResult(TypedDict):
+    found: bool
+    member_no: str
+    initial: str
+    amount_due: int
+
+
+class PaymentStarted(TypedDict):
+    outcome: (
+        str  # started, no_provider, nothing_due, above_due, bad_amount, unknown_member, no_period
+    )
+    amount: int

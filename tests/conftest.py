@@ -27,7 +27,14 @@ from gateway import scheme
 from gateway.app import create_app
 from gateway.config import Settings
 
-DATA_TABLES = ("payment_notices", "payments", "coverage_periods", "members", "households")
+DATA_TABLES = (
+    "messages",
+    "payment_notices",
+    "payments",
+    "coverage_periods",
+    "members",
+    "households",
+)
 TODAY = date(2026, 11, 23)
 
 
@@ -51,7 +58,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         name = make_url(url).database or ""
         if name != "test" and not name.endswith("_test"):
             # The suite empties the database it is given: never one that holds real data.
-            pytest.exit(f"TEST_DATABASE_URL must name a database called test or *_test, not {name!r}", 2)
+            pytest.exit(
+                f"TEST_DATABASE_URL must name a database called test or *_test, not {name!r}", 2
+            )
         engine = create_engine_sync(url)
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -222,3 +223,19 @@ async def test_unknown_member_is_refused(
     with pytest.raises(PaymentRefused) as refused:
         await billing.open_payment("100000011", 100, None, "momo", "XOF", "ussd")
     assert refused.value.reason == "unknown_member"
+
+
+async def test_each_success_queues_one_receipt(
+    billing: Billing, sessions: async_sessionmaker[AsyncSession], db: Session
+) -> None:
+    member_no = await enrol(sessions)
+    opened = await billing.open_payment(member_no, 4725, None, "momo", "XOF", "ussd")
+    status = confirmed(opened.reference, PaymentState.SUCCEEDED, 4725)
+    for _ in range(3):
+        await billing.settle(opened.reference, status)
+    rows = db.execute(text("SELECT phone, purpose, status, params FROM messages")).all()
+    assert len(rows) == 1
+    phone, purpose, state, params = rows[0]
+    assert (phone, purpose, state) == ("+2290197000701", "receipt", "queued")
+    data = params if isinstance(params, dict) else json.loads(params)  # JSON column, raw SQL
+    assert data["amount_due"] == 0 and data["paid_in_full"] is True

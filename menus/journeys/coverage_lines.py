@@ -18,6 +18,8 @@ def coverage_lines(coverage: dict[str, Any] | None, show_amount: bool = True) ->
         lines.append(T("coverage_from", {"date": date.fromisoformat(coverage["start"])}))
     elif coverage["end"] and coverage["status"] in ("active", "grace", "lapsed"):
         lines.append(T("coverage_until", {"date": date.fromisoformat(coverage["end"])}))
+    if show_amount and coverage.get("amount_paid", 0) > 0:
+        lines.append(T("amount_paid", {"amount": Money(coverage["amount_paid"])}))
     if show_amount and coverage["amount_due"] > 0:
         lines.append(T("amount_due", {"amount": Money(coverage["amount_due"])}))
     return lines

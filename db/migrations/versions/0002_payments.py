@@ -1,8 +1,8 @@
-"""payments and their notices
+"""payments, their notices, queued messages
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 11:25:39.718529
+Create Date: 2026-11-23 11:44:07.542016
 """
 
 from __future__ import annotations
@@ -34,6 +34,30 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "messages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("household_id", sa.Integer(), nullable=True),
+        sa.Column("phone", sa.String(length=20), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("purpose", sa.String(length=24), nullable=False),
+        sa.Column("template", sa.String(length=40), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("payment_reference", sa.String(length=36), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["household_id"], ["households.id"], name=op.f("fk_messages_household_id_households")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
+        sa.UniqueConstraint("payment_reference", name=op.f("uq_messages_payment_reference")),
+    )
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_messages_household_id"), ["household_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_messages_status"), ["status"], unique=False)
+
+    op.create_table(
         "payments",
         sa.Column("reference", sa.String(length=36), nullable=False),
         sa.Column("household_id", sa.Integer(), nullable=False),
@@ -49,6 +73,7 @@ def upgrade() -> None:
         sa.Column("provider_transaction_id", sa.String(length=64), nullable=True),
         sa.Column("receipt_no", sa.String(length=20), nullable=True),
         sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("request_key", sa.String(length=120), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
@@ -64,6 +89,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("reference", name=op.f("pk_payments")),
         sa.UniqueConstraint("receipt_no", name=op.f("uq_payments_receipt_no")),
+        sa.UniqueConstraint("request_key", name=op.f("uq_payments_request_key")),
     )
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.create_index(
@@ -75,8 +101,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_payments_period_id"), ["period_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_payments_status"), ["status"], unique=False)
 
+    with op.batch_alter_table("scheme_units", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("payment_provider", sa.String(length=16), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("scheme_units", schema=None) as batch_op:
+        batch_op.drop_column("payment_provider")
+
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payments_status"))
         batch_op.drop_index(batch_op.f("ix_payments_period_id"))
@@ -84,6 +116,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_payments_household_id"))
 
     op.drop_table("payments")
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_messages_status"))
+        batch_op.drop_index(batch_op.f("ix_messages_household_id"))
+
+    op.drop_table("messages")
     with op.batch_alter_table("payment_notices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payment_notices_reference"))
 

@@ -1,0 +1,226 @@
+"""Premiums by mobile money, from the USSD menu to the provider and back.
+
+The USSD hop only stores a pending payment (our reference first); the worker talks to
+the provider, and callbacks only tell the worker to look now. What is credited is
+always what the provider confirmed when asked with our own credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import select
+
+from adapters.payments import (
+    DuplicateReference,
+    FailureReason,
+    PaymentNotFound,
+    PaymentRequest,
+    PaymentState,
+    ProviderMisconfigured,
+    ProviderRejected,
+    ProviderStatus,
+    ProviderUnavailable,
+)
+from adapters.payments.base import PaymentProviderError
+from db import models
+from gateway.billing import EXPIRED, PENDING, Billing, PaymentRefused, later
+from gateway.config import PaymentSettings
+from gateway.providers import Providers
+from gateway.rights import current_period, terms_of
+from menus.effects import DueResult, PaymentStarted
+from menus.identifiers import mask_phone, phone_operator
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=120)  # a claimed payment is hidden from other workers this long
+
+
+@dataclass(frozen=True)
+class PaymentsService:
+    billing: Billing
+    providers: Providers
+    settings: PaymentSettings
+
+    async def due(self, member_no: str) -> DueResult:
+        """What the household of `member_no` still owes on its current period."""
+        async with self.billing.sessions() as session:
+            member = await session.scalar(
+                select(models.Member).where(models.Member.member_no == member_no)
+            )
+            if member is None:
+                return DueResult(found=False, member_no=member_no, initial="", amount_due=0)
+            period = await current_period(session, member.household_id, self.billing.now().date())
+            due = terms_of(period).amount_due if period is not None else 0
+            return DueResult(
+                found=True,
+                member_no=member_no,
+                initial=member.first_names[:1].upper(),
+                amount_due=due,
+            )
+
+    async def start(
+        self,
+        member_no: str,
+        amount: int,
+        payer_phone: str,
+        channel: str = "ussd",
+        request_key: str | None = None,
+    ) -> PaymentStarted:
+        """Store the payment; the worker asks the provider to prompt the payer."""
+        operator = phone_operator(payer_phone)
+        provider = self.providers.choose(operator, await self._mutual_provider(member_no))
+        if provider is None:
+            return PaymentStarted(outcome="no_provider", amount=amount)
+        try:
+            opened = await self.billing.open_payment(
+                member_no,
+                amount,
+                payer_phone,
+                provider,
+                self.providers.currency(provider),
+                channel,
+                operator,
+                request_key=request_key,
+            )
+        except PaymentRefused as refused:
+            return PaymentStarted(outcome=refused.reason, amount=amount)
+        log.info(
+            "payment %s for %d XOF from %s via %s",
+            opened.reference,
+            amount,
+            mask_phone(payer_phone),
+            provider,
+        )
+        return PaymentStarted(outcome="started", amount=amount)
+
+    async def _mutual_provider(self, member_no: str) -> str | None:
+        async with self.billing.sessions() as session:
+            return await session.scalar(
+                select(models.SchemeUnit.payment_provider)
+                .join(models.Household, models.Household.mutual_id == models.SchemeUnit.id)
+                .join(models.Member, models.Member.household_id == models.Household.id)
+                .where(models.Member.member_no == member_no)
+            )
+
+    # -- the worker's side ------------------------------------------------------
+
+    async def work(self, batch: int = 20) -> int:
+        """Act on every payment that is due; returns how many were handled."""
+        due = await self.billing.claim_due(batch, LEASE)
+        for payment in due:
+            try:
+                await self._advance(payment)
+            except Exception:
+                # One payment's trouble must not stop the others; it comes back after its lease.
+                log.exception("payment %s could not be advanced", payment.reference)
+        return len(due)
+
+    async def _advance(self, payment: models.Payment) -> None:
+        provider = self.providers.by_name.get(payment.provider)
+        now = self.billing.now()
+        if provider is None:
+            log.error(
+                "payment %s names provider %r, which is not configured",
+                payment.reference,
+                payment.provider,
+            )
+            await self.billing.schedule(payment.reference, now + timedelta(minutes=10))
+            return
+        if payment.submitted_at is None:
+            await self._submit(payment, provider_name=payment.provider)
+            return
+        try:
+            status = await provider.fetch_status(
+                UUID(payment.reference), payment.provider_transaction_id
+            )
+        except PaymentNotFound:
+            # Our request never reached the provider: send it again, same reference.
+            await self.billing.schedule(payment.reference, now, submitted=False)
+            return
+        except (ProviderUnavailable, ProviderMisconfigured, PaymentProviderError) as error:
+            log.warning(
+                "status of payment %s unknown for now: %s", payment.reference, type(error).__name__
+            )
+            await self.billing.schedule(payment.reference, later(now, payment.checks), checked=True)
+            return
+        settled = await self.billing.settle(payment.reference, status)
+        if settled.status in (PENDING, EXPIRED):
+            await self._wait_more(payment, now)
+
+    async def _submit(self, payment: models.Payment, provider_name: str) -> None:
+        provider = self.providers.by_name[provider_name]
+        now = self.billing.now()
+        try:
+            request = PaymentRequest(
+                reference=UUID(payment.reference),
+                amount=payment.amount,
+                currency=payment.currency,
+                payer_phone=payment.payer_phone or "",
+                operator=payment.operator or "mtn",  # type: ignore[arg-type]
+                description="Cotisation mutuelle de sante",
+                external_id=str(payment.household_id),
+                callback_url=self.providers.callback_url(payment.reference),
+            )
+            ack = await provider.request_payment(request)
+        except (ProviderUnavailable, DuplicateReference) as error:
+            # The provider may have it: ask about this reference rather than send it twice.
+            log.warning(
+                "payment %s submission unclear (%s); asking its status",
+                payment.reference,
+                type(error).__name__,
+            )
+            await self.billing.schedule(
+                payment.reference,
+                now + timedelta(seconds=10),
+                submitted=True,
+                transaction_id=getattr(error, "provider_transaction_id", None),
+            )
+            return
+        except ProviderMisconfigured:
+            log.error(
+                "provider %s refuses our credentials; payment %s waits",
+                provider_name,
+                payment.reference,
+            )
+            await self.billing.schedule(payment.reference, now + timedelta(minutes=5))
+            return
+        except (ProviderRejected, ValueError) as error:
+            reason = (
+                error.reason
+                if isinstance(error, ProviderRejected)
+                else FailureReason.INVALID_REQUEST
+            )
+            await self.billing.settle(
+                payment.reference,
+                ProviderStatus(
+                    UUID(payment.reference), PaymentState.FAILED, None, None, None, reason, None, {}
+                ),
+            )
+            return
+        await self.billing.schedule(
+            payment.reference,
+            now + timedelta(seconds=self.settings.poll_after),
+            submitted=True,
+            transaction_id=ack.provider_transaction_id,
+        )
+
+    async def _wait_more(self, payment: models.Payment, now: datetime) -> None:
+        age = (now - _aware(payment.created_at, now)).total_seconds()
+        if payment.status == PENDING and age >= self.settings.expire_after:
+            await self.billing.expire(payment.reference)
+        if age >= self.settings.expire_after + self.settings.keep_polling_for:
+            await self.billing.schedule(payment.reference, None)  # a person looks at it now
+            log.warning(
+                "payment %s never reached a final status; left for review", payment.reference
+            )
+            return
+        await self.billing.schedule(payment.reference, later(now, payment.checks), checked=True)
+
+
+def _aware(moment: datetime, like: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in the scheme's zone."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=like.tzinfo)

@@ -1,0 +1,140 @@
+"""Pay the premium by mobile money: all of it or a part, for one's own household or a
+relative's, from this phone or another. The session ends at once: the payer confirms
+the prompt on the phone, and the gateway hears back from the provider later."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from menus import parsers
+from menus.context import MenuContext
+from menus.effects import QuoteDue, StartPayment
+from menus.identifiers import PhoneNumberError, normalise_phone
+from menus.nodes import Act, Ask, Branch, Entry, Invalid, Journey, Menu, Option, Say
+from menus.state import SessionState
+from menus.text import Money, T, Text
+
+
+def _start(ctx: MenuContext, state: SessionState) -> str:
+    return "whose" if state.caller.get("member_no") else "other_household"
+
+
+def _whose(ctx: MenuContext, state: SessionState) -> list[Option]:
+    return [
+        Option(T("pay_mine"), state.caller.get("member_no"), next="quote"),
+        Option(T("pay_other_household"), None, next="other_household"),
+    ]
+
+
+def _after_quote(ctx: MenuContext, state: SessionState) -> str:
+    due = state.data["due"]
+    if not due["found"]:
+        return "unknown"
+    return "amount" if due["amount_due"] > 0 else "nothing_due"
+
+
+def _due_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    due = state.data["due"]
+    return [
+        T(
+            "pay_due",
+            {
+                "member_no": due["member_no"],
+                "initial": due["initial"],
+                "amount": Money(due["amount_due"]),
+            },
+        )
+    ]
+
+
+def _save_amount(state: SessionState, everything: bool) -> None:
+    if everything:
+        state.data["amount"] = state.data["due"]["amount_due"]
+
+
+def _part(text: str, ctx: MenuContext, state: SessionState) -> int:
+    """Whole francs, at most what is due: instalments are normal, overpaying by USSD is not."""
+    highest = state.data["due"]["amount_due"]
+    digits = text.replace(" ", "").replace(".", "")
+    if not (digits.isascii() and digits.isdigit()) or not 1 <= int(digits) <= highest:
+        raise Invalid(T("error_amount", {"max": Money(highest)}))
+    return int(digits)
+
+
+def _payers(ctx: MenuContext, state: SessionState) -> list[Option]:
+    return [
+        Option(T("pay_this_phone"), state.caller["phone"], next="confirm"),
+        Option(T("pay_other_phone"), None, next="payer_phone"),
+    ]
+
+
+def _payer_phone(text: str, ctx: MenuContext, state: SessionState) -> str:
+    try:
+        return normalise_phone(text, ctx.country)
+    except PhoneNumberError:
+        raise Invalid(T("error_phone")) from None
+
+
+def _confirm_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    return [T("pay_confirm", {"amount": Money(state.data["amount"]), "phone": state.data["payer"]})]
+
+
+def _after_start(ctx: MenuContext, state: SessionState) -> str:
+    outcome = state.data["started"]["outcome"]
+    return {"started": "prompted", "no_provider": "no_provider", "nothing_due": "nothing_due"}.get(
+        outcome, "refused"
+    )
+
+
+JOURNEY = Journey(
+    name="pay",
+    entry=Entry(T("menu_pay"), order=15, shown=lambda ctx, state: ctx.payments),
+    nodes=(
+        Branch("start", _start),
+        Menu("whose", [T("pay_whose")], _whose, "quote", save="member_no"),
+        Ask("other_household", [T("ask_member_no")], parsers.member_no, "member_no", "quote"),
+        Act("quote", lambda ctx, state: QuoteDue(state.data["member_no"]), "due", _after_quote),
+        Menu(
+            "amount",
+            _due_lines,
+            (Option(T("pay_all"), True, "payer"), Option(T("pay_part"), False, "part")),
+            "payer",
+            save=_save_amount,
+        ),
+        Ask(
+            "part",
+            lambda ctx, state: [T("ask_amount", {"max": Money(state.data["due"]["amount_due"])})],
+            _part,
+            "amount",
+            "payer",
+        ),
+        Menu("payer", [T("pay_from")], _payers, "confirm", save="payer"),
+        Ask("payer_phone", [T("ask_payer_phone")], _payer_phone, "payer", "confirm"),
+        Menu(
+            "confirm",
+            _confirm_lines,
+            (Option(T("confirm"), True, "open"), Option(T("cancel"), False, "cancelled")),
+            "open",
+        ),
+        Act(
+            "open",
+            lambda ctx, state: StartPayment(
+                state.data["member_no"], state.data["amount"], state.data["payer"]
+            ),
+            "started",
+            _after_start,
+        ),
+        Say(
+            "prompted",
+            lambda ctx, state: [T("pay_prompted", {"amount": Money(state.data["amount"])})],
+        ),
+        Say(
+            "unknown",
+            lambda ctx, state: [T("member_unknown", {"member_no": state.data["member_no"]})],
+        ),
+        Say("nothing_due", [T("pay_nothing_due")]),
+        Say("no_provider", [T("pay_no_provider")]),
+        Say("refused", [T("pay_refused")]),
+        Say("cancelled", [T("pay_cancelled")]),
+    ),
+)

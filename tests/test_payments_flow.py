@@ -1,0 +1,412 @@
+"""Premiums by mobile money, end to end: USSD menu, worker, MoMo (a local server that
+speaks MTN's protocol), callbacks, coverage. Nothing lost, nothing credited twice."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+
+from gateway.config import Settings
+from tests.conftest import TODAY, Clock
+from tests.peers.momo import MomoPeer
+from tests.support.http_server import serve
+from tests.ussd_phone import Phone
+
+ZONE = ZoneInfo("Africa/Porto-Novo")
+PAYER = "+2290197000901"  # MTN
+
+
+class Now:
+    """The gateway's clock for payments: tests move it instead of waiting."""
+
+    def __init__(self) -> None:
+        self.at = datetime(TODAY.year, TODAY.month, TODAY.day, 9, 0, tzinfo=ZONE)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def peer() -> Iterator[tuple[MomoPeer, str]]:
+    momo = MomoPeer()
+    with serve(momo.app) as base_url:
+        yield momo, base_url
+
+
+@pytest.fixture
+async def gateway(
+    settings: Settings, clean: None, peer: tuple[MomoPeer, str], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, Now]]:
+    from gateway.app import create_app
+
+    momo, base_url = peer
+    for name, value in {
+        "MOMO_BASE_URL": base_url,
+        "MOMO_SUBSCRIPTION_KEY": momo.subscription_key,
+        "MOMO_API_USER": momo.api_user,
+        "MOMO_API_KEY": momo.api_key,
+        "MOMO_TARGET_ENVIRONMENT": momo.target_environment,
+        "MOMO_CURRENCY": "XOF",
+    }.items():
+        monkeypatch.setenv(name, value)
+    paying = dataclasses.replace(
+        settings,
+        payments=dataclasses.replace(
+            settings.payments,
+            default_provider="momo",
+            public_base_url="https://gateway.example.org",
+            fedapay_webhook_secrets=("whsec_current", "whsec_previous"),
+        ),
+    )
+    now = Now()
+    app = create_app(paying, Clock(TODAY), now=now)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            yield app, http, now
+
+
+async def enrol(http: httpx.AsyncClient, phone_number: str, persons: int = 3) -> str:
+    phone = Phone(http, phone_number)
+    await phone.dial("1")
+    answers = ["1", "1", "Dah", "Kpadé", "1", "1980", "1", "1", str(persons)]
+    for i in range(persons - 1):
+        answers += [f"Enfant{'abcdefgh'[i]}", "1", "2015", "2"]
+    for answer in answers:
+        await phone.type(answer)
+    reply = await phone.type("1")
+    assert reply.startswith("END Bienvenue"), reply
+    return reply.split("membre: ")[1][:9]
+
+
+async def pay_by_ussd(http: httpx.AsyncClient, phone_number: str, answers: list[str]) -> str:
+    """A new session from a known phone (its household's language, straight to the menu)."""
+    phone = Phone(http, phone_number)
+    reply = await phone.dial("")
+    for answer in answers:
+        reply = await phone.type(answer)
+    return reply
+
+
+def runtime(app: Starlette) -> Any:
+    return app.state.runtime
+
+
+def one_payment(db: Session) -> dict[str, Any]:
+    db.expire_all()
+    rows = (
+        db.execute(text("SELECT reference, status, amount, reason, receipt_no FROM payments"))
+        .mappings()
+        .all()
+    )
+    assert len(rows) == 1, rows
+    return dict(rows[0])
+
+
+def period(db: Session) -> tuple[int, str]:
+    db.expire_all()
+    paid, status = db.execute(text("SELECT amount_paid, status FROM coverage_periods")).one()
+    return paid, status
+
+
+async def callback(
+    http: httpx.AsyncClient, momo: MomoPeer, reference: str, method: str = "PUT"
+) -> int:
+    """MTN's callback as it would arrive: the status body, our reference in the path only."""
+    body = momo.payments[reference]
+    response = await http.request(method, f"/payments/momo/callback/{reference}", json=body)
+    return response.status_code
+
+
+async def test_the_whole_loop_enrol_pay_callback_cover(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
+) -> None:
+    app, http, _ = gateway
+    momo, _ = peer
+    momo.set_outcome(PAYER.removeprefix("+"), "PENDING")
+    await enrol(http, PAYER)
+    # main menu: 1 join, 2 pay, 3 my rights...; pay for my household, everything, this number
+    reply = await pay_by_ussd(http, PAYER, ["2", "1", "1", "1"])
+    assert "Payer 4 725 FCFA avec le +2290197000901?" in reply
+    reply = await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    assert reply.startswith("END Confirmez le paiement de 4 725 FCFA")
+    assert one_payment(db)["status"] == "pending"
+    assert momo.requests_to("requesttopay") == []  # the USSD hop never waits for a provider
+
+    assert await runtime(app).payments.work() == 1
+    [sent] = momo.requests_to("requesttopay")
+    reference = sent.headers["x-reference-id"]
+    assert reference == one_payment(db)["reference"]
+    assert sent.json()["amount"] == "4725" and sent.json()["payer"]["partyId"] == "2290197000901"
+    assert (
+        sent.headers["x-callback-url"]
+        == f"https://gateway.example.org/payments/momo/callback/{reference}"
+    )
+
+    momo.settle(UUID(reference), "SUCCESSFUL")
+    assert await callback(http, momo, reference) == 200
+    assert one_payment(db)["status"] == "pending"  # a callback alone credits nothing
+    await runtime(app).payments.work()
+    payment = one_payment(db)
+    assert payment["status"] == "succeeded" and payment["receipt_no"]
+    assert period(db) == (4725, "waiting")
+    assert (
+        db.execute(text("SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'")).scalar_one()
+        == 1
+    )
+
+    rights = await pay_by_ussd(http, PAYER, ["3"])
+    assert "Statut: période d'attente" in rights
+    assert "Soins couverts à partir du 23/12/2026" in rights
+    assert "Déjà payé: 4 725 FCFA" in rights and "Reste à payer" not in rights
+
+
+async def test_ten_concurrent_copies_of_a_callback_credit_once(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
+) -> None:
+    app, http, _ = gateway
+    momo, _ = peer
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    await runtime(app).payments.work()
+    reference = one_payment(db)["reference"]
+    codes = await asyncio.gather(*(callback(http, momo, reference, m) for m in ["PUT", "POST"] * 5))
+    assert set(codes) == {200}
+    await asyncio.gather(*(runtime(app).payments.work() for _ in range(3)))
+    for _ in range(10):
+        assert await callback(http, momo, reference) == 200  # the tenth copy still gets a 200
+    await runtime(app).payments.work()
+    assert period(db) == (4725, "waiting")
+    assert db.execute(text("SELECT COUNT(*) FROM messages")).scalar_one() == 1
+    assert db.execute(text("SELECT COUNT(*) FROM payment_notices")).scalar_one() == 20  # all kept
+
+
+async def test_a_lost_callback_is_reconciled_by_the_worker(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
+) -> None:
+    app, http, now = gateway
+    momo, _ = peer
+    momo.set_outcome(PAYER.removeprefix("+"), "PENDING")
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    await runtime(app).payments.work()
+    reference = one_payment(db)["reference"]
+    momo.settle(UUID(reference), "SUCCESSFUL")  # ...and MTN never calls back
+    assert await runtime(app).payments.work() == 0  # not due yet
+    now.at += timedelta(seconds=61)
+    assert await runtime(app).payments.work() == 1
+    assert one_payment(db)["status"] == "succeeded"
+    assert period(db)[0] == 4725
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("NOT_ENOUGH_FUNDS", "insufficient_funds"),
+        ("APPROVAL_REJECTED", "payer_declined"),
+        ("EXPIRED", "expired"),
+    ],
+)
+async def test_a_refused_payment_fails_with_its_reason_and_credits_nothing(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now],
+    peer: tuple[MomoPeer, str],
+    db: Session,
+    reason: str,
+    expected: str,
+) -> None:
+    app, http, _ = gateway
+    momo, _ = peer
+    momo.set_outcome(PAYER.removeprefix("+"), "FAILED", reason)
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    await runtime(app).payments.work()
+    reference = one_payment(db)["reference"]
+    assert await callback(http, momo, reference) == 200
+    await runtime(app).payments.work()
+    payment = one_payment(db)
+    assert (payment["status"], payment["reason"]) == ("failed", expected)
+    assert period(db) == (0, "pending_payment")
+
+
+async def test_a_confirmed_amount_that_differs_goes_to_review(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
+) -> None:
+    app, http, _ = gateway
+    momo, _ = peer
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    await runtime(app).payments.work()
+    reference = one_payment(db)["reference"]
+    momo.payments[reference]["amount"] = "4000"
+    await callback(http, momo, reference)
+    await runtime(app).payments.work()
+    assert one_payment(db)["status"] == "needs_review"
+    assert period(db) == (0, "pending_payment")
+
+
+async def test_a_timeout_on_creation_is_resolved_by_asking_not_by_charging_twice(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
+) -> None:
+    app, http, now = gateway
+    momo, _ = peer
+    momo.fail_next("requesttopay", 500, after=True)  # MTN took the request, then answered 500
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    await runtime(app).payments.work()
+    now.at += timedelta(seconds=11)
+    await runtime(app).payments.work()
+    assert len(momo.requests_to("requesttopay")) == 1
+    assert one_payment(db)["status"] == "succeeded"
+
+
+async def test_a_request_that_never_arrived_is_sent_again_with_the_same_reference(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
+) -> None:
+    app, http, now = gateway
+    momo, _ = peer
+    momo.fail_next("requesttopay", 503)  # refused before anything was recorded
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    await runtime(app).payments.work()
+    now.at += timedelta(seconds=11)
+    await runtime(app).payments.work()  # status: 404, never arrived
+    await runtime(app).payments.work()  # sent again
+    sent = momo.requests_to("requesttopay")
+    assert len(sent) == 2 and len({r.headers["x-reference-id"] for r in sent}) == 1
+    now.at += timedelta(seconds=61)
+    await runtime(app).payments.work()
+    assert one_payment(db)["status"] == "succeeded"
+
+
+async def test_a_late_success_after_local_expiry_is_still_credited(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
+) -> None:
+    app, http, now = gateway
+    momo, _ = peer
+    momo.set_outcome(PAYER.removeprefix("+"), "PENDING")
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    await runtime(app).payments.work()
+    now.at += timedelta(minutes=16)
+    await runtime(app).payments.work()
+    assert one_payment(db)["status"] == "expired"
+    reference = one_payment(db)["reference"]
+    momo.settle(UUID(reference), "SUCCESSFUL")
+    assert await callback(http, momo, reference) == 200
+    await runtime(app).payments.work()
+    assert one_payment(db)["status"] == "succeeded"
+    assert period(db) == (4725, "waiting")
+
+
+async def test_instalments_and_a_relative_paying_from_another_number(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
+) -> None:
+    app, http, now = gateway
+    member_no = await enrol(http, PAYER)
+    # a relative's phone, unknown here: French, pay, a household by member number...
+    relative = Phone(http, "+2290196000902")
+    await relative.dial("1")
+    assert "Numéro de membre (9 chiffres):" in await relative.type("2")
+    for answer, expected in [
+        (member_no, "Reste à payer: 4 725 FCFA"),
+        ("2", "Montant en FCFA (au plus 4 725 FCFA):"),
+        ("5000", "Montant invalide"),
+        ("2000", "Payer avec:"),
+        ("2", "Numéro Mobile Money qui paie:"),
+        ("12", "Numéro de téléphone invalide."),
+        ("96000903", "Payer 2 000 FCFA avec le +2290196000903?"),
+    ]:
+        reply = await relative.type(answer)
+        assert expected in reply, (answer, reply)
+    reply = await relative.type("1")
+    assert reply.startswith("END Confirmez le paiement de 2 000 FCFA")
+    await runtime(app).payments.work()
+    now.at += timedelta(seconds=61)
+    await runtime(app).payments.work()
+    assert period(db) == (2000, "pending_payment")
+    rights = await pay_by_ussd(http, PAYER, ["3"])
+    assert "Déjà payé: 2 000 FCFA" in rights and "Reste à payer: 2 725 FCFA" in rights
+
+
+async def test_a_payer_whose_operator_no_provider_serves_is_told_so(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], db: Session
+) -> None:
+    _, http, _ = gateway
+    await enrol(http, PAYER)
+    reply = await pay_by_ussd(http, PAYER, ["2", "1", "1", "2", "0195000904", "1"])  # Moov
+    assert reply.startswith("END Ce numéro ne peut pas payer ici.")
+    assert db.execute(text("SELECT COUNT(*) FROM payments")).scalar_one() == 0
+
+
+async def test_a_callback_for_a_reference_we_never_issued_is_kept_and_refused(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], db: Session
+) -> None:
+    _, http, _ = gateway
+    reference = "3f2b8c1e-9d4a-4f6b-8a51-2c7d9e0f1a23"
+    body = {
+        "amount": "100",
+        "currency": "XOF",
+        "status": "SUCCESSFUL",
+        "financialTransactionId": "1",
+    }
+    response = await http.put(f"/payments/momo/callback/{reference}", json=body)
+    assert response.status_code == 404
+    assert (await http.post("/payments/momo/callback/not-a-uuid", content=b"{}")).status_code == 400
+    notices = db.execute(text("SELECT reference, outcome FROM payment_notices ORDER BY id")).all()
+    assert [tuple(n) for n in notices] == [
+        (reference, "unknown_reference"),
+        (None, "malformed: ValueError"),
+    ]
+
+
+def _signed(body: bytes, secret: str, at: int) -> str:
+    import hashlib
+    import hmac
+
+    signature = hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={at},s={signature}"
+
+
+async def test_forged_stale_and_replayed_fedapay_webhooks_change_nothing(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], db: Session
+) -> None:
+    import time
+
+    _, http, _ = gateway
+    body = json.dumps(
+        {
+            "name": "transaction.approved",
+            "entity": {
+                "id": 1001,
+                "status": "approved",
+                "amount": 4725,
+                "merchant_reference": "3f2b8c1e-9d4a-4f6b-8a51-2c7d9e0f1a23",
+                "custom_metadata": {"payment_ref": "3f2b8c1e-9d4a-4f6b-8a51-2c7d9e0f1a23"},
+            },
+        }
+    ).encode()
+    fresh = int(time.time())
+    cases = [
+        ({}, 401),
+        ({"X-FEDAPAY-SIGNATURE": _signed(body, "not-our-secret", fresh)}, 401),
+        ({"X-FEDAPAY-SIGNATURE": _signed(body, "whsec_current", fresh - 3600)}, 400),
+        ({"X-FEDAPAY-SIGNATURE": "garbage"}, 400),
+        ({"X-FEDAPAY-SIGNATURE": _signed(body, "whsec_previous", fresh)}, 404),  # rotated secret
+    ]
+    for headers, status in cases:
+        response = await http.post("/payments/fedapay/webhook", content=body, headers=headers)
+        assert response.status_code == status, (headers, response.text)
+    assert db.execute(text("SELECT COUNT(*) FROM payment_notices")).scalar_one() == len(cases)
+    assert db.execute(text("SELECT COUNT(*) FROM payments")).scalar_one() == 0
