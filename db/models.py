@@ -110,6 +110,8 @@ class Household(Base):
     commune: Mapped[str | None] = mapped_column(String(60))
     arrondissement: Mapped[str | None] = mapped_column(String(60))
     village: Mapped[str | None] = mapped_column(String(60))
+    # A category some sponsors pay for (e.g. "indigent", from the social registry).
+    category: Mapped[str | None] = mapped_column(String(32))
     # Who asked for this enrolment (a USSD session, an import row): the same request
     # arriving twice finds its household instead of creating a second one.
     request_key: Mapped[str] = mapped_column(String(120), unique=True)
@@ -160,9 +162,15 @@ class CoveragePeriod(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     starts_on: Mapped[date] = mapped_column(Date)  # the day the period was opened
     persons: Mapped[int] = mapped_column(Integer)
-    premium_due: Mapped[int] = mapped_column(Integer)
+    premium_due: Mapped[int] = mapped_column(Integer)  # the household's own share
     amount_paid: Mapped[int] = mapped_column(Integer, default=0)
+    # Set once the share that opens rights is paid (and the sponsor's, when it must be).
     paid_in_full_on: Mapped[date | None] = mapped_column(Date)
+    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("sponsors.id"), index=True)
+    sponsor_share: Mapped[int] = mapped_column(Integer, default=0)
+    sponsor_paid: Mapped[int] = mapped_column(Integer, default=0)
+    # Copied from the sponsor at enrolment: must its share arrive before cover starts?
+    waits_for_sponsor: Mapped[bool] = mapped_column(Boolean, default=False)
     waiting_days: Mapped[int] = mapped_column(Integer)
     cover_months: Mapped[int] = mapped_column(Integer)
     grace_days: Mapped[int] = mapped_column(Integer)
@@ -235,4 +243,46 @@ class Message(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), index=True)  # queued, sent, ...
     payment_reference: Mapped[str | None] = mapped_column(String(36), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Sponsor(Base):
+    """Who pays part or all of some households' premiums: the State, a commune, an NGO."""
+
+    __tablename__ = "sponsors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # True: cover starts only once the sponsor's share has arrived too.
+    waits_for_payment: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Subsidy(Base):
+    """A sponsor's share of a product's premium, for every household on it or only for a
+    category of households."""
+
+    __tablename__ = "subsidies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    category: Mapped[str | None] = mapped_column(String(32))
+    percent: Mapped[int | None] = mapped_column(Integer)
+    amount_per_person: Mapped[int | None] = mapped_column(Integer)
+
+    sponsor: Mapped[Sponsor] = relationship()
+
+
+class SponsorSettlement(Base):
+    """A bulk payment from a sponsor, spread over the periods it owes, oldest first."""
+
+    __tablename__ = "sponsor_settlements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)  # the transfer's reference
+    amount: Mapped[int] = mapped_column(Integer)
+    allocated: Mapped[int] = mapped_column(Integer)
+    received_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.payments import PaymentState, ProviderStatus
 from db import models
 from db.engine import write_transaction
-from gateway import coverage
 from gateway.rights import current_period, terms_of
+from gateway.subsidies import open_rights_if_paid
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +69,14 @@ def receipt_number(reference: str, day: date) -> str:
 
 
 def credit(period: models.CoveragePeriod, amount: int, day: date, today: date) -> None:
-    """Add a succeeded amount to the period; full payment starts the waiting period.
+    """Add a succeeded amount to the period; paying the household's share (and the
+    sponsor's, where cover waits for it) starts the waiting period.
 
     An overpayment stays in `amount_paid` above `premium_due`; the next period opened
     for the household starts from that excess.
     """
     period.amount_paid += amount
-    if period.paid_in_full_on is None and period.amount_paid >= period.premium_due:
-        period.paid_in_full_on = day
-    period.status = coverage.status_on(terms_of(period), today)
+    open_rights_if_paid(period, day, today)
 
 
 class Billing:

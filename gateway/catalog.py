@@ -33,8 +33,13 @@ def offers(unit: models.SchemeUnit, mutual: models.SchemeUnit) -> bool:
     return mutual.path == unit.path or mutual.path.startswith(unit.path + "/")
 
 
-def product_rule(product: models.Product, mutual_codes: frozenset[str] = frozenset()) -> Product:
-    """The product's rules as plain values, shared by the menus and the services."""
+def product_rule(
+    product: models.Product,
+    mutual_codes: frozenset[str] = frozenset(),
+    subsidy: models.Subsidy | None = None,
+) -> Product:
+    """The product's rules as plain values, shared by the menus and the services.
+    `subsidy` is the sponsor's share for every household on it, if any."""
     return Product(
         code=product.code,
         names=dict(product.names),
@@ -43,6 +48,8 @@ def product_rule(product: models.Product, mutual_codes: frozenset[str] = frozens
         household_premium=product.household_premium,
         max_members=product.max_members,
         window=_window(product),
+        sponsor_percent=(subsidy.percent or 0) if subsidy else 0,
+        sponsor_per_person=(subsidy.amount_per_person or 0) if subsidy else 0,
     )
 
 
@@ -60,10 +67,22 @@ async def read_catalog(session: AsyncSession) -> SchemeCatalog:
         await session.scalars(select(models.Occupation).order_by(models.Occupation.position))
     ).all()
     by_id = {u.id: u for u in units}
+    # Product-wide subsidies only: a category's share depends on the household, which a
+    # self-enrolling caller does not declare.
+    subsidies = {
+        s.product_id: s
+        for s in await session.scalars(
+            select(models.Subsidy).where(models.Subsidy.category.is_(None))
+        )
+    }
     return SchemeCatalog(
         mutuals=tuple(Mutual(u.code, u.name, u.commune or "") for u in mutual_rows),
         products=tuple(
-            product_rule(p, frozenset(m.code for m in mutual_rows if offers(by_id[p.unit_id], m)))
+            product_rule(
+                p,
+                frozenset(m.code for m in mutual_rows if offers(by_id[p.unit_id], m)),
+                subsidies.get(p.id),
+            )
             for p in products
         ),
         occupations=tuple(Occupation(o.code, dict(o.names)) for o in occupations),

@@ -83,6 +83,20 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(run=_scheme_show)
 
+    sponsors = commands.add_parser("sponsors", help="sponsors' shares of premiums").add_subparsers(
+        title="sponsors commands"
+    )
+    owed = sponsors.add_parser("show", help="what each sponsor owes")
+    owed.set_defaults(run=_sponsors_show)
+    settle = sponsors.add_parser("settle", help="record a sponsor's bulk payment")
+    settle.add_argument("--sponsor", required=True, help="the sponsor's code")
+    settle.add_argument("--amount", required=True, type=int, help="whole francs received")
+    settle.add_argument(
+        "--reference", required=True, help="the transfer's reference (entered once)"
+    )
+    settle.add_argument("--received-on", help="YYYY-MM-DD, today by default")
+    settle.set_defaults(run=_sponsors_settle)
+
     dial = commands.add_parser(
         "dial", help="a terminal phone: a USSD session against a running gateway"
     )
@@ -157,6 +171,61 @@ def _scheme_show(settings: Settings, args: argparse.Namespace) -> int:
             f"  {product['code']:<10} {product['premium_per_person']:>6} XOF/person  offered by "
             f"{product['offered_by']:<12} {when}, waiting {product['waiting_days']} days"
         )
+    return 0
+
+
+def _sponsors_show(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from db.engine import create_engine_async, session_factory
+    from gateway.subsidies import Sponsors
+
+    async def show() -> None:
+        engine = create_engine_async(settings.database_url)
+        try:
+            for owed in await Sponsors(session_factory(engine)).receivables():
+                owing = f"{owed.owed:>12,} XOF owed on {owed.periods} periods"
+                print(f"{owed.sponsor:<14} {owing}  {owed.name}")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(show())
+    return 0
+
+
+def _sponsors_settle(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from db.engine import create_engine_async, session_factory
+    from gateway.subsidies import Sponsors
+
+    now = datetime.now(ZoneInfo(settings.timezone))
+    try:
+        received = date.fromisoformat(args.received_on) if args.received_on else now.date()
+    except ValueError:
+        print("--received-on must be YYYY-MM-DD", file=sys.stderr)
+        return 2
+
+    async def settle() -> int:
+        engine = create_engine_async(settings.database_url)
+        try:
+            return await Sponsors(session_factory(engine)).settle(
+                args.sponsor, args.amount, args.reference, received, now
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        allocated = asyncio.run(settle())
+    except (LookupError, ValueError) as error:
+        print(f"not recorded: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.amount:,} XOF from {args.sponsor}: {allocated:,} allocated to periods it owed")
+    if allocated < args.amount:
+        extra = args.amount - allocated
+        print(f"{extra:,} XOF is more than it owed today: recorded, not allocated")
     return 0
 
 

@@ -13,6 +13,7 @@ from db import models
 from db.engine import write_transaction
 from gateway import coverage
 from gateway.catalog import offers, product_rule
+from gateway.subsidies import open_rights_if_paid, sponsor_share
 from menus.effects import EnrolHousehold, EnrolResult, PersonDraft
 from menus.identifiers import member_number
 
@@ -77,6 +78,7 @@ class EnrolmentService:
             language=request.language,
             channel=request.channel,
             commune=mutual.commune,
+            category=request.category,
             arrondissement=mutual.arrondissement,
             request_key=request_key,
         )
@@ -90,35 +92,37 @@ class EnrolmentService:
         for person in people:
             person.member_no = member_number(person.id)
         premium = rule.premium_for(persons)
-        terms = coverage.PeriodTerms(
-            premium, 0, None, product.waiting_days, product.cover_months, product.grace_days
+        share = await sponsor_share(session, product.id, household.category, premium, persons)
+        period = models.CoveragePeriod(
+            household_id=household.id,
+            product_id=product.id,
+            starts_on=today,
+            persons=persons,
+            premium_due=premium - (share.amount if share else 0),
+            amount_paid=0,
+            sponsor_id=share.sponsor.id if share else None,
+            sponsor_share=share.amount if share else 0,
+            sponsor_paid=0,
+            waits_for_sponsor=share.sponsor.waits_for_payment if share else False,
+            waiting_days=product.waiting_days,
+            cover_months=product.cover_months,
+            grace_days=product.grace_days,
+            status=coverage.PENDING_PAYMENT,
         )
-        session.add(
-            models.CoveragePeriod(
-                household_id=household.id,
-                product_id=product.id,
-                starts_on=today,
-                persons=persons,
-                premium_due=premium,
-                amount_paid=0,
-                waiting_days=product.waiting_days,
-                cover_months=product.cover_months,
-                grace_days=product.grace_days,
-                status=coverage.status_on(terms, today),
-            )
-        )
+        open_rights_if_paid(period, today, today)  # a fully sponsored household owes nothing
+        session.add(period)
         await session.flush()
         log.info(
             "household %s enrolled in %s: %d persons, %d XOF due",
             household.id,
             mutual.code,
             persons,
-            premium,
+            period.premium_due,
         )
         return EnrolResult(
             outcome="enrolled",
             member_no=people[0].member_no or "",
-            premium_due=premium,
+            premium_due=period.premium_due,
             persons=persons,
             opens_on=None,
         )

@@ -104,6 +104,40 @@ def validate(document: dict[str, Any]) -> list[str]:
             continue
         problems += _product_problems(where, product, codes, product_codes)
         product_codes.add(str(product.get("code")))
+    problems += _sponsor_problems(document, product_codes)
+    return problems
+
+
+def _sponsor_problems(document: dict[str, Any], product_codes: set[str]) -> list[str]:
+    problems: list[str] = []
+    sponsor_codes: set[str] = set()
+    for i, sponsor in enumerate(document.get("sponsors") or []):
+        if not isinstance(sponsor, dict) or not sponsor.get("code") or not sponsor.get("name"):
+            problems.append(f"sponsors[{i}]: needs code and name")
+            continue
+        if sponsor.get("activation", "member_share") not in ("member_share", "sponsor_paid"):
+            problems.append(f"sponsors[{i}]: activation is member_share or sponsor_paid")
+        sponsor_codes.add(str(sponsor["code"]))
+    for i, subsidy in enumerate(document.get("subsidies") or []):
+        where = f"subsidies[{i}]"
+        if not isinstance(subsidy, dict):
+            problems.append(f"{where}: expected a mapping")
+            continue
+        if subsidy.get("sponsor") not in sponsor_codes:
+            problems.append(
+                f"{where}: sponsor {subsidy.get('sponsor')!r} is not a sponsor of this file"
+            )
+        if subsidy.get("product") not in product_codes:
+            problems.append(
+                f"{where}: product {subsidy.get('product')!r} is not a product of this file"
+            )
+        percent, per_person = subsidy.get("percent"), subsidy.get("amount_per_person")
+        if (percent is None) == (per_person is None):
+            problems.append(f"{where}: give either percent or amount_per_person")
+        elif percent is not None and not (isinstance(percent, int) and 0 < percent <= 100):
+            problems.append(f"{where}: percent must be a whole number from 1 to 100")
+        elif per_person is not None and not (isinstance(per_person, int) and per_person > 0):
+            problems.append(f"{where}: amount_per_person must be a positive whole number")
     return problems
 
 
@@ -193,11 +227,40 @@ def load(session: Session, document: dict[str, Any]) -> LoadReport:
         product.active = spec.get("active", True)
         session.add(product)
     session.flush()
+    _load_sponsors(session, document)
     return LoadReport(
         units=len(document.get("units") or []),
         products=len(document.get("products") or []),
         occupations=len(document.get("occupations") or []),
     )
+
+
+def _load_sponsors(session: Session, document: dict[str, Any]) -> None:
+    sponsors = {s.code: s for s in session.scalars(select(models.Sponsor))}
+    for spec in document.get("sponsors") or []:
+        sponsor = sponsors.get(spec["code"]) or models.Sponsor(code=spec["code"])
+        sponsor.name = spec["name"]
+        sponsor.waits_for_payment = spec.get("activation", "member_share") == "sponsor_paid"
+        session.add(sponsor)
+        sponsors[sponsor.code] = sponsor
+    session.flush()
+    products = {p.code: p for p in session.scalars(select(models.Product))}
+    for spec in document.get("subsidies") or []:
+        sponsor, product = sponsors[spec["sponsor"]], products[spec["product"]]
+        category = spec.get("category")
+        subsidy = session.scalar(
+            select(models.Subsidy).where(
+                models.Subsidy.sponsor_id == sponsor.id,
+                models.Subsidy.product_id == product.id,
+                models.Subsidy.category.is_(None)
+                if category is None
+                else models.Subsidy.category == category,
+            )
+        ) or models.Subsidy(sponsor_id=sponsor.id, product_id=product.id, category=category)
+        subsidy.percent = spec.get("percent")
+        subsidy.amount_per_person = spec.get("amount_per_person")
+        session.add(subsidy)
+    session.flush()
 
 
 def describe(session: Session) -> dict[str, Any]:

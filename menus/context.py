@@ -25,12 +25,21 @@ class Product:
     household_premium: int | None = None
     max_members: int | None = None
     window: tuple[tuple[int, int], tuple[int, int]] | None = None  # ((month, day), (month, day))
+    # A sponsor's share for every household on the product (categories aside).
+    sponsor_percent: int = 0
+    sponsor_per_person: int = 0
 
     def premium_for(self, persons: int) -> int:
         """A lump sum for the household where the product has one, else per person."""
         if self.household_premium is not None:
             return self.household_premium
         return self.premium_per_person * persons
+
+    def member_share(self, persons: int) -> int:
+        """What the household pays itself once the sponsor's share is taken off."""
+        premium = self.premium_for(persons)
+        sponsored = premium * self.sponsor_percent // 100 + self.sponsor_per_person * persons
+        return premium - min(sponsored, premium)
 
     def is_open(self, day: date) -> bool:
         if self.window is None:

@@ -31,6 +31,7 @@ class EnrolHousehold:
     head: PersonDraft
     dependants: tuple[PersonDraft, ...]
     channel: str = "ussd"
+    category: str | None = None  # e.g. "indigent", set by agents and imports, never by the caller
 
 
 @dataclass(frozen=True)

@@ -202,7 +202,7 @@ def _summary(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
                 "name": parsers.display_name(f"{head['last_name']} {head['first_names']}"),
                 "persons": persons,
                 "product": parsers.display_name(product.names.get(state.language, product.code)),
-                "total": Money(product.premium_for(persons)),
+                "total": Money(product.member_share(persons)),
             },
         )
     ]

@@ -1,8 +1,8 @@
-"""payments, their notices, queued messages
+"""payments, sponsors and queued messages
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 11:44:07.542016
+Create Date: 2026-11-23 11:51:02.724226
 """
 
 from __future__ import annotations
@@ -32,6 +32,54 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_payment_notices_reference"), ["reference"], unique=False
         )
+
+    op.create_table(
+        "sponsors",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("waits_for_payment", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sponsors")),
+        sa.UniqueConstraint("code", name=op.f("uq_sponsors_code")),
+    )
+    op.create_table(
+        "sponsor_settlements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sponsor_id", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=64), nullable=False),
+        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("allocated", sa.Integer(), nullable=False),
+        sa.Column("received_on", sa.Date(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["sponsor_id"], ["sponsors.id"], name=op.f("fk_sponsor_settlements_sponsor_id_sponsors")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sponsor_settlements")),
+        sa.UniqueConstraint("reference", name=op.f("uq_sponsor_settlements_reference")),
+    )
+    with op.batch_alter_table("sponsor_settlements", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sponsor_settlements_sponsor_id"), ["sponsor_id"], unique=False
+        )
+
+    op.create_table(
+        "subsidies",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sponsor_id", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("category", sa.String(length=32), nullable=True),
+        sa.Column("percent", sa.Integer(), nullable=True),
+        sa.Column("amount_per_person", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name=op.f("fk_subsidies_product_id_products")
+        ),
+        sa.ForeignKeyConstraint(
+            ["sponsor_id"], ["sponsors.id"], name=op.f("fk_subsidies_sponsor_id_sponsors")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subsidies")),
+    )
+    with op.batch_alter_table("subsidies", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_subsidies_product_id"), ["product_id"], unique=False)
 
     op.create_table(
         "messages",
@@ -101,6 +149,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_payments_period_id"), ["period_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_payments_status"), ["status"], unique=False)
 
+    with op.batch_alter_table("coverage_periods", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sponsor_id", sa.Integer(), nullable=True))
+        # Defaults for the periods opened before sponsors existed.
+        batch_op.add_column(
+            sa.Column("sponsor_share", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch_op.add_column(
+            sa.Column("sponsor_paid", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch_op.add_column(
+            sa.Column("waits_for_sponsor", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch_op.create_index(
+            batch_op.f("ix_coverage_periods_sponsor_id"), ["sponsor_id"], unique=False
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_coverage_periods_sponsor_id_sponsors"),
+            "sponsors",
+            ["sponsor_id"],
+            ["id"],
+        )
+
+    with op.batch_alter_table("households", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("category", sa.String(length=32), nullable=True))
+
     with op.batch_alter_table("scheme_units", schema=None) as batch_op:
         batch_op.add_column(sa.Column("payment_provider", sa.String(length=16), nullable=True))
 
@@ -108,6 +181,19 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("scheme_units", schema=None) as batch_op:
         batch_op.drop_column("payment_provider")
+
+    with op.batch_alter_table("households", schema=None) as batch_op:
+        batch_op.drop_column("category")
+
+    with op.batch_alter_table("coverage_periods", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_coverage_periods_sponsor_id_sponsors"), type_="foreignkey"
+        )
+        batch_op.drop_index(batch_op.f("ix_coverage_periods_sponsor_id"))
+        batch_op.drop_column("waits_for_sponsor")
+        batch_op.drop_column("sponsor_paid")
+        batch_op.drop_column("sponsor_share")
+        batch_op.drop_column("sponsor_id")
 
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payments_status"))
@@ -121,6 +207,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_messages_household_id"))
 
     op.drop_table("messages")
+    with op.batch_alter_table("subsidies", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_subsidies_product_id"))
+
+    op.drop_table("subsidies")
+    with op.batch_alter_table("sponsor_settlements", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sponsor_settlements_sponsor_id"))
+
+    op.drop_table("sponsor_settlements")
+    op.drop_table("sponsors")
     with op.batch_alter_table("payment_notices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payment_notices_reference"))
 
