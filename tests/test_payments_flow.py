@@ -410,3 +410,18 @@ async def test_forged_stale_and_replayed_fedapay_webhooks_change_nothing(
         assert response.status_code == status, (headers, response.text)
     assert db.execute(text("SELECT COUNT(*) FROM payment_notices")).scalar_one() == len(cases)
     assert db.execute(text("SELECT COUNT(*) FROM payments")).scalar_one() == 0
+
+
+async def test_workers_running_side_by_side_send_each_payment_once(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
+) -> None:
+    app, http, _ = gateway
+    momo, _ = peer
+    payers = [f"+22901970009{i:02d}" for i in range(10, 16)]
+    for payer in payers:
+        await enrol(http, payer, persons=1)
+        await pay_by_ussd(http, payer, ["2", "1", "1", "1", "1"])
+    handled = await asyncio.gather(*(runtime(app).payments.work() for _ in range(4)))
+    assert sum(handled) == len(payers)
+    sent = [r.headers["x-reference-id"] for r in momo.requests_to("requesttopay")]
+    assert len(sent) == len(set(sent)) == len(payers)

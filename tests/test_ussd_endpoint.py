@@ -133,7 +133,9 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert ready.json() == {"status": "ready", "redis": "ok", "database": "ok"}
 
 
-async def test_the_resume_snapshot_lasts_ten_minutes(client: httpx.AsyncClient, redis_url: str) -> None:
+async def test_the_resume_snapshot_lasts_ten_minutes(
+    client: httpx.AsyncClient, redis_url: str
+) -> None:
     phone = Phone(client, "+2290197000206")
     await phone.dial("1")
     await phone.type("1")
@@ -147,12 +149,17 @@ async def test_the_resume_snapshot_lasts_ten_minutes(client: httpx.AsyncClient, 
 
 
 async def test_a_failure_mid_session_answers_in_the_session_language_and_logs_no_names(
-    app: Any, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    app: Any,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
     async def broken(*args: object, **kwargs: object) -> object:
-        raise OperationalError("INSERT INTO members VALUES ('HOUNKPE', 'Ayaba')", {}, Exception("disk I/O error"))
+        raise OperationalError(
+            "INSERT INTO members VALUES ('HOUNKPE', 'Ayaba')", {}, Exception("disk I/O error")
+        )
 
     monkeypatch.setattr(app.state.runtime.ussd.effects.enrolment, "enrol", broken)
     phone = Phone(client, "+2290197000207")
