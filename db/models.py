@@ -212,6 +212,9 @@ class Payment(Base):
     # When the worker should next act on it (submit, or ask the provider its status).
     next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     checks: Mapped[int] = mapped_column(Integer, default=0)
+    # The provider may hold only part of our request (the answer was lost): once it says
+    # the payment is still pending, the prompt is sent again on what it holds.
+    unclear: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class PaymentNotice(Base):

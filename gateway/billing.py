@@ -249,6 +249,7 @@ class Billing:
         submitted: bool | None = None,
         checked: bool = False,
         transaction_id: str | None = None,
+        unclear: bool | None = None,
     ) -> None:
         """When the worker should act next on a payment; `submitted` records whether the
         provider has (or may have) our request, so that a retry asks before it re-sends."""
@@ -266,6 +267,8 @@ class Billing:
                 payment.checks += 1
             if transaction_id and not payment.provider_transaction_id:
                 payment.provider_transaction_id = transaction_id
+            if unclear is not None:
+                payment.unclear = unclear
 
     async def claim_due(self, limit: int, lease: timedelta) -> list[models.Payment]:
         """Payments the worker should act on now, each taken by one worker only: rows

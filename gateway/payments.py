@@ -148,10 +148,17 @@ class PaymentsService:
             await self.billing.schedule(payment.reference, later(now, payment.checks), checked=True)
             return
         settled = await self.billing.settle(payment.reference, status)
+        if settled.status == PENDING and payment.unclear and status.state is PaymentState.PENDING:
+            # Still pending after a half-failed submission: the prompt may never have left.
+            await self._submit(payment, payment.provider, status.provider_transaction_id)
+            return
         if settled.status in (PENDING, EXPIRED):
             await self._wait_more(payment, now)
 
-    async def _submit(self, payment: models.Payment, provider_name: str) -> None:
+    async def _submit(
+        self, payment: models.Payment, provider_name: str, transaction_id: str | None = None
+    ) -> None:
+        """Send the request; with `transaction_id`, prompt again on what the provider holds."""
         provider = self.providers.by_name[provider_name]
         now = self.billing.now()
         try:
@@ -163,10 +170,17 @@ class PaymentsService:
                 operator=payment.operator or "mtn",  # type: ignore[arg-type]
                 description="Cotisation mutuelle de sante",
                 external_id=str(payment.household_id),
-                callback_url=self.providers.callback_url(payment.reference),
+                callback_url=self.providers.callback_url(provider_name, payment.reference),
             )
-            ack = await provider.request_payment(request)
-        except (ProviderUnavailable, DuplicateReference) as error:
+            resume = transaction_id or payment.provider_transaction_id if payment.unclear else None
+            ack = await provider.request_payment(request, existing_transaction_id=resume)
+        except DuplicateReference:
+            # The provider has our request (MoMo names it by our reference): only ask now.
+            await self.billing.schedule(
+                payment.reference, now + timedelta(seconds=10), submitted=True, unclear=False
+            )
+            return
+        except ProviderUnavailable as error:
             # The provider may have it: ask about this reference rather than send it twice.
             log.warning(
                 "payment %s submission unclear (%s); asking its status",
@@ -177,7 +191,8 @@ class PaymentsService:
                 payment.reference,
                 now + timedelta(seconds=10),
                 submitted=True,
-                transaction_id=getattr(error, "provider_transaction_id", None),
+                transaction_id=error.provider_transaction_id,
+                unclear=True,
             )
             return
         except ProviderMisconfigured:
@@ -206,6 +221,7 @@ class PaymentsService:
             now + timedelta(seconds=self.settings.poll_after),
             submitted=True,
             transaction_id=ack.provider_transaction_id,
+            unclear=False,
         )
 
     async def _wait_more(self, payment: models.Payment, now: datetime) -> None:

@@ -59,8 +59,11 @@ class Providers:
     def currency(self, name: str) -> str:
         return self.currencies.get(name, "XOF")
 
-    def callback_url(self, reference: str) -> str:
-        return f"{self.settings.public_base_url}/payments/momo/callback/{reference}"
+    def callback_url(self, name: str, reference: str) -> str | None:
+        """Where a MoMo-protocol provider calls back; FedaPay uses the dashboard's webhook."""
+        if isinstance(self.by_name.get(name), MomoCollection):
+            return f"{self.settings.public_base_url}/payments/momo/callback/{reference}"
+        return None
 
     async def aclose(self) -> None:
         for provider in self.by_name.values():

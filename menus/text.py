@@ -33,10 +33,6 @@ class Money:
 Text = Union[T, str]  # noqa: UP007 - runtime alias used in isinstance-free code
 
 
-def t(key: str, **params: Any) -> T:
-    return T(key, params)
-
-
 class Catalogue:
     """The texts of one language. Missing keys fail loudly in tests, not on a phone."""
 

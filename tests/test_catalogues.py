@@ -276,11 +276,12 @@ WORST_SCHEME = SchemeCatalog(
 TODAY = date(2026, 11, 23)  # the yearly campaign is closed: it opens on 1 December
 PHONE = "+2290197000101"
 LONGEST_NUMBER = member_number(89_999_999)
+LONGEST_PHONE = "+436641234567890"  # E.164 allows 15 digits: a payer may type any number
 # The longest names the parsers take (40 letters each), as people in Benin write them.
 LONG_FAMILY_NAME = "Hounkpatin-Agbodjogbe Dossou-Yovo Akpaki"
 LONG_FIRST_NAMES = "Marie-Thérèse Adjoa Sènami Gbèmisola Ayo"
 LONG_DEPENDANT = "Agbodjogbe Marie-Josée Sènami Adjoavi Ay"
-MAX_DEPENDANTS = 15
+LARGEST_HOUSEHOLD = 16  # the head and 15 dependants, the most without a product cap
 WRONG = {
     "main.resume": "99",
     "main.language": "99",
@@ -294,13 +295,20 @@ WRONG = {
     "enrol.birth": "x",
     "enrol.occupation": "99",
     "enrol.national_id": "12",
-    "enrol.dependants": "99",
+    "enrol.household_size": "99",
     "enrol.dep_name": "1",
     "enrol.dep_sex": "99",
     "enrol.dep_birth": "x",
     "enrol.dep_relation": "99",
     "enrol.summary": "99",
     "check.number": "100000012",
+    "pay.whose": "99",
+    "pay.other_household": "100000012",
+    "pay.amount": "99",
+    "pay.part": "x",
+    "pay.payer": "99",
+    "pay.payer_phone": "12",
+    "pay.confirm": "99",
 }
 
 
@@ -309,6 +317,7 @@ def coverage_view(status: str) -> dict[str, Any]:
         "status": status,
         "start": "2026-12-31",
         "end": "2027-12-30",
+        "amount_paid": LARGEST_AMOUNT,
         "amount_due": LARGEST_AMOUNT,
     }
 
@@ -330,10 +339,13 @@ class Tour:
     rendered: list[list[screens.Rendered]] = field(default_factory=list)
 
     def context(
-        self, scheme: SchemeCatalog = WORST_SCHEME, resume: dict[str, Any] | None = None
+        self,
+        scheme: SchemeCatalog = WORST_SCHEME,
+        resume: dict[str, Any] | None = None,
+        payments: bool = False,
     ) -> MenuContext:
         languages = {code: CATALOGUES[code].texts["language_name"] for code in LANGUAGES}
-        return MenuContext(scheme, TODAY, self.limit, languages, resume=resume)
+        return MenuContext(scheme, TODAY, self.limit, languages, payments=payments, resume=resume)
 
     def record(self, step: Step) -> Step:
         if step.reply is not None:
@@ -383,9 +395,9 @@ def enrol_to_summary(tour: Tour, product: str = "1", wrong_first: bool = True) -
     assert session.node == "enrol.last_name"
     session.type(LONG_FAMILY_NAME, LONG_FIRST_NAMES, "2", "1990", "1", wrong_first=wrong_first)
     session.type("1", wrong_first=wrong_first)  # no NPI
-    if session.node == "enrol.dependants":
-        session.type(str(MAX_DEPENDANTS), wrong_first=wrong_first)
-        for _ in range(MAX_DEPENDANTS):
+    if session.node == "enrol.household_size":
+        session.type(str(LARGEST_HOUSEHOLD), wrong_first=wrong_first)
+        for _ in range(LARGEST_HOUSEHOLD - 1):
             session.type(LONG_DEPENDANT, "1", "15041988", "4", wrong_first=wrong_first)
     assert session.node == "enrol.summary"
     return session
@@ -402,15 +414,15 @@ def tour_everything(tour: Tour) -> None:
 
     # enrolment, the largest household, every answer first typed wrong once
     enrolled = enrol_to_summary(tour)
+    snapshot = json.loads(json.dumps(tour.engine.resumable(enrolled.step.state)))
     enrolled.type("1", wrong_first=True)
     assert isinstance(enrolled.step.effect, EnrolHousehold)
-    snapshot = json.loads(json.dumps(tour.engine.resumable(enrolled.step.state)))
     for outcome in ("enrolled", "duplicate", "closed", "full"):
         result = {
             "outcome": outcome,
             "member_no": LONGEST_NUMBER,
             "premium_due": LARGEST_AMOUNT,
-            "persons": MAX_DEPENDANTS + 1,
+            "persons": LARGEST_HOUSEHOLD,
             "opens_on": "2027-12-01" if outcome == "closed" else None,
         }
         session = enrol_to_summary(tour, wrong_first=False).type("1").resume(result)
@@ -431,9 +443,9 @@ def tour_everything(tour: Tour) -> None:
     assert session.step.state.ended
 
     # my rights: nothing, then every status with a household of sixteen
-    members = [{"member_no": LONGEST_NUMBER, "first_names": LONG_FIRST_NAMES, "initial": "M"}] * (
-        MAX_DEPENDANTS + 1
-    )
+    members = [
+        {"member_no": LONGEST_NUMBER, "first_names": LONG_FIRST_NAMES, "initial": "M"}
+    ] * LARGEST_HOUSEHOLD
     tour.start(known).type("2").resume({"found": False, "members": [], "coverage": None})
     tour.start(known).type("2").resume({"found": True, "members": members, "coverage": None})
     for status in sorted(STATUSES):
@@ -452,6 +464,41 @@ def tour_everything(tour: Tour) -> None:
             "coverage": coverage_view(status),
         }
         tour.start(known).type("3", LONGEST_NUMBER).resume(status_result)
+
+    tour_payments(tour)
+
+
+def tour_payments(tour: Tour) -> None:
+    """The pay journey, where mobile money is configured (its entry is second then)."""
+    known = {"phone": PHONE, "language": tour.language, "member_no": LONGEST_NUMBER}
+    due = {"found": True, "member_no": LONGEST_NUMBER, "initial": "M"}
+    owing = {**due, "amount_due": LARGEST_AMOUNT}
+    # the own household, a part of the largest amount, from the longest other number
+    for outcome in ("started", "no_provider", "nothing_due", "refused"):
+        wrong_first = outcome == "started"
+        session = tour.start(known, payments=True).type("2", wrong_first=wrong_first)
+        assert session.node == "pay.whose"
+        session.type("1", wrong_first=wrong_first).resume(owing)
+        assert session.node == "pay.amount"
+        session.type("2", str(LARGEST_AMOUNT), "2", LONGEST_PHONE, wrong_first=wrong_first)
+        assert session.node == "pay.confirm"
+        session.type("1", wrong_first=wrong_first)
+        session.resume({"outcome": outcome, "amount": LARGEST_AMOUNT})
+        assert session.step.state.ended, outcome
+    # all of it from this phone, then cancelled
+    session = tour.start(known, payments=True).type("2", "1").resume(owing).type("1", "1", "2")
+    assert session.node == "pay.cancelled"
+    # another household: unknown; a new caller starts there, and owes nothing
+    session = tour.start(known, payments=True).type("2", "2", wrong_first=True)
+    assert session.node == "pay.other_household"
+    session.type(LONGEST_NUMBER, wrong_first=True).resume(
+        {**due, "found": False, "initial": "", "amount_due": 0}
+    )
+    assert session.node == "pay.unknown"
+    language = str(LANGUAGES.index(tour.language) + 1)
+    session = tour.start({"phone": PHONE}, payments=True).type(language, "2", LONGEST_NUMBER)
+    session.resume({**due, "amount_due": 0})
+    assert session.node == "pay.nothing_due"
 
 
 @pytest.fixture
@@ -485,8 +532,8 @@ def screen_nodes() -> set[str]:
     }
 
 
-# The summary repeats the head's full name (up to 40 + 40 letters): a known overflow,
-# checked on its own below.
+# The summary repeats the head's full name (up to 40 + 40 letters): its heading pages
+# like a list, so it needs no exception below; it is also checked on its own.
 SUMMARY = "enrol.summary"
 
 
@@ -504,20 +551,14 @@ def test_every_screen_fits_unclipped_with_the_longest_data(
         for page in shown.pages:
             assert gsm.fits(page.body, limit), (shown.node, page.body)
             assert gsm.is_gsm7(page.body) or language not in ("fr", "en"), page.body
-            if page.clipped and shown.node != SUMMARY:
+            if page.clipped:
                 clipped.append((shown.node, page.body))
     assert clipped == []
     paged = {shown.node for shown in tour.shown if len(shown.pages) > 1}
     assert {"enrol.mutual", "rights.show"} <= paged  # the worst case did reach paging
 
 
-@pytest.mark.parametrize(
-    "limit",
-    [
-        160,
-        182,
-    ],
-)
+@pytest.mark.parametrize("limit", LIMITS)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_summary_with_the_longest_names_keeps_confirm_and_cancel(
     make_tour: Any, language: str, limit: int
@@ -527,7 +568,28 @@ def test_the_summary_with_the_longest_names_keeps_confirm_and_cancel(
     summary = tour.shown[-1]
     assert summary.node == SUMMARY
     catalogue = CATALOGUES[language]
+    navigation = {catalogue.render(T(key)) for key in ("nav_more", "nav_last_page", "nav_back")}
     lines = [line for page in summary.pages for line in page.body[4:].split("\n")]
-    for option in (f"1. {catalogue.render(T('confirm'))}", f"2. {catalogue.render(T('cancel'))}"):
-        assert option in lines
+    content = [line for line in lines if line not in navigation]
+    options = [f"1. {catalogue.render(T('confirm'))}", f"2. {catalogue.render(T('cancel'))}"]
+    # the heading's lines page like the options: every one of them whole, in order
+    heading_lines = catalogue.texts["enrol_summary"].count("\n") + 1
+    assert len(content) == heading_lines + len(options)
+    assert content[-2:] == options
+    full_name = parsers.display_name(f"{LONG_FAMILY_NAME.upper()} {LONG_FIRST_NAMES}")
+    assert content[0].startswith(full_name + ",")
     assert not any(page.clipped for page in summary.pages)
+    assert summary.pages[-1].body.endswith("\n" + catalogue.render(T("nav_last_page"))) or (
+        len(summary.pages) == 1
+    )
+
+
+def test_the_limits_checked_here_are_the_only_ones_the_gateway_takes() -> None:
+    from gateway.config import ConfigError, Settings
+
+    for limit in LIMITS:
+        assert Settings.from_env({"USSD_MAX_CHARS": str(limit)}).ussd_max_chars == limit
+    assert Settings.from_env({}).ussd_max_chars in LIMITS
+    for outside in (min(LIMITS) - 1, max(LIMITS) + 1, 60):
+        with pytest.raises(ConfigError, match="USSD_MAX_CHARS"):
+            Settings.from_env({"USSD_MAX_CHARS": str(outside)})

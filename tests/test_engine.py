@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from menus import parsers
 from menus.context import MenuContext, Mutual, Occupation, Product, SchemeCatalog
 from menus.effects import (
     EnrolHousehold,
@@ -23,7 +24,8 @@ from menus.effects import (
 )
 from menus.engine import Engine, Step
 from menus.journeys import all_journeys
-from menus.nodes import Journey, Say
+from menus.nodes import Invalid, Journey, Say
+from menus.parsers import MAX_NAME
 from menus.state import SessionState
 from menus.text import T, load_catalogues
 
@@ -158,7 +160,13 @@ def enrol_family(phone: Phone) -> Phone:
     assert "1. Famille 1 575 FCFA/pers.\n2. Scolaire 350 FCFA/pers." in phone.reply
     phone.type("1", "Houngbo", "afi  reine", "2", "1990")
     assert phone.reply.startswith("CON Activité principale:\n1. Agriculteur\n2. Commercant(e)")
-    phone.type("2", "123 456 7890", "3")
+    phone.type("2", "123 456 7890")
+    assert phone.node == "enrol.household_size"
+    assert phone.reply == (
+        "CON Combien de personnes dans votre ménage, vous compris? (1 si vous vivez seul)\n0 Retour"
+    )
+    phone.type("4")  # four persons, the head included
+    assert phone.state.data["dep_count"] == 3
     assert phone.reply.startswith("CON Personne 2/4\nNom et prénom(s)")
     phone.type("dossou jean", "1", "15/04/1988", "1")  # spouse: own family name, full date
     phone.type("Marc", "1", "2016", "2")  # one word: the head's family name
@@ -247,6 +255,7 @@ def test_resume_routes_on_the_enrol_result(result: dict[str, Any], node: str, re
     assert phone.reply == reply
     assert phone.state.ended
     assert ENGINE.resumable(phone.state) is None
+    assert ENGINE.finished_resumable(phone.state)  # the host drops the phone's snapshot
     # a late copy of the last hop changes nothing once the session has ended
     assert phone.type("1").reply == reply
 
@@ -265,31 +274,73 @@ def test_an_input_at_a_pending_action_asks_for_the_effect_again() -> None:
 
 
 def test_cancel_at_the_summary_records_nothing() -> None:
-    phone = Phone.dial(KNOWN).type("1", "1", "1", "Agossou", "Rita", "2", "1995", "1", "1", "0")
+    phone = Phone.dial(KNOWN).type("1", "1", "1", "Agossou", "Rita", "2", "1995", "1", "1", "1")
     assert phone.reply.startswith("CON AGOSSOU Rita, 1 pers.\nFamille\nCotisation: 1 575 FCFA")
     phone.type("2")
     assert phone.step.effect is None
     assert phone.reply == "END Adhésion annulée. Rien n'a été enregistré."
+    assert ENGINE.resumable(phone.state) is None
+    assert ENGINE.finished_resumable(phone.state)
 
 
-def test_zero_is_an_answer_to_the_dependants_question_not_back() -> None:
-    phone = Phone.dial(KNOWN).type("1", "1", "1", "Agossou", "Rita", "2", "1995", "1", "1")
-    assert phone.node == "enrol.dependants"
-    phone.type("0")
+# Up to the household size question: Kandi, the family product, the head, no NPI.
+TO_HOUSEHOLD_SIZE = ("1", "1", "1", "Agossou", "Rita", "2", "1995", "1", "1")
+
+
+def test_a_household_of_one_enrols_the_head_alone() -> None:
+    phone = Phone.dial(KNOWN).type(*TO_HOUSEHOLD_SIZE)
+    assert phone.node == "enrol.household_size"
+    phone.type("1")  # the head lives alone
     assert phone.node == "enrol.summary"
+    assert phone.state.data["dep_count"] == 0
+    assert phone.reply.startswith("CON AGOSSOU Rita, 1 pers.\n")
     phone.type("1")
     assert isinstance(phone.step.effect, EnrolHousehold)
     assert phone.step.effect.dependants == ()
     assert phone.step.effect.head.national_id is None  # "1": no NPI
 
 
-def test_the_dependants_cap_follows_the_product() -> None:
-    phone = Phone.dial(KNOWN).type("1", "1", "1", "Agossou", "Rita", "2", "1995", "1", "1")
-    phone.type("12")
-    assert phone.reply.startswith("CON Tapez un nombre de 0 à 11.\n")
-    assert phone.node == "enrol.dependants"
-    phone.type("11")
+def test_zero_at_the_household_size_question_means_back() -> None:
+    phone = Phone.dial(KNOWN).type(*TO_HOUSEHOLD_SIZE)
+    phone.type("0")
+    assert phone.node == "enrol.national_id"
+    assert phone.state.errors == 0
+    assert "dep_count" not in phone.state.data
+    phone.type("1")  # the same answer again leads to the same question
+    assert phone.node == "enrol.household_size"
+
+
+@pytest.mark.parametrize("wrong", ["13", "99", "-1", "1.5", "deux", "²"])
+def test_the_household_size_cap_follows_the_product(wrong: str) -> None:
+    phone = Phone.dial(KNOWN).type(*TO_HOUSEHOLD_SIZE)
+    phone.type(wrong)
+    assert phone.node == "enrol.household_size"
+    assert phone.reply.startswith(
+        "CON Tapez un nombre de 1 à 12.\nCombien de personnes dans votre ménage"
+    )
+    phone.type("12")  # the product's max_members, the head included
+    assert phone.state.data["dep_count"] == 11
     assert phone.reply.startswith("CON Personne 2/12\n")
+
+
+def test_without_a_product_cap_a_household_is_at_most_sixteen() -> None:
+    uncapped = replace(FAMILY, max_members=None)
+    scheme = SchemeCatalog(mutuals=SCHEME.mutuals[:1], products=(uncapped,))
+    phone = Phone.dial(KNOWN, context(scheme)).type("1", "Agossou", "Rita", "2", "1995", "1")
+    assert phone.node == "enrol.household_size"
+    phone.type("17")
+    assert phone.reply.startswith("CON Tapez un nombre de 1 à 16.\n")
+    phone.type("16")
+    assert phone.state.data["dep_count"] == 15
+    assert phone.reply.startswith("CON Personne 2/16\n")
+
+
+def test_the_household_size_error_in_english() -> None:
+    phone = Phone.dial(UNKNOWN).type("2", "1", "1", "1", "Agossou", "Rita", "2", "1995", "1", "1")
+    assert phone.node == "enrol.household_size"
+    assert phone.reply.startswith("CON How many people in your household, you included?")
+    phone.type("13")
+    assert phone.reply.startswith("CON Type a number from 1 to 12.\nHow many people")
 
 
 def test_a_one_person_product_asks_for_no_dependants() -> None:
@@ -317,7 +368,7 @@ def test_a_single_mutual_with_a_single_product_goes_straight_to_the_head() -> No
     # no occupations in this scheme: the birth date is followed by the NPI
     phone.type("Agossou", "Rita", "2", "1995")
     assert phone.node == "enrol.national_id"
-    phone.type("1", "0", "1")
+    phone.type("1", "1", "1")  # no NPI, a household of one, confirm
     assert isinstance(phone.step.effect, EnrolHousehold)
     assert phone.step.effect.mutual_code == "MS-KANDI"
     assert phone.step.effect.head.occupation is None
@@ -333,7 +384,7 @@ def test_no_mutual_no_offer() -> None:
 def test_english_enrolment() -> None:
     phone = Phone.dial(UNKNOWN).type("2", "1", "3", "1", "Houngbo", "Afi", "2", "1990")
     assert phone.reply.startswith("CON Main occupation:\n1. Farmer\n2. Trader")
-    phone.type("1", "1", "1", "Ella", "2", "2019", "2")
+    phone.type("1", "1", "2", "Ella", "2", "2019", "2")
     assert phone.reply == (
         "CON HOUNGBO Afi, 2 pers.\nFamily\nPremium: 3,150 FCFA/year\n1. Confirm\n2. Cancel\n0 Back"
     )
@@ -344,12 +395,90 @@ def test_english_enrolment() -> None:
     assert phone.reply.startswith("END Welcome! Your member number: 100000011. Premium due: 3,150")
 
 
+# -- names ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "family", "given"),
+    [
+        ("houngbo", "HOUNGBO", "Houngbo"),
+        ("afi  reine", "AFI REINE", "Afi Reine"),
+        ("marie-madeleine", "MARIE-MADELEINE", "Marie-Madeleine"),
+        ("Dossou-Yovo", "DOSSOU-YOVO", "Dossou-Yovo"),
+        ("d'almeida", "D'ALMEIDA", "D'almeida"),
+        ("sènami", "SÈNAMI", "Sènami"),
+        ("Se\u0300nami", "SÈNAMI", "Sènami"),  # typed decomposed, kept composed (NFC)
+        ("Ayo.", "AYO.", "Ayo."),
+        ("ɖɔkɔ", "ƉƆKƆ", "Ɖɔkɔ"),  # Fon letters are letters
+    ],
+)
+def test_names_the_enrolment_takes(typed: str, family: str, given: str) -> None:
+    ctx, state = context(), SessionState(node="enrol.last_name", language="fr")
+    assert parsers.family_name(typed, ctx, state) == family
+    assert parsers.given_names(typed, ctx, state) == given
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "A",  # too short
+        "Houngbo2",
+        "Ko²",  # a superscript digit is no letter
+        "Ko¹ Afi",
+        "Afi--Reine",
+        "Afi '-Reine",
+        "Afi. Reine",
+        "-Afi",
+        "'Afi",
+        "Afi_Reine",
+        "Afi/Reine",
+        "a" * (MAX_NAME + 1),
+    ],
+)
+def test_names_the_enrolment_refuses(typed: str) -> None:
+    ctx, state = context(), SessionState(node="enrol.last_name", language="fr")
+    for parse in (parsers.family_name, parsers.given_names):
+        with pytest.raises(Invalid) as refused:
+            parse(typed, ctx, state)
+        assert refused.value.reason == T("error_name")
+
+
+def test_a_name_is_measured_composed_and_once_more_after_changing_case() -> None:
+    ctx, state = context(), SessionState(node="enrol.last_name", language="fr")
+    decomposed = "Se\u0300nami" * 6 + "Afiaa"  # 60 code points typed, 41 letters
+    with pytest.raises(Invalid):
+        parsers.given_names(decomposed, ctx, state)
+    assert parsers.given_names(decomposed[:-1], ctx, state) == "Sènami" + "sènami" * 5 + "afia"
+    # "ß" becomes "SS" in capitals, "Ss" at the start of a word: 40 letters grow to 41
+    sharp = "ß" + "a" * (MAX_NAME - 1)
+    assert parsers.clean_name(sharp) == sharp
+    for parse in (parsers.family_name, parsers.given_names):
+        with pytest.raises(Invalid):
+            parse(sharp, ctx, state)
+    assert parsers.family_name(sharp[:-1], ctx, state) == "SS" + "A" * (MAX_NAME - 2)
+
+
+def test_names_through_the_enrolment_screens() -> None:
+    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo²")
+    assert phone.reply.startswith("CON Nom invalide (lettres seulement, 2 à 40).\n")
+    phone.type("houngbo", "marie-madeleine  afi", "2", "1990", "2", "1", "3")
+    phone.type("dossou marie-josée", "2", "1988", "1")  # family name, then given names
+    phone.type("jean-marc", "1", "2016", "2", "1")  # given names alone: the head's family
+    effect = phone.step.effect
+    assert isinstance(effect, EnrolHousehold)
+    assert (effect.head.last_name, effect.head.first_names) == ("HOUNGBO", "Marie-Madeleine Afi")
+    assert [(d.last_name, d.first_names) for d in effect.dependants] == [
+        ("DOSSOU", "Marie-Josée"),
+        ("HOUNGBO", "Jean-Marc"),
+    ]
+
+
 # -- back, home and wrong answers ----------------------------------------------------
 
 
 def test_back_returns_to_the_previous_dependant_and_restores_the_cursor() -> None:
     phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi Reine", "2", "1990", "2", "1")
-    phone.type("3", "dossou jean", "1", "15/04/1988", "1", "Marc", "1", "2016", "2")
+    phone.type("4", "dossou jean", "1", "15/04/1988", "1", "Marc", "1", "2016", "2")
     assert phone.reply.startswith("CON Personne 4/4\n")
     assert phone.state.cursor == {"dep": 2}
 
@@ -377,18 +506,40 @@ def test_back_returns_to_the_previous_dependant_and_restores_the_cursor() -> Non
     ]
 
 
-def test_back_from_the_first_dependant_reaches_the_count_and_a_new_count_trims() -> None:
+def test_back_from_the_first_dependant_reaches_the_count_and_a_lower_count_counts() -> None:
     phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1")
-    phone.type("2", "Jean", "1", "1988", "1", "Ella", "2", "2019", "2")
+    phone.type("3", "Jean", "1", "1988", "1", "Ella", "2", "2019", "2")
     assert phone.node == "enrol.summary"
+    assert phone.reply.startswith("CON HOUNGBO Afi, 3 pers.\n")
     phone.type(*["0"] * 9)  # all the way back over both dependants to the count
-    assert phone.node == "enrol.dependants"
-    phone.type("1")
+    assert phone.node == "enrol.household_size"
+    phone.type("0")  # and "0" there is back too, never "nobody"
+    assert phone.node == "enrol.national_id"
+    phone.type("1", "2")
     assert phone.reply.startswith("CON Personne 2/2\n")
-    phone.type("Jean", "1", "1988", "1", "1")
+    # what was typed for both dependants is kept; only the first dep_count count
+    assert len(phone.state.data["deps"]) == 2
+    phone.type("Jean", "1", "1988", "1")
+    assert phone.node == "enrol.summary"
+    assert phone.reply.startswith("CON HOUNGBO Afi, 2 pers.\n")
+    phone.type("1")
     effect = phone.step.effect
     assert isinstance(effect, EnrolHousehold)
     assert [d.first_names for d in effect.dependants] == ["Jean"]
+
+
+def test_a_higher_count_after_going_back_asks_for_every_dependant() -> None:
+    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1")
+    phone.type("2", "Jean", "1", "1988", "1")
+    assert phone.node == "enrol.summary"
+    phone.type(*["0"] * 5)
+    assert phone.node == "enrol.household_size"
+    phone.type("3")
+    assert phone.reply.startswith("CON Personne 2/3\n")
+    phone.type("Jean", "1", "1988", "1", "Ella", "2", "2019", "2", "1")
+    effect = phone.step.effect
+    assert isinstance(effect, EnrolHousehold)
+    assert [d.first_names for d in effect.dependants] == ["Jean", "Ella"]
 
 
 def test_back_with_nowhere_to_go_shows_the_same_screen() -> None:
@@ -400,16 +551,40 @@ def test_back_with_nowhere_to_go_shows_the_same_screen() -> None:
 
 
 def test_double_zero_goes_home_and_forgets_the_answers() -> None:
-    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1", "1")
+    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1", "2")
     assert phone.state.data["head"]["last_name"] == "HOUNGBO"
-    phone.state.data["_forget_resume"] = True  # host flags survive
+    phone.state.data["_forget_resume"] = True  # underscored keys are forgotten as well
     phone.type("00")
     assert phone.node == "main.home"
     assert phone.reply.startswith("CON Mutuelle de santé\n1. Adhérer avec ma famille")
     assert phone.state.back == []
-    assert phone.state.data == {"_forget_resume": True}
+    assert phone.state.data == {}
     phone.type("1")
     assert phone.node == "enrol.mutual"  # a fresh start, nothing remembered
+    assert "head" not in phone.state.data
+
+
+def test_double_zero_at_the_resume_offer_goes_home_and_drops_the_offer() -> None:
+    phone = Phone.dial(KNOWN, context(resume=dropped_at_birth()))
+    assert phone.node == "main.resume"
+    assert "_resume" in phone.state.data
+    phone.type("00")
+    assert phone.node == "main.home"
+    assert phone.state.data == {}  # the snapshot does not ride along into a new snapshot
+    phone.type("1", "3", "1")
+    snapshot = ENGINE.resumable(phone.state)
+    assert snapshot is not None
+    assert snapshot["node"] == "enrol.last_name"
+    assert "_resume" not in json.dumps(snapshot)
+
+
+def test_double_zero_on_a_later_page_goes_home() -> None:
+    phone = Phone.dial(KNOWN, context(MANY)).type("1", "4", "98")
+    assert phone.state.page == 1
+    phone.type("00")
+    assert phone.node == "main.home"
+    assert phone.state.page == 0
+    assert phone.state.data == {}
 
 
 @pytest.mark.parametrize(
@@ -493,6 +668,37 @@ def test_many_mutuals_ask_the_commune_first_then_page_the_mutuals() -> None:
     assert phone.state.data["mutual"] == "MS-PAR-11"
 
 
+def test_zero_on_a_later_page_of_a_menu_shows_the_previous_page() -> None:
+    phone = Phone.dial(KNOWN, context(MANY)).type("1", "4")
+    pages = [phone.reply]
+    while phone.reply.endswith("\n98 Suite 0 Retour"):
+        phone.type("98")
+        pages.append(phone.reply)
+    assert len(pages) >= 3  # so that a middle page is walked back over too
+    back = [phone.reply]
+    for _ in pages[1:]:
+        phone.type("0")
+        assert phone.node == "enrol.mutual"  # still the same question
+        back.append(phone.reply)
+    assert back == pages[::-1]
+    assert phone.state.page == 0
+    assert phone.state.errors == 0
+    assert phone.state.data.get("mutual") is None  # "0" chose nothing
+    phone.type("0")  # on the first page, 0 is back to the previous question
+    assert phone.node == "enrol.commune"
+
+
+def test_a_wrong_answer_on_a_later_page_does_not_turn_the_page_back() -> None:
+    phone = Phone.dial(KNOWN, context(MANY)).type("1", "4")
+    first = phone.reply
+    phone.type("98", "99")
+    assert phone.node == "enrol.mutual"
+    assert (phone.state.page, phone.state.errors) == (1, 1)
+    phone.type("0")  # the previous page, not a wrong answer nor the previous question
+    assert (phone.state.page, phone.state.errors) == (0, 1)
+    assert phone.reply == first
+
+
 def test_an_option_from_an_earlier_page_is_taken_on_a_later_page() -> None:
     phone = Phone.dial(KNOWN, context(MANY)).type("1", "4", "98", "2")
     assert phone.state.data["mutual"] == "MS-PAR-2"
@@ -523,9 +729,78 @@ def test_resumable_only_in_the_enrol_journey_at_a_question() -> None:
     assert snapshot["data"]["head"] == {"last_name": "AGOSSOU"}
     assert snapshot["data"]["mutual"] == "MS-PARAKOU"
     assert [node for node, _ in snapshot["back"]][-2:] == ["enrol.product", "enrol.last_name"]
-    phone.type("Rita", "2", "1995", "1", "1", "0", "2")  # cancelled
+    assert not ENGINE.finished_resumable(phone.state)
+    phone.type("Rita", "2", "1995", "1", "1", "1", "2")  # cancelled
+    assert phone.node == "enrol.cancelled"
     assert phone.state.ended
     assert ENGINE.resumable(phone.state) is None
+    assert ENGINE.finished_resumable(phone.state)
+
+
+def test_every_question_of_the_enrolment_is_resumable() -> None:
+    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1", "2")
+    phone.type("Jean", "1", "1988")
+    seen = {node for node, _ in phone.state.back} | {phone.node}
+    assert {"enrol.mutual", "enrol.product", "enrol.sex", "enrol.household_size"} <= seen
+    for node in {node for node, _ in phone.state.back if node.startswith("enrol.")}:
+        at = SessionState(node=node, language="fr", caller=KNOWN)
+        assert ENGINE.resumable(at) is not None, node
+        assert not ENGINE.finished_resumable(at), node
+    assert ENGINE.resumable(phone.state) is not None
+
+
+def test_a_session_ended_by_three_wrong_answers_stays_resumable() -> None:
+    phone = Phone.dial(KNOWN).type("1", "3", "1", "Agossou", "1", "2", "3")
+    assert phone.reply == "END Trop de réponses invalides. Merci de rappeler plus tard."
+    assert phone.state.ended
+    assert phone.node == "enrol.first_names"
+    assert not ENGINE.finished_resumable(phone.state)
+    snapshot = ENGINE.resumable(phone.state)
+    assert snapshot is not None
+    assert snapshot["node"] == "enrol.first_names"
+    assert snapshot["data"]["head"] == {"last_name": "AGOSSOU"}
+    # the next dial continues at that question, with a clean slate of wrong answers
+    again = Phone.dial(KNOWN, context(resume=json.loads(json.dumps(snapshot)))).type("1")
+    assert again.node == "enrol.first_names"
+    assert again.reply == "CON Chef de ménage\nPrénom(s):\n0 Retour"
+    again.type("x1", "x2")
+    assert not again.state.ended
+    again.type("Rita")
+    assert again.node == "enrol.sex"
+
+
+def test_three_wrong_answers_outside_a_resumable_journey_keep_nothing() -> None:
+    phone = Phone.dial(KNOWN).type("3", "1", "2", "3")
+    assert phone.state.ended
+    assert ENGINE.resumable(phone.state) is None
+    assert not ENGINE.finished_resumable(phone.state)
+
+
+def test_nothing_to_resume_at_an_outcome_or_an_action() -> None:
+    closed = Phone.dial(KNOWN, context(today=date(2027, 6, 1))).type("1", "3", "2")
+    assert closed.node == "enrol.closed"
+    assert ENGINE.resumable(closed.state) is None
+    assert ENGINE.finished_resumable(closed.state)
+    no_offer = Phone.dial(KNOWN, context(SchemeCatalog())).type("1")
+    assert no_offer.node == "enrol.no_offer"
+    assert ENGINE.resumable(no_offer.state) is None
+    assert ENGINE.finished_resumable(no_offer.state)
+    # waiting for the enrolment's result: the summary's snapshot is the one that counts
+    pending = enrol_family(Phone.dial(KNOWN))
+    assert pending.node == "enrol.enrol"
+    assert ENGINE.resumable(pending.state) is None
+    assert not ENGINE.finished_resumable(pending.state)
+
+
+def test_outcomes_of_other_journeys_are_not_resumable_outcomes() -> None:
+    phone = Phone.dial(KNOWN).type("3", "100000011")
+    phone.resume({"found": False, "member_no": "100000011", "initial": "", "coverage": None})
+    assert phone.node == "check.show"
+    assert phone.state.ended
+    assert ENGINE.resumable(phone.state) is None
+    assert not ENGINE.finished_resumable(phone.state)
+    home = Phone.dial(KNOWN)
+    assert not ENGINE.finished_resumable(home.state)
 
 
 def dropped_at_birth() -> dict[str, Any]:
@@ -543,7 +818,7 @@ def test_a_dropped_enrolment_continues_where_it_stopped() -> None:
     phone.type("1")
     assert phone.state.language == "en"
     assert phone.reply == "CON Date of birth (DDMMYYYY) or year only (YYYY):\n0 Back"
-    phone.type("1990", "2", "123 456 7890", "3")
+    phone.type("1990", "2", "123 456 7890", "4")
     phone.type("dossou jean", "1", "15/04/1988", "1", "Marc", "1", "2016", "2")
     phone.type("ella", "2", "01062019", "2", "0")  # back from the summary works too
     assert phone.node == "enrol.dep_relation"
@@ -612,10 +887,51 @@ def test_check_a_member_number() -> None:
             },
         }
     )
+    # someone else's number: status and dates, never what the household owes (its size)
     assert phone.reply == (
         "END Membre 100000011 (A.)\nStatut: période d'attente\n"
-        "Soins couverts à partir du 23/12/2026\nReste à payer: 1 575 FCFA"
+        "Soins couverts à partir du 23/12/2026"
     )
+    assert "FCFA" not in phone.reply
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize("status", ["pending_payment", "active", "grace", "lapsed"])
+def test_checking_a_number_never_shows_the_amount_due(language: str, status: str) -> None:
+    phone = Phone.dial({**KNOWN, "language": language}).type("3", "100000011")
+    phone.resume(
+        {
+            "found": True,
+            "member_no": "100000011",
+            "initial": "A",
+            "coverage": {
+                "status": status,
+                "start": "2026-02-09",
+                "end": "2027-02-08",
+                "amount_due": 4725,
+            },
+        }
+    )
+    assert phone.node == "check.show"
+    assert "4 725" not in phone.reply and "4,725" not in phone.reply
+    assert "Reste à payer" not in phone.reply and "Left to pay" not in phone.reply
+
+
+def test_my_rights_still_show_what_my_household_owes() -> None:
+    phone = Phone.dial(KNOWN).type("2")
+    phone.resume(
+        {
+            "found": True,
+            "members": [{"member_no": "100000011", "first_names": "Afi", "initial": "A"}],
+            "coverage": {
+                "status": "pending_payment",
+                "start": None,
+                "end": None,
+                "amount_due": 1575,
+            },
+        }
+    )
+    assert "Reste à payer: 1 575 FCFA" in phone.reply.split("\n")
 
 
 def test_a_journey_node_defined_twice_is_refused() -> None:

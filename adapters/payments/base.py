@@ -153,8 +153,12 @@ class PaymentProvider(Protocol):
         """The operators whose subscribers this provider can prompt."""
         ...
 
-    async def request_payment(self, request: PaymentRequest) -> ProviderAck:
-        """Send the prompt. On `ProviderUnavailable`, resolve with `fetch_status`, never resend."""
+    async def request_payment(
+        self, request: PaymentRequest, existing_transaction_id: str | None = None
+    ) -> ProviderAck:
+        """Send the prompt. On `ProviderUnavailable`, resolve with `fetch_status`, never resend
+        blindly. `existing_transaction_id` names a transaction this provider already created
+        for `request` (a first attempt failed half-way): prompt on it instead of creating one."""
         ...
 
     async def fetch_status(

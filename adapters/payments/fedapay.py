@@ -118,7 +118,9 @@ class FedapayCollection:
         self._owns_client = client is None
         self._currencies: dict[int, str] = {}  # FedaPay currency id -> ISO code; never changes
 
-    async def request_payment(self, request: PaymentRequest) -> ProviderAck:
+    async def request_payment(
+        self, request: PaymentRequest, existing_transaction_id: str | None = None
+    ) -> ProviderAck:
         mode = _MODES.get(request.operator)
         if mode is None:
             raise ValueError(f"FedaPay cannot prompt a {request.operator} subscriber")
@@ -143,9 +145,15 @@ class FedapayCollection:
             # FedaPay sends the payer's browser here after a hosted checkout; a push never
             # uses it. Outcomes reach us by the webhook registered in the dashboard.
             body["callback_url"] = request.callback_url
-        created = await self._post("/transactions", body, transaction_id=None)
-        transaction = _unwrap(created, "v1/transaction")
-        transaction_id = _transaction_id(transaction)
+        if existing_transaction_id is not None:
+            # Creating the transaction does not prompt anybody; only the push does. A push
+            # lost to an error is sent again on the same transaction, never on a new one.
+            transaction: Any = {"id": existing_transaction_id}
+            transaction_id = existing_transaction_id
+        else:
+            created = await self._post("/transactions", body, transaction_id=None)
+            transaction = _unwrap(created, "v1/transaction")
+            transaction_id = _transaction_id(transaction)
         # From here on the transaction exists at FedaPay: every error carries its id, so the
         # caller can ask its status instead of creating another one.
         token_body = await self._post(

@@ -145,7 +145,11 @@ class MomoCollection:
         # One token fetch at a time: a burst of payments must not stampede the token endpoint.
         self._token_lock = asyncio.Lock()
 
-    async def request_payment(self, request: PaymentRequest) -> ProviderAck:
+    async def request_payment(
+        self, request: PaymentRequest, existing_transaction_id: str | None = None
+    ) -> ProviderAck:
+        # MoMo names a request by our reference: sending it again is answered 409, never a
+        # second prompt, so there is nothing to resume and `existing_transaction_id` is unused.
         if request.operator not in self.serves:
             raise ValueError(f"MTN MoMo cannot prompt a {request.operator} subscriber")
         if request.currency != self.settings.currency:

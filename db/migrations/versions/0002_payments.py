@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 11:51:02.724226
+Create Date: 2026-11-23 11:57:19.650780
 """
 
 from __future__ import annotations
@@ -127,6 +127,7 @@ def upgrade() -> None:
         sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("next_check_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("checks", sa.Integer(), nullable=False),
+        sa.Column("unclear", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["household_id"], ["households.id"], name=op.f("fk_payments_household_id_households")
         ),
