@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event, text
@@ -92,3 +95,22 @@ async def write_transaction(session: AsyncSession, lock_key: str | None = None) 
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": lock_key}
         )
+
+
+# One asyncio lock per SQLite engine: writers of this process queue here, in order,
+# instead of spinning in SQLite's busy handler while holding pooled connections.
+_SQLITE_WRITERS: dict[int, asyncio.Lock] = {}
+
+
+@asynccontextmanager
+async def writing(
+    sessions: async_sessionmaker[AsyncSession], lock_key: str | None = None
+) -> AsyncIterator[AsyncSession]:
+    """A session in a transaction that decides on what it reads, committed on exit."""
+    bind = sessions.kw.get("bind")
+    queue: AbstractAsyncContextManager[Any] = nullcontext()
+    if bind is not None and bind.dialect.name == "sqlite":
+        queue = _SQLITE_WRITERS.setdefault(id(bind), asyncio.Lock())
+    async with queue, sessions() as session, session.begin():
+        await write_transaction(session, lock_key)
+        yield session

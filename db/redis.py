@@ -12,7 +12,8 @@ def connect(url: str, max_connections: int, timeout: float) -> Redis:
         url,
         max_connections=max_connections,
         timeout=timeout,
-        socket_timeout=timeout,
+        # No per-command timeout: it costs a timer per command on the hot path. A USSD hop
+        # has one deadline for all it does (gateway.ussd.HOP_BUDGET).
         socket_connect_timeout=timeout,
     )
     return Redis(connection_pool=pool)

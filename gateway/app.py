@@ -37,16 +37,20 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+READY_TIMEOUT = 3.0  # a probe that hangs is as bad as one that fails
+
+
 async def readyz(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     checks: dict[str, str] = {}
     try:
-        await runtime.redis.ping()
+        async with asyncio.timeout(READY_TIMEOUT):
+            await runtime.redis.ping()
         checks["redis"] = "ok"
     except Exception as error:
         checks["redis"] = f"error: {type(error).__name__}"
     try:
-        async with runtime.db.connect() as connection:
+        async with asyncio.timeout(READY_TIMEOUT), runtime.db.connect() as connection:
             await connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as error:

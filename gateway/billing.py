@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.payments import PaymentState, ProviderStatus
 from db import models
-from db.engine import write_transaction
+from db.engine import writing
 from gateway.rights import current_period, terms_of
 from gateway.subsidies import open_rights_if_paid
 
@@ -107,10 +107,8 @@ class Billing:
         """Store a pending payment for the household of `member_no`; the worker will
         submit it to the provider, off the USSD path. Once per `request_key`."""
         now = self.now()
-        async with self.sessions() as session, session.begin():
-            await write_transaction(
-                session, lock_key=f"payment-request:{request_key}" if request_key else None
-            )
+        lock_key = f"payment-request:{request_key}" if request_key else None
+        async with writing(self.sessions, lock_key) as session:
             if request_key is not None:
                 earlier = await session.scalar(
                     select(models.Payment).where(models.Payment.request_key == request_key)
@@ -171,8 +169,7 @@ class Billing:
 
     async def _settle(self, reference: str, confirmed: ProviderStatus) -> Settled:
         now = self.now()
-        async with self.sessions() as session, session.begin():
-            await write_transaction(session)
+        async with writing(self.sessions) as session:
             payment = await session.scalar(
                 select(models.Payment)
                 .where(models.Payment.reference == reference)
@@ -215,8 +212,7 @@ class Billing:
         """A premium paid in cash to an agent or at the mutual's desk: settled at once."""
         opened = await self.open_payment(member_no, amount, None, "cash", "XOF", channel)
         now = self.now()
-        async with self.sessions() as session, session.begin():
-            await write_transaction(session)
+        async with writing(self.sessions) as session:
             payment = await session.scalar(
                 select(models.Payment)
                 .where(models.Payment.reference == opened.reference)
@@ -229,8 +225,7 @@ class Billing:
 
     async def expire(self, reference: str) -> Settled:
         """Give up waiting locally; a success confirmed later is still credited."""
-        async with self.sessions() as session, session.begin():
-            await write_transaction(session)
+        async with writing(self.sessions) as session:
             payment = await session.scalar(
                 select(models.Payment)
                 .where(models.Payment.reference == reference)
@@ -253,8 +248,7 @@ class Billing:
     ) -> None:
         """When the worker should act next on a payment; `submitted` records whether the
         provider has (or may have) our request, so that a retry asks before it re-sends."""
-        async with self.sessions() as session, session.begin():
-            await write_transaction(session)
+        async with writing(self.sessions) as session:
             payment = await session.get(models.Payment, reference, with_for_update=True)
             if payment is None or payment.status not in (PENDING, EXPIRED):
                 return
@@ -274,8 +268,7 @@ class Billing:
         """Payments the worker should act on now, each taken by one worker only: rows
         locked by another worker are skipped, and the lease hides them until it ends."""
         now = self.now()
-        async with self.sessions() as session, session.begin():
-            await write_transaction(session)
+        async with writing(self.sessions) as session:
             due = (
                 await session.scalars(
                     select(models.Payment)

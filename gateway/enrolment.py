@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
-from db.engine import write_transaction
+from db.engine import writing
 from gateway import coverage
 from gateway.catalog import offers, product_rule
 from gateway.subsidies import open_rights_if_paid, sponsor_share
@@ -25,18 +25,14 @@ class EnrolmentService:
         self.sessions = sessions
 
     async def enrol(self, request: EnrolHousehold, request_key: str, today: date) -> EnrolResult:
-        async with self.sessions() as session:
-            try:
-                # One decision at a time per phone: two sessions of one family cannot
-                # both find it "not enrolled yet".
-                await write_transaction(session, lock_key=f"household-phone:{request.phone}")
-                result = await self._enrol(session, request, request_key, today)
-                await session.commit()
-                return result
-            except IntegrityError:
-                # A concurrent copy of this request, or of this family, won the race.
-                await session.rollback()
-                log.info("enrolment race on %s; answering from what was stored", request_key)
+        try:
+            # One decision at a time per phone: two sessions of one family cannot both
+            # find it "not enrolled yet".
+            async with writing(self.sessions, f"household-phone:{request.phone}") as session:
+                return await self._enrol(session, request, request_key, today)
+        except IntegrityError:
+            # A concurrent copy of this request, or of this family, won the race.
+            log.info("enrolment race on %s; answering from what was stored", request_key)
         async with self.sessions() as session:
             again = await self._already_done(session, request, request_key)
             if again is None:

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
-from db.engine import write_transaction
+from db.engine import writing
 from gateway import coverage
 from gateway.rights import terms_of
 
@@ -104,8 +104,7 @@ class Sponsors:
         periods it owes, oldest first; returns the amount allocated (the rest is credit)."""
         if amount <= 0:
             raise ValueError("a settlement is a positive whole number of francs")
-        async with self.sessions() as session, session.begin():
-            await write_transaction(session, lock_key=f"sponsor:{sponsor_code}")
+        async with writing(self.sessions, f"sponsor:{sponsor_code}") as session:
             sponsor = await session.scalar(
                 select(models.Sponsor).where(models.Sponsor.code == sponsor_code)
             )

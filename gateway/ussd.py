@@ -8,6 +8,7 @@ first hop (who is calling) and written only by effects (enrolment).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from menus.text import Catalogue, T
 
 log = logging.getLogger(__name__)
 
+# The operator waits about 10 s for a reply: past this, say "unavailable" while we still can.
+HOP_BUDGET = 8.0
 MAX_TEXT = 1000  # a whole session of typing is far below this
 MAX_SESSION_ID = 100  # it names the enrolment request (households.request_key)
 MAX_FIRST_HOP_INPUTS = 40
@@ -83,7 +86,9 @@ class UssdService:
             if hop is None or not _well_formed(hop):
                 return self.refusal()
             phone = normalise_phone(hop.phone_number, self.country)
-            return screens.clip_to_limit(await self._answer(hop, phone, seen), self.max_chars)
+            async with asyncio.timeout(HOP_BUDGET):
+                reply = await self._answer(hop, phone, seen)
+            return screens.clip_to_limit(reply, self.max_chars)
         except PhoneNumberError:
             log.warning(
                 "USSD hop with an unusable phone number (session %s)", hop.session_id if hop else ""
@@ -105,16 +110,11 @@ class UssdService:
         loaded = await self.store.load(hop.session_id, phone)
         if loaded.state is None:
             step, inputs = await self._open(hop, phone, loaded.resume)
-            offered = bool(loaded.resume) and not hop.text
         else:
             state = SessionState.loads(loaded.state)
             if africastalking.already_seen(state.consumed, hop.text):
                 return state.reply  # the aggregator sent this hop again: same answer, applied once
-            step, inputs, offered = (
-                Step(state),
-                [africastalking.new_input(state.consumed, hop.text)],
-                False,
-            )
+            step, inputs = Step(state), [africastalking.new_input(state.consumed, hop.text)]
         seen.language = step.state.language
         ctx = await self._context(None)
         for text in inputs:
@@ -123,14 +123,20 @@ class UssdService:
         state = step.state
         state.consumed = hop.text
         snapshot = self.engine.resumable(state)
-        forget = state.data.pop("_forget_resume", False) or self.engine.finished_resumable(state)
+        if snapshot is not None:
+            state.owns_resume = True
+        # Only the session that wrote the snapshot clears it on an outcome: one that merely
+        # passed a closed campaign must not erase another, unfinished enrolment.
+        forget = state.data.pop("_forget_resume", False) or (
+            state.owns_resume and self.engine.finished_resumable(state)
+        )
         written = await self.store.save(
             hop.session_id,
             phone,
             loaded.version,
             state.dumps(),
             json.dumps(snapshot, ensure_ascii=False) if snapshot else None,
-            keep_resume=(snapshot is None and not forget) or offered,
+            keep_resume=snapshot is None and not forget,
         )
         if not written:
             return await self._lost_race(hop, phone)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import carrier
@@ -78,6 +79,7 @@ class PhoneNumberError(ValueError):
     pass
 
 
+@lru_cache(maxsize=65_536)  # parsing is costly and every hop of a session repeats it
 def normalise_phone(text: str, default_region: str = "BJ") -> str:
     """E.164 for what a person or an aggregator gives us.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -22,9 +22,29 @@ class SessionState:
     reply: str = ""
     ended: bool = False
     caller: dict[str, Any] = field(default_factory=dict)
+    # This session wrote the phone's resume snapshot, so it may also clear it.
+    owns_resume: bool = False
 
     def dumps(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
+        # A plain dict, not dataclasses.asdict: that deep-copies everything, every hop.
+        return json.dumps(
+            {
+                "node": self.node,
+                "language": self.language,
+                "data": self.data,
+                "cursor": self.cursor,
+                "consumed": self.consumed,
+                "page": self.page,
+                "errors": self.errors,
+                "back": self.back,
+                "reply": self.reply,
+                "ended": self.ended,
+                "caller": self.caller,
+                "owns_resume": self.owns_resume,
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
 
     @classmethod
     def loads(cls, raw: str | bytes) -> SessionState:
