@@ -11,6 +11,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+from sqlalchemy.orm import Session, sessionmaker
 
 
 def _normalise(url: str) -> URL:
@@ -102,15 +103,35 @@ async def write_transaction(session: AsyncSession, lock_key: str | None = None) 
 _SQLITE_WRITERS: dict[int, asyncio.Lock] = {}
 
 
+def write_queue(bind: Any) -> AbstractAsyncContextManager[Any]:
+    """Where this process's writers to `bind` (an engine) wait their turn: SQLite has one
+    writer at a time; PostgreSQL locks rows instead, so nothing to wait for here."""
+    if bind is not None and bind.dialect.name == "sqlite":
+        key = id(bind.sync_engine if hasattr(bind, "sync_engine") else bind)
+        return _SQLITE_WRITERS.setdefault(key, asyncio.Lock())
+    return nullcontext()
+
+
+def begin_writing(session: Session, lock_key: str | None = None) -> None:
+    """`write_transaction` for a synchronous session (run in a worker thread)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
+    elif lock_key is not None:
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": lock_key}
+        )
+
+
 @asynccontextmanager
 async def writing(
     sessions: async_sessionmaker[AsyncSession], lock_key: str | None = None
 ) -> AsyncIterator[AsyncSession]:
     """A session in a transaction that decides on what it reads, committed on exit."""
-    bind = sessions.kw.get("bind")
-    queue: AbstractAsyncContextManager[Any] = nullcontext()
-    if bind is not None and bind.dialect.name == "sqlite":
-        queue = _SQLITE_WRITERS.setdefault(id(bind), asyncio.Lock())
-    async with queue, sessions() as session, session.begin():
+    async with write_queue(sessions.kw.get("bind")), sessions() as session, session.begin():
         await write_transaction(session, lock_key)
         yield session
+
+
+def sync_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from db import models
-from db.engine import writing
+from db.engine import begin_writing, write_queue
 from gateway import coverage
 from gateway.catalog import offers, product_rule
 from gateway.subsidies import open_rights_if_paid, sponsor_share
@@ -21,42 +22,54 @@ log = logging.getLogger(__name__)
 
 
 class EnrolmentService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Writes run in a worker thread on a synchronous session: one hand-off for the whole
+    transaction instead of one per statement, so a busy event loop (every other USSD hop)
+    does not stretch the transaction, and the write lock it holds, statement by statement."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
 
     async def enrol(self, request: EnrolHousehold, request_key: str, today: date) -> EnrolResult:
         try:
-            # One decision at a time per phone: two sessions of one family cannot both
-            # find it "not enrolled yet".
-            async with writing(self.sessions, f"household-phone:{request.phone}") as session:
-                return await self._enrol(session, request, request_key, today)
+            async with write_queue(self.sessions.kw.get("bind")):
+                return await asyncio.to_thread(self._enrol_once, request, request_key, today)
         except IntegrityError:
             # A concurrent copy of this request, or of this family, won the race.
             log.info("enrolment race on %s; answering from what was stored", request_key)
-        async with self.sessions() as session:
-            again = await self._already_done(session, request, request_key)
+        return await asyncio.to_thread(self._after_race, request, request_key)
+
+    def _enrol_once(self, request: EnrolHousehold, request_key: str, today: date) -> EnrolResult:
+        with self.sessions() as session, session.begin():
+            # One decision at a time per phone: two sessions of one family cannot both
+            # find it "not enrolled yet".
+            begin_writing(session, f"household-phone:{request.phone}")
+            return self._enrol(session, request, request_key, today)
+
+    def _after_race(self, request: EnrolHousehold, request_key: str) -> EnrolResult:
+        with self.sessions() as session:
+            again = self._already_done(session, request, request_key)
             if again is None:
                 raise RuntimeError("enrolment conflicted but nothing matching was stored")
             return again
 
-    async def _enrol(
-        self, session: AsyncSession, request: EnrolHousehold, request_key: str, today: date
+    def _enrol(
+        self, session: Session, request: EnrolHousehold, request_key: str, today: date
     ) -> EnrolResult:
-        done = await self._already_done(session, request, request_key)
+        done = self._already_done(session, request, request_key)
         if done is not None:
             return done
         persons = 1 + len(request.dependants)
-        mutual = await session.scalar(
+        mutual = session.scalar(
             select(models.SchemeUnit).where(
                 models.SchemeUnit.code == request.mutual_code, models.SchemeUnit.level == "mutual"
             )
         )
-        product = await session.scalar(
+        product = session.scalar(
             select(models.Product).where(models.Product.code == request.product_code)
         )
         if mutual is None or product is None or not product.active:
             return _refused("unknown_product", persons)
-        unit = await session.get(models.SchemeUnit, product.unit_id)
+        unit = session.get(models.SchemeUnit, product.unit_id)
         if unit is None or not offers(unit, mutual):
             return _refused("unknown_product", persons)
         rule = product_rule(product)
@@ -79,16 +92,16 @@ class EnrolmentService:
             request_key=request_key,
         )
         session.add(household)
-        await session.flush()
+        session.flush()
         people = [_member(household.id, request.head)] + [
             _member(household.id, d) for d in request.dependants
         ]
         session.add_all(people)
-        await session.flush()
+        session.flush()
         for person in people:
             person.member_no = member_number(person.id)
         premium = rule.premium_for(persons)
-        share = await sponsor_share(session, product.id, household.category, premium, persons)
+        share = sponsor_share(session, product.id, household.category, premium, persons)
         period = models.CoveragePeriod(
             household_id=household.id,
             product_id=product.id,
@@ -107,7 +120,7 @@ class EnrolmentService:
         )
         open_rights_if_paid(period, today, today)  # a fully sponsored household owes nothing
         session.add(period)
-        await session.flush()
+        session.flush()
         log.info(
             "household %s enrolled in %s: %d persons, %d XOF due",
             household.id,
@@ -123,24 +136,24 @@ class EnrolmentService:
             opens_on=None,
         )
 
-    async def _already_done(
-        self, session: AsyncSession, request: EnrolHousehold, request_key: str
+    def _already_done(
+        self, session: Session, request: EnrolHousehold, request_key: str
     ) -> EnrolResult | None:
         """The same request seen before, or the same family enrolled before."""
-        same_request = await session.scalar(
+        same_request = session.scalar(
             select(models.Household).where(models.Household.request_key == request_key)
         )
         if same_request is not None:
-            return await _result_for(session, same_request.id, "enrolled")
+            return _result_for(session, same_request.id, "enrolled")
         national_ids = [p.national_id for p in (request.head, *request.dependants) if p.national_id]
         if national_ids:
-            holder = await session.scalar(
+            holder = session.scalar(
                 select(models.Member).where(models.Member.national_id.in_(national_ids)).limit(1)
             )
             if holder is not None:
-                return await _result_for(session, holder.household_id, "duplicate")
+                return _result_for(session, holder.household_id, "duplicate")
         head = request.head
-        same_family = await session.scalar(
+        same_family = session.scalar(
             select(models.Household.id)
             .join(models.Member, models.Member.household_id == models.Household.id)
             .where(
@@ -153,7 +166,7 @@ class EnrolmentService:
             .limit(1)
         )
         if same_family is not None:
-            return await _result_for(session, same_family, "duplicate")
+            return _result_for(session, same_family, "duplicate")
         return None
 
 
@@ -177,15 +190,15 @@ def _refused(outcome: str, persons: int) -> EnrolResult:
     return EnrolResult(outcome=outcome, member_no="", premium_due=0, persons=persons, opens_on=None)
 
 
-async def _result_for(session: AsyncSession, household_id: int, outcome: str) -> EnrolResult:
-    head = await session.scalar(
+def _result_for(session: Session, household_id: int, outcome: str) -> EnrolResult:
+    head = session.scalar(
         select(models.Member)
         .where(
             models.Member.household_id == household_id, models.Member.relationship_to_head == "head"
         )
         .limit(1)
     )
-    period = await session.scalar(
+    period = session.scalar(
         select(models.CoveragePeriod)
         .where(models.CoveragePeriod.household_id == household_id)
         .order_by(models.CoveragePeriod.starts_on.desc())

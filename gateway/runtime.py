@@ -13,10 +13,16 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
+from sqlalchemy.engine import Engine as DatabaseEngine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.embedded_redis import EmbeddedRedis
-from db.engine import create_engine_async, session_factory
+from db.engine import (
+    create_engine_async,
+    create_engine_sync,
+    session_factory,
+    sync_session_factory,
+)
 from db.redis import connect
 from db.sessions import SessionStore
 from gateway import providers
@@ -49,6 +55,7 @@ class Runtime:
         self.now = now or _now_on(clock, settings.timezone)  # tests move time; production reads it
         self.embedded: EmbeddedRedis | None = None
         self.db: AsyncEngine
+        self.sync_db: DatabaseEngine
         self.sessions: async_sessionmaker[AsyncSession]
         self.redis: Redis
         self.ussd: UssdService
@@ -66,6 +73,8 @@ class Runtime:
             log.info("using Redis at %s", _without_password(redis_url))
         self.redis = connect(redis_url, settings.redis_max_connections, settings.redis_timeout)
         self.db = create_engine_async(settings.database_url)
+        # Enrolments write from a worker thread through this one (gateway.enrolment).
+        self.sync_db = create_engine_sync(settings.database_url)
         self.sessions = session_factory(self.db)
         catalog = CatalogCache(self.sessions, settings.catalog_refresh_seconds)
         callers = CallerService(self.sessions)
@@ -80,7 +89,7 @@ class Runtime:
             SessionStore(self.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl),
             catalog,
             EffectRunner(
-                EnrolmentService(self.sessions),
+                EnrolmentService(sync_session_factory(self.sync_db)),
                 RightsService(self.sessions),
                 callers,
                 self.payments,
@@ -105,6 +114,7 @@ class Runtime:
         await self.redis.aclose()
         await self.redis.connection_pool.disconnect()
         await self.db.dispose()
+        self.sync_db.dispose()
         if self.embedded is not None:
             self.embedded.stop()
 

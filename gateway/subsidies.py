@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from db import models
 from db.engine import writing
@@ -26,12 +27,12 @@ class Share:
     amount: int
 
 
-async def sponsor_share(
-    session: AsyncSession, product_id: int, category: str | None, premium: int, persons: int
+def sponsor_share(
+    session: Session, product_id: int, category: str | None, premium: int, persons: int
 ) -> Share | None:
     """The subsidy that applies: one for the household's category before a product-wide one."""
     rows = (
-        await session.execute(
+        session.execute(
             select(models.Subsidy, models.Sponsor)
             .join(models.Sponsor, models.Sponsor.id == models.Subsidy.sponsor_id)
             .where(

@@ -39,14 +39,19 @@ _FOLD = {
 }
 
 
+GSM7 = BASIC | EXTENSION
+
+
 def is_gsm7(text: str) -> bool:
-    return all(ch in BASIC or ch in EXTENSION for ch in text)
+    return GSM7.issuperset(text)  # one C-level pass: every screen is checked, every hop
 
 
 def length(text: str) -> int:
     """Units the text occupies: GSM-7 septets, or UTF-16 code units in UCS-2."""
     if is_gsm7(text):
-        return len(text) + sum(1 for ch in text if ch in EXTENSION)
+        return len(text) + (
+            sum(1 for ch in text if ch in EXTENSION) if EXTENSION & set(text) else 0
+        )
     return len(text.encode("utf-16-le")) // 2
 
 

@@ -24,13 +24,14 @@ def clean_name(text: str) -> str:
         not 2 <= len(name) <= MAX_NAME
         or not name[0].isalpha()
         or not all(ch.isalpha() or ch in _SEPARATORS for ch in name)
-        or re.search(r"[ '.\-]{2,}", name.rstrip("."))
+        or re.search(r"[ '.\-]{2,}", name.replace(". ", "."))  # "A. Koffi" is fine
+        or not (name[-1].isalpha() or name[-1] == ".")  # an initial may end with a dot
     ):
         raise Invalid(T("error_name"))
     return name
 
 
-def _within_limit(name: str) -> str:
+def within_limit(name: str) -> str:
     # Case changes can lengthen a name (ß becomes SS): check again after them.
     if len(name) > MAX_NAME:
         raise Invalid(T("error_name"))
@@ -38,18 +39,16 @@ def _within_limit(name: str) -> str:
 
 
 def family_name(text: str, ctx: MenuContext, state: SessionState) -> str:
-    return _within_limit(clean_name(text).upper())
+    return within_limit(clean_name(text).upper())
 
 
 def capitalised(name: str) -> str:
     """Each part of each word starts with a capital: Marie-Madeleine, N'Dah."""
-    return " ".join(
-        "-".join(part.capitalize() for part in word.split("-")) for word in name.split(" ")
-    )
+    return re.sub(r"(^|[ '\-])(\w)", lambda m: m.group(1) + m.group(2).upper(), name.lower())
 
 
 def given_names(text: str, ctx: MenuContext, state: SessionState) -> str:
-    return _within_limit(capitalised(clean_name(text)))
+    return within_limit(capitalised(clean_name(text)))
 
 
 def birth_date(text: str, ctx: MenuContext, state: SessionState) -> dict[str, object]:

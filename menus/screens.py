@@ -40,18 +40,18 @@ class Rendered:
 
 def render(screen: Screen, catalogue: Catalogue, page: int, max_chars: int) -> Rendered:
     heading = [catalogue.render(line) for line in screen.heading]
-    if screen.notice is not None:
-        heading.insert(0, catalogue.render(screen.notice))
+    notice = [catalogue.render(screen.notice)] if screen.notice is not None else []
     items = [catalogue.render(item) for item in screen.items]
     back = catalogue.render(T("nav_back"))
-    whole = heading + items + ([back] if screen.can_go_back and not screen.end else [])
+    whole = notice + heading + items + ([back] if screen.can_go_back and not screen.end else [])
     prefix = END if screen.end else CONTINUE
     if gsm.fits(prefix + "\n".join(whole), max_chars):
         return Rendered(prefix + "\n".join(whole), 1, screen.end)
-    return _paginate(heading, items, screen, catalogue, page, max_chars)
+    return _paginate(notice, heading, items, screen, catalogue, page, max_chars)
 
 
 def _paginate(
+    notice: list[str],
     heading: list[str],
     items: list[str],
     screen: Screen,
@@ -65,8 +65,9 @@ def _paginate(
     def fits_page(lines: list[str]) -> bool:
         return gsm.fits(CONTINUE + "\n".join([*lines, more]), max_chars)
 
+    # A wrong answer's reason tops every page, so it shows on the page the answer was on.
     pages: list[list[str]] = []
-    current: list[str] = []
+    current: list[str] = list(notice)
     clipped = False
     # The heading's lines page like the items: a long summary pushes its options to
     # the next page instead of squeezing out the navigation.
@@ -74,15 +75,16 @@ def _paginate(
         if fits_page([*current, item]):
             current.append(item)
             continue
-        if fits_page([item]):  # it fits a page of its own: move it rather than cut it
+        if fits_page([*notice, item]):  # it fits a page of its own: move it, don't cut it
             pages.append(current)
-            current = [item]
+            current = [*notice, item]
             continue
         # Too long for any page: cut it where it stands, unless too little room is left.
         cut = shorten(item, _after(current, fits_page))
-        if len(cut) < MIN_CUT and current:
+        if len(cut) < MIN_CUT and len(current) > len(notice):
             pages.append(current)
-            current, cut = [], shorten(item, lambda text: fits_page([text]))
+            current = list(notice)
+            cut = shorten(item, _after(current, fits_page))
         current.append(cut)
         clipped = True
     pages.append(current)

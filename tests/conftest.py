@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from db.embedded_redis import EmbeddedRedis
-from db.engine import create_engine_sync, is_sqlite
+from db.engine import create_engine_sync, is_sqlite, sync_session_factory
 from db.migrate import upgrade
 from gateway import scheme
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.enrolment import EnrolmentService
 
 DATA_TABLES = (
     "messages",
@@ -131,6 +132,14 @@ async def client(app: Starlette, clean: None) -> AsyncIterator[httpx.AsyncClient
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
         yield http
+
+
+@pytest.fixture
+def enrolment(database_url: str) -> Iterator[EnrolmentService]:
+    """The enrolment service as the gateway builds it (its writes run in a thread)."""
+    engine = create_engine_sync(database_url)
+    yield EnrolmentService(sync_session_factory(engine))
+    engine.dispose()
 
 
 @pytest.fixture

@@ -52,11 +52,11 @@ def billing(sessions: async_sessionmaker[AsyncSession], now: Now) -> Billing:
     return Billing(sessions, "Africa/Porto-Novo", now)
 
 
-async def enrol(sessions: async_sessionmaker[AsyncSession], persons: int = 3) -> str:
+async def enrol(enrolment: EnrolmentService, persons: int = 3) -> str:
     def person(relationship: str, name: str) -> PersonDraft:
         return PersonDraft("ASSOGBA", name, "F", "1990-01-01", True, relationship)
 
-    result = await EnrolmentService(sessions).enrol(
+    result = await enrolment.enrol(
         EnrolHousehold(
             "MS-PARAKOU",
             "FAMILLE",
@@ -87,9 +87,12 @@ def period(db: Session) -> tuple[int, str, object]:
 
 
 async def test_full_payment_starts_the_waiting_period_then_cover(
-    billing: Billing, sessions: async_sessionmaker[AsyncSession], db: Session
+    enrolment: EnrolmentService,
+    billing: Billing,
+    sessions: async_sessionmaker[AsyncSession],
+    db: Session,
 ) -> None:
-    member_no = await enrol(sessions)
+    member_no = await enrol(enrolment)
     opened = await billing.open_payment(
         member_no, 4725, "+2290197000701", "momo", "XOF", "ussd", "mtn"
     )
@@ -104,9 +107,12 @@ async def test_full_payment_starts_the_waiting_period_then_cover(
 
 
 async def test_instalments_keep_pending_until_paid_in_full(
-    billing: Billing, sessions: async_sessionmaker[AsyncSession], db: Session
+    enrolment: EnrolmentService,
+    billing: Billing,
+    sessions: async_sessionmaker[AsyncSession],
+    db: Session,
 ) -> None:
-    member_no = await enrol(sessions)
+    member_no = await enrol(enrolment)
     first = await billing.open_payment(member_no, 2000, None, "momo", "XOF", "ussd")
     await billing.settle(first.reference, confirmed(first.reference, PaymentState.SUCCEEDED, 2000))
     assert period(db)[:2] == (2000, "pending_payment")
@@ -125,18 +131,24 @@ async def test_instalments_keep_pending_until_paid_in_full(
 
 @pytest.mark.parametrize("amount", [0, -5, True])
 async def test_amounts_that_are_not_positive_whole_francs_are_refused(
-    billing: Billing, sessions: async_sessionmaker[AsyncSession], amount: int
+    enrolment: EnrolmentService,
+    billing: Billing,
+    sessions: async_sessionmaker[AsyncSession],
+    amount: int,
 ) -> None:
-    member_no = await enrol(sessions)
+    member_no = await enrol(enrolment)
     with pytest.raises(PaymentRefused) as refused:
         await billing.open_payment(member_no, amount, None, "momo", "XOF", "ussd")
     assert refused.value.reason == "bad_amount"
 
 
 async def test_ten_concurrent_confirmations_credit_once(
-    billing: Billing, sessions: async_sessionmaker[AsyncSession], db: Session
+    enrolment: EnrolmentService,
+    billing: Billing,
+    sessions: async_sessionmaker[AsyncSession],
+    db: Session,
 ) -> None:
-    member_no = await enrol(sessions)
+    member_no = await enrol(enrolment)
     opened = await billing.open_payment(member_no, 4725, None, "momo", "XOF", "ussd")
     status = confirmed(opened.reference, PaymentState.SUCCEEDED, 4725)
     results = await asyncio.gather(*(billing.settle(opened.reference, status) for _ in range(10)))
@@ -149,13 +161,14 @@ async def test_ten_concurrent_confirmations_credit_once(
     ("amount", "currency"), [(4724, "XOF"), (4726, "XOF"), (4725, "EUR"), (None, "XOF")], ids=str
 )
 async def test_a_confirmed_amount_or_currency_that_differs_goes_to_review(
+    enrolment: EnrolmentService,
     billing: Billing,
     sessions: async_sessionmaker[AsyncSession],
     db: Session,
     amount: int | None,
     currency: str,
 ) -> None:
-    member_no = await enrol(sessions)
+    member_no = await enrol(enrolment)
     opened = await billing.open_payment(member_no, 4725, None, "momo", "XOF", "ussd")
     settled = await billing.settle(
         opened.reference, confirmed(opened.reference, PaymentState.SUCCEEDED, amount, currency)
@@ -169,9 +182,12 @@ async def test_a_confirmed_amount_or_currency_that_differs_goes_to_review(
 
 
 async def test_a_payment_never_moves_backwards(
-    billing: Billing, sessions: async_sessionmaker[AsyncSession], db: Session
+    enrolment: EnrolmentService,
+    billing: Billing,
+    sessions: async_sessionmaker[AsyncSession],
+    db: Session,
 ) -> None:
-    member_no = await enrol(sessions)
+    member_no = await enrol(enrolment)
     opened = await billing.open_payment(member_no, 4725, None, "momo", "XOF", "ussd")
     await billing.settle(
         opened.reference, confirmed(opened.reference, PaymentState.SUCCEEDED, 4725)
@@ -183,9 +199,12 @@ async def test_a_payment_never_moves_backwards(
 
 
 async def test_a_failure_is_final_but_a_late_success_after_expiry_is_credited(
-    billing: Billing, sessions: async_sessionmaker[AsyncSession], db: Session
+    enrolment: EnrolmentService,
+    billing: Billing,
+    sessions: async_sessionmaker[AsyncSession],
+    db: Session,
 ) -> None:
-    member_no = await enrol(sessions)
+    member_no = await enrol(enrolment)
     lost = await billing.open_payment(member_no, 1000, None, "momo", "XOF", "ussd")
     await billing.settle(lost.reference, confirmed(lost.reference, PaymentState.FAILED, 1000))
     late = await billing.settle(
@@ -206,9 +225,13 @@ async def test_a_failure_is_final_but_a_late_success_after_expiry_is_credited(
 
 
 async def test_cash_is_settled_at_once_with_a_receipt(
-    billing: Billing, sessions: async_sessionmaker[AsyncSession], db: Session, now: Now
+    enrolment: EnrolmentService,
+    billing: Billing,
+    sessions: async_sessionmaker[AsyncSession],
+    db: Session,
+    now: Now,
 ) -> None:
-    member_no = await enrol(sessions, persons=1)
+    member_no = await enrol(enrolment, persons=1)
     settled = await billing.record_cash(member_no, 1575, "Rose Assogba")
     assert settled.status == "succeeded" and settled.receipt_no
     assert period(db)[:2] == (1575, "waiting")
@@ -226,9 +249,12 @@ async def test_unknown_member_is_refused(
 
 
 async def test_each_success_queues_one_receipt(
-    billing: Billing, sessions: async_sessionmaker[AsyncSession], db: Session
+    enrolment: EnrolmentService,
+    billing: Billing,
+    sessions: async_sessionmaker[AsyncSession],
+    db: Session,
 ) -> None:
-    member_no = await enrol(sessions)
+    member_no = await enrol(enrolment)
     opened = await billing.open_payment(member_no, 4725, None, "momo", "XOF", "ussd")
     status = confirmed(opened.reference, PaymentState.SUCCEEDED, 4725)
     for _ in range(3):

@@ -74,12 +74,9 @@ def _person(relationship: str, national_id: str | None) -> PersonDraft:
 
 
 async def test_an_enrolment_that_fails_half_way_leaves_nothing(
-    settings: Settings, clean: None, db: Session
+    enrolment: EnrolmentService, clean: None, db: Session
 ) -> None:
-    from db.engine import create_engine_async, session_factory
-
-    engine = create_engine_async(settings.database_url)
-    service = EnrolmentService(session_factory(engine))
+    service = enrolment
     # Two people of one household with the same national ID: the second insert fails
     # after the household and the first member were written in the transaction.
     request = EnrolHousehold(
@@ -92,27 +89,22 @@ async def test_an_enrolment_that_fails_half_way_leaves_nothing(
     )
     with pytest.raises(RuntimeError):
         await service.enrol(request, "test:half-way", TODAY)
-    await engine.dispose()
     for table in ("households", "members", "coverage_periods"):
         assert db.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0
 
 
 async def test_two_sessions_of_one_family_enrol_it_once(
-    settings: Settings, clean: None, db: Session
+    enrolment: EnrolmentService, clean: None, db: Session
 ) -> None:
     import asyncio
 
-    from db.engine import create_engine_async, session_factory
-
-    engine = create_engine_async(settings.database_url)
-    service = EnrolmentService(session_factory(engine))
+    service = enrolment
     request = EnrolHousehold(
         "MS-KANDI", "FAMILLE", "+2290197000303", "fr", _person("head", None), ()
     )
     results = await asyncio.gather(
         *(service.enrol(request, f"test:race-{i}", TODAY) for i in range(5))
     )
-    await engine.dispose()
     assert sorted(r["outcome"] for r in results) == ["duplicate"] * 4 + ["enrolled"]
     assert len({r["member_no"] for r in results}) == 1
     assert db.execute(text("SELECT COUNT(*) FROM households")).scalar_one() == 1

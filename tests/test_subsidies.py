@@ -91,7 +91,7 @@ async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 
 
 async def enrol(
-    sessions: async_sessionmaker[AsyncSession],
+    enrolment: EnrolmentService,
     product: str,
     persons: int,
     category: str | None = None,
@@ -99,7 +99,7 @@ async def enrol(
     def person(relationship: str, name: str) -> PersonDraft:
         return PersonDraft("GADO", name, "F", "1985-01-01", True, relationship)
 
-    result = await EnrolmentService(sessions).enrol(
+    result = await enrolment.enrol(
         EnrolHousehold(
             "MS-KANDI",
             product,
@@ -132,9 +132,12 @@ def periods(db: Session) -> list[tuple[int, int, int, int, str]]:
 
 
 async def test_the_member_pays_their_share_and_cover_starts(
-    sponsored_scheme: None, sessions: async_sessionmaker[AsyncSession], db: Session
+    enrolment: EnrolmentService,
+    sponsored_scheme: None,
+    sessions: async_sessionmaker[AsyncSession],
+    db: Session,
 ) -> None:
-    member_no = await enrol(sessions, "T-HALF", 3)
+    member_no = await enrol(enrolment, "T-HALF", 3)
     assert periods(db) == [(1500, 0, 1500, 0, "pending_payment")]
     await Billing(sessions, "Africa/Porto-Novo", lambda: NOW).record_cash(
         member_no, 1500, "Awa Gado"
@@ -147,10 +150,13 @@ async def test_the_member_pays_their_share_and_cover_starts(
 
 
 async def test_a_category_share_comes_before_the_product_wide_one(
-    sponsored_scheme: None, sessions: async_sessionmaker[AsyncSession], db: Session
+    enrolment: EnrolmentService,
+    sponsored_scheme: None,
+    sessions: async_sessionmaker[AsyncSession],
+    db: Session,
 ) -> None:
-    await enrol(sessions, "T-POOR", 2, category="indigent")  # the State pays everything
-    await enrol(sessions, "T-POOR", 2)  # the commune pays 500 per person
+    await enrol(enrolment, "T-POOR", 2, category="indigent")  # the State pays everything
+    await enrol(enrolment, "T-POOR", 2)  # the commune pays 500 per person
     assert periods(db) == [
         (0, 0, 3000, 0, "pending_payment"),
         (2000, 0, 1000, 0, "pending_payment"),
@@ -158,10 +164,13 @@ async def test_a_category_share_comes_before_the_product_wide_one(
 
 
 async def test_cover_that_waits_for_the_sponsor_opens_with_its_settlement(
-    sponsored_scheme: None, sessions: async_sessionmaker[AsyncSession], db: Session
+    enrolment: EnrolmentService,
+    sponsored_scheme: None,
+    sessions: async_sessionmaker[AsyncSession],
+    db: Session,
 ) -> None:
-    await enrol(sessions, "T-POOR", 2, category="indigent")
-    await enrol(sessions, "T-POOR", 1, category="indigent")
+    await enrol(enrolment, "T-POOR", 2, category="indigent")
+    await enrol(enrolment, "T-POOR", 1, category="indigent")
     sponsors = Sponsors(sessions)
     assert await sponsors.settle("T-STATE", 3500, "VIR-2026-001", TODAY, NOW) == 3500
     # oldest first: the first period fully (3000), the second in part (500 of 1500)

@@ -171,13 +171,12 @@ def _dependant_name(text: str, ctx: MenuContext, state: SessionState) -> dict[st
     """`NOM Prenom(s)`; a single word is a first name sharing the head's family name."""
     words = parsers.clean_name(text).split(" ")
     if len(words) == 1:
-        return {
-            "last_name": _head(state)["last_name"],
-            "first_names": parsers.capitalised(words[0]),
-        }
+        last_name, first_names = _head(state)["last_name"], parsers.capitalised(words[0])
+    else:
+        last_name, first_names = words[0].upper(), parsers.capitalised(" ".join(words[1:]))
     return {
-        "last_name": words[0].upper(),
-        "first_names": parsers.capitalised(" ".join(words[1:])),
+        "last_name": parsers.within_limit(last_name),
+        "first_names": parsers.within_limit(first_names),
     }
 
 
