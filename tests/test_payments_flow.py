@@ -4,11 +4,9 @@ speaks MTN's protocol), callbacks, coverage. Nothing lost, nothing credited twic
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -19,23 +17,21 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from gateway.config import Settings
-from tests.conftest import TODAY, Clock
 from tests.peers.momo import MomoPeer
 from tests.support.http_server import serve
+from tests.support.paying import (
+    Now,
+    enrol,
+    one_payment,
+    pay_by_ussd,
+    paying_gateway,
+    period,
+    runtime,
+)
 from tests.ussd_phone import Phone
 
 ZONE = ZoneInfo("Africa/Porto-Novo")
 PAYER = "+2290197000901"  # MTN
-
-
-class Now:
-    """The gateway's clock for payments: tests move it instead of waiting."""
-
-    def __init__(self) -> None:
-        self.at = datetime(TODAY.year, TODAY.month, TODAY.day, 9, 0, tzinfo=ZONE)
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture
@@ -49,8 +45,6 @@ def peer() -> Iterator[tuple[MomoPeer, str]]:
 async def gateway(
     settings: Settings, clean: None, peer: tuple[MomoPeer, str], monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, Now]]:
-    from gateway.app import create_app
-
     momo, base_url = peer
     for name, value in {
         "MOMO_BASE_URL": base_url,
@@ -61,64 +55,8 @@ async def gateway(
         "MOMO_CURRENCY": "XOF",
     }.items():
         monkeypatch.setenv(name, value)
-    paying = dataclasses.replace(
-        settings,
-        payments=dataclasses.replace(
-            settings.payments,
-            default_provider="momo",
-            public_base_url="https://gateway.example.org",
-            fedapay_webhook_secrets=("whsec_current", "whsec_previous"),
-        ),
-    )
-    now = Now()
-    app = create_app(paying, Clock(TODAY), now=now)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
-            yield app, http, now
-
-
-async def enrol(http: httpx.AsyncClient, phone_number: str, persons: int = 3) -> str:
-    phone = Phone(http, phone_number)
-    await phone.dial("1")
-    answers = ["1", "1", "Dah", "Kpadé", "1", "1980", "1", "1", str(persons)]
-    for i in range(persons - 1):
-        answers += [f"Enfant{'abcdefgh'[i]}", "1", "2015", "2"]
-    for answer in answers:
-        await phone.type(answer)
-    reply = await phone.type("1")
-    assert reply.startswith("END Bienvenue"), reply
-    return reply.split("membre: ")[1][:9]
-
-
-async def pay_by_ussd(http: httpx.AsyncClient, phone_number: str, answers: list[str]) -> str:
-    """A new session from a known phone (its household's language, straight to the menu)."""
-    phone = Phone(http, phone_number)
-    reply = await phone.dial("")
-    for answer in answers:
-        reply = await phone.type(answer)
-    return reply
-
-
-def runtime(app: Starlette) -> Any:
-    return app.state.runtime
-
-
-def one_payment(db: Session) -> dict[str, Any]:
-    db.expire_all()
-    rows = (
-        db.execute(text("SELECT reference, status, amount, reason, receipt_no FROM payments"))
-        .mappings()
-        .all()
-    )
-    assert len(rows) == 1, rows
-    return dict(rows[0])
-
-
-def period(db: Session) -> tuple[int, str]:
-    db.expire_all()
-    paid, status = db.execute(text("SELECT amount_paid, status FROM coverage_periods")).one()
-    return paid, status
+    async with paying_gateway(settings, "momo", ("whsec_current", "whsec_previous")) as gateway:
+        yield gateway
 
 
 async def callback(
