@@ -34,6 +34,8 @@ class PaymentSettings:
     poll_after: int  # seconds before asking a provider about a payment with no news
     expire_after: int  # seconds before a payment nobody confirmed is expired locally
     keep_polling_for: int  # seconds during which an expired payment may still succeed
+    status_calls_per_second: int  # per worker process and provider, under the provider's limit
+    max_amount: int  # the largest single mobile-money payment, in XOF
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PaymentSettings:
@@ -47,6 +49,8 @@ class PaymentSettings:
             poll_after=_int(env, "PAYMENT_POLL_AFTER", 60, 1, 86_400),
             expire_after=_int(env, "PAYMENT_EXPIRE_AFTER", 900, 60, 7 * 86_400),
             keep_polling_for=_int(env, "PAYMENT_KEEP_POLLING_FOR", 86_400, 0, 30 * 86_400),
+            status_calls_per_second=_int(env, "PAYMENT_STATUS_RATE", 50, 1, 1000),
+            max_amount=_int(env, "PAYMENT_MAX_AMOUNT", 500_000, 100, 100_000_000),
         )
 
 

@@ -8,7 +8,7 @@ always what the provider confirmed when asked with our own credentials.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -29,6 +29,7 @@ from adapters.payments.base import PaymentProviderError
 from db import models
 from gateway.billing import EXPIRED, PENDING, Billing, PaymentRefused, later
 from gateway.config import PaymentSettings
+from gateway.pace import Pace
 from gateway.providers import Providers
 from gateway.rights import current_period, terms_of
 from menus.effects import DueResult, PaymentStarted
@@ -39,11 +40,17 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=120)  # a claimed payment is hidden from other workers this long
 
 
-@dataclass(frozen=True)
+@dataclass
 class PaymentsService:
     billing: Billing
     providers: Providers
     settings: PaymentSettings
+    paces: dict[str, Pace] = field(default_factory=dict)
+
+    def _pace(self, provider: str) -> Pace:
+        if provider not in self.paces:
+            self.paces[provider] = Pace(self.settings.status_calls_per_second)
+        return self.paces[provider]
 
     async def due(self, member_no: str) -> DueResult:
         """What the household of `member_no` still owes on its current period."""
@@ -71,6 +78,8 @@ class PaymentsService:
         request_key: str | None = None,
     ) -> PaymentStarted:
         """Store the payment; the worker asks the provider to prompt the payer."""
+        if amount > self.settings.max_amount:
+            return PaymentStarted(outcome="above_limit", amount=amount)
         operator = phone_operator(payer_phone)
         provider = self.providers.choose(operator, await self._mutual_provider(member_no))
         if provider is None:
@@ -134,6 +143,7 @@ class PaymentsService:
             await self._submit(payment, provider_name=payment.provider)
             return
         try:
+            await self._pace(payment.provider).wait()
             status = await provider.fetch_status(
                 UUID(payment.reference), payment.provider_transaction_id
             )

@@ -474,7 +474,7 @@ def tour_payments(tour: Tour) -> None:
     due = {"found": True, "member_no": LONGEST_NUMBER, "initial": "M"}
     owing = {**due, "amount_due": LARGEST_AMOUNT}
     # the own household, a part of the largest amount, from the longest other number
-    for outcome in ("started", "no_provider", "nothing_due", "refused"):
+    for outcome in ("started", "no_provider", "nothing_due", "above_limit", "refused"):
         wrong_first = outcome == "started"
         session = tour.start(known, payments=True).type("2", wrong_first=wrong_first)
         assert session.node == "pay.whose"

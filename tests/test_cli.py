@@ -106,8 +106,9 @@ def test_python_dash_m_gateway_prints_help() -> None:
         assert command in done.stdout
 
 
-def test_demo_starts_on_embedded_defaults_and_takes_a_call(tmp_path: Path) -> None:
-    """The README's first command, end to end: SQLite, embedded Redis, demo scheme."""
+def test_demo_runs_the_whole_loop_enrol_pay_callback_cover(tmp_path: Path) -> None:
+    """The README's first command, end to end: SQLite, embedded Redis, the demo scheme,
+    the payment sandbox calling back, the worker crediting, the rights showing it."""
     import os
     import time
 
@@ -116,7 +117,11 @@ def test_demo_starts_on_embedded_defaults_and_takes_a_call(tmp_path: Path) -> No
     from tests.support.http_server import free_port
 
     port = free_port()
-    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "PAYMENT_PROVIDER")
+    }
     environment["ALAFIA_DATA_DIR"] = str(tmp_path / "data")
     demo = subprocess.Popen(
         [sys.executable, "-m", "gateway", "demo", "--port", str(port)],
@@ -125,29 +130,43 @@ def test_demo_starts_on_embedded_defaults_and_takes_a_call(tmp_path: Path) -> No
         stderr=subprocess.STDOUT,
         text=True,
     )
+    url = f"http://127.0.0.1:{port}"
+
+    def dial(session: str, answers: list[str]) -> str:
+        reply = ""
+        for hop in range(len(answers) + 1):
+            form = {
+                "sessionId": session,
+                "serviceCode": "*384*22#",
+                "phoneNumber": "+2290197000601",
+            }
+            reply = httpx.post(f"{url}/ussd", data={**form, "text": "*".join(answers[:hop])}).text
+        return reply
+
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             assert demo.poll() is None and time.monotonic() < deadline, "alafia demo did not start"
             time.sleep(0.2)
-        reply = httpx.post(
-            f"http://127.0.0.1:{port}/ussd",
-            data={
-                "sessionId": "s1",
-                "serviceCode": "*384*22#",
-                "phoneNumber": "+2290197000601",
-                "text": "1*1",
-            },
-        )
-        assert reply.text.startswith("CON Votre mutuelle:")
+        enrolled = dial("s1", ["1", "1", "1", "Dossa", "Yao", "1", "1975", "1", "1", "1", "1"])
+        assert enrolled.startswith("END Bienvenue"), enrolled
+        paying = dial("s2", ["2", "1", "1", "1", "1"])
+        assert paying.startswith("END Confirmez le paiement de 1 575 FCFA"), paying
+        rights = ""
+        while "période d'attente" not in rights:  # the sandbox answers in a few seconds
+            assert time.monotonic() < deadline + 30, rights
+            time.sleep(0.5)
+            rights = dial(f"s3-{time.monotonic()}", ["3"])
+        assert "Soins couverts à partir du" in rights and "Déjà payé: 1 575 FCFA" in rights
     finally:
         demo.terminate()
         output, _ = demo.communicate(timeout=30)
     assert "alafia dial --url" in output
     assert "embedded Redis" in output
+    assert "SANDBOX" in output
     assert (tmp_path / "data" / "alafia.sqlite3").exists()

@@ -4,6 +4,7 @@ speaks MTN's protocol), callbacks, coverage. Nothing lost, nothing credited twic
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -363,3 +364,29 @@ async def test_workers_running_side_by_side_send_each_payment_once(
     assert sum(handled) == len(payers)
     sent = [r.headers["x-reference-id"] for r in momo.requests_to("requesttopay")]
     assert len(sent) == len(set(sent)) == len(payers)
+
+
+async def test_an_amount_above_the_mobile_money_limit_is_refused_with_a_clear_screen(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], db: Session
+) -> None:
+    app, http, _ = gateway
+    service = runtime(app).payments
+    service.settings = dataclasses.replace(service.settings, max_amount=4000)
+    await enrol(http, PAYER)
+    reply = await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    assert reply.startswith("END Montant trop élevé pour un seul paiement Mobile Money.")
+    assert db.execute(text("SELECT COUNT(*) FROM payments")).scalar_one() == 0
+    reply = await pay_by_ussd(http, PAYER, ["2", "1", "2", "4000", "1", "1"])
+    assert reply.startswith("END Confirmez le paiement de 4 000 FCFA")
+
+
+async def test_status_calls_are_paced_under_the_provider_limit() -> None:
+    from gateway.pace import Pace
+
+    pace = Pace(per_second=1000)
+    await pace.wait()
+    first = pace._next
+    await pace.wait()
+    await pace.wait()
+    # each call is booked one interval after the one before it, whatever the clock says
+    assert pace._next >= first + 2 * pace.interval

@@ -81,9 +81,12 @@ def _confirm_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 
 def _after_start(ctx: MenuContext, state: SessionState) -> str:
     outcome = state.data["started"]["outcome"]
-    return {"started": "prompted", "no_provider": "no_provider", "nothing_due": "nothing_due"}.get(
-        outcome, "refused"
-    )
+    return {
+        "started": "prompted",
+        "no_provider": "no_provider",
+        "nothing_due": "nothing_due",
+        "above_limit": "above_limit",
+    }.get(outcome, "refused")
 
 
 JOURNEY = Journey(
@@ -134,6 +137,7 @@ JOURNEY = Journey(
         ),
         Say("nothing_due", [T("pay_nothing_due")]),
         Say("no_provider", [T("pay_no_provider")]),
+        Say("above_limit", [T("pay_above_limit")]),
         Say("refused", [T("pay_refused")]),
         Say("cancelled", [T("pay_cancelled")]),
     ),
