@@ -69,7 +69,7 @@ class Settings:
     national_id_length: int
     country: str
     timezone: str
-    catalog_refresh_seconds: int
+    scheme_refresh_seconds: int
     log_level: str
     payments: PaymentSettings
 
@@ -92,7 +92,7 @@ class Settings:
             national_id_length=_int(env, "NATIONAL_ID_LENGTH", 10, 4, 20),
             country=env.get("COUNTRY", "BJ"),
             timezone=env.get("TIMEZONE", "Africa/Porto-Novo"),
-            catalog_refresh_seconds=_int(env, "CATALOG_REFRESH_SECONDS", 60, 1, 86_400),
+            scheme_refresh_seconds=_int(env, "SCHEME_REFRESH_SECONDS", 60, 1, 86_400),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             payments=PaymentSettings.from_env(env),
         )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import models
 from db.engine import begin_writing, write_queue
 from gateway import coverage
-from gateway.catalog import offers, product_rule
+from gateway.scheme_cache import offers, product_rule
 from gateway.subsidies import open_rights_if_paid, sponsor_share
 from menus.effects import EnrolHousehold, EnrolResult, PersonDraft
 from menus.identifiers import member_number

@@ -28,12 +28,12 @@ from db.sessions import SessionStore
 from gateway import providers
 from gateway.billing import Billing
 from gateway.callers import CallerService
-from gateway.catalog import CatalogCache
 from gateway.config import Settings
 from gateway.effects import EffectRunner
 from gateway.enrolment import EnrolmentService
 from gateway.payments import PaymentsService
 from gateway.rights import RightsService
+from gateway.scheme_cache import SchemeCache
 from gateway.ussd import UssdService
 from menus.engine import Engine
 from menus.identifiers import NationalIdRule
@@ -76,7 +76,7 @@ class Runtime:
         # Enrolments write from a worker thread through this one (gateway.enrolment).
         self.sync_db = create_engine_sync(settings.database_url)
         self.sessions = session_factory(self.db)
-        catalog = CatalogCache(self.sessions, settings.catalog_refresh_seconds)
+        scheme_cache = SchemeCache(self.sessions, settings.scheme_refresh_seconds)
         callers = CallerService(self.sessions)
         self.billing = Billing(self.sessions, settings.timezone, self.now)
         self.providers = providers.build(os.environ, settings.payments)
@@ -87,7 +87,7 @@ class Runtime:
         self.ussd = UssdService(
             Engine(all_journeys(), catalogues),
             SessionStore(self.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl),
-            catalog,
+            scheme_cache,
             EffectRunner(
                 EnrolmentService(sync_session_factory(self.sync_db)),
                 RightsService(self.sessions),
@@ -104,7 +104,7 @@ class Runtime:
             payments_available=self.providers.available,
         )
         try:
-            await catalog.reload()
+            await scheme_cache.reload()
         except Exception:
             # Start anyway: /readyz says what is wrong and hops answer "unavailable".
             log.exception("could not read the scheme at start-up")

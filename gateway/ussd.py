@@ -24,8 +24,8 @@ from adapters.ussd import africastalking
 from adapters.ussd.africastalking import Hop
 from db.sessions import SessionStore
 from gateway.callers import CallerService
-from gateway.catalog import CatalogCache
 from gateway.effects import EffectRunner
+from gateway.scheme_cache import SchemeCache
 from menus import screens
 from menus.context import MenuContext
 from menus.engine import Engine, Step
@@ -48,7 +48,7 @@ class UssdService:
         self,
         engine: Engine,
         store: SessionStore,
-        catalog: CatalogCache,
+        scheme: SchemeCache,
         effects: EffectRunner,
         callers: CallerService,
         *,
@@ -62,7 +62,7 @@ class UssdService:
     ) -> None:
         self.engine = engine
         self.store = store
-        self.catalog = catalog
+        self.scheme = scheme
         self.effects = effects
         self.callers = callers
         self.payments_available = payments_available
@@ -171,7 +171,7 @@ class UssdService:
 
     async def _context(self, resume: dict[str, Any] | None) -> MenuContext:
         return MenuContext(
-            catalog=await self.catalog.get(),
+            scheme=await self.scheme.get(),
             today=self.today(),
             max_chars=self.max_chars,
             languages=self.languages,

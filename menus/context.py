@@ -64,7 +64,7 @@ class Occupation:
 
 
 @dataclass(frozen=True)
-class SchemeCatalog:
+class SchemeSnapshot:
     mutuals: tuple[Mutual, ...] = ()
     products: tuple[Product, ...] = ()
     occupations: tuple[Occupation, ...] = ()
@@ -84,7 +84,7 @@ class SchemeCatalog:
 
 @dataclass(frozen=True)
 class MenuContext:
-    catalog: SchemeCatalog
+    scheme: SchemeSnapshot
     today: date
     max_chars: int = 160
     languages: dict[str, str] = field(default_factory=dict)  # code -> own name

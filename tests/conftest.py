@@ -95,7 +95,7 @@ def settings(
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "ALAFIA_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-            "CATALOG_REFRESH_SECONDS": "1",
+            "SCHEME_REFRESH_SECONDS": "1",
         }
     )
 

@@ -24,7 +24,7 @@ import gateway
 import menus
 from gateway import coverage
 from menus import gsm, parsers, screens
-from menus.context import MenuContext, Mutual, Occupation, Product, SchemeCatalog
+from menus.context import MenuContext, Mutual, Occupation, Product, SchemeSnapshot
 from menus.effects import EnrolHousehold
 from menus.engine import Engine, Step
 from menus.identifiers import member_number
@@ -230,7 +230,7 @@ LONG_MUTUALS = tuple(
 ALL_CODES = frozenset(m.code for m in LONG_MUTUALS)
 LARGEST_PREMIUM = 99_999  # per person, 16 persons: 1 599 984 FCFA
 LARGEST_AMOUNT = 9_999_999
-WORST_SCHEME = SchemeCatalog(
+WORST_SCHEME = SchemeSnapshot(
     mutuals=LONG_MUTUALS,
     products=(
         Product(
@@ -340,7 +340,7 @@ class Tour:
 
     def context(
         self,
-        scheme: SchemeCatalog = WORST_SCHEME,
+        scheme: SchemeSnapshot = WORST_SCHEME,
         resume: dict[str, Any] | None = None,
         payments: bool = False,
     ) -> MenuContext:
@@ -432,7 +432,7 @@ def tour_everything(tour: Tour) -> None:
     enrol_to_summary(tour, product="3", wrong_first=False).type("2")
     # a closed campaign, and no mutual at all
     tour.start(known).type("1", "1", "1", "4")
-    tour.start(known, scheme=SchemeCatalog()).type("1")
+    tour.start(known, scheme=SchemeSnapshot()).type("1")
 
     # a dropped enrolment offered back
     assert snapshot is not None

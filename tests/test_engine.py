@@ -1,6 +1,6 @@
 """menus/engine.py driven through the real journeys and catalogues, with no I/O.
 
-The scheme is a synthetic `SchemeCatalog`; effects are checked as values and their
+The scheme is a synthetic `SchemeSnapshot`; effects are checked as values and their
 results fed back with `resume`, as the gateway does.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from menus import parsers
-from menus.context import MenuContext, Mutual, Occupation, Product, SchemeCatalog
+from menus.context import MenuContext, Mutual, Occupation, Product, SchemeSnapshot
 from menus.effects import (
     EnrolHousehold,
     PersonDraft,
@@ -53,7 +53,7 @@ SCHOOL = Product(
     max_members=1,
     window=((9, 1), (12, 31)),
 )
-SCHEME = SchemeCatalog(
+SCHEME = SchemeSnapshot(
     mutuals=(
         Mutual("MS-KANDI", "Mutuelle de santé de Kandi", "Kandi"),
         Mutual("MS-NDALI", "Mutuelle de santé de N'Dali", "N'Dali"),
@@ -68,7 +68,7 @@ SCHEME = SchemeCatalog(
 
 
 def context(
-    scheme: SchemeCatalog = SCHEME,
+    scheme: SchemeSnapshot = SCHEME,
     today: date = TODAY,
     resume: dict[str, Any] | None = None,
     max_chars: int = 160,
@@ -325,7 +325,7 @@ def test_the_household_size_cap_follows_the_product(wrong: str) -> None:
 
 def test_without_a_product_cap_a_household_is_at_most_sixteen() -> None:
     uncapped = replace(FAMILY, max_members=None)
-    scheme = SchemeCatalog(mutuals=SCHEME.mutuals[:1], products=(uncapped,))
+    scheme = SchemeSnapshot(mutuals=SCHEME.mutuals[:1], products=(uncapped,))
     phone = Phone.dial(KNOWN, context(scheme)).type("1", "Agossou", "Rita", "2", "1995", "1")
     assert phone.node == "enrol.household_size"
     phone.type("17")
@@ -361,7 +361,7 @@ def test_a_closed_campaign_ends_before_any_typing() -> None:
 
 
 def test_a_single_mutual_with_a_single_product_goes_straight_to_the_head() -> None:
-    scheme = SchemeCatalog(mutuals=SCHEME.mutuals[:1], products=(FAMILY,))
+    scheme = SchemeSnapshot(mutuals=SCHEME.mutuals[:1], products=(FAMILY,))
     phone = Phone.dial(KNOWN, context(scheme)).type("1")
     assert phone.node == "enrol.last_name"
     assert phone.reply == "CON Chef de ménage\nNom de famille:\n0 Retour"
@@ -375,7 +375,7 @@ def test_a_single_mutual_with_a_single_product_goes_straight_to_the_head() -> No
 
 
 def test_no_mutual_no_offer() -> None:
-    phone = Phone.dial(KNOWN, context(SchemeCatalog())).type("1")
+    phone = Phone.dial(KNOWN, context(SchemeSnapshot())).type("1")
     assert phone.reply == (
         "END Aucune mutuelle ne propose encore d'adhésion ici. Merci de réessayer plus tard."
     )
@@ -636,7 +636,7 @@ MANY_MUTUALS = tuple(
     for commune in COMMUNES
     for n in range(1, (12 if commune == "Parakou" else 2) + 1)
 )
-MANY = SchemeCatalog(
+MANY = SchemeSnapshot(
     mutuals=MANY_MUTUALS,
     products=(replace(FAMILY, mutual_codes=frozenset(m.code for m in MANY_MUTUALS)),),
 )
@@ -782,7 +782,7 @@ def test_nothing_to_resume_at_an_outcome_or_an_action() -> None:
     assert closed.node == "enrol.closed"
     assert ENGINE.resumable(closed.state) is None
     assert ENGINE.finished_resumable(closed.state)
-    no_offer = Phone.dial(KNOWN, context(SchemeCatalog())).type("1")
+    no_offer = Phone.dial(KNOWN, context(SchemeSnapshot())).type("1")
     assert no_offer.node == "enrol.no_offer"
     assert ENGINE.resumable(no_offer.state) is None
     assert ENGINE.finished_resumable(no_offer.state)

@@ -228,11 +228,11 @@ def test_a_subsidy_must_name_a_sponsor_a_product_and_one_kind_of_share() -> None
 async def test_the_enrolment_summary_asks_for_the_members_share_only(
     sponsored_scheme: None, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    from gateway.catalog import read_catalog
+    from gateway.scheme_cache import read_scheme
 
     async with sessions() as session:
-        catalog = await read_catalog(session)
-    half = catalog.product("T-HALF")
+        scheme = await read_scheme(session)
+    half = scheme.product("T-HALF")
     assert half is not None and half.premium_for(3) == 3000 and half.member_share(3) == 1500
-    aid = catalog.product("T-POOR")  # the category subsidy is not the caller's to claim
+    aid = scheme.product("T-POOR")  # the category subsidy is not the caller's to claim
     assert aid is not None and aid.member_share(2) == 2000

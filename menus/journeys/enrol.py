@@ -32,8 +32,8 @@ RELATIONSHIPS = (
 
 
 def _product(ctx: MenuContext, state: SessionState) -> Product:
-    product = ctx.catalog.product(state.data["product"])
-    assert product is not None, "catalog changed under a session"
+    product = ctx.scheme.product(state.data["product"])
+    assert product is not None, "scheme changed under a session"
     return product
 
 
@@ -68,7 +68,7 @@ def _save_dependant(field: str) -> Callable[[SessionState, Any], None]:
 
 
 def _start(ctx: MenuContext, state: SessionState) -> str:
-    mutuals = ctx.catalog.mutuals
+    mutuals = ctx.scheme.mutuals
     if not mutuals:
         return "no_offer"
     if len(mutuals) == 1:
@@ -78,20 +78,20 @@ def _start(ctx: MenuContext, state: SessionState) -> str:
 
 
 def _communes(ctx: MenuContext, state: SessionState) -> list[Option]:
-    return [Option(parsers.display_name(c), c) for c in ctx.catalog.communes()]
+    return [Option(parsers.display_name(c), c) for c in ctx.scheme.communes()]
 
 
 def _mutuals(ctx: MenuContext, state: SessionState) -> list[Option]:
     commune = state.data.get("commune")
     return [
         Option(parsers.display_name(m.name), m.code)
-        for m in ctx.catalog.mutuals
+        for m in ctx.scheme.mutuals
         if commune is None or m.commune == commune
     ]
 
 
 def _product_pick(ctx: MenuContext, state: SessionState) -> str:
-    products = ctx.catalog.products_of(state.data["mutual"])
+    products = ctx.scheme.products_of(state.data["mutual"])
     if not products:
         return "no_offer"
     if len(products) == 1:
@@ -115,7 +115,7 @@ def _products(ctx: MenuContext, state: SessionState) -> list[Option]:
             ),
             p.code,
         )
-        for p in ctx.catalog.products_of(state.data["mutual"])
+        for p in ctx.scheme.products_of(state.data["mutual"])
     ]
 
 
@@ -133,12 +133,12 @@ def _closed(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 def _occupations(ctx: MenuContext, state: SessionState) -> list[Option]:
     return [
         Option(parsers.display_name(o.names.get(state.language, o.code)), o.code)
-        for o in ctx.catalog.occupations
+        for o in ctx.scheme.occupations
     ]
 
 
 def _after_birth(ctx: MenuContext, state: SessionState) -> str:
-    return "occupation" if ctx.catalog.occupations else "national_id"
+    return "occupation" if ctx.scheme.occupations else "national_id"
 
 
 def _largest_household(ctx: MenuContext, state: SessionState) -> int:

@@ -2,7 +2,7 @@
 
 Mutuals and products change a few times a year; reading them on every hop would cost a
 query per hop for nothing. Each process refreshes its copy every
-`CATALOG_REFRESH_SECONDS`, so `alafia scheme load` reaches running servers within that.
+`SCHEME_REFRESH_SECONDS`, so `alafia scheme load` reaches running servers within that.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
-from menus.context import Mutual, Occupation, Product, SchemeCatalog
+from menus.context import Mutual, Occupation, Product, SchemeSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def product_rule(
     )
 
 
-async def read_catalog(session: AsyncSession) -> SchemeCatalog:
+async def read_scheme(session: AsyncSession) -> SchemeSnapshot:
     units = (await session.scalars(select(models.SchemeUnit))).all()
     mutual_rows = sorted(
         (u for u in units if u.level == "mutual"), key=lambda u: (u.commune or "", u.name)
@@ -75,7 +75,7 @@ async def read_catalog(session: AsyncSession) -> SchemeCatalog:
             select(models.Subsidy).where(models.Subsidy.category.is_(None))
         )
     }
-    return SchemeCatalog(
+    return SchemeSnapshot(
         mutuals=tuple(Mutual(u.code, u.name, u.commune or "") for u in mutual_rows),
         products=tuple(
             product_rule(
@@ -89,15 +89,15 @@ async def read_catalog(session: AsyncSession) -> SchemeCatalog:
     )
 
 
-class CatalogCache:
+class SchemeCache:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], refresh_seconds: int) -> None:
         self.sessions = sessions
         self.refresh_seconds = refresh_seconds
-        self.current = SchemeCatalog()
+        self.current = SchemeSnapshot()
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
 
-    async def get(self) -> SchemeCatalog:
+    async def get(self) -> SchemeSnapshot:
         if time.monotonic() - self._loaded_at < self.refresh_seconds:
             return self.current
         async with self._lock:
@@ -108,18 +108,16 @@ class CatalogCache:
                     if not self.current.mutuals:
                         raise
                     # The database blinked: serve the copy we have, try again soon.
-                    log.warning(
-                        "scheme catalog refresh failed; keeping the previous copy", exc_info=True
-                    )
+                    log.warning("scheme refresh failed; keeping the previous copy", exc_info=True)
                     self._loaded_at = time.monotonic() - self.refresh_seconds + 5
         return self.current
 
     async def reload(self) -> None:
         async with self.sessions() as session:
-            self.current = await read_catalog(session)
+            self.current = await read_scheme(session)
         self._loaded_at = time.monotonic()
         log.debug(
-            "scheme catalog: %d mutuals, %d products",
+            "scheme: %d mutuals, %d products",
             len(self.current.mutuals),
             len(self.current.products),
         )
