@@ -3,100 +3,29 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from adapters.register import (
     BirthDate,
-    CoverageRecord,
     CoverageStatus,
     Eligibility,
     EventKind,
-    HouseholdRecord,
-    MemberRecord,
     PaymentRecord,
-    RegisterEvent,
     RegisterMalformedAnswer,
     RegisterRejected,
     RegisterUnavailable,
     RegisterUnsupported,
-    Relationship,
     Sex,
 )
 from adapters.register.dci import DciRegister, DciSettings
 from tests.peers.dci import DciPeer
 from tests.support.http_server import serve
+from tests.support.register_records import CHILD, HEAD, SPOUSE, TODAY, coverage, event, household
 
-TODAY = dt.date.today()
 PROGRAMME = "AMU-BJ-MUTUELLES"
-HEAD = MemberRecord(
-    member_no="2026000017",
-    family_name="ADJOVI",
-    given_names="Koffi",
-    sex=Sex.MALE,
-    birth_date=BirthDate(1985),
-    relationship=Relationship.HEAD,
-    national_id="1234567890",
-)
-SPOUSE = MemberRecord(
-    member_no="2026000025",
-    family_name="ADJOVI",
-    given_names="Afi",
-    sex=Sex.FEMALE,
-    birth_date=BirthDate(1990, 3, 12),
-    relationship=Relationship.SPOUSE,
-)
-CHILD = MemberRecord(
-    member_no="2026000033",
-    family_name="ADJOVI",
-    given_names="Sena",
-    sex=Sex.FEMALE,
-    birth_date=BirthDate(2019, 7, 1),
-    relationship=Relationship.CHILD,
-)
-
-
-def household(*members: MemberRecord) -> HouseholdRecord:
-    return HouseholdRecord(
-        reference="HH-2026-000017",
-        mutual_code="MUT-BORGOU-01",
-        members=members or (HEAD, SPOUSE),
-        phone="+2290197123456",
-    )
-
-
-def coverage(status: CoverageStatus, *payments: PaymentRecord) -> CoverageRecord:
-    return CoverageRecord(
-        reference="CP-2026-0042",
-        product_code="FAM-2026",
-        status=status,
-        enrolled_on=TODAY - dt.timedelta(days=90),
-        start=TODAY - dt.timedelta(days=30),
-        end=TODAY + dt.timedelta(days=300),
-        premium_due=3150,
-        payments=payments,
-    )
-
-
-def event(
-    kind: EventKind,
-    home: HouseholdRecord | None = None,
-    *,
-    known_ids: Mapping[str, str] | None = None,
-    **fields: Any,
-) -> RegisterEvent:
-    return RegisterEvent(
-        event_id=str(uuid.uuid4()),
-        kind=kind,
-        household=home or household(),
-        occurred_at=dt.datetime.now(dt.UTC),
-        known_ids=known_ids or {},
-        **fields,
-    )
 
 
 @pytest.fixture
@@ -263,7 +192,7 @@ async def test_payment_recorded_is_not_supported(register: DciRegister, peer: Dc
     paid = PaymentRecord("pay-1", 3150, TODAY, "mtn_momo")
     payment = event(
         EventKind.PAYMENT_RECORDED,
-        coverage=coverage(CoverageStatus.WAITING, paid),
+        coverage=coverage(CoverageStatus.WAITING, payments=(paid,)),
         payment_reference="pay-1",
     )
 
