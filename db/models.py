@@ -211,6 +211,8 @@ class Payment(Base):
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When the worker should next act on it (submit, or ask the provider its status).
     next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # Taken by a worker until then: callbacks and other workers leave it alone meanwhile.
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     checks: Mapped[int] = mapped_column(Integer, default=0)
     # The provider may hold only part of our request (the answer was lost): once it says
     # the payment is still pending, the prompt is sent again on what it holds.

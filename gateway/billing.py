@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -109,47 +109,20 @@ class Billing:
         now = self.now()
         lock_key = f"payment-request:{request_key}" if request_key else None
         async with writing(self.sessions, lock_key) as session:
-            if request_key is not None:
-                earlier = await session.scalar(
-                    select(models.Payment).where(models.Payment.request_key == request_key)
-                )
-                if earlier is not None:
-                    return Opened(earlier.reference, earlier.amount, earlier.amount)
-            member = await session.scalar(
-                select(models.Member).where(models.Member.member_no == member_no)
+            earlier = await _by_request(session, request_key)
+            if earlier is not None:
+                return Opened(earlier.reference, earlier.amount, earlier.amount)
+            payment, due = await _new_payment(session, member_no, amount, now)
+            payment.provider, payment.operator, payment.payer_phone = (
+                provider,
+                operator,
+                payer_phone,
             )
-            if member is None:
-                raise PaymentRefused("unknown_member")
-            period = await current_period(session, member.household_id, now.date())
-            if period is None or period.cancelled_on is not None:
-                raise PaymentRefused("no_period")
-            due = terms_of(period).amount_due
-            if due <= 0:
-                raise PaymentRefused("nothing_due")
-            if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-                raise PaymentRefused("bad_amount")
-            if amount > due:
-                raise PaymentRefused("above_due")
-            reference = str(uuid.uuid4())
-            session.add(
-                models.Payment(
-                    reference=reference,
-                    household_id=member.household_id,
-                    period_id=period.id,
-                    provider=provider,
-                    operator=operator,
-                    payer_phone=payer_phone,
-                    amount=amount,
-                    currency=currency,
-                    status=PENDING,
-                    channel=channel,
-                    request_key=request_key,
-                    created_at=now,
-                    next_check_at=now,
-                )
-            )
-        log.info("payment %s opened: %d %s by %s", reference, amount, currency, provider)
-        return Opened(reference, amount, due)
+            payment.currency, payment.channel, payment.request_key = currency, channel, request_key
+            payment.next_check_at = now
+            session.add(payment)
+        log.info("payment %s opened: %d %s by %s", payment.reference, amount, currency, provider)
+        return Opened(payment.reference, amount, due)
 
     async def settle(self, reference: str, confirmed: ProviderStatus) -> Settled:
         """Apply a status confirmed by the provider (never an unverified callback).
@@ -177,6 +150,16 @@ class Billing:
             )
             if payment is None:
                 raise LookupError(reference)
+            if payment.status == FAILED:
+                # Final for us; but money taken after a failure must reach a person.
+                payment.next_check_at = None
+                if confirmed.state is PaymentState.SUCCEEDED:
+                    payment.status, payment.reason = NEEDS_REVIEW, "succeeded_after_failure"
+                    log.error(
+                        "payment %s succeeded after it had failed: held for review", reference
+                    )
+                    return Settled(reference, NEEDS_REVIEW, True)
+                return Settled(reference, FAILED, False)
             if payment.status in FINAL:
                 return Settled(reference, payment.status, False, payment.receipt_no)
             if confirmed.provider_transaction_id:
@@ -191,9 +174,9 @@ class Billing:
                 log.info("payment %s failed: %s", reference, payment.reason)
                 return Settled(reference, FAILED, True)
             payment.settled_at, payment.next_check_at = now, None
-            if confirmed.amount != payment.amount or (
-                confirmed.currency is not None and confirmed.currency != payment.currency
-            ):
+            # Exactly what we asked: a provider that does not state the amount or the
+            # currency has not confirmed them.
+            if confirmed.amount != payment.amount or confirmed.currency != payment.currency:
                 payment.status, payment.reason = NEEDS_REVIEW, "amount_mismatch"
                 log.error(
                     "payment %s confirmed %s %s but we asked %s %s: held for review",
@@ -207,20 +190,30 @@ class Billing:
             return await self._succeed(session, payment, now)
 
     async def record_cash(
-        self, member_no: str, amount: int, payer_name: str, channel: str = "agent"
+        self,
+        member_no: str,
+        amount: int,
+        payer_name: str,
+        channel: str = "agent",
+        request_key: str | None = None,
     ) -> Settled:
-        """A premium paid in cash to an agent or at the mutual's desk: settled at once."""
-        opened = await self.open_payment(member_no, amount, None, "cash", "XOF", channel)
+        """A premium paid in cash to an agent or at the mutual's desk: recorded and credited
+        in one transaction, once per `request_key` (an agent retrying after a timeout)."""
         now = self.now()
-        async with writing(self.sessions) as session:
-            payment = await session.scalar(
-                select(models.Payment)
-                .where(models.Payment.reference == opened.reference)
-                .with_for_update()
+        lock_key = f"payment-request:{request_key}" if request_key else None
+        async with writing(self.sessions, lock_key) as session:
+            earlier = await _by_request(session, request_key)
+            if earlier is not None:
+                return Settled(earlier.reference, earlier.status, False, earlier.receipt_no)
+            payment, _ = await _new_payment(session, member_no, amount, now)
+            payment.provider, payment.currency, payment.channel = "cash", "XOF", channel
+            payment.payer_name, payment.request_key, payment.settled_at = (
+                payer_name,
+                request_key,
+                now,
             )
-            assert payment is not None
-            payment.payer_name = payer_name
-            payment.settled_at, payment.next_check_at = now, None
+            session.add(payment)
+            await session.flush()
             return await self._succeed(session, payment, now)
 
     async def expire(self, reference: str) -> Settled:
@@ -236,6 +229,27 @@ class Billing:
             payment.status, payment.reason = EXPIRED, "expired"
             return Settled(reference, EXPIRED, True)
 
+    async def mark_submitting(self, reference: str) -> None:
+        """Written before the provider is called: if this worker dies mid-call, the next one
+        asks the provider about our reference instead of creating a second request."""
+        async with writing(self.sessions) as session:
+            payment = await session.get(models.Payment, reference, with_for_update=True)
+            if payment is not None and payment.status == PENDING:
+                payment.submitted_at = payment.submitted_at or self.now()
+                payment.unclear = True
+
+    async def give_up(self, reference: str, reason: str) -> None:
+        """A payment that never reached the provider in time: the payer has long gone."""
+        async with writing(self.sessions) as session:
+            payment = await session.get(models.Payment, reference, with_for_update=True)
+            if payment is not None and payment.status == PENDING:
+                payment.status, payment.reason = FAILED, reason
+                payment.settled_at, payment.next_check_at, payment.claimed_until = (
+                    self.now(),
+                    None,
+                    None,
+                )
+
     async def schedule(
         self,
         reference: str,
@@ -250,7 +264,11 @@ class Billing:
         provider has (or may have) our request, so that a retry asks before it re-sends."""
         async with writing(self.sessions) as session:
             payment = await session.get(models.Payment, reference, with_for_update=True)
-            if payment is None or payment.status not in (PENDING, EXPIRED):
+            if payment is None:
+                return
+            payment.claimed_until = None  # the worker is done with it for now
+            if payment.status not in (PENDING, EXPIRED):
+                payment.next_check_at = None
                 return
             payment.next_check_at = at
             if submitted is True and payment.submitted_at is None:
@@ -273,8 +291,12 @@ class Billing:
                 await session.scalars(
                     select(models.Payment)
                     .where(
-                        models.Payment.status.in_((PENDING, EXPIRED)),
+                        models.Payment.status.in_((PENDING, EXPIRED, FAILED)),
                         models.Payment.next_check_at <= now,
+                        or_(
+                            models.Payment.claimed_until.is_(None),
+                            models.Payment.claimed_until < now,
+                        ),
                     )
                     .order_by(models.Payment.next_check_at)
                     .limit(limit)
@@ -282,7 +304,7 @@ class Billing:
                 )
             ).all()
             for payment in due:
-                payment.next_check_at = now + lease
+                payment.claimed_until = now + lease
             return list(due)
 
     async def receive(self, reference: str | None, provider: str, source: str, body: str) -> bool:
@@ -300,7 +322,12 @@ class Billing:
                     update(models.Payment)
                     .where(
                         models.Payment.reference == reference,
-                        models.Payment.status.in_((PENDING, EXPIRED)),
+                        models.Payment.status.in_((PENDING, EXPIRED, FAILED)),
+                        # A payment a worker is handling right now is left to it.
+                        or_(
+                            models.Payment.claimed_until.is_(None),
+                            models.Payment.claimed_until < now,
+                        ),
                     )
                     .values(next_check_at=now),
                     execution_options={"synchronize_session": False},
@@ -375,6 +402,43 @@ class Billing:
         )
         log.info("payment %s succeeded: receipt %s", payment.reference, payment.receipt_no)
         return Settled(payment.reference, SUCCEEDED, True, payment.receipt_no)
+
+
+async def _by_request(session: AsyncSession, request_key: str | None) -> models.Payment | None:
+    if request_key is None:
+        return None
+    return await session.scalar(
+        select(models.Payment).where(models.Payment.request_key == request_key)
+    )
+
+
+async def _new_payment(
+    session: AsyncSession, member_no: str, amount: int, now: datetime
+) -> tuple[models.Payment, int]:
+    """A pending payment towards the current period of `member_no`'s household, checked
+    against what it owes; the caller says who collects it. Also returns what was due."""
+    member = await session.scalar(select(models.Member).where(models.Member.member_no == member_no))
+    if member is None:
+        raise PaymentRefused("unknown_member")
+    period = await current_period(session, member.household_id, now.date())
+    if period is None or period.cancelled_on is not None:
+        raise PaymentRefused("no_period")
+    due = terms_of(period).amount_due
+    if due <= 0:
+        raise PaymentRefused("nothing_due")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise PaymentRefused("bad_amount")
+    if amount > due:
+        raise PaymentRefused("above_due")
+    payment = models.Payment(
+        reference=str(uuid.uuid4()),
+        household_id=member.household_id,
+        period_id=period.id,
+        amount=amount,
+        status=PENDING,
+        created_at=now,
+    )
+    return payment, due
 
 
 def later(now: datetime, checks: int) -> datetime:

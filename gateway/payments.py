@@ -37,7 +37,10 @@ from menus.identifiers import mask_phone, phone_operator
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=120)  # a claimed payment is hidden from other workers this long
+# A claimed payment is left to its worker this long: longer than a batch of the slowest
+# submissions (FedaPay: three calls of up to 25 s each).
+LEASE = timedelta(seconds=600)
+BATCH = 5
 
 
 @dataclass
@@ -117,7 +120,7 @@ class PaymentsService:
 
     # -- the worker's side ------------------------------------------------------
 
-    async def work(self, batch: int = 20) -> int:
+    async def work(self, batch: int = BATCH) -> int:
         """Act on every payment that is due; returns how many were handled."""
         due = await self.billing.claim_due(batch, LEASE)
         for payment in due:
@@ -131,6 +134,17 @@ class PaymentsService:
     async def _advance(self, payment: models.Payment) -> None:
         provider = self.providers.by_name.get(payment.provider)
         now = self.billing.now()
+        age = (now - _aware(payment.created_at, now)).total_seconds()
+        if age >= self.settings.expire_after + self.settings.keep_polling_for:
+            await self.billing.schedule(payment.reference, None)  # a person looks at it now
+            log.warning(
+                "payment %s never reached a final status; left for review", payment.reference
+            )
+            return
+        if payment.submitted_at is None and age >= self.settings.expire_after:
+            # Never sent: prompting the payer now, long after the call, would only confuse.
+            await self.billing.give_up(payment.reference, "not_submitted")
+            return
         if provider is None:
             log.error(
                 "payment %s names provider %r, which is not configured",
@@ -140,6 +154,7 @@ class PaymentsService:
             await self.billing.schedule(payment.reference, now + timedelta(minutes=10))
             return
         if payment.submitted_at is None:
+            await self.billing.mark_submitting(payment.reference)
             await self._submit(payment, provider_name=payment.provider)
             return
         try:
@@ -159,7 +174,8 @@ class PaymentsService:
             return
         settled = await self.billing.settle(payment.reference, status)
         if settled.status == PENDING and payment.unclear and status.state is PaymentState.PENDING:
-            # Still pending after a half-failed submission: the prompt may never have left.
+            # Still pending a while after a half-failed submission: the prompt may never have
+            # left. Sent again once, on what the provider holds, never as a new request.
             await self._submit(payment, payment.provider, status.provider_transaction_id)
             return
         if settled.status in (PENDING, EXPIRED):
@@ -182,7 +198,9 @@ class PaymentsService:
                 external_id=str(payment.household_id),
                 callback_url=self.providers.callback_url(provider_name, payment.reference),
             )
-            resume = transaction_id or payment.provider_transaction_id if payment.unclear else None
+            resume = transaction_id or (
+                payment.provider_transaction_id if payment.unclear else None
+            )
             ack = await provider.request_payment(request, existing_transaction_id=resume)
         except DuplicateReference:
             # The provider has our request (MoMo names it by our reference): only ask now.
@@ -197,12 +215,15 @@ class PaymentsService:
                 payment.reference,
                 type(error).__name__,
             )
+            # Cut off before the provider held anything: ask soon. Cut off after (a push on
+            # a known transaction): the payer may be typing the PIN, so give the prompt time.
+            wait = 10 if error.provider_transaction_id is None else self.settings.poll_after
             await self.billing.schedule(
                 payment.reference,
-                now + timedelta(seconds=10),
+                now + timedelta(seconds=wait),
                 submitted=True,
                 transaction_id=error.provider_transaction_id,
-                unclear=True,
+                unclear=error.provider_transaction_id is None or transaction_id is None,
             )
             return
         except ProviderMisconfigured:
@@ -238,12 +259,6 @@ class PaymentsService:
         age = (now - _aware(payment.created_at, now)).total_seconds()
         if payment.status == PENDING and age >= self.settings.expire_after:
             await self.billing.expire(payment.reference)
-        if age >= self.settings.expire_after + self.settings.keep_polling_for:
-            await self.billing.schedule(payment.reference, None)  # a person looks at it now
-            log.warning(
-                "payment %s never reached a final status; left for review", payment.reference
-            )
-            return
         await self.billing.schedule(payment.reference, later(now, payment.checks), checked=True)
 
 

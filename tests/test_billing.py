@@ -198,7 +198,7 @@ async def test_a_payment_never_moves_backwards(
     assert period(db)[0] == 4725
 
 
-async def test_a_failure_is_final_but_a_late_success_after_expiry_is_credited(
+async def test_a_success_after_failure_goes_to_review_one_after_expiry_is_credited(
     enrolment: EnrolmentService,
     billing: Billing,
     sessions: async_sessionmaker[AsyncSession],
@@ -210,7 +210,9 @@ async def test_a_failure_is_final_but_a_late_success_after_expiry_is_credited(
     late = await billing.settle(
         lost.reference, confirmed(lost.reference, PaymentState.SUCCEEDED, 1000)
     )
-    assert late.status == "failed" and not late.changed
+    # money taken after the provider had said "failed": a person must look, nobody is credited
+    assert late.status == "needs_review" and late.changed
+    assert period(db)[0] == 0
     slow = await billing.open_payment(member_no, 1000, None, "momo", "XOF", "ussd")
     assert (await billing.expire(slow.reference)).status == "expired"
     failed_late = await billing.settle(
@@ -221,6 +223,16 @@ async def test_a_failure_is_final_but_a_late_success_after_expiry_is_credited(
         slow.reference, confirmed(slow.reference, PaymentState.SUCCEEDED, 1000)
     )
     assert credited.status == "succeeded" and credited.changed
+    assert period(db)[0] == 1000
+
+
+async def test_cash_entered_twice_by_a_retrying_agent_is_recorded_once(
+    enrolment: EnrolmentService, billing: Billing, db: Session
+) -> None:
+    member_no = await enrol(enrolment, persons=1)
+    first = await billing.record_cash(member_no, 1000, "Rose Assogba", request_key="agent:r1")
+    again = await billing.record_cash(member_no, 1000, "Rose Assogba", request_key="agent:r1")
+    assert again.reference == first.reference and not again.changed
     assert period(db)[0] == 1000
 
 

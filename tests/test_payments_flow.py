@@ -306,7 +306,7 @@ async def test_a_callback_for_a_reference_we_never_issued_is_kept_and_refused(
     notices = db.execute(text("SELECT reference, outcome FROM payment_notices ORDER BY id")).all()
     assert [tuple(n) for n in notices] == [
         (reference, "unknown_reference"),
-        (None, "malformed: ValueError"),
+        (None, "malformed: reference"),
     ]
 
 
@@ -390,3 +390,52 @@ async def test_status_calls_are_paced_under_the_provider_limit() -> None:
     await pace.wait()
     # each call is booked one interval after the one before it, whatever the clock says
     assert pace._next >= first + 2 * pace.interval
+
+
+async def test_a_part_with_cents_is_refused_grouped_thousands_are_fine(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], db: Session
+) -> None:
+    _, http, _ = gateway
+    await enrol(http, PAYER)
+    reply = await pay_by_ussd(http, PAYER, ["2", "1", "2", "100.50"])
+    assert "Montant invalide" in reply  # XOF has no cents: never read as 10050
+    reply = await pay_by_ussd(http, PAYER, ["2", "1", "2", "4.725"])
+    assert "Payer avec:" in reply
+
+
+async def test_a_worker_that_dies_mid_submission_never_makes_a_second_request(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
+) -> None:
+    from gateway.payments import LEASE
+
+    app, http, now = gateway
+    momo, _ = peer
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    billing = runtime(app).billing
+    [claimed] = await billing.claim_due(5, LEASE)
+    await billing.mark_submitting(claimed.reference)  # ...and the worker dies here
+    # a callback meanwhile does not hand the payment to another worker
+    assert await billing.receive(claimed.reference, "momo", "callback", "{}") is True
+    assert await runtime(app).payments.work() == 0
+    now.at += LEASE + timedelta(seconds=1)
+    for _ in range(3):
+        await runtime(app).payments.work()
+        now.at += timedelta(seconds=61)
+    assert len(momo.requests_to("requesttopay")) == 1  # asked first, then sent once
+    assert one_payment(db)["status"] == "succeeded"
+
+
+async def test_a_fedapay_webhook_without_a_configured_secret_is_a_503(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now],
+) -> None:
+    app, http, _ = gateway
+    settings = app.state.runtime.settings
+    app.state.runtime.settings = dataclasses.replace(
+        settings, payments=dataclasses.replace(settings.payments, fedapay_webhook_secrets=())
+    )
+    try:
+        response = await http.post("/payments/fedapay/webhook", content=b"{}")
+    finally:
+        app.state.runtime.settings = settings
+    assert response.status_code == 503

@@ -126,6 +126,7 @@ def upgrade() -> None:
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("settled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("next_check_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("checks", sa.Integer(), nullable=False),
         sa.Column("unclear", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
