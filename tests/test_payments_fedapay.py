@@ -285,7 +285,7 @@ async def test_timeout_on_create_is_retryable_without_an_id(
 ) -> None:
     request = payment()
     peer.hang_next("create", after=True)
-    async with FedapayCollection(settings_for(peer, base_url, read_timeout=0.2)) as fedapay:
+    async with FedapayCollection(settings_for(peer, base_url, read_timeout=1.0)) as fedapay:
         with pytest.raises(ProviderUnavailable) as raised:
             await fedapay.request_payment(request)
         assert raised.value.provider_transaction_id is None
@@ -316,7 +316,7 @@ async def test_timeout_on_token_carries_the_transaction_id(
     peer: FedapayPeer, base_url: str
 ) -> None:
     peer.hang_next("token")
-    async with FedapayCollection(settings_for(peer, base_url, read_timeout=0.2)) as fedapay:
+    async with FedapayCollection(settings_for(peer, base_url, read_timeout=1.0)) as fedapay:
         with pytest.raises(ProviderUnavailable) as raised:
             await fedapay.request_payment(payment())
     [transaction_id] = peer.transactions
@@ -325,7 +325,7 @@ async def test_timeout_on_token_carries_the_transaction_id(
 
 async def test_5xx_and_timeout_on_status_are_retryable(peer: FedapayPeer, base_url: str) -> None:
     request = payment()
-    async with FedapayCollection(settings_for(peer, base_url, read_timeout=0.2)) as fedapay:
+    async with FedapayCollection(settings_for(peer, base_url, read_timeout=1.0)) as fedapay:
         ack = await fedapay.request_payment(request)
         peer.fail_next("status", 503)
         with pytest.raises(ProviderUnavailable):

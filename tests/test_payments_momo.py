@@ -326,7 +326,7 @@ async def test_timeout_before_mtn_saw_the_request_resolves_to_not_found_then_saf
 ) -> None:
     request = payment()
     peer.hang_next("requesttopay")
-    async with MomoCollection(settings_for(peer, base_url, read_timeout=0.2)) as momo:
+    async with MomoCollection(settings_for(peer, base_url, read_timeout=1.0)) as momo:
         with pytest.raises(ProviderUnavailable):
             await momo.request_payment(request)
 
@@ -344,7 +344,7 @@ async def test_timeout_after_mtn_accepted_resolves_by_status_not_by_a_second_req
 ) -> None:
     request = payment()
     peer.hang_next("requesttopay", after=True)
-    async with MomoCollection(settings_for(peer, base_url, read_timeout=0.2)) as momo:
+    async with MomoCollection(settings_for(peer, base_url, read_timeout=1.0)) as momo:
         with pytest.raises(ProviderUnavailable):
             await momo.request_payment(request)
 
@@ -371,7 +371,7 @@ async def test_5xx_on_request_to_pay_is_retryable_and_keeps_the_status_code(
 
 async def test_5xx_and_timeout_on_status_are_retryable(peer: MomoPeer, base_url: str) -> None:
     request = payment()
-    async with MomoCollection(settings_for(peer, base_url, read_timeout=0.2)) as momo:
+    async with MomoCollection(settings_for(peer, base_url, read_timeout=1.0)) as momo:
         await momo.request_payment(request)
         peer.fail_next("status", 502)
         with pytest.raises(ProviderUnavailable) as raised:
