@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, or_, select, update
@@ -29,6 +30,7 @@ from db import models
 from db.engine import writing
 from gateway.rights import current_period, terms_of
 from gateway.subsidies import open_rights_if_paid
+from menus.identifiers import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -365,6 +367,56 @@ class Billing:
                     received_at=self.now(),
                 )
             )
+
+    async def for_review(self, limit: int = 200) -> list[dict[str, Any]]:
+        """What a person must look at: payments held for review, payments the worker gave
+        up on, and callbacks for references we never issued."""
+        async with self.sessions() as session:
+            held = (
+                await session.scalars(
+                    select(models.Payment)
+                    .where(
+                        or_(
+                            models.Payment.status == NEEDS_REVIEW,
+                            (models.Payment.status.in_((PENDING, EXPIRED)))
+                            & models.Payment.next_check_at.is_(None),
+                        )
+                    )
+                    .order_by(models.Payment.created_at)
+                    .limit(limit)
+                )
+            ).all()
+            strangers = (
+                await session.scalars(
+                    select(models.PaymentNotice)
+                    .where(models.PaymentNotice.outcome == "unknown_reference")
+                    .order_by(models.PaymentNotice.received_at)
+                    .limit(limit)
+                )
+            ).all()
+        return [
+            {
+                "kind": "payment",
+                "reference": p.reference,
+                "status": p.status,
+                "reason": p.reason or "left by the worker",
+                "amount": p.amount,
+                "currency": p.currency,
+                "provider": p.provider,
+                "provider_transaction_id": p.provider_transaction_id,
+                "payer": mask_phone(p.payer_phone) if p.payer_phone else None,
+                "created_at": p.created_at.isoformat(),
+            }
+            for p in held
+        ] + [
+            {
+                "kind": "callback",
+                "reference": n.reference,
+                "provider": n.provider,
+                "received_at": n.received_at.isoformat(),
+            }
+            for n in strangers
+        ]
 
     async def _succeed(
         self, session: AsyncSession, payment: models.Payment, now: datetime

@@ -3,6 +3,7 @@
 alafia demo                 everything on embedded defaults, with a demo scheme
 alafia serve                the production HTTP server
 alafia worker               the background worker (payments)
+alafia payments review      payments and callbacks that need a person
 alafia db upgrade           create or migrate the database
 alafia scheme load FILE     load mutuals and products (YAML or JSON)
 alafia scheme show          what is loaded
@@ -84,6 +85,15 @@ def _parser() -> argparse.ArgumentParser:
     show = scheme.add_parser("show", help="show the loaded scheme")
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(run=_scheme_show)
+
+    payments = commands.add_parser("payments", help="mobile-money payments").add_subparsers(
+        title="payments commands"
+    )
+    review = payments.add_parser(
+        "review", help="payments held for review, and callbacks for unknown references"
+    )
+    review.add_argument("--json", action="store_true", help="machine-readable output")
+    review.set_defaults(run=_payments_review)
 
     sponsors = commands.add_parser("sponsors", help="sponsors' shares of premiums").add_subparsers(
         title="sponsors commands"
@@ -173,6 +183,41 @@ def _scheme_show(settings: Settings, args: argparse.Namespace) -> int:
             f"  {product['code']:<10} {product['premium_per_person']:>6} XOF/person  offered by "
             f"{product['offered_by']:<12} {when}, waiting {product['waiting_days']} days"
         )
+    return 0
+
+
+def _payments_review(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from db.engine import create_engine_async, session_factory
+    from gateway.billing import Billing
+
+    async def review() -> list[dict[str, object]]:
+        engine = create_engine_async(settings.database_url)
+        try:
+            return await Billing(session_factory(engine), settings.timezone).for_review()
+        finally:
+            await engine.dispose()
+
+    items = asyncio.run(review())
+    if args.json:
+        print(json.dumps(items, ensure_ascii=False, indent=2))
+        return 0
+    if not items:
+        print("nothing to review")
+    for item in items:
+        if item["kind"] == "payment":
+            print(
+                f"payment {item['reference']}  {item['status']:<13} {item['reason']:<24} "
+                f"{item['amount']} {item['currency']} via {item['provider']} "
+                f"(provider id {item['provider_transaction_id'] or '-'}, "
+                f"payer {item['payer'] or '-'})"
+            )
+        else:
+            print(
+                f"callback for unknown reference {item['reference']} "
+                f"from {item['provider']} at {item['received_at']}"
+            )
     return 0
 
 

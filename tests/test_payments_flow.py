@@ -439,3 +439,32 @@ async def test_a_fedapay_webhook_without_a_configured_secret_is_a_503(
     finally:
         app.state.runtime.settings = settings
     assert response.status_code == 503
+
+
+async def test_what_needs_a_person_is_listed_for_review(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now],
+    peer: tuple[MomoPeer, str],
+    db: Session,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from gateway import cli
+
+    app, http, _ = gateway
+    momo, _ = peer
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    await runtime(app).payments.work()
+    reference = one_payment(db)["reference"]
+    momo.payments[reference]["amount"] = "4000"
+    await callback(http, momo, reference)
+    await runtime(app).payments.work()
+    stranger = "3f2b8c1e-9d4a-4f6b-8a51-2c7d9e0f1a23"
+    await http.put(f"/payments/momo/callback/{stranger}", json={"status": "SUCCESSFUL"})
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    assert await asyncio.to_thread(cli.main, ["payments", "review"]) == 0
+    listed = capsys.readouterr().out
+    assert f"payment {reference}  needs_review  amount_mismatch" in listed
+    assert "payer +229********01" in listed  # never the full number
+    assert f"callback for unknown reference {stranger} from momo" in listed
