@@ -89,13 +89,18 @@ async def write_transaction(session: AsyncSession, lock_key: str | None = None) 
     On PostgreSQL writers lock the rows they decide on (FOR UPDATE); `lock_key` names a
     decision with no row to lock yet (is this family enrolled?), held until commit.
     """
-    bind = session.bind
+    statement = _writer_statement(session.bind, lock_key)
+    if statement is not None:
+        await session.execute(*statement)
+
+
+def _writer_statement(bind: Any, lock_key: str | None) -> tuple[Any, dict[str, str]] | None:
+    """The statement that makes a transaction a writer, on this database (see above)."""
     if bind is not None and bind.dialect.name == "sqlite":
-        await session.execute(text("BEGIN IMMEDIATE"))
-    elif lock_key is not None:
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": lock_key}
-        )
+        return text("BEGIN IMMEDIATE"), {}
+    if lock_key is not None:
+        return text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": lock_key}
+    return None
 
 
 # One asyncio lock per SQLite engine: writers of this process queue here, in order,
@@ -114,13 +119,9 @@ def write_queue(bind: Any) -> AbstractAsyncContextManager[Any]:
 
 def begin_writing(session: Session, lock_key: str | None = None) -> None:
     """`write_transaction` for a synchronous session (run in a worker thread)."""
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite":
-        session.execute(text("BEGIN IMMEDIATE"))
-    elif lock_key is not None:
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": lock_key}
-        )
+    statement = _writer_statement(session.get_bind(), lock_key)
+    if statement is not None:
+        session.execute(*statement)
 
 
 @asynccontextmanager

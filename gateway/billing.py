@@ -145,11 +145,7 @@ class Billing:
     async def _settle(self, reference: str, confirmed: ProviderStatus) -> Settled:
         now = self.now()
         async with writing(self.sessions) as session:
-            payment = await session.scalar(
-                select(models.Payment)
-                .where(models.Payment.reference == reference)
-                .with_for_update()
-            )
+            payment = await session.get(models.Payment, reference, with_for_update=True)
             if payment is None:
                 raise LookupError(reference)
             if payment.status == FAILED:
@@ -221,11 +217,7 @@ class Billing:
     async def expire(self, reference: str) -> Settled:
         """Give up waiting locally; a success confirmed later is still credited."""
         async with writing(self.sessions) as session:
-            payment = await session.scalar(
-                select(models.Payment)
-                .where(models.Payment.reference == reference)
-                .with_for_update()
-            )
+            payment = await session.get(models.Payment, reference, with_for_update=True)
             if payment is None or payment.status != PENDING:
                 return Settled(reference, payment.status if payment else "unknown", False)
             payment.status, payment.reason = EXPIRED, "expired"
@@ -421,11 +413,7 @@ class Billing:
     async def _succeed(
         self, session: AsyncSession, payment: models.Payment, now: datetime
     ) -> Settled:
-        period = await session.scalar(
-            select(models.CoveragePeriod)
-            .where(models.CoveragePeriod.id == payment.period_id)
-            .with_for_update()
-        )
+        period = await session.get(models.CoveragePeriod, payment.period_id, with_for_update=True)
         assert period is not None
         household = await session.get(models.Household, payment.household_id)
         assert household is not None

@@ -18,14 +18,19 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from gateway import logs
 from gateway.config import ConfigError, Settings
 
+if TYPE_CHECKING:  # the CLI imports SQLAlchemy only for the commands that need it
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 log = logging.getLogger("alafia")
+T = TypeVar("T")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -186,20 +191,30 @@ def _scheme_show(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _payments_review(settings: Settings, args: argparse.Namespace) -> int:
+def _with_sessions(
+    settings: Settings, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
+) -> T:
+    """Run one piece of async database work from a command, on an engine of its own."""
     import asyncio
 
     from db.engine import create_engine_async, session_factory
-    from gateway.billing import Billing
 
-    async def review() -> list[dict[str, object]]:
+    async def run() -> T:
         engine = create_engine_async(settings.database_url)
         try:
-            return await Billing(session_factory(engine), settings.timezone).for_review()
+            return await work(session_factory(engine))
         finally:
             await engine.dispose()
 
-    items = asyncio.run(review())
+    return asyncio.run(run())
+
+
+def _payments_review(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.billing import Billing
+
+    items = _with_sessions(
+        settings, lambda sessions: Billing(sessions, settings.timezone).for_review()
+    )
     if args.json:
         print(json.dumps(items, ensure_ascii=False, indent=2))
         return 0
@@ -222,30 +237,18 @@ def _payments_review(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _sponsors_show(settings: Settings, args: argparse.Namespace) -> int:
-    import asyncio
-
-    from db.engine import create_engine_async, session_factory
     from gateway.subsidies import Sponsors
 
-    async def show() -> None:
-        engine = create_engine_async(settings.database_url)
-        try:
-            for owed in await Sponsors(session_factory(engine)).receivables():
-                owing = f"{owed.owed:>12,} XOF owed on {owed.periods} periods"
-                print(f"{owed.sponsor:<14} {owing}  {owed.name}")
-        finally:
-            await engine.dispose()
-
-    asyncio.run(show())
+    for owed in _with_sessions(settings, lambda sessions: Sponsors(sessions).receivables()):
+        owing = f"{owed.owed:>12,} XOF owed on {owed.periods} periods"
+        print(f"{owed.sponsor:<14} {owing}  {owed.name}")
     return 0
 
 
 def _sponsors_settle(settings: Settings, args: argparse.Namespace) -> int:
-    import asyncio
     from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
-    from db.engine import create_engine_async, session_factory
     from gateway.subsidies import Sponsors
 
     now = datetime.now(ZoneInfo(settings.timezone))
@@ -255,17 +258,13 @@ def _sponsors_settle(settings: Settings, args: argparse.Namespace) -> int:
         print("--received-on must be YYYY-MM-DD", file=sys.stderr)
         return 2
 
-    async def settle() -> int:
-        engine = create_engine_async(settings.database_url)
-        try:
-            return await Sponsors(session_factory(engine)).settle(
-                args.sponsor, args.amount, args.reference, received, now
-            )
-        finally:
-            await engine.dispose()
-
     try:
-        allocated = asyncio.run(settle())
+        allocated = _with_sessions(
+            settings,
+            lambda sessions: Sponsors(sessions).settle(
+                args.sponsor, args.amount, args.reference, received, now
+            ),
+        )
     except (LookupError, ValueError) as error:
         print(f"not recorded: {error}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import models
 from db.engine import begin_writing, write_queue
 from gateway import coverage
+from gateway.rights import terms_of
 from gateway.scheme_cache import offers, product_rule
 from gateway.subsidies import open_rights_if_paid, sponsor_share
 from menus.effects import EnrolHousehold, EnrolResult, PersonDraft
@@ -207,7 +208,7 @@ def _result_for(session: Session, household_id: int, outcome: str) -> EnrolResul
     return EnrolResult(
         outcome=outcome,
         member_no=head.member_no or "" if head else "",
-        premium_due=max(0, period.premium_due - period.amount_paid) if period else 0,
+        premium_due=terms_of(period).amount_due if period else 0,
         persons=period.persons if period else 0,
         opens_on=None,
     )

@@ -12,9 +12,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.exceptions import RedisError
@@ -108,15 +107,15 @@ class UssdService:
 
     async def _answer(self, hop: Hop, phone: str, seen: Seen) -> str:
         loaded = await self.store.load(hop.session_id, phone)
+        ctx = await self._context()  # once per hop: the day and the scheme hold for all of it
         if loaded.state is None:
-            step, inputs = await self._open(hop, phone, loaded.resume)
+            step, inputs = await self._open(hop, phone, loaded.resume, ctx)
         else:
             state = SessionState.loads(loaded.state)
             if africastalking.already_seen(state.consumed, hop.text):
                 return state.reply  # the aggregator sent this hop again: same answer, applied once
             step, inputs = Step(state), [africastalking.new_input(state.consumed, hop.text)]
         seen.language = step.state.language
-        ctx = await self._context(None)
         for text in inputs:
             step = await self._settle(self.engine.advance(step.state, text, ctx), hop, ctx)
             seen.language = step.state.language
@@ -142,7 +141,9 @@ class UssdService:
             return await self._lost_race(hop, phone)
         return state.reply
 
-    async def _open(self, hop: Hop, phone: str, raw_resume: str | None) -> tuple[Step, list[str]]:
+    async def _open(
+        self, hop: Hop, phone: str, raw_resume: str | None, ctx: MenuContext
+    ) -> tuple[Step, list[str]]:
         caller = await self.callers.caller(phone)
         # Digits dialled with the code (*384*22*2#) choose from the first screen; they
         # must not answer a resume offer the person has not seen.
@@ -154,8 +155,9 @@ class UssdService:
         )
         if language not in self.engine.catalogues:
             language = self.default_language
-        ctx = await self._context(resume)
-        step = await self._settle(self.engine.start(ctx, language, caller), hop, ctx)
+        step = await self._settle(
+            self.engine.start(replace(ctx, resume=resume), language, caller), hop, ctx
+        )
         log.info("USSD session %s opened by %s", hop.session_id, mask_phone(phone))
         return step, africastalking.first_inputs(hop.text)[:MAX_FIRST_HOP_INPUTS]
 
@@ -169,7 +171,7 @@ class UssdService:
             step = self.engine.resume(step.state, result, ctx)
         raise RuntimeError("a journey asked for too many effects in one hop")
 
-    async def _context(self, resume: dict[str, Any] | None) -> MenuContext:
+    async def _context(self) -> MenuContext:
         return MenuContext(
             scheme=await self.scheme.get(),
             today=self.today(),
@@ -178,7 +180,6 @@ class UssdService:
             national_id=self.national_id,
             country=self.country,
             payments=self.payments_available,
-            resume=resume,
         )
 
     async def _lost_race(self, hop: Hop, phone: str) -> str:
