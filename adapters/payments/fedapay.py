@@ -19,6 +19,7 @@ from uuid import UUID
 
 import httpx
 
+from adapters.http_client import HttpAdapter
 from adapters.payments import wire
 from adapters.payments.base import (
     FailureReason,
@@ -105,17 +106,16 @@ class FedapaySettings:
         return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
 
 
-class FedapayCollection:
+class FedapayCollection(HttpAdapter):
     """`PaymentProvider` for FedaPay collections without redirection (a push to the phone)."""
 
     name = NAME
     serves: frozenset[Operator] = frozenset(_MODES)
 
     def __init__(self, settings: FedapaySettings, *, client: httpx.AsyncClient | None = None):
+        super().__init__(client)
         self.settings = settings
         self._api = settings.base_url.rstrip("/") + "/v1"
-        self._client = client if client is not None else httpx.AsyncClient()
-        self._owns_client = client is None
         self._currencies: dict[int, str] = {}  # FedaPay currency id -> ISO code; never changes
 
     async def request_payment(
@@ -203,16 +203,6 @@ class FedapayCollection:
             provider_reason=status,
             raw=transaction,
         )
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
-
-    async def __aenter__(self) -> FedapayCollection:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     async def _find(self, reference: UUID) -> str:
         """The id of the transaction created for `reference`, when we never learnt it.

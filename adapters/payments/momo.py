@@ -23,6 +23,7 @@ from uuid import UUID
 
 import httpx
 
+from adapters.http_client import HttpAdapter
 from adapters.payments import wire
 from adapters.payments.base import (
     DuplicateReference,
@@ -123,7 +124,7 @@ class _AccessToken:
     refresh_at: float  # on the adapter's monotonic clock
 
 
-class MomoCollection:
+class MomoCollection(HttpAdapter):
     """`PaymentProvider` for MTN MoMo Collection."""
 
     name = NAME
@@ -136,10 +137,9 @@ class MomoCollection:
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(client)
         self.settings = settings
         self._base_url = settings.base_url.rstrip("/")
-        self._client = client if client is not None else httpx.AsyncClient()
-        self._owns_client = client is None
         self._clock = clock
         self._token: _AccessToken | None = None
         # One token fetch at a time: a burst of payments must not stampede the token endpoint.
@@ -220,16 +220,6 @@ class MomoCollection:
             provider_reason=_reason_code(body),
             raw=body,
         )
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
-
-    async def __aenter__(self) -> MomoCollection:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     async def _call(
         self,

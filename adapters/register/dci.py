@@ -25,11 +25,10 @@ import datetime as dt
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any
 
-import httpx
-
+from adapters.http_client import HttpAdapter
 from adapters.register import dci_envelope as envelope
 from adapters.register import dci_records as records
 from adapters.register.answers import as_dict, get_dict, get_str, json_object, opt_str
@@ -121,12 +120,10 @@ class DciSettings:
         )
 
 
-class DciRegister:
+class DciRegister(HttpAdapter):
     def __init__(self, settings: DciSettings) -> None:
+        super().__init__(base_url=settings.base_url, timeout=timeout(settings.timeout_seconds))
         self._settings = settings
-        self._client = httpx.AsyncClient(
-            base_url=settings.base_url, timeout=timeout(settings.timeout_seconds)
-        )
         self._tokens = TokenCache(self._fetch_token)
         self._signer: envelope.EnvelopeSigner | None = None
         if settings.signing_key:
@@ -135,20 +132,6 @@ class DciRegister:
                 sender_id=settings.sender_id,
                 key_id=settings.signing_key_id or "",
             )
-
-    async def __aenter__(self) -> DciRegister:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
     async def push(self, event: RegisterEvent) -> PushResult:
         if event.kind is EventKind.PAYMENT_RECORDED:

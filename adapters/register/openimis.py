@@ -23,11 +23,12 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any
 
 import httpx
 
+from adapters.http_client import HttpAdapter
 from adapters.register import openimis_fhir as fhir
 from adapters.register.answers import get_str, json_object
 from adapters.register.base import Eligibility, PushResult, RegisterEligibility, RegisterPerson
@@ -96,32 +97,18 @@ class _Target:
     build: Callable[[], dict[str, Any]]  # built late, so it sees the ids known by then
 
 
-class OpenImisRegister:
+class OpenImisRegister(HttpAdapter):
     def __init__(self, settings: OpenImisSettings) -> None:
         self._settings = settings
         self._identifiers = fhir.Identifiers(
             member_no_code=settings.member_no_code, national_id_code=settings.national_id_code
         )
-        self._client = httpx.AsyncClient(
+        super().__init__(
             base_url=settings.base_url.rstrip("/") + FHIR_PATH,
             timeout=timeout(settings.timeout_seconds),
             headers={"Accept": "application/fhir+json, application/json"},
         )
         self._tokens = TokenCache(self._login)
-
-    async def __aenter__(self) -> OpenImisRegister:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
     async def push(self, event: RegisterEvent) -> PushResult:
         ids = dict(event.known_ids)
