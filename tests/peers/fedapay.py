@@ -19,7 +19,6 @@ import json
 import secrets
 import threading
 import time
-from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.peers.momo import Fault, RecordedRequest, wait_until_released
+from tests.peers.faults import FaultInjection
+from tests.peers.momo import RecordedRequest
 
 ROUTES = ("create", "search", "status", "token", "push", "currency")
 BENIN_MODES = frozenset({"mtn_open", "moov", "sbin"})
@@ -43,10 +43,13 @@ def signature_header(raw_body: bytes, secret: str, timestamp: int | None = None)
     return f"t={t},s={s}"
 
 
-class FedapayPeer:
+class FedapayPeer(FaultInjection):
+    routes = ROUTES
+
     def __init__(
         self, *, secret_key: str = "sk_sandbox_peer", webhook_secret: str = "wh_sandbox_peer"
     ) -> None:
+        super().__init__()
         self.secret_key = secret_key
         self.webhook_secret = webhook_secret
         self.requests: list[RecordedRequest] = []
@@ -54,8 +57,6 @@ class FedapayPeer:
         self.outcomes: dict[str, str] = {}  # phone number -> status after the push
         self._tokens: dict[str, int] = {}
         self._next_id = 104291
-        self._faults: dict[str, list[Fault]] = defaultdict(list)
-        self._released = threading.Event()
         self._lock = threading.Lock()
         self.app = Starlette(
             routes=[
@@ -69,17 +70,6 @@ class FedapayPeer:
         )
 
     # -- what a test can ask for ---------------------------------------------------------
-
-    def fail_next(
-        self, route: str, status: int = 500, *, times: int = 1, after: bool = False
-    ) -> None:
-        self._add_fault(route, Fault(status, after), times)
-
-    def hang_next(self, route: str, *, times: int = 1, after: bool = False) -> None:
-        self._add_fault(route, Fault(None, after), times)
-
-    def release(self) -> None:
-        self._released.set()
 
     def set_outcome(self, phone_number: str, status: str) -> None:
         with self._lock:
@@ -256,22 +246,10 @@ class FedapayPeer:
     async def _end(self, route: str, answer: Response) -> Response:
         return await self._fault(route, after=True) or answer
 
-    def _add_fault(self, route: str, fault: Fault, times: int) -> None:
-        if route not in ROUTES:
-            raise ValueError(f"unknown route {route!r}; use one of {ROUTES}")
-        with self._lock:
-            self._faults[route].extend([fault] * times)
-
-    async def _fault(self, route: str, *, after: bool) -> Response | None:
-        with self._lock:
-            queue = self._faults[route]
-            if not queue or queue[0].after != after:
-                return None
-            fault = queue.pop(0)
-        if fault.status is not None:
-            return JSONResponse({"message": "Injected fault"}, status_code=fault.status)
-        await wait_until_released(self._released)
-        return JSONResponse({"message": "Injected hang"}, status_code=504)
+    def _fault_response(self, status: int, hung: bool) -> Response:
+        return JSONResponse(
+            {"message": "Injected hang" if hung else "Injected fault"}, status_code=status
+        )
 
 
 def _creation_errors(body: Any) -> dict[str, list[str]]:

@@ -15,12 +15,10 @@ The app runs in the server's own thread; tests read its records from theirs, hen
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import secrets
 import threading
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -30,6 +28,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.peers.faults import FaultInjection
 
 # The sandbox's documented test payers (partyId -> final status, reason).
 SANDBOX_OUTCOMES: dict[str, tuple[str, str | None]] = {
@@ -44,7 +44,6 @@ SANDBOX_OUTCOMES: dict[str, tuple[str, str | None]] = {
 }
 
 ROUTES = ("token", "requesttopay", "status")
-HANG_LIMIT = 30.0  # seconds; a forgotten release() must not hold the test server forever
 
 
 @dataclass(frozen=True)
@@ -59,13 +58,9 @@ class RecordedRequest:
         return json.loads(self.body)
 
 
-@dataclass(frozen=True)
-class Fault:
-    status: int | None  # None: hang until released
-    after: bool  # misbehave only after the request has been processed
+class MomoPeer(FaultInjection):
+    routes = ROUTES
 
-
-class MomoPeer:
     def __init__(
         self,
         *,
@@ -76,6 +71,7 @@ class MomoPeer:
         currency: str = "XOF",
         token_ttl: int = 3600,
     ) -> None:
+        super().__init__()
         self.subscription_key = subscription_key
         self.api_user = api_user
         self.api_key = api_key
@@ -87,8 +83,6 @@ class MomoPeer:
         self.callback_urls: dict[str, str] = {}
         self.outcomes: dict[str, tuple[str, str | None]] = dict(SANDBOX_OUTCOMES)
         self._tokens: set[str] = set()
-        self._faults: dict[str, list[Fault]] = defaultdict(list)
-        self._released = threading.Event()
         self._lock = threading.Lock()
         self.app = Starlette(
             routes=[
@@ -99,18 +93,6 @@ class MomoPeer:
         )
 
     # -- what a test can ask for ---------------------------------------------------------
-
-    def fail_next(
-        self, route: str, status: int = 500, *, times: int = 1, after: bool = False
-    ) -> None:
-        self._add_fault(route, Fault(status, after), times)
-
-    def hang_next(self, route: str, *, times: int = 1, after: bool = False) -> None:
-        self._add_fault(route, Fault(None, after), times)
-
-    def release(self) -> None:
-        """Let every hanging request finish (they answer 504 to a client long gone)."""
-        self._released.set()
 
     def revoke_tokens(self) -> None:
         with self._lock:
@@ -247,22 +229,10 @@ class MomoPeer:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def _add_fault(self, route: str, fault: Fault, times: int) -> None:
-        if route not in ROUTES:
-            raise ValueError(f"unknown route {route!r}; use one of {ROUTES}")
-        with self._lock:
-            self._faults[route].extend([fault] * times)
-
-    async def _fault(self, route: str, *, after: bool) -> Response | None:
-        with self._lock:
-            queue = self._faults[route]
-            if not queue or queue[0].after != after:
-                return None
-            fault = queue.pop(0)
-        if fault.status is not None:
-            return _error(fault.status, "INTERNAL_PROCESSING_ERROR", "Injected fault.")
-        await wait_until_released(self._released)
-        return _error(504, "GATEWAY_TIMEOUT", "Injected hang.")
+    def _fault_response(self, status: int, hung: bool) -> Response:
+        if hung:
+            return _error(status, "GATEWAY_TIMEOUT", "Injected hang.")
+        return _error(status, "INTERNAL_PROCESSING_ERROR", "Injected fault.")
 
     async def _record(self, route: str, request: Request) -> None:
         recorded = RecordedRequest(
@@ -284,13 +254,6 @@ def _apply(payment: dict[str, Any], status: str, reason: str | None) -> None:
         payment["financialTransactionId"] = str(secrets.randbelow(10**10)).zfill(10)
     if reason is not None:
         payment["reason"] = reason
-
-
-async def wait_until_released(released: threading.Event) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + HANG_LIMIT
-    while not released.is_set() and loop.time() < deadline:
-        await asyncio.sleep(0.01)
 
 
 def _is_uuid4(value: str) -> bool:
