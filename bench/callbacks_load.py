@@ -63,16 +63,25 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import psutil
 import psycopg
+from benchkit import (
+    HOST,
+    ROOT,
+    bounded,
+    free_port,
+    loop_factory,
+    percentile,
+    progress,
+    run_cli,
+    terminate,
+)
 from psycopg import sql
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-ROOT = Path(__file__).resolve().parent.parent
 DEMO_SCHEME = ROOT / "gateway" / "data" / "demo_scheme.yaml"
 STATUS_PEER = ROOT / "bench" / "status_peer.py"
-HOST = "127.0.0.1"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/alafia_bench"
 DATABASE_PREFIX = "alafia_bench"  # the only databases this script may wipe
 LOCAL_REDIS = ("127.0.0.1", 6379)
@@ -421,14 +430,6 @@ def verify(url: str, count: int, copies: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    # Asking the kernel beats guessing; the tiny race until the server binds is acceptable
-    # on a loopback address.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
 def local_redis_answers() -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
@@ -487,23 +488,6 @@ def stop(proc: Proc) -> None:
     except subprocess.TimeoutExpired:
         proc.process.kill()
         proc.process.wait(timeout=10)
-
-
-def run_cli(args: list[str], env: dict[str, str], log: TextIO) -> None:
-    """An `alafia ...` command, through the interpreter running us (the venv's)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        timeout=120,
-        check=False,
-    )
-    output = result.stdout.decode("utf-8", "replace")
-    log.write(f"$ alafia {' '.join(args)}\n{output}")
-    if result.returncode != 0:
-        raise RuntimeError(f"alafia {' '.join(args)} failed ({result.returncode}):\n{output}")
 
 
 async def wait_ready(proc: Proc, url: str, timeout: float = 60.0) -> None:
@@ -684,13 +668,6 @@ async def send_all(
     return load
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
-    return sorted_values[index]
-
-
 def summarise(load: Load) -> dict[str, Any]:
     latencies = sorted(load.latencies_ms)
     answered = len(latencies)
@@ -766,20 +743,6 @@ def confirm_all(
 
 
 # --------------------------------------------------------------------------------- run
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def bounded(low: float, high: float, kind: type = float) -> Callable[[str], Any]:
-    def parse(raw: str) -> Any:
-        value = kind(raw)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}")
-        return value
-
-    return parse
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -979,7 +942,7 @@ def run(args: argparse.Namespace, workdir: Path, procs: dict[str, Proc]) -> dict
         env,
         workdir / "baseline.log",
     )
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         loads = runner.run(intake(args, procs, urls, calls))
     stop(procs.pop("baseline"))  # idle from here on; its connections go with it
 
@@ -1152,18 +1115,6 @@ def report(doc: dict[str, Any], out: TextIO) -> None:
     )
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
-def _terminate(signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")  # same clean-up path as Ctrl-C
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.serve_baseline is not None:
@@ -1171,7 +1122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     # SIGINT too: a shell starts background jobs with it ignored, and Ctrl-C must clean up.
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _terminate)
+        signal.signal(signum, terminate)
     workdir = Path(tempfile.mkdtemp(prefix="alafia-callbacks-bench-"))
     procs: dict[str, Proc] = {}
     try:

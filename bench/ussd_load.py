@@ -26,7 +26,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,11 +38,20 @@ from urllib.parse import urlencode
 
 import aiohttp
 import psutil
+from benchkit import (
+    HOST,
+    ROOT,
+    bounded,
+    free_port,
+    loop_factory,
+    percentile,
+    progress,
+    run_cli,
+    terminate,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 DEMO_SCHEME = ROOT / "gateway" / "data" / "demo_scheme.yaml"
 BASELINE_APP = ROOT / "bench" / "baseline_app.py"
-HOST = "127.0.0.1"
 
 # One hop's new input each; the first hop has empty text. On the demo scheme this is
 # French, join with family, the Parakou mutual, the family product, a head of household
@@ -67,14 +75,6 @@ TARGET_MEMORY_MB = 150.0  # gateway server process peak RSS
 # ---------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    # Asking the kernel beats guessing; the tiny race until uvicorn binds is acceptable
-    # on a loopback address nobody else is load-testing.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Server:
     name: str
@@ -90,23 +90,6 @@ class Server:
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
-
-
-def run_cli(args: list[str], env: dict[str, str], log: TextIO) -> None:
-    """An `alafia ...` command, through the interpreter running us (the venv's)."""
-    result = subprocess.run(
-        [sys.executable, "-m", "gateway", *args],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        timeout=120,
-        check=False,
-    )
-    output = result.stdout.decode("utf-8", "replace")
-    log.write(f"$ alafia {' '.join(args)}\n{output}")
-    if result.returncode != 0:
-        raise RuntimeError(f"alafia {' '.join(args)} failed ({result.returncode}):\n{output}")
 
 
 def start_server(
@@ -355,13 +338,6 @@ async def measure(
 # ------------------------------------------------------------------------------ figures
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
-    return sorted_values[index]
-
-
 def slowest_hops(windows: list[Window], count: int = 3) -> list[dict[str, Any]]:
     """The hop positions with the worst p99: where a tail comes from."""
     positions: list[dict[str, Any]] = []
@@ -504,16 +480,6 @@ def report(document: dict[str, Any], out: TextIO) -> None:
 # --------------------------------------------------------------------------------- main
 
 
-def bounded(low: float, high: float, kind: type = float) -> Any:
-    def parse(raw: str) -> Any:
-        value = kind(raw)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}")
-        return value
-
-    return parse
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="USSD load benchmark: the gateway against a minimal baseline endpoint"
@@ -603,17 +569,9 @@ async def run(args: argparse.Namespace, servers: dict[str, Server]) -> dict[str,
     }
 
 
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def _terminate(signum: int, _frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")  # same clean-up path as Ctrl-C
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     workdir = Path(tempfile.mkdtemp(prefix="alafia-bench-"))
     servers: dict[str, Server] = {}
     embedded: Any = None
@@ -673,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
             f"gateway pid {servers['gateway'].process.pid} on :{gateway_port}, "
             f"baseline pid {servers['baseline'].process.pid} on :{baseline_port}"
         )
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
             document = runner.run(run(args, servers))
         if args.json:
             print(json.dumps(document, indent=2, ensure_ascii=False))
@@ -698,16 +656,6 @@ def main(argv: list[str] | None = None) -> int:
             for log in workdir.glob("*.log"):
                 shutil.copy(log, args.keep_logs / log.name)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _loop_factory() -> Any:
-    # uvloop when present (uvicorn[standard] brings it): a lighter load generator leaves
-    # more of the shared CPU to the servers being measured.
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
 
 
 if __name__ == "__main__":
