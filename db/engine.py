@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event, text
@@ -132,6 +133,12 @@ async def writing(
     async with write_queue(sessions.kw.get("bind")), sessions() as session, session.begin():
         await write_transaction(session, lock_key)
         yield session
+
+
+def as_aware(moment: datetime, like: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in `like`'s zone (the
+    scheme's: every writer takes its time from the same clock)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=like.tzinfo)
 
 
 def sync_session_factory(engine: Engine) -> sessionmaker[Session]:

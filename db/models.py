@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     func,
 )
@@ -176,6 +177,12 @@ class CoveragePeriod(Base):
     grace_days: Mapped[int] = mapped_column(Integer)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), index=True)
+    # Copies of what `gateway.coverage` derives once the premium is paid, so the daily
+    # sweep (reminders, activation, lapse) finds its periods by index instead of reading
+    # every household.
+    covered_from: Mapped[date | None] = mapped_column(Date, index=True)
+    covered_until: Mapped[date | None] = mapped_column(Date, index=True)
+    grace_until: Mapped[date | None] = mapped_column(Date)
 
     household: Mapped[Household] = relationship(back_populates="periods")
 
@@ -234,20 +241,83 @@ class PaymentNotice(Base):
 
 
 class Message(Base):
-    """An SMS to send (or sent), written in the same transaction as the event behind it,
-    so that no receipt is ever missing for a payment. The SMS issue sends them."""
+    """An SMS in the outbox, written in the same transaction as the event behind it (an
+    enrolment, a payment, a change of cover), so that no event is ever without its
+    message. The worker sends it; delivery reports tell how it ended.
+
+    queued -> sent -> delivered | undelivered; or refused (the aggregator said no for
+    good), cancelled (the number opted out before a reminder left), expired (it could
+    not leave in time)."""
 
     __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_due", "status", "not_before"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
-    phone: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
     language: Mapped[str] = mapped_column(String(8))
-    purpose: Mapped[str] = mapped_column(String(24))  # receipt, ...
+    purpose: Mapped[str] = mapped_column(String(24))  # confirmation, receipt, reminder, ...
     template: Mapped[str] = mapped_column(String(40))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # queued, sent, ...
+    text: Mapped[str] = mapped_column(Text)  # as it leaves, measured before it is queued
+    encoding: Mapped[str] = mapped_column(String(8))  # gsm7, ucs2
+    segments: Mapped[int] = mapped_column(Integer)  # what the aggregator bills
+    # Reminders and campaigns wait out quiet hours; receipts and replies do not.
+    quiet: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    # At most one message per event: "receipt:<payment>", "reminder:<kind>:<period>".
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     payment_reference: Mapped[str | None] = mapped_column(String(36), unique=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("sms_campaigns.id"), index=True)
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    provider_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    reason: Mapped[str | None] = mapped_column(String(120))  # a refusal, failure or last error
+    delivery_status: Mapped[str | None] = mapped_column(String(16))  # the report's own word
+    cost: Mapped[str | None] = mapped_column(String(24))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SmsOptOut(Base):
+    """A number that asked for no more reminders or campaigns (STOP, or the aggregator's
+    opt-out notice). Receipts and replies still go: they answer the person's own act."""
+
+    __tablename__ = "sms_opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # keyword, aggregator
+    opted_out_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InboundSms(Base):
+    """Every SMS received, once per aggregator id: it retries for hours until answered."""
+
+    __tablename__ = "inbound_sms"
+    __table_args__ = (Index("ix_inbound_sms_phone_received", "phone", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    to: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    keyword: Mapped[str] = mapped_column(String(16))  # what it was read as; "flood" if ignored
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SmsCampaign(Base):
+    """A message sent by staff to every household of a part of the scheme."""
+
+    __tablename__ = "sms_campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template: Mapped[str] = mapped_column(String(40))
+    mutual_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_units.id"))
+    commune: Mapped[str | None] = mapped_column(String(60))
+    recipients: Mapped[int] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

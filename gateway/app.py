@@ -21,6 +21,7 @@ from gateway.config import Settings
 from gateway.providers import SANDBOX, SANDBOX_MOUNT
 from gateway.runtime import Runtime
 from gateway.sandbox_momo import sandbox_app
+from gateway.sms import routes as sms_routes
 from gateway.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,7 @@ def create_app(
         await runtime.start()
         app.state.runtime = runtime
         stop = asyncio.Event()
-        background = (
-            asyncio.create_task(Worker([runtime.payments.work]).run(stop)) if run_worker else None
-        )
+        background = asyncio.create_task(Worker(runtime.jobs).run(stop)) if run_worker else None
         try:
             yield
         finally:
@@ -98,6 +97,9 @@ def create_app(
         Route("/ussd", ussd, methods=["POST"]),
         Route("/payments/momo/callback/{reference}", momo_callback, methods=["PUT", "POST"]),
         Route("/payments/fedapay/webhook", fedapay_webhook, methods=["POST"]),
+        Route("/sms/delivery", sms_routes.delivery_report, methods=["POST"]),
+        Route("/sms/inbound", sms_routes.inbound, methods=["POST"]),
+        Route("/sms/optout", sms_routes.opt_out, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]

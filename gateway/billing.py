@@ -29,6 +29,7 @@ from adapters.payments import PaymentState, ProviderStatus
 from db import models
 from db.engine import writing
 from gateway.rights import current_period, terms_of
+from gateway.sms.outbox import Outbox
 from gateway.subsidies import open_rights_if_paid
 from menus.identifiers import mask_phone
 
@@ -87,10 +88,12 @@ class Billing:
         sessions: async_sessionmaker[AsyncSession],
         timezone: str,
         now: Callable[[], datetime] | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.sessions = sessions
         self.zone = ZoneInfo(timezone)
         self._now = now
+        self.outbox = outbox or Outbox.standard(timezone=timezone)
 
     def now(self) -> datetime:
         return self._now() if self._now else datetime.now(self.zone)
@@ -422,22 +425,26 @@ class Billing:
         payment.receipt_no = receipt_number(payment.reference, now.date())
         credit(period, payment.amount, now.date(), now.date())
         # The receipt is written with the credit: a payment never exists without it.
+        terms = terms_of(period)
+        paid_up = period.paid_in_full_on is not None
         session.add(
-            models.Message(
-                household_id=household.id,
+            self.outbox.message(
                 phone=household.phone,
                 language=household.language,
                 purpose="receipt",
-                template="payment_receipt",
+                template="receipt_paid" if paid_up and terms.covered_from else "receipt",
                 params={
                     "receipt_no": payment.receipt_no,
                     "amount": payment.amount,
-                    "amount_due": terms_of(period).amount_due,
-                    "paid_in_full": period.paid_in_full_on is not None,
+                    "amount_due": terms.amount_due,
+                    "paid_in_full": paid_up,
+                    "covered_from": _iso(terms.covered_from),
+                    "covered_until": _iso(terms.covered_until),
                 },
-                status="queued",
+                now=now,
+                household_id=household.id,
+                dedupe_key=f"receipt:{payment.reference}",
                 payment_reference=payment.reference,
-                created_at=now,
             )
         )
         log.info("payment %s succeeded: receipt %s", payment.reference, payment.receipt_no)
@@ -479,6 +486,10 @@ async def _new_payment(
         created_at=now,
     )
     return payment, due
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def later(now: datetime, checks: int) -> datetime:

@@ -326,7 +326,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    """The background process: payments (and, with later issues, SMS and the register)."""
+    """The background process: payments, SMS out and reminders (and, later, the register)."""
     import asyncio
     import signal
 
@@ -341,7 +341,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await Worker([runtime.payments.work], idle_seconds=args.idle).run(stop)
+            await Worker(runtime.jobs, idle_seconds=args.idle).run(stop)
         finally:
             await runtime.stop()
 

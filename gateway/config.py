@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+DEFAULT_TIMEZONE = "Africa/Porto-Novo"
 
 
 class ConfigError(ValueError):
@@ -54,6 +57,77 @@ class PaymentSettings:
         )
 
 
+def _days(environ: Mapping[str, str], name: str, default: str) -> tuple[int, ...]:
+    """A list of day counts like "30,7", largest first."""
+    raw = environ.get(name, default)
+    try:
+        days = sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True)
+    except ValueError:
+        raise ConfigError(f"{name} must be whole numbers of days like 30,7, got {raw!r}") from None
+    if any(not 0 < day <= 366 for day in days):
+        raise ConfigError(f"{name} must be between 1 and 366 days, got {raw!r}")
+    return tuple(days)
+
+
+SMS_BACKENDS = ("console", "africastalking")
+
+
+def _quiet_hours(env: Mapping[str, str]) -> str:
+    spec = env.get("SMS_QUIET_HOURS", "21:00-07:00")
+    if spec.strip() and not re.fullmatch(r"\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}", spec.strip()):
+        raise ConfigError(f"SMS_QUIET_HOURS must look like 21:00-07:00, got {spec!r}")
+    return spec
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    backend: str  # console (prints; the demo), africastalking
+    at_username: str
+    at_api_key: str
+    at_sender_id: str | None
+    at_sms_url: str | None  # another API base, for staging and tests
+    callback_token: str | None  # Africa's Talking signs nothing: its callbacks carry this
+    ussd_code: str  # what reminders tell people to dial
+    rate: int  # messages per second per worker process
+    concurrency: int  # calls to the aggregator in flight per worker process
+    quiet_hours: str  # "21:00-07:00" in the scheme's time zone; "" for none
+    premium_due_days: tuple[int, ...]  # days after enrolment to remind what is still due
+    cover_ending_days: tuple[int, ...]  # days before cover ends to remind
+    sweep_seconds: int  # how often reminders and changes of cover are looked for
+    give_up_after: int  # seconds after which an unsent message is marked expired
+    inbound_per_10_minutes: int  # replies to one number; beyond, a flood is stored unanswered
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmsSettings:
+        backend = (env.get("SMS_BACKEND") or "console").strip().lower()
+        if backend not in SMS_BACKENDS:
+            raise ConfigError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}")
+        token = env.get("AT_CALLBACK_TOKEN") or None
+        if backend == "africastalking":
+            missing = [n for n in ("AT_USERNAME", "AT_API_KEY") if not env.get(n)]
+            if token is None:
+                missing.append("AT_CALLBACK_TOKEN")
+            if missing:
+                raise ConfigError(f"SMS_BACKEND=africastalking needs {', '.join(missing)}")
+        return cls(
+            backend=backend,
+            at_username=env.get("AT_USERNAME", ""),
+            at_api_key=env.get("AT_API_KEY", ""),
+            at_sender_id=env.get("AT_SENDER_ID") or None,
+            at_sms_url=(env.get("AT_SMS_URL") or "").rstrip("/") or None,
+            callback_token=token,
+            ussd_code=env.get("USSD_CODE", "*384*22#"),
+            rate=_int(env, "SMS_RATE", 100, 1, 10_000),
+            concurrency=_int(env, "SMS_CONCURRENCY", 8, 1, 64),
+            quiet_hours=_quiet_hours(env),
+            premium_due_days=_days(env, "SMS_PREMIUM_DUE_DAYS", "3,14"),
+            cover_ending_days=_days(env, "SMS_COVER_ENDING_DAYS", "30,7"),
+            sweep_seconds=_int(env, "SMS_SWEEP_SECONDS", 300, 1, 86_400),
+            give_up_after=_int(env, "SMS_GIVE_UP_AFTER", 3 * 86_400, 600, 30 * 86_400),
+            inbound_per_10_minutes=_int(env, "SMS_INBOUND_LIMIT", 10, 1, 1000),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -72,6 +146,7 @@ class Settings:
     scheme_refresh_seconds: int
     log_level: str
     payments: PaymentSettings
+    sms: SmsSettings
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -91,8 +166,9 @@ class Settings:
             default_language=env.get("DEFAULT_LANGUAGE", "fr"),
             national_id_length=_int(env, "NATIONAL_ID_LENGTH", 10, 4, 20),
             country=env.get("COUNTRY", "BJ"),
-            timezone=env.get("TIMEZONE", "Africa/Porto-Novo"),
+            timezone=env.get("TIMEZONE", DEFAULT_TIMEZONE),
             scheme_refresh_seconds=_int(env, "SCHEME_REFRESH_SECONDS", 60, 1, 86_400),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             payments=PaymentSettings.from_env(env),
+            sms=SmsSettings.from_env(env),
         )

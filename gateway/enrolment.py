@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,8 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import models
 from db.engine import begin_writing, write_queue
 from gateway import coverage
+from gateway.config import DEFAULT_TIMEZONE
 from gateway.rights import terms_of
 from gateway.scheme_cache import offers, product_rule
+from gateway.sms.outbox import Outbox
 from gateway.subsidies import open_rights_if_paid, sponsor_share
 from menus.effects import EnrolHousehold, EnrolResult, PersonDraft
 from menus.identifiers import member_number
@@ -27,8 +31,15 @@ class EnrolmentService:
     transaction instead of one per statement, so a busy event loop (every other USSD hop)
     does not stretch the transaction, and the write lock it holds, statement by statement."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        outbox: Outbox | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self.sessions = sessions
+        self.outbox = outbox or Outbox.standard()
+        self.now = now or (lambda: datetime.now(ZoneInfo(DEFAULT_TIMEZONE)))
 
     async def enrol(self, request: EnrolHousehold, request_key: str, today: date) -> EnrolResult:
         try:
@@ -122,6 +133,23 @@ class EnrolmentService:
         open_rights_if_paid(period, today, today)  # a fully sponsored household owes nothing
         session.add(period)
         session.flush()
+        # The member number reaches the family in writing, with the enrolment or not at all.
+        session.add(
+            self.outbox.message(
+                phone=household.phone,
+                language=household.language,
+                purpose="confirmation",
+                template="enrolled" if period.premium_due > 0 else "enrolled_sponsored",
+                params={
+                    "member_no": people[0].member_no,
+                    "persons": persons,
+                    "amount_due": period.premium_due,
+                },
+                now=self.now(),
+                household_id=household.id,
+                dedupe_key=f"enrolled:{household.id}",
+            )
+        )
         log.info(
             "household %s enrolled in %s: %d persons, %d XOF due",
             household.id,

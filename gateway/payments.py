@@ -27,6 +27,7 @@ from adapters.payments import (
 )
 from adapters.payments.base import PaymentProviderError
 from db import models
+from db.engine import as_aware
 from gateway.billing import EXPIRED, PENDING, Billing, PaymentRefused, later
 from gateway.config import PaymentSettings
 from gateway.pace import Pace
@@ -134,7 +135,7 @@ class PaymentsService:
     async def _advance(self, payment: models.Payment) -> None:
         provider = self.providers.by_name.get(payment.provider)
         now = self.billing.now()
-        age = (now - _aware(payment.created_at, now)).total_seconds()
+        age = (now - as_aware(payment.created_at, now)).total_seconds()
         if age >= self.settings.expire_after + self.settings.keep_polling_for:
             await self.billing.schedule(payment.reference, None)  # a person looks at it now
             log.warning(
@@ -256,12 +257,7 @@ class PaymentsService:
         )
 
     async def _wait_more(self, payment: models.Payment, now: datetime) -> None:
-        age = (now - _aware(payment.created_at, now)).total_seconds()
+        age = (now - as_aware(payment.created_at, now)).total_seconds()
         if payment.status == PENDING and age >= self.settings.expire_after:
             await self.billing.expire(payment.reference)
         await self.billing.schedule(payment.reference, later(now, payment.checks), checked=True)
-
-
-def _aware(moment: datetime, like: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored in the scheme's zone."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=like.tzinfo)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 from sqlalchemy.engine import Engine as DatabaseEngine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.sms import SmsSender
 from db.embedded_redis import EmbeddedRedis
 from db.engine import (
     create_engine_async,
@@ -34,7 +35,17 @@ from gateway.enrolment import EnrolmentService
 from gateway.payments import PaymentsService
 from gateway.rights import RightsService
 from gateway.scheme_cache import SchemeCache
+from gateway.sms import senders
+from gateway.sms.campaigns import Campaigns
+from gateway.sms.dispatch import Dispatcher
+from gateway.sms.inbound import InboundService
+from gateway.sms.outbox import Outbox
+from gateway.sms.quiet import QuietHours
+from gateway.sms.reminders import Reminders
+from gateway.sms.reports import Reports
+from gateway.sms.texts import SmsTexts
 from gateway.ussd import UssdService
+from gateway.worker import Job
 from menus.engine import Engine
 from menus.identifiers import NationalIdRule
 from menus.journeys import all_journeys
@@ -52,7 +63,11 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.now = now or _now_on(clock, settings.timezone)  # tests move time; production reads it
+        zone = ZoneInfo(settings.timezone)
+        # Tests move the day; production reads the clock. Every writer takes its time here.
+        self.now: Callable[[], datetime] = (
+            now or _now_on(clock, settings.timezone) or (lambda: datetime.now(zone))
+        )
         self.embedded: EmbeddedRedis | None = None
         self.db: AsyncEngine
         self.sync_db: DatabaseEngine
@@ -62,6 +77,13 @@ class Runtime:
         self.billing: Billing
         self.providers: providers.Providers
         self.payments: PaymentsService
+        self.outbox: Outbox
+        self.sms_sender: SmsSender
+        self.sms_dispatcher: Dispatcher
+        self.reminders: Reminders
+        self.sms_inbound: InboundService
+        self.sms_reports: Reports
+        self.campaigns: Campaigns
 
     async def start(self) -> None:
         settings = self.settings
@@ -78,7 +100,8 @@ class Runtime:
         self.sessions = session_factory(self.db)
         scheme_cache = SchemeCache(self.sessions, settings.scheme_refresh_seconds)
         callers = CallerService(self.sessions)
-        self.billing = Billing(self.sessions, settings.timezone, self.now)
+        self._start_sms()
+        self.billing = Billing(self.sessions, settings.timezone, self.now, self.outbox)
         self.providers = providers.build(os.environ, settings.payments)
         self.payments = PaymentsService(self.billing, self.providers, settings.payments)
         catalogues = load_catalogues()
@@ -89,7 +112,7 @@ class Runtime:
             SessionStore(self.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl),
             scheme_cache,
             EffectRunner(
-                EnrolmentService(sync_session_factory(self.sync_db)),
+                EnrolmentService(sync_session_factory(self.sync_db), self.outbox, self.now),
                 RightsService(self.sessions),
                 callers,
                 self.payments,
@@ -109,7 +132,46 @@ class Runtime:
             # Start anyway: /readyz says what is wrong and hops answer "unavailable".
             log.exception("could not read the scheme at start-up")
 
+    def _start_sms(self) -> None:
+        sms = self.settings.sms
+        quiet = QuietHours.parse(sms.quiet_hours, self.settings.timezone)
+        texts = SmsTexts.load(self.settings.default_language, sms.ussd_code)
+        self.outbox = Outbox(texts, quiet)
+        self.sms_sender = senders.build(sms)
+        self.sms_dispatcher = Dispatcher(
+            self.sessions,
+            self.sms_sender,
+            self.now,
+            rate=sms.rate,
+            concurrency=sms.concurrency,
+            give_up_after=timedelta(seconds=sms.give_up_after),
+            quiet_hours=quiet,
+        )
+        self.reminders = Reminders(
+            self.sessions,
+            self.outbox,
+            self.now,
+            premium_due_days=sms.premium_due_days,
+            cover_ending_days=sms.cover_ending_days,
+            every_seconds=sms.sweep_seconds,
+        )
+        self.sms_inbound = InboundService(
+            self.sessions,
+            self.outbox,
+            self.now,
+            per_10_minutes=sms.inbound_per_10_minutes,
+            country=self.settings.country,
+        )
+        self.sms_reports = Reports(self.sessions, self.now)
+        self.campaigns = Campaigns(self.sessions, self.outbox, self.now)
+
+    @property
+    def jobs(self) -> list[Job]:
+        """What the background worker does, in order, each round."""
+        return [self.payments.work, self.sms_dispatcher.work, self.reminders.work]
+
     async def stop(self) -> None:
+        await self.sms_sender.aclose()
         await self.providers.aclose()
         await self.redis.aclose()
         await self.redis.connection_pool.disconnect()

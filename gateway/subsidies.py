@@ -61,7 +61,11 @@ def rights_open(period: models.CoveragePeriod) -> bool:
 def open_rights_if_paid(period: models.CoveragePeriod, day: date, today: date) -> None:
     if period.paid_in_full_on is None and rights_open(period):
         period.paid_in_full_on = day
-    period.status = coverage.status_on(terms_of(period), today)
+    terms = terms_of(period)
+    period.covered_from = terms.covered_from
+    period.covered_until = terms.covered_until
+    period.grace_until = terms.grace_until
+    period.status = coverage.status_on(terms, today)
 
 
 @dataclass(frozen=True)

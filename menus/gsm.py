@@ -80,3 +80,31 @@ def fold(text: str) -> str:
             base = unicodedata.normalize("NFD", ch)[0]
             out.append(base if base in BASIC else "?")
     return "".join(out)
+
+
+SINGLE = {"gsm7": 160, "ucs2": 70}  # what one SMS holds
+PART = {"gsm7": 153, "ucs2": 67}  # what each part of a long SMS holds (the rest is its header)
+
+
+def encoding_of(text: str) -> str:
+    return "gsm7" if is_gsm7(text) else "ucs2"
+
+
+def segments(text: str) -> int:
+    """How many SMS the aggregator sends, and bills, for `text`."""
+    encoding = encoding_of(text)
+    if length(text) <= SINGLE[encoding]:
+        return 1
+    # A character never straddles two parts: an escape pair (GSM-7) or a surrogate
+    # pair (UCS-2) moves whole to the next part.
+    room, used, parts = PART[encoding], 0, 1
+    for ch in text:
+        cost = (
+            (2 if ch in EXTENSION else 1)
+            if encoding == "gsm7"
+            else len(ch.encode("utf-16-le")) // 2
+        )
+        if used + cost > room:
+            parts, used = parts + 1, 0
+        used += cost
+    return parts

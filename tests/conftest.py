@@ -30,6 +30,9 @@ from gateway.enrolment import EnrolmentService
 
 DATA_TABLES = (
     "messages",
+    "sms_campaigns",
+    "sms_opt_outs",
+    "inbound_sms",
     "payment_notices",
     "payments",
     "coverage_periods",

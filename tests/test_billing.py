@@ -271,9 +271,12 @@ async def test_each_success_queues_one_receipt(
     status = confirmed(opened.reference, PaymentState.SUCCEEDED, 4725)
     for _ in range(3):
         await billing.settle(opened.reference, status)
-    rows = db.execute(text("SELECT phone, purpose, status, params FROM messages")).all()
+    rows = db.execute(
+        text("SELECT phone, purpose, status, params, text FROM messages WHERE purpose = 'receipt'")
+    ).all()
     assert len(rows) == 1
-    phone, purpose, state, params = rows[0]
+    phone, purpose, state, params, words = rows[0]
     assert (phone, purpose, state) == ("+2290197000701", "receipt", "queued")
     data = params if isinstance(params, dict) else json.loads(params)  # JSON column, raw SQL
     assert data["amount_due"] == 0 and data["paid_in_full"] is True
+    assert "4 725 FCFA" in words and "23/12/2026" in words  # paid up: the cover's dates

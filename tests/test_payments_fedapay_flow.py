@@ -187,7 +187,7 @@ async def test_a_moov_payer_enrols_pays_by_ussd_and_is_credited_after_the_webhoo
         )
         == 1
     )
-    assert count(db, "SELECT COUNT(*) FROM messages") == 1
+    assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 1
 
     rights = await pay_by_ussd(http, PAYER, ["3"])
     assert "Statut: période d'attente" in rights
@@ -222,7 +222,7 @@ async def test_a_declined_transaction_fails_with_its_reason_and_credits_nothing(
         None,
     )
     assert period(db) == (0, "pending_payment")
-    assert count(db, "SELECT COUNT(*) FROM messages") == 0
+    assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 0
     # Final: a late copy of the webhook is acknowledged and changes nothing.
     assert await webhook(http, fedapay, transaction_id, event) == 200
     assert await runtime(app).payments.work() == 0
@@ -268,7 +268,7 @@ async def test_ten_concurrent_copies_of_the_approved_webhook_credit_once(
     payment = one_payment(db)
     assert payment["status"] == "succeeded" and payment["receipt_no"]
     assert period(db) == (4725, "waiting")
-    assert count(db, "SELECT COUNT(*) FROM messages") == 1
+    assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 1
     # Every copy is kept, each one acknowledged.
     assert notices(db) == [(reference, "fedapay", "webhook", "to_confirm")] * 10
 
@@ -280,7 +280,7 @@ async def test_ten_concurrent_copies_of_the_approved_webhook_credit_once(
     assert await runtime(app).payments.work() == 0
     assert one_payment(db)["receipt_no"] == payment["receipt_no"]
     assert period(db) == (4725, "waiting")
-    assert count(db, "SELECT COUNT(*) FROM messages") == 1
+    assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 1
     assert count(db, "SELECT COUNT(*) FROM payment_notices") == 20
 
 
@@ -343,7 +343,7 @@ async def test_a_forged_or_stale_webhook_is_refused_and_changes_nothing(
     payment = one_payment(db)
     assert (payment["status"], payment["receipt_no"]) == ("pending", None)
     assert period(db) == (0, "pending_payment")
-    assert count(db, "SELECT COUNT(*) FROM messages") == 0
+    assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 0
 
 
 async def test_an_unsigned_or_tampered_webhook_is_refused(
@@ -398,7 +398,7 @@ async def test_a_lost_webhook_is_made_good_by_the_workers_poll(
     assert await webhook(http, fedapay, transaction_id, "transaction.approved") == 200
     assert await runtime(app).payments.work() == 0
     assert period(db) == (4725, "waiting")
-    assert count(db, "SELECT COUNT(*) FROM messages") == 1
+    assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 1
 
 
 async def test_a_still_pending_transaction_is_asked_again_until_it_settles(
@@ -456,7 +456,7 @@ async def test_a_confirmed_amount_or_currency_that_differs_goes_to_review(
     payment = one_payment(db)
     assert (payment["status"], payment["reason"]) == ("needs_review", "amount_mismatch"), what
     assert period(db) == (0, "pending_payment")
-    assert count(db, "SELECT COUNT(*) FROM messages") == 0
+    assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 0
 
 
 @pytest.mark.parametrize(

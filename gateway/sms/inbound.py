@@ -1,0 +1,181 @@
+"""Incoming SMS: keywords in French and English, each message handled once.
+
+The aggregator retries an incoming message until it gets a 200, for hours: the
+message is stored under its id with its reply in one transaction, so a retry finds
+it and nothing is answered twice. Replies go to the sender at once (no quiet hours,
+no STOP: they answer what the person just asked).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import models
+from db.engine import writing
+from gateway.rights import coverage_view, current_period
+from gateway.sms.outbox import Outbox
+from menus import keywords
+from menus.identifiers import MemberNumberError, PhoneNumberError, normalise_phone
+from menus.identifiers import parse_member_number as read_member_no
+
+log = logging.getLogger(__name__)
+
+FLOOD_WINDOW = timedelta(minutes=10)
+UNKNOWN_REPLY_EVERY = timedelta(hours=1)  # "message not understood", at most this often
+
+
+class InboundService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        now: Callable[[], datetime],
+        *,
+        per_10_minutes: int,
+        country: str,
+    ) -> None:
+        self.sessions = sessions
+        self.outbox = outbox
+        self.now = now
+        self.per_10_minutes = per_10_minutes
+        self.country = country
+
+    async def receive(self, provider_id: str, sender: str, to: str, text: str) -> str:
+        """Store and answer one incoming SMS; returns what it was read as."""
+        phone = self._phone(sender)
+        now = self.now()
+        try:
+            async with writing(self.sessions, f"sms-from:{phone}") as session:
+                return await self._receive(session, provider_id, phone, to, text, now)
+        except IntegrityError:
+            return "duplicate"  # a concurrent copy of the same message won
+
+    async def _receive(
+        self, session: AsyncSession, provider_id: str, phone: str, to: str, text: str, now: datetime
+    ) -> str:
+        seen = await session.scalar(
+            select(models.InboundSms.id).where(models.InboundSms.provider_id == provider_id)
+        )
+        if seen is not None:
+            return "duplicate"
+        recent = await session.scalar(
+            select(func.count())
+            .select_from(models.InboundSms)
+            .where(
+                models.InboundSms.phone == phone,
+                models.InboundSms.received_at > now - FLOOD_WINDOW,
+            )
+        )
+        request = keywords.read(text)
+        kind = request.kind
+        if (recent or 0) >= self.per_10_minutes:
+            kind = "flood"  # kept, not answered: a loop between two machines costs nothing
+            log.warning("sms flood from %s: not answered", phone)
+        session.add(
+            models.InboundSms(
+                provider_id=provider_id,
+                phone=phone,
+                to=to[:20],
+                text=text,
+                keyword=kind,
+                received_at=now,
+            )
+        )
+        await session.flush()  # a second copy stops here, before any reply
+        if kind == "flood":
+            return kind
+        reply = await self._answer(session, request, phone, now)
+        if reply is None:
+            return "unknown_unanswered" if kind == keywords.UNKNOWN else kind
+        template, params, household_language = reply
+        session.add(
+            self.outbox.message(
+                phone=phone,
+                language=request.language or household_language,
+                purpose="reply",
+                template=template,
+                params=params,
+                now=now,
+                dedupe_key=f"reply:{provider_id}",
+            )
+        )
+        return kind
+
+    async def _answer(
+        self, session: AsyncSession, request: keywords.Request, phone: str, now: datetime
+    ) -> tuple[str, dict[str, Any], str | None] | None:
+        own = await session.scalar(
+            select(models.Household)
+            .where(models.Household.phone == phone)
+            .order_by(models.Household.id.desc())
+            .limit(1)
+        )
+        language = own.language if own is not None else None
+        if request.kind == keywords.RIGHTS:
+            template, params = await self._rights(session, request.argument, phone, now)
+            return template, params, language
+        if request.kind == keywords.HELP:
+            return "reply_help", {}, language
+        if request.kind == keywords.STOP:
+            if await session.get(models.SmsOptOut, phone) is None:
+                session.add(models.SmsOptOut(phone=phone, source="keyword", opted_out_at=now))
+            return "reply_stop", {}, language
+        if request.kind == keywords.START:
+            await session.execute(delete(models.SmsOptOut).where(models.SmsOptOut.phone == phone))
+            return "reply_start", {}, language
+        answered = await session.scalar(
+            select(models.Message.id)
+            .where(
+                models.Message.phone == phone,
+                models.Message.template == "reply_unknown",
+                models.Message.created_at > now - UNKNOWN_REPLY_EVERY,
+            )
+            .limit(1)
+        )
+        return None if answered is not None else ("reply_unknown", {}, language)
+
+    async def _rights(
+        self, session: AsyncSession, typed: str, phone: str, now: datetime
+    ) -> tuple[str, dict[str, Any]]:
+        try:
+            member_no = read_member_no(typed)
+        except MemberNumberError:
+            return "reply_bad_member_no", {"member_no": typed[:20] or "?"}
+        member = await session.scalar(
+            select(models.Member).where(models.Member.member_no == member_no)
+        )
+        if member is None:
+            return "reply_unknown_member", {"member_no": member_no}
+        household = await session.get(models.Household, member.household_id)
+        own = household is not None and household.phone == phone
+        period = await current_period(session, member.household_id, now.date())
+        view = coverage_view(period, now.date())
+        status = view["status"] if view else "none"
+        # Someone else's number gets its status and dates only: no amounts, no names.
+        who = member_no if own else f"{member_no} ({member.first_names[:1].upper()}.)"
+        params: dict[str, Any] = {"who": who}
+        if period is not None and view is not None:
+            params.update(
+                covered_from=view["start"],
+                covered_until=view["end"],
+                grace_until=period.grace_until.isoformat() if period.grace_until else None,
+            )
+            if own:
+                params["amount_due"] = view["amount_due"]
+        template = f"rights_{status}"
+        if own and status == "pending_payment":
+            template += "_own"
+        return template, params
+
+    def _phone(self, sender: str) -> str:
+        try:
+            return normalise_phone(sender, self.country)
+        except PhoneNumberError:
+            return sender.strip()[:20]  # a short code or a name: kept as the aggregator gave it

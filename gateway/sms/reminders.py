@@ -1,0 +1,375 @@
+"""Reminders and notices of changing cover, found by a periodic sweep.
+
+Each reminder has a dedupe key (kind, offset, period or household), so it is queued at
+most once whatever the number of workers, sweeps or restarts. Candidates are found
+by index on the stored cover dates, never by reading every household. A sweep that
+runs late (a worker down for a day) still sends what is due, within a catch-up
+window, and never a reminder that no longer makes sense.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, cast, exists, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from db import models
+from db.engine import writing
+from gateway import coverage
+from gateway.rights import terms_of
+from gateway.scheme_cache import product_rule
+from gateway.sms.outbox import Outbox, insert_once
+
+log = logging.getLogger(__name__)
+
+CHUNK = 500  # periods per transaction: short transactions, the sweep loops
+CATCH_UP = timedelta(days=7)  # how late the last reminder of a kind may still go
+# The notice each new status brings.
+NOTICES = {coverage.ACTIVE: "cover_active", coverage.GRACE: "grace_started"}
+NOTICES[coverage.LAPSED] = "lapsed"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A reminder `offset` days from its anchor goes out on any day of [first, last]."""
+
+    offset: int
+    first: int  # days from the anchor
+    last: int
+
+
+def after_windows(offsets: Sequence[int]) -> list[Window]:
+    """Offsets counted after an anchor (enrolment): each runs until the next one."""
+    ordered = sorted(offsets)
+    bounds = [*ordered[1:], ordered[-1] + CATCH_UP.days + 1] if ordered else []
+    return [Window(d, d, nxt - 1) for d, nxt in zip(ordered, bounds, strict=True)]
+
+
+def before_windows(offsets: Sequence[int]) -> list[Window]:
+    """Offsets counted before an anchor (end of cover), as negative days: 30 days
+    before runs until the 7-days-before one takes over, which runs until the end."""
+    ordered = sorted(offsets, reverse=True)
+    bounds = [*ordered[1:], -1] if ordered else []
+    return [Window(d, -d, -(nxt + 1)) for d, nxt in zip(ordered, bounds, strict=True)]
+
+
+@dataclass(frozen=True)
+class Planned:
+    day: date
+    kind: str
+    dedupe_key: str
+
+
+class Reminders:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        now: Callable[[], datetime],
+        *,
+        premium_due_days: Sequence[int],
+        cover_ending_days: Sequence[int],
+        every_seconds: float,
+    ) -> None:
+        self.sessions = sessions
+        self.outbox = outbox
+        self.now = now
+        self.premium_due = after_windows(premium_due_days)
+        self.cover_ending = before_windows(cover_ending_days)
+        self.every_seconds = every_seconds
+        self._next_sweep = 0.0
+
+    async def work(self) -> int:
+        """The worker job: a sweep when one is due, else nothing."""
+        if time.monotonic() < self._next_sweep:
+            return 0
+        queued = await self.sweep(self.now())
+        self._next_sweep = time.monotonic() + self.every_seconds
+        return queued
+
+    async def sweep(self, now: datetime) -> int:
+        today = now.date()
+        queued = await self._until_done(partial(self._changes_of_cover, now, today))
+        for window in self.premium_due:
+            queued += await self._until_done(partial(self._premium_due, now, today, window))
+        for window in self.cover_ending:
+            queued += await self._until_done(partial(self._cover_ending, now, today, window))
+        queued += await self._campaigns_opening(now, today)
+        if queued:
+            log.info("reminder sweep queued %d messages", queued)
+        return queued
+
+    @staticmethod
+    async def _until_done(chunk: Callable[[], Awaitable[tuple[int, int]]]) -> int:
+        total = 0
+        while True:
+            seen, queued = await chunk()
+            total += queued
+            if seen < CHUNK:
+                return total
+
+    async def _changes_of_cover(self, now: datetime, today: date) -> tuple[int, int]:
+        """Stored statuses that the calendar has overtaken: waiting -> active -> grace
+        -> lapsed. The status and its notice change in one transaction."""
+        period = models.CoveragePeriod
+        async with writing(self.sessions) as session:
+            overtaken = (
+                await session.scalars(
+                    select(period)
+                    .where(
+                        or_(
+                            and_(period.status == coverage.WAITING, period.covered_from <= today),
+                            and_(
+                                period.status.in_((coverage.WAITING, coverage.ACTIVE)),
+                                period.covered_until < today,
+                            ),
+                            and_(
+                                period.status.in_(
+                                    (coverage.WAITING, coverage.ACTIVE, coverage.GRACE)
+                                ),
+                                period.grace_until < today,
+                            ),
+                        )
+                    )
+                    .order_by(period.id)
+                    .limit(CHUNK)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            queued = 0
+            for row in overtaken:
+                status = coverage.status_on(terms_of(row), today)
+                if status == row.status:
+                    continue
+                row.status = status
+                template = NOTICES.get(status)
+                if template is not None:
+                    queued += await self._queue(
+                        session, row, template, f"{template}:{row.id}", now, {}
+                    )
+            return len(overtaken), queued
+
+    async def _premium_due(self, now: datetime, today: date, window: Window) -> tuple[int, int]:
+        period = models.CoveragePeriod
+        kind = f"premium_due:{window.offset}:"
+        async with writing(self.sessions) as session:
+            rows = (
+                await session.scalars(
+                    select(period)
+                    .where(
+                        period.status == coverage.PENDING_PAYMENT,
+                        period.cancelled_on.is_(None),
+                        period.amount_paid < period.premium_due,
+                        period.starts_on <= today - timedelta(days=window.first),
+                        period.starts_on >= today - timedelta(days=window.last),
+                        _not_queued(kind, period.id),
+                    )
+                    .order_by(period.id)
+                    .limit(CHUNK)
+                )
+            ).all()
+            queued = 0
+            for row in rows:
+                params = {"amount_due": terms_of(row).amount_due}
+                queued += await self._queue(
+                    session, row, "premium_due", f"{kind}{row.id}", now, params
+                )
+            return len(rows), queued
+
+    async def _cover_ending(self, now: datetime, today: date, window: Window) -> tuple[int, int]:
+        period = models.CoveragePeriod
+        renewal = aliased(models.CoveragePeriod)
+        kind = f"cover_ending:{window.offset}:"
+        async with writing(self.sessions) as session:
+            rows = (
+                await session.scalars(
+                    select(period)
+                    .where(
+                        period.status.in_((coverage.WAITING, coverage.ACTIVE)),
+                        period.covered_until >= today - timedelta(days=window.last),
+                        period.covered_until <= today - timedelta(days=window.first),
+                        _not_queued(kind, period.id),
+                        # A household that already renewed needs no reminder.
+                        ~exists().where(
+                            renewal.household_id == period.household_id,
+                            renewal.starts_on > period.starts_on,
+                        ),
+                    )
+                    .order_by(period.id)
+                    .limit(CHUNK)
+                )
+            ).all()
+            queued = 0
+            for row in rows:
+                assert row.covered_until is not None
+                params = {"days": (row.covered_until - today).days}
+                queued += await self._queue(
+                    session, row, "cover_ending", f"{kind}{row.id}", now, params
+                )
+            return len(rows), queued
+
+    async def _campaigns_opening(self, now: datetime, today: date) -> int:
+        """In the first days of a product's yearly campaign, every household on it that
+        has not yet enrolled for this campaign is told it is open."""
+        async with self.sessions() as session:
+            products = (
+                await session.scalars(
+                    select(models.Product).where(
+                        models.Product.active.is_(True), models.Product.window_start.is_not(None)
+                    )
+                )
+            ).all()
+        queued = 0
+        for product in products:
+            rule = product_rule(product)
+            opened = _latest_opening(rule.window, today)
+            if opened is None or not rule.is_open(today) or today - opened > CATCH_UP:
+                continue
+            closes = _closing(rule.window, opened)
+            queued += await self._until_done(
+                partial(self._campaign_open, now, product, opened, closes)
+            )
+        return queued
+
+    async def _campaign_open(
+        self, now: datetime, product: models.Product, opened: date, closes: date
+    ) -> tuple[int, int]:
+        household = models.Household
+        period = models.CoveragePeriod
+        kind = f"campaign_open:{product.id}:{opened.isoformat()}:"
+        async with writing(self.sessions) as session:
+            rows = (
+                await session.scalars(
+                    select(household)
+                    .where(
+                        household.product_id == product.id,
+                        _not_queued(kind, household.id),
+                        ~exists().where(
+                            period.household_id == household.id, period.starts_on >= opened
+                        ),
+                        ~exists().where(models.SmsOptOut.phone == household.phone),
+                    )
+                    .order_by(household.id)
+                    .limit(CHUNK)
+                )
+            ).all()
+            queued = 0
+            for row in rows:
+                name = product.names.get(row.language) or next(iter(product.names.values()), "")
+                message = self.outbox.message(
+                    phone=row.phone,
+                    language=row.language,
+                    purpose="reminder",
+                    template="campaign_open",
+                    params={"product": name, "closes_on": closes.isoformat()},
+                    now=now,
+                    household_id=row.id,
+                    dedupe_key=f"{kind}{row.id}",
+                )
+                queued += await _insert(session, message)
+            return len(rows), queued
+
+    async def _queue(
+        self,
+        session: AsyncSession,
+        period: models.CoveragePeriod,
+        template: str,
+        dedupe_key: str,
+        now: datetime,
+        params: dict[str, Any],
+    ) -> int:
+        household = await session.get(models.Household, period.household_id)
+        assert household is not None
+        opted_out = await session.get(models.SmsOptOut, household.phone)
+        if opted_out is not None:
+            return 0
+        head = await session.scalar(
+            select(models.Member.member_no).where(
+                models.Member.household_id == household.id,
+                models.Member.relationship_to_head == "head",
+            )
+        )
+        message = self.outbox.message(
+            phone=household.phone,
+            language=household.language,
+            purpose="reminder",
+            template=template,
+            params={
+                "member_no": head,
+                "covered_from": _iso(period.covered_from),
+                "covered_until": _iso(period.covered_until),
+                "grace_until": _iso(period.grace_until),
+                **params,
+            },
+            now=now,
+            household_id=household.id,
+            dedupe_key=dedupe_key,
+        )
+        return await _insert(session, message)
+
+    def planned(self, period: models.CoveragePeriod, product: models.Product) -> list[Planned]:
+        """When each reminder of `period` goes (or went), by the same rules as the sweep."""
+        plan: list[Planned] = []
+        terms = terms_of(period)
+        if terms.covered_from is None and period.cancelled_on is None:
+            for w in self.premium_due:
+                day = period.starts_on + timedelta(days=w.offset)
+                plan.append(Planned(day, "premium_due", f"premium_due:{w.offset}:{period.id}"))
+        if terms.covered_from and terms.covered_until and terms.grace_until:
+            if terms.covered_from > period.starts_on:
+                plan.append(
+                    Planned(terms.covered_from, "cover_active", f"cover_active:{period.id}")
+                )
+            for w in self.cover_ending:
+                day = terms.covered_until - timedelta(days=w.offset)
+                plan.append(Planned(day, "cover_ending", f"cover_ending:{w.offset}:{period.id}"))
+            after_end = terms.covered_until + timedelta(days=1)
+            plan.append(Planned(after_end, "grace_started", f"grace_started:{period.id}"))
+            lapse = terms.grace_until + timedelta(days=1)
+            plan.append(Planned(lapse, "lapsed", f"lapsed:{period.id}"))
+        rule = product_rule(product)
+        if rule.window is not None:
+            opening = rule.next_opening(period.starts_on)
+            key = f"campaign_open:{product.id}:{opening.isoformat()}:{period.household_id}"
+            plan.append(Planned(opening, "campaign_open", key))
+        return sorted(plan, key=lambda p: p.day)
+
+
+def _not_queued(kind: str, key_id: Any) -> ColumnElement[bool]:
+    key = literal(kind, String) + cast(key_id, String)
+    return ~exists().where(models.Message.dedupe_key == key)
+
+
+async def _insert(session: AsyncSession, message: models.Message) -> int:
+    dialect = session.get_bind().dialect.name
+    result = await session.execute(insert_once(message, dialect))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _latest_opening(
+    window: tuple[tuple[int, int], tuple[int, int]] | None, today: date
+) -> date | None:
+    if window is None:
+        return None
+    (month, day), _ = window
+    opening = date(today.year, month, day)
+    return opening if opening <= today else date(today.year - 1, month, day)
+
+
+def _closing(window: tuple[tuple[int, int], tuple[int, int]] | None, opened: date) -> date:
+    assert window is not None
+    _, (month, day) = window
+    closes = date(opened.year, month, day)
+    return closes if closes >= opened else date(opened.year + 1, month, day)

@@ -1,0 +1,56 @@
+"""The words of every SMS, one catalogue per language (`templates/<lang>.json`).
+
+A message is stored with its template and values, and worded once, when it is queued:
+what was measured (encoding, segments) is exactly what leaves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date
+from importlib import resources
+from typing import Any
+
+from menus.text import Catalogue, Money, T
+
+# How stored values (plain JSON) are shown: amounts grouped with their currency, days
+# in the language's date format.
+MONEY_PARAMS = frozenset({"amount", "amount_due"})
+DATE_PARAMS = frozenset({"covered_from", "covered_until", "grace_until", "closes_on"})
+
+# What staff may send to a part of the scheme (`alafia sms campaign --template`).
+CAMPAIGN_TEMPLATES = ("campaign_enrol", "campaign_pay", "campaign_renew")
+
+
+class SmsTexts:
+    def __init__(self, catalogues: Mapping[str, Catalogue], default_language: str, ussd_code: str):
+        if default_language not in catalogues:
+            raise ValueError(f"no SMS templates for the default language {default_language!r}")
+        self.catalogues = dict(catalogues)
+        self.default_language = default_language
+        self.ussd_code = ussd_code
+
+    @classmethod
+    def load(cls, default_language: str, ussd_code: str) -> SmsTexts:
+        found: dict[str, Catalogue] = {}
+        folder = resources.files("gateway.sms").joinpath("templates")
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".json"):
+                language = entry.name.removesuffix(".json")
+                found[language] = Catalogue(language, json.loads(entry.read_text("utf-8")))
+        return cls(found, default_language, ussd_code)
+
+    def language(self, wanted: str | None) -> str:
+        return wanted if wanted in self.catalogues else self.default_language
+
+    def word(self, language: str, template: str, params: Mapping[str, Any]) -> str:
+        values: dict[str, Any] = {"ussd_code": self.ussd_code}
+        for key, value in params.items():
+            if key in MONEY_PARAMS:
+                values[key] = Money(int(value))
+            elif key in DATE_PARAMS and isinstance(value, str):
+                values[key] = date.fromisoformat(value)
+            else:
+                values[key] = value
+        return self.catalogues[self.language(language)].render(T(template, values))
