@@ -2,8 +2,11 @@
 
 alafia demo                 everything on embedded defaults, with a demo scheme
 alafia serve                the production HTTP server
-alafia worker               the background worker (payments)
+alafia worker               the background worker (payments, SMS, reminders)
 alafia payments review      payments and callbacks that need a person
+alafia sms status           the SMS outbox: what left, what waits, what was refused
+alafia sms schedule         the reminders of a household
+alafia sms campaign         a message to every household of a mutual or commune
 alafia db upgrade           create or migrate the database
 alafia scheme load FILE     load mutuals and products (YAML or JSON)
 alafia scheme show          what is loaded
@@ -69,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
     serve.set_defaults(run=_serve)
 
-    worker = commands.add_parser("worker", help="run the background worker (payments)")
+    worker = commands.add_parser(
+        "worker", help="run the background worker (payments, SMS, reminders)"
+    )
     worker.add_argument(
         "--idle", type=float, default=1.0, help="seconds to wait when nothing is due"
     )
@@ -113,6 +118,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     settle.add_argument("--received-on", help="YYYY-MM-DD, today by default")
     settle.set_defaults(run=_sponsors_settle)
+
+    sms = commands.add_parser("sms", help="text messages").add_subparsers(title="sms commands")
+    sms_status = sms.add_parser("status", help="what the outbox holds")
+    sms_status.add_argument("--json", action="store_true", help="machine-readable output")
+    sms_status.set_defaults(run=_sms_status)
+    schedule = sms.add_parser("schedule", help="the reminders of a member's household")
+    schedule.add_argument("--member", required=True, help="a member number of the household")
+    schedule.set_defaults(run=_sms_schedule)
+    campaign = sms.add_parser("campaign", help="a message to a part of the scheme")
+    campaign.add_argument("--mutual", help="the mutual's code")
+    campaign.add_argument("--commune", help="only households of this commune")
+    campaign.add_argument(
+        "--template", required=True, help="campaign_enrol, campaign_pay or campaign_renew"
+    )
+    campaign.add_argument("--yes", action="store_true", help="queue without asking")
+    campaign.add_argument("--by", default=os.environ.get("USER", "cli"), help="who asks")
+    campaign.set_defaults(run=_sms_campaign)
 
     dial = commands.add_parser(
         "dial", help="a terminal phone: a USSD session against a running gateway"
@@ -275,6 +297,101 @@ def _sponsors_settle(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _sms_status(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gateway.sms.overview import outbox_figures
+
+    now = datetime.now(ZoneInfo(settings.timezone))
+    figures = _with_sessions(settings, lambda sessions: outbox_figures(sessions, now))
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    print(f"{'purpose':<14}{'status':<13}{'messages':>9}{'segments':>10}")
+    for row in figures["by_purpose"]:
+        print(f"{row['purpose']:<14}{row['status']:<13}{row['messages']:>9}{row['segments']:>10}")
+    oldest = figures["oldest_queued_minutes"]
+    print(f"\nqueued for {oldest} min at most" if oldest is not None else "\nnothing queued")
+    print(f"{figures['retrying']} waiting to be retried")
+    print(f"{figures['opted_out_numbers']} numbers opted out of reminders")
+    for row in figures["not_sent"]:
+        print(f"  {row['status']:<12} {row['messages']:>7}  {row['reason'] or '-'}")
+    return 0
+
+
+def _sms_schedule(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gateway.sms.outbox import Outbox
+    from gateway.sms.overview import household_schedule
+    from gateway.sms.reminders import Reminders
+    from gateway.sms.texts import SmsTexts
+
+    now = datetime.now(ZoneInfo(settings.timezone))
+    texts = SmsTexts.load(settings.default_language, settings.sms.ussd_code)
+
+    async def plan(sessions: async_sessionmaker[AsyncSession]) -> list[dict[str, str]] | None:
+        reminders = Reminders(
+            sessions,
+            Outbox(texts, None),
+            lambda: now,
+            premium_due_days=settings.sms.premium_due_days,
+            cover_ending_days=settings.sms.cover_ending_days,
+            every_seconds=settings.sms.sweep_seconds,
+        )
+        return await household_schedule(sessions, reminders, args.member, now.date())
+
+    rows = _with_sessions(settings, plan)
+    if rows is None:
+        print(f"no member {args.member}", file=sys.stderr)
+        return 2
+    for row in rows:
+        print(f"{row['day']}  {row['kind']:<15} {row['state']}")
+    return 0
+
+
+def _sms_campaign(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gateway.sms.campaigns import CampaignError, Campaigns, Segment
+    from gateway.sms.outbox import Outbox
+    from gateway.sms.quiet import QuietHours
+    from gateway.sms.texts import CAMPAIGN_TEMPLATES, SmsTexts
+
+    if args.template not in CAMPAIGN_TEMPLATES:
+        print(f"--template must be one of {', '.join(CAMPAIGN_TEMPLATES)}", file=sys.stderr)
+        return 2
+    zone = ZoneInfo(settings.timezone)
+    outbox = Outbox(
+        SmsTexts.load(settings.default_language, settings.sms.ussd_code),
+        QuietHours.parse(settings.sms.quiet_hours, settings.timezone),
+    )
+    segment = Segment(args.mutual, args.commune)
+
+    def campaigns(sessions: async_sessionmaker[AsyncSession]) -> Campaigns:
+        return Campaigns(sessions, outbox, lambda: datetime.now(zone))
+
+    try:
+        count = _with_sessions(settings, lambda sessions: campaigns(sessions).audience(segment))
+        print(f"{count} numbers in {segment.describe()} (numbers that said STOP left out)")
+        if count == 0:
+            return 0
+        if not args.yes and input(f"Queue {count} messages? [y/N] ").strip().lower() != "y":
+            print("nothing queued")
+            return 1
+        campaign_id, queued = _with_sessions(
+            settings, lambda sessions: campaigns(sessions).send(segment, args.template, args.by)
+        )
+    except CampaignError as error:
+        print(f"not queued: {error}", file=sys.stderr)
+        return 2
+    print(f"campaign {campaign_id}: {queued} messages queued; the worker sends them")
+    return 0
+
+
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.orm import Session
@@ -310,6 +427,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
             if payments.default_provider == "sandbox"
             else ""
         )
+        + f"\nSMS: {settings.sms.backend}"
+        + (" (messages are printed here)" if settings.sms.backend == "console" else "")
         + "\n",
         flush=True,
     )

@@ -128,7 +128,10 @@ async def test_ten_concurrent_copies_of_a_callback_credit_once(
         assert await callback(http, momo, reference) == 200  # the tenth copy still gets a 200
     await runtime(app).payments.work()
     assert period(db) == (4725, "waiting")
-    assert db.execute(text("SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'")).scalar_one() == 1
+    assert (
+        db.execute(text("SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'")).scalar_one()
+        == 1
+    )
     assert db.execute(text("SELECT COUNT(*) FROM payment_notices")).scalar_one() == 20  # all kept
 
 

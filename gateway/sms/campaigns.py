@@ -101,8 +101,7 @@ class Campaigns:
                     dedupe_key=f"campaign:{campaign.id}:{phone}",
                     campaign_id=campaign.id,
                 )
-                result = await session.execute(insert_once(message, dialect))
-                queued += int(getattr(result, "rowcount", 0) or 0)
+                queued += len((await session.execute(insert_once(message, dialect))).all())
             campaign.recipients = queued
             return campaign.id, queued
 

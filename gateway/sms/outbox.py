@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import ReturningInsert
 
 from db import models
 from gateway.config import DEFAULT_TIMEZONE
@@ -87,9 +87,10 @@ class Outbox:
         return now
 
 
-def insert_once(message: models.Message, dialect: str) -> Insert:
+def insert_once(message: models.Message, dialect: str) -> ReturningInsert[tuple[int]]:
     """An INSERT of `message` that does nothing when its dedupe key is already used:
-    the sweep of two workers, or of one worker after a restart, queues it once."""
+    the sweep of two workers, or of one worker after a restart, queues it once. It
+    returns the new row's id, or no row (rowcount is not reliable across drivers)."""
     values = {
         column.key: getattr(message, column.key)
         for column in models.Message.__table__.columns
@@ -97,5 +98,8 @@ def insert_once(message: models.Message, dialect: str) -> Insert:
     }
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert(models.Message).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        insert(models.Message)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(models.Message.id)
     )

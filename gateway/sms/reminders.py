@@ -322,7 +322,8 @@ class Reminders:
         if terms.covered_from is None and period.cancelled_on is None:
             for w in self.premium_due:
                 day = period.starts_on + timedelta(days=w.offset)
-                plan.append(Planned(day, "premium_due", f"premium_due:{w.offset}:{period.id}"))
+                kind = f"premium_due +{w.offset}d"
+                plan.append(Planned(day, kind, f"premium_due:{w.offset}:{period.id}"))
         if terms.covered_from and terms.covered_until and terms.grace_until:
             if terms.covered_from > period.starts_on:
                 plan.append(
@@ -330,7 +331,8 @@ class Reminders:
                 )
             for w in self.cover_ending:
                 day = terms.covered_until - timedelta(days=w.offset)
-                plan.append(Planned(day, "cover_ending", f"cover_ending:{w.offset}:{period.id}"))
+                kind = f"cover_ending -{w.offset}d"
+                plan.append(Planned(day, kind, f"cover_ending:{w.offset}:{period.id}"))
             after_end = terms.covered_until + timedelta(days=1)
             plan.append(Planned(after_end, "grace_started", f"grace_started:{period.id}"))
             lapse = terms.grace_until + timedelta(days=1)
@@ -350,8 +352,7 @@ def _not_queued(kind: str, key_id: Any) -> ColumnElement[bool]:
 
 async def _insert(session: AsyncSession, message: models.Message) -> int:
     dialect = session.get_bind().dialect.name
-    result = await session.execute(insert_once(message, dialect))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return len((await session.execute(insert_once(message, dialect))).all())
 
 
 def _iso(day: date | None) -> str | None:

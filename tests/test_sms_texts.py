@@ -1,0 +1,90 @@
+"""The words of every SMS: the same templates in every language, French and English
+inside GSM-7, one segment each with realistic values, and segments counted as the
+aggregator bills them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from gateway.sms.outbox import Outbox
+from gateway.sms.texts import SmsTexts
+from menus import gsm
+
+TEXTS = SmsTexts.load("fr", "*384*22#")
+# The longest values a template meets in the field.
+WORST = {
+    "member_no": "100123452",
+    "persons": 12,
+    "amount": 1_000_000,
+    "amount_due": 18_900,
+    "receipt_no": "261123-7F6276B729",
+    "covered_from": "2026-12-23",
+    "covered_until": "2027-12-22",
+    "grace_until": "2028-01-21",
+    "closes_on": "2027-12-31",
+    "days": 30,
+    "product": "Famille",
+    "mutual": "Mutuelle de santé de N'Dali",
+    "who": "100123452 (K.)",
+}
+
+
+def test_every_language_has_every_template() -> None:
+    keys = {language: set(c.texts) for language, c in TEXTS.catalogues.items()}
+    assert keys["fr"] == keys["en"]
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize(
+    "template",
+    sorted(set(TEXTS.catalogues["fr"].texts) - {"date_format", "money", "thousands_separator"}),
+)
+def test_each_template_is_one_gsm7_segment_with_the_longest_values(
+    language: str, template: str
+) -> None:
+    words = TEXTS.word(language, template, WORST)
+    assert gsm.is_gsm7(words), words
+    assert gsm.segments(words) == 1, (len(words), words)
+
+
+@pytest.mark.parametrize(
+    ("words", "encoding", "segments"),
+    [
+        ("a" * 160, "gsm7", 1),
+        ("a" * 161, "gsm7", 2),
+        ("a" * 306, "gsm7", 2),
+        ("a" * 307, "gsm7", 3),
+        ("€" * 80, "gsm7", 1),  # two septets each: 160
+        ("€" * 81, "gsm7", 2),
+        ("a" * 152 + "€", "gsm7", 1),
+        ("a" * 153 + "€" * 4, "gsm7", 2),  # an escape pair never straddles two parts
+        ("ɔ" * 70, "ucs2", 1),
+        ("ɔ" * 71, "ucs2", 2),
+        ("ɔ" * 134, "ucs2", 2),
+        ("ɔ" * 135, "ucs2", 3),
+        ("🙂" * 35, "ucs2", 1),  # surrogate pairs: two units each
+        ("🙂" * 36, "ucs2", 2),
+    ],
+)
+def test_segments_are_counted_as_the_aggregator_bills_them(
+    words: str, encoding: str, segments: int
+) -> None:
+    assert (gsm.encoding_of(words), gsm.segments(words)) == (encoding, segments)
+
+
+def test_a_name_outside_gsm7_is_measured_in_ucs2_when_queued() -> None:
+    message = Outbox.standard().message(
+        phone="+2290197000701",
+        language="fr",
+        purpose="campaign",
+        template="campaign_enrol",
+        params={"mutual": "Mutuelle de Kpɔ̀mɛ " * 4},
+        now=datetime(2026, 11, 23, 10),
+    )
+    assert (message.encoding, message.segments) == ("ucs2", 3)
+
+
+def test_an_unknown_language_falls_back_to_the_default() -> None:
+    assert TEXTS.word("yo", "reply_stop", {}) == TEXTS.word("fr", "reply_stop", {})
