@@ -7,6 +7,7 @@ comes in the language the person wrote in.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -32,6 +33,11 @@ KEYWORDS: dict[str, tuple[str, str | None]] = {
 }
 
 
+# The keyword is the first run of letters: people glue the member number to it with
+# punctuation or nothing at all ("DROITS:100000011", "droits100000011").
+_KEYWORD = re.compile(r"\W*([A-Z]+)\W*(.*)", re.DOTALL)
+
+
 @dataclass(frozen=True)
 class Request:
     kind: str  # rights, help, stop, start, unknown
@@ -40,11 +46,12 @@ class Request:
 
 
 def read(text: str) -> Request:
-    words = _plain(text).split(maxsplit=1)
-    if not words:
+    found = _KEYWORD.match(_plain(text))
+    if found is None:
         return Request(UNKNOWN, None, "")
-    kind, language = KEYWORDS.get(words[0].strip(".,;:!?"), (UNKNOWN, None))
-    return Request(kind, language, words[1].strip() if len(words) > 1 else "")
+    word, rest = found.groups()
+    kind, language = KEYWORDS.get(word, (UNKNOWN, None))
+    return Request(kind, language, rest.strip())
 
 
 def _plain(text: str) -> str:

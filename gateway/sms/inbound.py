@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import writing
-from gateway.rights import coverage_view, current_period
+from gateway.rights import coverage_view, current_period, terms_of
 from gateway.sms.outbox import Outbox
 from menus import keywords
 from menus.identifiers import MemberNumberError, PhoneNumberError, normalise_phone
@@ -162,10 +162,12 @@ class InboundService:
         who = member_no if own else f"{member_no} ({member.first_names[:1].upper()}.)"
         params: dict[str, Any] = {"who": who}
         if period is not None and view is not None:
+            # Derived like the other dates: the period's stored copy may not be written yet.
+            grace_until = terms_of(period).grace_until
             params.update(
                 covered_from=view["start"],
                 covered_until=view["end"],
-                grace_until=period.grace_until.isoformat() if period.grace_until else None,
+                grace_until=grace_until.isoformat() if grace_until else None,
             )
             if own:
                 params["amount_due"] = view["amount_due"]
