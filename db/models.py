@@ -281,6 +281,18 @@ class Message(Base):
     reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class SmsEarlyReport(Base):
+    """A delivery report that arrived before its message was recorded as sent (the
+    aggregator can be faster than the worker's bookkeeping): applied when it is."""
+
+    __tablename__ = "sms_early_reports"
+
+    provider_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(120))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class SmsOptOut(Base):
     """A number that asked for no more reminders or campaigns (STOP, or the aggregator's
     opt-out notice). Receipts and replies still go: they answer the person's own act."""

@@ -32,6 +32,7 @@ DATA_TABLES = (
     "messages",
     "sms_campaigns",
     "sms_opt_outs",
+    "sms_early_reports",
     "inbound_sms",
     "payment_notices",
     "payments",

@@ -5,7 +5,7 @@ and STOP honoured, two workers never sending the same message."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
+from adapters.sms import OutgoingSms, SendResult
 from adapters.sms.africastalking import AfricasTalkingSender
 from gateway.sms.dispatch import Dispatcher
 from gateway.sms.outbox import Outbox
@@ -327,3 +328,30 @@ async def test_two_workers_send_each_message_once(
     assert len(numbers) == len(set(numbers)) == 150
     db.expire_all()
     assert db.execute(text("SELECT COUNT(*) FROM messages WHERE status = 'sent'")).scalar() == 150
+
+
+async def test_a_delivery_report_faster_than_the_bookkeeping_is_applied_once_recorded(
+    app: Starlette,
+    dispatcher: Dispatcher,
+    peer: tuple[AtSmsPeer, str],
+    sessions: async_sessionmaker[AsyncSession],
+    now: Now,
+    db: Session,
+) -> None:
+    at, _ = peer
+    message_id = await queue(sessions, now)
+    reports = app.state.runtime.sms_reports
+    real_send = dispatcher.sender.send
+
+    async def send_and_report(sms: OutgoingSms) -> Sequence[SendResult]:
+        # The report lands between the aggregator's answer and our record of it.
+        results = await real_send(sms)
+        for result in results:
+            assert await reports.delivery(result.provider_id, "Success", None) is False
+        return results
+
+    dispatcher.sender.send = send_and_report  # type: ignore[method-assign]
+    assert await dispatcher.work() == 1
+    found = row(db, message_id)
+    assert found["status"] == "delivered" and found["provider_id"] == at.sent()[0].message_id
+    assert db.execute(text("SELECT COUNT(*) FROM sms_early_reports")).scalar() == 0

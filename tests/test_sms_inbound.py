@@ -573,3 +573,26 @@ async def test_a_flood_arriving_all_at_once_is_cut_at_the_same_limit(
 
     assert sorted(outcomes) == ["flood"] * 5 + ["help"] * limit
     assert len(replies(db, OWNER)) == limit
+
+
+async def test_stop_in_the_middle_of_a_flood_still_opts_out(
+    client: httpx.AsyncClient, db: Session, settings: Settings
+) -> None:
+    for _ in range(settings.sms.inbound_per_10_minutes):
+        await texts(client, OWNER, "AIDE")
+
+    assert await texts(client, OWNER, "STOP") == "flood"
+
+    assert opted_out(db, OWNER) == ["keyword"]
+    assert [r.template for r in replies(db, OWNER)].count("reply_stop") == 0
+
+
+@pytest.mark.parametrize("sender", ["23456", "MTN-INFO"])
+async def test_a_sender_that_is_not_a_phone_gets_no_reply(
+    client: httpx.AsyncClient, db: Session, sender: str
+) -> None:
+    # An operator's short code or a named sender: a reply would be refused, or loop.
+    assert await texts(client, sender, "AIDE") == "not_a_phone"
+
+    assert count(db, "SELECT COUNT(*) FROM inbound_sms") == 1
+    assert count(db, "SELECT COUNT(*) FROM messages") == 0

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import writing
 from gateway.sms.outbox import Outbox, insert_once
 from gateway.sms.texts import CAMPAIGN_TEMPLATES
+
+CHUNK = 1000
 
 
 class CampaignError(ValueError):
@@ -74,6 +76,29 @@ class Campaigns:
             )
             session.add(campaign)
             await session.flush()
+            campaign_id = campaign.id
+        # A national campaign reaches hundreds of thousands of households: it is queued
+        # in short transactions of CHUNK households, never one that holds the outbox.
+        queued, after = 0, 0
+        while True:
+            added, after = await self._queue_chunk(segment, template, campaign_id, after, now)
+            queued += added
+            if after == 0:
+                break
+        async with writing(self.sessions) as session:
+            await session.execute(
+                update(models.SmsCampaign)
+                .where(models.SmsCampaign.id == campaign_id)
+                .values(recipients=queued)
+            )
+        return campaign_id, queued
+
+    async def _queue_chunk(
+        self, segment: Segment, template: str, campaign_id: int, after: int, now: datetime
+    ) -> tuple[int, int]:
+        """Queue the next CHUNK households after id `after`; returns how many messages
+        were queued and the last household id (0 when there were no more)."""
+        async with writing(self.sessions) as session:
             rows = (
                 await session.execute(
                     _households(segment)
@@ -83,7 +108,9 @@ class Campaigns:
                         models.Household.language,
                         models.SchemeUnit.name,
                     )
+                    .where(models.Household.id > after)
                     .order_by(models.Household.id)
+                    .limit(CHUNK)
                 )
             ).all()
             dialect = session.get_bind().dialect.name
@@ -98,12 +125,11 @@ class Campaigns:
                     now=now,
                     household_id=household_id,
                     # One per number, even where a phone is the contact of two households.
-                    dedupe_key=f"campaign:{campaign.id}:{phone}",
-                    campaign_id=campaign.id,
+                    dedupe_key=f"campaign:{campaign_id}:{phone}",
+                    campaign_id=campaign_id,
                 )
                 queued += len((await session.execute(insert_once(message, dialect))).all())
-            campaign.recipients = queued
-            return campaign.id, queued
+            return queued, rows[-1][0] if rows else 0
 
 
 async def _check(session: AsyncSession, segment: Segment) -> int | None:

@@ -25,6 +25,7 @@ from db.engine import as_aware, writing
 from gateway.pace import Pace
 from gateway.sms.outbox import CANCELLED, EXPIRED, QUEUED, REFUSED, SENT
 from gateway.sms.quiet import QuietHours
+from gateway.sms.reports import apply_early_reports
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class Dispatcher:
         unasked = [m for m in claimed if m.quiet]
         if not unasked:
             return claimed
-        async with self.sessions() as session, session.begin():
+        async with writing(self.sessions) as session:
             opted_out = set(
                 await session.scalars(
                     select(models.SmsOptOut.phone).where(
@@ -158,8 +159,14 @@ class Dispatcher:
         if not outcomes:
             return
         rows = [self._row(message, result, now) for message, result in outcomes]
-        async with self.sessions() as session, session.begin():
+        accepted = [
+            r.provider_id
+            for _, r in outcomes
+            if r.provider_id and r.outcome is SendOutcome.ACCEPTED
+        ]
+        async with writing(self.sessions) as session:
             await session.execute(update(models.Message), rows)
+            await apply_early_reports(session, accepted, now)
         for message, result in outcomes:
             if result.outcome is not SendOutcome.ACCEPTED:
                 log.warning("sms %d %s: %s", message.id, result.outcome.value, result.reason)

@@ -89,8 +89,11 @@ class InboundService:
             )
         )
         await session.flush()  # a second copy stops here, before any reply
+        await self._opt(session, request.kind, phone, now)  # STOP counts, even in a flood
         if kind == "flood":
             return kind
+        if not phone.startswith("+"):
+            return "not_a_phone"  # a short code or a name: the aggregator would refuse a reply
         reply = await self._answer(session, request, phone, now)
         if reply is None:
             return "unknown_unanswered" if kind == keywords.UNKNOWN else kind
@@ -124,11 +127,8 @@ class InboundService:
         if request.kind == keywords.HELP:
             return "reply_help", {}, language
         if request.kind == keywords.STOP:
-            if await session.get(models.SmsOptOut, phone) is None:
-                session.add(models.SmsOptOut(phone=phone, source="keyword", opted_out_at=now))
             return "reply_stop", {}, language
         if request.kind == keywords.START:
-            await session.execute(delete(models.SmsOptOut).where(models.SmsOptOut.phone == phone))
             return "reply_start", {}, language
         answered = await session.scalar(
             select(models.Message.id)
@@ -140,6 +140,14 @@ class InboundService:
             .limit(1)
         )
         return None if answered is not None else ("reply_unknown", {}, language)
+
+    @staticmethod
+    async def _opt(session: AsyncSession, kind: str, phone: str, now: datetime) -> None:
+        if kind == keywords.STOP:
+            if await session.get(models.SmsOptOut, phone) is None:
+                session.add(models.SmsOptOut(phone=phone, source="keyword", opted_out_at=now))
+        elif kind == keywords.START:
+            await session.execute(delete(models.SmsOptOut).where(models.SmsOptOut.phone == phone))
 
     async def _rights(
         self, session: AsyncSession, typed: str, phone: str, now: datetime

@@ -79,6 +79,8 @@ async def opt_out(request: Request) -> Response:
     try:
         phone = normalise_phone(_field(form, "phoneNumber"), runtime.settings.country)
     except PhoneNumberError:
-        return JSONResponse({"error": "phoneNumber is not a valid number"}, status_code=400)
+        # Logged and answered 200: a 4xx would only make the aggregator retry for hours.
+        log.warning("opt-out notice for something that is not a phone number")
+        return JSONResponse({"status": "ignored: phoneNumber is not a valid number"})
     await runtime.sms_reports.opt_out(phone)
     return JSONResponse({"status": "opted out"})

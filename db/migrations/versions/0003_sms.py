@@ -38,6 +38,14 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "sms_early_reports",
+        sa.Column("provider_id", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=120), nullable=True),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("provider_id", name=op.f("pk_sms_early_reports")),
+    )
+    op.create_table(
         "sms_opt_outs",
         sa.Column("phone", sa.String(length=20), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
@@ -213,6 +221,7 @@ def downgrade() -> None:
 
     op.drop_table("sms_campaigns")
     op.drop_table("sms_opt_outs")
+    op.drop_table("sms_early_reports")
     with op.batch_alter_table("inbound_sms", schema=None) as batch_op:
         batch_op.drop_index("ix_inbound_sms_phone_received")
 
