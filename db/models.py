@@ -250,7 +250,8 @@ class Message(Base):
     not leave in time)."""
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_due", "status", "not_before"),)
+    # The claim reads due messages in order: (status, not_before, id) serves it without a sort.
+    __table_args__ = (Index("ix_messages_due", "status", "not_before", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
@@ -373,3 +374,85 @@ class SponsorSettlement(Base):
     allocated: Mapped[int] = mapped_column(Integer)
     received_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RegisterEvent(Base):
+    """Something the central register must learn (a household enrolled, a payment, cover
+    activated or lapsed), written in the same transaction as the change itself. The
+    worker builds the event from the household's state when it pushes it, so a retry or
+    a late push always carries the latest truth.
+
+    pending -> pushed | dead (failed for good, kept with its last error) | skipped (this
+    register takes no such event)."""
+
+    __tablename__ = "register_events"
+    __table_args__ = (
+        Index("ix_register_events_due", "status", "next_attempt_at"),
+        Index("ix_register_events_household", "household_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # the order events happened in
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)  # stable across retries
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    period_id: Mapped[int | None] = mapped_column(ForeignKey("coverage_periods.id"))
+    payment_reference: Mapped[str | None] = mapped_column(String(36))
+    member_no: Mapped[str | None] = mapped_column(String(12))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RegisterLink(Base):
+    """The register's own ids for a household's records (its Group, Patients, Contracts),
+    kept from every push so that a retry updates instead of creating twice."""
+
+    __tablename__ = "register_links"
+
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), primary_key=True)
+    register_ids: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Facility(Base):
+    """A health facility that checks its patients' cover, by API (with its key) or from
+    the phones at its reception desk."""
+
+    __tablename__ = "facilities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # The key is shown once; only a prefix (to find it) and its hash are kept.
+    key_prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FacilityPhone(Base):
+    """Which facility a desk phone belongs to: found by index on every USSD dial."""
+
+    __tablename__ = "facility_phones"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), index=True)
+
+
+class EligibilityCheck(Base):
+    """Every check a facility made, with what it was told and where the answer came from."""
+
+    __tablename__ = "eligibility_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), index=True)
+    member_no: Mapped[str] = mapped_column(String(20))
+    on: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(8))  # api, fhir, ussd, sms
+    outcome: Mapped[str] = mapped_column(String(20))  # covered, not_covered, unknown, ...
+    source: Mapped[str] = mapped_column(String(16))  # local, register
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -19,6 +19,7 @@ from gateway import logs
 from gateway.callbacks import fedapay_webhook, momo_callback
 from gateway.config import Settings
 from gateway.providers import SANDBOX, SANDBOX_MOUNT
+from gateway.register import routes as register_routes
 from gateway.runtime import Runtime
 from gateway.sandbox_momo import sandbox_app
 from gateway.sms import routes as sms_routes
@@ -100,6 +101,10 @@ def create_app(
         Route("/sms/delivery", sms_routes.delivery_report, methods=["POST"]),
         Route("/sms/inbound", sms_routes.inbound, methods=["POST"]),
         Route("/sms/optout", sms_routes.opt_out, methods=["POST"]),
+        Route("/api/v1/eligibility/{member_no}", register_routes.eligibility, methods=["GET"]),
+        Route(
+            "/fhir/CoverageEligibilityRequest", register_routes.fhir_eligibility, methods=["POST"]
+        ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]

@@ -26,8 +26,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.payments import PaymentState, ProviderStatus
+from adapters.register import EventKind
 from db import models
 from db.engine import writing
+from gateway.register.outbox import register_event
 from gateway.rights import current_period, terms_of
 from gateway.sms.outbox import Outbox
 from gateway.subsidies import open_rights_if_paid
@@ -444,6 +446,15 @@ class Billing:
                 now=now,
                 household_id=household.id,
                 dedupe_key=f"receipt:{payment.reference}",
+                payment_reference=payment.reference,
+            )
+        )
+        session.add(
+            register_event(
+                EventKind.PAYMENT_RECORDED,
+                household.id,
+                now,
+                period_id=period.id,
                 payment_reference=payment.reference,
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import select, update
@@ -9,13 +10,42 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 
+# Facility desk phones are few and change rarely: each process keeps them in memory
+# rather than making every first hop pay one more query.
+DESK_PHONES_REFRESH = 60.0
+
 
 class CallerService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
+        self._desks: dict[str, int] = {}
+        self._desks_until = 0.0
 
     async def caller(self, phone: str) -> dict[str, Any]:
         """What a session needs to know about the phone that dials: one indexed read."""
+        known = await self._household(phone)
+        facility_id = (await self._desk_phones()).get(phone)
+        if facility_id is not None:
+            known["facility_id"] = facility_id
+        return known
+
+    async def _desk_phones(self) -> dict[str, int]:
+        if time.monotonic() >= self._desks_until:
+            async with self.sessions() as session:
+                rows = await session.execute(
+                    select(models.FacilityPhone.phone, models.FacilityPhone.facility_id)
+                    .join(models.Facility, models.Facility.id == models.FacilityPhone.facility_id)
+                    .where(models.Facility.revoked_at.is_(None))
+                )
+                self._desks = {phone: facility_id for phone, facility_id in rows.all()}
+            self._desks_until = time.monotonic() + DESK_PHONES_REFRESH
+        return self._desks
+
+    def forget_desk_phones(self) -> None:
+        """Read the desk phones again on the next dial (after a change here)."""
+        self._desks_until = 0.0
+
+    async def _household(self, phone: str) -> dict[str, Any]:
         async with self.sessions() as session:
             row = (
                 await session.execute(

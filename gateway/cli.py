@@ -7,6 +7,9 @@ alafia payments review      payments and callbacks that need a person
 alafia sms status           the SMS outbox: what left, what waits, what was refused
 alafia sms schedule         the reminders of a household
 alafia sms campaign         a message to every household of a mutual or commune
+alafia register status      events waiting for, pushed to or refused by the central register
+alafia register retry       send dead (or skipped) events again
+alafia facilities add       a health facility, its API key and desk phones
 alafia db upgrade           create or migrate the database
 alafia scheme load FILE     load mutuals and products (YAML or JSON)
 alafia scheme show          what is loaded
@@ -24,7 +27,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway import logs
 from gateway.config import ConfigError, Settings
@@ -135,6 +138,46 @@ def _parser() -> argparse.ArgumentParser:
     campaign.add_argument("--yes", action="store_true", help="queue without asking")
     campaign.add_argument("--by", default=os.environ.get("USER", "cli"), help="who asks")
     campaign.set_defaults(run=_sms_campaign)
+
+    register = commands.add_parser("register", help="the central register").add_subparsers(
+        title="register commands"
+    )
+    register_status = register.add_parser("status", help="pending, failing and dead events")
+    register_status.add_argument("--json", action="store_true", help="machine-readable output")
+    register_status.set_defaults(run=_register_status)
+    retry = register.add_parser("retry", help="send dead events again")
+    retry.add_argument("--event", type=int, action="append", help="only this event id")
+    retry.add_argument(
+        "--skipped",
+        action="store_true",
+        help="also events skipped while the gateway was its own register",
+    )
+    retry.set_defaults(run=_register_retry)
+
+    facilities = commands.add_parser("facilities", help="health facilities").add_subparsers(
+        title="facilities commands"
+    )
+    add_facility = facilities.add_parser("add", help="a facility; prints its API key once")
+    add_facility.add_argument("--code", required=True)
+    add_facility.add_argument("--name", required=True)
+    add_facility.add_argument(
+        "--phone", action="append", default=[], help="a desk phone (repeat for several)"
+    )
+    add_facility.set_defaults(run=_facilities_add)
+    facilities.add_parser("list", help="facilities, key prefixes, phones").set_defaults(
+        run=_facilities_list
+    )
+    for name, helped, run in (
+        ("revoke", "stop a facility's key", _facilities_revoke),
+        ("new-key", "replace a facility's key (prints it once)", _facilities_new_key),
+    ):
+        command = facilities.add_parser(name, help=helped)
+        command.add_argument("--code", required=True)
+        command.set_defaults(run=run)
+    phones = facilities.add_parser("phones", help="set the desk phones of a facility")
+    phones.add_argument("--code", required=True)
+    phones.add_argument("--phone", action="append", default=[], help="repeat for several")
+    phones.set_defaults(run=_facilities_phones)
 
     dial = commands.add_parser(
         "dial", help="a terminal phone: a USSD session against a running gateway"
@@ -389,6 +432,127 @@ def _sms_campaign(settings: Settings, args: argparse.Namespace) -> int:
         print(f"not queued: {error}", file=sys.stderr)
         return 2
     print(f"campaign {campaign_id}: {queued} messages queued; the worker sends them")
+    return 0
+
+
+def _register_queue(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Any:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gateway.register.sync import RegisterQueue
+
+    zone = ZoneInfo(settings.timezone)
+    return RegisterQueue(sessions, lambda: datetime.now(zone))
+
+
+def _register_status(settings: Settings, args: argparse.Namespace) -> int:
+    status = _with_sessions(settings, lambda s: _register_queue(s, settings).status())
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(f"register: {settings.register.adapter}")
+    for row in status["counts"]:
+        print(f"  {row['status']:<9} {row['kind']:<20} {row['events']:>8}")
+    if not status["counts"]:
+        print("  no events yet")
+    if status["oldest_pending"]:
+        print(f"oldest pending event: {status['oldest_pending']}")
+    for event in status["failing"]:
+        print(
+            f"  event {event['id']} ({event['kind']}, household {event['household_id']}) "
+            f"{event['status']} after {event['attempts']} attempts: {event['last_error']}"
+        )
+    return 0
+
+
+def _register_retry(settings: Settings, args: argparse.Namespace) -> int:
+    statuses = ("dead", "skipped") if args.skipped else ("dead",)
+    moved = _with_sessions(
+        settings,
+        lambda s: _register_queue(s, settings).retry(event_ids=args.event, statuses=statuses),
+    )
+    print(f"{moved} events queued again; the worker pushes them")
+    return 0
+
+
+def _facilities(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gateway.register.facilities import Facilities
+
+    zone = ZoneInfo(settings.timezone)
+    return _with_sessions(settings, lambda s: work(Facilities(s, lambda: datetime.now(zone))))
+
+
+def _phones(settings: Settings, typed: list[str]) -> list[str]:
+    from menus.identifiers import PhoneNumberError, normalise_phone
+
+    phones = []
+    for phone in typed:
+        try:
+            phones.append(normalise_phone(phone, settings.country))
+        except PhoneNumberError:
+            raise ValueError(f"{phone!r} is not a valid phone number") from None
+    return phones
+
+
+def _facilities_add(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.register.facilities import FacilityError
+
+    try:
+        phones = _phones(settings, args.phone)
+        _, key = _facilities(settings, lambda f: f.add(args.code, args.name, phones))
+    except (ValueError, FacilityError) as error:
+        print(f"not added: {error}", file=sys.stderr)
+        return 2
+    print(f"facility {args.code} added. Its API key (shown only now, keep it safe):\n{key}")
+    return 0
+
+
+def _facilities_list(settings: Settings, args: argparse.Namespace) -> int:
+    for row in _facilities(settings, lambda f: f.listing()):
+        state = "revoked" if row["revoked"] else "active"
+        phones = ", ".join(str(p) for p in row["phones"]) or "no desk phone"
+        key = f"alf_{row['key_prefix']}_..."
+        print(f"{row['code']:<14} {state:<8} {key}  {row['name']} ({phones})")
+    return 0
+
+
+def _facilities_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.register.facilities import FacilityError
+
+    try:
+        _facilities(settings, lambda f: f.revoke(args.code))
+    except FacilityError as error:
+        print(f"not revoked: {error}", file=sys.stderr)
+        return 2
+    print(f"the key of {args.code} is revoked (other processes stop accepting it within 30 s)")
+    return 0
+
+
+def _facilities_new_key(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.register.facilities import FacilityError
+
+    try:
+        key = _facilities(settings, lambda f: f.new_key(args.code))
+    except FacilityError as error:
+        print(f"no new key: {error}", file=sys.stderr)
+        return 2
+    print(f"new API key for {args.code} (shown only now; the old one no longer works):\n{key}")
+    return 0
+
+
+def _facilities_phones(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.register.facilities import FacilityError
+
+    try:
+        phones = _phones(settings, args.phone)
+        _facilities(settings, lambda f: f.set_phones(args.code, phones))
+    except (ValueError, FacilityError) as error:
+        print(f"not changed: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.code}: {len(phones)} desk phones")
     return 0
 
 

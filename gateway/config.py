@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_TIMEZONE = "Africa/Porto-Novo"
@@ -117,7 +117,7 @@ class SmsSettings:
             at_sms_url=(env.get("AT_SMS_URL") or "").rstrip("/") or None,
             callback_token=token,
             ussd_code=env.get("USSD_CODE", "*384*22#"),
-            rate=_int(env, "SMS_RATE", 100, 1, 10_000),
+            rate=_int(env, "SMS_RATE", 200, 1, 10_000),
             concurrency=_int(env, "SMS_CONCURRENCY", 8, 1, 64),
             quiet_hours=_quiet_hours(env),
             premium_due_days=_days(env, "SMS_PREMIUM_DUE_DAYS", "3,14"),
@@ -125,6 +125,30 @@ class SmsSettings:
             sweep_seconds=_int(env, "SMS_SWEEP_SECONDS", 300, 1, 86_400),
             give_up_after=_int(env, "SMS_GIVE_UP_AFTER", 3 * 86_400, 600, 30 * 86_400),
             inbound_per_10_minutes=_int(env, "SMS_INBOUND_LIMIT", 10, 1, 1000),
+        )
+
+
+REGISTER_ADAPTERS = ("local", "openimis", "dci")
+
+
+@dataclass(frozen=True)
+class RegisterSettings:
+    adapter: str  # local (the gateway is the register), openimis, dci
+    max_attempts: int  # pushes of one event before it goes to the dead letters
+    concurrency: int  # households pushed at once per worker process
+    # The adapter reads its own settings (OPENIMIS_*, DCI_*); never printed: secrets.
+    env: Mapping[str, str] = field(repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RegisterSettings:
+        adapter = (env.get("REGISTER_ADAPTER") or "local").strip().lower()
+        if adapter not in REGISTER_ADAPTERS:
+            raise ConfigError(f"REGISTER_ADAPTER must be one of {', '.join(REGISTER_ADAPTERS)}")
+        return cls(
+            adapter=adapter,
+            max_attempts=_int(env, "REGISTER_MAX_ATTEMPTS", 48, 1, 10_000),
+            concurrency=_int(env, "REGISTER_CONCURRENCY", 4, 1, 64),
+            env=dict(env),
         )
 
 
@@ -147,6 +171,7 @@ class Settings:
     log_level: str
     payments: PaymentSettings
     sms: SmsSettings
+    register: RegisterSettings
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -171,4 +196,5 @@ class Settings:
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             payments=PaymentSettings.from_env(env),
             sms=SmsSettings.from_env(env),
+            register=RegisterSettings.from_env(env),
         )

@@ -8,9 +8,13 @@ from typing import Any
 from gateway.callers import CallerService
 from gateway.enrolment import EnrolmentService
 from gateway.payments import PaymentsService
+from gateway.register.eligibility import EligibilityService
+from gateway.register.facilities import FacilityRef
 from gateway.rights import RightsService
 from menus.effects import (
+    CheckEligibility,
     Effect,
+    EligibilityResult,
     EnrolHousehold,
     QuoteDue,
     RememberLanguage,
@@ -27,11 +31,13 @@ class EffectRunner:
         rights: RightsService,
         callers: CallerService,
         payments: PaymentsService,
+        eligibility: EligibilityService,
     ) -> None:
         self.enrolment = enrolment
         self.rights = rights
         self.callers = callers
         self.payments = payments
+        self.eligibility = eligibility
 
     async def apply(self, effect: Effect, request_key: str, today: date) -> Any:
         """`request_key` names the request (a USSD session); writes are idempotent on it."""
@@ -42,6 +48,8 @@ class EffectRunner:
                 return await self.rights.household_rights(phone, today)
             case ShowMemberStatus(member_no=member_no):
                 return await self.rights.member_status(member_no, today)
+            case CheckEligibility(member_no=member_no, facility_id=facility_id):
+                return await self._check(member_no, facility_id, today)
             case RememberLanguage(phone=phone, language=language):
                 await self.callers.remember_language(phone, language)
                 return True
@@ -50,3 +58,19 @@ class EffectRunner:
             case StartPayment(member_no=member_no, amount=amount, payer_phone=payer):
                 return await self.payments.start(member_no, amount, payer, request_key=request_key)
         raise TypeError(f"no service applies {type(effect).__name__}")
+
+    async def _check(self, member_no: str, facility_id: int, today: date) -> EligibilityResult:
+        answer = await self.eligibility.check(
+            FacilityRef(facility_id, "", ""), member_no, today, "ussd"
+        )
+        return EligibilityResult(
+            outcome=answer.outcome,
+            member_no=answer.member_no,
+            status=answer.status,
+            end=answer.period_end.isoformat() if answer.period_end else None,
+            waiting_until=answer.waiting_until.isoformat() if answer.waiting_until else None,
+            copay_percent=answer.copay_percent,
+            first_name=answer.first_name or "",
+            initial=answer.initial or "",
+            source=answer.source,
+        )

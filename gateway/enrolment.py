@@ -12,10 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.register import EventKind
 from db import models
 from db.engine import begin_writing, write_queue
 from gateway import coverage
 from gateway.config import DEFAULT_TIMEZONE
+from gateway.register.outbox import register_event
 from gateway.rights import terms_of
 from gateway.scheme_cache import offers, product_rule
 from gateway.sms.outbox import Outbox
@@ -150,6 +152,7 @@ class EnrolmentService:
                 dedupe_key=f"enrolled:{household.id}",
             )
         )
+        session.add(register_event(EventKind.HOUSEHOLD_ENROLLED, household.id, self.now()))
         log.info(
             "household %s enrolled in %s: %d persons, %d XOF due",
             household.id,

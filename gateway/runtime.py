@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy.engine import Engine as DatabaseEngine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.register import CentralRegister
 from adapters.sms import SmsSender
 from db.embedded_redis import EmbeddedRedis
 from db.engine import (
@@ -33,6 +34,10 @@ from gateway.config import Settings
 from gateway.effects import EffectRunner
 from gateway.enrolment import EnrolmentService
 from gateway.payments import PaymentsService
+from gateway.register import registers
+from gateway.register.eligibility import EligibilityService
+from gateway.register.facilities import Facilities
+from gateway.register.sync import RegisterQueue, RegisterSync
 from gateway.rights import RightsService
 from gateway.scheme_cache import SchemeCache
 from gateway.sms import senders
@@ -84,6 +89,11 @@ class Runtime:
         self.sms_inbound: InboundService
         self.sms_reports: Reports
         self.campaigns: Campaigns
+        self.register: CentralRegister
+        self.register_sync: RegisterSync
+        self.register_queue: RegisterQueue
+        self.facilities: Facilities
+        self.eligibility: EligibilityService
 
     async def start(self) -> None:
         settings = self.settings
@@ -100,6 +110,7 @@ class Runtime:
         self.sessions = session_factory(self.db)
         scheme_cache = SchemeCache(self.sessions, settings.scheme_refresh_seconds)
         callers = CallerService(self.sessions)
+        self._start_register()
         self._start_sms()
         self.billing = Billing(self.sessions, settings.timezone, self.now, self.outbox)
         self.providers = providers.build(os.environ, settings.payments)
@@ -116,6 +127,7 @@ class Runtime:
                 RightsService(self.sessions),
                 callers,
                 self.payments,
+                self.eligibility,
             ),
             callers,
             max_chars=settings.ussd_max_chars,
@@ -161,16 +173,38 @@ class Runtime:
             self.now,
             per_10_minutes=sms.inbound_per_10_minutes,
             country=self.settings.country,
+            facilities=self.facilities,
+            eligibility=self.eligibility,
         )
         self.sms_reports = Reports(self.sessions, self.now)
         self.campaigns = Campaigns(self.sessions, self.outbox, self.now)
 
+    def _start_register(self) -> None:
+        settings = self.settings.register
+        self.register = registers.build(settings.adapter, settings.env, self.sessions)
+        self.register_sync = RegisterSync(
+            self.sessions,
+            self.register,
+            self.now,
+            max_attempts=settings.max_attempts,
+            concurrency=settings.concurrency,
+        )
+        self.register_queue = RegisterQueue(self.sessions, self.now)
+        self.facilities = Facilities(self.sessions, self.now)
+        self.eligibility = EligibilityService(self.sessions, self.register, self.now)
+
     @property
     def jobs(self) -> list[Job]:
         """What the background worker does, in order, each round."""
-        return [self.payments.work, self.sms_dispatcher.work, self.reminders.work]
+        return [
+            self.payments.work,
+            self.sms_dispatcher.work,
+            self.reminders.work,
+            self.register_sync.work,
+        ]
 
     async def stop(self) -> None:
+        await self.register.aclose()
         await self.sms_sender.aclose()
         await self.providers.aclose()
         await self.redis.aclose()

@@ -45,6 +45,14 @@ class ShowMemberStatus:
 
 
 @dataclass(frozen=True)
+class CheckEligibility:
+    """A health facility's desk asks whether a patient is covered today."""
+
+    member_no: str
+    facility_id: int  # set by the gateway from the dialling phone, never typed
+
+
+@dataclass(frozen=True)
 class RememberLanguage:
     phone: str
     language: str
@@ -63,7 +71,13 @@ class StartPayment:
 
 
 Effect = Union[  # noqa: UP007
-    EnrolHousehold, ShowHouseholdRights, ShowMemberStatus, RememberLanguage, QuoteDue, StartPayment
+    EnrolHousehold,
+    ShowHouseholdRights,
+    ShowMemberStatus,
+    CheckEligibility,
+    RememberLanguage,
+    QuoteDue,
+    StartPayment,
 ]
 
 
@@ -100,6 +114,18 @@ class StatusResult(TypedDict):
     member_no: str
     initial: str
     coverage: CoverageView | None
+
+
+class EligibilityResult(TypedDict):
+    outcome: str  # covered, not_covered, unknown_member, bad_number, register_unavailable
+    member_no: str
+    status: str | None  # pending_payment, waiting, active, grace, lapsed, cancelled, none
+    end: str | None  # ISO day cover ends
+    waiting_until: str | None  # ISO day the waiting period ends
+    copay_percent: int | None
+    first_name: str
+    initial: str
+    source: str  # local, register
 
 
 class DueResult(TypedDict):

@@ -15,6 +15,7 @@ RIGHTS = "rights"
 HELP = "help"
 STOP = "stop"
 START = "start"
+VERIFY = "verify"  # a health facility's desk checks a patient
 UNKNOWN = "unknown"
 
 # keyword -> (what it asks, the language it is written in; None: the sender's own)
@@ -29,6 +30,9 @@ KEYWORDS: dict[str, tuple[str, str | None]] = {
     "STOP": (STOP, None),
     "ARRET": (STOP, "fr"),
     "START": (START, None),
+    "VERIF": (VERIFY, "fr"),
+    "VERIFIER": (VERIFY, "fr"),
+    "VERIFY": (VERIFY, "en"),
     "REPRISE": (START, "fr"),
 }
 

@@ -29,6 +29,11 @@ from gateway.config import Settings
 from gateway.enrolment import EnrolmentService
 
 DATA_TABLES = (
+    "eligibility_checks",
+    "facility_phones",
+    "facilities",
+    "register_events",
+    "register_links",
     "messages",
     "sms_campaigns",
     "sms_opt_outs",

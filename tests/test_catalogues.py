@@ -25,10 +25,10 @@ import menus
 from gateway import coverage
 from menus import gsm, parsers, screens
 from menus.context import MenuContext, Mutual, Occupation, Product, SchemeSnapshot
-from menus.effects import EnrolHousehold
+from menus.effects import CheckEligibility, EnrolHousehold
 from menus.engine import Engine, Step
 from menus.identifiers import member_number
-from menus.journeys import all_journeys
+from menus.journeys import all_journeys, facility
 from menus.nodes import Act, Branch, Option
 from menus.parsers import MAX_NAME
 from menus.state import SessionState
@@ -121,6 +121,7 @@ def referenced_keys() -> set[str]:
     expansions = {
         "status_": STATUSES,
         "error_member_no_": member_number_reasons(),
+        "facility_not_covered_": set(facility.NOT_COVERED_REASONS),
     }
     assert prefixes == set(expansions)
     assert member_number_reasons() == {"format", "check_digit"}
@@ -465,7 +466,32 @@ def tour_everything(tour: Tour) -> None:
         }
         tour.start(known).type("3", LONGEST_NUMBER).resume(status_result)
 
+    tour_facility(tour)
     tour_payments(tour)
+
+
+def tour_facility(tour: Tour) -> None:
+    """A facility's desk phone: its entry comes first; every answer a check can give."""
+    desk = {"phone": PHONE, "language": tour.language, "facility_id": 7}
+    answer = {
+        "member_no": LONGEST_NUMBER,
+        "end": "2027-12-22",
+        "waiting_until": "2026-12-22",
+        "copay_percent": 100,
+        "first_name": LONG_FIRST_NAMES.split()[0],
+        "initial": "M",
+        "source": "local",
+    }
+    session = tour.start(desk).type("1", "1", "100000012", LONGEST_NUMBER)
+    assert isinstance(session.step.effect, CheckEligibility)
+    session.resume({**answer, "outcome": "unknown_member", "status": None})
+    cases = [("covered", "active", "local"), ("covered", "grace", "register")]
+    cases += [("register_unavailable", None, "register")]
+    cases += [("not_covered", s, "local") for s in facility.NOT_COVERED_REASONS]
+    cases += [("not_covered", "waiting", "register")]
+    for outcome, status, source in cases:
+        result = {**answer, "outcome": outcome, "status": status, "source": source}
+        tour.start(desk).type("1", LONGEST_NUMBER).resume(result)
 
 
 def tour_payments(tour: Tour) -> None:

@@ -27,7 +27,9 @@ WORST = {
     "days": 30,
     "product": "Famille",
     "mutual": "Mutuelle de santé de N'Dali",
-    "who": "100123452 (K.)",
+    "who": "Marie-Bernadette K. (100123452)",
+    "waiting_until": "2026-12-22",
+    "copay_percent": 100,
 }
 
 

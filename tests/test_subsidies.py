@@ -21,7 +21,7 @@ from gateway.config import Settings
 from gateway.enrolment import EnrolmentService
 from gateway.subsidies import Sponsors
 from menus.effects import EnrolHousehold, PersonDraft
-from tests.conftest import TODAY
+from tests.conftest import DATA_TABLES, TODAY
 
 ZONE = ZoneInfo("Africa/Porto-Novo")
 NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 10, 0, tzinfo=ZONE)
@@ -70,14 +70,7 @@ def sponsored_scheme(db: Session, clean: None) -> Iterator[None]:
     with db.begin():
         db.execute(text("DELETE FROM sponsor_settlements"))
         db.execute(delete(models.Subsidy))
-        for table in (
-            "messages",
-            "payment_notices",
-            "payments",
-            "coverage_periods",
-            "members",
-            "households",
-        ):
+        for table in DATA_TABLES:
             db.execute(text(f"DELETE FROM {table}"))
         db.execute(delete(models.Sponsor))
         db.execute(delete(models.Product).where(models.Product.code.in_(["T-HALF", "T-POOR"])))

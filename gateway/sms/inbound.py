@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import writing
+from gateway.register.eligibility import (
+    BAD_NUMBER,
+    UNAVAILABLE,
+    UNKNOWN,
+    Answer,
+    EligibilityService,
+)
+from gateway.register.facilities import Facilities, FacilityRef
 from gateway.rights import coverage_view, current_period, terms_of
 from gateway.sms.outbox import Outbox
 from menus import keywords
@@ -31,6 +40,15 @@ FLOOD_WINDOW = timedelta(minutes=10)
 UNKNOWN_REPLY_EVERY = timedelta(hours=1)  # "message not understood", at most this often
 
 
+VERIF_STATUSES = frozenset({"waiting", "pending_payment", "lapsed", "cancelled", "none"})
+
+
+@dataclass(frozen=True)
+class Verification:
+    facility: FacilityRef | None  # None: the phone is no facility's
+    answer: Answer | None
+
+
 class InboundService:
     def __init__(
         self,
@@ -40,25 +58,52 @@ class InboundService:
         *,
         per_10_minutes: int,
         country: str,
+        facilities: Facilities,
+        eligibility: EligibilityService,
     ) -> None:
         self.sessions = sessions
         self.outbox = outbox
         self.now = now
         self.per_10_minutes = per_10_minutes
         self.country = country
+        self.facilities = facilities
+        self.eligibility = eligibility
 
     async def receive(self, provider_id: str, sender: str, to: str, text: str) -> str:
         """Store and answer one incoming SMS; returns what it was read as."""
         phone = self._phone(sender)
         now = self.now()
+        request = keywords.read(text)
+        # A facility's check may ask the central register: never inside the transaction.
+        desk = await self._verification(request, phone, now)
         try:
             async with writing(self.sessions, f"sms-from:{phone}") as session:
-                return await self._receive(session, provider_id, phone, to, text, now)
+                return await self._receive(
+                    session, provider_id, phone, to, text, request, desk, now
+                )
         except IntegrityError:
             return "duplicate"  # a concurrent copy of the same message won
 
+    async def _verification(
+        self, request: keywords.Request, phone: str, now: datetime
+    ) -> Verification | None:
+        if request.kind != keywords.VERIFY or not phone.startswith("+"):
+            return None
+        facility = await self.facilities.by_phone(phone)
+        if facility is None:
+            return Verification(None, None)
+        return Verification(facility, await self.eligibility.answer(request.argument, now.date()))
+
     async def _receive(
-        self, session: AsyncSession, provider_id: str, phone: str, to: str, text: str, now: datetime
+        self,
+        session: AsyncSession,
+        provider_id: str,
+        phone: str,
+        to: str,
+        text: str,
+        request: keywords.Request,
+        desk: Verification | None,
+        now: datetime,
     ) -> str:
         seen = await session.scalar(
             select(models.InboundSms.id).where(models.InboundSms.provider_id == provider_id)
@@ -73,7 +118,6 @@ class InboundService:
                 models.InboundSms.received_at > now - FLOOD_WINDOW,
             )
         )
-        request = keywords.read(text)
         kind = request.kind
         if (recent or 0) >= self.per_10_minutes:
             kind = "flood"  # kept, not answered: a loop between two machines costs nothing
@@ -94,7 +138,11 @@ class InboundService:
             return kind
         if not phone.startswith("+"):
             return "not_a_phone"  # a short code or a name: the aggregator would refuse a reply
-        reply = await self._answer(session, request, phone, now)
+        reply = (
+            self._verify(session, desk)
+            if desk is not None
+            else await self._answer(session, request, phone, now)
+        )
         if reply is None:
             return "unknown_unanswered" if kind == keywords.UNKNOWN else kind
         template, params, household_language = reply
@@ -140,6 +188,33 @@ class InboundService:
             .limit(1)
         )
         return None if answered is not None else ("reply_unknown", {}, language)
+
+    def _verify(
+        self, session: AsyncSession, desk: Verification
+    ) -> tuple[str, dict[str, Any], str | None]:
+        if desk.facility is None or desk.answer is None:
+            return "verif_not_a_facility", {}, None
+        answer = desk.answer
+        self.eligibility.record(session, desk.facility, answer, "sms")
+        if answer.outcome == BAD_NUMBER:
+            return "reply_bad_member_no", {"member_no": answer.member_no}, None
+        if answer.outcome == UNKNOWN:
+            return "reply_unknown_member", {"member_no": answer.member_no}, None
+        if answer.outcome == UNAVAILABLE:
+            return "verif_register_down", {"member_no": answer.member_no}, None
+        who = f"{answer.first_name or ''} {answer.initial or ''}. ({answer.member_no})".strip()
+        params: dict[str, Any] = {
+            "who": who,
+            "covered_until": answer.period_end.isoformat() if answer.period_end else None,
+            "waiting_until": answer.waiting_until.isoformat() if answer.waiting_until else None,
+            "copay_percent": answer.copay_percent or 0,
+        }
+        if answer.covered:
+            return "verif_covered", params, None
+        template = (
+            f"verif_{answer.status}" if answer.status in VERIF_STATUSES else "verif_not_covered"
+        )
+        return template, params, None
 
     @staticmethod
     async def _opt(session: AsyncSession, kind: str, phone: str, now: datetime) -> None:

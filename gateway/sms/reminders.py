@@ -21,9 +21,11 @@ from sqlalchemy import ColumnElement, String, and_, cast, exists, literal, or_, 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from adapters.register import EventKind
 from db import models
 from db.engine import writing
 from gateway import coverage
+from gateway.register.outbox import register_event
 from gateway.rights import terms_of
 from gateway.scheme_cache import product_rule
 from gateway.sms.outbox import Outbox, insert_once
@@ -35,6 +37,10 @@ CATCH_UP = timedelta(days=7)  # how late the last reminder of a kind may still g
 # The notice each new status brings.
 NOTICES = {coverage.ACTIVE: "cover_active", coverage.GRACE: "grace_started"}
 NOTICES[coverage.LAPSED] = "lapsed"
+REGISTER_EVENTS = {
+    coverage.ACTIVE: EventKind.COVERAGE_ACTIVATED,
+    coverage.LAPSED: EventKind.COVERAGE_LAPSED,
+}
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,9 @@ class Reminders:
                 if status == row.status:
                     continue
                 row.status = status
+                kind = REGISTER_EVENTS.get(status)
+                if kind is not None:  # the register learns it with the change itself
+                    session.add(register_event(kind, row.household_id, now, period_id=row.id))
                 template = NOTICES.get(status)
                 if template is not None:
                     queued += await self._queue(

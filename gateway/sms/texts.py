@@ -17,7 +17,9 @@ from menus.text import Catalogue, Money, T
 # How stored values (plain JSON) are shown: amounts grouped with their currency, days
 # in the language's date format.
 MONEY_PARAMS = frozenset({"amount", "amount_due"})
-DATE_PARAMS = frozenset({"covered_from", "covered_until", "grace_until", "closes_on"})
+DATE_PARAMS = frozenset(
+    {"covered_from", "covered_until", "grace_until", "closes_on", "waiting_until"}
+)
 
 # What staff may send to a part of the scheme (`alafia sms campaign --template`).
 CAMPAIGN_TEMPLATES = ("campaign_enrol", "campaign_pay", "campaign_renew")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from menus.journeys import check, enrol, main, pay, rights
+from menus.journeys import check, enrol, facility, main, pay, rights
 from menus.nodes import Journey
 
 
 def all_journeys() -> list[Journey]:
-    offered = [enrol.JOURNEY, pay.JOURNEY, rights.JOURNEY, check.JOURNEY]
+    offered = [facility.JOURNEY, enrol.JOURNEY, pay.JOURNEY, rights.JOURNEY, check.JOURNEY]
     return [main.build(offered), *offered]

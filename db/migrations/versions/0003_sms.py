@@ -100,7 +100,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("reported_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.drop_index(batch_op.f("ix_messages_status"))
         batch_op.create_index(batch_op.f("ix_messages_campaign_id"), ["campaign_id"], unique=False)
-        batch_op.create_index("ix_messages_due", ["status", "not_before"], unique=False)
+        batch_op.create_index("ix_messages_due", ["status", "not_before", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_messages_phone"), ["phone"], unique=False)
         batch_op.create_index(batch_op.f("ix_messages_provider_id"), ["provider_id"], unique=False)
         batch_op.create_unique_constraint(batch_op.f("uq_messages_dedupe_key"), ["dedupe_key"])

@@ -1,0 +1,126 @@
+"""A register event as the adapters take it, built from the household's state now."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.register import (
+    BirthDate,
+    CoverageRecord,
+    CoverageStatus,
+    EventKind,
+    HouseholdRecord,
+    MemberRecord,
+    PaymentRecord,
+    RegisterEvent,
+    Relationship,
+    Sex,
+)
+from db import models
+from gateway import coverage
+from gateway.billing import SUCCEEDED
+from gateway.rights import terms_of
+
+SEXES = {"M": Sex.MALE, "F": Sex.FEMALE}
+NEEDS_PERIOD = frozenset(
+    {EventKind.COVERAGE_ACTIVATED, EventKind.COVERAGE_LAPSED, EventKind.PAYMENT_RECORDED}
+)
+
+
+def household_reference(household_id: int) -> str:
+    return f"HH-{household_id:09d}"
+
+
+async def build_event(
+    session: AsyncSession, row: models.RegisterEvent, known_ids: dict[str, str], today: date
+) -> RegisterEvent:
+    household = await session.get(models.Household, row.household_id)
+    if household is None:
+        raise LookupError(f"household {row.household_id} is gone")
+    mutual = await session.get(models.SchemeUnit, household.mutual_id)
+    members = (
+        await session.scalars(
+            select(models.Member)
+            .where(models.Member.household_id == household.id)
+            .order_by(models.Member.id)
+        )
+    ).all()
+    kind = EventKind(row.kind)
+    period = None
+    if kind in NEEDS_PERIOD and row.period_id is not None:
+        period = await _coverage(session, row.period_id, today)
+    return RegisterEvent(
+        event_id=row.event_id,
+        kind=kind,
+        household=HouseholdRecord(
+            reference=household_reference(household.id),
+            mutual_code=mutual.code if mutual else "",
+            members=tuple(_member(m) for m in members),
+            phone=household.phone,
+        ),
+        occurred_at=row.occurred_at,
+        coverage=period,
+        member_no=row.member_no,
+        payment_reference=row.payment_reference,
+        known_ids=known_ids,
+    )
+
+
+def _member(member: models.Member) -> MemberRecord:
+    born = member.birth_date
+    return MemberRecord(
+        member_no=member.member_no or "",
+        family_name=member.last_name,
+        given_names=member.first_names,
+        sex=SEXES.get(member.sex, Sex.OTHER),
+        birth_date=BirthDate(born.year)
+        if member.birth_year_only
+        else BirthDate(born.year, born.month, born.day),
+        relationship=Relationship(member.relationship_to_head)
+        if member.relationship_to_head in Relationship.__members__.values()
+        else Relationship.OTHER,
+        national_id=member.national_id,
+        phone=member.phone,
+    )
+
+
+async def _coverage(session: AsyncSession, period_id: int, today: date) -> CoverageRecord:
+    period = await session.get(models.CoveragePeriod, period_id)
+    if period is None:
+        raise LookupError(f"coverage period {period_id} is gone")
+    product = await session.get(models.Product, period.product_id)
+    payments = (
+        await session.scalars(
+            select(models.Payment)
+            .where(models.Payment.period_id == period.id, models.Payment.status == SUCCEEDED)
+            .order_by(models.Payment.settled_at, models.Payment.created_at)
+        )
+    ).all()
+    terms = terms_of(period)
+    # Before the premium is paid the register is told when cover would start if paid today.
+    start = terms.covered_from or today + timedelta(days=period.waiting_days)
+    end = terms.covered_until or coverage.add_months(start, period.cover_months) - timedelta(days=1)
+    return CoverageRecord(
+        reference=f"CP-{period.id}",
+        product_code=product.code if product else "",
+        status=CoverageStatus(coverage.status_on(terms, today)),
+        enrolled_on=period.starts_on,
+        start=start,
+        end=end,
+        premium_due=period.premium_due,
+        payments=tuple(
+            PaymentRecord(
+                reference=p.reference,
+                amount=p.amount,
+                paid_on=(p.settled_at or p.created_at).date(),
+                provider=p.provider,
+                currency=p.currency,
+                provider_transaction_id=p.provider_transaction_id,
+                payer_phone=p.payer_phone,
+            )
+            for p in payments
+        ),
+    )

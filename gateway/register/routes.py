@@ -1,0 +1,125 @@
+"""Eligibility for health facilities over HTTP: REST and FHIR, with the facility's key.
+
+GET /api/v1/eligibility/{member_no}?date=YYYY-MM-DD   Authorization: Bearer <key>
+POST /fhir/CoverageEligibilityRequest                  Authorization: Bearer <key>
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gateway.register import fhir
+from gateway.register.eligibility import (
+    BAD_NUMBER,
+    UNAVAILABLE,
+    UNKNOWN,
+    Answer,
+)
+from gateway.register.facilities import FacilityRef
+from gateway.runtime import Runtime
+
+BAD_NUMBER_REASONS = {
+    "format": "a member number has 9 digits",
+    "check_digit": "the check digit is wrong: a digit was mistyped",
+}
+
+
+async def _facility(request: Request) -> FacilityRef | None:
+    runtime: Runtime = request.app.state.runtime
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    return await runtime.facilities.by_key(key.strip())
+
+
+def _unauthorised() -> Response:
+    return JSONResponse(
+        {"error": "a valid facility API key is required (Authorization: Bearer <key>)"},
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def as_json(answer: Answer) -> dict[str, Any]:
+    def day(value: date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "member_no": answer.member_no,
+        "date": answer.on.isoformat(),
+        "covered": answer.covered,
+        "status": answer.status,
+        "period": {"start": day(answer.period_start), "end": day(answer.period_end)},
+        "waiting_period_ends": day(answer.waiting_until),
+        "copay_percent": answer.copay_percent,
+        "first_name": answer.first_name,
+        "initial": answer.initial,
+        "source": answer.source,
+    }
+
+
+async def eligibility(request: Request) -> Response:
+    facility = await _facility(request)
+    if facility is None:
+        return _unauthorised()
+    runtime: Runtime = request.app.state.runtime
+    raw_day = request.query_params.get("date")
+    try:
+        on = date.fromisoformat(raw_day) if raw_day else runtime.now().date()
+    except ValueError:
+        return JSONResponse({"error": "date must be YYYY-MM-DD"}, status_code=400)
+    answer = await runtime.eligibility.check(facility, request.path_params["member_no"], on, "api")
+    if answer.outcome == BAD_NUMBER:
+        reason = BAD_NUMBER_REASONS.get(answer.reason or "", "not a member number")
+        return JSONResponse(
+            {"error": f"invalid member number: {reason}", "member_no": answer.member_no},
+            status_code=400,
+        )
+    if answer.outcome == UNKNOWN:
+        where = "here or in the central register" if answer.source == "register" else "here"
+        return JSONResponse(
+            {"error": f"no member with this number {where}", "member_no": answer.member_no},
+            status_code=404,
+        )
+    if answer.outcome == UNAVAILABLE:
+        return JSONResponse(
+            {
+                "error": "not known here, and the central register cannot be reached: try again",
+                "member_no": answer.member_no,
+            },
+            status_code=503,
+            headers={"Retry-After": "60"},
+        )
+    return JSONResponse(as_json(answer))
+
+
+def _fhir(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(body), status_code=status, media_type=fhir.FHIR_JSON)
+
+
+async def fhir_eligibility(request: Request) -> Response:
+    facility = await _facility(request)
+    if facility is None:
+        return _fhir(fhir.outcome("login", "a valid facility API key is required"), 401)
+    runtime: Runtime = request.app.state.runtime
+    today = runtime.now().date()
+    try:
+        body = json.loads(await request.body())
+        member_no, on = fhir.read_request(body, today)
+    except (ValueError, fhir.FhirRequestError) as error:
+        message = str(error) if isinstance(error, fhir.FhirRequestError) else "body is not JSON"
+        return _fhir(fhir.outcome("invalid", message), 400)
+    answer = await runtime.eligibility.check(facility, member_no, on, "fhir")
+    if answer.outcome == BAD_NUMBER:
+        reason = BAD_NUMBER_REASONS.get(answer.reason or "", "not a member number")
+        return _fhir(fhir.outcome("invalid", f"invalid member number: {reason}"), 400)
+    if answer.outcome == UNKNOWN:
+        return _fhir(fhir.outcome("not-found", f"no patient {answer.member_no}"), 404)
+    if answer.outcome == UNAVAILABLE:
+        return _fhir(fhir.outcome("transient", "the central register cannot be reached"), 503)
+    return _fhir(fhir.response(answer, today))

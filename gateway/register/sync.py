@@ -1,0 +1,245 @@
+"""The register sync: the outbox's events pushed to the central register, in order per
+household, each once, whatever the register does.
+
+A household's next event waits until the one before it is pushed (or dead), so the
+register never sees a payment before the enrolment it belongs to. Several workers on
+PostgreSQL share the work with row locks (SKIP LOCKED) and a lease. The register ids
+each push returns (or confirms before failing half-way) are kept, so a retry updates
+what exists and never creates a second household.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from adapters.register import (
+    CentralRegister,
+    RegisterError,
+    RegisterRejected,
+    RegisterUnsupported,
+)
+from db import models
+from db.engine import writing
+from gateway.register.outbox import DEAD, PENDING, PUSHED, SKIPPED
+from gateway.register.records import build_event
+
+log = logging.getLogger(__name__)
+
+BATCH = 20
+LEASE = timedelta(minutes=5)  # longer than a push of several calls with their timeouts
+
+
+def retry_after(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min ... then hourly, with jitter so a backlog does not return at once."""
+    seconds = min(30 * 2 ** max(attempts - 1, 0), 3600)
+    return timedelta(seconds=seconds * random.uniform(1.0, 1.2))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    error: str | None = None
+    register_ids: dict[str, str] | None = None
+
+
+class RegisterSync:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        register: CentralRegister,
+        now: Callable[[], datetime],
+        *,
+        max_attempts: int,
+        concurrency: int = 4,
+    ) -> None:
+        self.sessions = sessions
+        self.register = register
+        self.now = now
+        self.max_attempts = max_attempts
+        self.calls = asyncio.Semaphore(concurrency)
+
+    async def work(self) -> int:
+        """One round: the next event of each household that has one due."""
+        now = self.now()
+        claimed = await self._claim(now)
+        if claimed:
+            await asyncio.gather(*(self._push(event_id) for event_id in claimed))
+        return len(claimed)
+
+    async def _claim(self, now: datetime) -> list[int]:
+        event = models.RegisterEvent
+        earlier = aliased(models.RegisterEvent)
+        async with writing(self.sessions) as session:
+            due = (
+                await session.scalars(
+                    select(event)
+                    .where(
+                        event.status == PENDING,
+                        event.next_attempt_at <= now,
+                        or_(event.claimed_until.is_(None), event.claimed_until < now),
+                        # Only the household's oldest event still to push.
+                        ~select(earlier.id)
+                        .where(
+                            earlier.household_id == event.household_id,
+                            earlier.id < event.id,
+                            earlier.status == PENDING,
+                        )
+                        .exists(),
+                    )
+                    .order_by(event.id)
+                    .limit(BATCH)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in due:
+                row.claimed_until = now + LEASE
+            return [row.id for row in due]
+
+    async def _push(self, event_id: int) -> None:
+        async with self.calls:
+            now = self.now()
+            async with self.sessions() as session:
+                row = await session.get(models.RegisterEvent, event_id)
+                assert row is not None
+                link = await session.get(models.RegisterLink, row.household_id)
+                known = dict(link.register_ids) if link else {}
+                attempts = row.attempts + 1
+                try:
+                    event = await build_event(session, row, known, now.date())
+                except (LookupError, ValueError) as error:
+                    # Our data cannot make an event: a person must look, nothing to retry.
+                    outcome = Outcome(DEAD, f"cannot build the event: {error}")
+                else:
+                    outcome = await self._send(event, attempts)
+            await self._record(row, attempts, outcome, now)
+
+    async def _send(self, event: Any, attempts: int) -> Outcome:
+        try:
+            result = await self.register.push(event)
+        except RegisterUnsupported as error:
+            return Outcome(SKIPPED, str(error))
+        except RegisterRejected as error:
+            return Outcome(DEAD, f"rejected: {error}", error.register_ids)
+        except RegisterError as error:  # unavailable, or an answer we could not read
+            status = DEAD if attempts >= self.max_attempts else PENDING
+            return Outcome(status, f"{type(error).__name__}: {error}", error.register_ids)
+        return Outcome(PUSHED, None, dict(result.register_ids))
+
+    async def _record(
+        self, row: models.RegisterEvent, attempts: int, outcome: Outcome, now: datetime
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": outcome.status,
+            "attempts": attempts,
+            "claimed_until": None,
+            "last_error": outcome.error[:300] if outcome.error else None,
+        }
+        if outcome.status == PUSHED:
+            values["pushed_at"] = now
+        elif outcome.status == PENDING:
+            values["next_attempt_at"] = now + retry_after(attempts)
+        async with writing(self.sessions, f"register-household:{row.household_id}") as session:
+            await session.execute(
+                update(models.RegisterEvent)
+                .where(models.RegisterEvent.id == row.id)
+                .values(**values)
+            )
+            if outcome.register_ids:
+                await _keep_ids(session, row.household_id, outcome.register_ids, now)
+        if outcome.status != PUSHED:
+            log.warning(
+                "register event %s (%s) %s: %s",
+                row.event_id,
+                row.kind,
+                outcome.status,
+                outcome.error,
+            )
+
+
+async def _keep_ids(
+    session: AsyncSession, household_id: int, ids: dict[str, str], now: datetime
+) -> None:
+    link = await session.get(models.RegisterLink, household_id, with_for_update=True)
+    if link is None:
+        session.add(
+            models.RegisterLink(household_id=household_id, register_ids=ids, updated_at=now)
+        )
+    else:
+        link.register_ids = {**link.register_ids, **ids}
+        link.updated_at = now
+
+
+class RegisterQueue:
+    """What operators see of the outbox, and what they can send again."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], now: Callable[[], datetime]):
+        self.sessions = sessions
+        self.now = now
+
+    async def status(self) -> dict[str, Any]:
+        from sqlalchemy import func
+
+        event = models.RegisterEvent
+        async with self.sessions() as session:
+            counts = (
+                await session.execute(
+                    select(event.status, event.kind, func.count())
+                    .group_by(event.status, event.kind)
+                    .order_by(event.status, event.kind)
+                )
+            ).all()
+            oldest = await session.scalar(
+                select(func.min(event.occurred_at)).where(event.status == PENDING)
+            )
+            failing = (
+                await session.scalars(
+                    select(event)
+                    .where(
+                        or_(event.status == DEAD, (event.status == PENDING) & (event.attempts > 0))
+                    )
+                    .order_by(event.id)
+                    .limit(50)
+                )
+            ).all()
+        return {
+            "counts": [{"status": s, "kind": k, "events": n} for s, k, n in counts],
+            "oldest_pending": oldest.isoformat() if oldest else None,
+            "failing": [
+                {
+                    "id": e.id,
+                    "event_id": e.event_id,
+                    "kind": e.kind,
+                    "household_id": e.household_id,
+                    "status": e.status,
+                    "attempts": e.attempts,
+                    "last_error": e.last_error,
+                }
+                for e in failing
+            ],
+        }
+
+    async def retry(
+        self, *, event_ids: list[int] | None = None, statuses: tuple[str, ...] = (DEAD,)
+    ) -> int:
+        """Send dead (or skipped) events again from the start of their backoff."""
+        event = models.RegisterEvent
+        query = update(event).where(event.status.in_(statuses))
+        if event_ids:
+            query = query.where(event.id.in_(event_ids))
+        async with writing(self.sessions) as session:
+            moved = await session.execute(
+                query.values(
+                    status=PENDING, attempts=0, next_attempt_at=self.now(), claimed_until=None
+                )
+            )
+            return int(moved.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,69 @@
+"""A health facility's desk phone checks a patient's cover before care.
+
+Shown only to phones registered for a facility (`alafia facilities add --phone`): the
+gateway puts the facility in the session's caller, never the person typing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from menus import parsers
+from menus.context import MenuContext
+from menus.effects import CheckEligibility
+from menus.nodes import Act, Ask, Entry, Journey, Say
+from menus.state import SessionState
+from menus.text import T, Text
+
+# Why a patient is not covered, as the screen says it; "not_covered" when the central
+# register answered without saying why.
+NOT_COVERED_REASONS = ("pending_payment", "lapsed", "cancelled", "none", "not_covered")
+
+
+def _desk(ctx: MenuContext, state: SessionState) -> bool:
+    return bool(state.caller.get("facility_id"))
+
+
+def _check(ctx: MenuContext, state: SessionState) -> CheckEligibility:
+    return CheckEligibility(state.data["member_no"], int(state.caller["facility_id"]))
+
+
+def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    answer = state.data["answer"]
+    outcome, member_no = answer["outcome"], answer["member_no"]
+    if outcome == "unknown_member":
+        return [T("member_unknown", {"member_no": member_no})]
+    if outcome == "register_unavailable":
+        return [T("facility_register_down")]
+    who = T(
+        "facility_patient",
+        {"first_name": answer["first_name"], "initial": answer["initial"], "member_no": member_no},
+    )
+    lines: list[Text] = [who]
+    status = answer["status"] or "none"
+    if outcome == "covered":
+        lines.append(T("facility_covered", {"end": _day(answer["end"])}))
+        lines.append(T("facility_copay", {"percent": answer["copay_percent"] or 0}))
+    elif status == "waiting":
+        lines.append(T("facility_waiting", {"until": _day(answer["waiting_until"])}))
+    else:
+        reason = status if status in NOT_COVERED_REASONS else "not_covered"
+        lines.append(T(f"facility_not_covered_{reason}"))
+    if answer["source"] == "register":
+        lines.append(T("facility_from_register"))
+    return lines
+
+
+def _day(iso: str | None) -> str:
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[0:4]}" if iso else "?"
+
+
+JOURNEY = Journey(
+    name="facility",
+    entry=Entry(T("menu_facility_check"), order=5, shown=_desk),
+    nodes=(
+        Ask("number", [T("ask_patient_member_no")], parsers.member_no, "member_no", "load"),
+        Act("load", _check, "answer", "show"),
+        Say("show", _lines),
+    ),
+)
