@@ -556,6 +556,25 @@ def _facilities_phones(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_FACILITY = "CS-DEMO"
+DEMO_DESK_PHONE = "+2290197000099"
+
+
+def _demo_facility(settings: Settings) -> str | None:
+    """A demo health centre, so that eligibility can be tried by API, USSD and SMS; its key
+    only the first time (the gateway keeps no copy of it)."""
+    from gateway.register.facilities import FacilityError
+
+    try:
+        _, key = _facilities(
+            settings,
+            lambda f: f.add(DEMO_FACILITY, "Centre de santé (démo)", [DEMO_DESK_PHONE]),
+        )
+    except FacilityError:
+        return None  # made by an earlier demo
+    return key
+
+
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.orm import Session
@@ -571,6 +590,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
             scheme.load(session, scheme.read_file(scheme.DEMO_SCHEME))
             log.info("loaded the demo scheme")
     engine.dispose()
+    facility = _demo_facility(settings)
     # Payments go to the built-in sandbox unless a real provider is configured, and it
     # calls back this very process.
     payments = settings.payments
@@ -593,6 +613,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         )
         + f"\nSMS: {settings.sms.backend}"
         + (" (messages are printed here)" if settings.sms.backend == "console" else "")
+        + f"\nHealth facility {DEMO_FACILITY}: desk phone {DEMO_DESK_PHONE} "
+        + (f"and API key\n    {facility}" if facility else "(alafia facilities new-key for a key)")
         + "\n",
         flush=True,
     )
