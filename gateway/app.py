@@ -102,8 +102,10 @@ def create_app(
         Route("/sms/inbound", sms_routes.inbound, methods=["POST"]),
         Route("/sms/optout", sms_routes.opt_out, methods=["POST"]),
         Route("/api/v1/eligibility/{member_no}", register_routes.eligibility, methods=["GET"]),
-        Route(
-            "/fhir/CoverageEligibilityRequest", register_routes.fhir_eligibility, methods=["POST"]
+        # openIMIS clients post with a trailing slash; a redirect would lose the POST.
+        *(
+            Route(path, register_routes.fhir_eligibility, methods=["POST"])
+            for path in ("/fhir/CoverageEligibilityRequest", "/fhir/CoverageEligibilityRequest/")
         ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

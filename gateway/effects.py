@@ -68,6 +68,7 @@ class EffectRunner:
             member_no=answer.member_no,
             status=answer.status,
             end=answer.period_end.isoformat() if answer.period_end else None,
+            grace_until=answer.grace_until.isoformat() if answer.grace_until else None,
             waiting_until=answer.waiting_until.isoformat() if answer.waiting_until else None,
             copay_percent=answer.copay_percent,
             first_name=answer.first_name or "",

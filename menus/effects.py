@@ -121,6 +121,7 @@ class EligibilityResult(TypedDict):
     member_no: str
     status: str | None  # pending_payment, waiting, active, grace, lapsed, cancelled, none
     end: str | None  # ISO day cover ends
+    grace_until: str | None  # ISO day a cover in its grace period is still honoured until
     waiting_until: str | None  # ISO day the waiting period ends
     copay_percent: int | None
     first_name: str

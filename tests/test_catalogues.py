@@ -476,6 +476,7 @@ def tour_facility(tour: Tour) -> None:
     answer = {
         "member_no": LONGEST_NUMBER,
         "end": "2027-12-22",
+        "grace_until": "2028-01-21",
         "waiting_until": "2026-12-22",
         "copay_percent": 100,
         "first_name": LONG_FIRST_NAMES.split()[0],

@@ -7,6 +7,7 @@ the two spoke. Every check is logged with the facility that made it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.register import CentralRegister, Eligibility, RegisterError
 from db import models
+from db.engine import writing
 from gateway import coverage
 from gateway.register.facilities import FacilityRef
 from gateway.register.registers import is_remote
@@ -30,6 +32,7 @@ NOT_COVERED = "not_covered"
 UNKNOWN = "unknown_member"
 BAD_NUMBER = "bad_number"
 UNAVAILABLE = "register_unavailable"
+REGISTER_TIMEOUT = 5.0  # seconds
 OPEN_RIGHTS = frozenset({coverage.ACTIVE, coverage.GRACE})  # rights close after grace
 
 
@@ -43,6 +46,7 @@ class Answer:
     period_start: date | None = None
     period_end: date | None = None
     waiting_until: date | None = None  # the last day of the waiting period
+    grace_until: date | None = None  # the last day still covered without a renewal
     copay_percent: int | None = None
     first_name: str | None = None
     initial: str | None = None
@@ -69,7 +73,7 @@ class EligibilityService:
     async def check(self, facility: FacilityRef, typed: str, on: date, channel: str) -> Answer:
         """Answer and log the check."""
         answer = await self.answer(typed, on)
-        async with self.sessions() as session, session.begin():
+        async with writing(self.sessions) as session:
             self.record(session, facility, answer, channel)
         return answer
 
@@ -144,6 +148,7 @@ class EligibilityService:
             period_start=terms.covered_from,
             period_end=terms.covered_until,
             waiting_until=waiting_until,
+            grace_until=terms.grace_until,
             copay_percent=copay,
             coverage_ref=f"CP-{found.id}",
             **named,
@@ -153,8 +158,10 @@ class EligibilityService:
         if not self.ask_register:
             return Answer(UNKNOWN, member_no, on, "local")
         try:
-            found = await self.register.check_eligibility(member_no, on)
-        except RegisterError as error:
+            # A desk on USSD has about 8 s per screen: a slow register is a missing one.
+            async with asyncio.timeout(REGISTER_TIMEOUT):
+                found = await self.register.check_eligibility(member_no, on)
+        except (RegisterError, TimeoutError) as error:
             log.warning("register unreachable for an eligibility check: %s", type(error).__name__)
             return Answer(UNAVAILABLE, member_no, on, "register")
         if found.status is Eligibility.UNKNOWN_MEMBER:

@@ -43,11 +43,15 @@ def read_request(body: Any, today: date) -> tuple[str, date]:
 def response(answer: Answer, today: date) -> dict[str, Any]:
     insurance: dict[str, Any] = {"inforce": answer.covered}
     if answer.coverage_ref:
-        insurance["coverage"] = {"reference": f"Coverage/{answer.coverage_ref}"}
+        # The register's answers already carry "Coverage/<id>"; the gateway's own, "CP-<n>".
+        ref = answer.coverage_ref.removeprefix("Coverage/")
+        insurance["coverage"] = {"reference": f"Coverage/{ref}"}
     if answer.period_start and answer.period_end:
+        # openIMIS clients read the period, not `inforce`: in grace it must reach the day.
+        end = answer.grace_until if answer.status == "grace" else None
         insurance["benefitPeriod"] = {
             "start": answer.period_start.isoformat(),
-            "end": answer.period_end.isoformat(),
+            "end": (end or answer.period_end).isoformat(),
         }
     extension: list[dict[str, Any]] = [{"url": "status", "valueCode": answer.status or "none"}]
     extension.append({"url": "source", "valueCode": answer.source})

@@ -98,14 +98,23 @@ async def eligibility(request: Request) -> Response:
     return JSONResponse(as_json(answer))
 
 
-def _fhir(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(json.dumps(body), status_code=status, media_type=fhir.FHIR_JSON)
+def _fhir(
+    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        json.dumps(body), status_code=status, media_type=fhir.FHIR_JSON, headers=headers
+    )
 
 
 async def fhir_eligibility(request: Request) -> Response:
     facility = await _facility(request)
     if facility is None:
-        return _fhir(fhir.outcome("login", "a valid facility API key is required"), 401)
+        # A 401 must say how to authenticate (RFC 9110), as the REST endpoint does.
+        return _fhir(
+            fhir.outcome("login", "a valid facility API key is required"),
+            401,
+            {"WWW-Authenticate": "Bearer"},
+        )
     runtime: Runtime = request.app.state.runtime
     today = runtime.now().date()
     try:

@@ -197,17 +197,24 @@ class InboundService:
         answer = desk.answer
         self.eligibility.record(session, desk.facility, answer, "sms")
         if answer.outcome == BAD_NUMBER:
-            return "reply_bad_member_no", {"member_no": answer.member_no}, None
+            # As DROITS does: "VERIF" alone quotes "?", not an empty number.
+            return "reply_bad_member_no", {"member_no": answer.member_no or "?"}, None
         if answer.outcome == UNKNOWN:
             return "reply_unknown_member", {"member_no": answer.member_no}, None
         if answer.outcome == UNAVAILABLE:
             return "verif_register_down", {"member_no": answer.member_no}, None
-        who = f"{answer.first_name or ''} {answer.initial or ''}. ({answer.member_no})".strip()
+        # The central register gives no name: the number alone, not ". (123456789)".
+        who = answer.member_no
+        if answer.first_name:
+            who = f"{answer.first_name} {answer.initial or ''}. ({answer.member_no})"
+        # In grace the patient is covered until its end, not until the period's (past) end.
+        until = answer.grace_until if answer.status == "grace" else answer.period_end
         params: dict[str, Any] = {
             "who": who,
-            "covered_until": answer.period_end.isoformat() if answer.period_end else None,
+            "covered_until": until.isoformat() if until else None,
             "waiting_until": answer.waiting_until.isoformat() if answer.waiting_until else None,
-            "copay_percent": answer.copay_percent or 0,
+            # Unknown (the register's answer) is not "0%": no co-payment would be charged.
+            "copay_percent": "?" if answer.copay_percent is None else answer.copay_percent,
         }
         if answer.covered:
             return "verif_covered", params, None

@@ -35,15 +35,24 @@ def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
         return [T("member_unknown", {"member_no": member_no})]
     if outcome == "register_unavailable":
         return [T("facility_register_down")]
-    who = T(
-        "facility_patient",
-        {"first_name": answer["first_name"], "initial": answer["initial"], "member_no": member_no},
-    )
+    # The central register gives no name: the number alone, not an empty " . (...)".
+    who: Text = member_no
+    if answer["first_name"]:
+        # In GSM-7 like every name on a screen: one other letter halves the room.
+        named = {
+            "first_name": parsers.display_name(answer["first_name"]),
+            "initial": parsers.display_name(answer["initial"]),
+            "member_no": member_no,
+        }
+        who = T("facility_patient", named)
     lines: list[Text] = [who]
     status = answer["status"] or "none"
     if outcome == "covered":
-        lines.append(T("facility_covered", {"end": _day(answer["end"])}))
-        lines.append(T("facility_copay", {"percent": answer["copay_percent"] or 0}))
+        # In its grace period a cover is honoured until the grace ends, not its own end.
+        until = answer.get("grace_until") if status == "grace" else None
+        lines.append(T("facility_covered", {"end": _day(until or answer["end"])}))
+        if answer["copay_percent"] is not None:  # unknown (the register's answer): not "0%"
+            lines.append(T("facility_copay", {"percent": answer["copay_percent"]}))
     elif status == "waiting":
         lines.append(T("facility_waiting", {"until": _day(answer["waiting_until"])}))
     else:
