@@ -460,7 +460,8 @@ def _register_status(settings: Settings, args: argparse.Namespace) -> int:
     for event in status["failing"]:
         print(
             f"  event {event['id']} ({event['kind']}, household {event['household_id']}) "
-            f"{event['status']} after {event['attempts']} attempts: {event['last_error']}"
+            f"{event['status']} after {event['attempts']} attempt"
+            f"{'' if event['attempts'] == 1 else 's'}: {event['last_error']}"
         )
     return 0
 
@@ -631,7 +632,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    """The background process: payments, SMS out and reminders (and, later, the register)."""
+    """The background process: payments, SMS out, reminders and the central register."""
     import asyncio
     import signal
 

@@ -90,6 +90,17 @@ async def test_refused_credentials_wait_for_a_configuration_fix(base_url: str):
             await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
 
 
+@pytest.mark.parametrize("status", [400, 404])
+async def test_a_login_refused_for_a_wrong_url_or_form_waits_for_a_fix(
+    base_url: str, peer: OpenImisPeer, status: int
+) -> None:
+    # A wrong OPENIMIS_BASE_URL answers 404 at login: the events are fine, keep them.
+    peer.fail_next(status, method="POST", path="/login/")
+    async with OpenImisRegister(settings(base_url)) as register:
+        with pytest.raises(RegisterUnavailable, match="URL and credentials"):
+            await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
+
+
 # -- pushes ------------------------------------------------------------------------------
 
 

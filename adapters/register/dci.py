@@ -41,7 +41,7 @@ from adapters.register.errors import (
 )
 from adapters.register.events import EventKind, MemberRecord, RegisterEvent
 from adapters.register.tokens import AccessToken, TokenCache, send_authorized
-from adapters.register.transport import raise_for_status, send, timeout
+from adapters.register.transport import raise_for_login, raise_for_status, send, timeout
 
 SEARCH_PATH = "/registry/sync/search"
 ENROLLED_PATH = "/registry/sync/enrolled"
@@ -279,7 +279,7 @@ class DciRegister(HttpAdapter):
             "client_secret": self._settings.client_secret,
         }
         response = await send(self._client, "POST", self._settings.token_url, data=form)
-        raise_for_status(response)
+        raise_for_login(response)
         body = json_object(response)
         token = get_str(body, "access_token", "token answer")
         lifetime = body.get("expires_in", _DEFAULT_TOKEN_LIFETIME)

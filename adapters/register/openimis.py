@@ -41,7 +41,7 @@ from adapters.register.events import (
     Relationship,
 )
 from adapters.register.tokens import AccessToken, TokenCache, send_authorized
-from adapters.register.transport import raise_for_status, send, timeout
+from adapters.register.transport import raise_for_login, raise_for_status, send, timeout
 
 FHIR_PATH = "/api/api_fhir_r4/"
 GROUP_KEY = "group"
@@ -289,7 +289,7 @@ class OpenImisRegister(HttpAdapter):
     async def _login(self) -> AccessToken:
         credentials = {"username": self._settings.username, "password": self._settings.password}
         response = await send(self._client, "POST", "login/", json=credentials)
-        raise_for_status(response)
+        raise_for_login(response)
         body = json_object(response)
         expires = body.get("exp")
         if not isinstance(expires, int | float) or isinstance(expires, bool):

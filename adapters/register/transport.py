@@ -35,6 +35,17 @@ async def send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) 
         raise RegisterUnavailable(f"{method} {url}: no answer within the timeout") from exc
     except httpx.TransportError as exc:
         raise RegisterUnavailable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+    except httpx.DecodingError as exc:  # a body that says gzip and is not
+        raise RegisterMalformedAnswer(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+
+
+def raise_for_login(response: httpx.Response) -> None:
+    """A refused login is the configuration's fault (a wrong base URL answers 404, wrong
+    credentials 400 or 401), never an event's: keep the events, report the cause."""
+    try:
+        raise_for_status(response)
+    except RegisterRejected as exc:
+        raise RegisterUnavailable(f"{exc} (check the register's URL and credentials)") from exc
 
 
 def raise_for_status(response: httpx.Response) -> None:

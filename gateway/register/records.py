@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,9 +20,10 @@ from adapters.register import (
     Sex,
 )
 from db import models
+from db.engine import as_aware
 from gateway import coverage
 from gateway.billing import SUCCEEDED
-from gateway.rights import terms_of
+from gateway.rights import current_period, terms_of
 
 SEXES = {"M": Sex.MALE, "F": Sex.FEMALE}
 NEEDS_PERIOD = frozenset(
@@ -35,8 +36,9 @@ def household_reference(household_id: int) -> str:
 
 
 async def build_event(
-    session: AsyncSession, row: models.RegisterEvent, known_ids: dict[str, str], today: date
+    session: AsyncSession, row: models.RegisterEvent, known_ids: dict[str, str], now: datetime
 ) -> RegisterEvent:
+    """The event as it stands at `now` (aware, in the scheme's zone)."""
     household = await session.get(models.Household, row.household_id)
     if household is None:
         raise LookupError(f"household {row.household_id} is gone")
@@ -51,7 +53,14 @@ async def build_event(
     kind = EventKind(row.kind)
     period = None
     if kind in NEEDS_PERIOD and row.period_id is not None:
-        period = await _coverage(session, row.period_id, today)
+        period = await _coverage(session, row.period_id, now)
+    elif kind not in NEEDS_PERIOD:
+        # A household event carries the cover as it stands too: an enrolment pushed (or
+        # sent again) after the cover opened must not tell a registry that keeps an
+        # enrolment status (DCI) that the members are still waiting to pay.
+        current = await current_period(session, household.id, now.date())
+        if current is not None:
+            period = await _coverage(session, current.id, now)
     return RegisterEvent(
         event_id=row.event_id,
         kind=kind,
@@ -61,7 +70,7 @@ async def build_event(
             members=tuple(_member(m) for m in members),
             phone=household.phone,
         ),
-        occurred_at=row.occurred_at,
+        occurred_at=_local(row.occurred_at, now),
         coverage=period,
         member_no=row.member_no,
         payment_reference=row.payment_reference,
@@ -87,7 +96,15 @@ def _member(member: models.Member) -> MemberRecord:
     )
 
 
-async def _coverage(session: AsyncSession, period_id: int, today: date) -> CoverageRecord:
+def _local(moment: datetime, now: datetime) -> datetime:
+    """A stored time in the scheme's zone, so that its date is the scheme's day: PostgreSQL
+    hands it back in the connection's zone (often UTC, an hour behind Benin), SQLite naive
+    in the zone it was written in."""
+    return as_aware(moment, now).astimezone(now.tzinfo)
+
+
+async def _coverage(session: AsyncSession, period_id: int, now: datetime) -> CoverageRecord:
+    today = now.date()
     period = await session.get(models.CoveragePeriod, period_id)
     if period is None:
         raise LookupError(f"coverage period {period_id} is gone")
@@ -115,7 +132,7 @@ async def _coverage(session: AsyncSession, period_id: int, today: date) -> Cover
             PaymentRecord(
                 reference=p.reference,
                 amount=p.amount,
-                paid_on=(p.settled_at or p.created_at).date(),
+                paid_on=_local(p.settled_at or p.created_at, now).date(),
                 provider=p.provider,
                 currency=p.currency,
                 provider_transaction_id=p.provider_transaction_id,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 from adapters.register import (
     CentralRegister,
     RegisterError,
+    RegisterEvent,
     RegisterRejected,
     RegisterUnsupported,
 )
@@ -66,6 +67,9 @@ class RegisterSync:
         self.register = register
         self.now = now
         self.max_attempts = max_attempts
+        # Claim no more than are pushed at once: a claimed event waiting for a free call
+        # would use up its lease, and a second worker would take it and push it too.
+        self.batch = min(BATCH, concurrency)
         self.calls = asyncio.Semaphore(concurrency)
 
     async def work(self) -> int:
@@ -97,7 +101,7 @@ class RegisterSync:
                         .exists(),
                     )
                     .order_by(event.id)
-                    .limit(BATCH)
+                    .limit(self.batch)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
@@ -115,15 +119,17 @@ class RegisterSync:
                 known = dict(link.register_ids) if link else {}
                 attempts = row.attempts + 1
                 try:
-                    event = await build_event(session, row, known, now.date())
+                    event: RegisterEvent | None = await build_event(session, row, known, now)
                 except (LookupError, ValueError) as error:
                     # Our data cannot make an event: a person must look, nothing to retry.
-                    outcome = Outcome(DEAD, f"cannot build the event: {error}")
-                else:
-                    outcome = await self._send(event, attempts)
+                    event, outcome = None, Outcome(DEAD, f"cannot build the event: {error}")
+            # Pushed once the session is closed: a slow register must not hold database
+            # connections (the pool every job shares) while it answers.
+            if event is not None:
+                outcome = await self._send(event, attempts)
             await self._record(row, attempts, outcome, now)
 
-    async def _send(self, event: Any, attempts: int) -> Outcome:
+    async def _send(self, event: RegisterEvent, attempts: int) -> Outcome:
         try:
             result = await self.register.push(event)
         except RegisterUnsupported as error:
@@ -133,6 +139,13 @@ class RegisterSync:
         except RegisterError as error:  # unavailable, or an answer we could not read
             status = DEAD if attempts >= self.max_attempts else PENDING
             return Outcome(status, f"{type(error).__name__}: {error}", error.register_ids)
+        except Exception as error:
+            # What the adapter did not sort (a body httpx cannot decode, an adapter bug):
+            # counted and backed off like any failure, so the event reaches the dead letters
+            # and shows in `register status` instead of returning after every lease, unseen.
+            log.exception("register push of %s failed unexpectedly", event.event_id)
+            status = DEAD if attempts >= self.max_attempts else PENDING
+            return Outcome(status, f"{type(error).__name__}: {error}")
         return Outcome(PUSHED, None, dict(result.register_ids))
 
     async def _record(
@@ -149,14 +162,25 @@ class RegisterSync:
         elif outcome.status == PENDING:
             values["next_attempt_at"] = now + retry_after(attempts)
         async with writing(self.sessions, f"register-household:{row.household_id}") as session:
-            await session.execute(
+            moved = await session.execute(
                 update(models.RegisterEvent)
-                .where(models.RegisterEvent.id == row.id)
+                # Only while our claim stands: a push that outlived its lease may have been
+                # taken over, and the newer outcome must not be overwritten by ours.
+                .where(
+                    models.RegisterEvent.id == row.id,
+                    models.RegisterEvent.claimed_until == row.claimed_until,
+                )
                 .values(**values)
             )
-            if outcome.register_ids:
+            if outcome.register_ids:  # what the register confirmed holds either way
                 await _keep_ids(session, row.household_id, outcome.register_ids, now)
-        if outcome.status != PUSHED:
+        if not moved.rowcount:  # type: ignore[attr-defined]
+            log.warning(
+                "register event %s: lease lost, outcome left to its new worker", row.event_id
+            )
+        elif outcome.status == SKIPPED:
+            log.debug("register event %s (%s) skipped: %s", row.event_id, row.kind, outcome.error)
+        elif outcome.status != PUSHED:
             log.warning(
                 "register event %s (%s) %s: %s",
                 row.event_id,
