@@ -51,7 +51,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine_async(url: str, pool_size: int = 10) -> AsyncEngine:
+def create_engine_async(url: str, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
+    """`pre_ping=False` saves a round trip per checkout, for a hot read path that answers
+    503 once after a database restart rather than pay it on every request."""
     if is_sqlite(url):
         engine = create_async_engine(async_url(url), hide_parameters=True)
     else:
@@ -59,7 +61,7 @@ def create_engine_async(url: str, pool_size: int = 10) -> AsyncEngine:
             async_url(url),
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            pool_pre_ping=pre_ping,
             pool_timeout=5,
             hide_parameters=True,  # row values (names, NPI) stay out of error messages
         )

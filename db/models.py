@@ -182,7 +182,7 @@ class CoveragePeriod(Base):
     # every household.
     covered_from: Mapped[date | None] = mapped_column(Date, index=True)
     covered_until: Mapped[date | None] = mapped_column(Date, index=True)
-    grace_until: Mapped[date | None] = mapped_column(Date)
+    grace_until: Mapped[date | None] = mapped_column(Date, index=True)
 
     household: Mapped[Household] = relationship(back_populates="periods")
 

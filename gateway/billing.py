@@ -29,6 +29,7 @@ from adapters.payments import PaymentState, ProviderStatus
 from adapters.register import EventKind
 from db import models
 from db.engine import writing
+from gateway import coverage
 from gateway.register.outbox import register_event
 from gateway.rights import current_period, terms_of
 from gateway.sms.outbox import Outbox
@@ -425,7 +426,13 @@ class Billing:
         payment.status = SUCCEEDED
         payment.reason = None
         payment.receipt_no = receipt_number(payment.reference, now.date())
+        was = period.status
         credit(period, payment.amount, now.date(), now.date())
+        if period.status == coverage.ACTIVE != was:
+            # No waiting period: cover starts with this payment, not on a later sweep.
+            session.add(
+                register_event(EventKind.COVERAGE_ACTIVATED, household.id, now, period_id=period.id)
+            )
         # The receipt is written with the credit: a payment never exists without it.
         terms = terms_of(period)
         paid_up = period.paid_in_full_on is not None

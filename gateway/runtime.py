@@ -191,7 +191,9 @@ class Runtime:
         )
         self.register_queue = RegisterQueue(self.sessions, self.now)
         self.facilities = Facilities(self.sessions, self.now)
-        self.eligibility = EligibilityService(self.sessions, self.register, self.now)
+        # Facilities' checks read on connections of their own, without a ping per checkout.
+        self.reads = create_engine_async(self.settings.database_url, pre_ping=False)
+        self.eligibility = EligibilityService(self.sessions, self.register, self.now, self.reads)
 
     @property
     def jobs(self) -> list[Job]:
@@ -204,12 +206,14 @@ class Runtime:
         ]
 
     async def stop(self) -> None:
+        await self.eligibility.log.aclose()  # checks answered are logged before we go
         await self.register.aclose()
         await self.sms_sender.aclose()
         await self.providers.aclose()
         await self.redis.aclose()
         await self.redis.connection_pool.disconnect()
         await self.db.dispose()
+        await self.reads.dispose()
         self.sync_db.dispose()
         if self.embedded is not None:
             self.embedded.stop()

@@ -15,9 +15,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from adapters.register import EventKind
 from db import models
 from db.engine import writing
 from gateway import coverage
+from gateway.register.outbox import register_event
 from gateway.rights import terms_of
 
 
@@ -140,7 +142,18 @@ class Sponsors:
                 part = min(left, period.sponsor_share - period.sponsor_paid)
                 period.sponsor_paid += part
                 left -= part
+                was = period.status
                 open_rights_if_paid(period, received_on, now.date())
+                if period.status == coverage.ACTIVE != was:
+                    # The sponsor's share opened cover at once: the register hears it now.
+                    session.add(
+                        register_event(
+                            EventKind.COVERAGE_ACTIVATED,
+                            period.household_id,
+                            now,
+                            period_id=period.id,
+                        )
+                    )
             session.add(
                 models.SponsorSettlement(
                     sponsor_id=sponsor.id,

@@ -1,8 +1,8 @@
 """The background worker: everything that must not happen on a USSD hop.
 
 It moves payments forward (submit to the provider, confirm, reconcile lost
-callbacks), sends the SMS outbox and sweeps for reminders; the central register comes
-next. Several workers may run
+callbacks), sends the SMS outbox, sweeps for reminders and pushes events to the central
+register. Several workers may run
 against PostgreSQL: each claims its rows with SKIP LOCKED, so none is handled twice.
 """
 

@@ -171,6 +171,7 @@ async def test_rest_answers_where_the_member_stands(
         "status": status,
         "period": period,
         "waiting_period_ends": waiting,
+        "grace_period_ends": "2028-01-21" if status == "grace" else None,
         "copay_percent": 25,
         "first_name": "Kpadé",
         "initial": "D",
@@ -717,6 +718,7 @@ async def test_a_member_only_the_register_knows_is_answered_by_it(
         "status": "covered",
         "period": {"start": "2026-07-01", "end": "2027-06-30"},
         "waiting_period_ends": None,
+        "grace_period_ends": None,
         "copay_percent": None,  # the register does not say
         "first_name": None,
         "initial": None,

@@ -205,7 +205,7 @@ async def test_a_slow_aggregator_times_out_and_the_message_waits(
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [(403, "InvalidPhoneNumber"), (405, "InsufficientBalance"), (406, "UserInBlacklist")],
+    [(403, "InvalidPhoneNumber"), (404, "UnsupportedNumberType"), (406, "UserInBlacklist")],
 )
 async def test_a_refusal_is_final_and_keeps_its_reason(
     code: int,
@@ -226,6 +226,32 @@ async def test_a_refusal_is_final_and_keeps_its_reason(
     assert (found["status"], found["reason"], found["attempts"]) == ("refused", status, 1)
 
 
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [(401, "RiskHold"), (402, "InvalidSenderId"), (405, "InsufficientBalance")],
+)
+async def test_an_account_problem_keeps_the_message_until_it_is_fixed(
+    code: int,
+    status: str,
+    dispatcher: Dispatcher,
+    peer: tuple[AtSmsPeer, str],
+    sessions: async_sessionmaker[AsyncSession],
+    now: Now,
+    db: Session,
+) -> None:
+    # No credit is not the member's fault: the receipt waits for the top-up.
+    at, _ = peer
+    at.refuse(PHONE, code, status, times=1)
+    message_id = await queue(sessions, now)
+    assert await dispatcher.work() == 1
+    found = row(db, message_id)
+    assert (found["status"], found["reason"]) == ("queued", status)
+    now.at += timedelta(minutes=2)
+    assert await dispatcher.work() == 1
+    assert row(db, message_id)["status"] == "sent"
+    assert len(at.sent_to(PHONE)) == 1
+
+
 async def test_a_message_that_cannot_leave_for_days_is_expired_not_retried_forever(
     dispatcher: Dispatcher,
     peer: tuple[AtSmsPeer, str],
@@ -235,11 +261,33 @@ async def test_a_message_that_cannot_leave_for_days_is_expired_not_retried_forev
 ) -> None:
     at, _ = peer
     message_id = await queue(sessions, now)
+    at.fail_next("messaging", 503, times=2)
+    assert await dispatcher.work() == 1  # tried, and to be tried again
+    now.at += timedelta(days=2, hours=23)
+    assert await dispatcher.work() == 1  # still failing
+    assert row(db, message_id)["attempts"] == 2
+    now.at += timedelta(hours=1)
+    assert await dispatcher.work() == 1  # three days old: never again
+    found = row(db, message_id)
+    assert (found["status"], found["reason"]) == ("expired", "too old to send")
+    assert at.sent() == []
+
+
+async def test_a_message_found_too_late_is_expired_not_sent(
+    dispatcher: Dispatcher,
+    peer: tuple[AtSmsPeer, str],
+    sessions: async_sessionmaker[AsyncSession],
+    now: Now,
+    db: Session,
+) -> None:
+    # The worker was down for days: what it finds says what is no longer true.
+    at, _ = peer
+    message_id = await queue(sessions, now)
     now.at += timedelta(days=3)
-    at.fail_next("messaging", 503)
     assert await dispatcher.work() == 1
     found = row(db, message_id)
-    assert found["status"] == "expired" and str(found["reason"]).startswith("gave up")
+    assert (found["status"], found["reason"]) == ("expired", "too old to send")
+    assert at.sent() == []
 
 
 async def test_reminders_wait_out_quiet_hours_receipts_do_not(

@@ -315,3 +315,57 @@ async def test_the_schedule_of_a_household_shows_what_went_and_what_is_planned(
         {"day": "2026-12-07", "kind": "premium_due +14d", "state": "planned"},
     ]
     assert await household_schedule(sessions, job, "100000000", now().date()) is None
+
+
+async def test_a_page_of_numbers_that_said_stop_does_not_stop_the_sweep(
+    enrolment: EnrolmentService,
+    sessions: async_sessionmaker[AsyncSession],
+    now: Now,
+    db: Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("gateway.sms.reminders.CHUNK", 2)  # pages of two periods
+    phones = [f"+22901970020{i:02d}" for i in range(5)]
+    for phone in phones:
+        member_no = await enrol_household(enrolment, phone)
+        await pay_in_full(sessions, now, member_no)
+    for phone in phones[:4]:  # two whole pages of numbers that said STOP
+        db.execute(
+            text(
+                "INSERT INTO sms_opt_outs (phone, source, opted_out_at) VALUES (:p, 'keyword', :t)"
+            ),
+            {"p": phone, "t": now()},
+        )
+    db.commit()
+    now.day(TODAY + timedelta(days=30))
+
+    queued = await asyncio.wait_for(reminders_for(sessions, now).sweep(now()), timeout=30)
+
+    assert queued == 1  # the fifth household's notice; the sweep went past the others
+    db.expire_all()
+    statuses = db.execute(text("SELECT DISTINCT status FROM coverage_periods")).scalars().all()
+    assert statuses == ["active"]
+
+
+async def test_the_worker_sweeps_once_a_day(
+    enrolment: EnrolmentService,
+    sessions: async_sessionmaker[AsyncSession],
+    now: Now,
+    db: Session,
+) -> None:
+    await enrol_household(enrolment)
+    job = Reminders(
+        sessions,
+        Outbox.standard(),
+        now,
+        premium_due_days=(3, 14),
+        cover_ending_days=(30, 7),
+        every_seconds=0,
+    )
+    now.day(TODAY + timedelta(days=3))
+    assert await job.work() == 1
+    db.execute(text("DELETE FROM messages WHERE purpose = 'reminder'"))
+    db.commit()
+    assert await job.work() == 0  # swept today already: not again until tomorrow
+    now.day(TODAY + timedelta(days=4))
+    assert await job.work() == 1  # a new day: the reminder still due is found again

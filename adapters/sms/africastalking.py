@@ -183,6 +183,10 @@ def _message_data(answer: object) -> Mapping[str, Any] | None:
     return data if isinstance(data, Mapping) else None
 
 
+# 401 RiskHold, 402 InvalidSenderId, 405 InsufficientBalance.
+_ACCOUNT_CODES = frozenset({401, 402, 405})
+
+
 def _map_recipient(phone: str, recipient: Mapping[str, Any] | None) -> SendResult:
     if recipient is None:
         return SendResult(phone, SendOutcome.RETRY, reason="no_answer")
@@ -197,6 +201,11 @@ def _map_recipient(phone: str, recipient: Mapping[str, Any] | None) -> SendResul
             provider_id=str(message_id) if message_id not in (None, "", "None") else None,
             cost=str(cost) if cost is not None else None,
         )
+    if code in _ACCOUNT_CODES:
+        # The account, not the number: no credit, a held account, a sender id not approved.
+        # Retried (and logged loudly) until someone fixes it; never a lost receipt.
+        logger.warning("Africa's Talking refuses our account: %s (%d)", status, code)
+        return SendResult(phone, SendOutcome.RETRY, reason=status or str(code))
     if 400 <= code < 500:
         logger.info(
             "SMS to %s refused by Africa's Talking: %s (%d)", mask_phone(phone), status, code

@@ -10,6 +10,7 @@ import json
 from datetime import date
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -45,6 +46,16 @@ def _unauthorised() -> Response:
     )
 
 
+def _busy() -> Response:
+    # The database is down, or every connection is taken (overload): say so, and when
+    # to come back, rather than a 500.
+    return JSONResponse(
+        {"error": "busy or the database is unreachable: try again"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 def as_json(answer: Answer) -> dict[str, Any]:
     def day(value: date | None) -> str | None:
         return value.isoformat() if value else None
@@ -56,6 +67,8 @@ def as_json(answer: Answer) -> dict[str, Any]:
         "status": answer.status,
         "period": {"start": day(answer.period_start), "end": day(answer.period_end)},
         "waiting_period_ends": day(answer.waiting_until),
+        # In grace the cover's own end is past; care is covered until this day.
+        "grace_period_ends": day(answer.grace_until) if answer.status == "grace" else None,
         "copay_percent": answer.copay_percent,
         "first_name": answer.first_name,
         "initial": answer.initial,
@@ -120,10 +133,15 @@ async def fhir_eligibility(request: Request) -> Response:
     try:
         body = json.loads(await request.body())
         member_no, on = fhir.read_request(body, today)
+    except RecursionError:
+        return _fhir(fhir.outcome("invalid", "body is nested too deeply"), 400)
     except (ValueError, fhir.FhirRequestError) as error:
         message = str(error) if isinstance(error, fhir.FhirRequestError) else "body is not JSON"
         return _fhir(fhir.outcome("invalid", message), 400)
-    answer = await runtime.eligibility.check(facility, member_no, on, "fhir")
+    try:
+        answer = await runtime.eligibility.check(facility, member_no, on, "fhir")
+    except (SQLAlchemyError, OSError):
+        return _fhir(fhir.outcome("transient", "busy or the database is unreachable"), 503)
     if answer.outcome == BAD_NUMBER:
         reason = BAD_NUMBER_REASONS.get(answer.reason or "", "not a member number")
         return _fhir(fhir.outcome("invalid", f"invalid member number: {reason}"), 400)

@@ -174,6 +174,19 @@ class RegisterSync:
             )
             if outcome.register_ids:  # what the register confirmed holds either way
                 await _keep_ids(session, row.household_id, outcome.register_ids, now)
+            if moved.rowcount and outcome.status == PENDING:  # type: ignore[attr-defined]
+                # The household's later events wait as long as this one: not due, they
+                # cost the claim nothing while the register is down.
+                await session.execute(
+                    update(models.RegisterEvent)
+                    .where(
+                        models.RegisterEvent.household_id == row.household_id,
+                        models.RegisterEvent.id > row.id,
+                        models.RegisterEvent.status == PENDING,
+                        models.RegisterEvent.next_attempt_at < values["next_attempt_at"],
+                    )
+                    .values(next_attempt_at=values["next_attempt_at"])
+                )
         if not moved.rowcount:  # type: ignore[attr-defined]
             log.warning(
                 "register event %s: lease lost, outcome left to its new worker", row.event_id

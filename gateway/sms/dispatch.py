@@ -43,6 +43,7 @@ class Claimed:
     quiet: bool
     created_at: datetime
     attempts: int
+    lease: datetime  # our claim: the outcome is written only while it stands
 
 
 def retry_after(attempts: int) -> timedelta:
@@ -75,17 +76,18 @@ class Dispatcher:
     async def work(self) -> int:
         """One round; returns how many messages it handled (0: nothing was due)."""
         now = self.now()
-        claimed = await self._claim(now)
+        claimed, due = await self._claim(now)
         if not claimed:
-            return 0
+            return due
         ready = await self._hold_back(claimed, now)
         by_id = {m.id: m for m in ready}
         sent = await asyncio.gather(*(self._send(call) for call in _calls(ready)))
         outcomes = [pair for results in sent for pair in results]
         await self._record(outcomes, by_id, self.now())
-        return len(claimed)
+        return due
 
-    async def _claim(self, now: datetime) -> list[Claimed]:
+    async def _claim(self, now: datetime) -> tuple[list[Claimed], int]:
+        """The due messages this worker now holds, and how many were due (some expire)."""
         async with writing(self.sessions) as session:
             due = (
                 await session.scalars(
@@ -103,9 +105,27 @@ class Dispatcher:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
+            lease = now + LEASE
+            fresh: list[Claimed] = []
             for message in due:
-                message.claimed_until = now + LEASE
-            return [Claimed(m.id, m.phone, m.text, m.quiet, m.created_at, m.attempts) for m in due]
+                if now - as_aware(message.created_at, now) >= self.give_up_after:
+                    # A receipt or reminder days late says what is no longer true: a worker
+                    # that was down, or a backlog, must not send it now.
+                    message.status, message.reason = EXPIRED, "too old to send"
+                    continue
+                message.claimed_until = lease
+                fresh.append(
+                    Claimed(
+                        message.id,
+                        message.phone,
+                        message.text,
+                        message.quiet,
+                        message.created_at,
+                        message.attempts,
+                        lease,
+                    )
+                )
+            return fresh, len(due)
 
     async def _hold_back(self, claimed: list[Claimed], now: datetime) -> list[Claimed]:
         """Reminders and campaigns: not to a number that opted out since they were
@@ -164,8 +184,15 @@ class Dispatcher:
             for _, r in outcomes
             if r.provider_id and r.outcome is SendOutcome.ACCEPTED
         ]
+        lease = outcomes[0][0].lease  # one claim per round
         async with writing(self.sessions) as session:
-            await session.execute(update(models.Message), rows)
+            # Only rows still under our claim: one whose lease ran out belongs to another
+            # worker now, and its outcome is that worker's to write.
+            await session.execute(
+                update(models.Message).where(models.Message.claimed_until == lease),
+                rows,
+                execution_options={"synchronize_session": None},
+            )
             await apply_early_reports(session, accepted, now)
         for message, result in outcomes:
             if result.outcome is not SendOutcome.ACCEPTED:

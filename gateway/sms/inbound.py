@@ -31,7 +31,7 @@ from gateway.register.facilities import Facilities, FacilityRef
 from gateway.rights import coverage_view, current_period, terms_of
 from gateway.sms.outbox import Outbox
 from menus import keywords
-from menus.identifiers import MemberNumberError, PhoneNumberError, normalise_phone
+from menus.identifiers import MemberNumberError, PhoneNumberError, mask_phone, normalise_phone
 from menus.identifiers import parse_member_number as read_member_no
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ class InboundService:
         kind = request.kind
         if (recent or 0) >= self.per_10_minutes:
             kind = "flood"  # kept, not answered: a loop between two machines costs nothing
-            log.warning("sms flood from %s: not answered", phone)
+            log.warning("sms flood from %s: not answered", mask_phone(phone))
         session.add(
             models.InboundSms(
                 provider_id=provider_id,

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, literal, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -74,6 +74,16 @@ class Planned:
     dedupe_key: str
 
 
+@dataclass(frozen=True)
+class Addressee:
+    """Who a period's notice goes to: the household's contact phone, in its language."""
+
+    household_id: int
+    phone: str
+    language: str
+    head_no: str | None
+
+
 class Reminders:
     def __init__(
         self,
@@ -91,67 +101,62 @@ class Reminders:
         self.premium_due = after_windows(premium_due_days)
         self.cover_ending = before_windows(cover_ending_days)
         self.every_seconds = every_seconds
-        self._next_sweep = 0.0
+        self._next_look = 0.0
+        self._swept_on: date | None = None
 
     async def work(self) -> int:
-        """The worker job: a sweep when one is due, else nothing."""
-        if time.monotonic() < self._next_sweep:
+        """The worker job. Reminders and changes of cover move by the day: one sweep per
+        day and process is enough (a restart sweeps again; dedupe keys make it harmless).
+        The day is looked at every `every_seconds`."""
+        if time.monotonic() < self._next_look:
             return 0
-        queued = await self.sweep(self.now())
-        self._next_sweep = time.monotonic() + self.every_seconds
+        self._next_look = time.monotonic() + self.every_seconds
+        now = self.now()
+        if self._swept_on == now.date():
+            return 0
+        queued = await self.sweep(now)
+        self._swept_on = now.date()
         return queued
 
     async def sweep(self, now: datetime) -> int:
         today = now.date()
-        queued = await self._until_done(partial(self._changes_of_cover, now, today))
+        queued = await _by_pages(partial(self._changes_of_cover, now, today))
         for window in self.premium_due:
-            queued += await self._until_done(partial(self._premium_due, now, today, window))
+            queued += await _by_pages(partial(self._premium_due, now, today, window))
         for window in self.cover_ending:
-            queued += await self._until_done(partial(self._cover_ending, now, today, window))
+            queued += await _by_pages(partial(self._cover_ending, now, today, window))
         queued += await self._campaigns_opening(now, today)
         if queued:
             log.info("reminder sweep queued %d messages", queued)
         return queued
 
-    @staticmethod
-    async def _until_done(chunk: Callable[[], Awaitable[tuple[int, int]]]) -> int:
-        total = 0
-        while True:
-            seen, queued = await chunk()
-            total += queued
-            if seen < CHUNK:
-                return total
-
-    async def _changes_of_cover(self, now: datetime, today: date) -> tuple[int, int]:
+    async def _changes_of_cover(self, now: datetime, today: date, after: int) -> Page:
         """Stored statuses that the calendar has overtaken: waiting -> active -> grace
-        -> lapsed. The status and its notice change in one transaction."""
+        -> lapsed. The status, its notice and its register event change together."""
         period = models.CoveragePeriod
         async with writing(self.sessions) as session:
-            overtaken = (
-                await session.scalars(
-                    select(period)
+            rows = (
+                await session.execute(
+                    _with_addressee(period)
                     .where(
+                        period.id > after,
                         or_(
                             and_(period.status == coverage.WAITING, period.covered_from <= today),
+                            # Past its end, waiting or active: grace, or lapsed beyond it.
                             and_(
                                 period.status.in_((coverage.WAITING, coverage.ACTIVE)),
                                 period.covered_until < today,
                             ),
-                            and_(
-                                period.status.in_(
-                                    (coverage.WAITING, coverage.ACTIVE, coverage.GRACE)
-                                ),
-                                period.grace_until < today,
-                            ),
-                        )
+                            and_(period.status == coverage.GRACE, period.grace_until < today),
+                        ),
                     )
                     .order_by(period.id)
                     .limit(CHUNK)
-                    .with_for_update(skip_locked=True)
+                    .with_for_update(of=period, skip_locked=True)
                 )
             ).all()
             queued = 0
-            for row in overtaken:
+            for row, addressee in _addressed(rows):
                 status = coverage.status_on(terms_of(row), today)
                 if status == row.status:
                     continue
@@ -160,20 +165,20 @@ class Reminders:
                 if kind is not None:  # the register learns it with the change itself
                     session.add(register_event(kind, row.household_id, now, period_id=row.id))
                 template = NOTICES.get(status)
-                if template is not None:
-                    queued += await self._queue(
-                        session, row, template, f"{template}:{row.id}", now, {}
-                    )
-            return len(overtaken), queued
+                if template is not None and addressee is not None:
+                    key = f"{template}:{row.id}"
+                    queued += await self._queue(session, row, addressee, template, key, now, {})
+            return _page(rows, queued)
 
-    async def _premium_due(self, now: datetime, today: date, window: Window) -> tuple[int, int]:
+    async def _premium_due(self, now: datetime, today: date, window: Window, after: int) -> Page:
         period = models.CoveragePeriod
         kind = f"premium_due:{window.offset}:"
         async with writing(self.sessions) as session:
             rows = (
-                await session.scalars(
-                    select(period)
+                await session.execute(
+                    _with_addressee(period, reachable=True)
                     .where(
+                        period.id > after,
                         period.status == coverage.PENDING_PAYMENT,
                         period.cancelled_on.is_(None),
                         period.amount_paid < period.premium_due,
@@ -186,22 +191,25 @@ class Reminders:
                 )
             ).all()
             queued = 0
-            for row in rows:
+            for row, addressee in _addressed(rows):
+                assert addressee is not None
                 params = {"amount_due": terms_of(row).amount_due}
+                key = f"{kind}{row.id}"
                 queued += await self._queue(
-                    session, row, "premium_due", f"{kind}{row.id}", now, params
+                    session, row, addressee, "premium_due", key, now, params
                 )
-            return len(rows), queued
+            return _page(rows, queued)
 
-    async def _cover_ending(self, now: datetime, today: date, window: Window) -> tuple[int, int]:
+    async def _cover_ending(self, now: datetime, today: date, window: Window, after: int) -> Page:
         period = models.CoveragePeriod
         renewal = aliased(models.CoveragePeriod)
         kind = f"cover_ending:{window.offset}:"
         async with writing(self.sessions) as session:
             rows = (
-                await session.scalars(
-                    select(period)
+                await session.execute(
+                    _with_addressee(period, reachable=True)
                     .where(
+                        period.id > after,
                         period.status.in_((coverage.WAITING, coverage.ACTIVE)),
                         period.covered_until >= today - timedelta(days=window.last),
                         period.covered_until <= today - timedelta(days=window.first),
@@ -217,13 +225,14 @@ class Reminders:
                 )
             ).all()
             queued = 0
-            for row in rows:
-                assert row.covered_until is not None
+            for row, addressee in _addressed(rows):
+                assert addressee is not None and row.covered_until is not None
                 params = {"days": (row.covered_until - today).days}
+                key = f"{kind}{row.id}"
                 queued += await self._queue(
-                    session, row, "cover_ending", f"{kind}{row.id}", now, params
+                    session, row, addressee, "cover_ending", key, now, params
                 )
-            return len(rows), queued
+            return _page(rows, queued)
 
     async def _campaigns_opening(self, now: datetime, today: date) -> int:
         """In the first days of a product's yearly campaign, every household on it that
@@ -243,14 +252,12 @@ class Reminders:
             if opened is None or not rule.is_open(today) or today - opened > CATCH_UP:
                 continue
             closes = _closing(rule.window, opened)
-            queued += await self._until_done(
-                partial(self._campaign_open, now, product, opened, closes)
-            )
+            queued += await _by_pages(partial(self._campaign_open, now, product, opened, closes))
         return queued
 
     async def _campaign_open(
-        self, now: datetime, product: models.Product, opened: date, closes: date
-    ) -> tuple[int, int]:
+        self, now: datetime, product: models.Product, opened: date, closes: date, after: int
+    ) -> Page:
         household = models.Household
         period = models.CoveragePeriod
         kind = f"campaign_open:{product.id}:{opened.isoformat()}:"
@@ -259,6 +266,7 @@ class Reminders:
                 await session.scalars(
                     select(household)
                     .where(
+                        household.id > after,
                         household.product_id == product.id,
                         _not_queued(kind, household.id),
                         ~exists().where(
@@ -284,42 +292,32 @@ class Reminders:
                     dedupe_key=f"{kind}{row.id}",
                 )
                 queued += await _insert(session, message)
-            return len(rows), queued
+            return Page(len(rows), queued, rows[-1].id if rows else 0)
 
     async def _queue(
         self,
         session: AsyncSession,
         period: models.CoveragePeriod,
+        to: Addressee,
         template: str,
         dedupe_key: str,
         now: datetime,
         params: dict[str, Any],
     ) -> int:
-        household = await session.get(models.Household, period.household_id)
-        assert household is not None
-        opted_out = await session.get(models.SmsOptOut, household.phone)
-        if opted_out is not None:
-            return 0
-        head = await session.scalar(
-            select(models.Member.member_no).where(
-                models.Member.household_id == household.id,
-                models.Member.relationship_to_head == "head",
-            )
-        )
         message = self.outbox.message(
-            phone=household.phone,
-            language=household.language,
+            phone=to.phone,
+            language=to.language,
             purpose="reminder",
             template=template,
             params={
-                "member_no": head,
+                "member_no": to.head_no,
                 "covered_from": _iso(period.covered_from),
                 "covered_until": _iso(period.covered_until),
                 "grace_until": _iso(period.grace_until),
                 **params,
             },
             now=now,
-            household_id=household.id,
+            household_id=to.household_id,
             dedupe_key=dedupe_key,
         )
         return await _insert(session, message)
@@ -352,6 +350,57 @@ class Reminders:
             key = f"campaign_open:{product.id}:{opening.isoformat()}:{period.household_id}"
             plan.append(Planned(opening, "campaign_open", key))
         return sorted(plan, key=lambda p: p.day)
+
+
+@dataclass(frozen=True)
+class Page:
+    seen: int
+    queued: int
+    last_id: int  # where the next page starts: pages never reread what was seen
+
+
+async def _by_pages(page: Callable[[int], Awaitable[Page]]) -> int:
+    """Every page of a sweep, by key: a page whose rows queue nothing (numbers that said
+    STOP) is passed, not read again."""
+    queued, after = 0, 0
+    while True:
+        found = await page(after)
+        queued += found.queued
+        if found.seen < CHUNK:
+            return queued
+        after = found.last_id
+
+
+def _with_addressee(period: Any, reachable: bool = False) -> Select[Any]:
+    """Periods with their household's phone, language and head's member number, in one
+    query; `reachable` leaves out numbers that said STOP."""
+    household, head = models.Household, aliased(models.Member)
+    query = (
+        select(period, household.phone, household.language, head.member_no)
+        .join(household, household.id == period.household_id)
+        .outerjoin(
+            head, and_(head.household_id == household.id, head.relationship_to_head == "head")
+        )
+        .outerjoin(models.SmsOptOut, models.SmsOptOut.phone == household.phone)
+    )
+    if reachable:
+        query = query.where(models.SmsOptOut.phone.is_(None))
+    return query.add_columns(models.SmsOptOut.phone.label("opted_out"))
+
+
+def _addressed(rows: Sequence[Any]) -> list[tuple[models.CoveragePeriod, Addressee | None]]:
+    """Each period with where its notice goes; None for a number that said STOP."""
+    return [
+        (
+            row[0],
+            None if row[4] is not None else Addressee(row[0].household_id, row[1], row[2], row[3]),
+        )
+        for row in rows
+    ]
+
+
+def _page(rows: Sequence[Any], queued: int) -> Page:
+    return Page(len(rows), queued, rows[-1][0].id if rows else 0)
 
 
 def _not_queued(kind: str, key_id: Any) -> ColumnElement[bool]:

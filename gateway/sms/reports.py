@@ -79,6 +79,10 @@ class Reports:
             if known is not None:
                 return True  # a late report for a message already final
             await self._keep_early(session, provider_id, status, failure_reason, now)
+        # The dispatcher may have recorded the id while we kept the report: look once more,
+        # now that the report is committed (whichever commits last applies it).
+        async with writing(self.sessions) as session:
+            await apply_early_reports(session, [provider_id[:64]], now)
         log.warning("delivery report for a message id not recorded (yet): %s", provider_id[:64])
         return False
 

@@ -12,6 +12,7 @@ from datetime import date
 from importlib import resources
 from typing import Any
 
+from menus.gsm import fold
 from menus.text import Catalogue, Money, T
 
 # How stored values (plain JSON) are shown: amounts grouped with their currency, days
@@ -53,6 +54,12 @@ class SmsTexts:
                 values[key] = Money(int(value))
             elif key in DATE_PARAMS and isinstance(value, str):
                 values[key] = date.fromisoformat(value)
+            elif isinstance(value, str):
+                # Names (a mutual, a product, a patient) in GSM-7 where a close letter
+                # exists: one "ɔ" would make the whole SMS UCS-2 and double its cost. A
+                # script with no such letters is kept as written, not turned into "?".
+                folded = fold(value)
+                values[key] = folded if folded.count("?") == value.count("?") else value
             else:
                 values[key] = value
         return self.catalogues[self.language(language)].render(T(template, values))

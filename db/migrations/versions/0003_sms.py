@@ -76,6 +76,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_coverage_periods_covered_until"), ["covered_until"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_coverage_periods_grace_until"), ["grace_until"], unique=False
+        )
 
     with op.batch_alter_table("messages", schema=None) as batch_op:
         # Defaults only carry rows queued before this revision; the code always sets them.
@@ -213,6 +216,7 @@ def downgrade() -> None:
         batch_op.drop_column("text")
 
     with op.batch_alter_table("coverage_periods", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_coverage_periods_grace_until"))
         batch_op.drop_index(batch_op.f("ix_coverage_periods_covered_until"))
         batch_op.drop_index(batch_op.f("ix_coverage_periods_covered_from"))
         batch_op.drop_column("grace_until")
