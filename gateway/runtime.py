@@ -192,7 +192,7 @@ class Runtime:
         self.register_queue = RegisterQueue(self.sessions, self.now)
         self.facilities = Facilities(self.sessions, self.now)
         # Facilities' checks read on connections of their own, without a ping per checkout.
-        self.reads = create_engine_async(self.settings.database_url, pre_ping=False)
+        self.reads = create_engine_async(self.settings.database_url, pool_size=5, pre_ping=False)
         self.eligibility = EligibilityService(self.sessions, self.register, self.now, self.reads)
 
     @property

@@ -77,7 +77,10 @@ def as_json(answer: Answer) -> dict[str, Any]:
 
 
 async def eligibility(request: Request) -> Response:
-    facility = await _facility(request)
+    try:
+        facility = await _facility(request)
+    except (SQLAlchemyError, OSError):
+        return _busy()
     if facility is None:
         return _unauthorised()
     runtime: Runtime = request.app.state.runtime
@@ -120,7 +123,10 @@ def _fhir(
 
 
 async def fhir_eligibility(request: Request) -> Response:
-    facility = await _facility(request)
+    try:
+        facility = await _facility(request)
+    except (SQLAlchemyError, OSError):
+        return _fhir(fhir.outcome("transient", "busy or the database is unreachable"), 503)
     if facility is None:
         # A 401 must say how to authenticate (RFC 9110), as the REST endpoint does.
         return _fhir(
