@@ -55,8 +55,9 @@ async def apply_early_reports(
         )
     ).all()
     for report in early:
-        await apply_report(session, report.provider_id, report.status, report.reason, now)
-        await session.delete(report)
+        # Kept until its message is recorded: then applied, and only then forgotten.
+        if await apply_report(session, report.provider_id, report.status, report.reason, now):
+            await session.delete(report)
 
 
 class Reports:
