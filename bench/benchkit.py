@@ -74,3 +74,50 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def terminate(signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")  # same clean-up path as Ctrl-C
+
+
+def run_bench(
+    args: Any,
+    prefix: str,
+    run: Callable[[Any, Any, dict[str, Any]], dict[str, Any]],
+    report: Callable[[dict[str, Any], TextIO], None],
+    stop: Callable[[Any], None],
+    errors: tuple[type[BaseException], ...] = (),
+) -> int:
+    """What every benchmark's main does around its `run`: a clean stop on Ctrl-C and
+    SIGTERM, a work directory for logs, every process it started stopped (the last
+    started first), the logs kept on --keep-logs, the figures or JSON on stdout."""
+    import contextlib
+    import json
+    import shutil
+    import signal
+    import subprocess
+    import tempfile
+
+    # SIGINT too: a shell starts background jobs with it ignored, and Ctrl-C must clean up.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, terminate)
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    procs: dict[str, Any] = {}
+    try:
+        document = run(args, workdir, procs)
+        if args.json:
+            print(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+        else:
+            report(document, sys.stdout)
+        return 0 if document["ok"] else 1
+    except KeyboardInterrupt:
+        progress("interrupted; stopping everything")
+        return 130
+    except (RuntimeError, subprocess.SubprocessError, OSError, *errors) as error:
+        progress(f"failed: {type(error).__name__}: {error}")
+        return 1
+    finally:
+        for proc in reversed(list(procs.values())):  # clients before the servers they call
+            with contextlib.suppress(Exception):
+                stop(proc)
+        if args.keep_logs is not None:
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            for log in workdir.glob("*.log"):
+                shutil.copy(log, args.keep_logs / log.name)
+        shutil.rmtree(workdir, ignore_errors=True)

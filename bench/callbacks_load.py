@@ -42,12 +42,9 @@ import contextlib
 import json
 import os
 import random
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -71,8 +68,8 @@ from benchkit import (
     loop_factory,
     percentile,
     progress,
+    run_bench,
     run_cli,
-    terminate,
 )
 from psycopg import sql
 from starlette.applications import Starlette
@@ -1120,33 +1117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.serve_baseline is not None:
         serve_baseline(args.serve_baseline)
         return 0
-    # SIGINT too: a shell starts background jobs with it ignored, and Ctrl-C must clean up.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, terminate)
-    workdir = Path(tempfile.mkdtemp(prefix="alafia-callbacks-bench-"))
-    procs: dict[str, Proc] = {}
-    try:
-        document = run(args, workdir, procs)
-        if args.json:
-            print(json.dumps(document, indent=2, ensure_ascii=False))
-        else:
-            report(document, sys.stdout)
-        return 0 if document["ok"] else 1
-    except KeyboardInterrupt:
-        progress("interrupted; stopping everything")
-        return 130
-    except (RuntimeError, psycopg.Error, subprocess.SubprocessError, OSError) as error:
-        progress(f"failed: {type(error).__name__}: {error}")
-        return 1
-    finally:
-        for proc in reversed(list(procs.values())):  # workers before the peer they call
-            with contextlib.suppress(Exception):
-                stop(proc)
-        if args.keep_logs is not None:
-            args.keep_logs.mkdir(parents=True, exist_ok=True)
-            for log in workdir.glob("*.log"):
-                shutil.copy(log, args.keep_logs / log.name)
-        shutil.rmtree(workdir, ignore_errors=True)
+    return run_bench(args, "alafia-callbacks-bench-", run, report, stop, (psycopg.Error,))
 
 
 if __name__ == "__main__":

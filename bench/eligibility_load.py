@@ -72,11 +72,8 @@ import json
 import os
 import random
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -98,7 +95,7 @@ from benchkit import (
     loop_factory,
     percentile,
     progress,
-    terminate,
+    run_bench,
 )
 from callbacks_load import (
     Proc,
@@ -1412,33 +1409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.serve_baseline is not None:
         serve_baseline(args.serve_baseline, args.workers)
         return 0
-    # SIGINT too: a shell starts background jobs with it ignored, and Ctrl-C must clean up.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, terminate)
-    workdir = Path(tempfile.mkdtemp(prefix="alafia-eligibility-bench-"))
-    procs: dict[str, Proc] = {}
-    try:
-        document = run(args, workdir, procs)
-        if args.json:
-            print(json.dumps(document, indent=2, ensure_ascii=False, default=str))
-        else:
-            report(document, sys.stdout)
-        return 0 if document["ok"] else 1
-    except KeyboardInterrupt:
-        progress("interrupted; stopping everything")
-        return 130
-    except (RuntimeError, psycopg.Error, subprocess.SubprocessError, OSError) as error:
-        progress(f"failed: {type(error).__name__}: {error}")
-        return 1
-    finally:
-        for proc in reversed(list(procs.values())):
-            with contextlib.suppress(Exception):
-                stop(proc)
-        if args.keep_logs is not None:
-            args.keep_logs.mkdir(parents=True, exist_ok=True)
-            for log in workdir.glob("*.log"):
-                shutil.copy(log, args.keep_logs / log.name)
-        shutil.rmtree(workdir, ignore_errors=True)
+    return run_bench(args, "alafia-eligibility-bench-", run, report, stop, (psycopg.Error,))
 
 
 if __name__ == "__main__":

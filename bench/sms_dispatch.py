@@ -64,11 +64,8 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -86,8 +83,8 @@ from benchkit import (
     free_port,
     percentile,
     progress,
+    run_bench,
     run_cli,
-    terminate,
 )
 
 if TYPE_CHECKING:
@@ -856,36 +853,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.baseline_sender is not None:
         return baseline_sender(args.baseline_sender)
-    # SIGINT too: a shell starts background jobs with it ignored, and Ctrl-C must clean up.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, terminate)
     import psycopg
     from callbacks_load import stop
 
-    workdir = Path(tempfile.mkdtemp(prefix="alafia-sms-bench-"))
-    procs: dict[str, Proc] = {}
-    try:
-        document = run(args, workdir, procs)
-        if args.json:
-            print(json.dumps(document, indent=2, ensure_ascii=False))
-        else:
-            report(document, sys.stdout)
-        return 0 if document["ok"] else 1
-    except KeyboardInterrupt:
-        progress("interrupted; stopping everything")
-        return 130
-    except (RuntimeError, psycopg.Error, subprocess.SubprocessError, OSError) as error:
-        progress(f"failed: {type(error).__name__}: {error}")
-        return 1
-    finally:
-        for proc in reversed(list(procs.values())):  # senders before the server they call
-            with contextlib.suppress(Exception):
-                stop(proc)
-        if args.keep_logs is not None:
-            args.keep_logs.mkdir(parents=True, exist_ok=True)
-            for log in workdir.glob("*.log"):
-                shutil.copy(log, args.keep_logs / log.name)
-        shutil.rmtree(workdir, ignore_errors=True)
+    return run_bench(args, "alafia-sms-bench-", run, report, stop, (psycopg.Error,))
 
 
 if __name__ == "__main__":
