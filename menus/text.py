@@ -62,12 +62,11 @@ class Catalogue:
         return self.texts["money"].format(amount=grouped)
 
 
-def load_catalogues() -> dict[str, Catalogue]:
-    """Every `catalogues/<lang>.json` shipped with the package: a new language is a file."""
+def load_catalogues(package: str = "menus", folder: str = "catalogues") -> dict[str, Catalogue]:
+    """Every `<folder>/<lang>.json` shipped with `package` (the menus' screens by default,
+    the SMS templates too): a new language is a file."""
     found: dict[str, Catalogue] = {}
-    entries = sorted(
-        resources.files("menus").joinpath("catalogues").iterdir(), key=lambda e: e.name
-    )
+    entries = sorted(resources.files(package).joinpath(folder).iterdir(), key=lambda e: e.name)
     for entry in entries:
         if entry.name.endswith(".json"):
             language = entry.name.removesuffix(".json")

@@ -6,14 +6,12 @@ what was measured (encoding, segments) is exactly what leaves.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date
-from importlib import resources
 from typing import Any
 
 from menus.gsm import fold
-from menus.text import Catalogue, Money, T
+from menus.text import Catalogue, Money, T, load_catalogues
 
 # How stored values (plain JSON) are shown: amounts grouped with their currency, days
 # in the language's date format.
@@ -36,13 +34,7 @@ class SmsTexts:
 
     @classmethod
     def load(cls, default_language: str, ussd_code: str) -> SmsTexts:
-        found: dict[str, Catalogue] = {}
-        folder = resources.files("gateway.sms").joinpath("templates")
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-            if entry.name.endswith(".json"):
-                language = entry.name.removesuffix(".json")
-                found[language] = Catalogue(language, json.loads(entry.read_text("utf-8")))
-        return cls(found, default_language, ussd_code)
+        return cls(load_catalogues("gateway.sms", "templates"), default_language, ussd_code)
 
     def language(self, wanted: str | None) -> str:
         return wanted if wanted in self.catalogues else self.default_language
