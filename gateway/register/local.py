@@ -20,10 +20,9 @@ from adapters.register import (
     RegisterPerson,
     RegisterUnsupported,
 )
-from adapters.register.events import BirthDate
 from db import models
 from gateway import coverage
-from gateway.register.records import SEXES
+from gateway.register.records import SEXES, birth_date_of
 from gateway.rights import current_period, terms_of
 
 
@@ -51,7 +50,6 @@ class LocalRegister:
                 )
             if member is None:
                 return None
-            born = member.birth_date
             return RegisterPerson(
                 register_id=str(member.id),
                 member_no=member.member_no,
@@ -59,9 +57,7 @@ class LocalRegister:
                 family_name=member.last_name,
                 given_names=member.first_names,
                 sex=SEXES.get(member.sex),
-                birth_date=BirthDate(born.year)
-                if member.birth_year_only
-                else BirthDate(born.year, born.month, born.day),
+                birth_date=birth_date_of(member),
                 phone=member.phone,
                 is_head=member.relationship_to_head == "head",
             )

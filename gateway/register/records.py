@@ -78,16 +78,21 @@ async def build_event(
     )
 
 
-def _member(member: models.Member) -> MemberRecord:
+def birth_date_of(member: models.Member) -> BirthDate:
+    """At the precision the member gave it: many know only their year."""
     born = member.birth_date
+    if member.birth_year_only:
+        return BirthDate(born.year)
+    return BirthDate(born.year, born.month, born.day)
+
+
+def _member(member: models.Member) -> MemberRecord:
     return MemberRecord(
         member_no=member.member_no or "",
         family_name=member.last_name,
         given_names=member.first_names,
         sex=SEXES.get(member.sex, Sex.OTHER),
-        birth_date=BirthDate(born.year)
-        if member.birth_year_only
-        else BirthDate(born.year, born.month, born.day),
+        birth_date=birth_date_of(member),
         relationship=Relationship(member.relationship_to_head)
         if member.relationship_to_head in Relationship.__members__.values()
         else Relationship.OTHER,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from adapters.register import (
 )
 from db import models
 from db.engine import writing
+from gateway.backoff import backoff
 from gateway.register.outbox import DEAD, PENDING, PUSHED, SKIPPED
 from gateway.register.records import build_event
 
@@ -41,9 +41,8 @@ LEASE = timedelta(minutes=5)  # longer than a push of several calls with their t
 
 
 def retry_after(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min ... then hourly, with jitter so a backlog does not return at once."""
-    seconds = min(30 * 2 ** max(attempts - 1, 0), 3600)
-    return timedelta(seconds=seconds * random.uniform(1.0, 1.2))
+    """30 s, 1 min, 2 min ... then hourly."""
+    return backoff(attempts, most=3600, jitter=0.2)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.sms import OutgoingSms, SendOutcome, SendResult, SmsSender
 from db import models
 from db.engine import as_aware, writing
+from gateway.backoff import backoff
 from gateway.pace import Pace
 from gateway.sms.outbox import CANCELLED, EXPIRED, QUEUED, REFUSED, SENT
 from gateway.sms.quiet import QuietHours
@@ -47,10 +47,8 @@ class Claimed:
 
 
 def retry_after(attempts: int) -> timedelta:
-    """Soon after a first failure, then less often, never more than half an hour, with a
-    little jitter so that a backlog does not return all at once."""
-    seconds = min(30 * 2 ** max(attempts - 1, 0), 1800)
-    return timedelta(seconds=seconds * random.uniform(1.0, 1.1))
+    """Soon after a first failure, then less often, never more than half an hour."""
+    return backoff(attempts, most=1800, jitter=0.1)
 
 
 class Dispatcher:
