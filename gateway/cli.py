@@ -26,6 +26,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -256,6 +257,14 @@ def _scheme_show(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _clock(settings: Settings) -> Callable[[], datetime]:
+    """The scheme's time of day, as the gateway reads it."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(settings.timezone)
+    return lambda: datetime.now(zone)
+
+
 def _with_sessions(
     settings: Settings, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
 ) -> T:
@@ -311,12 +320,11 @@ def _sponsors_show(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _sponsors_settle(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import date, datetime
-    from zoneinfo import ZoneInfo
+    from datetime import date
 
     from gateway.subsidies import Sponsors
 
-    now = datetime.now(ZoneInfo(settings.timezone))
+    now = _clock(settings)()
     try:
         received = date.fromisoformat(args.received_on) if args.received_on else now.date()
     except ValueError:
@@ -341,12 +349,9 @@ def _sponsors_settle(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _sms_status(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     from gateway.sms.overview import outbox_figures
 
-    now = datetime.now(ZoneInfo(settings.timezone))
+    now = _clock(settings)()
     figures = _with_sessions(settings, lambda sessions: outbox_figures(sessions, now))
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -364,21 +369,16 @@ def _sms_status(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _sms_schedule(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     from gateway.sms.outbox import Outbox
     from gateway.sms.overview import household_schedule
     from gateway.sms.reminders import Reminders
-    from gateway.sms.texts import SmsTexts
 
-    now = datetime.now(ZoneInfo(settings.timezone))
-    texts = SmsTexts.load(settings.default_language, settings.sms.ussd_code)
+    now = _clock(settings)()
 
     async def plan(sessions: async_sessionmaker[AsyncSession]) -> list[dict[str, str]] | None:
         reminders = Reminders(
             sessions,
-            Outbox(texts, None),
+            Outbox.configured(settings),
             lambda: now,
             premium_due_days=settings.sms.premium_due_days,
             cover_ending_days=settings.sms.cover_ending_days,
@@ -396,26 +396,18 @@ def _sms_schedule(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _sms_campaign(settings: Settings, args: argparse.Namespace) -> int:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     from gateway.sms.campaigns import CampaignError, Campaigns, Segment
     from gateway.sms.outbox import Outbox
-    from gateway.sms.quiet import QuietHours
-    from gateway.sms.texts import CAMPAIGN_TEMPLATES, SmsTexts
+    from gateway.sms.texts import CAMPAIGN_TEMPLATES
 
     if args.template not in CAMPAIGN_TEMPLATES:
         print(f"--template must be one of {', '.join(CAMPAIGN_TEMPLATES)}", file=sys.stderr)
         return 2
-    zone = ZoneInfo(settings.timezone)
-    outbox = Outbox(
-        SmsTexts.load(settings.default_language, settings.sms.ussd_code),
-        QuietHours.parse(settings.sms.quiet_hours, settings.timezone),
-    )
+    outbox = Outbox.configured(settings)
     segment = Segment(args.mutual, args.commune)
 
     def campaigns(sessions: async_sessionmaker[AsyncSession]) -> Campaigns:
-        return Campaigns(sessions, outbox, lambda: datetime.now(zone))
+        return Campaigns(sessions, outbox, _clock(settings))
 
     try:
         count = _with_sessions(settings, lambda sessions: campaigns(sessions).audience(segment))
@@ -436,13 +428,9 @@ def _sms_campaign(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _register_queue(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Any:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     from gateway.register.sync import RegisterQueue
 
-    zone = ZoneInfo(settings.timezone)
-    return RegisterQueue(sessions, lambda: datetime.now(zone))
+    return RegisterQueue(sessions, _clock(settings))
 
 
 def _register_status(settings: Settings, args: argparse.Namespace) -> int:
@@ -477,13 +465,9 @@ def _register_retry(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _facilities(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     from gateway.register.facilities import Facilities
 
-    zone = ZoneInfo(settings.timezone)
-    return _with_sessions(settings, lambda s: work(Facilities(s, lambda: datetime.now(zone))))
+    return _with_sessions(settings, lambda s: work(Facilities(s, _clock(settings))))
 
 
 def _phones(settings: Settings, typed: list[str]) -> list[str]:

@@ -45,10 +45,8 @@ from gateway.sms.campaigns import Campaigns
 from gateway.sms.dispatch import Dispatcher
 from gateway.sms.inbound import InboundService
 from gateway.sms.outbox import Outbox
-from gateway.sms.quiet import QuietHours
 from gateway.sms.reminders import Reminders
 from gateway.sms.reports import Reports
-from gateway.sms.texts import SmsTexts
 from gateway.ussd import UssdService
 from gateway.worker import Job
 from menus.engine import Engine
@@ -146,9 +144,7 @@ class Runtime:
 
     def _start_sms(self) -> None:
         sms = self.settings.sms
-        quiet = QuietHours.parse(sms.quiet_hours, self.settings.timezone)
-        texts = SmsTexts.load(self.settings.default_language, sms.ussd_code)
-        self.outbox = Outbox(texts, quiet)
+        self.outbox = Outbox.configured(self.settings)
         self.sms_sender = senders.build(sms)
         self.sms_dispatcher = Dispatcher(
             self.sessions,
@@ -157,7 +153,7 @@ class Runtime:
             rate=sms.rate,
             concurrency=sms.concurrency,
             give_up_after=timedelta(seconds=sms.give_up_after),
-            quiet_hours=quiet,
+            quiet_hours=self.outbox.quiet_hours,
         )
         self.reminders = Reminders(
             self.sessions,

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import ReturningInsert
 
 from db import models
-from gateway.config import DEFAULT_TIMEZONE
+from gateway.config import DEFAULT_TIMEZONE, Settings
 from gateway.sms.quiet import QuietHours
 from gateway.sms.texts import SmsTexts
 from menus.gsm import encoding_of, segments
@@ -43,6 +43,14 @@ class Outbox:
     def standard(cls, language: str = "fr", timezone: str = DEFAULT_TIMEZONE) -> Outbox:
         """The shipped texts and the default quiet hours (tools and tests)."""
         return cls(SmsTexts.load(language, "*384*22#"), QuietHours.parse("21:00-07:00", timezone))
+
+    @classmethod
+    def configured(cls, settings: Settings) -> Outbox:
+        """The outbox as the settings describe it: the gateway's and the commands'."""
+        return cls(
+            SmsTexts.load(settings.default_language, settings.sms.ussd_code),
+            QuietHours.parse(settings.sms.quiet_hours, settings.timezone),
+        )
 
     def message(
         self,
