@@ -44,11 +44,11 @@ from gateway.worker import Worker
 from tests.conftest import TODAY, Clock
 from tests.peers.dci import DciPeer
 from tests.peers.openimis import OpenImisPeer
+from tests.support.clock import Now
 from tests.support.households import enrol_household
 from tests.support.http_server import free_port, serve
 from tests.support.paying import enrol as enrol_by_ussd
 from tests.support.register_outbox import (
-    Now,
     Push,
     Recording,
     Switch,

@@ -23,19 +23,12 @@ from gateway.sms.outbox import Outbox
 from gateway.sms.quiet import QuietHours
 from tests.conftest import TODAY
 from tests.peers.at_sms import AtSmsPeer
+from tests.support.clock import Now
 from tests.support.http_server import serve
 from tests.support.paying import enrol
 
 ZONE = ZoneInfo("Africa/Porto-Novo")
 PHONE = "+2290197000801"
-
-
-class Now:
-    def __init__(self) -> None:
-        self.at = datetime.combine(TODAY, time(10, 0), ZONE)
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture
@@ -48,7 +41,7 @@ def peer() -> Iterator[tuple[AtSmsPeer, str]]:
 
 @pytest.fixture
 def now() -> Now:
-    return Now()
+    return Now(hour=10)
 
 
 @pytest.fixture

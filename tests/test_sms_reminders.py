@@ -21,22 +21,11 @@ from gateway.sms.outbox import Outbox
 from gateway.sms.overview import household_schedule
 from gateway.sms.reminders import Reminders, after_windows, before_windows
 from tests.conftest import TODAY
+from tests.support.clock import Now
 from tests.support.households import enrol_household
 
 ZONE = ZoneInfo("Africa/Porto-Novo")
 PHONE = "+2290197000701"
-
-
-class Now:
-    def __init__(self) -> None:
-        self.at = datetime.combine(TODAY, time(10, 0), ZONE)
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def day(self, day: date, hour: int = 10) -> datetime:
-        self.at = datetime.combine(day, time(hour, 0), ZONE)
-        return self.at
 
 
 @pytest.fixture
@@ -50,7 +39,7 @@ async def sessions(
 
 @pytest.fixture
 def now() -> Now:
-    return Now()
+    return Now(hour=10)
 
 
 def reminders_for(sessions: async_sessionmaker[AsyncSession], now: Now) -> Reminders:

@@ -8,34 +8,13 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from adapters.register import CentralRegister, PushResult, RegisterEligibility, RegisterPerson
 from adapters.register.events import RegisterEvent
-from tests.conftest import TODAY
-
-ZONE = ZoneInfo("Africa/Porto-Novo")
-
-
-class Now:
-    """The gateway's clock: tests move it instead of waiting."""
-
-    def __init__(self) -> None:
-        self.at = dt.datetime.combine(TODAY, dt.time(9, 0), ZONE)
-
-    def __call__(self) -> dt.datetime:
-        return self.at
-
-    def day(self, day: dt.date, hour: int = 9) -> dt.datetime:
-        self.at = dt.datetime.combine(day, dt.time(hour, 0), ZONE)
-        return self.at
-
-    def later(self, **delta: float) -> dt.datetime:
-        self.at += dt.timedelta(**delta)
-        return self.at
+from tests.support.clock import ZONE
 
 
 class Switch:
