@@ -113,6 +113,8 @@ class Household(Base):
     village: Mapped[str | None] = mapped_column(String(60))
     # A category some sponsors pay for (e.g. "indigent", from the social registry).
     category: Mapped[str | None] = mapped_column(String(32))
+    # The field agent who registered it (channel "agent"), for their figures and the audit.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     # Who asked for this enrolment (a USSD session, an import row): the same request
     # arriving twice finds its household instead of creating a second one.
     request_key: Mapped[str] = mapped_column(String(120), unique=True)
@@ -144,6 +146,8 @@ class Member(Base):
     occupation: Mapped[str | None] = mapped_column(String(32))
     national_id: Mapped[str | None] = mapped_column(String(20), unique=True)
     phone: Mapped[str | None] = mapped_column(String(20))
+    # The agent who registered this person (with the household or added later).
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     household: Mapped[Household] = relationship(back_populates="members")
@@ -210,6 +214,8 @@ class Payment(Base):
     provider_transaction_id: Mapped[str | None] = mapped_column(String(64))
     receipt_no: Mapped[str | None] = mapped_column(String(20), unique=True)
     channel: Mapped[str] = mapped_column(String(16))  # ussd, agent, staff
+    # The agent who took this cash: it is in their hands until handed over to the mutual.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     # The request that opened it (a USSD session): a repeated confirmation finds this
     # payment instead of prompting the payer twice.
     request_key: Mapped[str | None] = mapped_column(String(120), unique=True)
@@ -456,3 +462,94 @@ class EligibilityCheck(Base):
     outcome: Mapped[str] = mapped_column(String(20))  # covered, not_covered, unknown, ...
     source: Mapped[str] = mapped_column(String(16))  # local, register
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Agent(Base):
+    """A field agent of one mutual, recognised by phone on the short code and protected
+    by a PIN (only its slow-KDF hash is kept)."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)  # E.164
+    name: Mapped[str] = mapped_column(String(120))
+    mutual_id: Mapped[int] = mapped_column(ForeignKey("scheme_units.id"), index=True)
+    pin_hash: Mapped[str | None] = mapped_column(String(200))  # None: set on the next dial
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    mutual: Mapped[SchemeUnit] = relationship()
+
+
+class CashHandover(Base):
+    """Cash an agent handed over to the mutual: what they hold is what they collected
+    (payments with their id) less these."""
+
+    __tablename__ = "cash_handovers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    received_by: Mapped[str] = mapped_column(String(120))
+    reference: Mapped[str | None] = mapped_column(String(64), unique=True)  # the mutual's slip
+    handed_over_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(120))
+
+
+class AuditEntry(Base):
+    """Who did what, when, to which household: agents' actions, staff logins and exports,
+    imports and account changes. Append-only; never holds a PIN or a password."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_actor_at", "actor", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(120))  # agent:12, staff:7, cli:root, import
+    action: Mapped[str] = mapped_column(String(40))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    member_no: Mapped[str | None] = mapped_column(String(12))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class StaffAccount(Base):
+    """Central staff or a mutual's manager, on the web dashboard. `scope_unit_id` is the
+    part of the scheme they see (None: all of it, central admins only)."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)  # lower case
+    role: Mapped[str] = mapped_column(String(20))  # central_admin, mutual_manager, viewer
+    scope_unit_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_units.id"))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    scope_unit: Mapped[SchemeUnit | None] = relationship()
+
+
+class UssdSessionEnd(Base):
+    """Africa's Talking's end-of-session notification, with the screen (menu node) the
+    session ended on: the material of the USSD funnel. The raw `input` is not kept: it
+    carries what people typed, agents' PINs included."""
+
+    __tablename__ = "ussd_session_ends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(100), unique=True)
+    service_code: Mapped[str] = mapped_column(String(40))
+    network_code: Mapped[str | None] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(16))  # Success, Incomplete, Failed
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    hops: Mapped[int | None] = mapped_column(Integer)
+    journey: Mapped[str | None] = mapped_column(String(40))  # enrol, pay, agent, ...
+    last_node: Mapped[str | None] = mapped_column(String(80))  # e.g. enrol.dep_birth
+    error_message: Mapped[str | None] = mapped_column(String(200))
+    cost: Mapped[str | None] = mapped_column(String(24))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

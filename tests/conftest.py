@@ -29,6 +29,10 @@ from gateway.config import Settings
 from gateway.enrolment import EnrolmentService
 
 DATA_TABLES = (
+    "audit_log",
+    "cash_handovers",
+    "ussd_session_ends",
+    "staff_accounts",
     "eligibility_checks",
     "facility_phones",
     "facilities",
@@ -44,6 +48,7 @@ DATA_TABLES = (
     "coverage_periods",
     "members",
     "households",
+    "agents",
 )
 TODAY = date(2026, 11, 23)
 
