@@ -120,6 +120,17 @@ def write_queue(bind: Any) -> AbstractAsyncContextManager[Any]:
     return nullcontext()
 
 
+def hold_decision_lock(session: Session, lock_key: str) -> None:
+    """Within a writer's transaction already begun, one more decision lock (a batch of
+    enrolments, each deciding on its own family): PostgreSQL's advisory lock; on SQLite
+    the transaction's write lock already holds every decision."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": lock_key}
+        )
+
+
 def begin_writing(session: Session, lock_key: str | None = None) -> None:
     """`write_transaction` for a synchronous session (run in a worker thread)."""
     statement = _writer_statement(session.get_bind(), lock_key)

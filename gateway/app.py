@@ -23,6 +23,8 @@ from gateway.register import routes as register_routes
 from gateway.runtime import Runtime
 from gateway.sandbox_momo import sandbox_app
 from gateway.sms import routes as sms_routes
+from gateway.staff import routes as staff_routes
+from gateway.stats import routes as stats_routes
 from gateway.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,8 @@ def create_app(
             Route(path, register_routes.fhir_eligibility, methods=["POST"])
             for path in ("/fhir/CoverageEligibilityRequest", "/fhir/CoverageEligibilityRequest/")
         ),
+        *stats_routes.routes(),
+        *staff_routes.routes(),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]

@@ -180,6 +180,13 @@ def _parser() -> argparse.ArgumentParser:
     phones.add_argument("--phone", action="append", default=[], help="repeat for several")
     phones.set_defaults(run=_facilities_phones)
 
+    from gateway.agents import commands as agent_commands
+    from gateway.imports import commands as import_commands
+    from gateway.staff import commands as staff_commands
+
+    for part in (agent_commands, import_commands, staff_commands):
+        part.add_commands(commands)
+
     dial = commands.add_parser(
         "dial", help="a terminal phone: a USSD session against a running gateway"
     )

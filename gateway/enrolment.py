@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.register import EventKind
 from db import models
-from db.engine import begin_writing, write_queue
+from db.engine import begin_writing, hold_decision_lock, write_queue
 from gateway import coverage
 from gateway.config import DEFAULT_TIMEZONE
 from gateway.register.outbox import register_event
@@ -54,10 +54,18 @@ class EnrolmentService:
 
     def _enrol_once(self, request: EnrolHousehold, request_key: str, today: date) -> EnrolResult:
         with self.sessions() as session, session.begin():
-            # One decision at a time per phone: two sessions of one family cannot both
-            # find it "not enrolled yet".
-            begin_writing(session, f"household-phone:{request.phone}")
-            return self._enrol(session, request, request_key, today)
+            begin_writing(session)
+            return self.enrol_in(session, request, request_key, today)
+
+    def enrol_in(
+        self, session: Session, request: EnrolHousehold, request_key: str, today: date
+    ) -> EnrolResult:
+        """Enrol within a transaction the caller began with `begin_writing` (a bulk
+        import writes many households per commit); the caller commits or rolls back."""
+        # One decision at a time per phone: two sessions of one family cannot both
+        # find it "not enrolled yet".
+        hold_decision_lock(session, f"household-phone:{request.phone}")
+        return self._enrol(session, request, request_key, today)
 
     def _after_race(self, request: EnrolHousehold, request_key: str) -> EnrolResult:
         with self.sessions() as session:
@@ -102,13 +110,14 @@ class EnrolmentService:
             channel=request.channel,
             commune=mutual.commune,
             category=request.category,
+            agent_id=request.agent_id,
             arrondissement=mutual.arrondissement,
             request_key=request_key,
         )
         session.add(household)
         session.flush()
-        people = [_member(household.id, request.head)] + [
-            _member(household.id, d) for d in request.dependants
+        people = [_member(household.id, request.head, request.agent_id)] + [
+            _member(household.id, d, request.agent_id) for d in request.dependants
         ]
         session.add_all(people)
         session.flush()
@@ -202,10 +211,11 @@ class EnrolmentService:
         return None
 
 
-def _member(household_id: int, person: PersonDraft) -> models.Member:
+def _member(household_id: int, person: PersonDraft, agent_id: int | None) -> models.Member:
     born = date.fromisoformat(person.birth_date)
     return models.Member(
         household_id=household_id,
+        agent_id=agent_id,
         last_name=person.last_name,
         first_names=person.first_names,
         sex=person.sex,

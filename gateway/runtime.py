@@ -190,6 +190,10 @@ class Runtime:
         # Facilities' checks read on connections of their own, without a ping per checkout.
         self.reads = create_engine_async(self.settings.database_url, pool_size=5, pre_ping=False)
         self.eligibility = EligibilityService(self.sessions, self.register, self.now, self.reads)
+        # The dashboard's heavy reads queue on a small pool of their own: a slow report
+        # never takes a connection that a USSD hop or a payment is waiting for.
+        self.dashboard_db = create_engine_async(self.settings.database_url, pool_size=3)
+        self.dashboard_sessions = session_factory(self.dashboard_db)
 
     @property
     def jobs(self) -> list[Job]:
@@ -210,6 +214,7 @@ class Runtime:
         await self.redis.connection_pool.disconnect()
         await self.db.dispose()
         await self.reads.dispose()
+        await self.dashboard_db.dispose()
         self.sync_db.dispose()
         if self.embedded is not None:
             self.embedded.stop()

@@ -32,6 +32,7 @@ class EnrolHousehold:
     dependants: tuple[PersonDraft, ...]
     channel: str = "ussd"
     category: str | None = None  # e.g. "indigent", set by agents and imports, never by the caller
+    agent_id: int | None = None  # the field agent registering it, from the dialling phone
 
 
 @dataclass(frozen=True)
