@@ -1,0 +1,46 @@
+"""Who is asking: the staff member behind a request's session cookie, with their scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from starlette.requests import Request
+
+from db import models
+from gateway.staff.scope import Scope
+from gateway.staff.sessions import COOKIE, StaffSession, StaffSessions
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    id: int
+    email: str
+    role: str
+    scope: Scope
+    session: StaffSession
+
+
+async def current_staff(request: Request) -> StaffUser | None:
+    """None for no cookie, an ended session, or a disabled account. The account is read
+    on every request, so a disabled account or a changed role takes effect at once."""
+    runtime = request.app.state.runtime
+    session = await StaffSessions(runtime.redis).get(request.cookies.get(COOKIE))
+    if session is None:
+        return None
+    async with runtime.sessions() as db:
+        row = (
+            await db.execute(
+                select(models.StaffAccount, models.SchemeUnit.path)
+                .outerjoin(
+                    models.SchemeUnit, models.SchemeUnit.id == models.StaffAccount.scope_unit_id
+                )
+                .where(models.StaffAccount.id == session.staff_id)
+            )
+        ).first()
+    if row is None:
+        return None
+    account, path = row
+    if account.disabled_at is not None:
+        return None
+    return StaffUser(account.id, account.email, account.role, Scope(account.role, path), session)
