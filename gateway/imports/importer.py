@@ -1,0 +1,218 @@
+"""Validated households -> enrolments, through the same service as USSD enrolment.
+
+Many households per transaction (one commit per batch is what makes 10,000 households
+take a minute, not ten), each household whole: the service writes the household, its
+members, its coverage period, its confirmation SMS and its register event together, and
+we add the audit entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import models
+from db.engine import begin_writing
+from gateway import audit
+from gateway.enrolment import EnrolmentService
+from gateway.imports.columns import fold
+from gateway.imports.households_csv import SchemeRules, ValidHousehold
+from gateway.scheme_cache import offers
+from gateway.sms.outbox import Outbox
+from menus.identifiers import NationalIdRule
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+REFUSALS = {
+    "closed": "the product's enrolment period is closed",
+    "full": "more persons than the product takes",
+    "unknown_product": "the product is not offered by this mutual (or no longer active)",
+}
+
+
+class UnknownMutual(LookupError):
+    pass
+
+
+def read_rules(
+    session: Session, mutual_code: str, now: datetime, language: str, id_length: int, country: str
+) -> SchemeRules:
+    """The mutual's products and the scheme's occupations, as the file is checked against."""
+    mutual = session.scalar(
+        select(models.SchemeUnit).where(
+            models.SchemeUnit.code == mutual_code, models.SchemeUnit.level == "mutual"
+        )
+    )
+    if mutual is None:
+        raise UnknownMutual(mutual_code)
+    units = {u.id: u for u in session.scalars(select(models.SchemeUnit))}
+    products = {
+        p.code: p.max_members
+        for p in session.scalars(select(models.Product).where(models.Product.active))
+        if offers(units[p.unit_id], mutual)
+    }
+    occupations: dict[str, str] = {}
+    for occupation in session.scalars(select(models.Occupation)):
+        for name in (occupation.code, *occupation.names.values()):
+            occupations[fold(str(name))] = occupation.code
+    return SchemeRules(
+        mutual_code=mutual.code,
+        products=products,
+        occupations=occupations,
+        today=now.date(),
+        national_id=NationalIdRule(id_length),
+        country=country,
+        language=language,
+    )
+
+
+def request_key(household: ValidHousehold) -> str:
+    """The same household of the same file is the same request on every run; two files
+    that both number households 1, 2, 3 differ by who is in them."""
+    request, head = household.request, household.request.head
+    identity = "\x1f".join(
+        (
+            request.mutual_code,
+            household.key,
+            head.last_name,
+            head.first_names,
+            head.birth_date,
+            head.sex,
+            request.phone,
+        )
+    )
+    return "import:" + hashlib.sha256(identity.encode()).hexdigest()[:40]
+
+
+@dataclass
+class Written:
+    imported: list[tuple[ValidHousehold, str]] = field(default_factory=list)  # head's member no
+    earlier: list[ValidHousehold] = field(default_factory=list)  # by a run of this file
+    duplicates: list[tuple[ValidHousehold, str]] = field(default_factory=list)  # who is there
+    refused: list[tuple[ValidHousehold, str]] = field(default_factory=list)  # why
+
+    def extend(self, other: Written) -> None:
+        self.imported += other.imported
+        self.earlier += other.earlier
+        self.duplicates += other.duplicates
+        self.refused += other.refused
+
+    @property
+    def already(self) -> int:
+        return len(self.earlier) + len(self.duplicates)
+
+    @property
+    def members(self) -> int:
+        return sum(len(h.lines) for h, _ in self.imported)
+
+
+class HouseholdImport:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        outbox: Outbox,
+        now: Callable[[], datetime],
+        actor: str,
+        file_name: str,
+        batch: int = BATCH,
+    ) -> None:
+        self.sessions = sessions
+        self.enrolment = EnrolmentService(sessions, outbox, now)
+        self.now = now
+        self.actor = actor
+        self.file_name = file_name
+        self.batch = batch
+
+    def write(
+        self, households: Sequence[ValidHousehold], progress: Callable[[int], None]
+    ) -> Written:
+        written = Written()
+        for batch in _batches(households, self.batch):
+            try:
+                written.extend(self._write_batch(batch))
+            except IntegrityError:
+                # Someone else (a USSD session, another import) enrolled one of these
+                # families meanwhile: redo the batch one household at a time, so the
+                # others go through and only that one is told.
+                log.info("import batch conflicted; writing its households one by one")
+                for household in batch:
+                    try:
+                        written.extend(self._write_batch([household]))
+                    except IntegrityError:
+                        written.refused.append(
+                            (household, "enrolled elsewhere at the same moment: run again")
+                        )
+            progress(len(batch))
+        return written
+
+    def _write_batch(self, batch: Sequence[ValidHousehold]) -> Written:
+        done = Written()
+        keys = {id(h): request_key(h) for h in batch}
+        now = self.now()
+        with self.sessions() as session, session.begin():
+            begin_writing(session)
+            seen = set(
+                session.scalars(
+                    select(models.Household.request_key).where(
+                        models.Household.request_key.in_(keys.values())
+                    )
+                )
+            )
+            for household in batch:
+                key = keys[id(household)]
+                if key in seen:
+                    done.earlier.append(household)
+                    continue
+                result = self.enrolment.enrol_in(session, household.request, key, now.date())
+                if result["outcome"] == "enrolled":
+                    self._record(session, household, key, result["member_no"], now)
+                    done.imported.append((household, result["member_no"]))
+                elif result["outcome"] == "duplicate":
+                    # Enrolled another way (USSD, an agent, another file): same phone,
+                    # head's name and birth year, or a national ID already held.
+                    done.duplicates.append(
+                        (household, f"already enrolled, head's member number {result['member_no']}")
+                    )
+                else:
+                    reason = REFUSALS.get(result["outcome"], result["outcome"])
+                    if result["opens_on"]:
+                        reason += f" (opens on {result['opens_on']})"
+                    done.refused.append((household, reason))
+        return done
+
+    def _record(
+        self, session: Session, household: ValidHousehold, key: str, member_no: str, now: datetime
+    ) -> None:
+        """What the service does not know of: the village, and who imported it from where."""
+        stored = session.scalars(
+            select(models.Household).where(models.Household.request_key == key)
+        ).one()
+        if household.village:
+            stored.village = household.village
+        session.add(
+            audit.entry(
+                self.actor,
+                "household_imported",
+                now,
+                household_id=stored.id,
+                member_no=member_no,
+                details={
+                    "file": self.file_name,
+                    "line": household.lines[0],
+                    "persons": len(household.lines),
+                },
+            )
+        )
+
+
+def _batches(items: Sequence[ValidHousehold], size: int) -> Iterator[Sequence[ValidHousehold]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
