@@ -1,10 +1,162 @@
-"""`alafia` commands of this part (filled in by its own change)."""
+"""`alafia staff ...`: dashboard accounts, from the server's shell.
+
+alafia staff add --email E --role R [--scope CODE] [--password P]
+alafia staff list
+alafia staff disable --email E
+alafia staff reset-password --email E [--password P]
+alafia staff unlock --email E
+
+A password left off the command line is asked for twice (getpass), so that it stays out
+of the shell's history. Bad input says what is wrong and exits with 2.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from gateway.config import Settings
+from gateway.staff.scope import ROLES
+
+T = TypeVar("T")
 
 
 def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     """Add this part's subcommands to the `alafia` parser."""
+    staff = commands.add_parser("staff", help="dashboard accounts: add, list, disable, unlock")
+    actions = staff.add_subparsers(title="staff commands")
+
+    add = actions.add_parser("add", help="a new dashboard account")
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument(
+        "--scope", help="the unit's code: a mutual for a manager; none for the whole scheme"
+    )
+    add.add_argument("--password", help="asked for when left out (safer: not in the history)")
+    add.set_defaults(run=_add)
+
+    listing = actions.add_parser("list", help="every account, its role, scope and state")
+    listing.set_defaults(run=_list)
+
+    disable = actions.add_parser("disable", help="stop an account from logging in, at once")
+    disable.add_argument("--email", required=True)
+    disable.set_defaults(run=_disable)
+
+    reset = actions.add_parser("reset-password", help="a new password (also lifts a lock)")
+    reset.add_argument("--email", required=True)
+    reset.add_argument("--password", help="asked for when left out")
+    reset.set_defaults(run=_reset_password)
+
+    unlock = actions.add_parser("unlock", help="lift a lock after too many wrong passwords")
+    unlock.add_argument("--email", required=True)
+    unlock.set_defaults(run=_unlock)
+
+
+def _actor() -> str:
+    """Who ran the command, for the audit log: the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid-{os.getuid()}"
+
+
+def _password(given: str | None) -> str | None:
+    if given is not None:
+        return given
+    first = getpass.getpass("Password (at least 10 characters): ")
+    if getpass.getpass("Same password again: ") != first:
+        print("the two passwords differ; nothing changed", file=sys.stderr)
+        return None
+    return first
+
+
+def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """One piece of account work on an engine of its own, with the scheme's clock."""
+    from db.engine import create_engine_async, session_factory
+    from gateway.staff.accounts import StaffAccounts
+
+    zone = ZoneInfo(settings.timezone)
+
+    def now() -> datetime:
+        return datetime.now(zone)
+
+    async def run() -> T:
+        engine = create_engine_async(settings.database_url)
+        try:
+            return await work(StaffAccounts(session_factory(engine), now))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _checked(settings: Settings, work: Callable[[Any], Awaitable[Any]], done: str) -> int:
+    from gateway.staff.accounts import StaffAccountError
+
+    try:
+        _run(settings, work)
+    except StaffAccountError as error:
+        print(f"nothing changed: {error}", file=sys.stderr)
+        return 2
+    print(done)
+    return 0
+
+
+def _add(settings: Settings, args: argparse.Namespace) -> int:
+    password = _password(args.password)
+    if password is None:
+        return 2
+    return _checked(
+        settings,
+        lambda accounts: accounts.add(args.email, args.role, args.scope, password, _actor()),
+        f"added {args.email.strip().lower()} ({args.role}"
+        + (f" of {args.scope})" if args.scope else ", whole scheme)"),
+    )
+
+
+def _list(settings: Settings, args: argparse.Namespace) -> int:
+    from db.engine import as_aware
+
+    accounts = _run(settings, lambda accounts: accounts.list())
+    now = datetime.now(ZoneInfo(settings.timezone))
+    if not accounts:
+        print("no staff accounts yet: alafia staff add --email ... --role ...")
+    for account in accounts:
+        if account.disabled_at is not None:
+            state = "disabled"
+        elif account.locked_until is not None and as_aware(account.locked_until, now) > now:
+            state = f"locked until {account.locked_until:%Y-%m-%d %H:%M}"
+        else:
+            state = "active"
+        last = f"{account.last_login_at:%Y-%m-%d %H:%M}" if account.last_login_at else "never"
+        print(
+            f"{account.email:<40} {account.role:<15} {account.scope_code or '(all)':<14} "
+            f"{state:<28} last login {last}"
+        )
+    return 0
+
+
+def _disable(settings: Settings, args: argparse.Namespace) -> int:
+    return _checked(settings, lambda accounts: accounts.disable(args.email, _actor()), "disabled")
+
+
+def _reset_password(settings: Settings, args: argparse.Namespace) -> int:
+    password = _password(args.password)
+    if password is None:
+        return 2
+    return _checked(
+        settings,
+        lambda accounts: accounts.reset_password(args.email, password, _actor()),
+        "password changed",
+    )
+
+
+def _unlock(settings: Settings, args: argparse.Namespace) -> int:
+    return _checked(settings, lambda accounts: accounts.unlock(args.email, _actor()), "unlocked")
