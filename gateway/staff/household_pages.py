@@ -1,0 +1,62 @@
+"""`/admin/households`: support staff find a household by member number or phone.
+
+Each search is audited (`household_search`, with what the query was read as, never the
+phone itself), and so is each household opened (`household_viewed`).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from db.engine import writing
+from gateway import audit
+from gateway.staff.auth import StaffUser
+from gateway.staff.guard import Forbidden, NotFound, staff_page
+from gateway.staff.households import MEMBER_NO, HouseholdLookup, OutsideScope, read_query
+from gateway.staff.pages import render
+
+
+def _lookup(request: Request) -> HouseholdLookup:
+    runtime = request.app.state.runtime
+    return HouseholdLookup(runtime.sessions, lambda: runtime.now().date())
+
+
+@staff_page
+async def search(request: Request, staff: StaffUser) -> Response:
+    text = request.query_params.get("q", "").strip()[:40]
+    if not text:
+        return render(request, "households.html", {"q": "", "kind": None, "hits": []})
+    runtime = request.app.state.runtime
+    query = read_query(text, runtime.settings.country)
+    hits = await _lookup(request).search(staff.scope, query)
+    async with writing(runtime.sessions) as session:
+        session.add(
+            audit.entry(
+                f"staff:{staff.id}",
+                "household_search",
+                runtime.now(),
+                member_no=query.value if query.kind == MEMBER_NO else None,
+                details={"kind": query.kind, "results": len(hits)},
+            )
+        )
+    return render(request, "households.html", {"q": text, "kind": query.kind, "hits": hits})
+
+
+@staff_page
+async def household(request: Request, staff: StaffUser) -> Response:
+    household_id = int(request.path_params["household_id"])
+    try:
+        detail = await _lookup(request).detail(staff.scope, household_id)
+    except OutsideScope:
+        raise Forbidden() from None
+    if detail is None:
+        raise NotFound()
+    runtime = request.app.state.runtime
+    async with writing(runtime.sessions) as session:
+        session.add(
+            audit.entry(
+                f"staff:{staff.id}", "household_viewed", runtime.now(), household_id=detail.id
+            )
+        )
+    return render(request, "household.html", {"household": detail})
