@@ -1,9 +1,162 @@
-"""HTTP routes of this part (filled in by its own change)."""
+"""The statistics API (`/api/v1/stats/...`), its OpenAPI document, and the URL where
+Africa's Talking tells us a USSD session ended. Parse, call one function, answer.
+
+Every statistics route answers 401 without a staff session, 400 with the reason for a
+filter it cannot read, 403 for a mutual outside the staff member's scope, and 503 when
+the database gave up on the query (narrower filters help).
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from gateway.runtime import Runtime
+from gateway.sms.routes import Refused, _form, _refusal
+from gateway.staff.auth import current_staff
+from gateway.staff.scope import Scope
+from gateway.stats import figures, filters, openapi
+from gateway.stats.selection import Source
+from gateway.stats.session_ends import MalformedNotice, SessionEnd, SessionEnds
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1/stats"
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout
+
+Figure = Callable[[Source, Scope, filters.Filters, date], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str  # the path below PREFIX
+    figure: Figure
+    summary: str
+    description: str  # the figure's docstring: what is counted, how
+
+
+def _undated(
+    function: Callable[[Source, Scope, filters.Filters], Awaitable[dict[str, Any]]],
+) -> Figure:
+    async def figure(
+        source: Source, scope: Scope, wanted: filters.Filters, today: date
+    ) -> dict[str, Any]:
+        return await function(source, scope, wanted)
+
+    return figure
+
+
+ENDPOINTS = (
+    Endpoint(
+        "overview",
+        _undated(figures.overview),
+        "Headline numbers",
+        figures.overview.__doc__ or "",
+    ),
+    Endpoint(
+        "enrolment",
+        _undated(figures.enrolment),
+        "Households and persons enrolled, by mutual, commune, product, channel, occupation",
+        figures.enrolment.__doc__ or "",
+    ),
+    Endpoint(
+        "coverage",
+        _undated(figures.coverage),
+        "Households by coverage status; renewals",
+        figures.coverage.__doc__ or "",
+    ),
+    Endpoint(
+        "collection",
+        _undated(figures.collection),
+        "Premiums due and paid, collection rate; money collected",
+        figures.collection.__doc__ or "",
+    ),
+    Endpoint(
+        "timeseries",
+        figures.timeseries,
+        "Enrolments and collections per day or week",
+        figures.timeseries.__doc__ or "",
+    ),
+    Endpoint(
+        "agents",
+        _undated(figures.agents),
+        "Field agents' registrations and cash collected",
+        figures.agents.__doc__ or "",
+    ),
+    Endpoint("sms", _undated(figures.sms), "SMS by status and delivery", figures.sms.__doc__ or ""),
+    Endpoint(
+        "funnel",
+        _undated(figures.funnel),
+        "The USSD funnel: sessions, enrolments, payments, where people stop",
+        figures.funnel.__doc__ or "",
+    ),
+)
+
+
+def _stats_route(endpoint: Endpoint) -> Route:
+    async def handle(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        staff = await current_staff(request)
+        if staff is None:
+            return _error(401, "log in first")
+        try:
+            wanted = filters.parse(request.query_params)
+            await filters.authorise(runtime.sessions, staff.scope, wanted)
+            source = Source(runtime.dashboard_sessions, runtime.settings.timezone)
+            result = await endpoint.figure(source, staff.scope, wanted, runtime.now().date())
+        except filters.BadFilter as error:
+            return _error(400, str(error))
+        except filters.OutOfScope as error:
+            return _error(403, str(error))
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != QUERY_CANCELED:
+                raise
+            log.warning("stats %s took too long for %s", endpoint.name, wanted.as_json())
+            return _error(503, "this query took too long: narrow the period or the filters")
+        body = {"filters": wanted.as_json(), "scope": staff.scope.unit_path, **result}
+        return JSONResponse(body, headers={"Cache-Control": "private, no-store"})
+
+    return Route(
+        f"{PREFIX}/{endpoint.name}", handle, methods=["GET"], name=f"stats_{endpoint.name}"
+    )
+
+
+def _error(status: int, reason: str) -> Response:
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+async def openapi_document(request: Request) -> Response:
+    """The statistics API described for tools and for whoever builds on it; public, like
+    any API description: it holds no figure."""
+    return JSONResponse(openapi.document(ENDPOINTS, PREFIX))
+
+
+async def ussd_session_end(request: Request) -> Response:
+    """Africa's Talking's end-of-session notification: 200 once well-formed, whether the
+    session is still known or not (a 4xx would only make the aggregator retry)."""
+    try:
+        runtime, form = await _form(request)
+        notice = SessionEnd.parse({key: str(value) for key, value in form.items()})
+    except Refused as refused:
+        return _refusal(refused)
+    except MalformedNotice as error:
+        return _error(400, str(error))
+    ends = SessionEnds(runtime.sessions, runtime.ussd.store, runtime.now, runtime.settings.country)
+    recorded = await ends.record(notice)
+    return JSONResponse({"status": "recorded" if recorded else "already recorded"})
 
 
 def routes() -> list[BaseRoute]:
-    return []
+    return [
+        *(_stats_route(endpoint) for endpoint in ENDPOINTS),
+        Route("/api/v1/openapi.json", openapi_document, methods=["GET"]),
+        Route("/ussd/events", ussd_session_end, methods=["POST"]),
+    ]

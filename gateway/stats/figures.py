@@ -1,0 +1,517 @@
+"""The dashboard's figures, as plain dicts: no HTTP here, so the API and the /admin pages
+show the same numbers. Every function aggregates in SQL (GROUP BY) and brings back a few
+dozen rows at most, whatever the size of the scheme; the small roll-ups done in Python
+are over those rows, never over households or members.
+
+All take a `Source` (the dashboard's own pool), the staff member's `Scope` and the
+request's `Filters`:
+
+    source = Source(runtime.dashboard_sessions, runtime.settings.timezone)
+    await enrolment(source, scope, filters)
+    # {"households": 412, "persons": 1630, "by_mutual": [{"key": "MS-PARAKOU", ...}], ...}
+
+Meanings, once for all:
+- enrolled in the period: households by `created_at`, persons by their own `created_at`
+  (a member added later counts when added);
+- the product of a household is its current one (`households.product_id`);
+- coverage is each household's latest cover year (its status now), for cover years
+  opened (`starts_on`) in the period; a renewal is a cover year that is not the
+  household's first;
+- premiums are those of cover years opened in the period (cancelled ones left out);
+  money collected is succeeded payments settled in the period.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import case, exists, func, select
+from sqlalchemy.orm import aliased
+
+from db import models
+from gateway.staff.scope import Scope
+from gateway.stats.filters import BadFilter, Filters
+from gateway.stats.selection import Selection, Source, day_key, reading, select_for
+
+__all__ = [
+    "Source",
+    "agents",
+    "collection",
+    "coverage",
+    "enrolment",
+    "funnel",
+    "overview",
+    "sms",
+    "timeseries",
+]
+
+STATUSES = ("pending_payment", "waiting", "active", "grace", "lapsed", "cancelled")
+# Where a USSD session that achieved something ends (menus/journeys/enrol.py, pay.py).
+ENROLLED_NODE = "enrol.done"
+PAYMENT_STARTED_NODE = "pay.prompted"
+STOPS_SHOWN = 15  # the most common last screens of the other sessions
+
+H = models.Household
+M = models.Member
+P = models.CoveragePeriod
+PAY = models.Payment
+
+
+async def overview(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
+    """The headline numbers: enrolled households and persons, households covered now,
+    premiums due and paid, money collected."""
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        households = await session.scalar(
+            select(func.count()).select_from(H).where(*sel.households(), *sel.during(H.created_at))
+        )
+        persons = await session.scalar(
+            select(func.count())
+            .select_from(M)
+            .join(H, H.id == M.household_id)
+            .where(*sel.households(), *sel.during(M.created_at))
+        )
+        statuses = dict(
+            (
+                await session.execute(
+                    select(P.status, func.count()).where(*_latest_periods(sel)).group_by(P.status)
+                )
+            ).all()
+        )
+        premiums = await _premiums(session, sel, ())
+        collected = await _collected(session, sel, ())
+    return {
+        "households": int(households or 0),
+        "persons": int(persons or 0),
+        "households_by_status": _statuses(statuses),
+        "premiums": premiums[0] if premiums else _premium_row(None, 0, 0, 0, 0),
+        "collected": collected[0] if collected else {"key": None, "payments": 0, "amount": 0},
+    }
+
+
+async def enrolment(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
+    """Households and persons enrolled in the period, by mutual, commune, product, channel,
+    and persons by socio-professional group (`members.occupation`)."""
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        dims = (H.mutual_id, H.commune, H.product_id, H.channel)
+        household_rows = (
+            await session.execute(
+                select(*dims, func.count())
+                .where(*sel.households(), *sel.during(H.created_at))
+                .group_by(*dims)
+            )
+        ).all()
+        person_rows = (
+            await session.execute(
+                select(*dims, func.count())
+                .select_from(M)
+                .join(H, H.id == M.household_id)
+                .where(*sel.households(), *sel.during(M.created_at))
+                .group_by(*dims)
+            )
+        ).all()
+        occupations = (
+            await session.execute(
+                select(M.occupation, func.count())
+                .select_from(M)
+                .join(H, H.id == M.household_id)
+                .where(*sel.households(), *sel.during(M.created_at))
+                .group_by(M.occupation)
+            )
+        ).all()
+    names = {
+        "mutual": lambda row: sel.mutual_code(row[0]),
+        "commune": lambda row: row[1] or "unknown",
+        "product": lambda row: sel.product_code(row[2]),
+        "channel": lambda row: row[3],
+    }
+    result: dict[str, Any] = {
+        "households": sum(row[-1] for row in household_rows),
+        "persons": sum(row[-1] for row in person_rows),
+    }
+    for dimension, name in names.items():
+        households = _sum_by(household_rows, name)
+        persons = _sum_by(person_rows, name)
+        result[f"by_{dimension}"] = [
+            {"key": key, "households": households.get(key, 0), "persons": persons.get(key, 0)}
+            for key in sorted(set(households) | set(persons))
+        ]
+    result["by_occupation"] = sorted(
+        ({"key": key or "unknown", "persons": int(count)} for key, count in occupations),
+        key=lambda row: str(row["key"]),
+    )
+    return result
+
+
+async def coverage(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
+    """Households (and the persons of their cover year) by the status of their latest
+    cover year: covered (`active`), waiting, pending payment, in grace, lapsed ("droits
+    fermés"), cancelled; by mutual too; and renewals among the cover years opened."""
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        rows = (
+            await session.execute(
+                select(H.mutual_id, P.status, func.count(), func.sum(P.persons))
+                .where(*_latest_periods(sel))
+                .group_by(H.mutual_id, P.status)
+            )
+        ).all()
+        earlier = aliased(P)
+        renewal = exists().where(
+            earlier.household_id == P.household_id, earlier.starts_on < P.starts_on
+        )
+        opened = (
+            await session.execute(
+                select(func.count(), func.sum(case((renewal, 1), else_=0)))
+                .select_from(P)
+                .join(H, H.id == P.household_id)
+                .where(*sel.households(), *sel.days(P.starts_on), P.status != "cancelled")
+            )
+        ).one()
+    households: Counter[str] = Counter()
+    persons: Counter[str] = Counter()
+    by_mutual: dict[str, Counter[str]] = defaultdict(Counter)
+    for mutual_id, status, count, people in rows:
+        households[status] += count
+        persons[status] += int(people or 0)
+        by_mutual[sel.mutual_code(mutual_id)][status] += count
+    periods, renewals = int(opened[0] or 0), int(opened[1] or 0)
+    return {
+        "households": sum(households.values()),
+        "households_by_status": _statuses(households),
+        "persons_by_status": _statuses(persons),
+        "by_mutual": [
+            {"key": key, **_statuses(counts)} for key, counts in sorted(by_mutual.items())
+        ],
+        "periods_opened": {"first": periods - renewals, "renewals": renewals},
+    }
+
+
+async def collection(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
+    """Premiums of the cover years opened in the period (due, paid, collection rate, the
+    sponsors' shares), by mutual and product; money collected in the period by provider
+    and channel."""
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        total = await _premiums(session, sel, ())
+        by_mutual = await _premiums(session, sel, (H.mutual_id,))
+        by_product = await _premiums(session, sel, (H.product_id,))
+        collected = await _collected(session, sel, ())
+        by_provider = await _collected(session, sel, (PAY.provider,))
+        by_channel = await _collected(session, sel, (PAY.channel,))
+    for row in by_mutual:
+        row["key"] = sel.mutual_code(row["key"])
+    for row in by_product:
+        row["key"] = sel.product_code(row["key"])
+    return {
+        "premiums": total[0] if total else _premium_row(None, 0, 0, 0, 0),
+        "premiums_by_mutual": by_mutual,
+        "premiums_by_product": by_product,
+        "collected": collected[0] if collected else {"key": None, "payments": 0, "amount": 0},
+        "collected_by_provider": by_provider,
+        "collected_by_channel": by_channel,
+    }
+
+
+async def timeseries(source: Source, scope: Scope, filters: Filters, today: date) -> dict[str, Any]:
+    """Per day (or week, from Monday) of the period: households and persons enrolled,
+    payments collected and their amount. Every bucket is present, with zeros; without
+    `from`/`to`, the last 30 days (or 12 weeks) up to `today`."""
+    filters = filters.series_period(today)
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        households = await _per_bucket(
+            session, sel, H.created_at, select(func.count()).select_from(H)
+        )
+        persons = await _per_bucket(
+            session,
+            sel,
+            M.created_at,
+            select(func.count()).select_from(M).join(H, H.id == M.household_id),
+        )
+        payments = await _per_bucket(
+            session,
+            sel,
+            PAY.settled_at,
+            select(func.count(), func.sum(PAY.amount))
+            .select_from(PAY)
+            .join(H, H.id == PAY.household_id)
+            .where(PAY.status == "succeeded"),
+        )
+    series = []
+    for bucket in _buckets(sel):
+        paid = payments.get(bucket, (0, 0))
+        series.append(
+            {
+                "start": bucket,
+                "households": int(households.get(bucket, (0,))[0]),
+                "persons": int(persons.get(bucket, (0,))[0]),
+                "payments": int(paid[0]),
+                "collected": int(paid[1] or 0),
+            }
+        )
+    return {"interval": filters.interval, "series": series}
+
+
+async def agents(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
+    """Each field agent of the scope: households and members they registered in the
+    period, and the cash premiums they took (succeeded payments with provider `cash`)."""
+    agent = models.Agent
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        people = (
+            await session.execute(
+                select(agent.id, agent.name, agent.mutual_id).where(
+                    *([] if sel.whole_scheme else [agent.mutual_id.in_(sorted(sel.mutuals))])
+                )
+            )
+        ).all()
+        households = dict(
+            (
+                await session.execute(
+                    select(H.agent_id, func.count())
+                    .where(H.agent_id.is_not(None), *sel.households(), *sel.during(H.created_at))
+                    .group_by(H.agent_id)
+                )
+            ).all()
+        )
+        members = dict(
+            (
+                await session.execute(
+                    select(M.agent_id, func.count())
+                    .select_from(M)
+                    .join(H, H.id == M.household_id)
+                    .where(M.agent_id.is_not(None), *sel.households(), *sel.during(M.created_at))
+                    .group_by(M.agent_id)
+                )
+            ).all()
+        )
+        cash = {
+            agent_id: (count, amount)
+            for agent_id, count, amount in (
+                await session.execute(
+                    select(PAY.agent_id, func.count(), func.sum(PAY.amount))
+                    .select_from(PAY)
+                    .join(H, H.id == PAY.household_id)
+                    .where(
+                        PAY.agent_id.is_not(None),
+                        PAY.provider == "cash",
+                        PAY.status == "succeeded",
+                        *sel.households(),
+                        *sel.during(PAY.settled_at),
+                    )
+                    .group_by(PAY.agent_id)
+                )
+            ).all()
+        }
+    rows: list[dict[str, Any]] = [
+        {
+            "agent_id": agent_id,
+            "name": name,
+            "mutual": sel.mutual_code(mutual_id),
+            "households": int(households.get(agent_id, 0)),
+            "members": int(members.get(agent_id, 0)),
+            "cash_payments": int(cash.get(agent_id, (0, 0))[0]),
+            "cash_collected": int(cash.get(agent_id, (0, 0))[1] or 0),
+        }
+        for agent_id, name, mutual_id in people
+    ]
+    rows.sort(key=lambda row: (-row["households"], -row["cash_collected"], row["agent_id"]))
+    return {"agents": rows}
+
+
+async def sms(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
+    """SMS queued in the period, by status (queued, sent, delivered, undelivered, refused,
+    cancelled, expired), by the delivery report's own word, and by purpose. Messages to
+    numbers of no household (replies to strangers) count only for the whole scheme."""
+    message = models.Message
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        household_filtered = not sel.whole_scheme or bool(
+            filters.product or filters.commune or filters.channel
+        )
+        query = select(message.status, message.delivery_status, message.purpose, func.count())
+        if household_filtered:
+            query = query.select_from(message).join(H, H.id == message.household_id)
+        rows = (
+            await session.execute(
+                query.where(
+                    *(sel.households() if household_filtered else ()),
+                    *sel.during(message.created_at),
+                ).group_by(message.status, message.delivery_status, message.purpose)
+            )
+        ).all()
+    return {
+        "messages": sum(row[-1] for row in rows),
+        "by_status": dict(sorted(_sum_by(rows, lambda row: row[0]).items())),
+        "by_delivery_status": dict(sorted(_sum_by(rows, lambda row: row[1] or "none").items())),
+        "by_purpose": dict(sorted(_sum_by(rows, lambda row: row[2]).items())),
+    }
+
+
+async def funnel(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
+    """The USSD funnel from Africa's Talking's end-of-session notifications in the period:
+    sessions (one notification each), by journey and by the aggregator's status; those
+    that finished an enrolment (`enrol.done`) and that started a payment
+    (`pay.prompted`); and the screens the others ended on, most common first.
+
+    Sessions belong to no mutual: the funnel is the whole service's, for any staff member,
+    and only `from`/`to` apply."""
+    narrowed = [
+        name for name in ("mutual", "commune", "product", "channel") if getattr(filters, name)
+    ]
+    if narrowed:
+        raise BadFilter(f"the USSD funnel is not broken down by {', '.join(narrowed)}")
+    end = models.UssdSessionEnd
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        rows = (
+            await session.execute(
+                select(end.journey, end.last_node, end.status, func.count())
+                .where(*sel.during(end.ended_at))
+                .group_by(end.journey, end.last_node, end.status)
+            )
+        ).all()
+        averages = (
+            await session.execute(
+                select(func.avg(end.hops), func.avg(end.duration_ms)).where(
+                    *sel.during(end.ended_at)
+                )
+            )
+        ).one()
+    outcomes = (ENROLLED_NODE, PAYMENT_STARTED_NODE)
+    stops = _sum_by(
+        [row for row in rows if row[1] not in outcomes], lambda row: row[1] or "unknown"
+    )
+    journeys = _sum_by(rows, lambda row: row[0] or "unknown")
+    return {
+        "sessions": sum(row[-1] for row in rows),
+        "enrolled": sum(row[-1] for row in rows if row[1] == ENROLLED_NODE),
+        "payment_started": sum(row[-1] for row in rows if row[1] == PAYMENT_STARTED_NODE),
+        "by_journey": dict(sorted(journeys.items())),
+        "by_status": dict(sorted(_sum_by(rows, lambda row: row[2]).items())),
+        "stopped_at": [
+            {"node": node, "sessions": count}
+            for node, count in sorted(stops.items(), key=lambda item: (-item[1], item[0]))[
+                :STOPS_SHOWN
+            ]
+        ],
+        "average_hops": _rounded(averages[0]),
+        "average_duration_ms": _rounded(averages[1]),
+    }
+
+
+def _latest_periods(sel: Selection) -> list[Any]:
+    """Each household's latest cover year (no later one exists), opened in the period, for
+    the households kept by the selection: conditions for a query on `coverage_periods`
+    joined to `households` (the join is a condition, so the caller only selects)."""
+    later = aliased(P)
+    return [
+        H.id == P.household_id,
+        ~exists().where(later.household_id == P.household_id, later.starts_on > P.starts_on),
+        *sel.households(),
+        *sel.days(P.starts_on),
+    ]
+
+
+async def _premiums(session: Any, sel: Selection, by: Sequence[Any]) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            select(
+                *by,
+                func.sum(P.premium_due),
+                func.sum(P.amount_paid),
+                func.sum(P.sponsor_share),
+                func.sum(P.sponsor_paid),
+            )
+            .select_from(P)
+            .join(H, H.id == P.household_id)
+            .where(P.status != "cancelled", *sel.households(), *sel.days(P.starts_on))
+            .group_by(*by)
+        )
+    ).all()
+    return [
+        _premium_row(row[0] if by else None, *(int(value or 0) for value in row[len(by) :]))
+        for row in rows
+        if not by or row[0] is not None
+    ]
+
+
+def _premium_row(
+    key: Any, due: int, paid: int, sponsor_due: int, sponsor_paid: int
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "premium_due": due,
+        "premium_paid": paid,
+        "collection_rate": round(paid / due, 4) if due else None,
+        "sponsor_share": sponsor_due,
+        "sponsor_paid": sponsor_paid,
+    }
+
+
+async def _collected(session: Any, sel: Selection, by: Sequence[Any]) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            select(*by, func.count(), func.sum(PAY.amount))
+            .select_from(PAY)
+            .join(H, H.id == PAY.household_id)
+            .where(PAY.status == "succeeded", *sel.households(), *sel.during(PAY.settled_at))
+            .group_by(*by)
+        )
+    ).all()
+    return [
+        {
+            "key": row[0] if by else None,
+            "payments": int(row[-2]),
+            "amount": int(row[-1] or 0),
+        }
+        for row in rows
+    ]
+
+
+async def _per_bucket(
+    session: Any, sel: Selection, column: Any, query: Any
+) -> dict[str, tuple[Any, ...]]:
+    bucket = sel.bucket(column)
+    rows = (
+        await session.execute(
+            query.add_columns(bucket).where(*sel.households(), *sel.during(column)).group_by(bucket)
+        )
+    ).all()
+    return {day_key(row[-1]): tuple(row[:-1]) for row in rows}
+
+
+def _buckets(sel: Selection) -> list[str]:
+    since, until = sel.filters.since, sel.filters.until
+    assert since is not None and until is not None  # set by Filters.series_period
+    if sel.filters.interval == "week":
+        since -= timedelta(days=since.weekday())
+        step = timedelta(days=7)
+    else:
+        step = timedelta(days=1)
+    days = []
+    while since <= until:
+        days.append(since.isoformat())
+        since += step
+    return days
+
+
+def _statuses(counts: dict[str, int] | Counter[str]) -> dict[str, int]:
+    return {status: int(counts.get(status, 0)) for status in STATUSES}
+
+
+def _sum_by(rows: Iterable[Any], name: Any) -> dict[str, int]:
+    """Sums the last column of grouped rows under a coarser key."""
+    totals: Counter[str] = Counter()
+    for row in rows:
+        totals[name(row)] += int(row[-1])
+    return dict(totals)
+
+
+def _rounded(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
