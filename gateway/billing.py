@@ -29,7 +29,7 @@ from adapters.payments import PaymentState, ProviderStatus
 from adapters.register import EventKind
 from db import models
 from db.engine import writing
-from gateway import coverage
+from gateway import audit, coverage
 from gateway.register.outbox import register_event
 from gateway.rights import current_period, terms_of
 from gateway.sms.outbox import Outbox
@@ -200,9 +200,11 @@ class Billing:
         payer_name: str,
         channel: str = "agent",
         request_key: str | None = None,
+        agent_id: int | None = None,
     ) -> Settled:
         """A premium paid in cash to an agent or at the mutual's desk: recorded and credited
-        in one transaction, once per `request_key` (an agent retrying after a timeout)."""
+        in one transaction, once per `request_key` (an agent retrying after a timeout).
+        Cash taken by an agent stays in their ledger until handed over, and is audited."""
         now = self.now()
         lock_key = f"payment-request:{request_key}" if request_key else None
         async with writing(self.sessions, lock_key) as session:
@@ -216,9 +218,22 @@ class Billing:
                 request_key,
                 now,
             )
+            payment.agent_id = agent_id
             session.add(payment)
             await session.flush()
-            return await self._succeed(session, payment, now)
+            settled = await self._succeed(session, payment, now)
+            if agent_id is not None:
+                session.add(
+                    audit.entry(
+                        f"agent:{agent_id}",
+                        "cash_recorded",
+                        now,
+                        household_id=payment.household_id,
+                        member_no=member_no,
+                        details={"amount": amount, "receipt_no": payment.receipt_no},
+                    )
+                )
+            return settled
 
     async def expire(self, reference: str) -> Settled:
         """Give up waiting locally; a success confirmed later is still credited."""

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 
-# Facility desk phones are few and change rarely: each process keeps them in memory
-# rather than making every first hop pay one more query.
+# Facility desk phones and agents' phones are few and change rarely: each process keeps
+# them in memory rather than making every first hop pay more queries. (An agent disabled
+# meanwhile can do nothing: each of their actions reads the account again.)
 DESK_PHONES_REFRESH = 60.0
 
 
@@ -19,6 +20,7 @@ class CallerService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
         self._desks: dict[str, int] = {}
+        self._agents: dict[str, dict[str, Any]] = {}
         self._desks_until = 0.0
 
     async def caller(self, phone: str) -> dict[str, Any]:
@@ -27,6 +29,9 @@ class CallerService:
         facility_id = (await self._desk_phones()).get(phone)
         if facility_id is not None:
             known["facility_id"] = facility_id
+        agent = self._agents.get(phone)
+        if agent is not None:
+            known.update(agent)
         return known
 
     async def _desk_phones(self) -> dict[str, int]:
@@ -38,11 +43,20 @@ class CallerService:
                     .where(models.Facility.revoked_at.is_(None))
                 )
                 self._desks = {phone: facility_id for phone, facility_id in rows.all()}
+                agents = await session.execute(
+                    select(models.Agent.phone, models.Agent.id, models.SchemeUnit.code)
+                    .join(models.SchemeUnit, models.SchemeUnit.id == models.Agent.mutual_id)
+                    .where(models.Agent.disabled_at.is_(None))
+                )
+                self._agents = {
+                    phone: {"agent_id": agent_id, "agent_mutual": mutual}
+                    for phone, agent_id, mutual in agents.all()
+                }
             self._desks_until = time.monotonic() + DESK_PHONES_REFRESH
         return self._desks
 
-    def forget_desk_phones(self) -> None:
-        """Read the desk phones again on the next dial (after a change here)."""
+    def forget_known_phones(self) -> None:
+        """Read desk and agents' phones again on the next dial (after a change here)."""
         self._desks_until = 0.0
 
     async def _household(self, phone: str) -> dict[str, Any]:

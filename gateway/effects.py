@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from gateway.agents.desk import AgentDesk
+from gateway.agents.pins import AgentPins
 from gateway.callers import CallerService
 from gateway.enrolment import EnrolmentService
 from gateway.payments import PaymentsService
@@ -12,15 +14,23 @@ from gateway.register.eligibility import EligibilityService
 from gateway.register.facilities import FacilityRef
 from gateway.rights import RightsService
 from menus.effects import (
+    AddMember,
+    AgentStatus,
     CheckEligibility,
     Effect,
     EligibilityResult,
     EnrolHousehold,
+    FindHousehold,
+    HashNewPin,
     QuoteDue,
+    RecordCash,
     RememberLanguage,
+    SetAgentPin,
+    ShowAgentFigures,
     ShowHouseholdRights,
     ShowMemberStatus,
     StartPayment,
+    VerifyAgentPin,
 )
 
 
@@ -32,12 +42,16 @@ class EffectRunner:
         callers: CallerService,
         payments: PaymentsService,
         eligibility: EligibilityService,
+        pins: AgentPins,
+        agents: AgentDesk,
     ) -> None:
         self.enrolment = enrolment
         self.rights = rights
         self.callers = callers
         self.payments = payments
         self.eligibility = eligibility
+        self.pins = pins
+        self.agents = agents
 
     async def apply(self, effect: Effect, request_key: str, today: date) -> Any:
         """`request_key` names the request (a USSD session); writes are idempotent on it."""
@@ -57,6 +71,31 @@ class EffectRunner:
                 return await self.payments.due(member_no)
             case StartPayment(member_no=member_no, amount=amount, payer_phone=payer):
                 return await self.payments.start(member_no, amount, payer, request_key=request_key)
+            case _:
+                return await self._agent(effect, request_key, today)
+        raise TypeError(f"no service applies {type(effect).__name__}")
+
+    async def _agent(self, effect: Effect, request_key: str, today: date) -> Any:
+        """A field agent's effects: the PIN, then what they do for households."""
+        match effect:
+            case AgentStatus(agent_id=agent_id):
+                return await self.pins.status(agent_id)
+            case VerifyAgentPin(agent_id=agent_id, pin=pin):
+                return await self.pins.verify(agent_id, pin)
+            case HashNewPin(pin=pin):
+                return await self.pins.first_hash(pin)
+            case SetAgentPin(agent_id=agent_id, pin=pin, first_hash=first, replacing=replacing):
+                return await self.pins.set_pin(agent_id, pin, first, replacing)
+            case FindHousehold(agent_id=agent_id, member_no=member_no):
+                return await self.agents.find_household(agent_id, member_no, today)
+            case AddMember(agent_id=agent_id, member_no=member_no, person=person):
+                return await self.agents.add_member(agent_id, member_no, person, today)
+            case RecordCash(agent_id=agent_id, member_no=no, amount=amount, payer_name=payer):
+                return await self.agents.record_cash(
+                    agent_id, no, amount, payer, request_key=f"{request_key}:cash"
+                )
+            case ShowAgentFigures(agent_id=agent_id):
+                return await self.agents.figures(agent_id, today)
         raise TypeError(f"no service applies {type(effect).__name__}")
 
     async def _check(self, member_no: str, facility_id: int, today: date) -> EligibilityResult:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.register import EventKind
 from db import models
 from db.engine import begin_writing, hold_decision_lock, write_queue
-from gateway import coverage
+from gateway import audit, coverage
 from gateway.config import DEFAULT_TIMEZONE
 from gateway.register.outbox import register_event
 from gateway.rights import terms_of
@@ -91,6 +91,8 @@ class EnrolmentService:
         )
         if mutual is None or product is None or not product.active:
             return _refused("unknown_product", persons)
+        if request.agent_id is not None and not _may_register(session, request.agent_id, mutual):
+            return _refused("not_allowed", persons)
         unit = session.get(models.SchemeUnit, product.unit_id)
         if unit is None or not offers(unit, mutual):
             return _refused("unknown_product", persons)
@@ -162,6 +164,17 @@ class EnrolmentService:
             )
         )
         session.add(register_event(EventKind.HOUSEHOLD_ENROLLED, household.id, self.now()))
+        if request.agent_id is not None:
+            session.add(
+                audit.entry(
+                    f"agent:{request.agent_id}",
+                    "household_registered",
+                    self.now(),
+                    household_id=household.id,
+                    member_no=people[0].member_no,
+                    details={"persons": persons, "premium_due": period.premium_due},
+                )
+            )
         log.info(
             "household %s enrolled in %s: %d persons, %d XOF due",
             household.id,
@@ -209,6 +222,12 @@ class EnrolmentService:
         if same_family is not None:
             return _result_for(session, same_family, "duplicate")
         return None
+
+
+def _may_register(session: Session, agent_id: int, mutual: models.SchemeUnit) -> bool:
+    """Checked again here, whatever the menu offered: an active agent, in this mutual."""
+    agent = session.get(models.Agent, agent_id)
+    return agent is not None and agent.disabled_at is None and agent.mutual_id == mutual.id
 
 
 def _member(household_id: int, person: PersonDraft, agent_id: int | None) -> models.Member:

@@ -28,6 +28,8 @@ from db.engine import (
 from db.redis import connect
 from db.sessions import SessionStore
 from gateway import providers
+from gateway.agents.desk import AgentDesk
+from gateway.agents.pins import AgentPins
 from gateway.billing import Billing
 from gateway.callers import CallerService
 from gateway.config import Settings
@@ -126,6 +128,8 @@ class Runtime:
                 callers,
                 self.payments,
                 self.eligibility,
+                AgentPins(self.sessions, self.now),
+                AgentDesk(self.sessions, self.billing, self.outbox, self.now),
             ),
             callers,
             max_chars=settings.ussd_max_chars,

@@ -116,11 +116,14 @@ class UssdService:
                 return state.reply  # the aggregator sent this hop again: same answer, applied once
             step, inputs = Step(state), [africastalking.new_input(state.consumed, hop.text)]
         seen.language = step.state.language
+        applied: list[tuple[str, bool]] = []
         for text in inputs:
+            applied.append((text, self.engine.is_secret(step.state.node)))
             step = await self._settle(self.engine.advance(step.state, text, ctx), hop, ctx)
             seen.language = step.state.language
         state = step.state
-        state.consumed = hop.text
+        # An agent's PIN is in the aggregator's text from its hop on: kept masked.
+        state.consumed = africastalking.kept_text(state.consumed, hop.text, applied)
         snapshot = self.engine.resumable(state)
         if snapshot is not None:
             state.owns_resume = True

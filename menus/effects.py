@@ -6,7 +6,7 @@ transaction, idempotently) and hands back a JSON-friendly result for the next sc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypedDict, Union
 
 
@@ -71,7 +71,75 @@ class StartPayment:
     payer_phone: str
 
 
+# -- field agents: `agent_id` is set by the gateway from the dialling phone, never typed.
+# PINs are in no repr, so that no log or error message can ever show one.
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    """Where the agent's account stands as they dial: PIN set, locked, disabled."""
+
+    agent_id: int
+
+
+@dataclass(frozen=True)
+class VerifyAgentPin:
+    agent_id: int
+    pin: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class HashNewPin:
+    """The first entry of a new PIN: the session keeps its slow hash, never the PIN."""
+
+    pin: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SetAgentPin:
+    agent_id: int
+    pin: str = field(repr=False)  # the second entry, checked against the first's hash
+    first_hash: str = field(repr=False)
+    replacing: bool  # a change after the old PIN was given in this session
+
+
+@dataclass(frozen=True)
+class FindHousehold:
+    """A household of the agent's mutual, by any of its member numbers."""
+
+    agent_id: int
+    member_no: str
+
+
+@dataclass(frozen=True)
+class AddMember:
+    agent_id: int
+    member_no: str  # any member of the household
+    person: PersonDraft
+
+
+@dataclass(frozen=True)
+class RecordCash:
+    agent_id: int
+    member_no: str
+    amount: int
+    payer_name: str
+
+
+@dataclass(frozen=True)
+class ShowAgentFigures:
+    agent_id: int
+
+
 Effect = Union[  # noqa: UP007
+    AgentStatus,
+    VerifyAgentPin,
+    HashNewPin,
+    SetAgentPin,
+    FindHousehold,
+    AddMember,
+    RecordCash,
+    ShowAgentFigures,
     EnrolHousehold,
     ShowHouseholdRights,
     ShowMemberStatus,
@@ -142,3 +210,52 @@ class PaymentStarted(TypedDict):
         str  # started, no_provider, nothing_due, above_due, bad_amount, unknown_member, no_period
     )
     amount: int
+
+
+class PinCheck(TypedDict):
+    # ok, wrong, locked, disabled, no_pin; for AgentStatus, "ok" means a PIN is set
+    outcome: str
+    attempts_left: int
+    locked_until: str | None  # HH:MM in the scheme's time
+
+
+class PinSet(TypedDict):
+    outcome: str  # set, mismatch, trivial, already_set, disabled
+
+
+class AgentHousehold(TypedDict):
+    outcome: str  # found, unknown_member, other_mutual, disabled
+    member_no: str
+    head_last_name: str
+    head_first_names: str
+    persons: int
+    max_persons: int | None
+    premium_per_added: int  # what one more person adds to the premium
+    coverage: CoverageView | None
+    members: list[MemberLine]
+
+
+class MemberAdded(TypedDict):
+    outcome: str  # added, duplicate, full, unknown_member, other_mutual, disabled, no_period
+    member_no: str
+    amount_due: int
+
+
+class CashRecorded(TypedDict):
+    # recorded, above_due, nothing_due, bad_amount, unknown_member, other_mutual, no_period,
+    # disabled
+    outcome: str
+    receipt_no: str
+    amount: int
+    amount_due: int  # left to pay after this payment
+
+
+class AgentFiguresResult(TypedDict):
+    households_today: int
+    members_today: int
+    cash_today: int
+    households_campaign: int
+    members_campaign: int
+    cash_campaign: int
+    campaign_since: str  # ISO day
+    cash_held: int

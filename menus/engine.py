@@ -38,7 +38,7 @@ class Engine:
         journeys: Iterable[Journey],
         catalogues: Mapping[str, Catalogue],
         entry_node: str = "main.start",
-        home_node: str = "main.home",
+        home_node: str = "main.go_home",
     ) -> None:
         self.journeys = {j.name: j for j in journeys}
         self.catalogues = dict(catalogues)
@@ -86,6 +86,11 @@ class Engine:
         return self._arrive(
             state, ctx, self._qualify(state.node, resolve(node.next, ctx, state)), push=False
         )
+
+    def is_secret(self, node: str) -> bool:
+        """The question at `node` takes a secret: the host must not keep the answer."""
+        asked = self.nodes.get(node)
+        return isinstance(asked, Ask) and asked.secret
 
     def resumable(self, state: SessionState) -> dict[str, Any] | None:
         """What to keep so that a dropped session can be continued from the next dial."""

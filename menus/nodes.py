@@ -51,13 +51,18 @@ class Menu:
 
 @dataclass(frozen=True)
 class Ask:
-    """Free input checked by `parse`, which raises `Invalid` with a reason."""
+    """Free input checked by `parse`, which raises `Invalid` with a reason.
+
+    A `secret` answer (an agent's PIN) is masked in what the session keeps of the
+    aggregator's text; the journey must hand it to an effect in the same hop and keep
+    no copy in the session's data."""
 
     id: str
     prompt: Lines
     parse: Callable[[str, MenuContext, SessionState], Any]
     save: Save
     next: Next
+    secret: bool = False
 
 
 @dataclass(frozen=True)

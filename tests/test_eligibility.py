@@ -54,7 +54,7 @@ async def add_facility(
 ) -> tuple[FacilityRef, str]:
     """A facility with its key; its desk phones are seen on the next dial."""
     facility, key = await runtime(app).facilities.add(code, "CS Parakou", phones or [])
-    runtime(app).ussd.callers.forget_desk_phones()
+    runtime(app).ussd.callers.forget_known_phones()
     return facility, key
 
 
@@ -964,7 +964,7 @@ async def test_a_revoked_facilitys_desk_phone_loses_the_check(
     assert "Vérifier un patient" in await desk.type("1")
 
     await runtime(app).facilities.revoke("CS-PKU")
-    runtime(app).ussd.callers.forget_desk_phones()
+    runtime(app).ussd.callers.forget_known_phones()
     await desk.dial()
 
     assert "Vérifier un patient" not in await desk.type("1")

@@ -8,6 +8,8 @@ Step keys: `dial` (a new session; its value is the dial string's extra digits),
 phones). Checks: `see` / `not_see` (substrings), `end` (END instead of CON),
 `same` (the same reply as the step before), `keep` (a regex whose group is saved
 for `{name}` in later steps). `database` counts rows once the story is over.
+`agents` (phone, name, mutual, optional pin) exist before the story starts; `sql`
+checks single values once it is over (`query: expected`).
 """
 
 from __future__ import annotations
@@ -22,17 +24,23 @@ import pytest
 import yaml
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from starlette.applications import Starlette
 
 from menus import gsm
 from tests.conftest import JOURNEYS, Clock
+from tests.support.agents import add_agent
 from tests.ussd_phone import Phone
 
 FILES = sorted(JOURNEYS.glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-async def test_journey(path: Path, client: httpx.AsyncClient, clock: Clock, db: Session) -> None:
+async def test_journey(
+    path: Path, client: httpx.AsyncClient, clock: Clock, db: Session, app: Starlette
+) -> None:
     story: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
+    for agent in story.get("agents", []):
+        await add_agent(app, **agent)
     if "today" in story:
         clock.day = (
             story["today"]
@@ -72,3 +80,6 @@ async def test_journey(path: Path, client: httpx.AsyncClient, clock: Clock, db: 
     for table, count in (story.get("database") or {}).items():
         rows = db.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
         assert rows == count, f"{path.name}: {table} has {rows} rows, expected {count}"
+    for query, expected in (story.get("sql") or {}).items():
+        value = db.execute(text(query.format(**kept))).scalar_one()
+        assert value == expected, f"{path.name}: {query} gave {value!r}, expected {expected!r}"

@@ -42,16 +42,45 @@ def first_inputs(text: str) -> list[str]:
     return text.split("*") if text else []
 
 
+# Stands for each character of a secret input (a PIN) in the text a session keeps; a
+# phone cannot send it inside `text`, since it ends the USSD string.
+MASK = "#"
+
+
+def _same(kept: str, text: str) -> bool:
+    """`text` as kept, secret inputs aside."""
+    return len(kept) == len(text) and all(k in (t, MASK) for k, t in zip(kept, text, strict=True))
+
+
 def already_seen(consumed: str, text: str) -> bool:
     """The same hop again (operators retry), or an older one arriving late."""
-    return text == consumed or consumed.startswith(text + "*") or (text == "" and consumed != "")
+    return (
+        _same(consumed, text)
+        or (len(consumed) > len(text) and _same(consumed[: len(text) + 1], text + "*"))
+        or (text == "" and consumed != "")
+    )
 
 
 def new_input(consumed: str, text: str) -> str:
     """What the person typed since the text we already applied."""
     if consumed == "":
         return text
-    if text.startswith(consumed + "*"):
+    if len(text) > len(consumed) and _same(consumed + "*", text[: len(consumed) + 1]):
         return text[len(consumed) + 1 :]
     # Not a continuation of what we applied: take the last input, as typed.
     return text.rsplit("*", 1)[-1]
+
+
+def kept_text(consumed: str, text: str, inputs: list[tuple[str, bool]]) -> str:
+    """The hop's text as the session keeps it, secret inputs masked.
+
+    `inputs` are the inputs applied on this hop, in order, each with whether it was
+    secret; `consumed` is what the session kept before (already masked)."""
+    applied = "*".join(MASK * len(value) if secret else value for value, secret in inputs)
+    if consumed == "":  # the first hop: its inputs are the text's first ones
+        return applied + text[len(applied) :]
+    if len(text) > len(consumed) and _same(consumed + "*", text[: len(consumed) + 1]):
+        return consumed + "*" + applied
+    # Not a continuation: nothing before this hop's input is known to be free of a secret.
+    head = text[: max(len(text) - len(applied), 0)]
+    return "".join(c if c == "*" else MASK for c in head) + applied

@@ -2,7 +2,7 @@
 
 Texts live in one JSON catalogue per language, `gateway/staff/i18n/<lang>.json`, a flat
 map of dotted keys to strings with `{name}` placeholders. Templates call the Jinja
-global `t("key", name=value)`; Python code calls `translate(lang, "key", ...)`.
+global `t` with a key and its parameters; Python code calls `translate(lang, key, ...)`.
 
 The language comes from `?lang=` (which also sets the `alafia_lang` cookie, see
 `gateway.staff.pages.render`), then that cookie, then French. A page of another part

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from menus.journeys import check, enrol, facility, main, pay, rights
+from menus.journeys import agent, check, enrol, facility, main, pay, rights
 from menus.nodes import Journey
 
 
 def all_journeys() -> list[Journey]:
     offered = [facility.JOURNEY, enrol.JOURNEY, pay.JOURNEY, rights.JOURNEY, check.JOURNEY]
-    return [main.build(offered), *offered]
+    # The agent's menu has no entry in the main menu: an agent's phone goes straight to it.
+    return [main.build(offered), *offered, agent.JOURNEY]

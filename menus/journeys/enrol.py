@@ -13,6 +13,7 @@ from typing import Any
 from menus import parsers
 from menus.context import MenuContext, Product
 from menus.effects import EnrolHousehold, PersonDraft
+from menus.identifiers import PhoneNumberError, normalise_phone
 from menus.nodes import Act, Ask, Branch, Entry, Invalid, Journey, Menu, Option, Say
 from menus.state import SessionState
 from menus.text import Money, T, Text
@@ -68,6 +69,10 @@ def _save_dependant(field: str) -> Callable[[SessionState, Any], None]:
 
 
 def _start(ctx: MenuContext, state: SessionState) -> str:
+    if state.caller.get("agent_ok"):
+        # An agent registers for someone else, in the agent's own mutual only.
+        state.data["mutual"] = state.caller["agent_mutual"]
+        return "household_phone"
     mutuals = ctx.scheme.mutuals
     if not mutuals:
         return "no_offer"
@@ -220,16 +225,27 @@ def _draft(person: dict[str, Any], relationship: str) -> PersonDraft:
     )
 
 
+def _household_phone(text: str, ctx: MenuContext, state: SessionState) -> str:
+    try:
+        return normalise_phone(text, ctx.country)
+    except PhoneNumberError:
+        raise Invalid(T("error_phone")) from None
+
+
 def _enrol(ctx: MenuContext, state: SessionState) -> EnrolHousehold:
     head = _head(state)
     deps = state.data.get("deps", [])[: state.data["dep_count"]]
+    agent_id = state.caller.get("agent_id") if state.caller.get("agent_ok") else None
     return EnrolHousehold(
         mutual_code=state.data["mutual"],
         product_code=state.data["product"],
-        phone=state.caller["phone"],
+        # Registered by an agent: the household's own phone gets its SMS, not the agent's.
+        phone=state.data["household_phone"] if agent_id else state.caller["phone"],
         language=state.language,
         head=_draft(head, "head"),
         dependants=tuple(_draft({**d, **d["name"]}, d["relationship"]) for d in deps),
+        channel="agent" if agent_id else "ussd",
+        agent_id=int(agent_id) if agent_id else None,
     )
 
 
@@ -242,13 +258,17 @@ def _after_enrol(ctx: MenuContext, state: SessionState) -> str:
 
 def _done(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     result = state.data["result"]
-    return [
-        T("enrol_done", {"member_no": result["member_no"], "amount": Money(result["premium_due"])}),
-    ]
+    params = {"member_no": result["member_no"], "amount": Money(result["premium_due"])}
+    if state.caller.get("agent_ok"):
+        return [T("agent_enrol_done", params)]
+    return [T("enrol_done", params)]
 
 
 def _duplicate(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
-    return [T("enrol_duplicate", {"member_no": state.data["result"]["member_no"]})]
+    params = {"member_no": state.data["result"]["member_no"]}
+    if state.caller.get("agent_ok"):
+        return [T("agent_enrol_duplicate", params)]
+    return [T("enrol_duplicate", params)]
 
 
 def _closed_now(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
@@ -264,6 +284,13 @@ JOURNEY = Journey(
     resumable=True,
     nodes=(
         Branch("start", _start),
+        Ask(
+            "household_phone",
+            [T("ask_household_phone")],
+            _household_phone,
+            "household_phone",
+            "product_pick",
+        ),
         Menu("commune", [T("ask_commune")], _communes, "mutual", save="commune"),
         Menu("mutual", [T("ask_mutual")], _mutuals, "product_pick", save="mutual"),
         Branch("product_pick", _product_pick),

@@ -16,9 +16,18 @@ from menus.text import T
 
 
 def _start(ctx: MenuContext, state: SessionState) -> str:
+    if state.caller.get("agent_id"):
+        return "agent.start"  # the PIN before anything, the resume offer included
     if "_resume" in state.data:
         return "resume"
     return "home" if state.caller.get("language") else "language"
+
+
+def _home(ctx: MenuContext, state: SessionState) -> str:
+    """Where "00" leads: an agent's own menu once the PIN is given, else the PIN."""
+    if state.caller.get("agent_id"):
+        return "agent.menu" if state.caller.get("agent_ok") else "agent.start"
+    return "home"
 
 
 def _resume(ctx: MenuContext, state: SessionState) -> str:
@@ -35,6 +44,8 @@ def _resume(ctx: MenuContext, state: SessionState) -> str:
 def _fresh(ctx: MenuContext, state: SessionState) -> str:
     state.data.pop("_resume", None)
     state.data["_forget_resume"] = True  # the host drops the phone's snapshot
+    if state.caller.get("agent_id"):
+        return _home(ctx, state)
     return "home" if state.caller.get("language") else "language"
 
 
@@ -90,5 +101,6 @@ def build(journeys: Sequence[Journey]) -> Journey:
                 "home",
             ),
             Menu("home", [T("home_title")], home_options, "home"),
+            Branch("go_home", _home),
         ),
     )

@@ -1,0 +1,340 @@
+"""What an agent does from the menu, each action checked against the agent's mutual and
+recorded in the audit log with the change itself.
+
+The agent's id comes from the dialling phone (the gateway sets it), and every action
+reads the agent again: one disabled a minute ago does nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.register import EventKind
+from db import models
+from db.engine import writing
+from gateway.agents.ledger import cash_held
+from gateway.agents.pins import actor
+from gateway.audit import entry
+from gateway.billing import Billing, PaymentRefused
+from gateway.register.outbox import register_event
+from gateway.rights import coverage_view, current_period, terms_of
+from gateway.scheme_cache import offers, product_rule
+from gateway.sms.outbox import Outbox
+from gateway.subsidies import open_rights_if_paid, sponsor_share
+from menus.effects import (
+    AgentFiguresResult,
+    AgentHousehold,
+    CashRecorded,
+    MemberAdded,
+    MemberLine,
+    PersonDraft,
+)
+from menus.identifiers import member_number
+
+
+@dataclass(frozen=True)
+class _Found:
+    household: models.Household
+    member_no: str  # the number the agent typed
+
+
+class AgentDesk:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        billing: Billing,
+        outbox: Outbox,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.sessions = sessions
+        self.billing = billing
+        self.outbox = outbox
+        self.now = now
+
+    # -- finding a household ------------------------------------------------------
+
+    async def find_household(self, agent_id: int, member_no: str, today: date) -> AgentHousehold:
+        """The household of `member_no`, if it is in the agent's mutual. A look-up is
+        audited: an agent reads names and what a family owes."""
+        async with self.sessions() as session:
+            refused = await _refusal(session, agent_id, member_no)
+            if isinstance(refused, str):
+                return _not_found(refused, member_no)
+            household = refused.household
+            members = (
+                await session.scalars(
+                    select(models.Member)
+                    .where(models.Member.household_id == household.id)
+                    .order_by(models.Member.id)
+                )
+            ).all()
+            product = await session.get(models.Product, household.product_id)
+            assert product is not None
+            period = await current_period(session, household.id, today)
+        head = next((m for m in members if m.relationship_to_head == "head"), members[0])
+        rule = product_rule(product)
+        persons = len(members)
+        async with writing(self.sessions) as session:
+            session.add(
+                entry(
+                    actor(agent_id),
+                    "household_viewed",
+                    self.now(),
+                    household_id=household.id,
+                    member_no=member_no,
+                )
+            )
+        return AgentHousehold(
+            outcome="found",
+            member_no=member_no,
+            head_last_name=head.last_name,
+            head_first_names=head.first_names,
+            persons=persons,
+            max_persons=rule.max_members,
+            premium_per_added=rule.premium_for(persons + 1) - rule.premium_for(persons),
+            coverage=coverage_view(period, today),
+            members=[
+                MemberLine(
+                    member_no=m.member_no or "", first_names=m.first_names, initial=m.last_name[:1]
+                )
+                for m in members
+            ],
+        )
+
+    # -- adding a member ----------------------------------------------------------
+
+    async def add_member(
+        self, agent_id: int, member_no: str, person: PersonDraft, today: date
+    ) -> MemberAdded:
+        """One more person in the household and its current period's premium; the new
+        member's number reaches the household by SMS and the register by an event."""
+        now = self.now()
+        async with self.sessions() as session:
+            found = await _refusal(session, agent_id, member_no)
+        if isinstance(found, str):
+            return MemberAdded(outcome=found, member_no="", amount_due=0)
+        household_id = found.household.id
+        async with writing(self.sessions, f"household:{household_id}") as session:
+            household = await session.get(models.Household, household_id, with_for_update=True)
+            assert household is not None
+            born = date.fromisoformat(person.birth_date)
+            same = await session.scalar(
+                select(models.Member.member_no).where(
+                    models.Member.household_id == household_id,
+                    models.Member.last_name == person.last_name,
+                    models.Member.first_names == person.first_names,
+                    models.Member.birth_year == born.year,
+                )
+            )
+            if same is not None:  # typed twice, or a repeated hop
+                return MemberAdded(outcome="duplicate", member_no=same, amount_due=0)
+            product = await session.get(models.Product, household.product_id)
+            assert product is not None
+            rule = product_rule(product)
+            persons = await session.scalar(
+                select(func.count()).where(models.Member.household_id == household_id)
+            )
+            if rule.max_members is not None and (persons or 0) >= rule.max_members:
+                return MemberAdded(outcome="full", member_no="", amount_due=0)
+            period = await current_period(session, household_id, today)
+            if period is None or period.cancelled_on is not None:
+                return MemberAdded(outcome="no_period", member_no="", amount_due=0)
+            added = models.Member(
+                household_id=household_id,
+                agent_id=agent_id,
+                last_name=person.last_name,
+                first_names=person.first_names,
+                sex=person.sex,
+                birth_date=born,
+                birth_year=born.year,
+                birth_year_only=person.birth_year_only,
+                relationship_to_head=person.relationship,
+            )
+            session.add(added)
+            await session.flush()
+            added.member_no = member_number(added.id)
+            await _reprice(session, household, period, rule.premium_for((persons or 0) + 1), today)
+            due = terms_of(period).amount_due
+            session.add(
+                self.outbox.message(
+                    phone=household.phone,
+                    language=household.language,
+                    purpose="confirmation",
+                    template="member_added",
+                    params={"member_no": added.member_no, "amount_due": due},
+                    now=now,
+                    household_id=household_id,
+                    dedupe_key=f"member_added:{added.id}",
+                )
+            )
+            session.add(
+                register_event(EventKind.MEMBER_ADDED, household_id, now, member_no=added.member_no)
+            )
+            session.add(
+                entry(
+                    actor(agent_id),
+                    "member_added",
+                    now,
+                    household_id=household_id,
+                    member_no=added.member_no,
+                    details={"persons": (persons or 0) + 1, "premium_due": period.premium_due},
+                )
+            )
+        return MemberAdded(outcome="added", member_no=added.member_no or "", amount_due=due)
+
+    # -- cash ----------------------------------------------------------------------
+
+    async def record_cash(
+        self, agent_id: int, member_no: str, amount: int, payer_name: str, request_key: str
+    ) -> CashRecorded:
+        async with self.sessions() as session:
+            found = await _refusal(session, agent_id, member_no)
+        if isinstance(found, str):
+            return _cash(found)
+        try:
+            settled = await self.billing.record_cash(
+                member_no,
+                amount,
+                payer_name,
+                channel="agent",
+                request_key=request_key,
+                agent_id=agent_id,
+            )
+        except PaymentRefused as refused:
+            return _cash(refused.reason)
+        async with self.sessions() as session:
+            payment = await session.get(models.Payment, settled.reference)
+            assert payment is not None
+            period = await session.get(models.CoveragePeriod, payment.period_id)
+            assert period is not None
+            left = terms_of(period).amount_due
+        return CashRecorded(
+            outcome="recorded",
+            receipt_no=settled.receipt_no or "",
+            amount=payment.amount,
+            amount_due=left,
+        )
+
+    # -- figures -------------------------------------------------------------------
+
+    async def figures(self, agent_id: int, today: date) -> AgentFiguresResult:
+        """Households and persons this agent registered, and cash taken, today and since
+        the current campaign opened (the mutual's latest enrolment window start)."""
+        zone = self.now().tzinfo
+        async with self.sessions() as session:
+            agent = await session.get(models.Agent, agent_id)
+            assert agent is not None
+            since = await campaign_start(session, agent.mutual_id, today)
+            result = AgentFiguresResult(
+                households_today=0,
+                members_today=0,
+                cash_today=0,
+                households_campaign=0,
+                members_campaign=0,
+                cash_campaign=0,
+                campaign_since=since.isoformat(),
+                cash_held=await cash_held(session, agent_id),
+            )
+            for label, day in (("today", today), ("campaign", since)):
+                start = datetime.combine(day, time(), zone)
+                households = await session.scalar(
+                    select(func.count()).where(
+                        models.Household.agent_id == agent_id, models.Household.created_at >= start
+                    )
+                )
+                members = await session.scalar(
+                    select(func.count()).where(
+                        models.Member.agent_id == agent_id, models.Member.created_at >= start
+                    )
+                )
+                cash = await session.scalar(
+                    select(func.coalesce(func.sum(models.Payment.amount), 0)).where(
+                        models.Payment.agent_id == agent_id,
+                        models.Payment.status == "succeeded",
+                        models.Payment.settled_at >= start,
+                    )
+                )
+                result[f"households_{label}"] = households or 0  # type: ignore[literal-required]
+                result[f"members_{label}"] = members or 0  # type: ignore[literal-required]
+                result[f"cash_{label}"] = int(cash or 0)  # type: ignore[literal-required]
+        return result
+
+
+async def campaign_start(session: AsyncSession, mutual_id: int, today: date) -> date:
+    """The latest opening (on or before today) of an enrolment window of the products
+    the mutual offers; 1 January when they are open all year."""
+    mutual = await session.get(models.SchemeUnit, mutual_id)
+    assert mutual is not None
+    rows = (
+        await session.execute(
+            select(models.Product.window_start, models.SchemeUnit)
+            .join(models.SchemeUnit, models.SchemeUnit.id == models.Product.unit_id)
+            .where(models.Product.active.is_(True))
+        )
+    ).all()
+    openings = []
+    for window_start, unit in rows:
+        if window_start and offers(unit, mutual):
+            month, day = (int(part) for part in window_start.split("-"))
+            opening = date(today.year, month, day)
+            openings.append(opening if opening <= today else date(today.year - 1, month, day))
+    return max(openings, default=date(today.year, 1, 1))
+
+
+async def _refusal(session: AsyncSession, agent_id: int, member_no: str) -> _Found | str:
+    """The household, or why the agent may not act on it."""
+    agent = await session.get(models.Agent, agent_id)
+    if agent is None or agent.disabled_at is not None:
+        return "disabled"
+    household = await session.scalar(
+        select(models.Household)
+        .join(models.Member, models.Member.household_id == models.Household.id)
+        .where(models.Member.member_no == member_no)
+    )
+    if household is None:
+        return "unknown_member"
+    if household.mutual_id != agent.mutual_id:
+        return "other_mutual"
+    return _Found(household, member_no)
+
+
+async def _reprice(
+    session: AsyncSession,
+    household: models.Household,
+    period: models.CoveragePeriod,
+    premium: int,
+    today: date,
+) -> None:
+    """The period's premium for its new size, the sponsor's share taken off again. Rights
+    already open stay open; what the new person adds is owed."""
+    persons = period.persons + 1
+    share = await session.run_sync(
+        lambda sync: sponsor_share(sync, household.product_id, household.category, premium, persons)
+    )
+    period.persons = persons
+    period.sponsor_share = share.amount if share else 0
+    period.premium_due = premium - period.sponsor_share
+    open_rights_if_paid(period, today, today)
+
+
+def _not_found(outcome: str, member_no: str) -> AgentHousehold:
+    return AgentHousehold(
+        outcome=outcome,
+        member_no=member_no,
+        head_last_name="",
+        head_first_names="",
+        persons=0,
+        max_persons=None,
+        premium_per_added=0,
+        coverage=None,
+        members=[],
+    )
+
+
+def _cash(outcome: str) -> CashRecorded:
+    return CashRecorded(outcome=outcome, receipt_no="", amount=0, amount_due=0)

@@ -1,0 +1,151 @@
+"""Each agent's cash: what they took (cash payments with their id) and what they handed
+over to the mutual. What they hold is the difference; a hand-over cannot exceed it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import models
+from db.engine import writing
+from gateway.audit import entry
+
+
+class LedgerError(ValueError):
+    """A hand-over that cannot be recorded; the message says why."""
+
+
+@dataclass(frozen=True)
+class CashPosition:
+    agent_id: int
+    phone: str
+    name: str
+    mutual: str
+    collected: int
+    payments: int
+    handed_over: int
+
+    @property
+    def held(self) -> int:
+        return self.collected - self.handed_over
+
+
+async def cash_collected(session: AsyncSession, agent_id: int) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(models.Payment.amount), 0)).where(
+            models.Payment.agent_id == agent_id,
+            models.Payment.provider == "cash",
+            models.Payment.status == "succeeded",
+        )
+    )
+    return int(total or 0)
+
+
+async def cash_handed_over(session: AsyncSession, agent_id: int) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(models.CashHandover.amount), 0)).where(
+            models.CashHandover.agent_id == agent_id
+        )
+    )
+    return int(total or 0)
+
+
+async def cash_held(session: AsyncSession, agent_id: int) -> int:
+    return await cash_collected(session, agent_id) - await cash_handed_over(session, agent_id)
+
+
+class CashLedger:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], now: Callable[[], datetime]
+    ) -> None:
+        self.sessions = sessions
+        self.now = now
+
+    async def positions(
+        self, phone: str | None = None, mutual_code: str | None = None
+    ) -> list[CashPosition]:
+        """Every agent's position (of one mutual, or one agent), by mutual then name."""
+        collected = (
+            select(
+                models.Payment.agent_id.label("agent_id"),
+                func.sum(models.Payment.amount).label("amount"),
+                func.count().label("payments"),
+            )
+            .where(models.Payment.provider == "cash", models.Payment.status == "succeeded")
+            .group_by(models.Payment.agent_id)
+            .subquery()
+        )
+        handed = (
+            select(
+                models.CashHandover.agent_id.label("agent_id"),
+                func.sum(models.CashHandover.amount).label("amount"),
+            )
+            .group_by(models.CashHandover.agent_id)
+            .subquery()
+        )
+        query = (
+            select(
+                models.Agent,
+                models.SchemeUnit.code,
+                func.coalesce(collected.c.amount, 0),
+                func.coalesce(collected.c.payments, 0),
+                func.coalesce(handed.c.amount, 0),
+            )
+            .join(models.SchemeUnit, models.SchemeUnit.id == models.Agent.mutual_id)
+            .outerjoin(collected, collected.c.agent_id == models.Agent.id)
+            .outerjoin(handed, handed.c.agent_id == models.Agent.id)
+            .order_by(models.SchemeUnit.code, models.Agent.name)
+        )
+        if phone is not None:
+            query = query.where(models.Agent.phone == phone)
+        if mutual_code is not None:
+            query = query.where(models.SchemeUnit.code == mutual_code)
+        async with self.sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            CashPosition(agent.id, agent.phone, agent.name, code, int(c), int(n), int(h))
+            for agent, code, c, n, h in rows
+        ]
+
+    async def hand_over(
+        self, phone: str, amount: int, received_by: str, reference: str | None, by: str
+    ) -> CashPosition:
+        """Record cash an agent gave to the mutual; refused above what they hold."""
+        if amount <= 0:
+            raise LedgerError("the amount must be a positive whole number of francs")
+        now = self.now()
+        async with writing(self.sessions, f"agent-cash:{phone}") as session:
+            agent = await session.scalar(select(models.Agent).where(models.Agent.phone == phone))
+            if agent is None:
+                raise LedgerError(f"no agent with phone {phone}")
+            if reference is not None and await session.scalar(
+                select(models.CashHandover.id).where(models.CashHandover.reference == reference)
+            ):
+                raise LedgerError(f"hand-over {reference} is already recorded")
+            held = await cash_held(session, agent.id)
+            if amount > held:
+                raise LedgerError(f"{amount:,} XOF is more than the {held:,} XOF the agent holds")
+            session.add(
+                models.CashHandover(
+                    agent_id=agent.id,
+                    amount=amount,
+                    received_by=received_by,
+                    reference=reference,
+                    handed_over_at=now,
+                    recorded_by=by,
+                )
+            )
+            session.add(
+                entry(
+                    by,
+                    "cash_handed_over",
+                    now,
+                    details={"agent_id": agent.id, "amount": amount, "reference": reference},
+                )
+            )
+        (position,) = await self.positions(phone=phone)
+        return position

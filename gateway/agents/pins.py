@@ -1,0 +1,119 @@
+"""Agents' PINs: set on the first dial, checked on every dial, locked after five wrong
+ones for fifteen minutes. Only the scrypt hash is stored (`gateway.secrets_kdf`); the
+slow part runs in a worker thread, outside any database transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db import models
+from db.engine import as_aware, writing
+from gateway.audit import entry
+from gateway.secrets_kdf import hash_secret, verify_secret
+from menus.effects import PinCheck, PinSet
+from menus.journeys.agent import PIN_LENGTHS, trivial_pin
+
+MAX_WRONG = 5
+LOCK = timedelta(minutes=15)
+
+
+def actor(agent_id: int) -> str:
+    return f"agent:{agent_id}"
+
+
+class AgentPins:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], now: Callable[[], datetime]
+    ) -> None:
+        self.sessions = sessions
+        self.now = now
+
+    async def status(self, agent_id: int) -> PinCheck:
+        """As the agent dials: "ok" when a PIN is set and may be tried now."""
+        async with self.sessions() as session:
+            agent = await session.get(models.Agent, agent_id)
+        return _standing(agent, self.now())
+
+    async def verify(self, agent_id: int, pin: str) -> PinCheck:
+        now = self.now()
+        async with self.sessions() as session:
+            agent = await session.get(models.Agent, agent_id)
+        standing = _standing(agent, now)
+        if agent is None or agent.pin_hash is None or standing["outcome"] != "ok":
+            return standing
+        if not await asyncio.to_thread(verify_secret, pin, agent.pin_hash):
+            return await self._wrong(agent_id, now)
+        async with writing(self.sessions) as session:
+            await session.execute(
+                update(models.Agent)
+                .where(models.Agent.id == agent_id)
+                .values(pin_failures=0, locked_until=None)
+            )
+            session.add(entry(actor(agent_id), "signed_in", now))
+        return _check("ok", left=MAX_WRONG)
+
+    async def _wrong(self, agent_id: int, now: datetime) -> PinCheck:
+        async with writing(self.sessions) as session:
+            agent = await session.get(models.Agent, agent_id, with_for_update=True)
+            assert agent is not None
+            agent.pin_failures += 1
+            if agent.pin_failures >= MAX_WRONG:
+                agent.pin_failures, agent.locked_until = 0, now + LOCK
+                session.add(entry(actor(agent_id), "pin_locked", now))
+                return _check("locked", locked_until=now + LOCK)
+            session.add(entry(actor(agent_id), "pin_wrong", now))
+            return _check("wrong", left=MAX_WRONG - agent.pin_failures)
+
+    async def first_hash(self, pin: str) -> str:
+        """The first entry of a new PIN, for the session to hold until it is typed again."""
+        return await asyncio.to_thread(hash_secret, pin)
+
+    async def set_pin(self, agent_id: int, pin: str, first_hash: str, replacing: bool) -> PinSet:
+        """Keep `pin` if it matches the first entry. Without `replacing` (the old PIN
+        given in this session) only an agent with no PIN yet may set one."""
+        now = self.now()
+        async with self.sessions() as session:
+            agent = await session.get(models.Agent, agent_id)
+        if agent is None or agent.disabled_at is not None:
+            return PinSet(outcome="disabled")
+        if not (pin.isascii() and pin.isdigit() and len(pin) in PIN_LENGTHS) or trivial_pin(
+            pin, agent.phone
+        ):
+            return PinSet(outcome="trivial")
+        if not await asyncio.to_thread(verify_secret, pin, first_hash):
+            return PinSet(outcome="mismatch")
+        async with writing(self.sessions) as session:
+            agent = await session.get(models.Agent, agent_id, with_for_update=True)
+            assert agent is not None
+            if agent.pin_hash is not None and not replacing:
+                return PinSet(outcome="already_set")
+            action = "pin_changed" if agent.pin_hash is not None else "pin_set"
+            # The first entry's hash is the stored one: a second scrypt would add nothing.
+            agent.pin_hash, agent.pin_failures, agent.locked_until = first_hash, 0, None
+            session.add(entry(actor(agent_id), action, now))
+        return PinSet(outcome="set")
+
+
+def _standing(agent: models.Agent | None, now: datetime) -> PinCheck:
+    if agent is None or agent.disabled_at is not None:
+        return _check("disabled")
+    if agent.locked_until is not None and as_aware(agent.locked_until, now) > now:
+        return _check(
+            "locked", locked_until=as_aware(agent.locked_until, now).astimezone(now.tzinfo)
+        )
+    if agent.pin_hash is None:
+        return _check("no_pin")
+    return _check("ok", left=MAX_WRONG - agent.pin_failures)
+
+
+def _check(outcome: str, left: int = 0, locked_until: datetime | None = None) -> PinCheck:
+    return PinCheck(
+        outcome=outcome,
+        attempts_left=left,
+        locked_until=f"{locked_until:%H:%M}" if locked_until else None,
+    )
