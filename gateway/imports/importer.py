@@ -173,7 +173,6 @@ class HouseholdImport:
                     continue
                 result = self.enrolment.enrol_in(session, household.request, key, now.date())
                 if result["outcome"] == "enrolled":
-                    self._record(session, household, key, result["member_no"], now)
                     done.imported.append((household, result["member_no"]))
                 elif result["outcome"] == "duplicate":
                     # Enrolled another way (USSD, an agent, another file): same phone,
@@ -186,31 +185,46 @@ class HouseholdImport:
                     if result["opens_on"]:
                         reason += f" (opens on {result['opens_on']})"
                     done.refused.append((household, reason))
+            self._record(session, done.imported, keys, now)
         return done
 
     def _record(
-        self, session: Session, household: ValidHousehold, key: str, member_no: str, now: datetime
+        self,
+        session: Session,
+        imported: Sequence[tuple[ValidHousehold, str]],
+        keys: dict[int, str],
+        now: datetime,
     ) -> None:
-        """What the service does not know of: the village, and who imported it from where."""
-        stored = session.scalars(
-            select(models.Household).where(models.Household.request_key == key)
-        ).one()
-        if household.village:
-            stored.village = household.village
-        session.add(
-            audit.entry(
-                self.actor,
-                "household_imported",
-                now,
-                household_id=stored.id,
-                member_no=member_no,
-                details={
-                    "file": self.file_name,
-                    "line": household.lines[0],
-                    "persons": len(household.lines),
-                },
+        """What the service does not know of: the village, and who imported it from
+        where. One look-up for the batch's new households, not one each."""
+        if not imported:
+            return
+        stored = {
+            household.request_key: household
+            for household in session.scalars(
+                select(models.Household).where(
+                    models.Household.request_key.in_([keys[id(h)] for h, _ in imported])
+                )
             )
-        )
+        }
+        for household, member_no in imported:
+            row = stored[keys[id(household)]]
+            if household.village:
+                row.village = household.village
+            session.add(
+                audit.entry(
+                    self.actor,
+                    "household_imported",
+                    now,
+                    household_id=row.id,
+                    member_no=member_no,
+                    details={
+                        "file": self.file_name,
+                        "line": household.lines[0],
+                        "persons": len(household.lines),
+                    },
+                )
+            )
 
 
 def _batches(items: Sequence[ValidHousehold], size: int) -> Iterator[Sequence[ValidHousehold]]:
