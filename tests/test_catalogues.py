@@ -310,6 +310,26 @@ WRONG = {
     "pay.payer": "99",
     "pay.payer_phone": "12",
     "pay.confirm": "99",
+    "enrol.household_phone": "12",
+    "agent.pin": "1",
+    "agent.pin_again": "1",
+    "agent.new_pin": "1111",
+    "agent.pin_twice": "1",
+    "agent.pin_mismatch": "1",
+    "agent.old_pin": "1",
+    "agent.menu": "99",
+    "agent.pin_saved": "99",
+    "agent.add_no": "1",
+    "agent.add_name": "1",
+    "agent.add_sex": "99",
+    "agent.add_birth": "x",
+    "agent.add_relation": "99",
+    "agent.add_confirm": "99",
+    "agent.cash_no": "1",
+    "agent.cash_amount": "x",
+    "agent.cash_payer": "1",
+    "agent.cash_confirm": "99",
+    "agent.look_no": "1",
 }
 
 
@@ -468,6 +488,123 @@ def tour_everything(tour: Tour) -> None:
 
     tour_facility(tour)
     tour_payments(tour)
+    tour_agent(tour)
+
+
+AGENT = {"phone": PHONE, "agent_id": 7, "agent_mutual": "MS-1"}
+PIN = "4826"
+
+
+def _pin_check(outcome: str, left: int = 4) -> dict[str, Any]:
+    return {"outcome": outcome, "attempts_left": left, "locked_until": "23:59"}
+
+
+def agent_menu(tour: Tour) -> Session:
+    session = tour.start(AGENT).resume(_pin_check("ok")).type(PIN).resume(_pin_check("ok"))
+    assert session.node == "agent.menu"
+    return session
+
+
+def found_household(coverage: dict[str, Any] | None, persons: int = 15) -> dict[str, Any]:
+    member = {"member_no": LONGEST_NUMBER, "first_names": LONG_FIRST_NAMES, "initial": "M"}
+    return {
+        "outcome": "found",
+        "member_no": LONGEST_NUMBER,
+        "head_last_name": LONG_FAMILY_NAME,
+        "head_first_names": LONG_FIRST_NAMES,
+        "persons": persons,
+        "max_persons": LARGEST_HOUSEHOLD,
+        "premium_per_added": LARGEST_AMOUNT,
+        "coverage": coverage,
+        "members": [member] * persons,
+    }
+
+
+def tour_agent(tour: Tour) -> None:
+    """An agent's phone: the PIN in every state, then every action and its outcomes."""
+    # the first PIN: too simple, typed differently twice, then kept
+    session = tour.start(AGENT).resume(_pin_check("no_pin")).type(PIN, wrong_first=True)
+    session.resume("scrypt$hash").type(PIN, wrong_first=True).resume({"outcome": "mismatch"})
+    session.type(PIN, wrong_first=True).resume("scrypt$hash").type(PIN)
+    session.resume({"outcome": "set"}).type("99")
+    assert session.node == "agent.pin_saved"
+    # a wrong PIN, then the right one; locked; disabled
+    session = tour.start(AGENT).resume(_pin_check("ok")).type(PIN, wrong_first=True)
+    session.resume(_pin_check("wrong")).type(PIN, wrong_first=True).resume(_pin_check("ok"))
+    assert session.node == "agent.menu"
+    for outcome in ("locked", "disabled"):
+        assert tour.start(AGENT).resume(_pin_check(outcome)).step.state.ended
+    agent_menu(tour).type("99")
+
+    # a household for someone else, on a one-person product
+    for outcome in ("enrolled", "duplicate"):
+        session = agent_menu(tour).type("1", LONGEST_PHONE, "3", wrong_first=True)
+        assert session.node == "enrol.last_name", session.node
+        session.type(LONG_FAMILY_NAME, LONG_FIRST_NAMES, "2", "1990", "1", "1", "1")
+        result = {
+            "outcome": outcome,
+            "member_no": LONGEST_NUMBER,
+            "premium_due": LARGEST_AMOUNT,
+            "persons": 1,
+            "opens_on": None,
+        }
+        assert isinstance(session.step.effect, EnrolHousehold)
+        assert session.step.effect.phone == LONGEST_PHONE
+        session.resume(result)
+
+    # a member added: every outcome, a full household, cancelled
+    coverage = coverage_view("active")
+    for outcome in ("added", "duplicate", "full", "other_mutual", "unknown_member", "no_period"):
+        wrong_first = outcome == "added"
+        session = agent_menu(tour).type("2", LONGEST_NUMBER, wrong_first=wrong_first)
+        session.resume(found_household(coverage)).type(
+            LONG_DEPENDANT, "2", "15041988", "4", "1", wrong_first=wrong_first
+        )
+        session.resume({"outcome": outcome, "member_no": LONGEST_NUMBER, "amount_due": 1})
+        assert session.step.state.ended, outcome
+    agent_menu(tour).type("2", LONGEST_NUMBER).resume(found_household(coverage, persons=16))
+    session = agent_menu(tour).type("2", LONGEST_NUMBER).resume(found_household(coverage))
+    session.type(LONG_DEPENDANT, "2", "15041988", "4", "2")
+    assert session.node == "agent.cancelled"
+    for outcome in ("other_mutual", "unknown_member", "disabled"):
+        session = agent_menu(tour).type("2", LONGEST_NUMBER)
+        session.resume({**found_household(None), "outcome": outcome})
+
+    # cash: every outcome, and a household that owes nothing
+    for outcome in ("recorded", "above_due", "nothing_due", "bad_amount"):
+        wrong_first = outcome == "recorded"
+        session = agent_menu(tour).type("3", LONGEST_NUMBER, wrong_first=wrong_first)
+        session.resume(found_household(coverage))
+        assert session.node == "agent.cash_amount"
+        session.type(str(LARGEST_AMOUNT), LONG_FIRST_NAMES, "1", wrong_first=wrong_first)
+        cash = {
+            "outcome": outcome,
+            "receipt_no": "261123-ABCDEF1234",
+            "amount": LARGEST_AMOUNT,
+            "amount_due": LARGEST_AMOUNT,
+        }
+        session.resume(cash)
+        assert session.step.state.ended, outcome
+    paid = {**coverage, "amount_due": 0}
+    agent_menu(tour).type("3", LONGEST_NUMBER).resume(found_household(paid))
+
+    # a look-up of the largest household, the agent's figures, a change of PIN
+    session = agent_menu(tour).type("4", LONGEST_NUMBER, wrong_first=True)
+    session.resume(found_household(coverage, persons=16))
+    big = 99_999
+    figures = {
+        "households_today": big,
+        "members_today": big,
+        "cash_today": LARGEST_AMOUNT,
+        "households_campaign": big,
+        "members_campaign": big,
+        "cash_campaign": LARGEST_AMOUNT * 99,
+        "campaign_since": "2026-09-01",
+        "cash_held": LARGEST_AMOUNT * 99,
+    }
+    agent_menu(tour).type("5").resume(figures)
+    session = agent_menu(tour).type("6", PIN, wrong_first=True).resume(_pin_check("ok"))
+    assert session.node == "agent.new_pin"
 
 
 def tour_facility(tour: Tour) -> None:

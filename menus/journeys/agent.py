@@ -285,15 +285,11 @@ def _payer_name(text: str, ctx: MenuContext, state: SessionState) -> str:
 
 
 def _cash_summary(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    # One line each, so that a long payer's name pages instead of being cut.
     return [
-        T(
-            "agent_cash_confirm",
-            {
-                "amount": Money(state.data["amount"]),
-                "payer": parsers.display_name(state.data["payer"]),
-                "member_no": state.data["member_no"],
-            },
-        )
+        T("agent_cash_confirm", {"amount": Money(state.data["amount"])}),
+        T("agent_cash_payer", {"payer": parsers.display_name(state.data["payer"])}),
+        T("agent_cash_household", {"member_no": state.data["member_no"]}),
     ]
 
 
