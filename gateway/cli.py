@@ -10,6 +10,9 @@ alafia sms campaign         a message to every household of a mutual or commune
 alafia register status      events waiting for, pushed to or refused by the central register
 alafia register retry       send dead (or skipped) events again
 alafia facilities add       a health facility, its API key and desk phones
+alafia agents add           a field agent (also list, disable, reset-pin, cash, handover, audit)
+alafia import households    households from a spreadsheet (CSV), checked row by row
+alafia staff add            a dashboard account (also list, disable, reset-password, unlock)
 alafia db upgrade           create or migrate the database
 alafia scheme load FILE     load mutuals and products (YAML or JSON)
 alafia scheme show          what is loaded
@@ -567,6 +570,32 @@ def _demo_facility(settings: Settings) -> str | None:
     return key
 
 
+DEMO_AGENT = "+2290197000050"
+
+
+def _demo_agent(settings: Settings) -> bool:
+    """A demo field agent of the Parakou mutual, who chooses a PIN on the first dial;
+    True when made now."""
+    from gateway.agents.accounts import AgentError, Agents
+
+    try:
+        _with_sessions(
+            settings,
+            lambda s: Agents(s, _clock(settings)).add(
+                DEMO_AGENT, "Agent démo", "MS-PARAKOU", "demo"
+            ),
+        )
+    except AgentError:
+        return False  # made by an earlier demo
+    return True
+
+
+def _demo_staff(settings: Settings) -> list[tuple[str, str]]:
+    from gateway.staff.demo import ensure_demo_staff
+
+    return _with_sessions(settings, lambda s: ensure_demo_staff(s, _clock(settings)))
+
+
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.orm import Session
@@ -583,6 +612,9 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
             log.info("loaded the demo scheme")
     engine.dispose()
     facility = _demo_facility(settings)
+    _demo_agent(settings)
+    staff = _demo_staff(settings)
+    accounts = "".join(f"\n    {email}  password {password}" for email, password in staff)
     # Payments go to the built-in sandbox unless a real provider is configured, and it
     # calls back this very process.
     payments = settings.payments
@@ -607,6 +639,14 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         + (" (messages are printed here)" if settings.sms.backend == "console" else "")
         + f"\nHealth facility {DEMO_FACILITY}: desk phone {DEMO_DESK_PHONE} "
         + (f"and API key\n    {facility}" if facility else "(alafia facilities new-key for a key)")
+        + f"\nField agent of MS-PARAKOU: alafia dial --phone {DEMO_AGENT}"
+        + " (a PIN is chosen on the first dial)"
+        + f"\nDashboard: http://{args.host}:{args.port}/admin"
+        + (
+            accounts
+            if staff
+            else " (demo accounts made earlier: alafia staff reset-password --email ...)"
+        )
         + "\n",
         flush=True,
     )
