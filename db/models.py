@@ -101,6 +101,8 @@ class Occupation(Base):
 
 class Household(Base):
     __tablename__ = "households"
+    # The dashboard's period filter and time series (migration 0006).
+    __table_args__ = (Index("ix_households_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mutual_id: Mapped[int] = mapped_column(ForeignKey("scheme_units.id"), index=True)
@@ -130,7 +132,15 @@ class Household(Base):
 
 class Member(Base):
     __tablename__ = "members"
-    __table_args__ = (Index("ix_members_head_identity", "last_name", "first_names", "birth_year"),)
+    __table_args__ = (
+        Index("ix_members_head_identity", "last_name", "first_names", "birth_year"),
+        # The dashboard counts members per household's mutual and occupation from this
+        # index alone, and finds a period's members by date (migration 0006).
+        Index(
+            "ix_members_household_created_occupation", "household_id", "created_at", "occupation"
+        ),
+        Index("ix_members_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Set right after insert from the row id, with its check digit; unique once set.
@@ -199,6 +209,8 @@ class Payment(Base):
     """
 
     __tablename__ = "payments"
+    # Money collected in a period, for the dashboard (migration 0006).
+    __table_args__ = (Index("ix_payments_status_settled_at", "status", "settled_at"),)
 
     reference: Mapped[str] = mapped_column(String(36), primary_key=True)  # UUID v4
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
@@ -257,7 +269,10 @@ class Message(Base):
 
     __tablename__ = "messages"
     # The claim reads due messages in order: (status, not_before, id) serves it without a sort.
-    __table_args__ = (Index("ix_messages_due", "status", "not_before", "id"),)
+    __table_args__ = (
+        Index("ix_messages_due", "status", "not_before", "id"),
+        Index("ix_messages_created_at", "created_at"),  # the dashboard's period (0006)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)

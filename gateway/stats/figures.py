@@ -24,7 +24,7 @@ Meanings, once for all:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -81,14 +81,14 @@ async def overview(source: Source, scope: Scope, filters: Filters) -> dict[str, 
                 )
             ).all()
         )
-        premiums = await _premiums(session, sel, ())
-        collected = await _collected(session, sel, ())
+        premiums = await _premium_rows(session, sel)
+        collected = await _collected_rows(session, sel)
     return {
         "households": int(households or 0),
         "persons": int(persons or 0),
         "households_by_status": _statuses(statuses),
-        "premiums": premiums[0] if premiums else _premium_row(None, 0, 0, 0, 0),
-        "collected": collected[0] if collected else {"key": None, "payments": 0, "amount": 0},
+        "premiums": _premiums(premiums, lambda row: None, total_only=True)[0],
+        "collected": _collected(collected, lambda row: None, total_only=True)[0],
     }
 
 
@@ -105,22 +105,14 @@ async def enrolment(source: Source, scope: Scope, filters: Filters) -> dict[str,
                 .group_by(*dims)
             )
         ).all()
+        # Persons by the same keys and their occupation: one pass over members.
         person_rows = (
             await session.execute(
-                select(*dims, func.count())
+                select(*dims, M.occupation, func.count())
                 .select_from(M)
                 .join(H, H.id == M.household_id)
                 .where(*sel.households(), *sel.during(M.created_at))
-                .group_by(*dims)
-            )
-        ).all()
-        occupations = (
-            await session.execute(
-                select(M.occupation, func.count())
-                .select_from(M)
-                .join(H, H.id == M.household_id)
-                .where(*sel.households(), *sel.during(M.created_at))
-                .group_by(M.occupation)
+                .group_by(*dims, M.occupation)
             )
         ).all()
     names = {
@@ -140,10 +132,10 @@ async def enrolment(source: Source, scope: Scope, filters: Filters) -> dict[str,
             {"key": key, "households": households.get(key, 0), "persons": persons.get(key, 0)}
             for key in sorted(set(households) | set(persons))
         ]
-    result["by_occupation"] = sorted(
-        ({"key": key or "unknown", "persons": int(count)} for key, count in occupations),
-        key=lambda row: str(row["key"]),
-    )
+    occupations = _sum_by(person_rows, lambda row: row[4] or "unknown")
+    result["by_occupation"] = [
+        {"key": key, "persons": count} for key, count in sorted(occupations.items())
+    ]
     return result
 
 
@@ -197,23 +189,15 @@ async def collection(source: Source, scope: Scope, filters: Filters) -> dict[str
     and channel."""
     async with reading(source) as session:
         sel = await select_for(session, source, scope, filters)
-        total = await _premiums(session, sel, ())
-        by_mutual = await _premiums(session, sel, (H.mutual_id,))
-        by_product = await _premiums(session, sel, (H.product_id,))
-        collected = await _collected(session, sel, ())
-        by_provider = await _collected(session, sel, (PAY.provider,))
-        by_channel = await _collected(session, sel, (PAY.channel,))
-    for row in by_mutual:
-        row["key"] = sel.mutual_code(row["key"])
-    for row in by_product:
-        row["key"] = sel.product_code(row["key"])
+        premiums = await _premium_rows(session, sel)
+        collected = await _collected_rows(session, sel)
     return {
-        "premiums": total[0] if total else _premium_row(None, 0, 0, 0, 0),
-        "premiums_by_mutual": by_mutual,
-        "premiums_by_product": by_product,
-        "collected": collected[0] if collected else {"key": None, "payments": 0, "amount": 0},
-        "collected_by_provider": by_provider,
-        "collected_by_channel": by_channel,
+        "premiums": _premiums(premiums, lambda row: None, total_only=True)[0],
+        "premiums_by_mutual": _premiums(premiums, lambda row: sel.mutual_code(row[0])),
+        "premiums_by_product": _premiums(premiums, lambda row: sel.product_code(row[1])),
+        "collected": _collected(collected, lambda row: None, total_only=True)[0],
+        "collected_by_provider": _collected(collected, lambda row: row[0]),
+        "collected_by_channel": _collected(collected, lambda row: row[1]),
     }
 
 
@@ -418,27 +402,41 @@ def _latest_periods(sel: Selection) -> list[Any]:
     ]
 
 
-async def _premiums(session: Any, sel: Selection, by: Sequence[Any]) -> list[dict[str, Any]]:
-    rows = (
-        await session.execute(
-            select(
-                *by,
-                func.sum(P.premium_due),
-                func.sum(P.amount_paid),
-                func.sum(P.sponsor_share),
-                func.sum(P.sponsor_paid),
+async def _premium_rows(session: Any, sel: Selection) -> list[Any]:
+    """Premiums of the cover years opened in the period, per mutual and product: one scan
+    that every breakdown of premiums is rolled up from."""
+    return list(
+        (
+            await session.execute(
+                select(
+                    H.mutual_id,
+                    H.product_id,
+                    func.sum(P.premium_due),
+                    func.sum(P.amount_paid),
+                    func.sum(P.sponsor_share),
+                    func.sum(P.sponsor_paid),
+                )
+                .select_from(P)
+                .join(H, H.id == P.household_id)
+                .where(P.status != "cancelled", *sel.households(), *sel.days(P.starts_on))
+                .group_by(H.mutual_id, H.product_id)
             )
-            .select_from(P)
-            .join(H, H.id == P.household_id)
-            .where(P.status != "cancelled", *sel.households(), *sel.days(P.starts_on))
-            .group_by(*by)
-        )
-    ).all()
-    return [
-        _premium_row(row[0] if by else None, *(int(value or 0) for value in row[len(by) :]))
-        for row in rows
-        if not by or row[0] is not None
-    ]
+        ).all()
+    )
+
+
+def _premiums(
+    rows: Sequence[Any], key: Callable[[Any], Any], total_only: bool = False
+) -> list[dict[str, Any]]:
+    """Premium rows summed under `key`; one row of zeros for a total over nothing."""
+    sums: dict[Any, list[int]] = {}
+    for row in rows:
+        total = sums.setdefault(key(row), [0, 0, 0, 0])
+        for i, value in enumerate(row[2:]):
+            total[i] += int(value or 0)
+    if not sums and total_only:
+        sums[None] = [0, 0, 0, 0]
+    return [_premium_row(k, *values) for k, values in sorted(sums.items(), key=_by_key)]
 
 
 def _premium_row(
@@ -454,24 +452,39 @@ def _premium_row(
     }
 
 
-async def _collected(session: Any, sel: Selection, by: Sequence[Any]) -> list[dict[str, Any]]:
-    rows = (
-        await session.execute(
-            select(*by, func.count(), func.sum(PAY.amount))
-            .select_from(PAY)
-            .join(H, H.id == PAY.household_id)
-            .where(PAY.status == "succeeded", *sel.households(), *sel.during(PAY.settled_at))
-            .group_by(*by)
-        )
-    ).all()
+async def _collected_rows(session: Any, sel: Selection) -> list[Any]:
+    """Succeeded payments settled in the period, per provider and channel."""
+    return list(
+        (
+            await session.execute(
+                select(PAY.provider, PAY.channel, func.count(), func.sum(PAY.amount))
+                .select_from(PAY)
+                .join(H, H.id == PAY.household_id)
+                .where(PAY.status == "succeeded", *sel.households(), *sel.during(PAY.settled_at))
+                .group_by(PAY.provider, PAY.channel)
+            )
+        ).all()
+    )
+
+
+def _collected(
+    rows: Sequence[Any], key: Callable[[Any], Any], total_only: bool = False
+) -> list[dict[str, Any]]:
+    sums: dict[Any, list[int]] = {}
+    for row in rows:
+        total = sums.setdefault(key(row), [0, 0])
+        total[0] += int(row[2])
+        total[1] += int(row[3] or 0)
+    if not sums and total_only:
+        sums[None] = [0, 0]
     return [
-        {
-            "key": row[0] if by else None,
-            "payments": int(row[-2]),
-            "amount": int(row[-1] or 0),
-        }
-        for row in rows
+        {"key": k, "payments": payments, "amount": amount}
+        for k, (payments, amount) in sorted(sums.items(), key=_by_key)
     ]
+
+
+def _by_key(item: tuple[Any, Any]) -> str:
+    return str(item[0])
 
 
 async def _per_bucket(

@@ -130,12 +130,15 @@ class Selection:
 async def reading(source: Source) -> AsyncIterator[AsyncSession]:
     """A read-only transaction on the dashboard's pool. On PostgreSQL it is cancelled after
     `timeout_ms`, and runs on one core: two parallel workers per report would take the
-    whole of a small machine from the USSD traffic."""
+    whole of a small machine from the USSD traffic. At most six such transactions run
+    at once (the pool and its overflow), so their memory is bounded too."""
     async with source.sessions() as session:
         if session.get_bind().dialect.name == "postgresql":
             await session.execute(text("SET TRANSACTION READ ONLY"))
             await session.execute(text(f"SET LOCAL statement_timeout = {int(source.timeout_ms)}"))
             await session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+            # Hash joins over a million members spill to disk at the default 4 MB.
+            await session.execute(text("SET LOCAL work_mem = '64MB'"))
         yield session
 
 
