@@ -236,6 +236,7 @@ def _after_add(ctx: MenuContext, state: SessionState) -> str:
         "full": "full",
         "other_mutual": "other_mutual",
         "unknown_member": "unknown",
+        "disabled": "disabled",
     }.get(outcome, "refused")
 
 
@@ -307,6 +308,7 @@ def _after_cash(ctx: MenuContext, state: SessionState) -> str:
         "above_due": "cash_above_due",
         "other_mutual": "other_mutual",
         "unknown_member": "unknown",
+        "disabled": "disabled",
     }.get(outcome, "refused")
 
 
