@@ -9,27 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gateway.staff import campaign_pages, household_pages, login
-from gateway.staff.auth import StaffUser
-from gateway.staff.guard import staff_page
-from gateway.staff.pages import render
+from gateway.staff import campaign_pages, household_pages, login, stats_pages
 
 STATIC = Path(__file__).parent / "static"
 
 
-@staff_page
-async def home(request: Request, staff: StaffUser) -> Response:
-    return render(request, "home.html")
-
-
 def routes() -> list[BaseRoute]:
     return [
-        Route("/admin", home, methods=["GET"]),
+        *stats_pages.routes(),  # /admin itself: the headline figures
         Route("/admin/login", login.login_page, methods=["GET", "POST"]),
         Route("/admin/logout", login.logout, methods=["POST"]),
         Route("/admin/households", household_pages.search, methods=["GET"]),

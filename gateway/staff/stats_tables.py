@@ -1,0 +1,431 @@
+"""The tables of the statistics pages, built from the figures of `gateway.stats.figures`.
+
+One definition per table serves the page (table and chart) and its CSV export, so the
+two cannot disagree. Each table has a name, the one in its export's URL
+(`/admin/export/enrolment_by_mutual.csv`), and the figure it is read from:
+
+    spec = TABLES["enrolment_by_mutual"]
+    table = spec.build(await figure(...spec.figure...), Audience("fr", personal=True))
+    table.rows  # [{"key": "MS-PARAKOU", "households": 3, "persons": 6}, ...]
+
+Rows hold raw numbers; `cell` writes them for a page, `gateway.staff.csv_export` for
+a spreadsheet. Labels (statuses, channels) are written in the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.staff import language
+from gateway.stats.figures import STATUSES
+
+LABEL = "label"
+COUNT = "count"
+XOF = "xof"
+RATE = "rate"  # a share between 0 and 1, written as a percentage
+DECIMAL = "decimal"  # an average
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who reads the table: their language, whether they may see people's names, and
+    the scheme's names of its socio-professional groups in that language."""
+
+    lang: str
+    personal: bool
+    occupations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # in the rows
+    heading: str  # catalogue key
+    kind: str = COUNT
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart drawn from a table: `value` per row (labelled by the first column), over
+    `total` when given (paid out of due); `series` for a time series."""
+
+    value: str
+    total: str | None = None
+    series: bool = False
+    heading: str | None = None  # catalogue key; the table's title when None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    title: str  # catalogue key
+    columns: tuple[Column, ...]
+    rows: list[dict[str, Any]]
+    charts: tuple[Chart, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    figure: str  # the name of the figure in gateway.stats.routes.ENDPOINTS
+    build: Callable[[dict[str, Any], Audience], Table]
+
+
+def cell(value: Any, kind: str, lang: str) -> str:
+    """A value as a page (and a spreadsheet) writes it: French writes 41,2 % and
+    1 575, English 41.2% and 1,575."""
+    if value is None:
+        return "—"
+    if kind == LABEL:
+        return str(value)
+    if kind == RATE:
+        percent = f"{float(value) * 100:.1f}"
+        return f"{percent.replace('.', ',')}\u00a0%" if lang == "fr" else f"{percent}%"
+    if kind == DECIMAL:
+        text = f"{float(value):.1f}"
+        return text.replace(".", ",") if lang == "fr" else text
+    grouped = f"{int(value):,}"
+    grouped = grouped.replace(",", "\u202f") if lang == "fr" else grouped
+    return f"{grouped}\u00a0FCFA" if kind == XOF else grouped
+
+
+def label(lang: str, prefix: str, value: Any) -> str:
+    """A code in words when the catalogue has it (`status.active` → Covered), else the
+    code itself: purposes, journeys and screens are many and change with the menus."""
+    text = str(value)
+    return language.catalogue(lang).get(f"{prefix}.{text}") or text
+
+
+# The tables, by page.
+
+
+def _overview(result: dict[str, Any], who: Audience) -> Table:
+    premiums = result["premiums"]
+    return Table(
+        "overview",
+        "stats.table.overview",
+        (
+            Column("households", "stats.households"),
+            Column("persons", "stats.persons"),
+            Column("premium_due", "stats.premium_due", XOF),
+            Column("premium_paid", "stats.premium_paid", XOF),
+            Column("collection_rate", "stats.collection_rate", RATE),
+            Column("collected", "stats.collected", XOF),
+        ),
+        [
+            {
+                "households": result["households"],
+                "persons": result["persons"],
+                "premium_due": premiums["premium_due"],
+                "premium_paid": premiums["premium_paid"],
+                "collection_rate": premiums["collection_rate"],
+                "collected": result["collected"]["amount"],
+            }
+        ],
+    )
+
+
+def _statuses(counts: dict[str, int], persons: dict[str, int] | None, lang: str) -> list[Any]:
+    return [
+        {
+            "key": label(lang, "status", status),
+            "households": counts[status],
+            **({"persons": persons[status]} if persons is not None else {}),
+        }
+        for status in STATUSES
+    ]
+
+
+def _overview_status(result: dict[str, Any], who: Audience) -> Table:
+    return Table(
+        "overview_status",
+        "stats.table.status",
+        (Column("key", "stats.status", LABEL), Column("households", "stats.households")),
+        _statuses(result["households_by_status"], None, who.lang),
+        (Chart("households"),),
+    )
+
+
+def _enrolment_by(
+    dimension: str, prefix: str | None
+) -> Callable[[dict[str, Any], Audience], Table]:
+    def build(result: dict[str, Any], who: Audience) -> Table:
+        rows = [
+            {**row, "key": label(who.lang, prefix, row["key"]) if prefix else row["key"]}
+            for row in result[f"by_{dimension}"]
+        ]
+        return Table(
+            f"enrolment_by_{dimension}",
+            f"stats.table.enrolment_by_{dimension}",
+            (
+                Column("key", f"stats.{dimension}", LABEL),
+                Column("households", "stats.households"),
+                Column("persons", "stats.persons"),
+            ),
+            rows,
+            (Chart("persons"),),
+        )
+
+    return build
+
+
+def _enrolment_by_occupation(result: dict[str, Any], who: Audience) -> Table:
+    return Table(
+        "enrolment_by_occupation",
+        "stats.table.enrolment_by_occupation",
+        (Column("key", "stats.occupation", LABEL), Column("persons", "stats.persons")),
+        [
+            {
+                "key": who.occupations.get(row["key"])
+                or label(who.lang, "stats.occupation", row["key"]),
+                "persons": row["persons"],
+            }
+            for row in result["by_occupation"]
+        ],
+        (Chart("persons"),),
+    )
+
+
+def _coverage_status(result: dict[str, Any], who: Audience) -> Table:
+    return Table(
+        "coverage_by_status",
+        "stats.table.status",
+        (
+            Column("key", "stats.status", LABEL),
+            Column("households", "stats.households"),
+            Column("persons", "stats.persons"),
+        ),
+        _statuses(result["households_by_status"], result["persons_by_status"], who.lang),
+        (Chart("households"),),
+    )
+
+
+def _coverage_by_mutual(result: dict[str, Any], who: Audience) -> Table:
+    return Table(
+        "coverage_by_mutual",
+        "stats.table.coverage_by_mutual",
+        (
+            Column("key", "stats.mutual", LABEL),
+            *(Column(status, f"status.{status}") for status in STATUSES),
+        ),
+        list(result["by_mutual"]),
+    )
+
+
+def _renewals(result: dict[str, Any], who: Audience) -> Table:
+    opened = result["periods_opened"]
+    return Table(
+        "coverage_renewals",
+        "stats.table.renewals",
+        (Column("key", "stats.cover_year", LABEL), Column("periods", "stats.periods")),
+        [
+            {"key": language.translate(who.lang, "stats.first_year"), "periods": opened["first"]},
+            {"key": language.translate(who.lang, "stats.renewal"), "periods": opened["renewals"]},
+        ],
+        (Chart("periods"),),
+    )
+
+
+_PREMIUM_COLUMNS = (
+    Column("premium_due", "stats.premium_due", XOF),
+    Column("premium_paid", "stats.premium_paid", XOF),
+    Column("collection_rate", "stats.collection_rate", RATE),
+    Column("sponsor_share", "stats.sponsor_share", XOF),
+    Column("sponsor_paid", "stats.sponsor_paid", XOF),
+)
+
+
+def _premiums_by(dimension: str) -> Callable[[dict[str, Any], Audience], Table]:
+    def build(result: dict[str, Any], who: Audience) -> Table:
+        return Table(
+            f"premiums_by_{dimension}",
+            f"stats.table.premiums_by_{dimension}",
+            (Column("key", f"stats.{dimension}", LABEL), *_PREMIUM_COLUMNS),
+            sorted(result[f"premiums_by_{dimension}"], key=lambda row: str(row["key"])),
+            (Chart("premium_paid", total="premium_due", heading="stats.chart.paid_of_due"),),
+        )
+
+    return build
+
+
+def _collected_by(dimension: str, prefix: str) -> Callable[[dict[str, Any], Audience], Table]:
+    def build(result: dict[str, Any], who: Audience) -> Table:
+        rows = sorted(result[f"collected_by_{dimension}"], key=lambda row: str(row["key"]))
+        return Table(
+            f"collected_by_{dimension}",
+            f"stats.table.collected_by_{dimension}",
+            (
+                Column("key", f"stats.{dimension}", LABEL),
+                Column("payments", "stats.payments"),
+                Column("amount", "stats.amount", XOF),
+            ),
+            [{**row, "key": label(who.lang, prefix, row["key"])} for row in rows],
+            (Chart("amount"),),
+        )
+
+    return build
+
+
+def _timeseries(result: dict[str, Any], who: Audience) -> Table:
+    return Table(
+        "timeseries",
+        f"stats.table.timeseries_{result['interval']}",
+        (
+            Column("start", f"stats.{result['interval']}", LABEL),
+            Column("households", "stats.households"),
+            Column("persons", "stats.persons"),
+            Column("payments", "stats.payments"),
+            Column("collected", "stats.collected", XOF),
+        ),
+        list(result["series"]),
+        (
+            Chart("households", series=True, heading="stats.chart.households_over_time"),
+            Chart("collected", series=True, heading="stats.chart.collected_over_time"),
+        ),
+    )
+
+
+def _agents(result: dict[str, Any], who: Audience) -> Table:
+    rows = [
+        {**row, "name": row["name"] if who.personal else _initials(row["name"], row["agent_id"])}
+        for row in result["agents"]
+    ]
+    return Table(
+        "agents",
+        "stats.table.agents",
+        (
+            Column("name", "stats.agent", LABEL),
+            Column("mutual", "stats.mutual", LABEL),
+            Column("households", "stats.households"),
+            Column("members", "stats.members"),
+            Column("cash_payments", "stats.cash_payments"),
+            Column("cash_collected", "stats.cash_collected", XOF),
+        ),
+        rows,
+        (Chart("households", heading="stats.chart.agent_households"),),
+    )
+
+
+def _initials(name: str, agent_id: int) -> str:
+    """A viewer sees which agent, not who: initials and the account's number."""
+    letters = " ".join(f"{part[:1]}." for part in name.split()) or "?"
+    return f"{letters} #{agent_id}"
+
+
+def _counts(
+    name: str, source: str, heading: str, prefix: str | None
+) -> Callable[[dict[str, Any], Audience], Table]:
+    """A table of `{code: count}`."""
+
+    def build(result: dict[str, Any], who: Audience) -> Table:
+        return Table(
+            name,
+            f"stats.table.{name}",
+            (Column("key", heading, LABEL), Column("count", "stats.count")),
+            [
+                {"key": label(who.lang, prefix, key) if prefix else key, "count": count}
+                for key, count in result[source].items()
+            ],
+            (Chart("count"),),
+        )
+
+    return build
+
+
+def _funnel(result: dict[str, Any], who: Audience) -> Table:
+    duration = result["average_duration_ms"]
+    return Table(
+        "funnel",
+        "stats.table.funnel",
+        (
+            Column("sessions", "stats.sessions"),
+            Column("enrolled", "stats.enrolled"),
+            Column("payment_started", "stats.payment_started"),
+            Column("average_hops", "stats.average_hops", DECIMAL),
+            Column("average_seconds", "stats.average_seconds", DECIMAL),
+        ),
+        [
+            {
+                **{key: result[key] for key in ("sessions", "enrolled", "payment_started")},
+                "average_hops": result["average_hops"],
+                "average_seconds": None if duration is None else duration / 1000,
+            }
+        ],
+    )
+
+
+def _funnel_stops(result: dict[str, Any], who: Audience) -> Table:
+    return Table(
+        "funnel_stops",
+        "stats.table.funnel_stops",
+        (Column("node", "stats.screen", LABEL), Column("sessions", "stats.sessions")),
+        list(result["stopped_at"]),
+        (Chart("sessions"),),
+    )
+
+
+def _specs() -> list[TableSpec]:
+    specs = [
+        TableSpec("overview", "overview", _overview),
+        TableSpec("overview_status", "overview", _overview_status),
+    ]
+    for dimension, prefix in (
+        ("mutual", None),
+        ("commune", None),
+        ("product", None),
+        ("channel", "stats.channel"),
+    ):
+        specs.append(
+            TableSpec(f"enrolment_by_{dimension}", "enrolment", _enrolment_by(dimension, prefix))
+        )
+    specs += [
+        TableSpec("enrolment_by_occupation", "enrolment", _enrolment_by_occupation),
+        TableSpec("coverage_by_status", "coverage", _coverage_status),
+        TableSpec("coverage_by_mutual", "coverage", _coverage_by_mutual),
+        TableSpec("coverage_renewals", "coverage", _renewals),
+        TableSpec("premiums_by_mutual", "collection", _premiums_by("mutual")),
+        TableSpec("premiums_by_product", "collection", _premiums_by("product")),
+        TableSpec(
+            "collected_by_provider", "collection", _collected_by("provider", "stats.provider")
+        ),
+        TableSpec("collected_by_channel", "collection", _collected_by("channel", "stats.channel")),
+        TableSpec("timeseries", "timeseries", _timeseries),
+        TableSpec("agents", "agents", _agents),
+        TableSpec(
+            "sms_by_status",
+            "sms",
+            _counts("sms_by_status", "by_status", "stats.status", "stats.sms"),
+        ),
+        TableSpec(
+            "sms_by_delivery",
+            "sms",
+            _counts("sms_by_delivery", "by_delivery_status", "stats.report", None),
+        ),
+        TableSpec(
+            "sms_by_purpose",
+            "sms",
+            _counts("sms_by_purpose", "by_purpose", "stats.purpose", "stats.purpose"),
+        ),
+        TableSpec("funnel", "funnel", _funnel),
+        TableSpec(
+            "funnel_by_journey",
+            "funnel",
+            _counts("funnel_by_journey", "by_journey", "stats.journey", "stats.journey"),
+        ),
+        TableSpec(
+            "funnel_by_status",
+            "funnel",
+            _counts("funnel_by_status", "by_status", "stats.session_status", None),
+        ),
+        TableSpec("funnel_stops", "funnel", _funnel_stops),
+    ]
+    return specs
+
+
+SPECS = _specs()
+TABLES: dict[str, TableSpec] = {spec.name: spec for spec in SPECS}
+
+
+def tables_of(figure: str) -> list[TableSpec]:
+    return [spec for spec in SPECS if spec.figure == figure]
