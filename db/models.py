@@ -490,6 +490,9 @@ class Agent(Base):
     name: Mapped[str] = mapped_column(String(120))
     mutual_id: Mapped[int] = mapped_column(ForeignKey("scheme_units.id"), index=True)
     pin_hash: Mapped[str | None] = mapped_column(String(200))  # None: set on the next dial
+    # A new PIN's first entry, hashed, until it is typed again: kept here rather than in
+    # the USSD session, where a 4-6 digit PIN's hash would be easy to brute-force.
+    pin_pending_hash: Mapped[str | None] = mapped_column(String(200))
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -12,7 +12,7 @@ from db import models
 
 # Facility desk phones and agents' phones are few and change rarely: each process keeps
 # them in memory rather than making every first hop pay more queries. (An agent disabled
-# meanwhile can do nothing: each of their actions reads the account again.)
+# meanwhile can do nothing: the PIN check and each action read the account again.)
 DESK_PHONES_REFRESH = 60.0
 
 
@@ -43,10 +43,12 @@ class CallerService:
                     .where(models.Facility.revoked_at.is_(None))
                 )
                 self._desks = {phone: facility_id for phone, facility_id in rows.all()}
+                # Disabled agents too: their phone gets "account disabled", not the
+                # members' menu, which would invite them to act as a member.
                 agents = await session.execute(
-                    select(models.Agent.phone, models.Agent.id, models.SchemeUnit.code)
-                    .join(models.SchemeUnit, models.SchemeUnit.id == models.Agent.mutual_id)
-                    .where(models.Agent.disabled_at.is_(None))
+                    select(models.Agent.phone, models.Agent.id, models.SchemeUnit.code).join(
+                        models.SchemeUnit, models.SchemeUnit.id == models.Agent.mutual_id
+                    )
                 )
                 self._agents = {
                     phone: {"agent_id": agent_id, "agent_mutual": mutual}

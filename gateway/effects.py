@@ -21,7 +21,7 @@ from menus.effects import (
     EligibilityResult,
     EnrolHousehold,
     FindHousehold,
-    HashNewPin,
+    HoldNewPin,
     QuoteDue,
     RecordCash,
     RememberLanguage,
@@ -82,10 +82,10 @@ class EffectRunner:
                 return await self.pins.status(agent_id)
             case VerifyAgentPin(agent_id=agent_id, pin=pin):
                 return await self.pins.verify(agent_id, pin)
-            case HashNewPin(pin=pin):
-                return await self.pins.first_hash(pin)
-            case SetAgentPin(agent_id=agent_id, pin=pin, first_hash=first, replacing=replacing):
-                return await self.pins.set_pin(agent_id, pin, first, replacing)
+            case HoldNewPin(agent_id=agent_id, pin=pin):
+                return await self.pins.hold_first_entry(agent_id, pin)
+            case SetAgentPin(agent_id=agent_id, pin=pin, replacing=replacing):
+                return await self.pins.set_pin(agent_id, pin, replacing)
             case FindHousehold(agent_id=agent_id, member_no=member_no):
                 return await self.agents.find_household(agent_id, member_no, today)
             case AddMember(agent_id=agent_id, member_no=member_no, person=person):

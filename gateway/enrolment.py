@@ -113,13 +113,17 @@ class EnrolmentService:
             commune=mutual.commune,
             category=request.category,
             agent_id=request.agent_id,
+            # The gateway's clock, not the database's: SQLite's is UTC without a zone, and
+            # "enrolled today" is counted in the scheme's time.
+            created_at=self.now(),
             arrondissement=mutual.arrondissement,
             request_key=request_key,
         )
         session.add(household)
         session.flush()
-        people = [_member(household.id, request.head, request.agent_id)] + [
-            _member(household.id, d, request.agent_id) for d in request.dependants
+        people = [_member(household.id, request.head, request.agent_id, household.created_at)] + [
+            _member(household.id, d, request.agent_id, household.created_at)
+            for d in request.dependants
         ]
         session.add_all(people)
         session.flush()
@@ -230,11 +234,14 @@ def _may_register(session: Session, agent_id: int, mutual: models.SchemeUnit) ->
     return agent is not None and agent.disabled_at is None and agent.mutual_id == mutual.id
 
 
-def _member(household_id: int, person: PersonDraft, agent_id: int | None) -> models.Member:
+def _member(
+    household_id: int, person: PersonDraft, agent_id: int | None, created_at: datetime
+) -> models.Member:
     born = date.fromisoformat(person.birth_date)
     return models.Member(
         household_id=household_id,
         agent_id=agent_id,
+        created_at=created_at,
         last_name=person.last_name,
         first_names=person.first_names,
         sex=person.sex,

@@ -89,17 +89,18 @@ class VerifyAgentPin:
 
 
 @dataclass(frozen=True)
-class HashNewPin:
-    """The first entry of a new PIN: the session keeps its slow hash, never the PIN."""
+class HoldNewPin:
+    """The first entry of a new PIN, held (hashed) on the agent's account until it is
+    typed again; the session keeps neither the PIN nor its hash."""
 
+    agent_id: int
     pin: str = field(repr=False)
 
 
 @dataclass(frozen=True)
 class SetAgentPin:
     agent_id: int
-    pin: str = field(repr=False)  # the second entry, checked against the first's hash
-    first_hash: str = field(repr=False)
+    pin: str = field(repr=False)  # the second entry, checked against the held first one
     replacing: bool  # a change after the old PIN was given in this session
 
 
@@ -134,7 +135,7 @@ class ShowAgentFigures:
 Effect = Union[  # noqa: UP007
     AgentStatus,
     VerifyAgentPin,
-    HashNewPin,
+    HoldNewPin,
     SetAgentPin,
     FindHousehold,
     AddMember,

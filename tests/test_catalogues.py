@@ -524,8 +524,8 @@ def tour_agent(tour: Tour) -> None:
     """An agent's phone: the PIN in every state, then every action and its outcomes."""
     # the first PIN: too simple, typed differently twice, then kept
     session = tour.start(AGENT).resume(_pin_check("no_pin")).type(PIN, wrong_first=True)
-    session.resume("scrypt$hash").type(PIN, wrong_first=True).resume({"outcome": "mismatch"})
-    session.type(PIN, wrong_first=True).resume("scrypt$hash").type(PIN)
+    session.resume(True).type(PIN, wrong_first=True).resume({"outcome": "mismatch"})
+    session.type(PIN, wrong_first=True).resume(True).type(PIN)
     session.resume({"outcome": "set"}).type("99")
     assert session.node == "agent.pin_saved"
     # a wrong PIN, then the right one; locked; disabled

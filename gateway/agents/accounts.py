@@ -83,7 +83,15 @@ class Agents:
 
     async def reset_pin(self, phone: str, by: str) -> None:
         """The agent chooses a new PIN on their next dial."""
-        await self._change(phone, by, "pin_reset", pin_hash=None, pin_failures=0, locked_until=None)
+        await self._change(
+            phone,
+            by,
+            "pin_reset",
+            pin_hash=None,
+            pin_pending_hash=None,
+            pin_failures=0,
+            locked_until=None,
+        )
 
     async def unlock(self, phone: str, by: str) -> None:
         await self._change(phone, by, "agent_unlocked", pin_failures=0, locked_until=None)

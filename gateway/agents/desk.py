@@ -147,6 +147,7 @@ class AgentDesk:
             added = models.Member(
                 household_id=household_id,
                 agent_id=agent_id,
+                created_at=now,
                 last_name=person.last_name,
                 first_names=person.first_names,
                 sex=person.sex,

@@ -69,13 +69,20 @@ class AgentPins:
             session.add(entry(actor(agent_id), "pin_wrong", now))
             return _check("wrong", left=MAX_WRONG - agent.pin_failures)
 
-    async def first_hash(self, pin: str) -> str:
-        """The first entry of a new PIN, for the session to hold until it is typed again."""
-        return await asyncio.to_thread(hash_secret, pin)
+    async def hold_first_entry(self, agent_id: int, pin: str) -> bool:
+        """Keep the first entry of a new PIN (hashed) until it is typed again."""
+        held = await asyncio.to_thread(hash_secret, pin)
+        async with writing(self.sessions) as session:
+            await session.execute(
+                update(models.Agent)
+                .where(models.Agent.id == agent_id)
+                .values(pin_pending_hash=held)
+            )
+        return True
 
-    async def set_pin(self, agent_id: int, pin: str, first_hash: str, replacing: bool) -> PinSet:
-        """Keep `pin` if it matches the first entry. Without `replacing` (the old PIN
-        given in this session) only an agent with no PIN yet may set one."""
+    async def set_pin(self, agent_id: int, pin: str, replacing: bool) -> PinSet:
+        """Keep `pin` if it matches the first entry held. Without `replacing` (the old
+        PIN given in this session) only an agent with no PIN yet may set one."""
         now = self.now()
         async with self.sessions() as session:
             agent = await session.get(models.Agent, agent_id)
@@ -85,16 +92,20 @@ class AgentPins:
             pin, agent.phone
         ):
             return PinSet(outcome="trivial")
-        if not await asyncio.to_thread(verify_secret, pin, first_hash):
+        held = agent.pin_pending_hash
+        if held is None or not await asyncio.to_thread(verify_secret, pin, held):
             return PinSet(outcome="mismatch")
         async with writing(self.sessions) as session:
             agent = await session.get(models.Agent, agent_id, with_for_update=True)
             assert agent is not None
             if agent.pin_hash is not None and not replacing:
                 return PinSet(outcome="already_set")
+            if agent.pin_pending_hash != held:  # another session held another PIN since
+                return PinSet(outcome="mismatch")
             action = "pin_changed" if agent.pin_hash is not None else "pin_set"
-            # The first entry's hash is the stored one: a second scrypt would add nothing.
-            agent.pin_hash, agent.pin_failures, agent.locked_until = first_hash, 0, None
+            # The first entry's hash becomes the PIN's: a second scrypt would add nothing.
+            agent.pin_hash, agent.pin_pending_hash = held, None
+            agent.pin_failures, agent.locked_until = 0, None
             session.add(entry(actor(agent_id), action, now))
         return PinSet(outcome="set")
 

@@ -23,7 +23,7 @@ from menus.effects import (
     AddMember,
     AgentStatus,
     FindHousehold,
-    HashNewPin,
+    HoldNewPin,
     PersonDraft,
     RecordCash,
     SetAgentPin,
@@ -117,7 +117,6 @@ def _new_pin_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 
 def _after_pin_set(ctx: MenuContext, state: SessionState) -> str:
     outcome = state.data.pop("pin_set")["outcome"]
-    state.data.pop("_first_hash", None)
     if outcome == "set":
         state.caller["agent_ok"] = True
         return "pin_saved"
@@ -384,10 +383,13 @@ JOURNEY = Journey(
         ),
         Say("locked", _locked),
         Say("disabled", [T("agent_disabled")]),
-        # A new PIN, typed twice; between the two hops the session holds only its hash.
+        # A new PIN, typed twice; between the two hops the account holds the first's hash.
         Ask("new_pin", _new_pin_prompt, _new_pin, "_pin", "hash_pin", secret=True),
         Act(
-            "hash_pin", lambda ctx, state: HashNewPin(_take_pin(state)), "_first_hash", "pin_twice"
+            "hash_pin",
+            lambda ctx, state: HoldNewPin(_agent_id(state), _take_pin(state)),
+            "_held",
+            "pin_twice",
         ),
         Ask("pin_twice", [T("agent_confirm_pin")], _pin, "_pin", "set_pin", secret=True),
         Act(
@@ -395,7 +397,6 @@ JOURNEY = Journey(
             lambda ctx, state: SetAgentPin(
                 _agent_id(state),
                 _take_pin(state),
-                str(state.data.get("_first_hash", "")),
                 replacing=bool(state.caller.get("agent_ok")),
             ),
             "pin_set",

@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("mutual_id", sa.Integer(), nullable=False),
         sa.Column("pin_hash", sa.String(length=200), nullable=True),
+        sa.Column("pin_pending_hash", sa.String(length=200), nullable=True),
         sa.Column("pin_failures", sa.Integer(), nullable=False),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
