@@ -141,3 +141,10 @@ def test_money_scales_read_short() -> None:
 )
 def test_nice_ceiling(value: float, ceiling: float) -> None:
     assert nice_ceiling(value) == pytest.approx(ceiling)
+
+
+def test_a_scale_of_one_has_no_half_mark() -> None:
+    svg = parsed(series_chart("one", "t", "d", [Point("a", 1, "1"), Point("b", 0, "0")]))
+
+    scale = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "scale"]
+    assert scale == ["1", "a", "b"]

@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 # Bars: a drawing 400 units wide keeps 13-unit text legible once shrunk to a phone's width.
 BAR_WIDTH = 400
 BAR_LABEL = 130  # room for the labels on the left
-BAR_VALUE = 70  # room for the value written after each bar
+BAR_VALUE = 90  # room for the value written after each bar: "12 600 FCFA"
 BAR_ROW = 26
 LABEL_CHARS = 18  # longer labels are cut, whole in the bar's tooltip and in the table
 # Series: one column per day or week of the period (at most 400, see stats.filters).
@@ -104,7 +104,8 @@ def series_chart(chart_id: str, title: str, description: str, points: Sequence[P
         parts.append("</svg>")
         return Markup("".join(parts))
     top = nice_ceiling(max(point.value for point in points))
-    for level in (top, top / 2):
+    # A half mark only where it is a whole number: half a household means nothing.
+    for level in (top, top / 2) if top >= 2 else (top,):
         y = base - plot_height * level / top
         parts.append(
             f'<line class="grid" x1="{SERIES_LEFT}" y1="{y:.1f}" x2="{SERIES_WIDTH - 4}" '

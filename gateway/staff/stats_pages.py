@@ -104,7 +104,7 @@ class TableView:
     title: str
     headings: list[tuple[str, bool]]  # text, numeric
     rows: list[list[tuple[str, bool]]]
-    charts: list[Markup]
+    charts: list[tuple[str | None, Markup]]  # a caption when the table's title won't do
     export: str  # the CSV's URL, with the page's filters
     folded: bool
 
@@ -299,12 +299,14 @@ def _view(table: Table, lang: str, export_query: str) -> TableView:
     )
 
 
-def _chart(table: Table, chart: Chart, lang: str, index: int) -> Markup:
-    """The chart of one column of a table, labelled by the table's first column."""
+def _chart(table: Table, chart: Chart, lang: str, index: int) -> tuple[str | None, Markup]:
+    """The chart of one column of a table, labelled by the table's first column, and its
+    caption when it has a heading of its own."""
     label_key = table.columns[0].key
     kind = next(column.kind for column in table.columns if column.key == chart.value)
     title = language.translate(lang, chart.heading or table.title)
     chart_id = f"chart-{table.name}-{index}"
+    caption = title if chart.heading else None
     if chart.series:
         points = [
             charts.Point(
@@ -321,7 +323,7 @@ def _chart(table: Table, chart: Chart, lang: str, index: int) -> Markup:
             first=_end(points, 0),
             last=_end(points, -1),
         )
-        return charts.series_chart(chart_id, title, description, points)
+        return caption, charts.series_chart(chart_id, title, description, points)
     rows = table.rows[:MAX_BARS]
     bars = [
         charts.Bar(
@@ -335,7 +337,7 @@ def _chart(table: Table, chart: Chart, lang: str, index: int) -> Markup:
     description = language.translate(
         lang, "stats.chart.bars_desc", shown=len(bars), count=len(table.rows)
     )
-    return charts.bar_chart(chart_id, title, description, bars)
+    return caption, charts.bar_chart(chart_id, title, description, bars)
 
 
 def _end(points: list[charts.Point], index: int) -> str:
