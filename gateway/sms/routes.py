@@ -7,52 +7,27 @@ Africa's Talking signs none of these, so each URL carries a secret of ours
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.runtime import Runtime
+from gateway.callback_guard import Refused, callback_form, refusal
 from menus.identifiers import PhoneNumberError, normalise_phone
 
 log = logging.getLogger(__name__)
-
-
-class Refused(Exception):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-async def _form(request: Request, *required: str) -> tuple[Runtime, FormData]:
-    runtime: Runtime = request.app.state.runtime
-    expected = runtime.settings.sms.callback_token
-    given = request.query_params.get("token", "")
-    if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Refused(401, "missing or wrong token")
-    form = await request.form()
-    missing = [name for name in required if not str(form.get(name) or "").strip()]
-    if missing:
-        raise Refused(400, f"missing field(s): {', '.join(missing)}")
-    return runtime, form
 
 
 def _field(form: FormData, name: str) -> str:
     return str(form.get(name) or "").strip()
 
 
-def _refusal(refused: Refused) -> Response:
-    return JSONResponse({"error": refused.reason}, status_code=refused.status)
-
-
 async def delivery_report(request: Request) -> Response:
     try:
-        runtime, form = await _form(request, "id", "status")
+        runtime, form = await callback_form(request, "id", "status")
     except Refused as refused:
-        return _refusal(refused)
+        return refusal(refused)
     known = await runtime.sms_reports.delivery(
         _field(form, "id"), _field(form, "status"), _field(form, "failureReason") or None
     )
@@ -62,9 +37,9 @@ async def delivery_report(request: Request) -> Response:
 
 async def inbound(request: Request) -> Response:
     try:
-        runtime, form = await _form(request, "id", "from")
+        runtime, form = await callback_form(request, "id", "from")
     except Refused as refused:
-        return _refusal(refused)
+        return refusal(refused)
     outcome = await runtime.sms_inbound.receive(
         _field(form, "id")[:64], _field(form, "from"), _field(form, "to"), _field(form, "text")
     )
@@ -73,9 +48,9 @@ async def inbound(request: Request) -> Response:
 
 async def opt_out(request: Request) -> Response:
     try:
-        runtime, form = await _form(request, "phoneNumber")
+        runtime, form = await callback_form(request, "phoneNumber")
     except Refused as refused:
-        return _refusal(refused)
+        return refusal(refused)
     try:
         phone = normalise_phone(_field(form, "phoneNumber"), runtime.settings.country)
     except PhoneNumberError:

@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gateway.callback_guard import Refused, callback_form, refusal
 from gateway.runtime import Runtime
-from gateway.sms.routes import Refused, _form, _refusal
 from gateway.staff.auth import current_staff
 from gateway.staff.scope import Scope
 from gateway.stats import figures, filters, openapi
@@ -143,10 +143,10 @@ async def ussd_session_end(request: Request) -> Response:
     """Africa's Talking's end-of-session notification: 200 once well-formed, whether the
     session is still known or not (a 4xx would only make the aggregator retry)."""
     try:
-        runtime, form = await _form(request)
+        runtime, form = await callback_form(request)
         notice = SessionEnd.parse({key: str(value) for key, value in form.items()})
     except Refused as refused:
-        return _refusal(refused)
+        return refusal(refused)
     except MalformedNotice as error:
         return _error(400, str(error))
     ends = SessionEnds(runtime.sessions, runtime.ussd.store, runtime.now, runtime.settings.country)
