@@ -239,7 +239,7 @@ async def _figure(
 
 async def _choices(runtime: Runtime, scope: Scope, lang: str) -> Choices:
     unit = models.SchemeUnit
-    async with runtime.sessions() as session:
+    async with runtime.dashboard_sessions() as session:
         mutuals = (
             await session.execute(
                 select(unit.code, unit.name, unit.commune)
@@ -263,7 +263,7 @@ async def _choices(runtime: Runtime, scope: Scope, lang: str) -> Choices:
 
 
 async def _audience(runtime: Runtime, staff: StaffUser, lang: str) -> Audience:
-    async with runtime.sessions() as session:
+    async with runtime.dashboard_sessions() as session:
         occupations = (
             await session.execute(select(models.Occupation.code, models.Occupation.names))
         ).all()
