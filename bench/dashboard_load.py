@@ -427,8 +427,13 @@ def run(args: argparse.Namespace, workdir: Path, procs: dict[str, Any]) -> dict[
     async def measure_all() -> dict[str, Any]:
         await wait_ready(server)
         progress(f"timing the dashboard's calls, {args.runs} runs each")
-        await time_calls(base, cookies, 1)  # warm the caches once, as a used server is
+        # The first pass counts every figure (what STATS_CACHE_SECONDS=0 would cost on every
+        # call); the timed runs are then served as staff get them, from the minute-old cache
+        # that the worker keeps warm.
+        counted = await time_calls(base, cookies, 1)
         calls = await time_calls(base, cookies, args.runs)
+        for row, first in zip(calls, counted, strict=True):
+            row["counted_ms"] = first["median_ms"]
         ussd = await ussd_with_and_without(server, base, cookies, args)
         return {"calls": calls, "ussd": ussd}
 
@@ -457,13 +462,22 @@ def report(document: dict[str, Any], out: TextIO) -> None:
         f"\nDashboard on {config['members']:,} members (seeded in {seeding['seconds']} s"
         f"{', reused' if seeding.get('reused') else ''}); {config['cpus']} CPUs\n\n"
     )
-    out.write(f"{'role':<16}{'call':<38}{'median ms':>10}{'max ms':>10}  target 500 ms\n")
+    out.write(
+        f"{'role':<16}{'call':<38}{'counted ms':>11}{'served median':>14}{'max ms':>8}"
+        "  target 500 ms\n"
+    )
     for row in document["calls"]:
         verdict = "ok" if row["median_ms"] <= TARGET_MS else "OVER"
+        counted = row.get("counted_ms")
         out.write(
-            f"{row['role']:<16}{row['call']:<38}{row['median_ms']:>10.1f}"
-            f"{row['max_ms']:>10.1f}  {verdict}\n"
+            f"{row['role']:<16}{row['call']:<38}"
+            f"{counted if counted is not None else float('nan'):>11.1f}"
+            f"{row['median_ms']:>14.1f}{row['max_ms']:>8.1f}  {verdict}\n"
         )
+    out.write(
+        "(counted: the first call, which counts the figures; served: later calls, as staff\n"
+        " get them from the cache the worker keeps warm, at most STATS_CACHE_SECONDS old)\n"
+    )
     ussd = document["ussd"]
     out.write(
         f"\nUSSD moderate load ({config['users']} users, {config['pause_ms']} ms pauses, "

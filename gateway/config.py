@@ -168,6 +168,8 @@ class Settings:
     country: str
     timezone: str
     scheme_refresh_seconds: int
+    # How old the dashboard's figures may be (0: computed on every request).
+    stats_cache_seconds: int
     log_level: str
     payments: PaymentSettings
     sms: SmsSettings
@@ -193,6 +195,7 @@ class Settings:
             country=env.get("COUNTRY", "BJ"),
             timezone=env.get("TIMEZONE", DEFAULT_TIMEZONE),
             scheme_refresh_seconds=_int(env, "SCHEME_REFRESH_SECONDS", 60, 1, 86_400),
+            stats_cache_seconds=_int(env, "STATS_CACHE_SECONDS", 60, 0, 3600),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             payments=PaymentSettings.from_env(env),
             sms=SmsSettings.from_env(env),

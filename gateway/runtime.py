@@ -49,6 +49,8 @@ from gateway.sms.inbound import InboundService
 from gateway.sms.outbox import Outbox
 from gateway.sms.reminders import Reminders
 from gateway.sms.reports import Reports
+from gateway.stats.board import Board
+from gateway.stats.selection import Source
 from gateway.ussd import UssdService
 from gateway.worker import Job
 from menus.engine import Engine
@@ -94,6 +96,7 @@ class Runtime:
         self.register_queue: RegisterQueue
         self.facilities: Facilities
         self.eligibility: EligibilityService
+        self.board: Board
 
     async def start(self) -> None:
         settings = self.settings
@@ -111,6 +114,7 @@ class Runtime:
         scheme_cache = SchemeCache(self.sessions, settings.scheme_refresh_seconds)
         callers = CallerService(self.sessions)
         self._start_register()
+        self._start_board()
         self._start_sms()
         self.billing = Billing(self.sessions, settings.timezone, self.now, self.outbox)
         self.providers = providers.build(os.environ, settings.payments)
@@ -199,6 +203,18 @@ class Runtime:
         self.dashboard_db = create_engine_async(self.settings.database_url, pool_size=3)
         self.dashboard_sessions = session_factory(self.dashboard_db)
 
+    def _start_board(self) -> None:
+        settings = self.settings
+        keep = settings.stats_cache_seconds
+        self.board = Board(
+            Source(self.dashboard_sessions, settings.timezone),
+            self.redis,
+            self.now,
+            keep_seconds=keep,
+            # Again before they expire, so a page in use never waits on a count.
+            warm_every=max(keep * 2 / 3, 1.0),
+        )
+
     @property
     def jobs(self) -> list[Job]:
         """What the background worker does, in order, each round."""
@@ -207,6 +223,7 @@ class Runtime:
             self.sms_dispatcher.work,
             self.reminders.work,
             self.register_sync.work,
+            self.board.work,
         ]
 
     async def stop(self) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,12 +36,11 @@ from gateway.staff.scope import Scope
 from gateway.staff.scope_sql import within_scope
 from gateway.staff.stats_tables import TABLES, Audience, Chart, Table, cell
 from gateway.stats import filters
-from gateway.stats.routes import ENDPOINTS, QUERY_CANCELED
-from gateway.stats.selection import Source
+from gateway.stats.board import Computed
+from gateway.stats.routes import QUERY_CANCELED
 
 log = logging.getLogger(__name__)
 
-FIGURES = {endpoint.name: endpoint.figure for endpoint in ENDPOINTS}
 PERIOD = ("from", "to")
 PLACE = ("mutual", "commune", "product", "channel")
 MAX_BARS = 25  # a chart of more rows is unreadable on a phone; the table has them all
@@ -145,7 +143,7 @@ async def export(request: Request, staff: StaffUser) -> Response:
     lang = language.language_of(request)
     try:
         wanted = await _wanted(request, staff)
-        result = await _figure(runtime, staff.scope, spec.figure, wanted)
+        result = (await _figure(runtime, staff.scope, spec.figure, wanted)).figures
     except filters.BadFilter as error:
         return render(request, "stats_bad_filter.html", {"reason": str(error)}, status_code=400)
     except TooLong:
@@ -191,7 +189,7 @@ async def _stats_page(
     }
     try:
         wanted = await _wanted(request, staff)
-        results = {
+        computed = {
             figure: await _figure(runtime, staff.scope, figure, wanted)
             for figure in dict.fromkeys(TABLES[name].figure for name in page.tables)
         }
@@ -199,6 +197,10 @@ async def _stats_page(
         return render(request, template, {**context, "error": str(error)}, status_code=400)
     except TooLong:
         return render(request, template, {**context, "too_long": True}, status_code=503)
+    results = {figure: done.figures for figure, done in computed.items()}
+    # The figures may be up to STATS_CACHE_SECONDS old: the page says as of when.
+    oldest = min(done.computed_at for done in computed.values())
+    context["computed_at"] = oldest.astimezone(runtime.now().tzinfo).strftime("%H:%M:%S")
     who = await _audience(runtime, staff, lang)
     export_query = urlencode({key: value for key, value in raw.items() if value})
     context["tables"] = [
@@ -223,13 +225,9 @@ async def _wanted(request: Request, staff: StaffUser) -> filters.Filters:
     return wanted
 
 
-async def _figure(
-    runtime: Runtime, scope: Scope, figure: str, wanted: filters.Filters
-) -> dict[str, Any]:
-    source = Source(runtime.dashboard_sessions, runtime.settings.timezone)
-    today: date = runtime.now().date()
+async def _figure(runtime: Runtime, scope: Scope, figure: str, wanted: filters.Filters) -> Computed:
     try:
-        return await FIGURES[figure](source, scope, wanted, today)
+        return await runtime.board.figure(figure, scope, wanted)
     except DBAPIError as error:
         if getattr(error.orig, "sqlstate", None) != QUERY_CANCELED:
             raise

@@ -241,7 +241,12 @@ def _response(name: str) -> dict[str, Any]:
         "properties": {
             "filters": {"type": "object"},
             "scope": {"type": ["string", "null"], "description": "the staff member's unit path"},
+            "computed_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": "when the figures were counted (kept up to STATS_CACHE_SECONDS)",
+            },
             **properties,
         },
-        "required": ["filters", "scope", *properties],
+        "required": ["filters", "scope", "computed_at", *properties],
     }

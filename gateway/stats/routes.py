@@ -9,10 +9,7 @@ the database gave up on the query (narrower filters help).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
@@ -22,9 +19,8 @@ from starlette.routing import BaseRoute, Route
 from gateway.callback_guard import Refused, callback_form, refusal
 from gateway.runtime import Runtime
 from gateway.staff.auth import current_staff
-from gateway.staff.scope import Scope
-from gateway.stats import figures, filters, openapi
-from gateway.stats.selection import Source
+from gateway.stats import filters, openapi
+from gateway.stats.board import FIGURES
 from gateway.stats.session_ends import MalformedNotice, SessionEnd, SessionEnds
 
 log = logging.getLogger(__name__)
@@ -32,72 +28,30 @@ log = logging.getLogger(__name__)
 PREFIX = "/api/v1/stats"
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout
 
-Figure = Callable[[Source, Scope, filters.Filters, date], Awaitable[dict[str, Any]]]
-
 
 @dataclass(frozen=True)
 class Endpoint:
-    name: str  # the path below PREFIX
-    figure: Figure
+    name: str  # the path below PREFIX, and the figure's name in `board.FIGURES`
     summary: str
-    description: str  # the figure's docstring: what is counted, how
 
-
-def _undated(
-    function: Callable[[Source, Scope, filters.Filters], Awaitable[dict[str, Any]]],
-) -> Figure:
-    async def figure(
-        source: Source, scope: Scope, wanted: filters.Filters, today: date
-    ) -> dict[str, Any]:
-        return await function(source, scope, wanted)
-
-    return figure
+    @property
+    def description(self) -> str:
+        """The figure's docstring: what is counted, how."""
+        return FIGURES[self.name].__doc__ or ""
 
 
 ENDPOINTS = (
-    Endpoint(
-        "overview",
-        _undated(figures.overview),
-        "Headline numbers",
-        figures.overview.__doc__ or "",
-    ),
+    Endpoint("overview", "Headline numbers"),
     Endpoint(
         "enrolment",
-        _undated(figures.enrolment),
         "Households and persons enrolled, by mutual, commune, product, channel, occupation",
-        figures.enrolment.__doc__ or "",
     ),
-    Endpoint(
-        "coverage",
-        _undated(figures.coverage),
-        "Households by coverage status; renewals",
-        figures.coverage.__doc__ or "",
-    ),
-    Endpoint(
-        "collection",
-        _undated(figures.collection),
-        "Premiums due and paid, collection rate; money collected",
-        figures.collection.__doc__ or "",
-    ),
-    Endpoint(
-        "timeseries",
-        figures.timeseries,
-        "Enrolments and collections per day or week",
-        figures.timeseries.__doc__ or "",
-    ),
-    Endpoint(
-        "agents",
-        _undated(figures.agents),
-        "Field agents' registrations and cash collected",
-        figures.agents.__doc__ or "",
-    ),
-    Endpoint("sms", _undated(figures.sms), "SMS by status and delivery", figures.sms.__doc__ or ""),
-    Endpoint(
-        "funnel",
-        _undated(figures.funnel),
-        "The USSD funnel: sessions, enrolments, payments, where people stop",
-        figures.funnel.__doc__ or "",
-    ),
+    Endpoint("coverage", "Households by coverage status; renewals"),
+    Endpoint("collection", "Premiums due and paid, collection rate; money collected"),
+    Endpoint("timeseries", "Enrolments and collections per day or week"),
+    Endpoint("agents", "Field agents' registrations and cash collected"),
+    Endpoint("sms", "SMS by status and delivery"),
+    Endpoint("funnel", "The USSD funnel: sessions, enrolments, payments, where people stop"),
 )
 
 
@@ -110,8 +64,7 @@ def _stats_route(endpoint: Endpoint) -> Route:
         try:
             wanted = filters.parse(request.query_params)
             await filters.authorise(runtime.sessions, staff.scope, wanted)
-            source = Source(runtime.dashboard_sessions, runtime.settings.timezone)
-            result = await endpoint.figure(source, staff.scope, wanted, runtime.now().date())
+            computed = await runtime.board.figure(endpoint.name, staff.scope, wanted)
         except filters.BadFilter as error:
             return _error(400, str(error))
         except filters.OutOfScope as error:
@@ -121,7 +74,12 @@ def _stats_route(endpoint: Endpoint) -> Route:
                 raise
             log.warning("stats %s took too long for %s", endpoint.name, wanted.as_json())
             return _error(503, "this query took too long: narrow the period or the filters")
-        body = {"filters": wanted.as_json(), "scope": staff.scope.unit_path, **result}
+        body = {
+            "filters": wanted.as_json(),
+            "scope": staff.scope.unit_path,
+            "computed_at": computed.computed_at.isoformat(),
+            **computed.figures,
+        }
         return JSONResponse(body, headers={"Cache-Control": "private, no-store"})
 
     return Route(
