@@ -434,7 +434,11 @@ class Billing:
     async def _succeed(
         self, session: AsyncSession, payment: models.Payment, now: datetime
     ) -> Settled:
-        period = await session.get(models.CoveragePeriod, payment.period_id, with_for_update=True)
+        # populate_existing: a period already in this session is read again under the lock,
+        # or the credit would add to a stale amount_paid (a lost update on PostgreSQL).
+        period = await session.get(
+            models.CoveragePeriod, payment.period_id, with_for_update=True, populate_existing=True
+        )
         assert period is not None
         household = await session.get(models.Household, payment.household_id)
         assert household is not None
@@ -503,6 +507,9 @@ async def _new_payment(
     period = await current_period(session, member.household_id, now.date())
     if period is None or period.cancelled_on is not None:
         raise PaymentRefused("no_period")
+    # Locked, and read again under the lock, before deciding what is due: two payments of
+    # one household (an agent's cash, a mobile payment) are decided one after the other.
+    await session.refresh(period, with_for_update=True)
     due = terms_of(period).amount_due
     if due <= 0:
         raise PaymentRefused("nothing_due")

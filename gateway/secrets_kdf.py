@@ -2,21 +2,53 @@
 
 scrypt is in the standard library (hashlib, over OpenSSL): no extra dependency for the
 one primitive we need. Parameters are stored with each hash, so they can be raised
-later and old hashes still verify. A check costs about 50 ms of CPU and 16 MiB: call
-it from a worker thread (`asyncio.to_thread`), never on the event loop.
+later and old hashes still verify. A check costs about 50 ms of CPU and 16 MiB: async
+code calls `hash_secret_async` / `verify_secret_async`, which run on a small pool of
+their own. A flood of logins or PIN guesses then waits there, not in the default thread
+pool that enrolments write through, and past `MAX_WAITING` it is refused (`KdfBusy`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 # N=2**14, r=8, p=1: the interactive-login setting of the scrypt paper (16 MiB).
 N, R, P = 2**14, 8, 1
 SALT_BYTES = 16
 KEY_BYTES = 32
+# Two threads: scrypt is CPU-bound, and these machines have two cores to share with USSD.
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kdf")
+MAX_WAITING = 32  # about a second of queue: past that, a flood, not people
+_waiting = 0
+
+
+class KdfBusy(RuntimeError):
+    """Too many PIN or password checks waiting: refused rather than queued for minutes."""
+
+
+async def hash_secret_async(secret: str) -> str:
+    return await _on_pool(hash_secret, secret)
+
+
+async def verify_secret_async(secret: str, stored: str) -> bool:
+    return await _on_pool(verify_secret, secret, stored)
+
+
+async def _on_pool(function: Any, *args: str) -> Any:
+    global _waiting
+    if _waiting >= MAX_WAITING:
+        raise KdfBusy("too many PIN or password checks at once")
+    _waiting += 1
+    try:
+        return await asyncio.get_running_loop().run_in_executor(_POOL, function, *args)
+    finally:
+        _waiting -= 1
 
 
 def hash_secret(secret: str) -> str:

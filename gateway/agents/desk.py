@@ -144,6 +144,7 @@ class AgentDesk:
             period = await current_period(session, household_id, today)
             if period is None or period.cancelled_on is not None:
                 return MemberAdded(outcome="no_period", member_no="", amount_due=0)
+            await session.refresh(period, with_for_update=True)  # a payment may credit it now
             added = models.Member(
                 household_id=household_id,
                 agent_id=agent_id,

@@ -4,7 +4,6 @@ slow part runs in a worker thread, outside any database transaction."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from db.engine import as_aware, writing
 from gateway.audit import entry
-from gateway.secrets_kdf import hash_secret, verify_secret
+from gateway.secrets_kdf import hash_secret_async, verify_secret_async
 from menus.effects import PinCheck, PinSet
 from menus.journeys.agent import PIN_LENGTHS, trivial_pin
 
@@ -46,32 +45,26 @@ class AgentPins:
         standing = _standing(agent, now)
         if agent is None or agent.pin_hash is None or standing["outcome"] != "ok":
             return standing
-        if not await asyncio.to_thread(verify_secret, pin, agent.pin_hash):
-            return await self._wrong(agent_id, now)
+        checked = agent.pin_hash
+        right = await verify_secret_async(pin, checked)
+        # Decided again on the locked row: guesses sent together all pass the first look
+        # while scrypt runs, and only the first five wrong ones may count before the lock.
         async with writing(self.sessions) as session:
-            await session.execute(
-                update(models.Agent)
-                .where(models.Agent.id == agent_id)
-                .values(pin_failures=0, locked_until=None)
+            agent = await session.get(
+                models.Agent, agent_id, with_for_update=True, populate_existing=True
             )
-            session.add(entry(actor(agent_id), "signed_in", now))
-        return _check("ok", left=MAX_WRONG)
-
-    async def _wrong(self, agent_id: int, now: datetime) -> PinCheck:
-        async with writing(self.sessions) as session:
-            agent = await session.get(models.Agent, agent_id, with_for_update=True)
-            assert agent is not None
-            agent.pin_failures += 1
-            if agent.pin_failures >= MAX_WRONG:
-                agent.pin_failures, agent.locked_until = 0, now + LOCK
-                session.add(entry(actor(agent_id), "pin_locked", now))
-                return _check("locked", locked_until=now + LOCK)
-            session.add(entry(actor(agent_id), "pin_wrong", now))
-            return _check("wrong", left=MAX_WRONG - agent.pin_failures)
+            standing = _standing(agent, now)
+            if agent is None or standing["outcome"] != "ok":
+                return standing
+            if right and agent.pin_hash == checked:  # not changed meanwhile
+                agent.pin_failures, agent.locked_until = 0, None
+                session.add(entry(actor(agent_id), "signed_in", now))
+                return _check("ok", left=MAX_WRONG)
+            return _count_wrong(session, agent, now)
 
     async def hold_first_entry(self, agent_id: int, pin: str) -> bool:
         """Keep the first entry of a new PIN (hashed) until it is typed again."""
-        held = await asyncio.to_thread(hash_secret, pin)
+        held = await hash_secret_async(pin)
         async with writing(self.sessions) as session:
             await session.execute(
                 update(models.Agent)
@@ -93,7 +86,7 @@ class AgentPins:
         ):
             return PinSet(outcome="trivial")
         held = agent.pin_pending_hash
-        if held is None or not await asyncio.to_thread(verify_secret, pin, held):
+        if held is None or not await verify_secret_async(pin, held):
             return PinSet(outcome="mismatch")
         async with writing(self.sessions) as session:
             agent = await session.get(models.Agent, agent_id, with_for_update=True)
@@ -108,6 +101,16 @@ class AgentPins:
             agent.pin_failures, agent.locked_until = 0, None
             session.add(entry(actor(agent_id), action, now))
         return PinSet(outcome="set")
+
+
+def _count_wrong(session: AsyncSession, agent: models.Agent, now: datetime) -> PinCheck:
+    agent.pin_failures += 1
+    if agent.pin_failures >= MAX_WRONG:
+        agent.pin_failures, agent.locked_until = 0, now + LOCK
+        session.add(entry(actor(agent.id), "pin_locked", now))
+        return _check("locked", locked_until=now + LOCK)
+    session.add(entry(actor(agent.id), "pin_wrong", now))
+    return _check("wrong", left=MAX_WRONG - agent.pin_failures)
 
 
 def _standing(agent: models.Agent | None, now: datetime) -> PinCheck:

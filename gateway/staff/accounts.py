@@ -11,7 +11,6 @@ the password.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from db.engine import as_aware, writing
 from gateway import audit
-from gateway.secrets_kdf import hash_secret, verify_secret
+from gateway.secrets_kdf import hash_secret, hash_secret_async, verify_secret_async
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, ROLES, Scope
 
 MAX_FAILURES = 5
@@ -95,7 +94,7 @@ class StaffAccounts:
         if role not in ROLES:
             raise StaffAccountError(f"unknown role {role!r}: use {', '.join(ROLES)}")
         check_password(password)
-        password_hash = await asyncio.to_thread(hash_secret, password)
+        password_hash = await hash_secret_async(password)
         now = self.now()
         async with writing(self.sessions) as session:
             unit = await _scope_unit(session, role, scope_code)
@@ -149,7 +148,7 @@ class StaffAccounts:
         """A new password; also lifts a lock, as the person has just been checked by whoever
         ran the reset."""
         check_password(password)
-        password_hash = await asyncio.to_thread(hash_secret, password)
+        password_hash = await hash_secret_async(password)
         async with writing(self.sessions) as session:
             account = await _existing(session, email)
             account.password_hash = password_hash
@@ -177,7 +176,7 @@ class StaffAccounts:
             ).first()
         stored = row[0].password_hash if row else _DUMMY_HASH
         # The slow part, outside any transaction: no row is locked while scrypt runs.
-        matches = await asyncio.to_thread(verify_secret, password, stored)
+        matches = await verify_secret_async(password, stored)
         now = self.now()
         details: dict[str, object] = {"ip": ip}
         async with writing(self.sessions) as session:

@@ -23,6 +23,7 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from gateway.secrets_kdf import KdfBusy
 from gateway.staff import accounts as staff_accounts
 from gateway.staff.accounts import StaffAccounts
 from gateway.staff.auth import StaffUser, current_staff
@@ -53,7 +54,9 @@ async def login_page(request: Request) -> Response:
     return _form(request)
 
 
-def _form(request: Request, *, error: str | None = None, email: str = "") -> Response:
+def _form(
+    request: Request, *, error: str | None = None, email: str = "", status_code: int = 200
+) -> Response:
     token = request.cookies.get(LOGIN_COOKIE)
     if not token or len(token) != 43:  # token_urlsafe(32)
         token = secrets.token_urlsafe(32)
@@ -62,6 +65,7 @@ def _form(request: Request, *, error: str | None = None, email: str = "") -> Res
         "login.html",
         {"error": error, "email": email, "next": safe_next(request.query_params.get("next"))},
         csrf=token,
+        status_code=status_code,
     )
     response.set_cookie(
         LOGIN_COOKIE,
@@ -84,7 +88,12 @@ async def _login(request: Request) -> Response:
         return forbidden(request)
     email = str(form.get("email") or "")
     password = str(form.get("password") or "")
-    attempt = await accounts_of(request).authenticate(email, password, client_ip(request))
+    try:
+        attempt = await accounts_of(request).authenticate(email, password, client_ip(request))
+    except KdfBusy:
+        # A flood of logins: refused at once rather than queued behind it.
+        log.warning("login refused: too many password checks at once")
+        return _form(request, error="login.busy", email=email.strip()[:200], status_code=503)
     if attempt.outcome != staff_accounts.OK or attempt.account is None:
         # One answer for an unknown email, a wrong password, a disabled or locked account.
         return _form(request, error="login.failed", email=email.strip()[:200])

@@ -1,0 +1,58 @@
+"""What many requests at once must not break: PIN guesses sent together count against
+the lock one by one, and payments of one household credit every franc, never above what
+is due. Real on PostgreSQL (row locks); SQLite serialises writers and must agree."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+
+from db import models
+from gateway.agents.pins import AgentPins
+from gateway.billing import PaymentRefused
+from tests.support.agents import add_agent
+from tests.test_agents import AGENT, PIN, register, runtime
+
+
+async def test_pin_guesses_sent_together_lock_after_five(app: Starlette, clean: None) -> None:
+    agent_id = await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
+    pins = AgentPins(runtime(app).sessions, runtime(app).now)
+    guesses = [f"{n:06d}" for n in range(100_000, 100_012)] + [PIN]
+    answers = await asyncio.gather(*(pins.verify(agent_id, guess) for guess in guesses))
+    outcomes = [answer["outcome"] for answer in answers]
+    assert outcomes.count("wrong") == 4
+    assert outcomes.count("ok") == 0  # the right PIN came after the lock, or lost its turn
+    assert (await pins.verify(agent_id, PIN))["outcome"] == "locked"
+
+
+async def test_payments_of_one_household_at_once_credit_every_franc(
+    app: Starlette, clean: None, db: Session
+) -> None:
+    member_no = await register(app, "+2290197000811", persons=3)  # 4,725 due
+    billing = runtime(app).billing
+    await asyncio.gather(
+        *(billing.record_cash(member_no, 500, "Payer", request_key=f"r{n}") for n in range(6))
+    )
+    period = db.scalars(select(models.CoveragePeriod)).one()
+    assert period.amount_paid == 3000
+
+
+async def test_payments_at_once_never_go_above_what_is_due(
+    app: Starlette, clean: None, db: Session
+) -> None:
+    member_no = await register(app, "+2290197000812", persons=1)  # 1,575 due
+    billing = runtime(app).billing
+
+    async def pay(n: int) -> str:
+        try:
+            await billing.record_cash(member_no, 1000, "Payer", request_key=f"r{n}")
+        except PaymentRefused as refused:
+            return refused.reason
+        return "recorded"
+
+    outcomes = await asyncio.gather(*(pay(n) for n in range(4)))
+    assert sorted(outcomes) == ["above_due"] * 3 + ["recorded"]
+    assert db.scalars(select(models.CoveragePeriod)).one().amount_paid == 1000
