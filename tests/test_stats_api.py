@@ -415,6 +415,10 @@ async def test_agents(known: None, login: Any) -> None:
     assert (everyone["Bio"]["households"], everyone["Bio"]["cash_collected"]) == (1, 0)
     assert (everyone["Chabi"]["households"], everyone["Chabi"]["members"]) == (0, 0)
     assert [row["name"] for row in parakou] == ["Awa"]
+    # A viewer learns which agent, not who.
+    viewer = await login(VIEWER, "ZS-PARAKOU")
+    seen = {row["agent_id"]: row["name"] for row in (await viewer.figures("agents"))["agents"]}
+    assert seen[everyone["Awa"]["agent_id"]] == f"A. #{everyone['Awa']['agent_id']}"
 
 
 async def test_sms(known: None, login: Any) -> None:

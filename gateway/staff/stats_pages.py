@@ -148,7 +148,7 @@ async def export(request: Request, staff: StaffUser) -> Response:
         return render(request, "stats_bad_filter.html", {"reason": str(error)}, status_code=400)
     except TooLong:
         return render(request, "stats_bad_filter.html", {"too_long": True}, status_code=503)
-    table = spec.build(result, await _audience(runtime, staff, lang))
+    table = spec.build(result, await _audience(runtime, lang))
     async with writing(runtime.sessions) as session:
         session.add(
             audit.entry(
@@ -201,7 +201,7 @@ async def _stats_page(
     # The figures may be up to STATS_CACHE_SECONDS old: the page says as of when.
     oldest = min(done.computed_at for done in computed.values())
     context["computed_at"] = oldest.astimezone(runtime.now().tzinfo).strftime("%H:%M:%S")
-    who = await _audience(runtime, staff, lang)
+    who = await _audience(runtime, lang)
     export_query = urlencode({key: value for key, value in raw.items() if value})
     context["tables"] = [
         _view(TABLES[name].build(results[TABLES[name].figure], who), lang, export_query)
@@ -260,14 +260,13 @@ async def _choices(runtime: Runtime, scope: Scope, lang: str) -> Choices:
     )
 
 
-async def _audience(runtime: Runtime, staff: StaffUser, lang: str) -> Audience:
+async def _audience(runtime: Runtime, lang: str) -> Audience:
     async with runtime.dashboard_sessions() as session:
         occupations = (
             await session.execute(select(models.Occupation.code, models.Occupation.names))
         ).all()
     return Audience(
         lang,
-        personal=staff.scope.sees_personal_data,
         occupations={
             code: str(names.get(lang) or names.get(language.DEFAULT) or code)
             for code, names in occupations

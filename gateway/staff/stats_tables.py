@@ -5,7 +5,7 @@ two cannot disagree. Each table has a name, the one in its export's URL
 (`/admin/export/enrolment_by_mutual.csv`), and the figure it is read from:
 
     spec = TABLES["enrolment_by_mutual"]
-    table = spec.build(await figure(...spec.figure...), Audience("fr", personal=True))
+    table = spec.build(await figure(...spec.figure...), Audience("fr"))
     table.rows  # [{"key": "MS-PARAKOU", "households": 3, "persons": 6}, ...]
 
 Rows hold raw numbers; `cell` writes them for a page, `gateway.staff.csv_export` for
@@ -30,11 +30,10 @@ DECIMAL = "decimal"  # an average
 
 @dataclass(frozen=True)
 class Audience:
-    """Who reads the table: their language, whether they may see people's names, and
-    the scheme's names of its socio-professional groups in that language."""
+    """Who reads the table: their language and the scheme's names of its
+    socio-professional groups in it. (What a role may see is settled in the figures.)"""
 
     lang: str
-    personal: bool
     occupations: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -287,10 +286,8 @@ def _timeseries(result: dict[str, Any], who: Audience) -> Table:
 
 
 def _agents(result: dict[str, Any], who: Audience) -> Table:
-    rows = [
-        {**row, "name": row["name"] if who.personal else _initials(row["name"], row["agent_id"])}
-        for row in result["agents"]
-    ]
+    # Names come masked for viewers from the figures themselves (`agent_initials`).
+    rows = list(result["agents"])
     return Table(
         "agents",
         "stats.table.agents",
@@ -305,12 +302,6 @@ def _agents(result: dict[str, Any], who: Audience) -> Table:
         rows,
         (Chart("households", heading="stats.chart.agent_households"),),
     )
-
-
-def _initials(name: str, agent_id: int) -> str:
-    """A viewer sees which agent, not who: initials and the account's number."""
-    letters = " ".join(f"{part[:1]}." for part in name.split()) or "?"
-    return f"{letters} #{agent_id}"
 
 
 def _counts(

@@ -295,7 +295,8 @@ async def agents(source: Source, scope: Scope, filters: Filters) -> dict[str, An
     rows: list[dict[str, Any]] = [
         {
             "agent_id": agent_id,
-            "name": name,
+            # A viewer learns which agent, not who: in the API as on the pages and in CSV.
+            "name": name if scope.sees_personal_data else agent_initials(name, agent_id),
             "mutual": sel.mutual_code(mutual_id),
             "households": int(households.get(agent_id, 0)),
             "members": int(members.get(agent_id, 0)),
@@ -306,6 +307,12 @@ async def agents(source: Source, scope: Scope, filters: Filters) -> dict[str, An
     ]
     rows.sort(key=lambda row: (-row["households"], -row["cash_collected"], row["agent_id"]))
     return {"agents": rows}
+
+
+def agent_initials(name: str, agent_id: int) -> str:
+    """An agent named for a viewer: initials and the account's number."""
+    letters = " ".join(f"{part[:1]}." for part in name.split()) or "?"
+    return f"{letters} #{agent_id}"
 
 
 async def sms(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
