@@ -548,6 +548,8 @@ class StaffAccount(Base):
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Sessions opened before this (a password reset) are over, in every browser.
+    sessions_valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     scope_unit: Mapped[SchemeUnit | None] = relationship()
 

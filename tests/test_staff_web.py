@@ -244,6 +244,18 @@ async def test_a_disabled_account_is_out_at_its_next_request(
     assert (await web.get("/admin")).status_code == 303
 
 
+async def test_a_password_reset_logs_the_old_sessions_out(
+    web: httpx.AsyncClient, app: Starlette
+) -> None:
+    await logged_in(web, app, VIEWER, None)
+    accounts = StaffAccounts(app.state.runtime.sessions, app.state.runtime.now)
+    await accounts.reset_password("viewer.all@agence.bj", "another long password", "cli:ops")
+    assert (await web.get("/admin")).status_code == 303
+    answer = await login(web, "viewer.all@agence.bj", "another long password")
+    assert answer.status_code == 303 and answer.headers["location"] == "/admin"
+    assert (await web.get("/admin")).status_code == 200
+
+
 async def test_a_manager_sees_only_their_mutual(
     web: httpx.AsyncClient, app: Starlette, enrolment: EnrolmentService, db: Session
 ) -> None:

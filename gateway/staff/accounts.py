@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -154,6 +154,9 @@ class StaffAccounts:
             account.password_hash = password_hash
             account.failed_logins = 0
             account.locked_until = None
+            # Whoever held the old password is logged out everywhere. The wall clock, as
+            # sessions' start times are (the scheme's clock may be set in tests).
+            account.sessions_valid_from = datetime.now(UTC)
             session.add(
                 audit.entry(actor, "staff_password_reset", self.now(), details=_about(account))
             )

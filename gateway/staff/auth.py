@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from starlette.requests import Request
 
 from db import models
+from db.engine import as_aware
 from gateway.staff.scope import Scope
 from gateway.staff.sessions import COOKIE, StaffSession, StaffSessions
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -43,4 +49,8 @@ async def current_staff(request: Request) -> StaffUser | None:
     account, path = row
     if account.disabled_at is not None:
         return None
+    valid_from = account.sessions_valid_from
+    # Written in UTC; SQLite hands it back without its zone.
+    if valid_from is not None and session.started < as_aware(valid_from, _utc_now()).timestamp():
+        return None  # opened before a password reset
     return StaffUser(account.id, account.email, account.role, Scope(account.role, path), session)

@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("sessions_valid_from", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["scope_unit_id"],
             ["scheme_units.id"],
