@@ -414,7 +414,7 @@ async def test_the_figures_count_today_the_campaign_and_cash_held(
     theirs = await register(app, "+2290197000704", persons=5, agent_id=other_id)
     await rt.billing.record_cash(theirs, 500, "C", request_key="t:3", agent_id=other_id)
     await register(app, "+2290197000705", persons=2)  # by the household itself
-    await CashLedger(rt.sessions, rt.now).hand_over(AGENT, 800, "Caissière", None, "cli:test")
+    await CashLedger(rt.sessions, rt.now).hand_over(AGENT, 800, "Caissière", "BR-1", "cli:test")
 
     phone = Phone(client, AGENT)
     await phone.dial(PIN)

@@ -212,7 +212,16 @@ def test_cash_figures_are_the_payments_less_the_handovers(
     collect(env, AGENT, [6300])
     collect(env, "+2290197000802", [700])
     code, out, _ = alafia(
-        capsys, "handover", "--agent", AGENT, "--amount", "4000", "--received-by", "Caissière"
+        capsys,
+        "handover",
+        "--agent",
+        AGENT,
+        "--amount",
+        "4000",
+        "--received-by",
+        "Caissière",
+        "--reference",
+        "BR-1",
     )
     assert code == 0 and "4,000 XOF handed over by Bio Sika; they still hold 5,800" in out
 
@@ -256,16 +265,29 @@ def test_a_handover_above_what_the_agent_holds_is_refused(
     alafia(capsys, "add", "--phone", AGENT, "--name", "Bio Sika", "--mutual", "MS-PARAKOU")
     collect(env, AGENT, [3000])
     argv = ("handover", "--agent", AGENT, "--received-by", "Caissière", "--amount")
-    code, _, err = alafia(capsys, *argv, "3001")
+
+    def slip(amount: str) -> tuple[str, ...]:
+        return (amount, "--reference", f"BR-{amount}")
+
+    code, _, err = alafia(capsys, *argv, *slip("3001"))
     assert code == 2 and "3,001 XOF is more than the 3,000 XOF the agent holds" in err
     for amount in ("0", "-5"):
-        code, _, err = alafia(capsys, *argv, amount)
+        code, _, err = alafia(capsys, *argv, *slip(amount))
         assert code == 2 and "positive whole number" in err
-    assert alafia(capsys, *argv, "3000")[0] == 0
-    code, _, err = alafia(capsys, *argv, "1")
+    assert alafia(capsys, *argv, *slip("3000"))[0] == 0
+    code, _, err = alafia(capsys, *argv, *slip("1"))
     assert code == 2 and "more than the 0 XOF" in err
     code, _, err = alafia(
-        capsys, "handover", "--agent", "97000899", "--amount", "1", "--received-by", "X"
+        capsys,
+        "handover",
+        "--agent",
+        "97000899",
+        "--amount",
+        "1",
+        "--received-by",
+        "X",
+        "--reference",
+        "BR-X",
     )
     assert code == 2 and "no agent with phone" in err
     assert scalar(db, "SELECT COUNT(*) FROM cash_handovers") == 1

@@ -513,6 +513,8 @@ async def test_every_figure_answers_on_an_empty_scheme(name: str, login: Any) ->
         ({"product": "GOLD"}, "no product with code GOLD"),
         ({"commune": "x" * 61}, "commune is at most 60"),
         ({"mutul": "MS-PARAKOU"}, "unknown parameter(s): mutul"),
+        ({"to": "9999-12-31"}, "to must be between 2000 and 2100"),
+        ({"from": "0001-01-05"}, "from must be between 2000 and 2100"),
     ],
 )
 async def test_bad_filters_are_refused_with_the_reason(

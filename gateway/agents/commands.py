@@ -44,7 +44,11 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     handover.add_argument("--agent", required=True, help="the agent's phone")
     handover.add_argument("--amount", required=True, type=int, help="whole francs")
     handover.add_argument("--received-by", required=True, help="who at the mutual took it")
-    handover.add_argument("--reference", help="the mutual's slip number (recorded once)")
+    handover.add_argument(
+        "--reference",
+        required=True,
+        help="the mutual's slip number: recorded once, so a retried command changes nothing",
+    )
     handover.set_defaults(run=_handover)
     audit = agents.add_parser("audit", help="what agents did, newest first")
     audit.add_argument("--agent", help="the agent's phone")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
@@ -112,17 +113,30 @@ class CashLedger:
         ]
 
     async def hand_over(
-        self, phone: str, amount: int, received_by: str, reference: str | None, by: str
+        self, phone: str, amount: int, received_by: str, reference: str, by: str
     ) -> CashPosition:
-        """Record cash an agent gave to the mutual; refused above what they hold."""
+        """Record cash an agent gave to the mutual, once per slip `reference`; refused
+        above what they hold."""
         if amount <= 0:
             raise LedgerError("the amount must be a positive whole number of francs")
+        if not reference.strip():
+            raise LedgerError("a hand-over needs the mutual's slip reference")
+        try:
+            await self._hand_over(phone, amount, received_by, reference.strip(), by)
+        except IntegrityError:  # the same slip recorded at the same moment elsewhere
+            raise LedgerError(f"hand-over {reference} is already recorded") from None
+        (position,) = await self.positions(phone=phone)
+        return position
+
+    async def _hand_over(
+        self, phone: str, amount: int, received_by: str, reference: str, by: str
+    ) -> None:
         now = self.now()
         async with writing(self.sessions, f"agent-cash:{phone}") as session:
             agent = await session.scalar(select(models.Agent).where(models.Agent.phone == phone))
             if agent is None:
                 raise LedgerError(f"no agent with phone {phone}")
-            if reference is not None and await session.scalar(
+            if await session.scalar(
                 select(models.CashHandover.id).where(models.CashHandover.reference == reference)
             ):
                 raise LedgerError(f"hand-over {reference} is already recorded")
@@ -147,5 +161,3 @@ class CashLedger:
                     details={"agent_id": agent.id, "amount": amount, "reference": reference},
                 )
             )
-        (position,) = await self.positions(phone=phone)
-        return position

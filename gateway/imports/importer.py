@@ -166,7 +166,9 @@ class HouseholdImport:
                     )
                 )
             )
-            for household in batch:
+            # In phone order: each household takes its phone's decision lock until the
+            # commit, and two imports taking them in the same order cannot deadlock.
+            for household in sorted(batch, key=lambda h: h.request.phone):
                 key = keys[id(household)]
                 if key in seen:
                     done.earlier.append(household)

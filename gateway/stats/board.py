@@ -101,7 +101,7 @@ class Board:
         *,
         keep_seconds: int = 60,
         warm_every: float = 40.0,
-        views_kept_seconds: int = 3600,
+        views_kept_seconds: int = 600,
         views_warmed: int = 40,
     ) -> None:
         """`keep_seconds` 0 computes every time (no cache)."""
@@ -159,7 +159,7 @@ class Board:
 
     async def work(self) -> int:
         """The worker job: every `warm_every` seconds, compute again the views staff used
-        in the last hour (the most recent first, at most `views_warmed`), so that a page
+        in the last ten minutes (the most recent first, at most `views_warmed`), so that a page
         finds its figures ready and no staff member waits on a whole-scheme count."""
         if self.keep_seconds <= 0 or time.monotonic() < self._next_warm:
             return 0

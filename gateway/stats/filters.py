@@ -22,6 +22,7 @@ from gateway.staff.scope import Scope
 CHANNELS = ("ussd", "agent", "import")
 INTERVALS = ("day", "week")
 KNOWN = ("from", "to", "mutual", "commune", "product", "channel", "interval")
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 MAX_BUCKETS = 400  # a time series longer than this is a query nobody can read
 DEFAULT_SERIES_DAYS = {"day": 30, "week": 7 * 12}  # when a time series names no period
 _CODE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
@@ -130,9 +131,13 @@ def _date(query: Mapping[str, str], name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise BadFilter(f"{name} must be a date like 2026-11-23, got {value[:20]!r}") from None
+    # Days a scheme can have: also keeps date arithmetic (a day after, weeks before) safe.
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise BadFilter(f"{name} must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return day
 
 
 def _code(query: Mapping[str, str], name: str) -> str | None:
