@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -33,6 +34,13 @@ log = logging.getLogger(__name__)
 async def ussd(request: Request) -> Response:
     """Africa's Talking USSD callback: always 200 with `CON ...` or `END ...`."""
     runtime: Runtime = request.app.state.runtime
+    expected = runtime.settings.ussd_callback_token
+    if expected is not None and not hmac.compare_digest(
+        request.query_params.get("token", "").encode(), expected.encode()
+    ):
+        # Not the aggregator: whoever can post here could claim any phone number (an
+        # agent's included), so without the token nothing is read.
+        return PlainTextResponse(runtime.ussd.refusal(), status_code=403)
     hop = africastalking.parse_hop(await request.body())
     return PlainTextResponse(await runtime.ussd.answer(hop))
 

@@ -168,6 +168,8 @@ class Settings:
     country: str
     timezone: str
     scheme_refresh_seconds: int
+    # A secret the aggregator's USSD callback URL carries (`/ussd?token=`); None: none asked.
+    ussd_callback_token: str | None = field(repr=False)
     # How old the dashboard's figures may be (0: computed on every request).
     stats_cache_seconds: int
     log_level: str
@@ -195,6 +197,7 @@ class Settings:
             country=env.get("COUNTRY", "BJ"),
             timezone=env.get("TIMEZONE", DEFAULT_TIMEZONE),
             scheme_refresh_seconds=_int(env, "SCHEME_REFRESH_SECONDS", 60, 1, 86_400),
+            ussd_callback_token=env.get("USSD_CALLBACK_TOKEN") or None,
             stats_cache_seconds=_int(env, "STATS_CACHE_SECONDS", 60, 0, 3600),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             payments=PaymentSettings.from_env(env),
