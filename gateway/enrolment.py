@@ -121,9 +121,9 @@ class EnrolmentService:
         )
         session.add(household)
         session.flush()
-        people = [_member(household.id, request.head, request.agent_id, household.created_at)] + [
-            _member(household.id, d, request.agent_id, household.created_at)
-            for d in request.dependants
+        people = [
+            member_from(person, household.id, request.agent_id, household.created_at)
+            for person in (request.head, *request.dependants)
         ]
         session.add_all(people)
         session.flush()
@@ -234,9 +234,10 @@ def _may_register(session: Session, agent_id: int, mutual: models.SchemeUnit) ->
     return agent is not None and agent.disabled_at is None and agent.mutual_id == mutual.id
 
 
-def _member(
-    household_id: int, person: PersonDraft, agent_id: int | None, created_at: datetime
+def member_from(
+    person: PersonDraft, household_id: int, agent_id: int | None, created_at: datetime
 ) -> models.Member:
+    """A member row for a person as typed (its number is set once it has an id)."""
     born = date.fromisoformat(person.birth_date)
     return models.Member(
         household_id=household_id,

@@ -53,6 +53,19 @@ async def current_period(
     )
 
 
+async def members_of(session: AsyncSession, household_id: int) -> list[models.Member]:
+    """A household's members, the head first (in the order they were registered)."""
+    return list(
+        (
+            await session.scalars(
+                select(models.Member)
+                .where(models.Member.household_id == household_id)
+                .order_by(models.Member.id)
+            )
+        ).all()
+    )
+
+
 class RightsService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
@@ -66,13 +79,7 @@ class RightsService:
             )
             if household is None:
                 return RightsResult(found=False, members=[], coverage=None)
-            members = (
-                await session.scalars(
-                    select(models.Member)
-                    .where(models.Member.household_id == household.id)
-                    .order_by(models.Member.id)
-                )
-            ).all()
+            members = await members_of(session, household.id)
             period = await current_period(session, household.id, today)
             return RightsResult(
                 found=True,

@@ -11,7 +11,7 @@ from menus.context import MenuContext
 from menus.identifiers import MemberNumberError, parse_member_number
 from menus.nodes import Invalid
 from menus.state import SessionState
-from menus.text import T
+from menus.text import Money, T
 
 MAX_NAME = 40
 _SEPARATORS = " '.-"
@@ -91,6 +91,21 @@ def member_no(text: str, ctx: MenuContext, state: SessionState) -> str:
         return parse_member_number(text)
     except MemberNumberError as error:
         raise Invalid(T(f"error_member_no_{error.reason}")) from None
+
+
+_WHOLE_FRANCS = re.compile(r"[0-9]+|[0-9]{1,3}(?:[ .][0-9]{3})+")
+
+
+def whole_francs(text: str, highest: int) -> int:
+    """An amount in whole francs from 1 to `highest`: "4725", or grouped by thousands
+    ("4 725", "4.725"); "100.50" has cents, which XOF has not."""
+    typed = text.strip()
+    if not _WHOLE_FRANCS.fullmatch(typed):
+        raise Invalid(T("error_amount", {"max": Money(highest)}))
+    amount = int(typed.replace(" ", "").replace(".", ""))
+    if not 1 <= amount <= highest:
+        raise Invalid(T("error_amount", {"max": Money(highest)}))
+    return amount
 
 
 def display_name(name: str) -> str:

@@ -69,12 +69,9 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _phone(settings: Settings, typed: str) -> str:
-    from menus.identifiers import PhoneNumberError, normalise_phone
+    from gateway.cli import _phones
 
-    try:
-        return normalise_phone(typed, settings.country)
-    except PhoneNumberError:
-        raise ValueError(f"{typed!r} is not a valid phone number") from None
+    return _phones(settings, [typed])[0]
 
 
 def _add(settings: Settings, args: argparse.Namespace) -> int:

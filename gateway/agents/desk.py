@@ -21,8 +21,9 @@ from gateway.agents.ledger import cash_held
 from gateway.agents.pins import actor
 from gateway.audit import entry
 from gateway.billing import Billing, PaymentRefused
+from gateway.enrolment import member_from
 from gateway.register.outbox import register_event
-from gateway.rights import coverage_view, current_period, terms_of
+from gateway.rights import coverage_view, current_period, members_of, terms_of
 from gateway.scheme_cache import offers, product_rule
 from gateway.sms.outbox import Outbox
 from gateway.subsidies import open_rights_if_paid, sponsor_share
@@ -66,13 +67,7 @@ class AgentDesk:
             if isinstance(refused, str):
                 return _not_found(refused, member_no)
             household = refused.household
-            members = (
-                await session.scalars(
-                    select(models.Member)
-                    .where(models.Member.household_id == household.id)
-                    .order_by(models.Member.id)
-                )
-            ).all()
+            members = await members_of(session, household.id)
             product = await session.get(models.Product, household.product_id)
             assert product is not None
             period = await current_period(session, household.id, today)
@@ -145,18 +140,7 @@ class AgentDesk:
             if period is None or period.cancelled_on is not None:
                 return MemberAdded(outcome="no_period", member_no="", amount_due=0)
             await session.refresh(period, with_for_update=True)  # a payment may credit it now
-            added = models.Member(
-                household_id=household_id,
-                agent_id=agent_id,
-                created_at=now,
-                last_name=person.last_name,
-                first_names=person.first_names,
-                sex=person.sex,
-                birth_date=born,
-                birth_year=born.year,
-                birth_year_only=person.birth_year_only,
-                relationship_to_head=person.relationship,
-            )
+            added = member_from(person, household_id, agent_id, now)
             session.add(added)
             await session.flush()
             added.member_no = member_number(added.id)

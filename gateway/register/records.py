@@ -23,7 +23,7 @@ from db import models
 from db.engine import as_aware
 from gateway import coverage
 from gateway.billing import SUCCEEDED
-from gateway.rights import current_period, terms_of
+from gateway.rights import current_period, members_of, terms_of
 
 SEXES = {"M": Sex.MALE, "F": Sex.FEMALE}
 NEEDS_PERIOD = frozenset(
@@ -43,13 +43,7 @@ async def build_event(
     if household is None:
         raise LookupError(f"household {row.household_id} is gone")
     mutual = await session.get(models.SchemeUnit, household.mutual_id)
-    members = (
-        await session.scalars(
-            select(models.Member)
-            .where(models.Member.household_id == household.id)
-            .order_by(models.Member.id)
-        )
-    ).all()
+    members = await members_of(session, household.id)
     kind = EventKind(row.kind)
     period = None
     if kind in NEEDS_PERIOD and row.period_id is not None:

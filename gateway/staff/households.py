@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from gateway import coverage
-from gateway.rights import current_period, terms_of
+from gateway.rights import current_period, members_of, terms_of
 from gateway.staff.scope import Scope
 from gateway.staff.scope_sql import within_scope
 from menus.identifiers import (
@@ -161,7 +161,7 @@ class HouseholdLookup:
             ).all()
             hits = []
             for household in households:
-                members = await _members(session, household.id)
+                members = await members_of(session, household.id)
                 head = next((m for m in members if m.relationship_to_head == "head"), None)
                 hits.append(
                     HouseholdHit(
@@ -184,7 +184,7 @@ class HouseholdLookup:
             mutual = await _unit(session, household.mutual_id)
             if not scope.covers(mutual.path):
                 raise OutsideScope()
-            members = await _members(session, household.id)
+            members = await members_of(session, household.id)
             period = await current_period(session, household.id, self.today())
             payments = (
                 await session.scalars(
@@ -247,18 +247,6 @@ class HouseholdLookup:
             ],
             masked=not scope.sees_personal_data,
         )
-
-
-async def _members(session: AsyncSession, household_id: int) -> list[models.Member]:
-    return list(
-        (
-            await session.scalars(
-                select(models.Member)
-                .where(models.Member.household_id == household_id)
-                .order_by(models.Member.id)
-            )
-        ).all()
-    )
 
 
 async def _unit(session: AsyncSession, unit_id: int) -> models.SchemeUnit:

@@ -37,7 +37,6 @@ from menus.state import SessionState
 from menus.text import Money, T, Text
 
 PIN_LENGTHS = range(4, 7)
-_WHOLE_FRANCS = re.compile(r"[0-9]+|[0-9]{1,3}(?:[ .][0-9]{3})+")
 
 
 def is_agent(state: SessionState) -> bool:
@@ -271,13 +270,7 @@ def _cash_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 
 def _cash_amount(text: str, ctx: MenuContext, state: SessionState) -> int:
     """Whole francs, more than nothing and at most what the household owes."""
-    typed, highest = text.strip(), _due(state)
-    if not _WHOLE_FRANCS.fullmatch(typed):
-        raise Invalid(T("error_amount", {"max": Money(highest)}))
-    amount = int(typed.replace(" ", "").replace(".", ""))
-    if not 1 <= amount <= highest:
-        raise Invalid(T("error_amount", {"max": Money(highest)}))
-    return amount
+    return parsers.whole_francs(text, _due(state))
 
 
 def _payer_name(text: str, ctx: MenuContext, state: SessionState) -> str:

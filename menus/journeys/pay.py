@@ -4,7 +4,6 @@ the prompt on the phone, and the gateway hears back from the provider later."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from menus import parsers
@@ -14,8 +13,6 @@ from menus.identifiers import PhoneNumberError, normalise_phone
 from menus.nodes import Act, Ask, Branch, Entry, Invalid, Journey, Menu, Option, Say
 from menus.state import SessionState
 from menus.text import Money, T, Text
-
-_WHOLE_FRANCS = re.compile(r"[0-9]+|[0-9]{1,3}(?:[ .][0-9]{3})+")
 
 
 def _start(ctx: MenuContext, state: SessionState) -> str:
@@ -57,15 +54,7 @@ def _save_amount(state: SessionState, everything: bool) -> None:
 
 def _part(text: str, ctx: MenuContext, state: SessionState) -> int:
     """Whole francs, at most what is due: instalments are normal, overpaying by USSD is not."""
-    highest = state.data["due"]["amount_due"]
-    typed = text.strip()
-    # "4725", or grouped by thousands ("4 725", "4.725"); "100.50" has cents, which XOF has not.
-    if (
-        not _WHOLE_FRANCS.fullmatch(typed)
-        or not 1 <= int(typed.replace(" ", "").replace(".", "")) <= highest
-    ):
-        raise Invalid(T("error_amount", {"max": Money(highest)}))
-    return int(typed.replace(" ", "").replace(".", ""))
+    return parsers.whole_francs(text, state.data["due"]["amount_due"])
 
 
 def _payers(ctx: MenuContext, state: SessionState) -> list[Option]:
