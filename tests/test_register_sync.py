@@ -631,9 +631,12 @@ async def test_a_worker_that_dies_mid_push_leaves_its_event_to_the_next_after_th
 ) -> None:
     peer: OpenImisPeer = openimis.peer
     await enrol_many(enrolment, 1)
-    peer.slow_next(0.5, method="POST", path="/Group/")
+    peer.slow_next(2.0, method="POST", path="/Group/")
     dying = asyncio.create_task(sync_of(sessions, to_openimis, now).work())
-    await asyncio.sleep(0.25)
+    for _ in range(400):  # until its push reaches the register, however busy the machine
+        if peer.seen("POST", "/Group/"):
+            break
+        await asyncio.sleep(0.025)
     dying.cancel()  # the worker is killed while its push waits for the register
     with pytest.raises(asyncio.CancelledError):
         await dying
