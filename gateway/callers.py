@@ -13,7 +13,7 @@ from db import models
 # Facility desk phones and agents' phones are few and change rarely: each process keeps
 # them in memory rather than making every first hop pay more queries. (An agent disabled
 # meanwhile can do nothing: the PIN check and each action read the account again.)
-DESK_PHONES_REFRESH = 60.0
+KNOWN_PHONES_REFRESH = 60.0
 
 
 class CallerService:
@@ -21,12 +21,13 @@ class CallerService:
         self.sessions = sessions
         self._desks: dict[str, int] = {}
         self._agents: dict[str, dict[str, Any]] = {}
-        self._desks_until = 0.0
+        self._known_until = 0.0
 
     async def caller(self, phone: str) -> dict[str, Any]:
         """What a session needs to know about the phone that dials: one indexed read."""
         known = await self._household(phone)
-        facility_id = (await self._desk_phones()).get(phone)
+        await self._refresh_known_phones()
+        facility_id = self._desks.get(phone)
         if facility_id is not None:
             known["facility_id"] = facility_id
         agent = self._agents.get(phone)
@@ -34,8 +35,9 @@ class CallerService:
             known.update(agent)
         return known
 
-    async def _desk_phones(self) -> dict[str, int]:
-        if time.monotonic() >= self._desks_until:
+    async def _refresh_known_phones(self) -> None:
+        """Desk phones and agents' phones, read again once they are a minute old."""
+        if time.monotonic() >= self._known_until:
             async with self.sessions() as session:
                 rows = await session.execute(
                     select(models.FacilityPhone.phone, models.FacilityPhone.facility_id)
@@ -54,12 +56,11 @@ class CallerService:
                     phone: {"agent_id": agent_id, "agent_mutual": mutual}
                     for phone, agent_id, mutual in agents.all()
                 }
-            self._desks_until = time.monotonic() + DESK_PHONES_REFRESH
-        return self._desks
+            self._known_until = time.monotonic() + KNOWN_PHONES_REFRESH
 
     def forget_known_phones(self) -> None:
         """Read desk and agents' phones again on the next dial (after a change here)."""
-        self._desks_until = 0.0
+        self._known_until = 0.0
 
     async def _household(self, phone: str) -> dict[str, Any]:
         async with self.sessions() as session:
