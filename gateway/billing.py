@@ -30,6 +30,7 @@ from adapters.register import EventKind
 from db import models
 from db.engine import writing
 from gateway import audit, coverage
+from gateway.actors import agent_actor
 from gateway.register.outbox import register_event
 from gateway.rights import current_period, terms_of
 from gateway.sms.outbox import Outbox
@@ -225,7 +226,7 @@ class Billing:
             if agent_id is not None:
                 session.add(
                     audit.entry(
-                        f"agent:{agent_id}",
+                        agent_actor(agent_id),
                         "cash_recorded",
                         now,
                         household_id=payment.household_id,

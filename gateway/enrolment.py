@@ -16,6 +16,7 @@ from adapters.register import EventKind
 from db import models
 from db.engine import begin_writing, hold_decision_lock, write_queue
 from gateway import audit, coverage
+from gateway.actors import agent_actor
 from gateway.config import DEFAULT_TIMEZONE
 from gateway.register.outbox import register_event
 from gateway.rights import terms_of
@@ -171,7 +172,7 @@ class EnrolmentService:
         if request.agent_id is not None:
             session.add(
                 audit.entry(
-                    f"agent:{request.agent_id}",
+                    agent_actor(request.agent_id),
                     "household_registered",
                     self.now(),
                     household_id=household.id,

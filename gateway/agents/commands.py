@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from gateway.actors import agent_actor, cli_actor
 from gateway.config import Settings
 
 T = TypeVar("T")
@@ -58,10 +58,6 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     audit.set_defaults(run=_audit)
 
 
-def _by() -> str:
-    return f"cli:{os.environ.get('USER', 'cli')}"
-
-
 def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     from gateway.cli import _clock, _with_sessions
 
@@ -79,7 +75,7 @@ def _add(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         phone = _phone(settings, args.phone)
-        _run(settings, lambda s: Agents(*s).add(phone, args.name, args.mutual, _by()))
+        _run(settings, lambda s: Agents(*s).add(phone, args.name, args.mutual, cli_actor()))
     except (ValueError, AgentError) as error:
         print(f"not added: {error}", file=sys.stderr)
         return 2
@@ -103,7 +99,7 @@ def _account_change(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         phone = _phone(settings, args.phone)
-        _run(settings, lambda s: getattr(Agents(*s), args.method)(phone, _by()))
+        _run(settings, lambda s: getattr(Agents(*s), args.method)(phone, cli_actor()))
     except (ValueError, AgentError) as error:
         print(f"not changed: {error}", file=sys.stderr)
         return 2
@@ -155,7 +151,7 @@ def _handover(settings: Settings, args: argparse.Namespace) -> int:
         position = _run(
             settings,
             lambda s: CashLedger(*s).hand_over(
-                phone, args.amount, args.received_by, args.reference, _by()
+                phone, args.amount, args.received_by, args.reference, cli_actor()
             ),
         )
     except (ValueError, LedgerError) as error:
@@ -182,7 +178,7 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
                 )
                 if agent_id is None:
                     raise ValueError(f"no agent with phone {args.agent}")
-                actor = f"agent:{agent_id}"
+                actor = agent_actor(agent_id)
             if args.member:
                 household_id = await session.scalar(
                     select(models.Member.household_id).where(models.Member.member_no == args.member)

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.register import EventKind
 from db import models
 from db.engine import writing
+from gateway.actors import agent_actor
 from gateway.agents.ledger import cash_held
-from gateway.agents.pins import actor
 from gateway.audit import entry
 from gateway.billing import Billing, PaymentRefused
 from gateway.enrolment import member_from
@@ -77,7 +77,7 @@ class AgentDesk:
         async with writing(self.sessions) as session:
             session.add(
                 entry(
-                    actor(agent_id),
+                    agent_actor(agent_id),
                     "household_viewed",
                     self.now(),
                     household_id=household.id,
@@ -163,7 +163,7 @@ class AgentDesk:
             )
             session.add(
                 entry(
-                    actor(agent_id),
+                    agent_actor(agent_id),
                     "member_added",
                     now,
                     household_id=household_id,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import as_aware, writing
+from gateway.actors import agent_actor
 from gateway.audit import entry
 from gateway.secrets_kdf import hash_secret_async, verify_secret_async
 from menus.effects import PinCheck, PinSet
@@ -19,10 +20,6 @@ from menus.journeys.agent import PIN_LENGTHS, trivial_pin
 
 MAX_WRONG = 5
 LOCK = timedelta(minutes=15)
-
-
-def actor(agent_id: int) -> str:
-    return f"agent:{agent_id}"
 
 
 class AgentPins:
@@ -58,7 +55,7 @@ class AgentPins:
                 return standing
             if right and agent.pin_hash == checked:  # not changed meanwhile
                 agent.pin_failures, agent.locked_until = 0, None
-                session.add(entry(actor(agent_id), "signed_in", now))
+                session.add(entry(agent_actor(agent_id), "signed_in", now))
                 return _check("ok", left=MAX_WRONG)
             return _count_wrong(session, agent, now)
 
@@ -99,7 +96,7 @@ class AgentPins:
             # The first entry's hash becomes the PIN's: a second scrypt would add nothing.
             agent.pin_hash, agent.pin_pending_hash = held, None
             agent.pin_failures, agent.locked_until = 0, None
-            session.add(entry(actor(agent_id), action, now))
+            session.add(entry(agent_actor(agent_id), action, now))
         return PinSet(outcome="set")
 
 
@@ -107,9 +104,9 @@ def _count_wrong(session: AsyncSession, agent: models.Agent, now: datetime) -> P
     agent.pin_failures += 1
     if agent.pin_failures >= MAX_WRONG:
         agent.pin_failures, agent.locked_until = 0, now + LOCK
-        session.add(entry(actor(agent.id), "pin_locked", now))
+        session.add(entry(agent_actor(agent.id), "pin_locked", now))
         return _check("locked", locked_until=now + LOCK)
-    session.add(entry(actor(agent.id), "pin_wrong", now))
+    session.add(entry(agent_actor(agent.id), "pin_wrong", now))
     return _check("wrong", left=MAX_WRONG - agent.pin_failures)
 
 

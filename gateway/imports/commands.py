@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from gateway.actors import cli_actor
 
 if TYPE_CHECKING:  # the CLI imports SQLAlchemy only for the commands that need it
     from gateway.config import Settings
@@ -38,7 +39,7 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     )
     households.add_argument(
         "--by",
-        default=f"cli:{os.environ.get('USER', 'cli')}",
+        default=cli_actor(),
         help="who imports, for the audit log (default cli:$USER)",
     )
     households.add_argument(

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from db.engine import as_aware, writing
 from gateway import audit
+from gateway.actors import staff_actor
 from gateway.secrets_kdf import hash_secret, hash_secret_async, verify_secret_async
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, ROLES, Scope
 
@@ -196,7 +197,7 @@ class StaffAccounts:
             account = await session.get(models.StaffAccount, row[0].id, with_for_update=True)
             if account is None:  # deleted between the two reads
                 return LoginAttempt(BAD_CREDENTIALS)
-            actor = f"staff:{account.id}"
+            actor = staff_actor(account.id)
             locked_until = account.locked_until and as_aware(account.locked_until, now)
             if account.disabled_at is not None:
                 reason = "disabled"
@@ -232,7 +233,9 @@ class StaffAccounts:
 
     async def record_logout(self, staff_id: int, ip: str | None) -> None:
         async with writing(self.sessions) as session:
-            session.add(audit.entry(f"staff:{staff_id}", "logout", self.now(), details={"ip": ip}))
+            session.add(
+                audit.entry(staff_actor(staff_id), "logout", self.now(), details={"ip": ip})
+            )
 
 
 async def _scope_unit(

@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from db import models
 from db.engine import writing
 from gateway import audit
+from gateway.actors import staff_actor
 from gateway.sms.campaigns import Segment
 from gateway.sms.texts import CAMPAIGN_TEMPLATES
 from gateway.staff.auth import StaffUser
@@ -69,12 +70,12 @@ async def campaigns(request: Request, staff: StaffUser) -> Response:
         count = await runtime.campaigns.audience(segment)
         return await _page(request, staff, choice, audience=count)
     campaign_id, queued = await runtime.campaigns.send(
-        segment, choice.template, f"staff:{staff.id}"
+        segment, choice.template, staff_actor(staff.id)
     )
     async with writing(runtime.sessions) as session:
         session.add(
             audit.entry(
-                f"staff:{staff.id}",
+                staff_actor(staff.id),
                 "campaign_sent",
                 runtime.now(),
                 details={

@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from gateway.actors import cli_actor
 from gateway.config import Settings
 from gateway.staff.scope import ROLES
 
@@ -57,14 +57,6 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     unlock = actions.add_parser("unlock", help="lift a lock after too many wrong passwords")
     unlock.add_argument("--email", required=True)
     unlock.set_defaults(run=_unlock)
-
-
-def _actor() -> str:
-    """Who ran the command, for the audit log: the operating-system user."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return f"cli:uid-{os.getuid()}"
 
 
 def _password(given: str | None) -> str | None:
@@ -115,7 +107,7 @@ def _add(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     return _checked(
         settings,
-        lambda accounts: accounts.add(args.email, args.role, args.scope, password, _actor()),
+        lambda accounts: accounts.add(args.email, args.role, args.scope, password, cli_actor()),
         f"added {args.email.strip().lower()} ({args.role}"
         + (f" of {args.scope})" if args.scope else ", whole scheme)"),
     )
@@ -144,7 +136,9 @@ def _list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _disable(settings: Settings, args: argparse.Namespace) -> int:
-    return _checked(settings, lambda accounts: accounts.disable(args.email, _actor()), "disabled")
+    return _checked(
+        settings, lambda accounts: accounts.disable(args.email, cli_actor()), "disabled"
+    )
 
 
 def _reset_password(settings: Settings, args: argparse.Namespace) -> int:
@@ -153,10 +147,10 @@ def _reset_password(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     return _checked(
         settings,
-        lambda accounts: accounts.reset_password(args.email, password, _actor()),
+        lambda accounts: accounts.reset_password(args.email, password, cli_actor()),
         "password changed",
     )
 
 
 def _unlock(settings: Settings, args: argparse.Namespace) -> int:
-    return _checked(settings, lambda accounts: accounts.unlock(args.email, _actor()), "unlocked")
+    return _checked(settings, lambda accounts: accounts.unlock(args.email, cli_actor()), "unlocked")

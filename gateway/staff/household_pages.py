@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from db.engine import writing
 from gateway import audit
+from gateway.actors import staff_actor
 from gateway.staff.auth import StaffUser
 from gateway.staff.guard import Forbidden, NotFound, staff_page
 from gateway.staff.households import MEMBER_NO, HouseholdLookup, OutsideScope, read_query
@@ -33,7 +34,7 @@ async def search(request: Request, staff: StaffUser) -> Response:
     async with writing(runtime.sessions) as session:
         session.add(
             audit.entry(
-                f"staff:{staff.id}",
+                staff_actor(staff.id),
                 "household_search",
                 runtime.now(),
                 member_no=query.value if query.kind == MEMBER_NO else None,
@@ -56,7 +57,7 @@ async def household(request: Request, staff: StaffUser) -> Response:
     async with writing(runtime.sessions) as session:
         session.add(
             audit.entry(
-                f"staff:{staff.id}", "household_viewed", runtime.now(), household_id=detail.id
+                staff_actor(staff.id), "household_viewed", runtime.now(), household_id=detail.id
             )
         )
     return render(request, "household.html", {"household": detail})

@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 from db import models
 from db.engine import writing
 from gateway import audit
+from gateway.actors import staff_actor
 from gateway.runtime import Runtime
 from gateway.staff import charts, csv_export, language
 from gateway.staff.auth import StaffUser
@@ -152,7 +153,7 @@ async def export(request: Request, staff: StaffUser) -> Response:
     async with writing(runtime.sessions) as session:
         session.add(
             audit.entry(
-                f"staff:{staff.id}",
+                staff_actor(staff.id),
                 "export",
                 runtime.now(),
                 details={"table": spec.name, "filters": wanted.as_json(), "rows": len(table.rows)},
