@@ -211,44 +211,51 @@ class AgentDesk:
     async def figures(self, agent_id: int, today: date) -> AgentFiguresResult:
         """Households and persons this agent registered, and cash taken, today and since
         the current campaign opened (the mutual's latest enrolment window start)."""
-        zone = self.now().tzinfo
         async with self.sessions() as session:
             agent = await session.get(models.Agent, agent_id)
             assert agent is not None
             since = await campaign_start(session, agent.mutual_id, today)
-            result = AgentFiguresResult(
-                households_today=0,
-                members_today=0,
-                cash_today=0,
-                households_campaign=0,
-                members_campaign=0,
-                cash_campaign=0,
+            zone = self.now().tzinfo
+            households_today, members_today, cash_today = await _work_since(
+                session, agent_id, datetime.combine(today, time(), zone)
+            )
+            households, members, cash = await _work_since(
+                session, agent_id, datetime.combine(since, time(), zone)
+            )
+            return AgentFiguresResult(
+                households_today=households_today,
+                members_today=members_today,
+                cash_today=cash_today,
+                households_campaign=households,
+                members_campaign=members,
+                cash_campaign=cash,
                 campaign_since=since.isoformat(),
                 cash_held=await cash_held(session, agent_id),
             )
-            for label, day in (("today", today), ("campaign", since)):
-                start = datetime.combine(day, time(), zone)
-                households = await session.scalar(
-                    select(func.count()).where(
-                        models.Household.agent_id == agent_id, models.Household.created_at >= start
-                    )
-                )
-                members = await session.scalar(
-                    select(func.count()).where(
-                        models.Member.agent_id == agent_id, models.Member.created_at >= start
-                    )
-                )
-                cash = await session.scalar(
-                    select(func.coalesce(func.sum(models.Payment.amount), 0)).where(
-                        models.Payment.agent_id == agent_id,
-                        models.Payment.status == "succeeded",
-                        models.Payment.settled_at >= start,
-                    )
-                )
-                result[f"households_{label}"] = households or 0  # type: ignore[literal-required]
-                result[f"members_{label}"] = members or 0  # type: ignore[literal-required]
-                result[f"cash_{label}"] = int(cash or 0)  # type: ignore[literal-required]
-        return result
+
+
+async def _work_since(
+    session: AsyncSession, agent_id: int, start: datetime
+) -> tuple[int, int, int]:
+    """Households and persons an agent registered, and cash they took, since `start`."""
+    households = await session.scalar(
+        select(func.count()).where(
+            models.Household.agent_id == agent_id, models.Household.created_at >= start
+        )
+    )
+    members = await session.scalar(
+        select(func.count()).where(
+            models.Member.agent_id == agent_id, models.Member.created_at >= start
+        )
+    )
+    cash = await session.scalar(
+        select(func.coalesce(func.sum(models.Payment.amount), 0)).where(
+            models.Payment.agent_id == agent_id,
+            models.Payment.status == "succeeded",
+            models.Payment.settled_at >= start,
+        )
+    )
+    return households or 0, members or 0, int(cash or 0)
 
 
 async def campaign_start(session: AsyncSession, mutual_id: int, today: date) -> date:
