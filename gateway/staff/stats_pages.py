@@ -12,14 +12,12 @@ mutual outside the staff member's scope 403, a query the database gave up on 503
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -37,10 +35,7 @@ from gateway.staff.scope import Scope
 from gateway.staff.scope_sql import within_scope
 from gateway.staff.stats_tables import TABLES, Audience, Chart, Table, cell
 from gateway.stats import filters
-from gateway.stats.board import Computed
-from gateway.stats.routes import QUERY_CANCELED
-
-log = logging.getLogger(__name__)
+from gateway.stats.board import TooLong
 
 PERIOD = ("from", "to")
 PLACE = ("mutual", "commune", "product", "channel")
@@ -144,7 +139,7 @@ async def export(request: Request, staff: StaffUser) -> Response:
     lang = language.language_of(request)
     try:
         wanted = await _wanted(request, staff)
-        result = (await _figure(runtime, staff.scope, spec.figure, wanted)).figures
+        result = (await runtime.board.figure(spec.figure, staff.scope, wanted)).figures
     except filters.BadFilter as error:
         return render(request, "stats_bad_filter.html", {"reason": str(error)}, status_code=400)
     except TooLong:
@@ -171,10 +166,6 @@ async def export(request: Request, staff: StaffUser) -> Response:
     )
 
 
-class TooLong(Exception):
-    """PostgreSQL cancelled the query (statement_timeout): narrower filters help."""
-
-
 async def _stats_page(
     request: Request, staff: StaffUser, page: StatsPage, template: str
 ) -> Response:
@@ -191,7 +182,7 @@ async def _stats_page(
     try:
         wanted = await _wanted(request, staff)
         computed = {
-            figure: await _figure(runtime, staff.scope, figure, wanted)
+            figure: await runtime.board.figure(figure, staff.scope, wanted)
             for figure in dict.fromkeys(TABLES[name].figure for name in page.tables)
         }
     except filters.BadFilter as error:
@@ -224,16 +215,6 @@ async def _wanted(request: Request, staff: StaffUser) -> filters.Filters:
     except filters.OutOfScope:
         raise Forbidden() from None
     return wanted
-
-
-async def _figure(runtime: Runtime, scope: Scope, figure: str, wanted: filters.Filters) -> Computed:
-    try:
-        return await runtime.board.figure(figure, scope, wanted)
-    except DBAPIError as error:
-        if getattr(error.orig, "sqlstate", None) != QUERY_CANCELED:
-            raise
-        log.warning("stats page %s took too long for %s", figure, wanted.as_json())
-        raise TooLong() from None
 
 
 async def _choices(runtime: Runtime, scope: Scope, lang: str) -> Choices:

@@ -25,6 +25,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError
 
 from gateway.staff.scope import Scope
 from gateway.stats import figures
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 Figure = Callable[[Source, Scope, Filters, date], Awaitable[dict[str, Any]]]
 
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout
 KEY = "stats:v1:"
 VIEWS = "stats:views"  # what staff looked at lately, by last use: the worker keeps it warm
 LOCK_SECONDS = 30  # longer than any figure may take (the statement timeout is 5 s)
@@ -60,6 +62,11 @@ FIGURES: dict[str, Figure] = {
     "sms": _undated(figures.sms),
     "funnel": _undated(figures.funnel),
 }
+
+
+class TooLong(Exception):
+    """PostgreSQL cancelled the figure's query (its statement timeout): narrower filters
+    help. The API answers 503, a page says so."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +123,7 @@ class Board:
 
     async def figure(self, name: str, scope: Scope, wanted: Filters) -> Computed:
         """The figure, from the cache when it is fresh. Raises what the figure raises
-        (BadFilter, a database timeout); a Redis failure only costs the cache."""
+        (BadFilter) and TooLong; a Redis failure only costs the cache."""
         view = View(name, scope.role, scope.unit_path, wanted.as_json())
         if self.keep_seconds <= 0:
             return await self._compute(view, scope, wanted)
@@ -154,7 +161,13 @@ class Board:
 
     async def _compute(self, view: View, scope: Scope, wanted: Filters) -> Computed:
         at = self.now()
-        result = await FIGURES[view.figure](self.source, scope, wanted, at.date())
+        try:
+            result = await FIGURES[view.figure](self.source, scope, wanted, at.date())
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != QUERY_CANCELED:
+                raise
+            log.warning("figure %s took too long for %s", view.figure, view.filters)
+            raise TooLong(view.figure) from None
         return Computed(result, at)
 
     async def work(self) -> int:

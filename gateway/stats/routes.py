@@ -8,10 +8,8 @@ the database gave up on the query (narrower filters help).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -20,13 +18,10 @@ from gateway.callback_guard import Refused, callback_form, refusal
 from gateway.runtime import Runtime
 from gateway.staff.auth import current_staff
 from gateway.stats import filters, openapi
-from gateway.stats.board import FIGURES
+from gateway.stats.board import FIGURES, TooLong
 from gateway.stats.session_ends import MalformedNotice, SessionEnd, SessionEnds
 
-log = logging.getLogger(__name__)
-
 PREFIX = "/api/v1/stats"
-QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout
 
 
 @dataclass(frozen=True)
@@ -69,10 +64,7 @@ def _stats_route(endpoint: Endpoint) -> Route:
             return _error(400, str(error))
         except filters.OutOfScope as error:
             return _error(403, str(error))
-        except DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) != QUERY_CANCELED:
-                raise
-            log.warning("stats %s took too long for %s", endpoint.name, wanted.as_json())
+        except TooLong:
             return _error(503, "this query took too long: narrow the period or the filters")
         body = {
             "filters": wanted.as_json(),
