@@ -18,7 +18,7 @@ from adapters.register import EventKind
 from db import models
 from db.engine import writing
 from gateway.actors import agent_actor
-from gateway.agents.ledger import cash_held
+from gateway.agents.ledger import CASH_TAKEN, cash_held
 from gateway.audit import entry
 from gateway.billing import Billing, PaymentRefused
 from gateway.enrolment import member_from
@@ -251,7 +251,7 @@ async def _work_since(
     cash = await session.scalar(
         select(func.coalesce(func.sum(models.Payment.amount), 0)).where(
             models.Payment.agent_id == agent_id,
-            models.Payment.status == "succeeded",
+            *CASH_TAKEN,
             models.Payment.settled_at >= start,
         )
     )

@@ -15,6 +15,9 @@ from db import models
 from db.engine import writing
 from gateway.audit import entry
 
+# What counts as cash an agent took: their succeeded cash payments.
+CASH_TAKEN = (models.Payment.provider == "cash", models.Payment.status == "succeeded")
+
 
 class LedgerError(ValueError):
     """A hand-over that cannot be recorded; the message says why."""
@@ -38,9 +41,7 @@ class CashPosition:
 async def cash_collected(session: AsyncSession, agent_id: int) -> int:
     total = await session.scalar(
         select(func.coalesce(func.sum(models.Payment.amount), 0)).where(
-            models.Payment.agent_id == agent_id,
-            models.Payment.provider == "cash",
-            models.Payment.status == "succeeded",
+            models.Payment.agent_id == agent_id, *CASH_TAKEN
         )
     )
     return int(total or 0)
@@ -76,7 +77,7 @@ class CashLedger:
                 func.sum(models.Payment.amount).label("amount"),
                 func.count().label("payments"),
             )
-            .where(models.Payment.provider == "cash", models.Payment.status == "succeeded")
+            .where(*CASH_TAKEN)
             .group_by(models.Payment.agent_id)
             .subquery()
         )
