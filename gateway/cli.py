@@ -28,6 +28,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -41,9 +42,14 @@ if TYPE_CHECKING:  # the CLI imports SQLAlchemy only for the commands that need 
 
 log = logging.getLogger("alafia")
 T = TypeVar("T")
+_now: ContextVar[Callable[[], datetime] | None] = ContextVar("now", default=None)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, now: Callable[[], datetime] | None = None
+) -> int:
+    """`now`: the clock commands read (tests fix it); the scheme's real time otherwise."""
+    _now.set(now)
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -271,6 +277,9 @@ def _clock(settings: Settings) -> Callable[[], datetime]:
     """The scheme's time of day, as the gateway reads it."""
     from zoneinfo import ZoneInfo
 
+    fixed = _now.get()
+    if fixed is not None:
+        return fixed
     zone = ZoneInfo(settings.timezone)
     return lambda: datetime.now(zone)
 

@@ -1020,9 +1020,9 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings, openimis: Serve
     monkeypatch.setenv("OPENIMIS_PASSWORD", "s3cret")
 
 
-async def alafia(*argv: str) -> int:
-    """`alafia ...` as an operator runs it (it runs its own event loop)."""
-    return await asyncio.to_thread(cli.main, list(argv))
+async def alafia(now: Now, *argv: str) -> int:
+    """`alafia ...` as an operator runs it (it runs its own event loop), on the tests' clock."""
+    return await asyncio.to_thread(lambda: cli.main(list(argv), now=now))
 
 
 async def test_register_status_and_retry_commands(
@@ -1047,7 +1047,7 @@ async def test_register_status_and_retry_commands(
     dead = next(e for e in events(db) if e.status == "dead")
     waiting = next(e for e in events(db) if e.status == "pending")
 
-    assert await alafia("register", "status") == 0
+    assert await alafia(now, "register", "status") == 0
     out = capsys.readouterr().out
     lines = [" ".join(line.split()) for line in out.splitlines()]
     assert "register: openimis" in lines
@@ -1064,19 +1064,19 @@ async def test_register_status_and_retry_commands(
         " after 1 attempt: RegisterUnavailable" in out
     )
 
-    assert await alafia("register", "status", "--json") == 0
+    assert await alafia(now, "register", "status", "--json") == 0
     shown = json.loads(capsys.readouterr().out)
     assert [(f["id"], f["status"]) for f in shown["failing"]] == [
         (dead.id, "dead"),
         (waiting.id, "pending"),
     ]
 
-    assert await alafia("register", "retry", "--event", str(waiting.id)) == 0
+    assert await alafia(now, "register", "retry", "--event", str(waiting.id)) == 0
     assert capsys.readouterr().out.strip() == "0 events queued again; the worker pushes them"
-    assert await alafia("register", "retry") == 0
+    assert await alafia(now, "register", "retry") == 0
     assert capsys.readouterr().out.strip() == "1 events queued again; the worker pushes them"
     assert {e.id: e.status for e in events(db)}[dead.id] == "pending"
-    assert await alafia("register", "retry", "--skipped") == 0
+    assert await alafia(now, "register", "retry", "--skipped") == 0
     assert capsys.readouterr().out.startswith("0 events queued again")
 
     # Fixed and back: the worker pushes what the operator sent again, and the rest.
@@ -1086,7 +1086,7 @@ async def test_register_status_and_retry_commands(
     await drain(sync)
     assert {e.status for e in events(db)} == {"pushed"}
     assert_one_of_each(peer, db)
-    assert await alafia("register", "status") == 0
+    assert await alafia(now, "register", "status") == 0
     out = capsys.readouterr().out
     assert "dead" not in out and "pending" not in out and "oldest pending" not in out
 
