@@ -891,7 +891,7 @@ def environment(
 
 
 def run(args: argparse.Namespace, workdir: Path, procs: dict[str, Proc]) -> dict[str, Any]:
-    from gateway.config import Settings
+    from gateway.settings import Settings
 
     redis_url = args.redis_url or (LOCAL_REDIS_URL if local_redis_answers() else None)
     ports = {name: free_port() for name in ("peer", "gateway", "baseline")}

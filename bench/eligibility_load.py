@@ -15,7 +15,7 @@ What it does, all on 127.0.0.1:
    check digit computed in SQL and checked against Python's on a sample), one coverage
    period per household whose status on today's date is, by
    household: 60 % active, 10 % waiting, 20 % pending payment, 10 % lapsed (the dates and
-   money consistent with gateway/coverage.py, checked on a sample, and chosen so that the
+   money consistent with gateway/enrolment/coverage.py, checked on a sample, and chosen so that the
    mix holds for a week), a third of the households with an older lapsed period too; then
    VACUUM ANALYZE. On reuse, `alafia db upgrade` and the scheme load still run (both do
    nothing on an up-to-date database). Either way the sample is checked again, the tables
@@ -485,7 +485,7 @@ def verify_seed(url: str, members: int, today: date, sample: int = 2000) -> dict
     """The seeded data agrees with the gateway's rules, on a random sample: member numbers
     with menus.identifiers.member_number, periods with gateway.coverage (stored dates and
     status, today and STABLE_DAYS later), the latest period's status with the bucket."""
-    from gateway import coverage
+    from gateway.enrolment import coverage
     from menus.identifiers import member_number
 
     rng = random.Random(7)
@@ -1063,7 +1063,7 @@ async def load(
 
 
 def run(args: argparse.Namespace, workdir: Path, procs: dict[str, Proc]) -> dict[str, Any]:
-    from gateway.config import Settings
+    from gateway.settings import Settings
 
     env = environment(args, workdir)
     timezone = Settings.from_env(env).timezone

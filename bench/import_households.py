@@ -47,7 +47,8 @@ from sqlalchemy.orm import Session
 from db import models
 from db.engine import create_engine_sync, is_sqlite
 from db.migrate import upgrade
-from gateway import cli, scheme
+from gateway import cli
+from gateway.scheme import document as scheme
 
 MUTUAL = "MS-KANDI"
 HEADER = "Ménage;Nom;Prénoms;Sexe;Date de naissance;Lien;Téléphone;NPI;Activité;Village"

@@ -165,7 +165,7 @@ def seed(url: str, count: int, same_text: bool, timezone: str) -> list[Call]:
 
     from db import models
     from db.engine import create_engine_sync
-    from gateway.billing import receipt_number
+    from gateway.payments.ledger import receipt_number
     from gateway.sms.dispatch import PHONES_PER_CALL
     from gateway.sms.outbox import Outbox
 
@@ -612,7 +612,7 @@ def checks_for(messages: int, gateway: dict[str, Any], baseline: dict[str, Any])
 def run(args: argparse.Namespace, workdir: Path, procs: dict[str, Proc]) -> dict[str, Any]:
     from callbacks_load import database_name, reset_database, start
 
-    from gateway.config import Settings
+    from gateway.settings import Settings
 
     code = code_version()  # before anything runs: the tree may change under a long run
     port = free_port()

@@ -17,12 +17,12 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from adapters.ussd import africastalking
 from gateway import logs
-from gateway.callbacks import fedapay_webhook, momo_callback
-from gateway.config import Settings
-from gateway.providers import SANDBOX, SANDBOX_MOUNT
+from gateway.payments.callbacks import fedapay_webhook, momo_callback
+from gateway.payments.providers import SANDBOX, SANDBOX_MOUNT
+from gateway.payments.sandbox import sandbox_app
 from gateway.register import routes as register_routes
 from gateway.runtime import Runtime
-from gateway.sandbox_momo import sandbox_app
+from gateway.settings import Settings
 from gateway.sms import routes as sms_routes
 from gateway.staff import routes as staff_routes
 from gateway.stats import routes as stats_routes

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway import logs
-from gateway.config import ConfigError, Settings
+from gateway.settings import ConfigError, Settings
 
 if TYPE_CHECKING:  # the CLI imports SQLAlchemy only for the commands that need it
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,9 +45,7 @@ T = TypeVar("T")
 _now: ContextVar[Callable[[], datetime] | None] = ContextVar("now", default=None)
 
 
-def main(
-    argv: Sequence[str] | None = None, *, now: Callable[[], datetime] | None = None
-) -> int:
+def main(argv: Sequence[str] | None = None, *, now: Callable[[], datetime] | None = None) -> int:
     """`now`: the clock commands read (tests fix it); the scheme's real time otherwise."""
     _now.set(now)
     parser = _parser()
@@ -225,7 +223,7 @@ def _scheme_load(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
     from db.engine import create_engine_sync
-    from gateway import scheme
+    from gateway.scheme import document as scheme
 
     try:
         document = scheme.read_file(args.file)
@@ -248,7 +246,7 @@ def _scheme_show(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
     from db.engine import create_engine_sync
-    from gateway import scheme
+    from gateway.scheme import document as scheme
 
     engine = create_engine_sync(settings.database_url)
     with Session(engine) as session:
@@ -303,7 +301,7 @@ def _with_sessions(
 
 
 def _payments_review(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.billing import Billing
+    from gateway.payments.ledger import Billing
 
     items = _with_sessions(
         settings, lambda sessions: Billing(sessions, settings.timezone).for_review()
@@ -330,7 +328,7 @@ def _payments_review(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _sponsors_show(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.subsidies import Sponsors
+    from gateway.payments.sponsors import Sponsors
 
     for owed in _with_sessions(settings, lambda sessions: Sponsors(sessions).receivables()):
         owing = f"{owed.owed:>12,} XOF owed on {owed.periods} periods"
@@ -341,7 +339,7 @@ def _sponsors_show(settings: Settings, args: argparse.Namespace) -> int:
 def _sponsors_settle(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import date
 
-    from gateway.subsidies import Sponsors
+    from gateway.payments.sponsors import Sponsors
 
     now = _clock(settings)()
     try:
@@ -610,8 +608,8 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
     from db.engine import create_engine_sync
-    from gateway import scheme
     from gateway.app import create_app
+    from gateway.scheme import document as scheme
 
     _migrate(settings)
     engine = create_engine_sync(settings.database_url)
@@ -730,7 +728,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _dial(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway import dial
+    from gateway.ussd import dial
 
     answers = dial.scripted_answers(args.input) if args.input is not None else dial.prompt_answers()
     return dial.session(

@@ -27,21 +27,19 @@ from db.engine import (
 )
 from db.redis import connect
 from db.sessions import SessionStore
-from gateway import providers
 from gateway.agents.desk import AgentDesk
 from gateway.agents.pins import AgentPins
-from gateway.billing import Billing
-from gateway.callers import CallerService
-from gateway.config import Settings
-from gateway.effects import EffectRunner
-from gateway.enrolment import EnrolmentService
-from gateway.payments import PaymentsService
+from gateway.enrolment.entitlements import RightsService
+from gateway.enrolment.service import EnrolmentService
+from gateway.payments import providers
+from gateway.payments.ledger import Billing
+from gateway.payments.service import PaymentsService
 from gateway.register import registers
 from gateway.register.eligibility import EligibilityService
 from gateway.register.facilities import Facilities
 from gateway.register.sync import RegisterQueue, RegisterSync
-from gateway.rights import RightsService
-from gateway.scheme_cache import SchemeCache
+from gateway.scheme.cache import SchemeCache
+from gateway.settings import Settings
 from gateway.sms import senders
 from gateway.sms.campaigns import Campaigns
 from gateway.sms.dispatch import Dispatcher
@@ -51,7 +49,9 @@ from gateway.sms.reminders import Reminders
 from gateway.sms.reports import Reports
 from gateway.stats.board import Board
 from gateway.stats.selection import Source
-from gateway.ussd import UssdService
+from gateway.ussd.callers import CallerService
+from gateway.ussd.effect_runner import EffectRunner
+from gateway.ussd.service import UssdService
 from gateway.worker import Job
 from menus.engine import Engine
 from menus.identifiers import NationalIdRule

@@ -23,10 +23,10 @@ from starlette.applications import Starlette
 from db.embedded_redis import EmbeddedRedis
 from db.engine import create_engine_sync, is_sqlite, sync_session_factory
 from db.migrate import upgrade
-from gateway import scheme
 from gateway.app import create_app
-from gateway.config import Settings
-from gateway.enrolment import EnrolmentService
+from gateway.enrolment.service import EnrolmentService
+from gateway.scheme import document as scheme
+from gateway.settings import Settings
 
 DATA_TABLES = (
     "audit_log",

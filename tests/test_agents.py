@@ -26,7 +26,7 @@ from gateway import audit
 from gateway.agents.accounts import Agents
 from gateway.agents.ledger import CashLedger
 from gateway.agents.pins import AgentPins
-from gateway.enrolment import EnrolmentService
+from gateway.enrolment.service import EnrolmentService
 from menus.effects import EnrolHousehold, PersonDraft
 from menus.state import SessionState
 from tests.conftest import TODAY, Clock

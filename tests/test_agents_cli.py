@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from db.engine import create_engine_async, create_engine_sync, session_factory, sync_session_factory
 from gateway import cli
-from gateway.billing import Billing
-from gateway.config import Settings
-from gateway.enrolment import EnrolmentService
+from gateway.enrolment.service import EnrolmentService
+from gateway.payments.ledger import Billing
+from gateway.settings import Settings
 from menus.effects import EnrolHousehold, PersonDraft
 
 AGENT = "+2290197000801"

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from adapters.payments import FailureReason, PaymentState, ProviderStatus
 from db.engine import create_engine_async, session_factory
-from gateway.billing import Billing, PaymentRefused
-from gateway.config import Settings
-from gateway.enrolment import EnrolmentService
+from gateway.enrolment.service import EnrolmentService
+from gateway.payments.ledger import Billing, PaymentRefused
+from gateway.settings import Settings
 from menus.effects import EnrolHousehold, PersonDraft
 from tests.conftest import TODAY
 

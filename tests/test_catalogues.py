@@ -22,7 +22,7 @@ import pytest
 
 import gateway
 import menus
-from gateway import coverage
+from gateway.enrolment import coverage
 from menus import gsm, parsers, screens
 from menus.context import MenuContext, Mutual, Occupation, Product, SchemeSnapshot
 from menus.effects import CheckEligibility, EnrolHousehold
@@ -749,7 +749,7 @@ def test_the_summary_with_the_longest_names_keeps_confirm_and_cancel(
 
 
 def test_the_limits_checked_here_are_the_only_ones_the_gateway_takes() -> None:
-    from gateway.config import ConfigError, Settings
+    from gateway.settings import ConfigError, Settings
 
     for limit in LIMITS:
         assert Settings.from_env({"USSD_MAX_CHARS": str(limit)}).ussd_max_chars == limit

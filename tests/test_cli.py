@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway import cli, scheme
+from gateway import cli
 from gateway.app import create_app
-from gateway.config import Settings
+from gateway.scheme import document as scheme
+from gateway.settings import Settings
 from tests.conftest import Clock
 from tests.support.http_server import serve
 

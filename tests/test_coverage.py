@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway import coverage
-from gateway.coverage import PeriodTerms, add_months, status_on
+from gateway.enrolment import coverage
+from gateway.enrolment.coverage import PeriodTerms, add_months, status_on
 
 PAID = date(2026, 1, 10)
 

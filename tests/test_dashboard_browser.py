@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 
 from db import models
 from gateway.app import create_app
-from gateway.config import Settings
+from gateway.settings import Settings
 from gateway.staff.accounts import StaffAccounts
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER
 from tests import test_stats_api as api_data

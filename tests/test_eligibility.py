@@ -25,8 +25,8 @@ from starlette.applications import Starlette
 from adapters.register import CoverageStatus, Eligibility, EventKind, openimis_fhir
 from adapters.register.openimis import OpenImisRegister, OpenImisSettings
 from gateway.app import create_app
-from gateway.config import Settings
 from gateway.register.facilities import FacilityRef
+from gateway.settings import Settings
 from menus import gsm
 from menus.identifiers import member_number
 from tests.conftest import TODAY, Clock

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from gateway import cli
-from gateway.config import Settings
 from gateway.register import facilities as facilities_module
 from gateway.register.facilities import KEY_CACHE_SECONDS, Facilities, FacilityError
+from gateway.settings import Settings
 from tests.support.paying import runtime
 
 DESK_A = "+2290197000301"

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from db import models
 from gateway import cli
-from gateway.config import Settings
 from gateway.imports.households_csv import SchemeRules, validate
 from gateway.imports.table import FileProblem, read_table
+from gateway.settings import Settings
 from tests.conftest import TODAY
 
 HEADER_FR = "Ménage;Nom;Prénoms;Sexe;Date de naissance;Lien;Téléphone;NPI;Activité;Village"

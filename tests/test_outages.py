@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gateway.app import create_app
-from gateway.config import Settings
-from gateway.enrolment import EnrolmentService
+from gateway.enrolment.service import EnrolmentService
+from gateway.settings import Settings
 from menus.effects import EnrolHousehold, PersonDraft
 from tests.conftest import TODAY
 from tests.support.http_server import free_port

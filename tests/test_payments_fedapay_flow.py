@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
-from gateway.config import Settings
+from gateway.settings import Settings
 from tests.peers.fedapay import FedapayPeer, signature_header
 from tests.support.http_server import serve
 from tests.support.paying import (

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
-from gateway.config import Settings
+from gateway.settings import Settings
 from tests.peers.momo import MomoPeer
 from tests.support.http_server import serve
 from tests.support.paying import (
@@ -410,7 +410,7 @@ async def test_a_part_with_cents_is_refused_grouped_thousands_are_fine(
 async def test_a_worker_that_dies_mid_submission_never_makes_a_second_request(
     gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
 ) -> None:
-    from gateway.payments import LEASE
+    from gateway.payments.service import LEASE
 
     app, http, now = gateway
     momo, _ = peer

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from db import models
 from gateway.agents.pins import AgentPins
-from gateway.billing import PaymentRefused
+from gateway.payments.ledger import PaymentRefused
 from tests.support.agents import add_agent
 from tests.test_agents import AGENT, PIN, register, runtime
 

@@ -32,12 +32,12 @@ from db.engine import (
 )
 from gateway import cli
 from gateway.app import create_app
-from gateway.billing import Billing
-from gateway.config import ConfigError, RegisterSettings, Settings
-from gateway.enrolment import EnrolmentService
+from gateway.enrolment.service import EnrolmentService
+from gateway.payments.ledger import Billing
 from gateway.register import registers
 from gateway.register.local import LocalRegister
 from gateway.register.sync import RegisterQueue, RegisterSync, retry_after
+from gateway.settings import ConfigError, RegisterSettings, Settings
 from gateway.sms.outbox import Outbox
 from gateway.sms.reminders import Reminders
 from gateway.worker import Worker

@@ -35,7 +35,7 @@ from adapters.payments import (
     ProviderMisconfigured,
     parse_callback,
 )
-from gateway.sandbox_momo import DEFAULT_OUTCOMES, MomoSandbox, sandbox_app
+from gateway.payments.sandbox import DEFAULT_OUTCOMES, MomoSandbox, sandbox_app
 from tests.support.http_server import free_port, serve
 
 T = TypeVar("T")
@@ -597,7 +597,7 @@ async def test_the_adapter_reports_refused_credentials_as_misconfiguration() -> 
 async def test_an_undeliverable_callback_is_logged_not_raised(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="gateway.sandbox_momo")
+    caplog.set_level(logging.WARNING, logger="gateway.payments.sandbox")
     nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     with running_sandbox(callback_delay=0) as sandbox:
         async with momo_for(sandbox) as momo:
@@ -621,7 +621,7 @@ async def refuse(request: Request) -> Response:
 async def test_a_callback_refused_by_the_receiver_is_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="gateway.sandbox_momo")
+    caplog.set_level(logging.WARNING, logger="gateway.payments.sandbox")
     refusing = Starlette(routes=[Route(CALLBACK_PATH + "{reference}", refuse, methods=["PUT"])])
     with serve(refusing) as refusing_url, running_sandbox(callback_delay=0) as sandbox:
         async with momo_for(sandbox) as momo:

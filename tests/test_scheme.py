@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import models
-from gateway import scheme
-from gateway.scheme import LoadReport, SchemeError, load, read_file, validate
+from gateway.scheme import document as scheme
+from gateway.scheme.document import LoadReport, SchemeError, load, read_file, validate
 
 DEMO_REPORT = LoadReport(units=6, products=2, occupations=6)
 

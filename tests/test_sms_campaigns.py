@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
-from gateway.enrolment import EnrolmentService
+from gateway.enrolment.service import EnrolmentService
 from gateway.sms.campaigns import CampaignError, Campaigns, Segment
 from menus.effects import EnrolHousehold, PersonDraft
 from tests.conftest import TODAY

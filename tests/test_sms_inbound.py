@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
-from gateway.config import Settings
-from gateway.coverage import add_months
+from gateway.enrolment.coverage import add_months
+from gateway.settings import Settings
 from gateway.sms.campaigns import Segment
 from menus.identifiers import member_number
 from tests.conftest import TODAY, Clock

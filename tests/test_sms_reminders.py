@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from db.engine import create_engine_async, session_factory
-from gateway.billing import Billing
-from gateway.config import Settings
-from gateway.enrolment import EnrolmentService
+from gateway.enrolment.service import EnrolmentService
+from gateway.payments.ledger import Billing
+from gateway.settings import Settings
 from gateway.sms.outbox import Outbox
 from gateway.sms.overview import household_schedule
 from gateway.sms.reminders import Reminders, after_windows, before_windows

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from db import models
 from db.engine import as_aware
 from gateway.app import create_app
-from gateway.config import Settings
+from gateway.settings import Settings
 from tests.conftest import TODAY, Clock
 from tests.support.paying import ZONE, count, enrol
 

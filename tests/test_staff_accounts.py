@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from db import models
 from db.engine import create_engine_async, session_factory
 from gateway import cli
-from gateway.config import Settings
+from gateway.settings import Settings
 from gateway.staff import accounts as staff_accounts
 from gateway.staff.accounts import StaffAccountError, StaffAccounts
 from gateway.staff.demo import ensure_demo_staff

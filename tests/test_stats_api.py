@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from db import models
-from gateway.enrolment import EnrolmentService
+from gateway.enrolment.service import EnrolmentService
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER
 from gateway.staff.sessions import COOKIE, StaffSessions
 from gateway.stats import routes as stats_routes

@@ -13,7 +13,7 @@ import pytest
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
-from gateway.enrolment import EnrolmentService
+from gateway.enrolment.service import EnrolmentService
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, Scope
 from gateway.stats import board as board_module
 from gateway.stats.board import VIEWS, Board

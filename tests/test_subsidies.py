@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from db import models
 from db.engine import create_engine_async, session_factory
-from gateway import cli, scheme
-from gateway.billing import Billing
-from gateway.config import Settings
-from gateway.enrolment import EnrolmentService
-from gateway.subsidies import Sponsors
+from gateway import cli
+from gateway.enrolment.service import EnrolmentService
+from gateway.payments.ledger import Billing
+from gateway.payments.sponsors import Sponsors
+from gateway.scheme import document as scheme
+from gateway.settings import Settings
 from menus.effects import EnrolHousehold, PersonDraft
 from tests.conftest import DATA_TABLES, TODAY
 
@@ -221,7 +222,7 @@ def test_a_subsidy_must_name_a_sponsor_a_product_and_one_kind_of_share() -> None
 async def test_the_enrolment_summary_asks_for_the_members_share_only(
     sponsored_scheme: None, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    from gateway.scheme_cache import read_scheme
+    from gateway.scheme.cache import read_scheme
 
     async with sessions() as session:
         scheme = await read_scheme(session)

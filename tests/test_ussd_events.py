@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.config import Settings
+from gateway.settings import Settings
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER
 from menus.state import SessionState
 from tests.conftest import TODAY, Clock

@@ -9,7 +9,7 @@ import httpx
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.config import Settings
+from gateway.settings import Settings
 from tests.conftest import Clock
 
 HOP = {

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from gateway.actors import agent_actor, cli_actor
-from gateway.config import Settings
+from gateway.settings import Settings
 
 T = TypeVar("T")
 

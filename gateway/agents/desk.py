@@ -20,13 +20,13 @@ from db.engine import writing
 from gateway.actors import agent_actor
 from gateway.agents.ledger import CASH_TAKEN, cash_held
 from gateway.audit import entry
-from gateway.billing import Billing, PaymentRefused
-from gateway.enrolment import member_from
-from gateway.register.outbox import register_event
-from gateway.rights import coverage_view, current_period, members_of, terms_of
-from gateway.scheme_cache import offers, product_rule
+from gateway.enrolment.entitlements import coverage_view, current_period, members_of, terms_of
+from gateway.enrolment.service import member_from
+from gateway.payments.ledger import Billing, PaymentRefused
+from gateway.payments.sponsors import open_rights_if_paid, sponsor_share
+from gateway.register.outgoing import register_event
+from gateway.scheme.cache import offers, product_rule
 from gateway.sms.outbox import Outbox
-from gateway.subsidies import open_rights_if_paid, sponsor_share
 from menus.effects import (
     AgentFiguresResult,
     AgentHousehold,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.actors import cli_actor
 
 if TYPE_CHECKING:  # the CLI imports SQLAlchemy only for the commands that need it
-    from gateway.config import Settings
+    from gateway.settings import Settings
 
 OK, REJECTED, FILE_PROBLEM = 0, 1, 2
 
@@ -131,7 +131,7 @@ def import_households(settings: Settings, args: argparse.Namespace) -> int:
 def _quiet_enrolment_log() -> Iterator[None]:
     """A line per household would bury the bar and the report; the audit log holds one
     entry per imported household instead."""
-    enrolment = logging.getLogger("gateway.enrolment")
+    enrolment = logging.getLogger("gateway.enrolment.service")
     level = enrolment.level
     enrolment.setLevel(logging.WARNING)
     try:

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import models
 from db.engine import begin_writing
 from gateway import audit
-from gateway.enrolment import EnrolmentService
+from gateway.enrolment.service import EnrolmentService
 from gateway.imports.columns import fold
 from gateway.imports.households_csv import SchemeRules, ValidHousehold
-from gateway.scheme_cache import offers
+from gateway.scheme.cache import offers
 from gateway.sms.outbox import Outbox
 from menus.identifiers import NationalIdRule
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.register import CentralRegister, Eligibility
 from db import models
-from gateway import coverage
+from gateway.enrolment import coverage
 from gateway.register.check_log import CheckLog
 from gateway.register.facilities import FacilityRef
 from gateway.register.registers import is_remote

@@ -21,9 +21,9 @@ from adapters.register import (
     RegisterUnsupported,
 )
 from db import models
-from gateway import coverage
+from gateway.enrolment import coverage
+from gateway.enrolment.entitlements import current_period, terms_of
 from gateway.register.records import SEXES, birth_date_of
-from gateway.rights import current_period, terms_of
 
 
 class LocalRegister:

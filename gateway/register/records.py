@@ -21,9 +21,9 @@ from adapters.register import (
 )
 from db import models
 from db.engine import as_aware
-from gateway import coverage
-from gateway.billing import SUCCEEDED
-from gateway.rights import current_period, members_of, terms_of
+from gateway.enrolment import coverage
+from gateway.enrolment.entitlements import current_period, members_of, terms_of
+from gateway.payments.ledger import SUCCEEDED
 
 SEXES = {"M": Sex.MALE, "F": Sex.FEMALE}
 NEEDS_PERIOD = frozenset(

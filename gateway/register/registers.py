@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.register import CentralRegister
-from gateway.config import ConfigError
 from gateway.register.local import LocalRegister
+from gateway.settings import ConfigError
 
 REGISTERS = ("local", "openimis", "dci")
 

@@ -31,7 +31,7 @@ from adapters.register import (
 from db import models
 from db.engine import writing
 from gateway.backoff import backoff
-from gateway.register.outbox import DEAD, PENDING, PUSHED, SKIPPED
+from gateway.register.outgoing import DEAD, PENDING, PUSHED, SKIPPED
 from gateway.register.records import build_event
 
 log = logging.getLogger(__name__)

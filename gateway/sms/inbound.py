@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import writing
+from gateway.enrolment.entitlements import coverage_view, current_period, terms_of
 from gateway.register.eligibility import (
     BAD_NUMBER,
     UNAVAILABLE,
@@ -28,7 +29,6 @@ from gateway.register.eligibility import (
     EligibilityService,
 )
 from gateway.register.facilities import Facilities, FacilityRef
-from gateway.rights import coverage_view, current_period, terms_of
 from gateway.sms.outbox import Outbox
 from menus import keywords
 from menus.identifiers import MemberNumberError, PhoneNumberError, mask_phone, normalise_phone

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import ReturningInsert
 
 from db import models
-from gateway.config import DEFAULT_TIMEZONE, Settings
+from gateway.settings import DEFAULT_TIMEZONE, Settings
 from gateway.sms.quiet import QuietHours
 from gateway.sms.texts import SmsTexts
 from menus.gsm import encoding_of, segments

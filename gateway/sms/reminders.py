@@ -24,10 +24,10 @@ from sqlalchemy.orm import aliased
 from adapters.register import EventKind
 from db import models
 from db.engine import writing
-from gateway import coverage
-from gateway.register.outbox import register_event
-from gateway.rights import terms_of
-from gateway.scheme_cache import product_rule
+from gateway.enrolment import coverage
+from gateway.enrolment.entitlements import terms_of
+from gateway.register.outgoing import register_event
+from gateway.scheme.cache import product_rule
 from gateway.sms.outbox import Outbox, insert_once
 
 log = logging.getLogger(__name__)

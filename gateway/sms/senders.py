@@ -5,7 +5,7 @@ from __future__ import annotations
 from adapters.sms import SmsSender
 from adapters.sms.africastalking import AfricasTalkingSender
 from adapters.sms.console import ConsoleSender
-from gateway.config import SmsSettings
+from gateway.settings import SmsSettings
 from menus.gsm import segments
 
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from gateway.actors import cli_actor
-from gateway.config import Settings
+from gateway.settings import Settings
 from gateway.staff.scope import ROLES
 
 T = TypeVar("T")

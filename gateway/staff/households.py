@@ -16,8 +16,8 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
-from gateway import coverage
-from gateway.rights import current_period, members_of, terms_of
+from gateway.enrolment import coverage
+from gateway.enrolment.entitlements import current_period, members_of, terms_of
 from gateway.staff.scope import Scope
 from gateway.staff.scope_sql import within_scope
 from menus.identifiers import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from gateway.enrolment import EnrolmentService
+from gateway.enrolment.service import EnrolmentService
 from menus.effects import EnrolHousehold, PersonDraft
 from tests.conftest import TODAY
 

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
-from gateway.config import Settings
+from gateway.settings import Settings
 from tests.conftest import TODAY, Clock
 from tests.ussd_phone import Phone
 

@@ -18,7 +18,7 @@ from adapters.payments import (
     PaymentProvider,
 )
 from adapters.payments.sandbox import SandboxCollection
-from gateway.config import PaymentSettings
+from gateway.settings import PaymentSettings
 
 log = logging.getLogger(__name__)
 

@@ -29,12 +29,13 @@ from adapters.payments import PaymentState, ProviderStatus
 from adapters.register import EventKind
 from db import models
 from db.engine import writing
-from gateway import audit, coverage
+from gateway import audit
 from gateway.actors import agent_actor
-from gateway.register.outbox import register_event
-from gateway.rights import current_period, terms_of
+from gateway.enrolment import coverage
+from gateway.enrolment.entitlements import current_period, terms_of
+from gateway.payments.sponsors import open_rights_if_paid
+from gateway.register.outgoing import register_event
 from gateway.sms.outbox import Outbox
-from gateway.subsidies import open_rights_if_paid
 from menus.identifiers import mask_phone
 
 log = logging.getLogger(__name__)

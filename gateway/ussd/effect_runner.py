@@ -7,12 +7,12 @@ from typing import Any
 
 from gateway.agents.desk import AgentDesk
 from gateway.agents.pins import AgentPins
-from gateway.callers import CallerService
-from gateway.enrolment import EnrolmentService
-from gateway.payments import PaymentsService
+from gateway.enrolment.entitlements import RightsService
+from gateway.enrolment.service import EnrolmentService
+from gateway.payments.service import PaymentsService
 from gateway.register.eligibility import EligibilityService
 from gateway.register.facilities import FacilityRef
-from gateway.rights import RightsService
+from gateway.ussd.callers import CallerService
 from menus.effects import (
     AddMember,
     AgentStatus,

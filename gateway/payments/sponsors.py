@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from adapters.register import EventKind
 from db import models
 from db.engine import writing
-from gateway import coverage
-from gateway.register.outbox import register_event
-from gateway.rights import terms_of
+from gateway.enrolment import coverage
+from gateway.enrolment.entitlements import terms_of
+from gateway.register.outgoing import register_event
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,11 @@ from adapters.payments import (
 from adapters.payments.base import PaymentProviderError
 from db import models
 from db.engine import as_aware
-from gateway.billing import EXPIRED, PENDING, Billing, PaymentRefused, later
-from gateway.config import PaymentSettings
+from gateway.enrolment.entitlements import current_period, terms_of
 from gateway.pace import Pace
-from gateway.providers import Providers
-from gateway.rights import current_period, terms_of
+from gateway.payments.ledger import EXPIRED, PENDING, Billing, PaymentRefused, later
+from gateway.payments.providers import Providers
+from gateway.settings import PaymentSettings
 from menus.effects import DueResult, PaymentStarted
 from menus.identifiers import mask_phone, phone_operator
 

@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.register import EventKind
 from db import models
 from db.engine import begin_writing, hold_decision_lock, write_queue
-from gateway import audit, coverage
+from gateway import audit
 from gateway.actors import agent_actor
-from gateway.config import DEFAULT_TIMEZONE
-from gateway.register.outbox import register_event
-from gateway.rights import terms_of
-from gateway.scheme_cache import offers, product_rule
+from gateway.enrolment import coverage
+from gateway.enrolment.entitlements import terms_of
+from gateway.payments.sponsors import open_rights_if_paid, sponsor_share
+from gateway.register.outgoing import register_event
+from gateway.scheme.cache import offers, product_rule
+from gateway.settings import DEFAULT_TIMEZONE
 from gateway.sms.outbox import Outbox
-from gateway.subsidies import open_rights_if_paid, sponsor_share
 from menus.effects import EnrolHousehold, EnrolResult, PersonDraft
 from menus.identifiers import member_number
 

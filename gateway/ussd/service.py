@@ -22,9 +22,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters.ussd import africastalking
 from adapters.ussd.africastalking import Hop
 from db.sessions import SessionStore
-from gateway.callers import CallerService
-from gateway.effects import EffectRunner
-from gateway.scheme_cache import SchemeCache
+from gateway.scheme.cache import SchemeCache
+from gateway.ussd.callers import CallerService
+from gateway.ussd.effect_runner import EffectRunner
 from menus import screens
 from menus.context import MenuContext
 from menus.engine import Engine, Step

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
-from gateway import coverage
+from gateway.enrolment import coverage
 from menus.effects import CoverageView, MemberLine, RightsResult, StatusResult
 
 
