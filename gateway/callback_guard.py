@@ -10,8 +10,6 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway.runtime import Runtime
-
 
 class Refused(Exception):
     def __init__(self, status: int, reason: str) -> None:
@@ -20,10 +18,9 @@ class Refused(Exception):
         self.reason = reason
 
 
-async def callback_form(request: Request, *required: str) -> tuple[Runtime, FormData]:
-    """The runtime and the posted form; `Refused` for a wrong token or a missing field."""
-    runtime: Runtime = request.app.state.runtime
-    expected = runtime.settings.sms.callback_token
+async def callback_form(request: Request, expected: str | None, *required: str) -> FormData:
+    """The posted form; `Refused` for a wrong token (`expected`: AT_CALLBACK_TOKEN, None
+    where none is set) or a missing field."""
     given = request.query_params.get("token", "")
     if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
         raise Refused(401, "missing or wrong token")
@@ -31,7 +28,7 @@ async def callback_form(request: Request, *required: str) -> tuple[Runtime, Form
     missing = [name for name in required if not str(form.get(name) or "").strip()]
     if missing:
         raise Refused(400, f"missing field(s): {', '.join(missing)}")
-    return runtime, form
+    return form
 
 
 def refusal(refused: Refused) -> Response:

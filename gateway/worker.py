@@ -1,9 +1,10 @@
 """The background worker: everything that must not happen on a USSD hop.
 
-It moves payments forward (submit to the provider, confirm, reconcile lost
-callbacks), sends the SMS outbox, sweeps for reminders and pushes events to the central
-register. Several workers may run
-against PostgreSQL: each claims its rows with SKIP LOCKED, so none is handled twice.
+It runs the jobs the capabilities declare (payments moved forward, the SMS outbox sent,
+reminders, pushes to the central register, the dashboard's figures kept warm), round
+after round. Several workers may run against PostgreSQL: each claims its rows with SKIP
+LOCKED, so none is handled twice. A round of a job that passes its time limit is
+cancelled, so one stalled provider cannot hold back the others.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
+
+from gateway.capability import Job
 
 log = logging.getLogger(__name__)
-
-Job = Callable[[], Awaitable[int]]  # does what is due, returns how much it handled
 
 
 class Worker:
@@ -27,14 +28,15 @@ class Worker:
         handled = 0
         for job in self.jobs:
             try:
-                handled += await job()
+                async with asyncio.timeout(job.time_limit):
+                    handled += await job.run()
+            except TimeoutError:
+                log.error(
+                    "worker job %s passed its %s s limit; cancelled", job.name, job.time_limit
+                )
             except Exception as error:
                 # The database or a provider is down: say so, wait, try again.
-                log.error(
-                    "worker job %s failed: %s",
-                    getattr(job, "__qualname__", job),
-                    type(error).__name__,
-                )
+                log.error("worker job %s failed: %s", job.name, type(error).__name__)
         return handled
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -20,18 +20,21 @@ from starlette.applications import Starlette
 
 from adapters.payments import PaymentState, ProviderStatus
 from db import models
-from db.engine import sync_session_factory
 from db.sessions import SessionStore
 from gateway import audit
 from gateway.agents.accounts import Agents
 from gateway.agents.ledger import CashLedger
 from gateway.agents.pins import AgentPins
 from gateway.enrolment.service import EnrolmentService
+from gateway.payments.capability import Payments
+from gateway.sms.capability import Sms
+from gateway.ussd.capability import Ussd
 from menus.effects import EnrolHousehold, PersonDraft
 from menus.state import SessionState
 from tests.conftest import TODAY, Clock
 from tests.support.agents import add_agent
 from tests.support.clock import Now
+from tests.support.gateway import part, shared
 from tests.ussd_phone import Phone
 
 AGENT = "+2290197000601"
@@ -42,14 +45,9 @@ FAMILY_PREMIUM = 1575
 # -- helpers ---------------------------------------------------------------------
 
 
-def runtime(app: Starlette) -> Any:
-    return app.state.runtime
-
-
 def enrolment_of(app: Starlette) -> EnrolmentService:
     """The enrolment service as the gateway builds it, on the gateway's clock."""
-    rt = runtime(app)
-    return EnrolmentService(sync_session_factory(rt.sync_db), rt.outbox, rt.now)
+    return EnrolmentService(shared(app).sync_sessions, part(app, Sms).outbox, shared(app).now)
 
 
 async def register(
@@ -112,7 +110,7 @@ async def redis_values(redis: Redis) -> list[str]:
 
 
 async def session_of(app: Starlette, phone: Phone) -> SessionState:
-    store: SessionStore = runtime(app).ussd.store
+    store: SessionStore = part(app, Ussd).service.store
     loaded = await store.load(phone.session_id, phone.number)
     assert loaded.state is not None
     return SessionState.loads(loaded.state)
@@ -172,7 +170,7 @@ async def test_a_pin_typed_hop_by_hop_is_nowhere_in_redis(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
     await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU")
-    redis = runtime(app).redis
+    redis = shared(app).redis
     phone = Phone(client, AGENT)
     assert "Choisissez votre code PIN" in await phone.dial()
     assert "Retapez" in await phone.type(PIN)
@@ -200,7 +198,7 @@ async def test_a_pin_in_the_dial_string_is_masked_and_a_retried_hop_answers_the_
     app: Starlette, client: httpx.AsyncClient, db: Session
 ) -> None:
     await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
-    redis = runtime(app).redis
+    redis = shared(app).redis
     phone = Phone(client, AGENT)
     first = await phone.dial(PIN)  # *384*22*738159#: the first hop's text is the PIN
     assert first.startswith("CON ") and "Menu agent" in first
@@ -226,7 +224,7 @@ async def test_a_dial_string_with_the_pin_and_a_choice_masks_only_the_pin(
     assert "Aujourd'hui" in reply
     assert (await session_of(app, phone)).consumed == "######*5"
     assert await phone.repeat() == reply
-    assert PIN not in " ".join(await redis_values(runtime(app).redis))
+    assert PIN not in " ".join(await redis_values(shared(app).redis))
 
 
 # -- time, staff and the account --------------------------------------------------
@@ -237,7 +235,7 @@ async def test_a_lock_lifts_fifteen_minutes_later_and_counts_afresh(
 ) -> None:
     agent_id = await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
     now = Now(hour=10)
-    pins = AgentPins(runtime(app).sessions, now)
+    pins = AgentPins(shared(app).sessions, now)
     for left in (4, 3, 2, 1):
         assert await pins.verify(agent_id, "1111") == {
             "outcome": "wrong",
@@ -278,7 +276,7 @@ async def test_a_staff_unlock_lifts_the_lock_at_once(
     for _ in range(5):
         reply = await phone.type("1111")
     assert "compte bloqué" in reply
-    await Agents(runtime(app).sessions, runtime(app).now).unlock(AGENT, "cli:test")
+    await Agents(shared(app).sessions, shared(app).now).unlock(AGENT, "cli:test")
     assert "Menu agent" in await phone.dial(PIN)
 
 
@@ -286,7 +284,7 @@ async def test_a_staff_reset_makes_the_next_dial_ask_for_a_new_pin(
     app: Starlette, client: httpx.AsyncClient, db: Session
 ) -> None:
     await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
-    rt = runtime(app)
+    rt = shared(app)
     await Agents(rt.sessions, rt.now).reset_pin(AGENT, "cli:test")
     phone = Phone(client, AGENT)
     reply = await phone.dial()
@@ -303,7 +301,7 @@ async def test_a_reset_while_the_pin_is_asked_leads_to_choosing_a_new_one(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
     await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
-    rt = runtime(app)
+    rt = shared(app)
     phone = Phone(client, AGENT)
     assert "Code PIN agent" in await phone.dial()
     await Agents(rt.sessions, rt.now).reset_pin(AGENT, "cli:test")
@@ -319,7 +317,7 @@ async def test_an_agent_disabled_mid_session_cannot_record_cash(
     phone = Phone(client, AGENT)
     await phone.dial(PIN)
     assert "1. Confirmer" in await cash_screen(phone, member_no, "3150")
-    rt = runtime(app)
+    rt = shared(app)
     await Agents(rt.sessions, rt.now).disable(AGENT, "cli:test")
     reply = await phone.type("1")
     assert reply.startswith("END ") and "Compte agent désactivé" in reply
@@ -337,7 +335,7 @@ async def test_an_agent_disabled_mid_session_is_told_the_account_is_disabled(
     phone = Phone(client, AGENT)
     await phone.dial(PIN)
     await cash_screen(phone, member_no, "3150")
-    rt = runtime(app)
+    rt = shared(app)
     await Agents(rt.sessions, rt.now).disable(AGENT, "cli:test")
     assert "Compte agent désactivé" in await phone.type("1")
     # Adding a member says so too.
@@ -356,7 +354,7 @@ async def test_a_disabled_agent_cannot_look_up_or_add(
     member_no = await register(app, "+2290197000701", agent_id=agent_id)
     phone = Phone(client, AGENT)
     await phone.dial(PIN)
-    rt = runtime(app)
+    rt = shared(app)
     await Agents(rt.sessions, rt.now).disable(AGENT, "cli:test")
     await phone.type("4")
     reply = await phone.type(member_no)
@@ -369,7 +367,7 @@ async def test_a_disabled_agent_who_dials_sees_the_account_is_disabled(
     app: Starlette, client: httpx.AsyncClient, db: Session
 ) -> None:
     await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
-    rt = runtime(app)
+    rt = shared(app)
     phone = Phone(client, AGENT)
     assert "Code PIN agent" in await phone.dial()  # the phone is known as an agent's
     await Agents(rt.sessions, rt.now).disable(AGENT, "cli:test")
@@ -383,9 +381,9 @@ async def test_a_disabled_agent_still_sees_the_disabled_screen_after_the_cache_r
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
     await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
-    rt = runtime(app)
+    rt = shared(app)
     await Agents(rt.sessions, rt.now).disable(AGENT, "cli:test")
-    rt.ussd.callers.forget_known_phones()  # as a minute later
+    part(app, Ussd).service.callers.forget_known_phones()  # as a minute later
     reply = await Phone(client, AGENT).dial()
     assert "Compte agent désactivé" in reply
 
@@ -396,7 +394,8 @@ async def test_a_disabled_agent_still_sees_the_disabled_screen_after_the_cache_r
 async def test_the_figures_count_today_the_campaign_and_cash_held(
     app: Starlette, client: httpx.AsyncClient, clock: Clock, db: Session
 ) -> None:
-    rt = runtime(app)
+    rt = shared(app)
+    ledger = part(app, Payments).ledger
     agent_id = await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
     other_id = await add_agent(app, "+2290197000602", "Other", "MS-PARAKOU", pin=PIN)
     # Before the campaign (the school window opens on 1 September), during it, today.
@@ -406,13 +405,13 @@ async def test_the_figures_count_today_the_campaign_and_cash_held(
     clock.day = date(2026, 10, 2)
     earlier = await register(app, "+2290197000702", persons=3, agent_id=agent_id, day=clock.day)
     backdate(db, earlier, clock.day)
-    await rt.billing.record_cash(earlier, 1000, "A", request_key="t:1", agent_id=agent_id)
+    await ledger.record_cash(earlier, 1000, "A", request_key="t:1", agent_id=agent_id)
     clock.day = TODAY
     today = await register(app, "+2290197000703", persons=2, agent_id=agent_id)
     backdate(db, today, TODAY)  # whatever the machine's date
-    await rt.billing.record_cash(today, 3150, "B", request_key="t:2", agent_id=agent_id)
+    await ledger.record_cash(today, 3150, "B", request_key="t:2", agent_id=agent_id)
     theirs = await register(app, "+2290197000704", persons=5, agent_id=other_id)
-    await rt.billing.record_cash(theirs, 500, "C", request_key="t:3", agent_id=other_id)
+    await ledger.record_cash(theirs, 500, "C", request_key="t:3", agent_id=other_id)
     await register(app, "+2290197000705", persons=2)  # by the household itself
     await CashLedger(rt.sessions, rt.now).hand_over(AGENT, 800, "Caissière", "BR-1", "cli:test")
 
@@ -494,7 +493,7 @@ def receipts_of(db: Session, phone: str) -> list[tuple[Any, ...]]:
 async def test_cash_by_an_agent_opens_cover_exactly_like_a_mobile_payment(
     app: Starlette, client: httpx.AsyncClient, clock: Clock, db: Session, amounts: tuple[int, ...]
 ) -> None:
-    rt = runtime(app)
+    ledger = part(app, Payments).ledger
     await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
     by_cash = await register(app, "+2290197000701", persons=2)
     by_phone = await register(app, "+2290197000702", persons=2)
@@ -502,10 +501,10 @@ async def test_cash_by_an_agent_opens_cover_exactly_like_a_mobile_payment(
     for amount in amounts:
         await phone.dial(PIN)
         assert "Quittance" in (await _confirm(phone, by_cash, str(amount)))
-        opened = await rt.billing.open_payment(
+        opened = await ledger.open_payment(
             by_phone, amount, "+2290197000702", "momo", "XOF", "ussd", "mtn"
         )
-        await rt.billing.settle(
+        await ledger.settle(
             opened.reference,
             ProviderStatus(
                 uuid.UUID(opened.reference),
@@ -546,13 +545,13 @@ async def _rights(client: httpx.AsyncClient, number: str) -> str:
 async def test_a_cash_payment_raced_by_another_becomes_above_due_and_records_nothing(
     app: Starlette, client: httpx.AsyncClient, db: Session
 ) -> None:
-    rt = runtime(app)
+    ledger = part(app, Payments).ledger
     await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
     member_no = await register(app, "+2290197000701", persons=2)
     phone = Phone(client, AGENT)
     await phone.dial(PIN)
     assert "Confirmer" in await cash_screen(phone, member_no, "3150")
-    await rt.billing.record_cash(member_no, 2000, "Desk", channel="desk")  # meanwhile
+    await ledger.record_cash(member_no, 2000, "Desk", channel="desk")  # meanwhile
     reply = await phone.type("1")
     assert reply.startswith("END ") and "plus élevé que le reste à payer" in reply
     assert scalar(db, "SELECT COUNT(*) FROM payments") == 1
@@ -594,10 +593,10 @@ async def test_adding_a_member_writes_the_event_the_sms_and_the_audit_entry(
 async def test_a_member_added_to_a_paid_household_keeps_its_rights_and_owes_one_share(
     app: Starlette, client: httpx.AsyncClient, db: Session
 ) -> None:
-    rt = runtime(app)
+    ledger = part(app, Payments).ledger
     await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
     member_no = await register(app, "+2290197000701", persons=2)
-    await rt.billing.record_cash(member_no, 3150, "Rose", channel="desk")
+    await ledger.record_cash(member_no, 3150, "Rose", channel="desk")
     paid = period_row(db, member_no)
     reply = await add_member(Phone(client, AGENT), member_no, "Koffi")
     assert "Reste à payer pour le ménage: 1 575 FCFA" in reply
@@ -612,7 +611,7 @@ async def test_a_member_added_to_a_paid_household_keeps_its_rights_and_owes_one_
 async def test_every_agent_action_is_audited_with_who_what_and_which_household(
     app: Starlette, client: httpx.AsyncClient, db: Session
 ) -> None:
-    rt = runtime(app)
+    rt = shared(app)
     agent_id = await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU")
     phone = Phone(client, AGENT)
     await phone.dial()

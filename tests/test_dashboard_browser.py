@@ -33,6 +33,7 @@ from gateway.staff.accounts import StaffAccounts
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER
 from tests import test_stats_api as api_data
 from tests.conftest import Clock
+from tests.support.gateway import shared
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRED = os.environ.get("ALAFIA_REQUIRE_BROWSER") == "1"
@@ -107,7 +108,7 @@ async def page(browser: Browser, gateway_url: str) -> AsyncIterator[Page]:
 
 
 async def log_in(page: Page, app: Starlette, role: str, scope: str | None) -> None:
-    runtime = app.state.runtime
+    runtime = shared(app)
     email = f"{role}.{scope or 'all'}@navigateur.bj".lower()
     await StaffAccounts(runtime.sessions, runtime.now).add(email, role, scope, PASSWORD, "test")
     await page.goto("/admin/stats/enrolment")

@@ -25,14 +25,18 @@ from starlette.applications import Starlette
 from adapters.register import CoverageStatus, Eligibility, EventKind, openimis_fhir
 from adapters.register.openimis import OpenImisRegister, OpenImisSettings
 from gateway.app import create_app
+from gateway.payments.capability import Payments
+from gateway.register.capability import Register
 from gateway.register.facilities import FacilityRef
 from gateway.settings import Settings
+from gateway.ussd.capability import Ussd
 from menus import gsm
 from menus.identifiers import member_number
 from tests.conftest import TODAY, Clock
 from tests.peers.openimis import OpenImisPeer
+from tests.support.gateway import part
 from tests.support.http_server import free_port, serve
-from tests.support.paying import enrol, runtime
+from tests.support.paying import enrol
 from tests.support.register_records import HEAD, SPOUSE, coverage, event, household
 from tests.test_sms_inbound import Reply, one_reply, replies, texts, wrong_check_digit
 from tests.ussd_phone import Phone
@@ -53,8 +57,8 @@ async def add_facility(
     app: Starlette, phones: list[str] | None = None, code: str = "CS-PKU"
 ) -> tuple[FacilityRef, str]:
     """A facility with its key; its desk phones are seen on the next dial."""
-    facility, key = await runtime(app).facilities.add(code, "CS Parakou", phones or [])
-    runtime(app).ussd.callers.forget_known_phones()
+    facility, key = await part(app, Register).facilities.add(code, "CS Parakou", phones or [])
+    part(app, Ussd).service.callers.forget_known_phones()
     return facility, key
 
 
@@ -62,7 +66,7 @@ async def enrolled(app: Starlette, http: httpx.AsyncClient, *, paid: bool = True
     """A household of three enrolled by USSD (head: Kpadé DAH), paid in full on TODAY."""
     head = await enrol(http, OWNER)
     if paid:
-        await runtime(app).billing.record_cash(head, 4725, "Payer")
+        await part(app, Payments).ledger.record_cash(head, 4725, "Payer")
     return head
 
 
@@ -477,10 +481,10 @@ async def test_a_revoked_key_is_refused_and_a_new_key_replaces_the_old(
     head = await enrolled(app, client)
     assert (await rest(client, head, old)).status_code == 200
 
-    await runtime(app).facilities.revoke("CS-PKU")
+    await part(app, Register).facilities.revoke("CS-PKU")
     refused = await rest(client, head, old)
     refused_fhir = await fhir(client, fhir_request(head), old)
-    new = await runtime(app).facilities.new_key("CS-PKU")
+    new = await part(app, Register).facilities.new_key("CS-PKU")
 
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
     is_outcome(refused_fhir, 401, "login")
@@ -963,8 +967,8 @@ async def test_a_revoked_facilitys_desk_phone_loses_the_check(
     await desk.dial()
     assert "Vérifier un patient" in await desk.type("1")
 
-    await runtime(app).facilities.revoke("CS-PKU")
-    runtime(app).ussd.callers.forget_known_phones()
+    await part(app, Register).facilities.revoke("CS-PKU")
+    part(app, Ussd).service.callers.forget_known_phones()
     await desk.dial()
 
     assert "Vérifier un patient" not in await desk.type("1")
@@ -1101,7 +1105,7 @@ async def test_verif_from_a_revoked_facilitys_desk(
 ) -> None:
     await add_facility(app, [DESK])
     head = await enrolled(app, client)
-    await runtime(app).facilities.revoke("CS-PKU")
+    await part(app, Register).facilities.revoke("CS-PKU")
 
     await texts(client, DESK, f"VERIF {head}")
 

@@ -17,9 +17,10 @@ from starlette.applications import Starlette
 
 from gateway import cli
 from gateway.register import facilities as facilities_module
+from gateway.register.capability import Register
 from gateway.register.facilities import KEY_CACHE_SECONDS, Facilities, FacilityError
 from gateway.settings import Settings
-from tests.support.paying import runtime
+from tests.support.gateway import part, shared
 
 DESK_A = "+2290197000301"
 DESK_B = "+2290197000302"
@@ -37,7 +38,7 @@ def secret_of(key: str) -> str:
 
 
 def service(app: Starlette) -> Facilities:
-    facilities: Facilities = runtime(app).facilities
+    facilities: Facilities = part(app, Register).facilities
     return facilities
 
 
@@ -190,7 +191,7 @@ async def test_another_process_stops_a_revoked_key_within_the_cache_time(
     app: Starlette, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Two gateway processes: this one verified the key, the other (the CLI) revokes it.
-    other = Facilities(runtime(app).sessions, runtime(app).now)
+    other = Facilities(shared(app).sessions, shared(app).now)
     _, key = await service(app).add("CS-PKU", "CS Parakou")
     clock = types.SimpleNamespace(monotonic=lambda: 1000.0)
     monkeypatch.setattr(facilities_module, "time", clock)

@@ -20,8 +20,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
+from gateway.payments.capability import Payments
 from gateway.settings import Settings
 from tests.peers.fedapay import FedapayPeer, signature_header
+from tests.support.gateway import part
 from tests.support.http_server import serve
 from tests.support.paying import (
     PAY_ALL,
@@ -32,7 +34,6 @@ from tests.support.paying import (
     pay_by_ussd,
     paying_gateway,
     period,
-    runtime,
 )
 from tests.ussd_phone import Phone
 
@@ -109,7 +110,7 @@ async def paid_and_pushed(
     await enrol(http, PAYER)
     reply = await pay_by_ussd(http, PAYER, PAY_ALL)
     assert reply.startswith("END Confirmez le paiement de 4 725 FCFA"), reply
-    assert await runtime(app).payments.work() == 1
+    assert await part(app, Payments).service.work() == 1
     payment = one_payment(db)
     [transaction_id] = fedapay.transactions
     assert payment["provider_transaction_id"] == str(transaction_id)
@@ -147,7 +148,7 @@ async def test_a_moov_payer_enrols_pays_by_ussd_and_is_credited_after_the_webhoo
     assert (payment["provider"], payment["operator"]) == ("fedapay", "moov")
     assert fedapay.requests == []  # the USSD hop never waits for a provider
 
-    assert await runtime(app).payments.work() == 1
+    assert await part(app, Payments).service.work() == 1
     [created] = fedapay.requests_to("create")
     sent = created.json()
     reference = payment["reference"]
@@ -165,7 +166,7 @@ async def test_a_moov_payer_enrols_pays_by_ussd_and_is_credited_after_the_webhoo
     assert push.path == "/v1/moov"  # Moov Money's mode
     assert push.json()["phone_number"] == {"number": PAYER, "country": "bj"}
     assert one_payment(db)["provider_transaction_id"] == str(transaction_id)
-    assert await runtime(app).payments.work() == 0  # nothing to ask before the poll is due
+    assert await part(app, Payments).service.work() == 0  # nothing to ask before the poll is due
 
     fedapay.settle(transaction_id, "approved")  # the payer approves on their phone
     assert await webhook(http, fedapay, transaction_id, "transaction.approved") == 200
@@ -173,7 +174,7 @@ async def test_a_moov_payer_enrols_pays_by_ussd_and_is_credited_after_the_webhoo
     assert notices(db) == [(reference, "fedapay", "webhook", "to_confirm")]
 
     assert fedapay.requests_to("status") == []
-    assert await runtime(app).payments.work() == 1  # the webhook made it due at once
+    assert await part(app, Payments).service.work() == 1  # the webhook made it due at once
     assert [r.path for r in fedapay.requests_to("status")] == [f"/v1/transactions/{transaction_id}"]
     payment = one_payment(db)
     assert payment["status"] == "succeeded" and payment["receipt_no"]
@@ -214,7 +215,7 @@ async def test_a_declined_transaction_fails_with_its_reason_and_credits_nothing(
     reference, transaction_id = await paid_and_pushed(app, http, fedapay, db)
     fedapay.settle(transaction_id, status)
     assert await webhook(http, fedapay, transaction_id, event) == 200
-    assert await runtime(app).payments.work() == 1
+    assert await part(app, Payments).service.work() == 1
     payment = one_payment(db)
     assert (payment["status"], payment["reason"], payment["receipt_no"]) == (
         "failed",
@@ -225,7 +226,7 @@ async def test_a_declined_transaction_fails_with_its_reason_and_credits_nothing(
     assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 0
     # Final: a late copy of the webhook is acknowledged and changes nothing.
     assert await webhook(http, fedapay, transaction_id, event) == 200
-    assert await runtime(app).payments.work() == 0
+    assert await part(app, Payments).service.work() == 0
     assert one_payment(db)["status"] == "failed"
     assert notices(db) == [(reference, "fedapay", "webhook", "to_confirm")] * 2
 
@@ -240,11 +241,11 @@ async def test_a_payer_who_declines_the_push_at_once(
     fedapay.set_outcome(PAYER, "declined")
     await enrol(http, PAYER)
     await pay_by_ussd(http, PAYER, PAY_ALL)
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     [transaction_id] = fedapay.transactions
     assert fedapay.transactions[transaction_id]["status"] == "declined"
     assert await webhook(http, fedapay, transaction_id, "transaction.declined") == 200
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     payment = one_payment(db)
     assert (payment["status"], payment["reason"]) == ("failed", "declined")
     assert period(db) == (0, "pending_payment")
@@ -263,8 +264,8 @@ async def test_ten_concurrent_copies_of_the_approved_webhook_credit_once(
         *(webhook(http, fedapay, transaction_id, "transaction.approved") for _ in range(10))
     )
     assert codes == [200] * 10
-    await asyncio.gather(*(runtime(app).payments.work() for _ in range(3)))
-    await runtime(app).payments.work()
+    await asyncio.gather(*(part(app, Payments).service.work() for _ in range(3)))
+    await part(app, Payments).service.work()
     payment = one_payment(db)
     assert payment["status"] == "succeeded" and payment["receipt_no"]
     assert period(db) == (4725, "waiting")
@@ -277,7 +278,7 @@ async def test_ten_concurrent_copies_of_the_approved_webhook_credit_once(
         *(webhook(http, fedapay, transaction_id, "transaction.approved") for _ in range(10))
     )
     assert again == [200] * 10
-    assert await runtime(app).payments.work() == 0
+    assert await part(app, Payments).service.work() == 0
     assert one_payment(db)["receipt_no"] == payment["receipt_no"]
     assert period(db) == (4725, "waiting")
     assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 1
@@ -298,7 +299,7 @@ async def test_a_webhook_signed_with_the_previous_secret_is_accepted_during_rota
     )
     assert status == 200
     assert notices(db) == [(reference, "fedapay", "webhook", "to_confirm")]
-    assert await runtime(app).payments.work() == 1
+    assert await part(app, Payments).service.work() == 1
     assert one_payment(db)["status"] == "succeeded"
     assert period(db) == (4725, "waiting")
 
@@ -338,7 +339,7 @@ async def test_a_forged_or_stale_webhook_is_refused_and_changes_nothing(
     assert notices(db) == [(None, "fedapay", "webhook", outcome)]
     kept = count(db, "SELECT COUNT(*) FROM payment_notices WHERE body LIKE '%approved%'")
     assert kept == 1
-    assert await runtime(app).payments.work() == 0
+    assert await part(app, Payments).service.work() == 0
     assert fedapay.requests_to("status") == []
     payment = one_payment(db)
     assert (payment["status"], payment["receipt_no"]) == ("pending", None)
@@ -368,7 +369,7 @@ async def test_an_unsigned_or_tampered_webhook_is_refused(
         response = await http.post(WEBHOOK, content=content, headers=headers)
         assert response.status_code == expected, (headers, response.text)
     assert [n[0] for n in notices(db)] == [None] * len(cases)
-    assert await runtime(app).payments.work() == 0
+    assert await part(app, Payments).service.work() == 0
     assert one_payment(db)["status"] == "pending"
     assert period(db) == (0, "pending_payment")
 
@@ -383,10 +384,10 @@ async def test_a_lost_webhook_is_made_good_by_the_workers_poll(
     _, transaction_id = await paid_and_pushed(app, http, fedapay, db)
     fedapay.settle(transaction_id, "approved")  # ...and the webhook never arrives
     now.at += timedelta(seconds=59)
-    assert await runtime(app).payments.work() == 0  # not due yet
+    assert await part(app, Payments).service.work() == 0  # not due yet
     assert fedapay.requests_to("status") == []
     now.at += timedelta(seconds=2)  # past PAYMENT_POLL_AFTER (60 s)
-    assert await runtime(app).payments.work() == 1
+    assert await part(app, Payments).service.work() == 1
     assert len(fedapay.requests_to("status")) == 1
     payment = one_payment(db)
     assert payment["status"] == "succeeded" and payment["receipt_no"]
@@ -396,7 +397,7 @@ async def test_a_lost_webhook_is_made_good_by_the_workers_poll(
 
     # The webhook turns up after all, late: acknowledged, nothing credited twice.
     assert await webhook(http, fedapay, transaction_id, "transaction.approved") == 200
-    assert await runtime(app).payments.work() == 0
+    assert await part(app, Payments).service.work() == 0
     assert period(db) == (4725, "waiting")
     assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 1
 
@@ -411,11 +412,11 @@ async def test_a_still_pending_transaction_is_asked_again_until_it_settles(
     _, transaction_id = await paid_and_pushed(app, http, fedapay, db)
     # A webhook that says nothing new (transaction.created) only makes the worker look.
     assert await webhook(http, fedapay, transaction_id, "transaction.created") == 200
-    assert await runtime(app).payments.work() == 1
+    assert await part(app, Payments).service.work() == 1
     assert one_payment(db)["status"] == "pending"
     fedapay.settle(transaction_id, "approved")
     now.at += timedelta(seconds=61)
-    assert await runtime(app).payments.work() == 1
+    assert await part(app, Payments).service.work() == 1
     assert one_payment(db)["status"] == "succeeded"
     assert period(db) == (4725, "waiting")
 
@@ -452,7 +453,7 @@ async def test_a_confirmed_amount_or_currency_that_differs_goes_to_review(
         fedapay.transactions[transaction_id]["currency"] = currency
     fedapay.settle(transaction_id, "approved")
     assert await webhook(http, fedapay, transaction_id, "transaction.approved") == 200
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     payment = one_payment(db)
     assert (payment["status"], payment["reason"]) == ("needs_review", "amount_mismatch"), what
     assert period(db) == (0, "pending_payment")
@@ -482,7 +483,7 @@ async def test_a_push_lost_to_a_transient_error_still_reaches_the_payer(
     await enrol(http, PAYER)
     await pay_by_ussd(http, PAYER, PAY_ALL)
     for _ in range(8):  # four minutes of the worker, well inside PAYMENT_EXPIRE_AFTER
-        await runtime(app).payments.work()
+        await part(app, Payments).service.work()
         now.at += timedelta(seconds=31)
     assert len(fedapay.transactions) == 1  # never a second transaction
     assert len(fedapay.requests_to("push")) == pushes  # the payer was prompted after all

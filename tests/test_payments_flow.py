@@ -17,8 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
+from gateway.payments.capability import Payments
 from gateway.settings import Settings
 from tests.peers.momo import MomoPeer
+from tests.support.gateway import part
 from tests.support.http_server import serve
 from tests.support.paying import (
     Now,
@@ -27,7 +29,6 @@ from tests.support.paying import (
     pay_by_ussd,
     paying_gateway,
     period,
-    runtime,
 )
 from tests.ussd_phone import Phone
 
@@ -84,7 +85,7 @@ async def test_the_whole_loop_enrol_pay_callback_cover(
     assert one_payment(db)["status"] == "pending"
     assert momo.requests_to("requesttopay") == []  # the USSD hop never waits for a provider
 
-    assert await runtime(app).payments.work() == 1
+    assert await part(app, Payments).service.work() == 1
     [sent] = momo.requests_to("requesttopay")
     reference = sent.headers["x-reference-id"]
     assert reference == one_payment(db)["reference"]
@@ -97,7 +98,7 @@ async def test_the_whole_loop_enrol_pay_callback_cover(
     momo.settle(UUID(reference), "SUCCESSFUL")
     assert await callback(http, momo, reference) == 200
     assert one_payment(db)["status"] == "pending"  # a callback alone credits nothing
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     payment = one_payment(db)
     assert payment["status"] == "succeeded" and payment["receipt_no"]
     assert period(db) == (4725, "waiting")
@@ -119,14 +120,14 @@ async def test_ten_concurrent_copies_of_a_callback_credit_once(
     momo, _ = peer
     await enrol(http, PAYER)
     await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     reference = one_payment(db)["reference"]
     codes = await asyncio.gather(*(callback(http, momo, reference, m) for m in ["PUT", "POST"] * 5))
     assert set(codes) == {200}
-    await asyncio.gather(*(runtime(app).payments.work() for _ in range(3)))
+    await asyncio.gather(*(part(app, Payments).service.work() for _ in range(3)))
     for _ in range(10):
         assert await callback(http, momo, reference) == 200  # the tenth copy still gets a 200
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     assert period(db) == (4725, "waiting")
     assert (
         db.execute(text("SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'")).scalar_one()
@@ -143,12 +144,12 @@ async def test_a_lost_callback_is_reconciled_by_the_worker(
     momo.set_outcome(PAYER.removeprefix("+"), "PENDING")
     await enrol(http, PAYER)
     await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     reference = one_payment(db)["reference"]
     momo.settle(UUID(reference), "SUCCESSFUL")  # ...and MTN never calls back
-    assert await runtime(app).payments.work() == 0  # not due yet
+    assert await part(app, Payments).service.work() == 0  # not due yet
     now.at += timedelta(seconds=61)
-    assert await runtime(app).payments.work() == 1
+    assert await part(app, Payments).service.work() == 1
     assert one_payment(db)["status"] == "succeeded"
     assert period(db)[0] == 4725
 
@@ -173,10 +174,10 @@ async def test_a_refused_payment_fails_with_its_reason_and_credits_nothing(
     momo.set_outcome(PAYER.removeprefix("+"), "FAILED", reason)
     await enrol(http, PAYER)
     await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     reference = one_payment(db)["reference"]
     assert await callback(http, momo, reference) == 200
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     payment = one_payment(db)
     assert (payment["status"], payment["reason"]) == ("failed", expected)
     assert period(db) == (0, "pending_payment")
@@ -189,11 +190,11 @@ async def test_a_confirmed_amount_that_differs_goes_to_review(
     momo, _ = peer
     await enrol(http, PAYER)
     await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     reference = one_payment(db)["reference"]
     momo.payments[reference]["amount"] = "4000"
     await callback(http, momo, reference)
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     assert one_payment(db)["status"] == "needs_review"
     assert period(db) == (0, "pending_payment")
 
@@ -206,9 +207,9 @@ async def test_a_timeout_on_creation_is_resolved_by_asking_not_by_charging_twice
     momo.fail_next("requesttopay", 500, after=True)  # MTN took the request, then answered 500
     await enrol(http, PAYER)
     await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     now.at += timedelta(seconds=11)
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     assert len(momo.requests_to("requesttopay")) == 1
     assert one_payment(db)["status"] == "succeeded"
 
@@ -221,14 +222,14 @@ async def test_a_request_that_never_arrived_is_sent_again_with_the_same_referenc
     momo.fail_next("requesttopay", 503)  # refused before anything was recorded
     await enrol(http, PAYER)
     await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     now.at += timedelta(seconds=11)
-    await runtime(app).payments.work()  # status: 404, never arrived
-    await runtime(app).payments.work()  # sent again
+    await part(app, Payments).service.work()  # status: 404, never arrived
+    await part(app, Payments).service.work()  # sent again
     sent = momo.requests_to("requesttopay")
     assert len(sent) == 2 and len({r.headers["x-reference-id"] for r in sent}) == 1
     now.at += timedelta(seconds=61)
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     assert one_payment(db)["status"] == "succeeded"
 
 
@@ -240,14 +241,14 @@ async def test_a_late_success_after_local_expiry_is_still_credited(
     momo.set_outcome(PAYER.removeprefix("+"), "PENDING")
     await enrol(http, PAYER)
     await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     now.at += timedelta(minutes=16)
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     assert one_payment(db)["status"] == "expired"
     reference = one_payment(db)["reference"]
     momo.settle(UUID(reference), "SUCCESSFUL")
     assert await callback(http, momo, reference) == 200
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     assert one_payment(db)["status"] == "succeeded"
     assert period(db) == (4725, "waiting")
 
@@ -274,9 +275,9 @@ async def test_instalments_and_a_relative_paying_from_another_number(
         assert expected in reply, (answer, reply)
     reply = await relative.type("1")
     assert reply.startswith("END Confirmez le paiement de 2 000 FCFA")
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     now.at += timedelta(seconds=61)
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     assert period(db) == (2000, "pending_payment")
     rights = await pay_by_ussd(http, PAYER, ["3"])
     assert "Déjà payé: 2 000 FCFA" in rights and "Reste à payer: 2 725 FCFA" in rights
@@ -363,7 +364,7 @@ async def test_workers_running_side_by_side_send_each_payment_once(
     for payer in payers:
         await enrol(http, payer, persons=1)
         await pay_by_ussd(http, payer, ["2", "1", "1", "1", "1"])
-    handled = await asyncio.gather(*(runtime(app).payments.work() for _ in range(4)))
+    handled = await asyncio.gather(*(part(app, Payments).service.work() for _ in range(4)))
     assert sum(handled) == len(payers)
     sent = [r.headers["x-reference-id"] for r in momo.requests_to("requesttopay")]
     assert len(sent) == len(set(sent)) == len(payers)
@@ -373,7 +374,7 @@ async def test_an_amount_above_the_mobile_money_limit_is_refused_with_a_clear_sc
     gateway: tuple[Starlette, httpx.AsyncClient, Now], db: Session
 ) -> None:
     app, http, _ = gateway
-    service = runtime(app).payments
+    service = part(app, Payments).service
     service.settings = dataclasses.replace(service.settings, max_amount=4000)
     await enrol(http, PAYER)
     reply = await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
@@ -416,32 +417,26 @@ async def test_a_worker_that_dies_mid_submission_never_makes_a_second_request(
     momo, _ = peer
     await enrol(http, PAYER)
     await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
-    billing = runtime(app).billing
+    billing = part(app, Payments).ledger
     [claimed] = await billing.claim_due(5, LEASE)
     await billing.mark_submitting(claimed.reference)  # ...and the worker dies here
     # a callback meanwhile does not hand the payment to another worker
     assert await billing.receive(claimed.reference, "momo", "callback", "{}") is True
-    assert await runtime(app).payments.work() == 0
+    assert await part(app, Payments).service.work() == 0
     now.at += LEASE + timedelta(seconds=1)
     for _ in range(3):
-        await runtime(app).payments.work()
+        await part(app, Payments).service.work()
         now.at += timedelta(seconds=61)
     assert len(momo.requests_to("requesttopay")) == 1  # asked first, then sent once
     assert one_payment(db)["status"] == "succeeded"
 
 
 async def test_a_fedapay_webhook_without_a_configured_secret_is_a_503(
-    gateway: tuple[Starlette, httpx.AsyncClient, Now],
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app, http, _ = gateway
-    settings = app.state.runtime.settings
-    app.state.runtime.settings = dataclasses.replace(
-        settings, payments=dataclasses.replace(settings.payments, fedapay_webhook_secrets=())
-    )
-    try:
-        response = await http.post("/payments/fedapay/webhook", content=b"{}")
-    finally:
-        app.state.runtime.settings = settings
+    monkeypatch.setattr(part(app, Payments).callbacks, "fedapay_webhook_secrets", ())
+    response = await http.post("/payments/fedapay/webhook", content=b"{}")
     assert response.status_code == 503
 
 
@@ -459,11 +454,11 @@ async def test_what_needs_a_person_is_listed_for_review(
     momo, _ = peer
     await enrol(http, PAYER)
     await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     reference = one_payment(db)["reference"]
     momo.payments[reference]["amount"] = "4000"
     await callback(http, momo, reference)
-    await runtime(app).payments.work()
+    await part(app, Payments).service.work()
     stranger = "3f2b8c1e-9d4a-4f6b-8a51-2c7d9e0f1a23"
     await http.put(f"/payments/momo/callback/{stranger}", json={"status": "SUCCESSFUL"})
     monkeypatch.setenv("DATABASE_URL", settings.database_url)

@@ -12,14 +12,16 @@ from starlette.applications import Starlette
 
 from db import models
 from gateway.agents.pins import AgentPins
+from gateway.payments.capability import Payments
 from gateway.payments.ledger import PaymentRefused
 from tests.support.agents import add_agent
-from tests.test_agents import AGENT, PIN, register, runtime
+from tests.support.gateway import part, shared
+from tests.test_agents import AGENT, PIN, register
 
 
 async def test_pin_guesses_sent_together_lock_after_five(app: Starlette, clean: None) -> None:
     agent_id = await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
-    pins = AgentPins(runtime(app).sessions, runtime(app).now)
+    pins = AgentPins(shared(app).sessions, shared(app).now)
     guesses = [f"{n:06d}" for n in range(100_000, 100_012)] + [PIN]
     answers = await asyncio.gather(*(pins.verify(agent_id, guess) for guess in guesses))
     outcomes = [answer["outcome"] for answer in answers]
@@ -32,7 +34,7 @@ async def test_payments_of_one_household_at_once_credit_every_franc(
     app: Starlette, clean: None, db: Session
 ) -> None:
     member_no = await register(app, "+2290197000811", persons=3)  # 4,725 due
-    billing = runtime(app).billing
+    billing = part(app, Payments).ledger
     await asyncio.gather(
         *(billing.record_cash(member_no, 500, "Payer", request_key=f"r{n}") for n in range(6))
     )
@@ -44,7 +46,7 @@ async def test_payments_at_once_never_go_above_what_is_due(
     app: Starlette, clean: None, db: Session
 ) -> None:
     member_no = await register(app, "+2290197000812", persons=1)  # 1,575 due
-    billing = runtime(app).billing
+    billing = part(app, Payments).ledger
 
     async def pay(n: int) -> str:
         try:

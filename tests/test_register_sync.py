@@ -33,8 +33,10 @@ from db.engine import (
 from gateway import cli
 from gateway.app import create_app
 from gateway.enrolment.service import EnrolmentService
+from gateway.payments.capability import Payments
 from gateway.payments.ledger import Billing
 from gateway.register import registers
+from gateway.register.capability import Register
 from gateway.register.local import LocalRegister
 from gateway.register.sync import RegisterQueue, RegisterSync, retry_after
 from gateway.settings import ConfigError, RegisterSettings, Settings
@@ -45,6 +47,7 @@ from tests.conftest import TODAY, Clock
 from tests.peers.dci import DciPeer
 from tests.peers.openimis import OpenImisPeer
 from tests.support.clock import Now
+from tests.support.gateway import gateway_of, part
 from tests.support.households import enrol_household
 from tests.support.http_server import free_port, serve
 from tests.support.paying import enrol as enrol_by_ussd
@@ -1279,17 +1282,17 @@ async def test_everything_enrolled_by_ussd_and_paid_reaches_openimis_once(
     )
     app = create_app(dataclasses.replace(settings, register=register), Clock(TODAY), now=now)
     async with app.router.lifespan_context(app):
-        runtime = app.state.runtime
-        assert isinstance(runtime.register, OpenImisRegister)
+        register = part(app, Register)
+        assert isinstance(register.adapter, OpenImisRegister)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
             heads = [await enrol_by_ussd(http, phone(i), persons=i + 1) for i in range(1, 4)]
-        await runtime.billing.record_cash(heads[2], PREMIUM * 4 // 3, "Dah Kpadé")
-        worker = Worker(runtime.jobs)
+        await part(app, Payments).ledger.record_cash(heads[2], PREMIUM * 4 // 3, "Dah Kpadé")
+        worker = Worker(gateway_of(app).jobs)
         for _ in range(20):
             if await worker.run_once() == 0:
                 break
-        assert await runtime.register_sync.work() == 0
+        assert await register.sync.work() == 0
 
     assert [(e.kind, e.status) for e in events(db)] == [
         ("household_enrolled", "pushed"),

@@ -1,5 +1,5 @@
 """Campaign messages from staff to a part of the scheme (`gateway.sms.campaigns`), as the
-running gateway does them (`app.state.runtime.campaigns`)."""
+running gateway does them (`part(app, Sms).campaigns`)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from starlette.applications import Starlette
 
 from gateway.enrolment.service import EnrolmentService
 from gateway.sms.campaigns import CampaignError, Campaigns, Segment
+from gateway.sms.capability import Sms
 from menus.effects import EnrolHousehold, PersonDraft
 from tests.conftest import TODAY
-from tests.support.paying import count, enrol, runtime
+from tests.support.gateway import part, shared
+from tests.support.paying import count, enrol
 
 KANDI_FR = "+2290197000201"  # enrolled by USSD: the first mutual of the menu, Kandi
 KANDI_EN = "+2290197000202"
@@ -85,7 +87,7 @@ async def scheme(
 
 
 def campaigns(app: Starlette) -> Campaigns:
-    service: Campaigns = runtime(app).campaigns
+    service: Campaigns = part(app, Sms).campaigns
     return service
 
 
@@ -263,10 +265,10 @@ async def test_campaign_messages_wait_out_quiet_hours(
 ) -> None:
     await campaigns(app).send(Segment(), "campaign_enrol", "staff")
 
-    quiet = runtime(app).outbox.quiet_hours
+    quiet = part(app, Sms).outbox.quiet_hours
     for message in campaign_messages(db):
         assert message["quiet"] in (True, 1)
-        if not quiet.is_quiet(runtime(app).now()):
+        if not quiet.is_quiet(shared(app).now()):
             assert message["not_before"] == message["created_at"]
         else:
             assert message["not_before"] > message["created_at"]

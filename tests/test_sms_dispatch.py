@@ -18,12 +18,15 @@ from starlette.applications import Starlette
 
 from adapters.sms import OutgoingSms, SendResult
 from adapters.sms.africastalking import AfricasTalkingSender
+from gateway.payments.capability import Payments
+from gateway.sms.capability import Sms
 from gateway.sms.dispatch import Dispatcher
 from gateway.sms.outbox import Outbox
 from gateway.sms.quiet import QuietHours
 from tests.conftest import TODAY
 from tests.peers.at_sms import AtSmsPeer
 from tests.support.clock import Now
+from tests.support.gateway import part, shared
 from tests.support.http_server import serve
 from tests.support.paying import enrol
 
@@ -47,7 +50,7 @@ def now() -> Now:
 @pytest.fixture
 def sessions(app: Starlette, client: httpx.AsyncClient) -> async_sessionmaker[AsyncSession]:
     """The gateway's own sessions, on a clean database."""
-    return app.state.runtime.sessions  # type: ignore[no-any-return]
+    return shared(app).sessions  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -140,9 +143,9 @@ async def test_the_confirmation_and_the_receipt_reach_the_phone_once(
 ) -> None:
     at, _ = peer
     member_no = await enrol(client, PHONE)
-    await app.state.runtime.billing.record_cash(member_no, 4725, "Rose Dah")
+    await part(app, Payments).ledger.record_cash(member_no, 4725, "Rose Dah")
     # The gateway's clock: the test's day, the real time of day.
-    now.at = app.state.runtime.now() + timedelta(seconds=1)
+    now.at = shared(app).now() + timedelta(seconds=1)
     assert await drain(dispatcher) == 2
     assert await drain(dispatcher) == 0
     # The two texts differ, so they leave in two calls at once, in either order.
@@ -381,7 +384,7 @@ async def test_a_delivery_report_faster_than_the_bookkeeping_is_applied_once_rec
 ) -> None:
     at, _ = peer
     message_id = await queue(sessions, now)
-    reports = app.state.runtime.sms_reports
+    reports = part(app, Sms).reports
     real_send = dispatcher.sender.send
 
     async def send_and_report(sms: OutgoingSms) -> Sequence[SendResult]:

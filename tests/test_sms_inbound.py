@@ -18,11 +18,14 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from gateway.enrolment.coverage import add_months
+from gateway.payments.capability import Payments
 from gateway.settings import Settings
 from gateway.sms.campaigns import Segment
+from gateway.sms.capability import Sms
 from menus.identifiers import member_number
 from tests.conftest import TODAY, Clock
-from tests.support.paying import count, enrol, runtime
+from tests.support.gateway import part, shared
+from tests.support.paying import count, enrol
 
 OWNER = "+2290197000101"  # the household's contact phone
 OTHER = "+2290197000102"  # a neighbour who knows the member number
@@ -307,7 +310,7 @@ async def test_rights_after_payment_follow_the_cover(
     says: str,
 ) -> None:
     head = await enrol(client, OWNER)
-    await runtime(app).billing.record_cash(head, 4725, "Payer")
+    await part(app, Payments).ledger.record_cash(head, 4725, "Payer")
     clock.day = TODAY + timedelta(days=days)
 
     await texts(client, OWNER, f"DROITS {head}")
@@ -384,7 +387,7 @@ async def test_a_part_payment_shows_what_is_left(
     app: Starlette, client: httpx.AsyncClient, db: Session
 ) -> None:
     head = await enrol(client, OWNER)
-    await runtime(app).billing.record_cash(head, 2000, "Payer")
+    await part(app, Payments).ledger.record_cash(head, 2000, "Payer")
 
     await texts(client, OWNER, f"DROITS {head}")
     await texts(client, OTHER, f"DROITS {head}")
@@ -453,15 +456,15 @@ async def test_after_stop_campaigns_are_cancelled_but_receipts_still_go(
     app: Starlette, client: httpx.AsyncClient, db: Session
 ) -> None:
     head = await enrol(client, OWNER)
-    await runtime(app).campaigns.send(Segment(mutual="MS-KANDI"), "campaign_pay", "test")
+    await part(app, Sms).campaigns.send(Segment(mutual="MS-KANDI"), "campaign_pay", "test")
     await texts(client, OWNER, "STOP")
-    await runtime(app).billing.record_cash(head, 4725, "Payer")
+    await part(app, Payments).ledger.record_cash(head, 4725, "Payer")
     # Whatever the hour the test runs at: everything is due now.
-    due = runtime(app).now() - timedelta(days=1)
+    due = shared(app).now() - timedelta(days=1)
     db.execute(text("UPDATE messages SET not_before = :t"), {"t": due})
     db.commit()
 
-    while await runtime(app).sms_dispatcher.work():
+    while await part(app, Sms).dispatcher.work():
         pass
 
     db.expire_all()

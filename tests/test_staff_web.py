@@ -19,6 +19,7 @@ from gateway.enrolment.service import EnrolmentService
 from gateway.staff.accounts import StaffAccounts
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER
 from gateway.staff.sessions import COOKIE
+from tests.support.gateway import shared
 from tests.support.households import enrol_household
 
 PASSWORD = "correct horse battery"
@@ -34,7 +35,7 @@ async def web(app: Starlette, clean: None) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def add_staff(app: Starlette, email: str, role: str, scope: str | None) -> int:
-    runtime = app.state.runtime
+    runtime = shared(app)
     return await StaffAccounts(runtime.sessions, runtime.now).add(
         email, role, scope, PASSWORD, "test"
     )
@@ -228,9 +229,7 @@ async def test_five_failures_lock_the_account_on_the_login_page(
     assert "incorrect" in locked.text and (await web.get("/admin")).status_code == 303
     assert len(audit_rows(db, "locked")) == 1
     assert [r.details["reason"] for r in audit_rows(db, "login_failed")][-1] == "locked"
-    await StaffAccounts(app.state.runtime.sessions, app.state.runtime.now).unlock(
-        "admin@agence.bj", "cli:ops"
-    )
+    await StaffAccounts(shared(app).sessions, shared(app).now).unlock("admin@agence.bj", "cli:ops")
     assert (await login(web, "admin@agence.bj")).status_code == 303
 
 
@@ -238,7 +237,7 @@ async def test_a_disabled_account_is_out_at_its_next_request(
     web: httpx.AsyncClient, app: Starlette
 ) -> None:
     await logged_in(web, app, VIEWER, None)
-    await StaffAccounts(app.state.runtime.sessions, app.state.runtime.now).disable(
+    await StaffAccounts(shared(app).sessions, shared(app).now).disable(
         "viewer.all@agence.bj", "cli:ops"
     )
     assert (await web.get("/admin")).status_code == 303
@@ -248,7 +247,7 @@ async def test_a_password_reset_logs_the_old_sessions_out(
     web: httpx.AsyncClient, app: Starlette
 ) -> None:
     await logged_in(web, app, VIEWER, None)
-    accounts = StaffAccounts(app.state.runtime.sessions, app.state.runtime.now)
+    accounts = StaffAccounts(shared(app).sessions, shared(app).now)
     await accounts.reset_password("viewer.all@agence.bj", "another long password", "cli:ops")
     assert (await web.get("/admin")).status_code == 303
     answer = await login(web, "viewer.all@agence.bj", "another long password")

@@ -29,9 +29,11 @@ from starlette.applications import Starlette
 
 from db import models
 from gateway.enrolment.service import EnrolmentService
+from gateway.payments.capability import Payments
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER
 from gateway.staff.sessions import COOKIE, StaffSessions
 from gateway.stats import routes as stats_routes
+from tests.support.gateway import part, shared
 from tests.support.households import enrol_household
 
 ZONE = ZoneInfo("Africa/Porto-Novo")
@@ -73,7 +75,7 @@ async def login(app: Starlette, db: Session, clean: None) -> AsyncIterator[Any]:
         )
         db.add(account)
         db.commit()
-        token, _ = await StaffSessions(app.state.runtime.redis).open(account.id)
+        token, _ = await StaffSessions(shared(app).redis).open(account.id)
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
             base_url="https://gateway.test",
@@ -105,7 +107,7 @@ async def _agent(db: Session, name: str, mutual: str, phone: str) -> int:
 async def known(app: Starlette, db: Session, enrolment: EnrolmentService, clean: None) -> None:
     """The data set of the module docstring, built through enrolment and billing, then
     moved in time and spread over channels and agents the way months of use would."""
-    billing = app.state.runtime.billing
+    billing = part(app, Payments).ledger
     awa = await _agent(db, "Awa", "MS-PARAKOU", "+2290197100001")
     bio = await _agent(db, "Bio", "MS-KANDI", "+2290197100002")
     await _agent(db, "Chabi", "MS-NDALI", "+2290197100003")  # registered nobody yet

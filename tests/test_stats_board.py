@@ -19,6 +19,7 @@ from gateway.stats import board as board_module
 from gateway.stats.board import VIEWS, Board
 from gateway.stats.filters import Filters
 from gateway.stats.selection import Source
+from tests.support.gateway import shared
 from tests.support.households import enrol_household
 
 ADMIN = Scope(CENTRAL_ADMIN, None)
@@ -26,7 +27,7 @@ PARAKOU = Scope(MUTUAL_MANAGER, "RMS-BJ/ZS-PARAKOU/MS-PARAKOU")
 
 
 def make_board(app: Starlette, keep_seconds: int = 60, redis: Redis | None = None) -> Board:
-    runtime = app.state.runtime
+    runtime = shared(app)
     return Board(
         Source(runtime.dashboard_sessions, runtime.settings.timezone),
         redis or runtime.redis,
@@ -111,7 +112,7 @@ async def test_views_unused_for_ten_minutes_are_no_longer_warmed(
 ) -> None:
     board = make_board(app)
     await households(board)
-    redis = app.state.runtime.redis
+    redis = shared(app).redis
     a_while_ago = datetime.now().timestamp() - 601
     (view,) = await redis.zrange(VIEWS, 0, -1)
     await redis.zadd(VIEWS, {view: a_while_ago})

@@ -11,7 +11,9 @@ from redis import Redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gateway.ussd.capability import Ussd
 from menus import gsm
+from tests.support.gateway import part
 from tests.ussd_phone import Phone
 
 FORM = {
@@ -161,7 +163,7 @@ async def test_a_failure_mid_session_answers_in_the_session_language_and_logs_no
             "INSERT INTO members VALUES ('HOUNKPE', 'Ayaba')", {}, Exception("disk I/O error")
         )
 
-    monkeypatch.setattr(app.state.runtime.ussd.effects.enrolment, "enrol", broken)
+    monkeypatch.setattr(part(app, Ussd).service.effects.enrolment, "enrol", broken)
     phone = Phone(client, "+2290197000207")
     await phone.dial("2")
     for answer in ["1", "1", "Hounkpe", "Ayaba", "2", "1980", "1", "1", "1"]:

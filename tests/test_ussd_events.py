@@ -18,8 +18,10 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER
+from gateway.ussd.capability import Ussd
 from menus.state import SessionState
 from tests.conftest import TODAY, Clock
+from tests.support.gateway import part
 from tests.test_stats_api import login  # noqa: F401  (the fixture)
 from tests.ussd_phone import Phone
 
@@ -84,7 +86,7 @@ async def test_a_session_that_stopped_midway_keeps_the_screen_it_stopped_on(
     await phone.dial()
     await phone.type("1")
     await phone.type("1")
-    stored = await app.state.runtime.ussd.store.load(phone.session_id, "+2290197000002")
+    stored = await part(app, Ussd).service.store.load(phone.session_id, "+2290197000002")
     node = SessionState.loads(stored.state).node
 
     await client.post("/ussd/events", data=notice(phone.session_id, "+2290197000002"))
@@ -189,7 +191,7 @@ async def _ended_on(app: Starlette, session_id: str, phone: str, node: str) -> N
     """A session left in Redis at `node`, as a journey this test gateway cannot run (no
     payment provider is configured) would have left it."""
     state = SessionState(node=node, language="fr", ended=True)
-    stored = await app.state.runtime.ussd.store.save(
+    stored = await part(app, Ussd).service.store.save(
         session_id, phone, 0, state.dumps(), None, True
     )
     assert stored

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from gateway.actors import agent_actor, cli_actor
-from gateway.settings import Settings
+from gateway.commands import Context
 
 T = TypeVar("T")
 
@@ -58,24 +58,16 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     audit.set_defaults(run=_audit)
 
 
-def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    from gateway.cli import _clock, _with_sessions
-
-    return _with_sessions(settings, lambda sessions: work((sessions, _clock(settings))))
+def _run(context: Context, work: Callable[[Any], Awaitable[T]]) -> T:
+    return context.with_sessions(lambda sessions: work((sessions, context.now)))
 
 
-def _phone(settings: Settings, typed: str) -> str:
-    from gateway.cli import _phones
-
-    return _phones(settings, [typed])[0]
-
-
-def _add(settings: Settings, args: argparse.Namespace) -> int:
+def _add(context: Context, args: argparse.Namespace) -> int:
     from gateway.agents.accounts import AgentError, Agents
 
     try:
-        phone = _phone(settings, args.phone)
-        _run(settings, lambda s: Agents(*s).add(phone, args.name, args.mutual, cli_actor()))
+        phone = context.phone(args.phone)
+        _run(context, lambda s: Agents(*s).add(phone, args.name, args.mutual, cli_actor()))
     except (ValueError, AgentError) as error:
         print(f"not added: {error}", file=sys.stderr)
         return 2
@@ -83,10 +75,10 @@ def _add(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(settings: Settings, args: argparse.Namespace) -> int:
+def _list(context: Context, args: argparse.Namespace) -> int:
     from gateway.agents.accounts import Agents
 
-    rows = _run(settings, lambda s: Agents(*s).listing(args.mutual))
+    rows = _run(context, lambda s: Agents(*s).listing(args.mutual))
     if not rows:
         print("no agents")
     for row in rows:
@@ -94,12 +86,12 @@ def _list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _account_change(settings: Settings, args: argparse.Namespace) -> int:
+def _account_change(context: Context, args: argparse.Namespace) -> int:
     from gateway.agents.accounts import AgentError, Agents
 
     try:
-        phone = _phone(settings, args.phone)
-        _run(settings, lambda s: getattr(Agents(*s), args.method)(phone, cli_actor()))
+        phone = context.phone(args.phone)
+        _run(context, lambda s: getattr(Agents(*s), args.method)(phone, cli_actor()))
     except (ValueError, AgentError) as error:
         print(f"not changed: {error}", file=sys.stderr)
         return 2
@@ -107,15 +99,15 @@ def _account_change(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cash(settings: Settings, args: argparse.Namespace) -> int:
+def _cash(context: Context, args: argparse.Namespace) -> int:
     from gateway.agents.ledger import CashLedger
 
     try:
-        phone = _phone(settings, args.agent) if args.agent else None
+        phone = context.phone(args.agent) if args.agent else None
     except ValueError as error:
         print(str(error), file=sys.stderr)
         return 2
-    positions = _run(settings, lambda s: CashLedger(*s).positions(phone, args.mutual))
+    positions = _run(context, lambda s: CashLedger(*s).positions(phone, args.mutual))
     if args.json:
         rows = [
             {
@@ -143,13 +135,13 @@ def _cash(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _handover(settings: Settings, args: argparse.Namespace) -> int:
+def _handover(context: Context, args: argparse.Namespace) -> int:
     from gateway.agents.ledger import CashLedger, LedgerError
 
     try:
-        phone = _phone(settings, args.agent)
+        phone = context.phone(args.agent)
         position = _run(
-            settings,
+            context,
             lambda s: CashLedger(*s).hand_over(
                 phone, args.amount, args.received_by, args.reference, cli_actor()
             ),
@@ -161,7 +153,7 @@ def _handover(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit(settings: Settings, args: argparse.Namespace) -> int:
+def _audit(context: Context, args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from db import models
@@ -172,9 +164,7 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
         async with sessions() as session:
             if args.agent:
                 agent_id = await session.scalar(
-                    select(models.Agent.id).where(
-                        models.Agent.phone == _phone(settings, args.agent)
-                    )
+                    select(models.Agent.id).where(models.Agent.phone == context.phone(args.agent))
                 )
                 if agent_id is None:
                     raise ValueError(f"no agent with phone {args.agent}")
@@ -189,10 +179,8 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
             sessions, actor=actor, household_id=household_id, limit=args.limit
         )
 
-    from gateway.cli import _with_sessions
-
     try:
-        rows = _with_sessions(settings, entries)
+        rows = context.with_sessions(entries)
     except ValueError as error:
         print(str(error), file=sys.stderr)
         return 2

@@ -14,12 +14,10 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gateway.actors import cli_actor
-
-if TYPE_CHECKING:  # the CLI imports SQLAlchemy only for the commands that need it
-    from gateway.settings import Settings
+from gateway.commands import Context
 
 OK, REJECTED, FILE_PROBLEM = 0, 1, 2
 
@@ -53,11 +51,10 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     households.set_defaults(run=import_households)
 
 
-def import_households(settings: Settings, args: argparse.Namespace) -> int:
+def import_households(context: Context, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from db.engine import create_engine_sync, sync_session_factory
-    from gateway.cli import _clock
     from gateway.imports import report
     from gateway.imports.households_csv import validate
     from gateway.imports.importer import HouseholdImport, UnknownMutual, read_rules
@@ -65,7 +62,8 @@ def import_households(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.sms.outbox import Outbox
 
     started = time.monotonic()
-    now = _clock(settings)
+    settings = context.settings
+    now = context.now
     name = args.file.name
     try:
         table = read_table(args.file.read_bytes())

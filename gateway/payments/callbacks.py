@@ -7,10 +7,12 @@ the status the provider gives to our own authenticated request. Every body is ke
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from adapters.payments import (
     CallbackVerificationError,
@@ -19,6 +21,7 @@ from adapters.payments import (
     verify_webhook,
 )
 from adapters.payments.fedapay_webhook import MissingSignature, SignatureMismatch
+from gateway.payments.ledger import Billing
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +32,28 @@ def _answer(known: bool) -> Response:
     return JSONResponse({"error": "unknown payment reference; kept for review"}, status_code=404)
 
 
-async def momo_callback(request: Request) -> Response:
+@dataclass
+class PaymentCallbacks:
+    ledger: Billing
+    fedapay_webhook_secrets: tuple[str, ...]  # several while a secret is rotated
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(
+                "/payments/momo/callback/{reference}", self.momo_callback, methods=["PUT", "POST"]
+            ),
+            Route("/payments/fedapay/webhook", self.fedapay_webhook, methods=["POST"]),
+        ]
+
+    async def momo_callback(self, request: Request) -> Response:
+        return await momo_callback(self.ledger, request)
+
+    async def fedapay_webhook(self, request: Request) -> Response:
+        return await fedapay_webhook(self.ledger, self.fedapay_webhook_secrets, request)
+
+
+async def momo_callback(billing: Billing, request: Request) -> Response:
     """MTN sends the status body by PUT or POST, with our reference only in the path."""
-    billing = request.app.state.runtime.billing
     raw = await request.body()
     text = raw.decode("utf-8", "replace")
     try:
@@ -49,25 +71,24 @@ async def momo_callback(request: Request) -> Response:
     return _answer(await billing.receive(str(reference), "momo", "callback", text))
 
 
-async def fedapay_webhook(request: Request) -> Response:
-    runtime = request.app.state.runtime
+async def fedapay_webhook(billing: Billing, secrets: tuple[str, ...], request: Request) -> Response:
     raw = await request.body()
     text = raw.decode("utf-8", "replace")
-    if not runtime.settings.payments.fedapay_webhook_secrets:
+    if not secrets:
         log.error("a FedaPay webhook arrived but FEDAPAY_WEBHOOK_SECRET is not set")
         return JSONResponse({"error": "webhooks are not configured here"}, status_code=503)
     try:
         notice = verify_webhook(
             raw,
             request.headers.get("x-fedapay-signature"),
-            runtime.settings.payments.fedapay_webhook_secrets,
+            secrets,
         )
     except CallbackVerificationError as error:
         forged = isinstance(error, MissingSignature | SignatureMismatch)
-        await runtime.billing.reject("fedapay", "webhook", text, f"refused: {type(error).__name__}")
+        await billing.reject("fedapay", "webhook", text, f"refused: {type(error).__name__}")
         log.warning("FedaPay webhook refused: %s", type(error).__name__)
         return JSONResponse({"error": type(error).__name__}, status_code=401 if forged else 400)
     if notice is None:
         return JSONResponse({"status": "ignored"})  # not about a collection
     reference = str(notice.reference) if notice.reference else None
-    return _answer(await runtime.billing.receive(reference, "fedapay", "webhook", text))
+    return _answer(await billing.receive(reference, "fedapay", "webhook", text))

@@ -7,12 +7,16 @@ POST /fhir/CoverageEligibilityRequest                  Authorization: Bearer <ke
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from gateway.register import fhir
 from gateway.register.eligibility import (
@@ -20,9 +24,9 @@ from gateway.register.eligibility import (
     UNAVAILABLE,
     UNKNOWN,
     Answer,
+    EligibilityService,
 )
-from gateway.register.facilities import FacilityRef
-from gateway.runtime import Runtime
+from gateway.register.facilities import Facilities, FacilityRef
 
 BAD_NUMBER_REASONS = {
     "format": "a member number has 9 digits",
@@ -30,12 +34,29 @@ BAD_NUMBER_REASONS = {
 }
 
 
-async def _facility(request: Request) -> FacilityRef | None:
-    runtime: Runtime = request.app.state.runtime
+@dataclass(frozen=True)
+class EligibilityApi:
+    facilities: Facilities
+    eligibility: EligibilityService
+    now: Callable[[], datetime]
+
+
+def routes(api: EligibilityApi) -> list[BaseRoute]:
+    return [
+        Route("/api/v1/eligibility/{member_no}", partial(eligibility, api), methods=["GET"]),
+        # openIMIS clients post with a trailing slash; a redirect would lose the POST.
+        *(
+            Route(path, partial(fhir_eligibility, api), methods=["POST"])
+            for path in ("/fhir/CoverageEligibilityRequest", "/fhir/CoverageEligibilityRequest/")
+        ),
+    ]
+
+
+async def _facility(api: EligibilityApi, request: Request) -> FacilityRef | None:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         return None
-    return await runtime.facilities.by_key(key.strip())
+    return await api.facilities.by_key(key.strip())
 
 
 def _unauthorised() -> Response:
@@ -76,20 +97,19 @@ def as_json(answer: Answer) -> dict[str, Any]:
     }
 
 
-async def eligibility(request: Request) -> Response:
+async def eligibility(api: EligibilityApi, request: Request) -> Response:
     try:
-        facility = await _facility(request)
+        facility = await _facility(api, request)
     except (SQLAlchemyError, OSError):
         return _busy()
     if facility is None:
         return _unauthorised()
-    runtime: Runtime = request.app.state.runtime
     raw_day = request.query_params.get("date")
     try:
-        on = date.fromisoformat(raw_day) if raw_day else runtime.now().date()
+        on = date.fromisoformat(raw_day) if raw_day else api.now().date()
     except ValueError:
         return JSONResponse({"error": "date must be YYYY-MM-DD"}, status_code=400)
-    answer = await runtime.eligibility.check(facility, request.path_params["member_no"], on, "api")
+    answer = await api.eligibility.check(facility, request.path_params["member_no"], on, "api")
     if answer.outcome == BAD_NUMBER:
         reason = BAD_NUMBER_REASONS.get(answer.reason or "", "not a member number")
         return JSONResponse(
@@ -122,9 +142,9 @@ def _fhir(
     )
 
 
-async def fhir_eligibility(request: Request) -> Response:
+async def fhir_eligibility(api: EligibilityApi, request: Request) -> Response:
     try:
-        facility = await _facility(request)
+        facility = await _facility(api, request)
     except (SQLAlchemyError, OSError):
         return _fhir(fhir.outcome("transient", "busy or the database is unreachable"), 503)
     if facility is None:
@@ -134,8 +154,7 @@ async def fhir_eligibility(request: Request) -> Response:
             401,
             {"WWW-Authenticate": "Bearer"},
         )
-    runtime: Runtime = request.app.state.runtime
-    today = runtime.now().date()
+    today = api.now().date()
     try:
         body = json.loads(await request.body())
         member_no, on = fhir.read_request(body, today)
@@ -145,7 +164,7 @@ async def fhir_eligibility(request: Request) -> Response:
         message = str(error) if isinstance(error, fhir.FhirRequestError) else "body is not JSON"
         return _fhir(fhir.outcome("invalid", message), 400)
     try:
-        answer = await runtime.eligibility.check(facility, member_no, on, "fhir")
+        answer = await api.eligibility.check(facility, member_no, on, "fhir")
     except (SQLAlchemyError, OSError):
         return _fhir(fhir.outcome("transient", "busy or the database is unreachable"), 503)
     if answer.outcome == BAD_NUMBER:

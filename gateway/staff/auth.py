@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from db import models
 from db.engine import as_aware
+from gateway.staff.dashboard import dashboard_of
 from gateway.staff.scope import Scope
 from gateway.staff.sessions import COOKIE, StaffSession, StaffSessions
 
@@ -30,11 +31,11 @@ class StaffUser:
 async def current_staff(request: Request) -> StaffUser | None:
     """None for no cookie, an ended session, or a disabled account. The account is read
     on every request, so a disabled account or a changed role takes effect at once."""
-    runtime = request.app.state.runtime
-    session = await StaffSessions(runtime.redis).get(request.cookies.get(COOKIE))
+    dashboard = dashboard_of(request)
+    session = await StaffSessions(dashboard.redis).get(request.cookies.get(COOKIE))
     if session is None:
         return None
-    async with runtime.sessions() as db:
+    async with dashboard.sessions() as db:
         row = (
             await db.execute(
                 select(models.StaffAccount, models.SchemeUnit.path)

@@ -22,6 +22,7 @@ from gateway.actors import staff_actor
 from gateway.sms.campaigns import Segment
 from gateway.sms.texts import CAMPAIGN_TEMPLATES
 from gateway.staff.auth import StaffUser
+from gateway.staff.dashboard import dashboard_of
 from gateway.staff.guard import Forbidden, staff_page
 from gateway.staff.pages import render
 from gateway.staff.scope_sql import within_scope
@@ -51,9 +52,9 @@ async def campaigns(request: Request, staff: StaffUser) -> Response:
     )
     if choice.template not in CAMPAIGN_TEMPLATES:
         return await _page(request, staff, choice, error="campaign.error.template")
-    runtime = request.app.state.runtime
+    dashboard = dashboard_of(request)
     if choice.mutual:
-        async with runtime.sessions() as session:
+        async with dashboard.sessions() as session:
             path = await session.scalar(
                 select(models.SchemeUnit.path).where(
                     models.SchemeUnit.code == choice.mutual, models.SchemeUnit.level == "mutual"
@@ -67,17 +68,17 @@ async def campaigns(request: Request, staff: StaffUser) -> Response:
         return await _page(request, staff, choice, error="campaign.error.mutual")
     segment = Segment(choice.mutual or None, choice.commune or None)
     if form.get("step") != "send":
-        count = await runtime.campaigns.audience(segment)
+        count = await dashboard.campaigns.audience(segment)
         return await _page(request, staff, choice, audience=count)
-    campaign_id, queued = await runtime.campaigns.send(
+    campaign_id, queued = await dashboard.campaigns.send(
         segment, choice.template, staff_actor(staff.id)
     )
-    async with writing(runtime.sessions) as session:
+    async with writing(dashboard.sessions) as session:
         session.add(
             audit.entry(
                 staff_actor(staff.id),
                 "campaign_sent",
-                runtime.now(),
+                dashboard.now(),
                 details={
                     "campaign_id": campaign_id,
                     "template": choice.template,
@@ -99,8 +100,8 @@ async def _page(
     error: str | None = None,
     sent: str | None = None,
 ) -> Response:
-    runtime = request.app.state.runtime
-    async with runtime.sessions() as session:
+    dashboard = dashboard_of(request)
+    async with dashboard.sessions() as session:
         mutuals = (
             await session.execute(
                 select(models.SchemeUnit.code, models.SchemeUnit.name)

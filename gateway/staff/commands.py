@@ -13,16 +13,13 @@ of the shell's history. Bad input says what is wrong and exits with 2.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from gateway.actors import cli_actor
-from gateway.settings import Settings
+from gateway.commands import Context
 from gateway.staff.scope import ROLES
 
 T = TypeVar("T")
@@ -69,31 +66,18 @@ def _password(given: str | None) -> str | None:
     return first
 
 
-def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """One piece of account work on an engine of its own, with the scheme's clock."""
-    from db.engine import create_engine_async, session_factory
+def _run(context: Context, work: Callable[[Any], Awaitable[T]]) -> T:
+    """One piece of account work on an engine of its own, with the command's clock."""
     from gateway.staff.accounts import StaffAccounts
 
-    zone = ZoneInfo(settings.timezone)
-
-    def now() -> datetime:
-        return datetime.now(zone)
-
-    async def run() -> T:
-        engine = create_engine_async(settings.database_url)
-        try:
-            return await work(StaffAccounts(session_factory(engine), now))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
+    return context.with_sessions(lambda sessions: work(StaffAccounts(sessions, context.now)))
 
 
-def _checked(settings: Settings, work: Callable[[Any], Awaitable[Any]], done: str) -> int:
+def _checked(context: Context, work: Callable[[Any], Awaitable[Any]], done: str) -> int:
     from gateway.staff.accounts import StaffAccountError
 
     try:
-        _run(settings, work)
+        _run(context, work)
     except StaffAccountError as error:
         print(f"nothing changed: {error}", file=sys.stderr)
         return 2
@@ -101,23 +85,23 @@ def _checked(settings: Settings, work: Callable[[Any], Awaitable[Any]], done: st
     return 0
 
 
-def _add(settings: Settings, args: argparse.Namespace) -> int:
+def _add(context: Context, args: argparse.Namespace) -> int:
     password = _password(args.password)
     if password is None:
         return 2
     return _checked(
-        settings,
+        context,
         lambda accounts: accounts.add(args.email, args.role, args.scope, password, cli_actor()),
         f"added {args.email.strip().lower()} ({args.role}"
         + (f" of {args.scope})" if args.scope else ", whole scheme)"),
     )
 
 
-def _list(settings: Settings, args: argparse.Namespace) -> int:
+def _list(context: Context, args: argparse.Namespace) -> int:
     from db.engine import as_aware
 
-    accounts = _run(settings, lambda accounts: accounts.list())
-    now = datetime.now(ZoneInfo(settings.timezone))
+    accounts = _run(context, lambda accounts: accounts.list())
+    now = context.now()
     if not accounts:
         print("no staff accounts yet: alafia staff add --email ... --role ...")
     for account in accounts:
@@ -135,22 +119,20 @@ def _list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _disable(settings: Settings, args: argparse.Namespace) -> int:
-    return _checked(
-        settings, lambda accounts: accounts.disable(args.email, cli_actor()), "disabled"
-    )
+def _disable(context: Context, args: argparse.Namespace) -> int:
+    return _checked(context, lambda accounts: accounts.disable(args.email, cli_actor()), "disabled")
 
 
-def _reset_password(settings: Settings, args: argparse.Namespace) -> int:
+def _reset_password(context: Context, args: argparse.Namespace) -> int:
     password = _password(args.password)
     if password is None:
         return 2
     return _checked(
-        settings,
+        context,
         lambda accounts: accounts.reset_password(args.email, password, cli_actor()),
         "password changed",
     )
 
 
-def _unlock(settings: Settings, args: argparse.Namespace) -> int:
-    return _checked(settings, lambda accounts: accounts.unlock(args.email, cli_actor()), "unlocked")
+def _unlock(context: Context, args: argparse.Namespace) -> int:
+    return _checked(context, lambda accounts: accounts.unlock(args.email, cli_actor()), "unlocked")

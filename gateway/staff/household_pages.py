@@ -13,14 +13,15 @@ from db.engine import writing
 from gateway import audit
 from gateway.actors import staff_actor
 from gateway.staff.auth import StaffUser
+from gateway.staff.dashboard import dashboard_of
 from gateway.staff.guard import Forbidden, NotFound, staff_page
 from gateway.staff.households import MEMBER_NO, HouseholdLookup, OutsideScope, read_query
 from gateway.staff.pages import render
 
 
 def _lookup(request: Request) -> HouseholdLookup:
-    runtime = request.app.state.runtime
-    return HouseholdLookup(runtime.sessions, lambda: runtime.now().date())
+    dashboard = dashboard_of(request)
+    return HouseholdLookup(dashboard.sessions, lambda: dashboard.now().date())
 
 
 @staff_page
@@ -28,15 +29,15 @@ async def search(request: Request, staff: StaffUser) -> Response:
     text = request.query_params.get("q", "").strip()[:40]
     if not text:
         return render(request, "households.html", {"q": "", "kind": None, "hits": []})
-    runtime = request.app.state.runtime
-    query = read_query(text, runtime.settings.country)
+    dashboard = dashboard_of(request)
+    query = read_query(text, dashboard.country)
     hits = await _lookup(request).search(staff.scope, query)
-    async with writing(runtime.sessions) as session:
+    async with writing(dashboard.sessions) as session:
         session.add(
             audit.entry(
                 staff_actor(staff.id),
                 "household_search",
-                runtime.now(),
+                dashboard.now(),
                 member_no=query.value if query.kind == MEMBER_NO else None,
                 details={"kind": query.kind, "results": len(hits)},
             )
@@ -53,11 +54,11 @@ async def household(request: Request, staff: StaffUser) -> Response:
         raise Forbidden() from None
     if detail is None:
         raise NotFound()
-    runtime = request.app.state.runtime
-    async with writing(runtime.sessions) as session:
+    dashboard = dashboard_of(request)
+    async with writing(dashboard.sessions) as session:
         session.add(
             audit.entry(
-                staff_actor(staff.id), "household_viewed", runtime.now(), household_id=detail.id
+                staff_actor(staff.id), "household_viewed", dashboard.now(), household_id=detail.id
             )
         )
     return render(request, "household.html", {"household": detail})

@@ -27,6 +27,7 @@ from gateway.secrets_kdf import KdfBusy
 from gateway.staff import accounts as staff_accounts
 from gateway.staff.accounts import StaffAccounts
 from gateway.staff.auth import StaffUser, current_staff
+from gateway.staff.dashboard import dashboard_of
 from gateway.staff.guard import LOGIN, forbidden, safe_next, same_origin, staff_page, tokens_match
 from gateway.staff.pages import render
 from gateway.staff.sessions import COOKIE, StaffSessions
@@ -38,8 +39,8 @@ LOGIN_COOKIE_AGE = 3600
 
 
 def accounts_of(request: Request) -> StaffAccounts:
-    runtime = request.app.state.runtime
-    return StaffAccounts(runtime.sessions, runtime.now)
+    dashboard = dashboard_of(request)
+    return StaffAccounts(dashboard.sessions, dashboard.now)
 
 
 def client_ip(request: Request) -> str | None:
@@ -97,7 +98,7 @@ async def _login(request: Request) -> Response:
     if attempt.outcome != staff_accounts.OK or attempt.account is None:
         # One answer for an unknown email, a wrong password, a disabled or locked account.
         return _form(request, error="login.failed", email=email.strip()[:200])
-    sessions = StaffSessions(request.app.state.runtime.redis)
+    sessions = StaffSessions(dashboard_of(request).redis)
     await sessions.close(request.cookies.get(COOKIE))
     token, _ = await sessions.open(attempt.account.id)
     log.info("staff %s logged in", attempt.account.id)
@@ -109,7 +110,7 @@ async def _login(request: Request) -> Response:
 
 @staff_page
 async def logout(request: Request, staff: StaffUser) -> Response:
-    await StaffSessions(request.app.state.runtime.redis).close(request.cookies.get(COOKIE))
+    await StaffSessions(dashboard_of(request).redis).close(request.cookies.get(COOKIE))
     await accounts_of(request).record_logout(staff.id, client_ip(request))
     log.info("staff %s logged out", staff.id)
     response = RedirectResponse(LOGIN, status_code=303)

@@ -1,8 +1,8 @@
 """The staff dashboard's routes, under `/admin`.
 
-Another part's pages join with their own `Route("/admin/...", endpoint)` in their
-`routes()`, guarded by `gateway.staff.guard.staff_page` and rendered with
-`gateway.staff.pages.render` (see those modules).
+A page is an endpoint guarded by `gateway.staff.guard.staff_page` and rendered with
+`gateway.staff.pages.render` (see those modules); listed here, it finds the dashboard's
+services on `request.state.dashboard` (`gateway.staff.dashboard`).
 """
 
 from __future__ import annotations
@@ -13,17 +13,24 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway.staff import campaign_pages, household_pages, login, stats_pages
+from gateway.staff.dashboard import Dashboard, serving
 
 STATIC = Path(__file__).parent / "static"
 
 
-def routes() -> list[BaseRoute]:
+def routes(dashboard: Dashboard) -> list[BaseRoute]:
+    pages = [
+        ("/admin", stats_pages.home, ["GET"]),
+        ("/admin/stats", stats_pages.stats_index, ["GET"]),
+        ("/admin/stats/{figure}", stats_pages.stats_page, ["GET"]),
+        ("/admin/export/{table}.csv", stats_pages.export, ["GET"]),
+        ("/admin/login", login.login_page, ["GET", "POST"]),
+        ("/admin/logout", login.logout, ["POST"]),
+        ("/admin/households", household_pages.search, ["GET"]),
+        ("/admin/households/{household_id:int}", household_pages.household, ["GET"]),
+        ("/admin/campaigns", campaign_pages.campaigns, ["GET", "POST"]),
+    ]
     return [
-        *stats_pages.routes(),  # /admin itself: the headline figures
-        Route("/admin/login", login.login_page, methods=["GET", "POST"]),
-        Route("/admin/logout", login.logout, methods=["POST"]),
-        Route("/admin/households", household_pages.search, methods=["GET"]),
-        Route("/admin/households/{household_id:int}", household_pages.household, methods=["GET"]),
-        Route("/admin/campaigns", campaign_pages.campaigns, methods=["GET", "POST"]),
+        *(Route(path, serving(dashboard, page), methods=methods) for path, page, methods in pages),
         Mount("/admin/static", app=StaticFiles(directory=STATIC), name="staff-static"),
     ]

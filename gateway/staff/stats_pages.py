@@ -20,15 +20,14 @@ from markupsafe import Markup
 from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from db import models
 from db.engine import writing
 from gateway import audit
 from gateway.actors import staff_actor
-from gateway.runtime import Runtime
 from gateway.staff import charts, csv_export, language
 from gateway.staff.auth import StaffUser
+from gateway.staff.dashboard import Dashboard, dashboard_of
 from gateway.staff.guard import Forbidden, NotFound, staff_page
 from gateway.staff.pages import add_nav_link, render
 from gateway.staff.scope import Scope
@@ -135,26 +134,26 @@ async def export(request: Request, staff: StaffUser) -> Response:
     spec = TABLES.get(request.path_params["table"])
     if spec is None:
         raise NotFound()
-    runtime: Runtime = request.app.state.runtime
+    dashboard = dashboard_of(request)
     lang = language.language_of(request)
     try:
         wanted = await _wanted(request, staff)
-        result = (await runtime.board.figure(spec.figure, staff.scope, wanted)).figures
+        result = (await dashboard.board.figure(spec.figure, staff.scope, wanted)).figures
     except filters.BadFilter as error:
         return render(request, "stats_bad_filter.html", {"reason": str(error)}, status_code=400)
     except TooLong:
         return render(request, "stats_bad_filter.html", {"too_long": True}, status_code=503)
-    table = spec.build(result, await _audience(runtime, lang))
-    async with writing(runtime.sessions) as session:
+    table = spec.build(result, await _audience(dashboard, lang))
+    async with writing(dashboard.sessions) as session:
         session.add(
             audit.entry(
                 staff_actor(staff.id),
                 "export",
-                runtime.now(),
+                dashboard.now(),
                 details={"table": spec.name, "filters": wanted.as_json(), "rows": len(table.rows)},
             )
         )
-    filename = f"alafia-{spec.name}-{runtime.now().date().isoformat()}.csv"
+    filename = f"alafia-{spec.name}-{dashboard.now().date().isoformat()}.csv"
     return Response(
         csv_export.to_csv(table, lang),
         media_type="text/csv; charset=utf-8",
@@ -169,20 +168,20 @@ async def export(request: Request, staff: StaffUser) -> Response:
 async def _stats_page(
     request: Request, staff: StaffUser, page: StatsPage, template: str
 ) -> Response:
-    runtime: Runtime = request.app.state.runtime
+    dashboard = dashboard_of(request)
     lang = language.language_of(request)
     raw = _filter_query(request)
     context: dict[str, Any] = {
         "page": page,
         "pages": PAGES,
-        "choices": await _choices(runtime, staff.scope, lang),
+        "choices": await _choices(dashboard, staff.scope, lang),
         "query": raw,
         "tables": [],
     }
     try:
         wanted = await _wanted(request, staff)
         computed = {
-            figure: await runtime.board.figure(figure, staff.scope, wanted)
+            figure: await dashboard.board.figure(figure, staff.scope, wanted)
             for figure in dict.fromkeys(TABLES[name].figure for name in page.tables)
         }
     except filters.BadFilter as error:
@@ -192,8 +191,8 @@ async def _stats_page(
     results = {figure: done.figures for figure, done in computed.items()}
     # The figures may be up to STATS_CACHE_SECONDS old: the page says as of when.
     oldest = min(done.computed_at for done in computed.values())
-    context["computed_at"] = oldest.astimezone(runtime.now().tzinfo).strftime("%H:%M:%S")
-    who = await _audience(runtime, lang)
+    context["computed_at"] = oldest.astimezone(dashboard.now().tzinfo).strftime("%H:%M:%S")
+    who = await _audience(dashboard, lang)
     export_query = urlencode({key: value for key, value in raw.items() if value})
     context["tables"] = [
         _view(TABLES[name].build(results[TABLES[name].figure], who), lang, export_query)
@@ -208,18 +207,18 @@ def _filter_query(request: Request) -> dict[str, str]:
 
 
 async def _wanted(request: Request, staff: StaffUser) -> filters.Filters:
-    runtime: Runtime = request.app.state.runtime
+    dashboard = dashboard_of(request)
     wanted = filters.parse(_filter_query(request))
     try:
-        await filters.authorise(runtime.sessions, staff.scope, wanted)
+        await filters.authorise(dashboard.sessions, staff.scope, wanted)
     except filters.OutOfScope:
         raise Forbidden() from None
     return wanted
 
 
-async def _choices(runtime: Runtime, scope: Scope, lang: str) -> Choices:
+async def _choices(dashboard: Dashboard, scope: Scope, lang: str) -> Choices:
     unit = models.SchemeUnit
-    async with runtime.dashboard_sessions() as session:
+    async with dashboard.dashboard_sessions() as session:
         mutuals = (
             await session.execute(
                 select(unit.code, unit.name, unit.commune)
@@ -242,8 +241,8 @@ async def _choices(runtime: Runtime, scope: Scope, lang: str) -> Choices:
     )
 
 
-async def _audience(runtime: Runtime, lang: str) -> Audience:
-    async with runtime.dashboard_sessions() as session:
+async def _audience(dashboard: Dashboard, lang: str) -> Audience:
+    async with dashboard.dashboard_sessions() as session:
         occupations = (
             await session.execute(select(models.Occupation.code, models.Occupation.names))
         ).all()
@@ -321,12 +320,3 @@ def _chart(table: Table, chart: Chart, lang: str, index: int) -> tuple[str | Non
 
 def _end(points: list[charts.Point], index: int) -> str:
     return points[index].label if points else "—"
-
-
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/admin", home, methods=["GET"]),
-        Route("/admin/stats", stats_index, methods=["GET"]),
-        Route("/admin/stats/{figure}", stats_page, methods=["GET"]),
-        Route("/admin/export/{table}.csv", export, methods=["GET"]),
-    ]

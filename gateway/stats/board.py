@@ -7,7 +7,7 @@ of thousands of cover years; computed per page view they take about a second and
 that USSD hops need. Figures a minute old are what a campaign dashboard wants anyway;
 each answer says when it was computed (`computed_at`).
 
-    board = Board(Source(runtime.dashboard_sessions, tz), runtime.redis, runtime.now)
+    board = Board(Source(shared.dashboard_sessions, tz), shared.redis, shared.now)
     computed = await board.figure("overview", scope, filters)   # Computed(figures, at)
 """
 

@@ -6,7 +6,7 @@ are over those rows, never over households or members.
 All take a `Source` (the dashboard's own pool), the staff member's `Scope` and the
 request's `Filters`:
 
-    source = Source(runtime.dashboard_sessions, runtime.settings.timezone)
+    source = Source(shared.dashboard_sessions, shared.settings.timezone)
     await enrolment(source, scope, filters)
     # {"households": 412, "persons": 1630, "by_mutual": [{"key": "MS-PARAKOU", ...}], ...}
 

@@ -8,15 +8,17 @@ the database gave up on the query (narrower filters help).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.callback_guard import Refused, callback_form, refusal
-from gateway.runtime import Runtime
 from gateway.staff.auth import current_staff
+from gateway.staff.dashboard import Dashboard, dashboard_of, serving
 from gateway.stats import filters, openapi
 from gateway.stats.board import FIGURES, TooLong
 from gateway.stats.session_ends import MalformedNotice, SessionEnd, SessionEnds
@@ -50,16 +52,16 @@ ENDPOINTS = (
 )
 
 
-def _stats_route(endpoint: Endpoint) -> Route:
+def _stats_endpoint(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def handle(request: Request) -> Response:
-        runtime: Runtime = request.app.state.runtime
+        dashboard = dashboard_of(request)
         staff = await current_staff(request)
         if staff is None:
             return _error(401, "log in first")
         try:
             wanted = filters.parse(request.query_params)
-            await filters.authorise(runtime.sessions, staff.scope, wanted)
-            computed = await runtime.board.figure(endpoint.name, staff.scope, wanted)
+            await filters.authorise(dashboard.sessions, staff.scope, wanted)
+            computed = await dashboard.board.figure(endpoint.name, staff.scope, wanted)
         except filters.BadFilter as error:
             return _error(400, str(error))
         except filters.OutOfScope as error:
@@ -74,9 +76,7 @@ def _stats_route(endpoint: Endpoint) -> Route:
         }
         return JSONResponse(body, headers={"Cache-Control": "private, no-store"})
 
-    return Route(
-        f"{PREFIX}/{endpoint.name}", handle, methods=["GET"], name=f"stats_{endpoint.name}"
-    )
+    return handle
 
 
 def _error(status: int, reason: str) -> Response:
@@ -89,24 +89,32 @@ async def openapi_document(request: Request) -> Response:
     return JSONResponse(openapi.document(ENDPOINTS, PREFIX))
 
 
-async def ussd_session_end(request: Request) -> Response:
+async def ussd_session_end(ends: SessionEnds, token: str | None, request: Request) -> Response:
     """Africa's Talking's end-of-session notification: 200 once well-formed, whether the
     session is still known or not (a 4xx would only make the aggregator retry)."""
     try:
-        runtime, form = await callback_form(request)
+        form = await callback_form(request, token)
         notice = SessionEnd.parse({key: str(value) for key, value in form.items()})
     except Refused as refused:
         return refusal(refused)
     except MalformedNotice as error:
         return _error(400, str(error))
-    ends = SessionEnds(runtime.sessions, runtime.ussd.store, runtime.now, runtime.settings.country)
     recorded = await ends.record(notice)
     return JSONResponse({"status": "recorded" if recorded else "already recorded"})
 
 
-def routes() -> list[BaseRoute]:
+def routes(dashboard: Dashboard, ends: SessionEnds, token: str | None) -> list[BaseRoute]:
+    """`token`: AT_CALLBACK_TOKEN, which Africa's Talking's session-end URL carries."""
     return [
-        *(_stats_route(endpoint) for endpoint in ENDPOINTS),
+        *(
+            Route(
+                f"{PREFIX}/{endpoint.name}",
+                serving(dashboard, _stats_endpoint(endpoint)),
+                methods=["GET"],
+                name=f"stats_{endpoint.name}",
+            )
+            for endpoint in ENDPOINTS
+        ),
         Route("/api/v1/openapi.json", openapi_document, methods=["GET"]),
-        Route("/ussd/events", ussd_session_end, methods=["POST"]),
+        Route("/ussd/events", partial(ussd_session_end, ends, token), methods=["POST"]),
     ]

@@ -81,10 +81,6 @@ async def pay_by_ussd(http: httpx.AsyncClient, phone_number: str, answers: list[
     return reply
 
 
-def runtime(app: Starlette) -> Any:
-    return app.state.runtime
-
-
 def one_payment(db: Session) -> dict[str, Any]:
     db.expire_all()
     rows = (

@@ -1,0 +1,28 @@
+"""Every capability of the gateway, in the order they are built (each may use those above
+it). The app, the worker and the CLI loop over this list: a new capability is a package
+with a `capability.py` and one line here (docs/architecture.md)."""
+
+from __future__ import annotations
+
+from gateway.agents.capability import Agents
+from gateway.capability import Capability
+from gateway.enrolment.capability import Enrolment
+from gateway.imports.capability import Imports
+from gateway.payments.capability import Payments
+from gateway.register.capability import Register
+from gateway.scheme.capability import Scheme
+from gateway.sms.capability import Sms
+from gateway.staff.capability import Staff
+from gateway.ussd.capability import Ussd
+
+CAPABILITIES: tuple[type[Capability], ...] = (
+    Scheme,
+    Register,
+    Sms,
+    Payments,
+    Enrolment,
+    Agents,
+    Ussd,
+    Staff,
+    Imports,
+)

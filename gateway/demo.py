@@ -1,0 +1,89 @@
+"""What `alafia demo` puts in a fresh database so that every part can be tried at once:
+the demo scheme, a health facility with a desk phone, a field agent, dashboard accounts."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from gateway.commands import Context
+from gateway.settings import Settings
+
+log = logging.getLogger("alafia")
+
+FACILITY = "CS-DEMO"
+DESK_PHONE = "+2290197000099"
+AGENT = "+2290197000050"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    facility_key: str | None  # only when the facility was made now: no copy is kept
+    staff: list[tuple[str, str]]  # email, password of accounts made now
+
+
+def seed(context: Context) -> Seeded:
+    from sqlalchemy.orm import Session
+
+    from db.engine import create_engine_sync
+    from gateway.agents.accounts import AgentError, Agents
+    from gateway.register.commands import with_facilities
+    from gateway.register.facilities import FacilityError
+    from gateway.scheme import document
+    from gateway.staff.demo import ensure_demo_staff
+
+    engine = create_engine_sync(context.settings.database_url)
+    with Session(engine) as session, session.begin():
+        if document.is_empty(session):
+            document.load(session, document.read_file(document.DEMO_SCHEME))
+            log.info("loaded the demo scheme")
+    engine.dispose()
+    try:
+        _, key = with_facilities(
+            context, lambda f: f.add(FACILITY, "Centre de santé (démo)", [DESK_PHONE])
+        )
+    except FacilityError:
+        key = None  # made by an earlier demo
+    # An agent of the Parakou mutual, who chooses a PIN on the first dial (or made by an
+    # earlier demo).
+    with contextlib.suppress(AgentError):
+        context.with_sessions(
+            lambda s: Agents(s, context.now).add(AGENT, "Agent démo", "MS-PARAKOU", "demo")
+        )
+    staff = context.with_sessions(lambda s: ensure_demo_staff(s, context.now))
+    return Seeded(key, staff)
+
+
+def welcome(settings: Settings, host: str, port: int, seeded: Seeded) -> str:
+    payments = settings.payments
+    accounts = "".join(f"\n    {email}  password {password}" for email, password in seeded.staff)
+    return (
+        f"\nAlafia demo is running on http://{host}:{port}\n"
+        f"Dial it from another terminal:\n"
+        f"    alafia dial --url http://{host}:{port}/ussd\n"
+        f"Or point Africa's Talking's USSD callback at http://<this host>:{port}/ussd\n"
+        f"Payments: {payments.default_provider}"
+        + (
+            " (simulated: a payer number ending 000009 is refused for lack of funds)"
+            if payments.default_provider == "sandbox"
+            else ""
+        )
+        + f"\nSMS: {settings.sms.backend}"
+        + (" (messages are printed here)" if settings.sms.backend == "console" else "")
+        + f"\nHealth facility {FACILITY}: desk phone {DESK_PHONE} "
+        + (
+            f"and API key\n    {seeded.facility_key}"
+            if seeded.facility_key
+            else "(alafia facilities new-key for a key)"
+        )
+        + f"\nField agent of MS-PARAKOU: alafia dial --phone {AGENT}"
+        + " (a PIN is chosen on the first dial)"
+        + f"\nDashboard: http://{host}:{port}/admin"
+        + (
+            accounts
+            if seeded.staff
+            else " (demo accounts made earlier: alafia staff reset-password --email ...)"
+        )
+        + "\n"
+    )

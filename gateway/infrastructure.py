@@ -1,0 +1,95 @@
+"""What every capability of one process shares: settings, the clock, the database and Redis.
+
+Built without I/O when the process starts (`Shared(settings)`); `start` starts the
+embedded Redis where no REDIS_URL is set, `stop` closes every pool. Nothing here is created
+per request: one pool per database role, one Redis pool, shared by every hop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+from sqlalchemy.engine import Engine as SyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.embedded_redis import EmbeddedRedis
+from db.engine import (
+    create_engine_async,
+    create_engine_sync,
+    session_factory,
+    sync_session_factory,
+)
+from db.redis import connect
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Now = Callable[[], datetime]
+Today = Callable[[], date]
+
+
+def scheme_clock(timezone: str, day: Today | None = None) -> Now:
+    """The scheme's time of day. Tests fix the day (`day`); the time of day stays real."""
+    zone = ZoneInfo(timezone)
+    if day is None:
+        return lambda: datetime.now(zone)
+    return lambda: datetime.combine(day(), datetime.now(zone).timetz())
+
+
+class Shared:
+    def __init__(
+        self, settings: Settings, now: Now | None = None, today: Today | None = None
+    ) -> None:
+        self.settings = settings
+        # Every writer takes its time here; tests move it instead of waiting.
+        self.now: Now = now or scheme_clock(settings.timezone, today)
+        self.today: Today = today or (lambda: self.now().date())
+        self.embedded = EmbeddedRedis(settings.data_dir) if settings.redis_url is None else None
+        redis_url = self.embedded.url if self.embedded is not None else settings.redis_url
+        assert redis_url is not None
+        self.redis: Redis = connect(
+            redis_url, settings.redis_max_connections, settings.redis_timeout
+        )
+        url = settings.database_url
+        self.db: AsyncEngine = create_engine_async(url)
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.db)
+        # Enrolments write from a worker thread through this one (gateway.enrolment.service).
+        self.sync_db: SyncEngine = create_engine_sync(url)
+        self.sync_sessions: sessionmaker[Session] = sync_session_factory(self.sync_db)
+        # Facilities' checks read on connections of their own, without a ping per checkout.
+        self.reads: AsyncEngine = create_engine_async(url, pool_size=5, pre_ping=False)
+        # The dashboard's heavy reads queue on a small pool of their own: a slow report
+        # never takes a connection that a USSD hop or a payment is waiting for.
+        self.dashboard_db: AsyncEngine = create_engine_async(url, pool_size=3)
+        self.dashboard_sessions: async_sessionmaker[AsyncSession] = session_factory(
+            self.dashboard_db
+        )
+
+    async def start(self) -> None:
+        if self.embedded is not None:
+            self.embedded.start()
+        else:
+            log.info("using Redis at %s", without_password(self.settings.redis_url or ""))
+
+    async def stop(self) -> None:
+        await self.redis.aclose()
+        await self.redis.connection_pool.disconnect()
+        await self.db.dispose()
+        await self.reads.dispose()
+        await self.dashboard_db.dispose()
+        self.sync_db.dispose()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

@@ -1,0 +1,51 @@
+"""The central register and health facilities: events pushed through the outbox,
+eligibility answered by REST, FHIR, USSD and SMS, and `alafia register|facilities ...`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.routing import BaseRoute
+
+from gateway.capability import Built, Capability, Job
+from gateway.infrastructure import Shared
+from gateway.register import commands, registers, routes
+from gateway.register.eligibility import EligibilityService
+from gateway.register.facilities import Facilities
+from gateway.register.sync import RegisterQueue, RegisterSync
+
+
+class Register(Capability):
+    name = "register"
+
+    def __init__(self, shared: Shared, built: Built) -> None:
+        super().__init__(shared, built)
+        settings = shared.settings.register
+        self.adapter = registers.build(settings.adapter, settings.env, shared.sessions)  # MERGE
+        self.sync = RegisterSync(
+            shared.sessions,
+            self.adapter,
+            shared.now,
+            max_attempts=settings.max_attempts,
+            concurrency=settings.concurrency,
+        )
+        self.queue = RegisterQueue(shared.sessions, shared.now)
+        self.facilities = Facilities(shared.sessions, shared.now)
+        self.eligibility = EligibilityService(
+            shared.sessions, self.adapter, shared.now, shared.reads
+        )
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return routes.routes(
+            routes.EligibilityApi(self.facilities, self.eligibility, self.shared.now)
+        )
+
+    def jobs(self) -> Sequence[Job]:
+        # Bounded: a register that hangs must not hold the payments and SMS of the round.
+        return [Job("register.sync", self.sync.work, time_limit=300)]
+
+    async def stop(self) -> None:
+        await self.eligibility.log.aclose()  # checks answered are logged before we go
+        await self.adapter.aclose()
+
+    add_commands = staticmethod(commands.add_commands)

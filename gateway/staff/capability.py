@@ -1,0 +1,60 @@
+"""Staff and statistics: the dashboard's pages, the statistics API, Africa's Talking's
+USSD session ends (the funnel), the figures' cache kept warm, and `alafia staff ...`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.routing import BaseRoute
+
+from gateway.capability import Built, Capability, Job
+from gateway.infrastructure import Shared
+from gateway.sms.capability import Sms
+from gateway.staff import commands, routes
+from gateway.staff.dashboard import Dashboard
+from gateway.stats import routes as stats_routes
+from gateway.stats.board import Board
+from gateway.stats.selection import Source
+from gateway.stats.session_ends import SessionEnds
+from gateway.ussd.capability import Ussd
+
+
+class Staff(Capability):
+    name = "staff"
+
+    def __init__(self, shared: Shared, built: Built) -> None:
+        super().__init__(shared, built)
+        settings = shared.settings
+        keep = settings.stats_cache_seconds
+        self.board = Board(
+            Source(shared.dashboard_sessions, settings.timezone),
+            shared.redis,
+            shared.now,
+            keep_seconds=keep,
+            # Again before they expire, so a page in use never waits on a count.
+            warm_every=max(keep * 2 / 3, 1.0),
+        )
+        self.dashboard = Dashboard(
+            shared.sessions,
+            shared.dashboard_sessions,
+            shared.redis,
+            shared.now,
+            settings.country,
+            self.board,
+            built.get(Sms).campaigns,
+        )
+        self.session_ends = SessionEnds(
+            shared.sessions, built.get(Ussd).store, shared.now, settings.country
+        )
+
+    def routes(self) -> Sequence[BaseRoute]:
+        token = self.shared.settings.sms.callback_token
+        return [
+            *stats_routes.routes(self.dashboard, self.session_ends, token),
+            *routes.routes(self.dashboard),
+        ]
+
+    def jobs(self) -> Sequence[Job]:
+        return [Job("stats.warm", self.board.work, time_limit=60)]
+
+    add_commands = staticmethod(commands.add_commands)

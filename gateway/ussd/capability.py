@@ -1,0 +1,104 @@
+"""The short code: Africa's Talking's USSD callback, the menus behind it, the effects
+they ask for, and `alafia dial` (a terminal phone)."""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from adapters.ussd import africastalking
+from db.sessions import SessionStore
+from gateway.agents.capability import Agents
+from gateway.capability import Built, Capability
+from gateway.commands import Context
+from gateway.enrolment.capability import Enrolment
+from gateway.infrastructure import Shared
+from gateway.payments.capability import Payments
+from gateway.register.capability import Register
+from gateway.scheme.capability import Scheme
+from gateway.settings import ConfigError
+from gateway.ussd.callers import CallerService
+from gateway.ussd.effect_runner import EffectRunner
+from gateway.ussd.service import UssdService
+from menus.engine import Engine
+from menus.identifiers import NationalIdRule
+from menus.journeys import all_journeys
+from menus.text import load_catalogues
+
+
+class Ussd(Capability):
+    name = "ussd"
+
+    def __init__(self, shared: Shared, built: Built) -> None:
+        super().__init__(shared, built)
+        settings = shared.settings
+        catalogues = load_catalogues()
+        if settings.default_language not in catalogues:
+            raise ConfigError(f"DEFAULT_LANGUAGE {settings.default_language!r} has no catalogue")
+        enrolment, payments = built.get(Enrolment), built.get(Payments)
+        register, agents = built.get(Register), built.get(Agents)
+        callers = CallerService(shared.sessions)
+        self.token = settings.ussd_callback_token
+        self.store = SessionStore(shared.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl)
+        self.service = UssdService(
+            Engine(all_journeys(), catalogues),
+            self.store,
+            built.get(Scheme).cache,
+            EffectRunner(
+                enrolment.service,
+                enrolment.rights,
+                callers,
+                payments.service,
+                register.eligibility,
+                agents.pins,
+                agents.desk,
+            ),
+            callers,
+            max_chars=settings.ussd_max_chars,
+            default_language=settings.default_language,
+            national_id=NationalIdRule(settings.national_id_length),
+            country=settings.country,
+            timezone=settings.timezone,
+            clock=shared.today,
+            payments_available=payments.providers.available,
+        )
+
+    def routes(self) -> Sequence[BaseRoute]:
+        return [Route("/ussd", self.hop, methods=["POST"])]
+
+    async def hop(self, request: Request) -> Response:
+        """Africa's Talking USSD callback: always 200 with `CON ...` or `END ...`."""
+        if self.token is not None and not hmac.compare_digest(
+            request.query_params.get("token", "").encode(), self.token.encode()
+        ):
+            # Not the aggregator: whoever can post here could claim any phone number (an
+            # agent's included), so without the token nothing is read.
+            return PlainTextResponse(self.service.refusal(), status_code=403)
+        hop = africastalking.parse_hop(await request.body())
+        return PlainTextResponse(await self.service.answer(hop))
+
+    @staticmethod
+    def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+        dial = commands.add_parser(
+            "dial", help="a terminal phone: a USSD session against a running gateway"
+        )
+        dial.add_argument("--url", default="http://127.0.0.1:8000/ussd")
+        dial.add_argument("--phone", default="+2290197000001")
+        dial.add_argument("--code", default="*384*22#")
+        dial.add_argument("--input", help='answers separated by commas, e.g. "1,1,1,ADJOVI,Koffi"')
+        dial.set_defaults(run=_dial)
+
+
+def _dial(context: Context, args: argparse.Namespace) -> int:
+    from gateway.ussd import dial
+
+    answers = dial.scripted_answers(args.input) if args.input is not None else dial.prompt_answers()
+    return dial.session(
+        args.url, args.phone, args.code, answers, lambda screen: print(f"\n{screen}\n")
+    )
