@@ -936,6 +936,8 @@ def test_my_rights_still_show_what_my_household_owes() -> None:
 
 
 def test_a_journey_node_defined_twice_is_refused() -> None:
-    twice = Journey("twice", (Say("hello", [T("home_title")]), Say("hello", [T("no_offer")])))
+    twice = Journey(
+        "twice", (Say("hello", lines=[T("home_title")]), Say("hello", lines=[T("no_offer")]))
+    )
     with pytest.raises(ValueError, match=r"twice\.hello is defined twice"):
         Engine([*all_journeys(), twice], CATALOGUES)

@@ -81,26 +81,32 @@ def build(journeys: Sequence[Journey]) -> Journey:
     return Journey(
         name="main",
         nodes=(
-            Branch("start", _start),
+            Branch("start", next=_start),
             Menu(
                 "resume",
-                [T("resume_offer")],
-                (
-                    Option(T("resume_continue"), True, "resume_go"),
-                    Option(T("resume_restart"), False, "fresh"),
+                prompt=[T("resume_offer")],
+                options=(
+                    Option(T("resume_continue"), True, next="resume_go"),
+                    Option(T("resume_restart"), False, next="fresh"),
                 ),
-                "fresh",
+                next="fresh",
             ),
-            Branch("resume_go", _resume),
-            Branch("fresh", _fresh),
-            Menu("language", [T("ask_language")], _languages, _after_language, save=_set_language),
+            Branch("resume_go", next=_resume),
+            Branch("fresh", next=_fresh),
+            Menu(
+                "language",
+                prompt=[T("ask_language")],
+                options=_languages,
+                next=_after_language,
+                save=_set_language,
+            ),
             Act(
                 "remember_language",
-                lambda ctx, state: RememberLanguage(state.caller["phone"], state.language),
-                "_language_saved",
-                "home",
+                effect=lambda ctx, state: RememberLanguage(state.caller["phone"], state.language),
+                save="_language_saved",
+                next="home",
             ),
-            Menu("home", [T("home_title")], home_options, "home"),
-            Branch("go_home", _home),
+            Menu("home", prompt=[T("home_title")], options=home_options, next="home"),
+            Branch("go_home", next=_home),
         ),
     )
