@@ -1,13 +1,13 @@
 """A field agent's menu: PIN first, then register a household for someone else, add a
 member, take a cash premium, look up a member, see one's figures, change the PIN.
 
-The gateway recognises an agent's phone and puts `agent_id` and `agent_mutual` in the
-session's caller; the PIN unlocks `agent_ok` there. A PIN is
-read by a secret question and handed to an effect in the same hop: the session keeps
-neither the PIN nor its answer in the aggregator's text (see `Ask.secret`).
+The gateway recognises an agent's phone (see `menus.caller.field_agent`); the PIN signs
+the agent in for the session. A PIN is read by a secret question and handed to an
+effect in the same hop: the session keeps neither the PIN nor its answer in the
+aggregator's text (see `Ask.secret`).
 
-Registering a household is the enrolment journey itself, which reads `agent_ok`: it
-asks the household's phone and keeps to the agent's mutual.
+Registering a household is the enrolment journey itself, which knows a signed-in agent:
+it asks the household's phone and keeps to the agent's mutual.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from itertools import pairwise
 from typing import Any
 
 from menus import parsers
+from menus.caller import FieldAgent, field_agent, sign_in
 from menus.context import MenuContext
 from menus.effects import (
     AddMember,
@@ -39,12 +40,14 @@ from menus.text import Money, T, Text
 PIN_LENGTHS = range(4, 7)
 
 
-def is_agent(state: SessionState) -> bool:
-    return bool(state.caller.get("agent_id"))
+def _agent(state: SessionState) -> FieldAgent:
+    agent = field_agent(state)
+    assert agent is not None, "the agent's menu is reached from an agent's phone only"
+    return agent
 
 
 def _agent_id(state: SessionState) -> int:
-    return int(state.caller["agent_id"])
+    return _agent(state).id
 
 
 # -- the PIN ---------------------------------------------------------------------
@@ -88,7 +91,7 @@ def _after_check(ctx: MenuContext, state: SessionState) -> str:
     if outcome == "ok":
         if state.data.pop("_changing", False):
             return "new_pin"
-        state.caller["agent_ok"] = True
+        sign_in(state)
         return "main.resume" if "_resume" in state.data else "menu"
     if outcome == "wrong":
         return "pin_again"
@@ -109,7 +112,7 @@ def _locked(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 
 
 def _new_pin_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
-    if state.caller.get("agent_ok"):
+    if _agent(state).signed_in:
         return [T("agent_choose_new_pin")]
     return [T("agent_welcome"), T("agent_choose_pin")]
 
@@ -117,7 +120,7 @@ def _new_pin_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 def _after_pin_set(ctx: MenuContext, state: SessionState) -> str:
     outcome = state.data.pop("pin_set")["outcome"]
     if outcome == "set":
-        state.caller["agent_ok"] = True
+        sign_in(state)
         return "pin_saved"
     if outcome == "mismatch":
         return "pin_mismatch"
@@ -411,7 +414,7 @@ JOURNEY = Journey(
             effect=lambda ctx, state: SetAgentPin(
                 _agent_id(state),
                 _take_pin(state),
-                replacing=bool(state.caller.get("agent_ok")),
+                replacing=_agent(state).signed_in,
             ),
             save="pin_set",
             next=_after_pin_set,

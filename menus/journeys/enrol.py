@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from menus import parsers
+from menus.caller import FieldAgent, field_agent
 from menus.context import MenuContext, Product
 from menus.effects import EnrolHousehold, PersonDraft
 from menus.identifiers import PhoneNumberError, normalise_phone
@@ -65,13 +66,20 @@ def _save_dependant(field: str) -> Callable[[SessionState, Any], None]:
     return save
 
 
+def _registering_agent(state: SessionState) -> FieldAgent | None:
+    """The signed-in agent registering this household for someone else, if any."""
+    agent = field_agent(state)
+    return agent if agent is not None and agent.signed_in else None
+
+
 # -- where to join ---------------------------------------------------------------
 
 
 def _start(ctx: MenuContext, state: SessionState) -> str:
-    if state.caller.get("agent_ok"):
+    agent = _registering_agent(state)
+    if agent is not None:
         # An agent registers for someone else, in the agent's own mutual only.
-        state.data["mutual"] = state.caller["agent_mutual"]
+        state.data["mutual"] = agent.mutual
         return "household_phone"
     mutuals = ctx.scheme.mutuals
     if not mutuals:
@@ -235,17 +243,17 @@ def _household_phone(text: str, ctx: MenuContext, state: SessionState) -> str:
 def _enrol(ctx: MenuContext, state: SessionState) -> EnrolHousehold:
     head = _head(state)
     deps = state.data.get("deps", [])[: state.data["dep_count"]]
-    agent_id = state.caller.get("agent_id") if state.caller.get("agent_ok") else None
+    agent = _registering_agent(state)
     return EnrolHousehold(
         mutual_code=state.data["mutual"],
         product_code=state.data["product"],
         # Registered by an agent: the household's own phone gets its SMS, not the agent's.
-        phone=state.data["household_phone"] if agent_id else state.caller["phone"],
+        phone=state.data["household_phone"] if agent else state.caller["phone"],
         language=state.language,
         head=_draft(head, "head"),
         dependants=tuple(_draft({**d, **d["name"]}, d["relationship"]) for d in deps),
-        channel="agent" if agent_id else "ussd",
-        agent_id=int(agent_id) if agent_id else None,
+        channel="agent" if agent else "ussd",
+        agent_id=agent.id if agent else None,
     )
 
 
@@ -259,14 +267,14 @@ def _after_enrol(ctx: MenuContext, state: SessionState) -> str:
 def _done(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     result = state.data["result"]
     params = {"member_no": result["member_no"], "amount": Money(result["premium_due"])}
-    if state.caller.get("agent_ok"):
+    if _registering_agent(state) is not None:
         return [T("agent_enrol_done", params)]
     return [T("enrol_done", params)]
 
 
 def _duplicate(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     params = {"member_no": state.data["result"]["member_no"]}
-    if state.caller.get("agent_ok"):
+    if _registering_agent(state) is not None:
         return [T("agent_enrol_duplicate", params)]
     return [T("enrol_duplicate", params)]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from menus.caller import field_agent
 from menus.context import MenuContext
 from menus.effects import RememberLanguage
 from menus.nodes import Act, Branch, Journey, Menu, Option
@@ -16,7 +17,7 @@ from menus.text import T
 
 
 def _start(ctx: MenuContext, state: SessionState) -> str:
-    if state.caller.get("agent_id"):
+    if field_agent(state) is not None:
         return "agent.start"  # the PIN before anything, the resume offer included
     if "_resume" in state.data:
         return "resume"
@@ -25,8 +26,9 @@ def _start(ctx: MenuContext, state: SessionState) -> str:
 
 def _home(ctx: MenuContext, state: SessionState) -> str:
     """Where "00" leads: an agent's own menu once the PIN is given, else the PIN."""
-    if state.caller.get("agent_id"):
-        return "agent.menu" if state.caller.get("agent_ok") else "agent.start"
+    agent = field_agent(state)
+    if agent is not None:
+        return "agent.menu" if agent.signed_in else "agent.start"
     return "home"
 
 
@@ -44,7 +46,7 @@ def _resume(ctx: MenuContext, state: SessionState) -> str:
 def _fresh(ctx: MenuContext, state: SessionState) -> str:
     state.data.pop("_resume", None)
     state.data["_forget_resume"] = True  # the host drops the phone's snapshot
-    if state.caller.get("agent_id"):
+    if field_agent(state) is not None:
         return _home(ctx, state)
     return "home" if state.caller.get("language") else "language"
 
