@@ -105,7 +105,17 @@ class Branch:
     next: Next
 
 
-Node = Union[Menu, Ask, Act, Say, Branch]  # noqa: UP007
+@dataclass(frozen=True)
+class Resume:
+    """Continue the journey this phone dropped (the session's `resume` snapshot) at the
+    question it stopped at, with what was typed; go `otherwise` when there is none."""
+
+    id: str
+    _: KW_ONLY
+    otherwise: Next
+
+
+Node = Union[Menu, Ask, Act, Say, Branch, Resume]  # noqa: UP007
 
 
 @dataclass(frozen=True)

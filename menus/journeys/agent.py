@@ -92,7 +92,7 @@ def _after_check(ctx: MenuContext, state: SessionState) -> str:
         if state.data.pop("_changing", False):
             return "new_pin"
         sign_in(state)
-        return "main.resume" if "_resume" in state.data else "menu"
+        return "main.resume" if state.resume is not None else "menu"
     if outcome == "wrong":
         return "pin_again"
     if outcome == "no_pin":  # reset by staff while this session was open

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from menus.caller import field_agent
 from menus.context import MenuContext
 from menus.effects import RememberLanguage
-from menus.nodes import Act, Branch, Journey, Menu, Option
+from menus.nodes import Act, Branch, Journey, Menu, Option, Resume
 from menus.state import SessionState
 from menus.text import T
 
@@ -19,7 +19,7 @@ from menus.text import T
 def _start(ctx: MenuContext, state: SessionState) -> str:
     if field_agent(state) is not None:
         return "agent.start"  # the PIN before anything, the resume offer included
-    if "_resume" in state.data:
+    if state.resume is not None:
         return "resume"
     return "home" if state.caller.get("language") else "language"
 
@@ -32,20 +32,9 @@ def _home(ctx: MenuContext, state: SessionState) -> str:
     return "home"
 
 
-def _resume(ctx: MenuContext, state: SessionState) -> str:
-    snapshot = state.data.pop("_resume", None)
-    if snapshot is None:  # back to the offer after choosing to start again
-        return _fresh(ctx, state)
-    state.language = str(snapshot.get("language", state.language))
-    state.data = dict(snapshot["data"])
-    state.cursor = dict(snapshot["cursor"])
-    state.back = [(node, dict(cursor)) for node, cursor in snapshot["back"]]
-    return str(snapshot["node"])
-
-
 def _fresh(ctx: MenuContext, state: SessionState) -> str:
-    state.data.pop("_resume", None)
-    state.data["_forget_resume"] = True  # the host drops the phone's snapshot
+    state.resume = None
+    state.forget_resume = True  # the host drops the phone's snapshot
     if field_agent(state) is not None:
         return _home(ctx, state)
     return "home" if state.caller.get("language") else "language"
@@ -93,7 +82,7 @@ def build(journeys: Sequence[Journey]) -> Journey:
                 ),
                 next="fresh",
             ),
-            Branch("resume_go", next=_resume),
+            Resume("resume_go", otherwise="fresh"),
             Branch("fresh", next=_fresh),
             Menu(
                 "language",
