@@ -3,6 +3,11 @@
 The host calls `start` on a new session and `advance` with each new input. When a step
 carries an effect instead of a reply, the host applies it and calls `resume` with the
 result; the engine then goes on until it has a screen to show.
+
+A session dropped in a resumable journey can be continued: `resumable` gives the
+snapshot the host keeps for the phone, the next session starts with it (`ctx.resume`,
+then `state.resume`), a `Resume` node puts it back, and `state.forget_resume` tells the
+host that the caller chose to start again.
 """
 
 from __future__ import annotations
@@ -14,7 +19,19 @@ from typing import Any
 from menus import screens
 from menus.context import MenuContext
 from menus.effects import Effect
-from menus.nodes import Act, Ask, Branch, Invalid, Journey, Menu, Node, Say, resolve, store
+from menus.nodes import (
+    Act,
+    Ask,
+    Branch,
+    Invalid,
+    Journey,
+    Menu,
+    Node,
+    Resume,
+    Say,
+    resolve,
+    store,
+)
 from menus.screens import Screen
 from menus.state import SessionState
 from menus.text import Catalogue, T, Text
@@ -56,8 +73,8 @@ class Engine:
 
     def start(self, ctx: MenuContext, language: str, caller: dict[str, Any]) -> Step:
         state = SessionState(node=self.entry_node, language=language, caller=dict(caller))
-        if ctx.resume is not None:
-            state.data["_resume"] = ctx.resume
+        if ctx.resume is not None and ctx.resume.get("node") in self.nodes:
+            state.resume = ctx.resume
         return self._arrive(state, ctx, self.entry_node)
 
     def advance(self, state: SessionState, answer: str, ctx: MenuContext) -> Step:
@@ -68,6 +85,7 @@ class Engine:
         if answer == HOME:
             state.back.clear()
             state.data = {}
+            state.resume = None  # an offer not taken up is not made again
             return self._arrive(state, ctx, self.home_node)
         if isinstance(node, Menu):
             return self._answer_menu(state, node, answer, ctx)
@@ -180,10 +198,26 @@ class Engine:
             if isinstance(node, Branch):
                 target = self._qualify(target, resolve(node.next, ctx, state))
                 continue
+            if isinstance(node, Resume):
+                if state.resume is None:  # back to the offer after choosing to start again
+                    target = self._qualify(target, resolve(node.otherwise, ctx, state))
+                else:
+                    target = self._restore(state, state.resume)
+                continue
             if isinstance(node, Act):
                 return Step(state, effect=node.effect(ctx, state))
             return self._show(state, ctx)
         raise RuntimeError(f"branches loop around {target}")
+
+    @staticmethod
+    def _restore(state: SessionState, snapshot: dict[str, Any]) -> str:
+        """The session as `resumable` kept it; the node it stopped at."""
+        state.resume = None
+        state.language = str(snapshot.get("language", state.language))
+        state.data = dict(snapshot["data"])
+        state.cursor = dict(snapshot["cursor"])
+        state.back = [(node, dict(cursor)) for node, cursor in snapshot["back"]]
+        return str(snapshot["node"])
 
     def _show(self, state: SessionState, ctx: MenuContext, notice: T | None = None) -> Step:
         node = self.nodes[state.node]

@@ -2,12 +2,19 @@
 
 A journey is a tuple of these; the engine walks them. Functions in a node receive the
 context and the session state and return data: they never touch the outside world.
+
+A node's id is its one positional argument; every other field is named, so that a
+journey reads as what each value is (`save="member_no", next="quote"`), and two
+strings in the wrong order cannot pass for each other:
+
+    Ask("other_household", prompt=[T("ask_member_no")], parse=parsers.member_no,
+        save="member_no", next="quote")
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Union
 
 from menus.context import MenuContext
@@ -32,6 +39,7 @@ class Invalid(Exception):
 class Option:
     label: Text
     value: Any
+    _: KW_ONLY
     next: str | None = None  # overrides the menu's `next` for this option
 
 
@@ -43,6 +51,7 @@ class Menu:
     """Numbered choices; long lists page by themselves."""
 
     id: str
+    _: KW_ONLY
     prompt: Lines
     options: Options
     next: Next
@@ -58,6 +67,7 @@ class Ask:
     no copy in the session's data."""
 
     id: str
+    _: KW_ONLY
     prompt: Lines
     parse: Callable[[str, MenuContext, SessionState], Any]
     save: Save
@@ -70,6 +80,7 @@ class Act:
     """Ask the host to do something (enrol, look up) and route on its result."""
 
     id: str
+    _: KW_ONLY
     effect: Callable[[MenuContext, SessionState], Effect]
     save: str
     next: Next
@@ -80,6 +91,7 @@ class Say:
     """Information; the session ends after it unless `end` is False."""
 
     id: str
+    _: KW_ONLY
     lines: Lines
     end: bool = True
 
@@ -89,10 +101,21 @@ class Branch:
     """Route without a screen, e.g. skip a question whose answer is known."""
 
     id: str
+    _: KW_ONLY
     next: Next
 
 
-Node = Union[Menu, Ask, Act, Say, Branch]  # noqa: UP007
+@dataclass(frozen=True)
+class Resume:
+    """Continue the journey this phone dropped (the session's `resume` snapshot) at the
+    question it stopped at, with what was typed; go `otherwise` when there is none."""
+
+    id: str
+    _: KW_ONLY
+    otherwise: Next
+
+
+Node = Union[Menu, Ask, Act, Say, Branch, Resume]  # noqa: UP007
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,11 @@ class SessionState:
     caller: dict[str, Any] = field(default_factory=dict)
     # This session wrote the phone's resume snapshot, so it may also clear it.
     owns_resume: bool = False
+    # The phone's unfinished journey (a snapshot made by `Engine.resumable`), offered on
+    # the first screen until it is taken up or turned down.
+    resume: dict[str, Any] | None = None
+    # The offer was turned down: the host drops the phone's snapshot, then clears this.
+    forget_resume: bool = False
 
     def dumps(self) -> str:
         # A plain dict, not dataclasses.asdict: that deep-copies everything, every hop.
@@ -41,6 +46,8 @@ class SessionState:
                 "ended": self.ended,
                 "caller": self.caller,
                 "owns_resume": self.owns_resume,
+                "resume": self.resume,
+                "forget_resume": self.forget_resume,
             },
             separators=(",", ":"),
             ensure_ascii=False,
@@ -50,4 +57,8 @@ class SessionState:
     def loads(cls, raw: str | bytes) -> SessionState:
         fields = json.loads(raw)
         fields["back"] = [(node, cursor) for node, cursor in fields.get("back", [])]
+        # Saved before the offer had its own field, it rode in the data: sessions live
+        # minutes, so this can go once a release with the field has run for a day.
+        if "_resume" in fields.get("data", {}):
+            fields["resume"] = fields["data"].pop("_resume")
         return cls(**fields)

@@ -29,7 +29,7 @@ from menus.effects import CheckEligibility, EnrolHousehold
 from menus.engine import Engine, Step
 from menus.identifiers import member_number
 from menus.journeys import all_journeys, facility
-from menus.nodes import Act, Branch, Option
+from menus.nodes import Ask, Menu, Option, Say
 from menus.parsers import MAX_NAME
 from menus.state import SessionState
 from menus.text import Catalogue, T, load_catalogues
@@ -692,7 +692,7 @@ def screen_nodes() -> set[str]:
         f"{journey.name}.{node.id}"
         for journey in all_journeys()
         for node in journey.nodes
-        if not isinstance(node, (Act, Branch))
+        if isinstance(node, (Menu, Ask, Say))  # the kinds that show a screen
     }
 
 

@@ -554,12 +554,14 @@ def test_back_with_nowhere_to_go_shows_the_same_screen() -> None:
 def test_double_zero_goes_home_and_forgets_the_answers() -> None:
     phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1", "2")
     assert phone.state.data["head"]["last_name"] == "HOUNGBO"
-    phone.state.data["_forget_resume"] = True  # underscored keys are forgotten as well
+    phone.state.data["_changing"] = True  # underscored keys are forgotten as well
+    phone.state.resume = dropped_at_birth()  # and so is an offer not taken up
     phone.type("00")
     assert phone.node == "main.home"
     assert phone.reply.startswith("CON Mutuelle de santé\n1. Adhérer avec ma famille")
     assert phone.state.back == []
     assert phone.state.data == {}
+    assert phone.state.resume is None
     phone.type("1")
     assert phone.node == "enrol.mutual"  # a fresh start, nothing remembered
     assert "head" not in phone.state.data
@@ -568,10 +570,11 @@ def test_double_zero_goes_home_and_forgets_the_answers() -> None:
 def test_double_zero_at_the_resume_offer_goes_home_and_drops_the_offer() -> None:
     phone = Phone.dial(KNOWN, context(resume=dropped_at_birth()))
     assert phone.node == "main.resume"
-    assert "_resume" in phone.state.data
+    assert phone.state.resume == dropped_at_birth()
     phone.type("00")
     assert phone.node == "main.home"
     assert phone.state.data == {}  # the snapshot does not ride along into a new snapshot
+    assert phone.state.resume is None
     phone.type("1", "3", "1")
     snapshot = ENGINE.resumable(phone.state)
     assert snapshot is not None
@@ -827,6 +830,18 @@ def test_a_dropped_enrolment_continues_where_it_stopped() -> None:
     assert phone.step.effect == replace(FAMILY_OF_FOUR, language="en")
 
 
+def test_an_offer_saved_by_the_previous_release_can_still_be_taken_up() -> None:
+    shown = Phone.dial(UNKNOWN, context(resume=dropped_at_birth()))
+    saved = json.loads(shown.state.dumps())
+    # That release kept the snapshot in the data, and had no fields for it.
+    saved["data"] = {"_resume": saved.pop("resume")}
+    del saved["forget_resume"]
+    state = SessionState.loads(json.dumps(saved))
+    step = ENGINE.advance(state, "1", shown.ctx)
+    assert step.state.node == "enrol.birth"
+    assert step.reply == "CON Date of birth (DDMMYYYY) or year only (YYYY):\n0 Back"
+
+
 def test_the_resume_offer_is_in_the_language_the_session_started_in() -> None:
     phone = Phone.dial(KNOWN, context(resume=dropped_at_birth()))
     assert phone.reply == ("CON Vous aviez commencé une adhésion.\n1. Continuer\n2. Recommencer")
@@ -835,7 +850,8 @@ def test_the_resume_offer_is_in_the_language_the_session_started_in() -> None:
 def test_a_dropped_enrolment_can_be_started_again() -> None:
     phone = Phone.dial(UNKNOWN, context(resume=dropped_at_birth())).type("2")
     assert phone.node == "main.language"
-    assert phone.state.data == {"_forget_resume": True}
+    assert phone.state.data == {}
+    assert phone.state.resume is None and phone.state.forget_resume is True
     assert phone.state.back == [("main.resume", {})]
 
 
@@ -936,6 +952,8 @@ def test_my_rights_still_show_what_my_household_owes() -> None:
 
 
 def test_a_journey_node_defined_twice_is_refused() -> None:
-    twice = Journey("twice", (Say("hello", [T("home_title")]), Say("hello", [T("no_offer")])))
+    twice = Journey(
+        "twice", (Say("hello", lines=[T("home_title")]), Say("hello", lines=[T("no_offer")]))
+    )
     with pytest.raises(ValueError, match=r"twice\.hello is defined twice"):
         Engine([*all_journeys(), twice], CATALOGUES)

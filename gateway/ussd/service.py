@@ -129,9 +129,10 @@ class UssdService:
             state.owns_resume = True
         # Only the session that wrote the snapshot clears it on an outcome: one that merely
         # passed a closed campaign must not erase another, unfinished enrolment.
-        forget = state.data.pop("_forget_resume", False) or (
+        forget = state.forget_resume or (
             state.owns_resume and self.engine.finished_resumable(state)
         )
+        state.forget_resume = False  # done by this hop's save
         written = await self.store.save(
             hop.session_id,
             phone,

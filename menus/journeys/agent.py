@@ -1,13 +1,13 @@
 """A field agent's menu: PIN first, then register a household for someone else, add a
 member, take a cash premium, look up a member, see one's figures, change the PIN.
 
-The gateway recognises an agent's phone and puts `agent_id` and `agent_mutual` in the
-session's caller; the PIN unlocks `agent_ok` there. A PIN is
-read by a secret question and handed to an effect in the same hop: the session keeps
-neither the PIN nor its answer in the aggregator's text (see `Ask.secret`).
+The gateway recognises an agent's phone (see `menus.caller.field_agent`); the PIN signs
+the agent in for the session. A PIN is read by a secret question and handed to an
+effect in the same hop: the session keeps neither the PIN nor its answer in the
+aggregator's text (see `Ask.secret`).
 
-Registering a household is the enrolment journey itself, which reads `agent_ok`: it
-asks the household's phone and keeps to the agent's mutual.
+Registering a household is the enrolment journey itself, which knows a signed-in agent:
+it asks the household's phone and keeps to the agent's mutual.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from itertools import pairwise
 from typing import Any
 
 from menus import parsers
+from menus.caller import FieldAgent, field_agent, sign_in
 from menus.context import MenuContext
 from menus.effects import (
     AddMember,
@@ -39,12 +40,14 @@ from menus.text import Money, T, Text
 PIN_LENGTHS = range(4, 7)
 
 
-def is_agent(state: SessionState) -> bool:
-    return bool(state.caller.get("agent_id"))
+def _agent(state: SessionState) -> FieldAgent:
+    agent = field_agent(state)
+    assert agent is not None, "the agent's menu is reached from an agent's phone only"
+    return agent
 
 
 def _agent_id(state: SessionState) -> int:
-    return int(state.caller["agent_id"])
+    return _agent(state).id
 
 
 # -- the PIN ---------------------------------------------------------------------
@@ -88,8 +91,8 @@ def _after_check(ctx: MenuContext, state: SessionState) -> str:
     if outcome == "ok":
         if state.data.pop("_changing", False):
             return "new_pin"
-        state.caller["agent_ok"] = True
-        return "main.resume" if "_resume" in state.data else "menu"
+        sign_in(state)
+        return "main.resume" if state.resume is not None else "menu"
     if outcome == "wrong":
         return "pin_again"
     if outcome == "no_pin":  # reset by staff while this session was open
@@ -109,7 +112,7 @@ def _locked(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 
 
 def _new_pin_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
-    if state.caller.get("agent_ok"):
+    if _agent(state).signed_in:
         return [T("agent_choose_new_pin")]
     return [T("agent_welcome"), T("agent_choose_pin")]
 
@@ -117,7 +120,7 @@ def _new_pin_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 def _after_pin_set(ctx: MenuContext, state: SessionState) -> str:
     outcome = state.data.pop("pin_set")["outcome"]
     if outcome == "set":
-        state.caller["agent_ok"] = True
+        sign_in(state)
         return "pin_saved"
     if outcome == "mismatch":
         return "pin_mismatch"
@@ -365,78 +368,127 @@ def _change(ctx: MenuContext, state: SessionState) -> str:
 JOURNEY = Journey(
     name="agent",
     nodes=(
-        Act("start", lambda ctx, state: AgentStatus(_agent_id(state)), "pin_check", _after_status),
-        Ask("pin", [T("agent_ask_pin")], _pin, "_pin", "verify", secret=True),
-        Ask("pin_again", _wrong_pin, _pin, "_pin", "verify", secret=True),
+        Act(
+            "start",
+            effect=lambda ctx, state: AgentStatus(_agent_id(state)),
+            save="pin_check",
+            next=_after_status,
+        ),
+        Ask(
+            "pin", prompt=[T("agent_ask_pin")], parse=_pin, save="_pin", next="verify", secret=True
+        ),
+        Ask("pin_again", prompt=_wrong_pin, parse=_pin, save="_pin", next="verify", secret=True),
         Act(
             "verify",
-            lambda ctx, state: VerifyAgentPin(_agent_id(state), _take_pin(state)),
-            "pin_check",
-            _after_check,
+            effect=lambda ctx, state: VerifyAgentPin(_agent_id(state), _take_pin(state)),
+            save="pin_check",
+            next=_after_check,
         ),
-        Say("locked", _locked),
-        Say("disabled", [T("agent_disabled")]),
+        Say("locked", lines=_locked),
+        Say("disabled", lines=[T("agent_disabled")]),
         # A new PIN, typed twice; between the two hops the account holds the first's hash.
-        Ask("new_pin", _new_pin_prompt, _new_pin, "_pin", "hash_pin", secret=True),
+        Ask(
+            "new_pin",
+            prompt=_new_pin_prompt,
+            parse=_new_pin,
+            save="_pin",
+            next="hash_pin",
+            secret=True,
+        ),
         Act(
             "hash_pin",
-            lambda ctx, state: HoldNewPin(_agent_id(state), _take_pin(state)),
-            "_held",
-            "pin_twice",
+            effect=lambda ctx, state: HoldNewPin(_agent_id(state), _take_pin(state)),
+            save="_held",
+            next="pin_twice",
         ),
-        Ask("pin_twice", [T("agent_confirm_pin")], _pin, "_pin", "set_pin", secret=True),
+        Ask(
+            "pin_twice",
+            prompt=[T("agent_confirm_pin")],
+            parse=_pin,
+            save="_pin",
+            next="set_pin",
+            secret=True,
+        ),
         Act(
             "set_pin",
-            lambda ctx, state: SetAgentPin(
+            effect=lambda ctx, state: SetAgentPin(
                 _agent_id(state),
                 _take_pin(state),
-                replacing=bool(state.caller.get("agent_ok")),
+                replacing=_agent(state).signed_in,
             ),
-            "pin_set",
-            _after_pin_set,
+            save="pin_set",
+            next=_after_pin_set,
         ),
         Ask(
             "pin_mismatch",
-            [T("agent_pin_mismatch"), T("agent_choose_pin")],
-            _new_pin,
-            "_pin",
-            "hash_pin",
+            prompt=[T("agent_pin_mismatch"), T("agent_choose_pin")],
+            parse=_new_pin,
+            save="_pin",
+            next="hash_pin",
             secret=True,
         ),
-        Menu("pin_saved", [T("agent_pin_saved")], MENU, "menu"),
-        Branch("change_pin", _change),
-        Ask("old_pin", [T("agent_ask_old_pin")], _pin, "_pin", "verify", secret=True),
-        Menu("menu", [T("agent_menu_title")], MENU, "menu"),
+        Menu("pin_saved", prompt=[T("agent_pin_saved")], options=MENU, next="menu"),
+        Branch("change_pin", next=_change),
+        Ask(
+            "old_pin",
+            prompt=[T("agent_ask_old_pin")],
+            parse=_pin,
+            save="_pin",
+            next="verify",
+            secret=True,
+        ),
+        Menu("menu", prompt=[T("agent_menu_title")], options=MENU, next="menu"),
         # Add a member to a household of the mutual.
-        Ask("add_no", [T("agent_ask_member_no")], parsers.member_no, "member_no", "add_find"),
-        Act("add_find", _find, "household", _found("add_check")),
-        Branch("add_check", _can_add),
-        Ask("add_name", _add_name_prompt, _new_member_name, _save_new("name"), "add_sex"),
-        Menu("add_sex", [T("ask_dependant_sex")], SEXES, "add_birth", save=_save_new("sex")),
+        Ask(
+            "add_no",
+            prompt=[T("agent_ask_member_no")],
+            parse=parsers.member_no,
+            save="member_no",
+            next="add_find",
+        ),
+        Act("add_find", effect=_find, save="household", next=_found("add_check")),
+        Branch("add_check", next=_can_add),
+        Ask(
+            "add_name",
+            prompt=_add_name_prompt,
+            parse=_new_member_name,
+            save=_save_new("name"),
+            next="add_sex",
+        ),
+        Menu(
+            "add_sex",
+            prompt=[T("ask_dependant_sex")],
+            options=SEXES,
+            next="add_birth",
+            save=_save_new("sex"),
+        ),
         Ask(
             "add_birth",
-            [T("ask_dependant_birth")],
-            parsers.birth_date,
-            _save_new("birth"),
-            "add_relation",
+            prompt=[T("ask_dependant_birth")],
+            parse=parsers.birth_date,
+            save=_save_new("birth"),
+            next="add_relation",
         ),
         Menu(
             "add_relation",
-            [T("ask_relationship")],
-            RELATIONSHIPS,
-            "add_confirm",
+            prompt=[T("ask_relationship")],
+            options=RELATIONSHIPS,
+            next="add_confirm",
             save=_save_new("relationship"),
         ),
         Menu(
             "add_confirm",
-            _add_summary,
-            (Option(T("confirm"), True, "add_save"), Option(T("cancel"), False, "cancelled")),
-            "add_save",
+            prompt=_add_summary,
+            options=(
+                Option(T("confirm"), True, next="add_save"),
+                Option(T("cancel"), False, next="cancelled"),
+            ),
+            next="add_save",
         ),
-        Act("add_save", _add, "added", _after_add),
+        Act("add_save", effect=_add, save="added", next=_after_add),
         Say(
             "added",
-            lambda ctx, state: [
+            lines=lambda ctx, state: [
                 T(
                     "agent_member_added",
                     {
@@ -446,42 +498,65 @@ JOURNEY = Journey(
                 )
             ],
         ),
-        Say("add_duplicate", [T("agent_member_duplicate")]),
-        Say("full", [T("agent_household_full")]),
+        Say("add_duplicate", lines=[T("agent_member_duplicate")]),
+        Say("full", lines=[T("agent_household_full")]),
         # Cash.
-        Ask("cash_no", [T("agent_ask_member_no")], parsers.member_no, "member_no", "cash_find"),
-        Act("cash_find", _find, "household", _cash_route),
-        Ask("cash_amount", _cash_prompt, _cash_amount, "amount", "cash_payer"),
-        Ask("cash_payer", [T("agent_ask_payer")], _payer_name, "payer", "cash_confirm"),
+        Ask(
+            "cash_no",
+            prompt=[T("agent_ask_member_no")],
+            parse=parsers.member_no,
+            save="member_no",
+            next="cash_find",
+        ),
+        Act("cash_find", effect=_find, save="household", next=_cash_route),
+        Ask(
+            "cash_amount", prompt=_cash_prompt, parse=_cash_amount, save="amount", next="cash_payer"
+        ),
+        Ask(
+            "cash_payer",
+            prompt=[T("agent_ask_payer")],
+            parse=_payer_name,
+            save="payer",
+            next="cash_confirm",
+        ),
         Menu(
             "cash_confirm",
-            _cash_summary,
-            (Option(T("confirm"), True, "cash_save"), Option(T("cancel"), False, "cancelled")),
-            "cash_save",
+            prompt=_cash_summary,
+            options=(
+                Option(T("confirm"), True, next="cash_save"),
+                Option(T("cancel"), False, next="cancelled"),
+            ),
+            next="cash_save",
         ),
-        Act("cash_save", _record, "cash", _after_cash),
-        Say("cash_done", _cash_done),
-        Say("cash_above_due", [T("agent_cash_above_due")]),
-        Say("nothing_due", [T("pay_nothing_due")]),
+        Act("cash_save", effect=_record, save="cash", next=_after_cash),
+        Say("cash_done", lines=_cash_done),
+        Say("cash_above_due", lines=[T("agent_cash_above_due")]),
+        Say("nothing_due", lines=[T("pay_nothing_due")]),
         # Look up a member.
-        Ask("look_no", [T("agent_ask_member_no")], parsers.member_no, "member_no", "look_find"),
-        Act("look_find", _find, "household", _found("look_show")),
-        Say("look_show", _lookup_lines),
+        Ask(
+            "look_no",
+            prompt=[T("agent_ask_member_no")],
+            parse=parsers.member_no,
+            save="member_no",
+            next="look_find",
+        ),
+        Act("look_find", effect=_find, save="household", next=_found("look_show")),
+        Say("look_show", lines=_lookup_lines),
         # My figures.
         Act(
             "figures",
-            lambda ctx, state: ShowAgentFigures(_agent_id(state)),
-            "figures",
-            "figures_show",
+            effect=lambda ctx, state: ShowAgentFigures(_agent_id(state)),
+            save="figures",
+            next="figures_show",
         ),
-        Say("figures_show", _figures),
+        Say("figures_show", lines=_figures),
         # Outcomes shared by the actions.
         Say(
             "unknown",
-            lambda ctx, state: [T("member_unknown", {"member_no": state.data["member_no"]})],
+            lines=lambda ctx, state: [T("member_unknown", {"member_no": state.data["member_no"]})],
         ),
-        Say("other_mutual", [T("agent_other_mutual")]),
-        Say("refused", [T("agent_refused")]),
-        Say("cancelled", [T("agent_cancelled")]),
+        Say("other_mutual", lines=[T("agent_other_mutual")]),
+        Say("refused", lines=[T("agent_refused")]),
+        Say("cancelled", lines=[T("agent_cancelled")]),
     ),
 )

@@ -27,8 +27,19 @@ JOURNEY = Journey(
     name="check",
     entry=Entry(T("menu_check_member"), order=30),
     nodes=(
-        Ask("number", [T("ask_member_no")], parsers.member_no, "member_no", "load"),
-        Act("load", lambda ctx, state: ShowMemberStatus(state.data["member_no"]), "status", "show"),
-        Say("show", _lines),
+        Ask(
+            "number",
+            prompt=[T("ask_member_no")],
+            parse=parsers.member_no,
+            save="member_no",
+            next="load",
+        ),
+        Act(
+            "load",
+            effect=lambda ctx, state: ShowMemberStatus(state.data["member_no"]),
+            save="status",
+            next="show",
+        ),
+        Say("show", lines=_lines),
     ),
 )

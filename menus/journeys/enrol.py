@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from menus import parsers
+from menus.caller import FieldAgent, field_agent
 from menus.context import MenuContext, Product
 from menus.effects import EnrolHousehold, PersonDraft
 from menus.identifiers import PhoneNumberError, normalise_phone
@@ -65,13 +66,20 @@ def _save_dependant(field: str) -> Callable[[SessionState, Any], None]:
     return save
 
 
+def _registering_agent(state: SessionState) -> FieldAgent | None:
+    """The signed-in agent registering this household for someone else, if any."""
+    agent = field_agent(state)
+    return agent if agent is not None and agent.signed_in else None
+
+
 # -- where to join ---------------------------------------------------------------
 
 
 def _start(ctx: MenuContext, state: SessionState) -> str:
-    if state.caller.get("agent_ok"):
+    agent = _registering_agent(state)
+    if agent is not None:
         # An agent registers for someone else, in the agent's own mutual only.
-        state.data["mutual"] = state.caller["agent_mutual"]
+        state.data["mutual"] = agent.mutual
         return "household_phone"
     mutuals = ctx.scheme.mutuals
     if not mutuals:
@@ -235,17 +243,17 @@ def _household_phone(text: str, ctx: MenuContext, state: SessionState) -> str:
 def _enrol(ctx: MenuContext, state: SessionState) -> EnrolHousehold:
     head = _head(state)
     deps = state.data.get("deps", [])[: state.data["dep_count"]]
-    agent_id = state.caller.get("agent_id") if state.caller.get("agent_ok") else None
+    agent = _registering_agent(state)
     return EnrolHousehold(
         mutual_code=state.data["mutual"],
         product_code=state.data["product"],
         # Registered by an agent: the household's own phone gets its SMS, not the agent's.
-        phone=state.data["household_phone"] if agent_id else state.caller["phone"],
+        phone=state.data["household_phone"] if agent else state.caller["phone"],
         language=state.language,
         head=_draft(head, "head"),
         dependants=tuple(_draft({**d, **d["name"]}, d["relationship"]) for d in deps),
-        channel="agent" if agent_id else "ussd",
-        agent_id=int(agent_id) if agent_id else None,
+        channel="agent" if agent else "ussd",
+        agent_id=agent.id if agent else None,
     )
 
 
@@ -259,14 +267,14 @@ def _after_enrol(ctx: MenuContext, state: SessionState) -> str:
 def _done(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     result = state.data["result"]
     params = {"member_no": result["member_no"], "amount": Money(result["premium_due"])}
-    if state.caller.get("agent_ok"):
+    if _registering_agent(state) is not None:
         return [T("agent_enrol_done", params)]
     return [T("enrol_done", params)]
 
 
 def _duplicate(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     params = {"member_no": state.data["result"]["member_no"]}
-    if state.caller.get("agent_ok"):
+    if _registering_agent(state) is not None:
         return [T("agent_enrol_duplicate", params)]
     return [T("enrol_duplicate", params)]
 
@@ -283,81 +291,118 @@ JOURNEY = Journey(
     entry=Entry(T("menu_enrol"), order=10),
     resumable=True,
     nodes=(
-        Branch("start", _start),
+        Branch("start", next=_start),
         Ask(
             "household_phone",
-            [T("ask_household_phone")],
-            _household_phone,
-            "household_phone",
-            "product_pick",
+            prompt=[T("ask_household_phone")],
+            parse=_household_phone,
+            save="household_phone",
+            next="product_pick",
         ),
-        Menu("commune", [T("ask_commune")], _communes, "mutual", save="commune"),
-        Menu("mutual", [T("ask_mutual")], _mutuals, "product_pick", save="mutual"),
-        Branch("product_pick", _product_pick),
-        Menu("product", [T("ask_product")], _products, "product_check", save="product"),
-        Branch("product_check", _product_check),
+        Menu(
+            "commune", prompt=[T("ask_commune")], options=_communes, next="mutual", save="commune"
+        ),
+        Menu(
+            "mutual", prompt=[T("ask_mutual")], options=_mutuals, next="product_pick", save="mutual"
+        ),
+        Branch("product_pick", next=_product_pick),
+        Menu(
+            "product",
+            prompt=[T("ask_product")],
+            options=_products,
+            next="product_check",
+            save="product",
+        ),
+        Branch("product_check", next=_product_check),
         Ask(
             "last_name",
-            [T("ask_head_last_name")],
-            parsers.family_name,
-            _save_head("last_name"),
-            "first_names",
+            prompt=[T("ask_head_last_name")],
+            parse=parsers.family_name,
+            save=_save_head("last_name"),
+            next="first_names",
         ),
         Ask(
             "first_names",
-            [T("ask_head_first_names")],
-            parsers.given_names,
-            _save_head("first_names"),
-            "sex",
+            prompt=[T("ask_head_first_names")],
+            parse=parsers.given_names,
+            save=_save_head("first_names"),
+            next="sex",
         ),
-        Menu("sex", [T("ask_head_sex")], SEXES, "birth", save=_save_head("sex")),
-        Ask("birth", [T("ask_head_birth")], parsers.birth_date, _save_head("birth"), _after_birth),
+        Menu(
+            "sex", prompt=[T("ask_head_sex")], options=SEXES, next="birth", save=_save_head("sex")
+        ),
+        Ask(
+            "birth",
+            prompt=[T("ask_head_birth")],
+            parse=parsers.birth_date,
+            save=_save_head("birth"),
+            next=_after_birth,
+        ),
         Menu(
             "occupation",
-            [T("ask_occupation")],
-            _occupations,
-            "national_id",
+            prompt=[T("ask_occupation")],
+            options=_occupations,
+            next="national_id",
             save=_save_head("occupation"),
         ),
         Ask(
             "national_id",
-            [T("ask_national_id")],
-            parsers.national_id,
-            _save_head("national_id"),
-            _after_national_id,
+            prompt=[T("ask_national_id")],
+            parse=parsers.national_id,
+            save=_save_head("national_id"),
+            next=_after_national_id,
         ),
         Ask(
-            "household_size", [T("ask_household_size")], _household_size, "dep_count", _after_count
+            "household_size",
+            prompt=[T("ask_household_size")],
+            parse=_household_size,
+            save="dep_count",
+            next=_after_count,
         ),
-        Ask("dep_name", _dependant_prompt, _dependant_name, _save_dependant("name"), "dep_sex"),
-        Menu("dep_sex", [T("ask_dependant_sex")], SEXES, "dep_birth", save=_save_dependant("sex")),
+        Ask(
+            "dep_name",
+            prompt=_dependant_prompt,
+            parse=_dependant_name,
+            save=_save_dependant("name"),
+            next="dep_sex",
+        ),
+        Menu(
+            "dep_sex",
+            prompt=[T("ask_dependant_sex")],
+            options=SEXES,
+            next="dep_birth",
+            save=_save_dependant("sex"),
+        ),
         Ask(
             "dep_birth",
-            [T("ask_dependant_birth")],
-            parsers.birth_date,
-            _save_dependant("birth"),
-            "dep_relation",
+            prompt=[T("ask_dependant_birth")],
+            parse=parsers.birth_date,
+            save=_save_dependant("birth"),
+            next="dep_relation",
         ),
         Menu(
             "dep_relation",
-            [T("ask_relationship")],
-            RELATIONSHIPS,
-            "dep_next",
+            prompt=[T("ask_relationship")],
+            options=RELATIONSHIPS,
+            next="dep_next",
             save=_save_dependant("relationship"),
         ),
-        Branch("dep_next", _next_dependant),
+        Branch("dep_next", next=_next_dependant),
         Menu(
             "summary",
-            _summary,
-            (Option(T("confirm"), True, "enrol"), Option(T("cancel"), False, "cancelled")),
-            "enrol",
+            prompt=_summary,
+            options=(
+                Option(T("confirm"), True, next="enrol"),
+                Option(T("cancel"), False, next="cancelled"),
+            ),
+            next="enrol",
         ),
-        Act("enrol", _enrol, "result", _after_enrol),
-        Say("done", _done),
-        Say("duplicate", _duplicate),
-        Say("closed", _closed_now),
-        Say("refused", [T("enrol_refused")]),
-        Say("cancelled", [T("enrol_cancelled")]),
-        Say("no_offer", [T("no_offer")]),
+        Act("enrol", effect=_enrol, save="result", next=_after_enrol),
+        Say("done", lines=_done),
+        Say("duplicate", lines=_duplicate),
+        Say("closed", lines=_closed_now),
+        Say("refused", lines=[T("enrol_refused")]),
+        Say("cancelled", lines=[T("enrol_cancelled")]),
+        Say("no_offer", lines=[T("no_offer")]),
     ),
 )

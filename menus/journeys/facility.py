@@ -71,8 +71,14 @@ JOURNEY = Journey(
     name="facility",
     entry=Entry(T("menu_facility_check"), order=5, shown=_desk),
     nodes=(
-        Ask("number", [T("ask_patient_member_no")], parsers.member_no, "member_no", "load"),
-        Act("load", _check, "answer", "show"),
-        Say("show", _lines),
+        Ask(
+            "number",
+            prompt=[T("ask_patient_member_no")],
+            parse=parsers.member_no,
+            save="member_no",
+            next="load",
+        ),
+        Act("load", effect=_check, save="answer", next="show"),
+        Say("show", lines=_lines),
     ),
 )

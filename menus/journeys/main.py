@@ -8,43 +8,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from menus.caller import field_agent
 from menus.context import MenuContext
 from menus.effects import RememberLanguage
-from menus.nodes import Act, Branch, Journey, Menu, Option
+from menus.nodes import Act, Branch, Journey, Menu, Option, Resume
 from menus.state import SessionState
 from menus.text import T
 
 
 def _start(ctx: MenuContext, state: SessionState) -> str:
-    if state.caller.get("agent_id"):
+    if field_agent(state) is not None:
         return "agent.start"  # the PIN before anything, the resume offer included
-    if "_resume" in state.data:
+    if state.resume is not None:
         return "resume"
     return "home" if state.caller.get("language") else "language"
 
 
 def _home(ctx: MenuContext, state: SessionState) -> str:
     """Where "00" leads: an agent's own menu once the PIN is given, else the PIN."""
-    if state.caller.get("agent_id"):
-        return "agent.menu" if state.caller.get("agent_ok") else "agent.start"
+    agent = field_agent(state)
+    if agent is not None:
+        return "agent.menu" if agent.signed_in else "agent.start"
     return "home"
 
 
-def _resume(ctx: MenuContext, state: SessionState) -> str:
-    snapshot = state.data.pop("_resume", None)
-    if snapshot is None:  # back to the offer after choosing to start again
-        return _fresh(ctx, state)
-    state.language = str(snapshot.get("language", state.language))
-    state.data = dict(snapshot["data"])
-    state.cursor = dict(snapshot["cursor"])
-    state.back = [(node, dict(cursor)) for node, cursor in snapshot["back"]]
-    return str(snapshot["node"])
-
-
 def _fresh(ctx: MenuContext, state: SessionState) -> str:
-    state.data.pop("_resume", None)
-    state.data["_forget_resume"] = True  # the host drops the phone's snapshot
-    if state.caller.get("agent_id"):
+    state.resume = None
+    state.forget_resume = True  # the host drops the phone's snapshot
+    if field_agent(state) is not None:
         return _home(ctx, state)
     return "home" if state.caller.get("language") else "language"
 
@@ -81,26 +72,32 @@ def build(journeys: Sequence[Journey]) -> Journey:
     return Journey(
         name="main",
         nodes=(
-            Branch("start", _start),
+            Branch("start", next=_start),
             Menu(
                 "resume",
-                [T("resume_offer")],
-                (
-                    Option(T("resume_continue"), True, "resume_go"),
-                    Option(T("resume_restart"), False, "fresh"),
+                prompt=[T("resume_offer")],
+                options=(
+                    Option(T("resume_continue"), True, next="resume_go"),
+                    Option(T("resume_restart"), False, next="fresh"),
                 ),
-                "fresh",
+                next="fresh",
             ),
-            Branch("resume_go", _resume),
-            Branch("fresh", _fresh),
-            Menu("language", [T("ask_language")], _languages, _after_language, save=_set_language),
+            Resume("resume_go", otherwise="fresh"),
+            Branch("fresh", next=_fresh),
+            Menu(
+                "language",
+                prompt=[T("ask_language")],
+                options=_languages,
+                next=_after_language,
+                save=_set_language,
+            ),
             Act(
                 "remember_language",
-                lambda ctx, state: RememberLanguage(state.caller["phone"], state.language),
-                "_language_saved",
-                "home",
+                effect=lambda ctx, state: RememberLanguage(state.caller["phone"], state.language),
+                save="_language_saved",
+                next="home",
             ),
-            Menu("home", [T("home_title")], home_options, "home"),
-            Branch("go_home", _home),
+            Menu("home", prompt=[T("home_title")], options=home_options, next="home"),
+            Branch("go_home", next=_home),
         ),
     )

@@ -37,8 +37,11 @@ JOURNEY = Journey(
     entry=Entry(T("menu_my_rights"), order=20, shown=_known),
     nodes=(
         Act(
-            "load", lambda ctx, state: ShowHouseholdRights(state.caller["phone"]), "rights", "show"
+            "load",
+            effect=lambda ctx, state: ShowHouseholdRights(state.caller["phone"]),
+            save="rights",
+            next="show",
         ),
-        Say("show", _lines),
+        Say("show", lines=_lines),
     ),
 )
