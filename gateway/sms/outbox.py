@@ -28,7 +28,6 @@ UNDELIVERED = "undelivered"  # the network could not deliver it
 REFUSED = "refused"  # the aggregator will never send it (invalid number, blacklisted...)
 CANCELLED = "cancelled"  # a reminder or campaign for a number that opted out meanwhile
 EXPIRED = "expired"  # could not leave within SMS_GIVE_UP_AFTER
-FINAL = frozenset({DELIVERED, UNDELIVERED, REFUSED, CANCELLED, EXPIRED})
 
 # What people did not ask for just now: these wait out quiet hours and respect STOP.
 UNASKED = frozenset({"reminder", "campaign"})

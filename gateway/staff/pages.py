@@ -1,9 +1,8 @@
 """Rendering dashboard pages: one Jinja2 environment, one `render` for every page.
 
-    from gateway.staff.pages import render, register_templates
+    from gateway.staff.pages import render
 
-    register_templates(Path(__file__).parent / "templates")   # once, at import
-    return render(request, "stats/home.html", {"figures": figures})
+    return render(request, "stats_home.html", {"figures": figures})
 
 A page template extends `base.html` and fills `{% block content %}` (and `{% block title
 %}`; `{% block head %}` for a page's own stylesheet). `render` gives every template:
@@ -33,14 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import (
-    BaseLoader,
-    ChoiceLoader,
-    Environment,
-    FileSystemLoader,
-    pass_context,
-    select_autoescape,
-)
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.requests import Request
@@ -60,9 +52,9 @@ SECURITY_HEADERS = {
     ),
 }
 
-_template_dirs: list[BaseLoader] = [FileSystemLoader(Path(__file__).parent / "templates")]
 _environment = Environment(
-    loader=ChoiceLoader(_template_dirs), autoescape=select_autoescape(default=True)
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True),
 )
 
 
@@ -106,12 +98,6 @@ def add_nav_link(href: str, key: str, shown_to: Callable[[Any], bool] = lambda s
 add_nav_link("/admin", "nav.home")
 add_nav_link("/admin/households", "nav.households")
 add_nav_link("/admin/campaigns", "nav.campaigns", lambda staff: staff.scope.may_send_campaigns)
-
-
-def register_templates(directory: Path) -> None:
-    """Make another part's templates (say `gateway/stats/templates/stats/home.html`) found
-    by name, next to ours: they can then `{% extends "base.html" %}`."""
-    _template_dirs.append(FileSystemLoader(directory))
 
 
 def render(

@@ -414,9 +414,4 @@ def _specs() -> list[TableSpec]:
     return specs
 
 
-SPECS = _specs()
-TABLES: dict[str, TableSpec] = {spec.name: spec for spec in SPECS}
-
-
-def tables_of(figure: str) -> list[TableSpec]:
-    return [spec for spec in SPECS if spec.figure == figure]
+TABLES: dict[str, TableSpec] = {spec.name: spec for spec in _specs()}
