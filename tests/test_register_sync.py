@@ -39,7 +39,7 @@ from gateway.register import registers
 from gateway.register.capability import Register
 from gateway.register.local import LocalRegister
 from gateway.register.sync import RegisterQueue, RegisterSync, retry_after
-from gateway.settings import ConfigError, RegisterSettings, Settings
+from gateway.settings import ConfigError, Settings
 from gateway.sms.outbox import Outbox
 from gateway.sms.reminders import Reminders
 from gateway.worker import Worker
@@ -1271,7 +1271,7 @@ async def test_everything_enrolled_by_ussd_and_paid_reaches_openimis_once(
 ) -> None:
     """REGISTER_ADAPTER=openimis: the gateway as it runs, households enrolled by USSD and
     paid at the desk, the background worker's rounds pushing them."""
-    register = RegisterSettings.from_env(
+    register = Settings.from_env(
         {
             "REGISTER_ADAPTER": "openimis",
             "OPENIMIS_BASE_URL": openimis.url,
@@ -1279,7 +1279,7 @@ async def test_everything_enrolled_by_ussd_and_paid_reaches_openimis_once(
             "OPENIMIS_PASSWORD": "s3cret",
             "REGISTER_MAX_ATTEMPTS": "5",
         }
-    )
+    ).register
     app = create_app(dataclasses.replace(settings, register=register), Clock(TODAY), now=now)
     async with app.router.lifespan_context(app):
         register = part(app, Register)
