@@ -13,7 +13,7 @@ def connect(url: str, max_connections: int, timeout: float) -> Redis:
         max_connections=max_connections,
         timeout=timeout,
         # No per-command timeout: it costs a timer per command on the hot path. A USSD hop
-        # has one deadline for all it does (gateway.ussd.HOP_BUDGET).
+        # has one deadline for all it does (gateway.ussd.service.HOP_BUDGET).
         socket_connect_timeout=timeout,
     )
     return Redis(connection_pool=pool)
