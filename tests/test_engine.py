@@ -24,7 +24,7 @@ from menus.effects import (
 )
 from menus.engine import Engine, Step
 from menus.journeys import all_journeys
-from menus.nodes import Invalid, Journey, Say
+from menus.nodes import Invalid, Journey, JourneyError, Say
 from menus.parsers import MAX_NAME
 from menus.state import SessionState
 from menus.text import T, load_catalogues
@@ -955,5 +955,5 @@ def test_a_journey_node_defined_twice_is_refused() -> None:
     twice = Journey(
         "twice", (Say("hello", lines=[T("home_title")]), Say("hello", lines=[T("no_offer")]))
     )
-    with pytest.raises(ValueError, match=r"twice\.hello is defined twice"):
+    with pytest.raises(JourneyError, match=r"^journey 'twice', node 'hello': defined twice$"):
         Engine([*all_journeys(), twice], CATALOGUES)

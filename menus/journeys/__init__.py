@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from menus.journeys import agent, check, enrol, facility, main, pay, rights
-from menus.nodes import Journey
+from menus.nodes import Journey, checked_nodes
 
 
 def all_journeys() -> list[Journey]:
+    """The journeys, every target of every node checked (`JourneyError` otherwise)."""
     offered = [facility.JOURNEY, enrol.JOURNEY, pay.JOURNEY, rights.JOURNEY, check.JOURNEY]
     # The agent's menu has no entry in the main menu: an agent's phone goes straight to it.
-    return [main.build(offered), *offered, agent.JOURNEY]
+    journeys = [main.build(offered), *offered, agent.JOURNEY]
+    checked_nodes(journeys)
+    return journeys
