@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import KW_ONLY, dataclass
+from enum import StrEnum
 from typing import Any, Union
 
 from menus.context import MenuContext
@@ -160,14 +161,25 @@ class Act:
     next: Next
 
 
+class Outcome(StrEnum):
+    """What a session has achieved when it ends on a node, for the statistics' funnel:
+    they find the nodes by their outcome (`menus.journeys.nodes_with`), never by id, so
+    renaming a node keeps the funnel right."""
+
+    ENROLLED = "enrolled"
+    PAYMENT_STARTED = "payment_started"
+
+
 @dataclass(frozen=True)
 class Say:
-    """Information; the session ends after it unless `end` is False."""
+    """Information; the session ends after it unless `end` is False. A session that
+    ends here has achieved `outcome`, if any."""
 
     id: str
     _: KW_ONLY
     lines: Lines
     end: bool = True
+    outcome: Outcome | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pytest
 
 from menus.context import MenuContext, SchemeSnapshot
 from menus.engine import Engine
-from menus.journeys import all_journeys, check
+from menus.journeys import all_journeys, check, nodes_with
 from menus.nodes import (
     Act,
     Ask,
@@ -24,6 +24,7 @@ from menus.nodes import (
     Menu,
     Node,
     Option,
+    Outcome,
     Resume,
     Say,
     checked_nodes,
@@ -186,6 +187,21 @@ def test_a_route_that_keeps_to_its_targets_is_followed() -> None:
         Ask("start", prompt=[T("ask_member_no")], parse=_text, save="x", next=route)
     )
     assert engine.advance(state, "1", CTX).state.node == "trial.end"
+
+
+# -- outcomes, for the statistics ---------------------------------------------------
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_every_outcome_is_reached_at_an_end_of_session(outcome: Outcome) -> None:
+    """The funnel counts sessions that ended on these nodes: a node renamed or removed
+    without its mark would empty it silently."""
+    nodes = checked_nodes(all_journeys())
+    marked = nodes_with(outcome)
+    assert marked, f"no node is marked {outcome}"
+    for node_id in marked:
+        node = nodes[node_id]
+        assert isinstance(node, Say) and node.end, node_id
 
 
 # -- fields by name ------------------------------------------------------------------

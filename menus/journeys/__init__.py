@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from menus.journeys import agent, check, enrol, facility, main, pay, rights
-from menus.nodes import Journey, checked_nodes
+from menus.nodes import Journey, Outcome, Say, checked_nodes
 
 
 def all_journeys() -> list[Journey]:
@@ -13,3 +15,14 @@ def all_journeys() -> list[Journey]:
     journeys = [main.build(offered), *offered, agent.JOURNEY]
     checked_nodes(journeys)
     return journeys
+
+
+@cache
+def nodes_with(outcome: Outcome) -> frozenset[str]:
+    """The nodes ("enrol.done") a session has achieved `outcome` by ending on."""
+    return frozenset(
+        f"{journey.name}.{node.id}"
+        for journey in all_journeys()
+        for node in journey.nodes
+        if isinstance(node, Say) and node.outcome is outcome
+    )

@@ -15,7 +15,19 @@ from menus.caller import FieldAgent, field_agent
 from menus.context import MenuContext, Product
 from menus.effects import EnrolHousehold, PersonDraft
 from menus.identifiers import PhoneNumberError, normalise_phone
-from menus.nodes import Act, Ask, Branch, Entry, Invalid, Journey, Menu, Option, Say, routes_to
+from menus.nodes import (
+    Act,
+    Ask,
+    Branch,
+    Entry,
+    Invalid,
+    Journey,
+    Menu,
+    Option,
+    Outcome,
+    Say,
+    routes_to,
+)
 from menus.state import SessionState
 from menus.text import Money, T, Text
 
@@ -406,7 +418,7 @@ JOURNEY = Journey(
             next="enrol",
         ),
         Act("enrol", effect=_enrol, save="result", next=_after_enrol),
-        Say("done", lines=_done),
+        Say("done", lines=_done, outcome=Outcome.ENROLLED),
         Say("duplicate", lines=_duplicate),
         Say("closed", lines=_closed_now),
         Say("refused", lines=[T("enrol_refused")]),

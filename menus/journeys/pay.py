@@ -19,6 +19,7 @@ from menus.nodes import (
     Journey,
     Menu,
     Option,
+    Outcome,
     Say,
     options_to,
     routes_to,
@@ -168,6 +169,7 @@ JOURNEY = Journey(
         Say(
             "prompted",
             lines=lambda ctx, state: [T("pay_prompted", {"amount": Money(state.data["amount"])})],
+            outcome=Outcome.PAYMENT_STARTED,
         ),
         Say(
             "unknown",
