@@ -23,12 +23,19 @@ from menus.nodes import (
     Act,
     Ask,
     Branch,
+    Choices,
     Invalid,
     Journey,
+    JourneyError,
     Menu,
+    Next,
     Node,
+    Options,
     Resume,
+    Route,
     Say,
+    checked_nodes,
+    qualify,
     resolve,
     store,
 )
@@ -57,17 +64,17 @@ class Engine:
         entry_node: str = "main.start",
         home_node: str = "main.go_home",
     ) -> None:
-        self.journeys = {j.name: j for j in journeys}
+        listed = list(journeys)
+        # Start-up fails on a target that does not exist, not the phone that reaches it.
+        self.nodes: dict[str, Node] = checked_nodes(listed)
+        self.journeys = {j.name: j for j in listed}
         self.catalogues = dict(catalogues)
+        for role, node in (("entry", entry_node), ("home", home_node)):
+            if node not in self.nodes:
+                journey, _, node_id = node.partition(".")
+                raise JourneyError(journey, node_id, f"the engine's {role} node does not exist")
         self.entry_node = entry_node
         self.home_node = home_node
-        self.nodes: dict[str, Node] = {}
-        for journey in self.journeys.values():
-            for node in journey.nodes:
-                qualified = f"{journey.name}.{node.id}"
-                if qualified in self.nodes:
-                    raise ValueError(f"node {qualified} is defined twice")
-                self.nodes[qualified] = node
 
     # -- the host's three calls -------------------------------------------------
 
@@ -101,9 +108,7 @@ class Engine:
         if not isinstance(node, Act):
             raise RuntimeError(f"resume at {state.node}, which is not an action")
         state.data[node.save] = result
-        return self._arrive(
-            state, ctx, self._qualify(state.node, resolve(node.next, ctx, state)), push=False
-        )
+        return self._arrive(state, ctx, self._follow(state.node, node.next, ctx, state))
 
     def is_secret(self, node: str) -> bool:
         """The question at `node` takes a secret: the host must not keep the answer."""
@@ -146,8 +151,11 @@ class Engine:
             option = options[int(answer) - 1]
             if node.save is not None:
                 store(node.save, state, option.value)
-            target = option.next or resolve(node.next, ctx, state)
-            return self._arrive(state, ctx, self._qualify(state.node, target), push=True)
+            if option.next:
+                target = self._option_target(state.node, node.options, option.next)
+            else:
+                target = self._follow(state.node, node.next, ctx, state)
+            return self._arrive(state, ctx, target, push=True)
         return self._wrong(state, ctx, T("error_choose_number"))
 
     def _answer_ask(self, state: SessionState, node: Ask, answer: str, ctx: MenuContext) -> Step:
@@ -158,8 +166,7 @@ class Engine:
         except Invalid as invalid:
             return self._wrong(state, ctx, invalid.reason)
         store(node.save, state, value)
-        target = resolve(node.next, ctx, state)
-        return self._arrive(state, ctx, self._qualify(state.node, target), push=True)
+        return self._arrive(state, ctx, self._follow(state.node, node.next, ctx, state), push=True)
 
     def _turn_page(self, state: SessionState, answer: str, ctx: MenuContext) -> Step:
         if answer == MORE:
@@ -196,11 +203,11 @@ class Engine:
                 state.errors = 0
             state.node, state.page = target, 0
             if isinstance(node, Branch):
-                target = self._qualify(target, resolve(node.next, ctx, state))
+                target = self._follow(target, node.next, ctx, state)
                 continue
             if isinstance(node, Resume):
                 if state.resume is None:  # back to the offer after choosing to start again
-                    target = self._qualify(target, resolve(node.otherwise, ctx, state))
+                    target = self._follow(target, node.otherwise, ctx, state)
                 else:
                     target = self._restore(state, state.resume)
                 continue
@@ -251,5 +258,21 @@ class Engine:
         return Step(state, rendered.body)
 
     @staticmethod
-    def _qualify(current: str, target: str) -> str:
-        return target if "." in target else f"{current.split('.', 1)[0]}.{target}"
+    def _follow(current: str, next_: Next, ctx: MenuContext, state: SessionState) -> str:
+        """The node `next_` of node `current` leads to now, as a qualified id."""
+        journey, _, node_id = current.partition(".")
+        if isinstance(next_, Route):
+            target = next_(ctx, state)
+            if target not in next_.targets:
+                raise JourneyError(journey, node_id, f"routed to {target!r}, not declared")
+            return qualify(journey, target)
+        return qualify(journey, next_)
+
+    @staticmethod
+    def _option_target(current: str, options: Options, target: str) -> str:
+        """Where a chosen option with its own `next` leads: listed up front, it was checked
+        at load; listed at run time, it must be among the targets declared with the list."""
+        journey, _, node_id = current.partition(".")
+        if callable(options) and not (isinstance(options, Choices) and target in options.targets):
+            raise JourneyError(journey, node_id, f"an option goes to {target!r}, not declared")
+        return qualify(journey, target)

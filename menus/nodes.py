@@ -9,12 +9,28 @@ strings in the wrong order cannot pass for each other:
 
     Ask("other_household", prompt=[T("ask_member_no")], parse=parsers.member_no,
         save="member_no", next="quote")
+
+Every node a journey can go to is known when it loads: `checked_nodes` refuses a
+target that does not exist at start-up, before any phone reaches it. A `next` is a
+node id, or a function that decides as the node is left and declares up front where
+it may go (a `Route`); options listed at run time that lead somewhere do the same
+(`Choices`):
+
+    @routes_to("amount", "nothing_due", "unknown")
+    def _after_quote(ctx: MenuContext, state: SessionState) -> str: ...
+
+    @options_to("quote", "other_household")
+    def _whose(ctx: MenuContext, state: SessionState) -> list[Option]: ...
+
+The engine refuses, as a bug, a route or an option that goes anywhere it did not
+declare.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import KW_ONLY, dataclass
+from enum import StrEnum
 from typing import Any, Union
 
 from menus.context import MenuContext
@@ -22,7 +38,7 @@ from menus.effects import Effect
 from menus.state import SessionState
 from menus.text import T, Text
 
-Next = Union[str, Callable[[MenuContext, SessionState], str]]  # noqa: UP007
+Chooser = Callable[[MenuContext, SessionState], str]
 Lines = Union[Sequence[Text], Callable[[MenuContext, SessionState], Sequence[Text]]]  # noqa: UP007
 Save = Union[str, Callable[[SessionState, Any], None]]  # noqa: UP007
 
@@ -43,7 +59,66 @@ class Option:
     next: str | None = None  # overrides the menu's `next` for this option
 
 
-Options = Union[Sequence[Option], Callable[[MenuContext, SessionState], Sequence[Option]]]  # noqa: UP007
+class JourneyError(ValueError):
+    """A journey that cannot be walked: found as the journeys load, not when a phone
+    gets there."""
+
+    def __init__(self, journey: str, node: str | None, problem: str) -> None:
+        where = f"journey {journey!r}" + (f", node {node!r}" if node is not None else "")
+        super().__init__(f"{where}: {problem}")
+        self.journey = journey
+        self.node = node
+
+
+@dataclass(frozen=True)
+class Route:
+    """A `next` decided as the node is left, among `targets` declared with it (node ids
+    as a journey writes them: "summary" in its own journey, "main.resume" in another).
+    Made by `routes_to`."""
+
+    choose: Chooser
+    targets: tuple[str, ...]
+
+    def __call__(self, ctx: MenuContext, state: SessionState) -> str:
+        return self.choose(ctx, state)
+
+
+def routes_to(*targets: str) -> Callable[[Chooser], Route]:
+    """Declares where the decorated function may send the session."""
+
+    def declare(choose: Chooser) -> Route:
+        return Route(choose, targets)
+
+    return declare
+
+
+Lister = Callable[[MenuContext, SessionState], Sequence[Option]]
+
+
+@dataclass(frozen=True)
+class Choices:
+    """A menu's options listed as it shows, some with their own `next`, among `targets`
+    declared with them. Made by `options_to`. (Options listed at run time that all go to
+    the menu's `next` are a plain function.)"""
+
+    lister: Lister
+    targets: tuple[str, ...]
+
+    def __call__(self, ctx: MenuContext, state: SessionState) -> Sequence[Option]:
+        return self.lister(ctx, state)
+
+
+def options_to(*targets: str) -> Callable[[Lister], Choices]:
+    """Declares where the options the decorated function lists may lead."""
+
+    def declare(lister: Lister) -> Choices:
+        return Choices(lister, targets)
+
+    return declare
+
+
+Next = Union[str, Route]  # noqa: UP007
+Options = Union[Sequence[Option], Choices, Lister]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -86,14 +161,25 @@ class Act:
     next: Next
 
 
+class Outcome(StrEnum):
+    """What a session has achieved when it ends on a node, for the statistics' funnel:
+    they find the nodes by their outcome (`menus.journeys.nodes_with`), never by id, so
+    renaming a node keeps the funnel right."""
+
+    ENROLLED = "enrolled"
+    PAYMENT_STARTED = "payment_started"
+
+
 @dataclass(frozen=True)
 class Say:
-    """Information; the session ends after it unless `end` is False."""
+    """Information; the session ends after it unless `end` is False. A session that
+    ends here has achieved `outcome`, if any."""
 
     id: str
     _: KW_ONLY
     lines: Lines
     end: bool = True
+    outcome: Outcome | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +223,65 @@ class Journey:
     @property
     def start(self) -> str:
         return f"{self.name}.{self.nodes[0].id}"
+
+
+def qualify(journey: str, target: str) -> str:
+    """A target as the engine knows it: "summary" in journey "enrol" is "enrol.summary"."""
+    return target if "." in target else f"{journey}.{target}"
+
+
+def checked_nodes(journeys: Iterable[Journey]) -> dict[str, Node]:
+    """Every node by its qualified id, once every target of every node is known to exist;
+    raises `JourneyError` naming the first journey and node that is wrong."""
+    listed = list(journeys)
+    nodes: dict[str, Node] = {}
+    names: set[str] = set()
+    for journey in listed:
+        if journey.name in names:
+            raise JourneyError(journey.name, None, "defined twice")
+        names.add(journey.name)
+        if not journey.nodes:
+            raise JourneyError(journey.name, None, "has no nodes")
+        for node in journey.nodes:
+            if "." in node.id:
+                raise JourneyError(journey.name, node.id, "a node id cannot hold a dot")
+            qualified = f"{journey.name}.{node.id}"
+            if qualified in nodes:
+                raise JourneyError(journey.name, node.id, "defined twice")
+            nodes[qualified] = node
+    for journey in listed:
+        for node in journey.nodes:
+            for field, target in _targets(journey.name, node):
+                if qualify(journey.name, target) not in nodes:
+                    raise JourneyError(
+                        journey.name, node.id, f"{field} goes to {target!r}, which does not exist"
+                    )
+    return nodes
+
+
+def _targets(journey: str, node: Node) -> Iterator[tuple[str, str]]:
+    """(which field, target) for every node `node` may go to."""
+    if isinstance(node, Menu):
+        yield from _next_targets(journey, node, "next", node.next)
+        if isinstance(node.options, Choices):
+            yield from (("an option", target) for target in node.options.targets)
+        elif not callable(node.options):
+            for n, option in enumerate(node.options, start=1):
+                if option.next is not None:
+                    yield f"option {n}", option.next
+    elif isinstance(node, Ask | Act | Branch):
+        yield from _next_targets(journey, node, "next", node.next)
+    elif isinstance(node, Resume):
+        yield from _next_targets(journey, node, "otherwise", node.otherwise)
+
+
+def _next_targets(journey: str, node: Node, field: str, value: Any) -> Iterator[tuple[str, str]]:
+    if isinstance(value, Route):
+        yield from ((field, target) for target in value.targets)
+    elif isinstance(value, str):
+        yield field, value
+    else:  # a function whose targets nobody can check: it must say them (`routes_to`)
+        raise JourneyError(journey, node.id, f"{field} is not a node id nor a Route: {value!r}")
 
 
 def resolve(value: Any, ctx: MenuContext, state: SessionState) -> Any:

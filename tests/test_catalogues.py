@@ -28,8 +28,8 @@ from menus.context import MenuContext, Mutual, Occupation, Product, SchemeSnapsh
 from menus.effects import CheckEligibility, EnrolHousehold
 from menus.engine import Engine, Step
 from menus.identifiers import member_number
-from menus.journeys import all_journeys, facility
-from menus.nodes import Ask, Menu, Option, Say
+from menus.journeys import all_journeys, facility, nodes_with
+from menus.nodes import Ask, Menu, Option, Outcome, Say
 from menus.parsers import MAX_NAME
 from menus.state import SessionState
 from menus.text import Catalogue, T, load_catalogues
@@ -649,6 +649,8 @@ def tour_payments(tour: Tour) -> None:
         session.type("1", wrong_first=wrong_first)
         session.resume({"outcome": outcome, "amount": LARGEST_AMOUNT})
         assert session.step.state.ended, outcome
+        started = session.node in nodes_with(Outcome.PAYMENT_STARTED)
+        assert started == (outcome == "started"), outcome  # as the statistics count it
     # all of it from this phone, then cancelled
     session = tour.start(known, payments=True).type("2", "1").resume(owing).type("1", "1", "2")
     assert session.node == "pay.cancelled"

@@ -23,8 +23,8 @@ from menus.effects import (
     ShowMemberStatus,
 )
 from menus.engine import Engine, Step
-from menus.journeys import all_journeys
-from menus.nodes import Invalid, Journey, Say
+from menus.journeys import all_journeys, nodes_with
+from menus.nodes import Invalid, Journey, JourneyError, Outcome, Say
 from menus.parsers import MAX_NAME
 from menus.state import SessionState
 from menus.text import T, load_catalogues
@@ -254,6 +254,8 @@ def test_resume_routes_on_the_enrol_result(result: dict[str, Any], node: str, re
     assert phone.node == node
     assert phone.reply == reply
     assert phone.state.ended
+    # the statistics count enrolments by the outcome marked on the node
+    assert (phone.node in nodes_with(Outcome.ENROLLED)) == (result["outcome"] == "enrolled")
     assert ENGINE.resumable(phone.state) is None
     assert ENGINE.finished_resumable(phone.state)  # the host drops the phone's snapshot
     # a late copy of the last hop changes nothing once the session has ended
@@ -955,5 +957,5 @@ def test_a_journey_node_defined_twice_is_refused() -> None:
     twice = Journey(
         "twice", (Say("hello", lines=[T("home_title")]), Say("hello", lines=[T("no_offer")]))
     )
-    with pytest.raises(ValueError, match=r"twice\.hello is defined twice"):
+    with pytest.raises(JourneyError, match=r"^journey 'twice', node 'hello': defined twice$"):
         Engine([*all_journeys(), twice], CATALOGUES)

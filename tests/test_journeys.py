@@ -10,6 +10,9 @@ phones). Checks: `see` / `not_see` (substrings), `end` (END instead of CON),
 for `{name}` in later steps). `database` counts rows once the story is over.
 `agents` (phone, name, mutual, optional pin) exist before the story starts; `sql`
 checks single values once it is over (`query: expected`).
+
+Any other key, in the story or in a step, fails the story before it runs: a check
+misspelt (`se:`) would otherwise pass by checking nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +35,45 @@ from tests.support.agents import add_agent
 from tests.ussd_phone import Phone
 
 FILES = sorted(JOURNEYS.glob("*.yaml"))
+STORY_KEYS = {"name", "phone", "agents", "today", "steps", "database", "sql"}
+ACTIONS = {"dial", "type", "repeat", "phone"}  # one a step
+CHECKS = {"see", "not_see", "end", "same", "keep"}  # on the reply of a dial, type or repeat
+
+
+def mistakes(story: dict[str, Any]) -> list[str]:
+    """What the runner would not read as written: unknown keys, a step doing nothing or
+    two things, checks on a step that gets no reply."""
+    found = [f"unknown key {key!r}" for key in sorted(set(story) - STORY_KEYS)]
+    for number, step in enumerate(story.get("steps") or [], start=1):
+        keys = set(step)
+        found += [f"step {number}: unknown key {key!r}" for key in sorted(keys - ACTIONS - CHECKS)]
+        actions = sorted(keys & ACTIONS)
+        if len(actions) != 1:
+            found.append(f"step {number}: needs one of dial, type, repeat, phone, has {actions}")
+        elif actions == ["phone"] and keys & CHECKS:
+            found.append(f"step {number}: a phone switch gets no reply to check")
+    return found
+
+
+def test_the_runner_refuses_what_it_would_not_read() -> None:
+    story = {
+        "name": "typos",
+        "phone": "+2290197000101",
+        "step": [],
+        "steps": [
+            {"dial": "", "se": ["Mutuelle"]},
+            {"type": "1", "dial": ""},
+            {"phone": "+2290197000102", "see": ["Mutuelle"]},
+            {"see": ["Mutuelle"]},
+        ],
+    }
+    assert mistakes(story) == [
+        "unknown key 'step'",
+        "step 1: unknown key 'se'",
+        "step 2: needs one of dial, type, repeat, phone, has ['dial', 'type']",
+        "step 3: a phone switch gets no reply to check",
+        "step 4: needs one of dial, type, repeat, phone, has []",
+    ]
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
@@ -39,6 +81,7 @@ async def test_journey(
     path: Path, client: httpx.AsyncClient, clock: Clock, db: Session, app: Starlette
 ) -> None:
     story: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
+    assert mistakes(story) == [], path.name
     for agent in story.get("agents", []):
         await add_agent(app, **agent)
     if "today" in story:

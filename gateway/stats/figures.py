@@ -35,6 +35,8 @@ from db import models
 from gateway.staff.scope import Scope
 from gateway.stats.filters import BadFilter, Filters
 from gateway.stats.selection import Selection, Source, day_key, reading, select_for
+from menus.journeys import nodes_with
+from menus.nodes import Outcome
 
 __all__ = [
     "Source",
@@ -49,9 +51,6 @@ __all__ = [
 ]
 
 STATUSES = ("pending_payment", "waiting", "active", "grace", "lapsed", "cancelled")
-# Where a USSD session that achieved something ends (menus/journeys/enrol.py, pay.py).
-ENROLLED_NODE = "enrol.done"
-PAYMENT_STARTED_NODE = "pay.prompted"
 STOPS_SHOWN = 15  # the most common last screens of the other sessions
 
 H = models.Household
@@ -347,8 +346,8 @@ async def sms(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
 async def funnel(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
     """The USSD funnel from Africa's Talking's end-of-session notifications in the period:
     sessions (one notification each), by journey and by the aggregator's status; those
-    that finished an enrolment (`enrol.done`) and that started a payment
-    (`pay.prompted`); and the screens the others ended on, most common first.
+    that ended on a screen marked `Outcome.ENROLLED` and `Outcome.PAYMENT_STARTED` in
+    the journeys; and the screens the others ended on, most common first.
 
     Sessions belong to no mutual: the funnel is the whole service's, for any staff member,
     and only `from`/`to` apply."""
@@ -374,15 +373,16 @@ async def funnel(source: Source, scope: Scope, filters: Filters) -> dict[str, An
                 )
             )
         ).one()
-    outcomes = (ENROLLED_NODE, PAYMENT_STARTED_NODE)
+    enrolled, payment_started = nodes_with(Outcome.ENROLLED), nodes_with(Outcome.PAYMENT_STARTED)
     stops = _sum_by(
-        [row for row in rows if row[1] not in outcomes], lambda row: row[1] or "unknown"
+        [row for row in rows if row[1] not in enrolled | payment_started],
+        lambda row: row[1] or "unknown",
     )
     journeys = _sum_by(rows, lambda row: row[0] or "unknown")
     return {
         "sessions": sum(row[-1] for row in rows),
-        "enrolled": sum(row[-1] for row in rows if row[1] == ENROLLED_NODE),
-        "payment_started": sum(row[-1] for row in rows if row[1] == PAYMENT_STARTED_NODE),
+        "enrolled": sum(row[-1] for row in rows if row[1] in enrolled),
+        "payment_started": sum(row[-1] for row in rows if row[1] in payment_started),
         "by_journey": dict(sorted(journeys.items())),
         "by_status": dict(sorted(_sum_by(rows, lambda row: row[2]).items())),
         "stopped_at": [

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from menus.journeys import agent, check, enrol, facility, main, pay, rights
-from menus.nodes import Journey
+from menus.nodes import Journey, Outcome, Say, checked_nodes
 
 
 def all_journeys() -> list[Journey]:
+    """The journeys, every target of every node checked (`JourneyError` otherwise)."""
     offered = [facility.JOURNEY, enrol.JOURNEY, pay.JOURNEY, rights.JOURNEY, check.JOURNEY]
     # The agent's menu has no entry in the main menu: an agent's phone goes straight to it.
-    return [main.build(offered), *offered, agent.JOURNEY]
+    journeys = [main.build(offered), *offered, agent.JOURNEY]
+    checked_nodes(journeys)
+    return journeys
+
+
+@cache
+def nodes_with(outcome: Outcome) -> frozenset[str]:
+    """The nodes ("enrol.done") a session has achieved `outcome` by ending on."""
+    return frozenset(
+        f"{journey.name}.{node.id}"
+        for journey in all_journeys()
+        for node in journey.nodes
+        if isinstance(node, Say) and node.outcome is outcome
+    )

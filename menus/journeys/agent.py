@@ -33,7 +33,7 @@ from menus.effects import (
 )
 from menus.journeys.coverage_lines import coverage_lines
 from menus.journeys.enrol import RELATIONSHIPS, SEXES
-from menus.nodes import Act, Ask, Branch, Invalid, Journey, Menu, Option, Say
+from menus.nodes import Act, Ask, Branch, Invalid, Journey, Menu, Option, Route, Say, routes_to
 from menus.state import SessionState
 from menus.text import Money, T, Text
 
@@ -53,6 +53,7 @@ def _agent_id(state: SessionState) -> int:
 # -- the PIN ---------------------------------------------------------------------
 
 
+@routes_to("pin", "new_pin", "locked", "disabled")
 def _after_status(ctx: MenuContext, state: SessionState) -> str:
     outcome = state.data["pin_check"]["outcome"]
     return {"ok": "pin", "no_pin": "new_pin", "locked": "locked"}.get(outcome, "disabled")
@@ -85,6 +86,7 @@ def _take_pin(state: SessionState) -> str:
     return str(state.data.pop("_pin", ""))
 
 
+@routes_to("new_pin", "main.resume", "menu", "pin_again", "locked", "disabled")
 def _after_check(ctx: MenuContext, state: SessionState) -> str:
     check = state.data["pin_check"]
     outcome = check["outcome"]
@@ -117,6 +119,7 @@ def _new_pin_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     return [T("agent_welcome"), T("agent_choose_pin")]
 
 
+@routes_to("pin_saved", "pin_mismatch", "pin", "new_pin", "disabled")
 def _after_pin_set(ctx: MenuContext, state: SessionState) -> str:
     outcome = state.data.pop("pin_set")["outcome"]
     if outcome == "set":
@@ -148,7 +151,10 @@ def _find(ctx: MenuContext, state: SessionState) -> FindHousehold:
     return FindHousehold(_agent_id(state), state.data["member_no"])
 
 
-def _found(next_node: str) -> Any:
+def _found(next_node: str) -> Route:
+    """Where a household looked up by number leads: `next_node` once found."""
+
+    @routes_to(next_node, "unknown", "other_mutual", "disabled")
     def route(ctx: MenuContext, state: SessionState) -> str:
         outcome = state.data["household"]["outcome"]
         if outcome == "found":
@@ -176,6 +182,7 @@ def _household_heading(state: SessionState) -> Text:
 # -- add a member ----------------------------------------------------------------
 
 
+@routes_to("full", "add_name")
 def _can_add(ctx: MenuContext, state: SessionState) -> str:
     found = state.data["household"]
     if found["max_persons"] is not None and found["persons"] >= found["max_persons"]:
@@ -229,6 +236,7 @@ def _add(ctx: MenuContext, state: SessionState) -> AddMember:
     )
 
 
+@routes_to("added", "add_duplicate", "full", "other_mutual", "unknown", "disabled", "refused")
 def _after_add(ctx: MenuContext, state: SessionState) -> str:
     outcome = state.data["added"]["outcome"]
     return {
@@ -251,6 +259,7 @@ def _save_new(field: str) -> Any:
 # -- cash ------------------------------------------------------------------------
 
 
+@routes_to("cash_amount", "nothing_due", "unknown", "other_mutual", "disabled")
 def _cash_route(ctx: MenuContext, state: SessionState) -> str:
     route = _found("cash_amount")(ctx, state)
     if route == "cash_amount" and _due(state) <= 0:
@@ -295,6 +304,9 @@ def _record(ctx: MenuContext, state: SessionState) -> RecordCash:
     )
 
 
+@routes_to(
+    "cash_done", "nothing_due", "cash_above_due", "other_mutual", "unknown", "disabled", "refused"
+)
 def _after_cash(ctx: MenuContext, state: SessionState) -> str:
     outcome = state.data["cash"]["outcome"]
     return {
@@ -360,6 +372,7 @@ def _figures(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     ]
 
 
+@routes_to("old_pin")
 def _change(ctx: MenuContext, state: SessionState) -> str:
     state.data["_changing"] = True
     return "old_pin"

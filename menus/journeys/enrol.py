@@ -15,7 +15,19 @@ from menus.caller import FieldAgent, field_agent
 from menus.context import MenuContext, Product
 from menus.effects import EnrolHousehold, PersonDraft
 from menus.identifiers import PhoneNumberError, normalise_phone
-from menus.nodes import Act, Ask, Branch, Entry, Invalid, Journey, Menu, Option, Say
+from menus.nodes import (
+    Act,
+    Ask,
+    Branch,
+    Entry,
+    Invalid,
+    Journey,
+    Menu,
+    Option,
+    Outcome,
+    Say,
+    routes_to,
+)
 from menus.state import SessionState
 from menus.text import Money, T, Text
 
@@ -75,6 +87,7 @@ def _registering_agent(state: SessionState) -> FieldAgent | None:
 # -- where to join ---------------------------------------------------------------
 
 
+@routes_to("household_phone", "no_offer", "product_pick", "commune", "mutual")
 def _start(ctx: MenuContext, state: SessionState) -> str:
     agent = _registering_agent(state)
     if agent is not None:
@@ -103,6 +116,7 @@ def _mutuals(ctx: MenuContext, state: SessionState) -> list[Option]:
     ]
 
 
+@routes_to("no_offer", "product_check", "product")
 def _product_pick(ctx: MenuContext, state: SessionState) -> str:
     products = ctx.scheme.products_of(state.data["mutual"])
     if not products:
@@ -132,6 +146,7 @@ def _products(ctx: MenuContext, state: SessionState) -> list[Option]:
     ]
 
 
+@routes_to("last_name", "closed")
 def _product_check(ctx: MenuContext, state: SessionState) -> str:
     return "last_name" if _product(ctx, state).is_open(ctx.today) else "closed"
 
@@ -150,6 +165,7 @@ def _occupations(ctx: MenuContext, state: SessionState) -> list[Option]:
     ]
 
 
+@routes_to("occupation", "national_id")
 def _after_birth(ctx: MenuContext, state: SessionState) -> str:
     return "occupation" if ctx.scheme.occupations else "national_id"
 
@@ -167,6 +183,7 @@ def _household_size(text: str, ctx: MenuContext, state: SessionState) -> int:
     return int(text) - 1
 
 
+@routes_to("household_size", "dep_name", "summary")
 def _after_national_id(ctx: MenuContext, state: SessionState) -> str:
     if _largest_household(ctx, state) > 1:
         return "household_size"
@@ -174,6 +191,7 @@ def _after_national_id(ctx: MenuContext, state: SessionState) -> str:
     return _after_count(ctx, state)
 
 
+@routes_to("dep_name", "summary")
 def _after_count(ctx: MenuContext, state: SessionState) -> str:
     # Dependants typed before going back stay in `deps`; only the first `dep_count` count.
     state.cursor["dep"] = 0
@@ -198,6 +216,7 @@ def _dependant_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     return [T("ask_dependant_name", {"n": number, "total": state.data["dep_count"] + 1})]
 
 
+@routes_to("dep_name", "summary")
 def _next_dependant(ctx: MenuContext, state: SessionState) -> str:
     state.cursor["dep"] = state.cursor.get("dep", 0) + 1
     return "dep_name" if state.cursor["dep"] < state.data["dep_count"] else "summary"
@@ -257,6 +276,7 @@ def _enrol(ctx: MenuContext, state: SessionState) -> EnrolHousehold:
     )
 
 
+@routes_to("done", "duplicate", "closed", "refused")
 def _after_enrol(ctx: MenuContext, state: SessionState) -> str:
     outcome = state.data["result"]["outcome"]
     return {"enrolled": "done", "duplicate": "duplicate", "closed": "closed"}.get(
@@ -398,7 +418,7 @@ JOURNEY = Journey(
             next="enrol",
         ),
         Act("enrol", effect=_enrol, save="result", next=_after_enrol),
-        Say("done", lines=_done),
+        Say("done", lines=_done, outcome=Outcome.ENROLLED),
         Say("duplicate", lines=_duplicate),
         Say("closed", lines=_closed_now),
         Say("refused", lines=[T("enrol_refused")]),

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from menus.caller import field_agent
 from menus.context import MenuContext
 from menus.effects import RememberLanguage
-from menus.nodes import Act, Branch, Journey, Menu, Option, Resume
+from menus.nodes import Act, Branch, Journey, Menu, Option, Resume, options_to, routes_to
 from menus.state import SessionState
 from menus.text import T
 
 
+@routes_to("agent.start", "resume", "home", "language")
 def _start(ctx: MenuContext, state: SessionState) -> str:
     if field_agent(state) is not None:
         return "agent.start"  # the PIN before anything, the resume offer included
@@ -24,6 +25,7 @@ def _start(ctx: MenuContext, state: SessionState) -> str:
     return "home" if state.caller.get("language") else "language"
 
 
+@routes_to("agent.menu", "agent.start", "home")
 def _home(ctx: MenuContext, state: SessionState) -> str:
     """Where "00" leads: an agent's own menu once the PIN is given, else the PIN."""
     agent = field_agent(state)
@@ -32,6 +34,7 @@ def _home(ctx: MenuContext, state: SessionState) -> str:
     return "home"
 
 
+@routes_to("agent.menu", "agent.start", "home", "language")
 def _fresh(ctx: MenuContext, state: SessionState) -> str:
     state.resume = None
     state.forget_resume = True  # the host drops the phone's snapshot
@@ -48,6 +51,7 @@ def _set_language(state: SessionState, language: str) -> None:
     state.language = language
 
 
+@routes_to("remember_language", "home")
 def _after_language(ctx: MenuContext, state: SessionState) -> str:
     # A known household keeps its choice for the next dial and for its SMS.
     return "remember_language" if state.caller.get("member_no") else "home"
@@ -60,6 +64,7 @@ def build(journeys: Sequence[Journey]) -> Journey:
         key=lambda j: j.entry.order if j.entry else 0,
     )
 
+    @options_to(*(j.start for j in listed), "main.language")
     def home_options(ctx: MenuContext, state: SessionState) -> list[Option]:
         options = [
             Option(j.entry.label, j.name, next=j.start)

@@ -10,15 +10,30 @@ from menus import parsers
 from menus.context import MenuContext
 from menus.effects import QuoteDue, StartPayment
 from menus.identifiers import PhoneNumberError, normalise_phone
-from menus.nodes import Act, Ask, Branch, Entry, Invalid, Journey, Menu, Option, Say
+from menus.nodes import (
+    Act,
+    Ask,
+    Branch,
+    Entry,
+    Invalid,
+    Journey,
+    Menu,
+    Option,
+    Outcome,
+    Say,
+    options_to,
+    routes_to,
+)
 from menus.state import SessionState
 from menus.text import Money, T, Text
 
 
+@routes_to("whose", "other_household")
 def _start(ctx: MenuContext, state: SessionState) -> str:
     return "whose" if state.caller.get("member_no") else "other_household"
 
 
+@options_to("quote", "other_household")
 def _whose(ctx: MenuContext, state: SessionState) -> list[Option]:
     return [
         Option(T("pay_mine"), state.caller.get("member_no"), next="quote"),
@@ -26,6 +41,7 @@ def _whose(ctx: MenuContext, state: SessionState) -> list[Option]:
     ]
 
 
+@routes_to("unknown", "amount", "nothing_due")
 def _after_quote(ctx: MenuContext, state: SessionState) -> str:
     due = state.data["due"]
     if not due["found"]:
@@ -57,6 +73,7 @@ def _part(text: str, ctx: MenuContext, state: SessionState) -> int:
     return parsers.whole_francs(text, state.data["due"]["amount_due"])
 
 
+@options_to("confirm", "payer_phone")
 def _payers(ctx: MenuContext, state: SessionState) -> list[Option]:
     return [
         Option(T("pay_this_phone"), state.caller["phone"], next="confirm"),
@@ -75,6 +92,7 @@ def _confirm_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     return [T("pay_confirm", {"amount": Money(state.data["amount"]), "phone": state.data["payer"]})]
 
 
+@routes_to("prompted", "no_provider", "nothing_due", "above_limit", "refused")
 def _after_start(ctx: MenuContext, state: SessionState) -> str:
     outcome = state.data["started"]["outcome"]
     return {
@@ -151,6 +169,7 @@ JOURNEY = Journey(
         Say(
             "prompted",
             lines=lambda ctx, state: [T("pay_prompted", {"amount": Money(state.data["amount"])})],
+            outcome=Outcome.PAYMENT_STARTED,
         ),
         Say(
             "unknown",
