@@ -144,6 +144,11 @@ class Board:
             # One computation at a time for the same view; the others wait for its result.
             if await self.redis.set(key + ":lock", "1", nx=True, ex=LOCK_SECONDS):
                 try:
+                    # Read again under the lock: the one who held it may have stored the
+                    # figure between our read and our taking the lock.
+                    raw = await self.redis.get(key)
+                    if raw is not None:
+                        return _loaded(raw)
                     return await self._store(key, view, scope, wanted)
                 finally:
                     await self.redis.delete(key + ":lock")
