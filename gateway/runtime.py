@@ -7,7 +7,6 @@ engine with its catalogues, shared by every hop.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -117,7 +116,7 @@ class Runtime:
         self._start_board()
         self._start_sms()
         self.billing = Billing(self.sessions, settings.timezone, self.now, self.outbox)
-        self.providers = providers.build(os.environ, settings.payments)
+        self.providers = providers.build(settings.payments)
         self.payments = PaymentsService(self.billing, self.providers, settings.payments)
         catalogues = load_catalogues()
         if settings.default_language not in catalogues:

@@ -117,3 +117,152 @@ def test_africastalking_settings() -> None:
     assert sms.at_sms_url == "http://127.0.0.1:9000"
     assert sms.at_sender_id is None
     assert sms.quiet_hours == ""  # blank: no quiet hours
+
+
+# -- MTN MoMo ---------------------------------------------------------------------------------
+
+MOMO = {
+    "MOMO_BASE_URL": "https://proxy.momoapi.mtn.com/",
+    "MOMO_SUBSCRIPTION_KEY": " subscription-key-value ",
+    "MOMO_API_USER": "0b7c6a2e-64a7-4c1c-9a55-8c2b1f5e2d10",
+    "MOMO_API_KEY": "api-key-value",
+    "MOMO_TARGET_ENVIRONMENT": "mtnbenin",
+}
+
+
+def test_momo_settings() -> None:
+    payments = Settings.from_env(MOMO).payments
+    momo = payments.momo
+
+    assert momo is not None
+    assert momo.base_url == "https://proxy.momoapi.mtn.com"
+    assert momo.subscription_key == "subscription-key-value"
+    assert momo.api_key == "api-key-value"
+    assert momo.target_environment == "mtnbenin"
+    assert momo.currency == "XOF"
+    assert "key-value" not in repr(momo)  # secrets stay out of logs
+    assert "key-value" not in repr(payments)
+    assert payments.fedapay is None
+
+
+def test_momo_is_not_set_up_without_its_variables() -> None:
+    assert Settings.from_env({}).payments.momo is None
+
+
+def test_momo_names_every_missing_variable() -> None:
+    environ = {k: v for k, v in MOMO.items() if k not in ("MOMO_API_KEY", "MOMO_BASE_URL")}
+
+    assert problems_of(environ) == ["MTN MoMo is not configured: set MOMO_BASE_URL, MOMO_API_KEY"]
+
+
+def test_the_momo_sandbox_insists_on_eur() -> None:
+    sandbox = {**MOMO, "MOMO_TARGET_ENVIRONMENT": "sandbox"}
+
+    assert problems_of(sandbox) == ["the MoMo sandbox only accepts EUR: set MOMO_CURRENCY=EUR"]
+    momo = Settings.from_env({**sandbox, "MOMO_CURRENCY": "eur"}).payments.momo
+    assert momo is not None and momo.currency == "EUR"
+
+
+def test_a_momo_currency_alone_is_a_momo_half_set_up() -> None:
+    problems = problems_of({"MOMO_CURRENCY": "XOF"})
+
+    assert problems == [
+        "MTN MoMo is not configured: set MOMO_BASE_URL, MOMO_SUBSCRIPTION_KEY, MOMO_API_USER, "
+        "MOMO_API_KEY, MOMO_TARGET_ENVIRONMENT"
+    ]
+
+
+# -- FedaPay ----------------------------------------------------------------------------------
+
+FEDAPAY = {
+    "FEDAPAY_BASE_URL": "https://sandbox-api.fedapay.com/v1/",
+    "FEDAPAY_SECRET_KEY": "sk_sandbox_value",
+    "FEDAPAY_WEBHOOK_SECRET": " wh_sandbox_new , wh_sandbox_old,",
+}
+
+
+def test_fedapay_settings() -> None:
+    payments = Settings.from_env(FEDAPAY).payments
+    fedapay = payments.fedapay
+
+    assert fedapay is not None
+    assert fedapay.base_url == "https://sandbox-api.fedapay.com"
+    assert fedapay.secret_key == "sk_sandbox_value"
+    assert fedapay.webhook_secrets == ("wh_sandbox_new", "wh_sandbox_old")
+    assert payments.fedapay_webhook_secrets == ("wh_sandbox_new", "wh_sandbox_old")
+    assert "sandbox_" not in repr(fedapay)  # secrets stay out of logs
+    assert "sandbox_" not in repr(payments)
+    assert payments.momo is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("FEDAPAY_BASE_URL", " "),
+        ("FEDAPAY_BASE_URL", "/v1/"),
+        ("FEDAPAY_SECRET_KEY", ""),
+        ("FEDAPAY_WEBHOOK_SECRET", " , "),
+    ],
+)
+def test_fedapay_names_what_is_missing(name: str, value: str) -> None:
+    expected = [f"FedaPay is not configured: set {name}"]
+    assert problems_of({**FEDAPAY, name: value}) == expected
+    without = {k: v for k, v in FEDAPAY.items() if k != name}
+    assert problems_of(without) == expected
+
+
+def test_a_webhook_secret_alone_does_not_set_up_fedapay() -> None:
+    payments = Settings.from_env({"FEDAPAY_WEBHOOK_SECRET": "wh_live"}).payments
+
+    assert payments.fedapay is None
+    assert payments.fedapay_webhook_secrets == ("wh_live",)
+
+
+# -- the default provider ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "name"),
+    [
+        ({}, None),
+        ({"PAYMENT_PROVIDER": "sandbox"}, "sandbox"),
+        ({**MOMO, "PAYMENT_PROVIDER": " MoMo "}, "momo"),
+    ],
+)
+def test_the_default_provider(environ: dict[str, str], name: str | None) -> None:
+    assert Settings.from_env(environ).payments.default_provider == name
+
+
+def test_the_default_provider_must_be_set_up() -> None:
+    assert problems_of({**FEDAPAY, "PAYMENT_PROVIDER": "momo"}) == [
+        "PAYMENT_PROVIDER='momo' is not configured (configured: fedapay)"
+    ]
+    assert problems_of({"PAYMENT_PROVIDER": "mtn"}) == [
+        "PAYMENT_PROVIDER='mtn' is not configured (configured: none)"
+    ]
+
+
+def test_a_default_provider_half_set_up_is_reported_once() -> None:
+    environ = {"PAYMENT_PROVIDER": "fedapay", "FEDAPAY_SECRET_KEY": "sk_live_value"}
+
+    assert problems_of(environ) == [
+        "FedaPay is not configured: set FEDAPAY_BASE_URL, FEDAPAY_WEBHOOK_SECRET"
+    ]
+
+
+def test_every_provider_problem_is_reported_with_the_others() -> None:
+    environ = {
+        **{k: v for k, v in MOMO.items() if k != "MOMO_API_USER"},
+        "MOMO_TARGET_ENVIRONMENT": "sandbox",
+        "FEDAPAY_BASE_URL": "https://api.fedapay.com",
+        "PAYMENT_EXPIRE_AFTER": "10",
+        "USSD_SESSION_TTL": "forever",
+    }
+
+    assert problems_of(environ) == [
+        "USSD_SESSION_TTL must be a whole number, got 'forever'",
+        "PAYMENT_EXPIRE_AFTER must be between 60 and 604800, got 10",
+        "MTN MoMo is not configured: set MOMO_API_USER",
+        "the MoMo sandbox only accepts EUR: set MOMO_CURRENCY=EUR",
+        "FedaPay is not configured: set FEDAPAY_SECRET_KEY, FEDAPAY_WEBHOOK_SECRET",
+    ]
