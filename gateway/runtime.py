@@ -184,7 +184,7 @@ class Runtime:
 
     def _start_register(self) -> None:
         settings = self.settings.register
-        self.register = registers.build(settings.adapter, settings.env, self.sessions)
+        self.register = registers.build(settings, self.sessions)
         self.register_sync = RegisterSync(
             self.sessions,
             self.register,

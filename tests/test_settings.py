@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from gateway.settings import ConfigError, Settings
@@ -265,4 +267,121 @@ def test_every_provider_problem_is_reported_with_the_others() -> None:
         "MTN MoMo is not configured: set MOMO_API_USER",
         "the MoMo sandbox only accepts EUR: set MOMO_CURRENCY=EUR",
         "FedaPay is not configured: set FEDAPAY_SECRET_KEY, FEDAPAY_WEBHOOK_SECRET",
+    ]
+
+
+# -- the central register ---------------------------------------------------------------------
+
+OPENIMIS = {
+    "REGISTER_ADAPTER": "openimis",
+    "OPENIMIS_BASE_URL": "https://imis.example.bj",
+    "OPENIMIS_USERNAME": "gateway",
+    "OPENIMIS_PASSWORD": "very-secret",
+}
+DCI = {
+    "REGISTER_ADAPTER": "dci",
+    "DCI_BASE_URL": "https://registry.example.bj/dci",
+    "DCI_CLIENT_ID": "alafia",
+    "DCI_CLIENT_SECRET": "very-secret",
+    "DCI_SENDER_ID": "alafia.gateway",
+    "DCI_RECEIVER_ID": "social.registry",
+    "DCI_PROGRAMME_ID": "AMU-BJ-MUTUELLES",
+}
+
+
+def test_the_local_register_reads_no_remote_settings() -> None:
+    register = Settings.from_env({**OPENIMIS, **DCI, "REGISTER_ADAPTER": "local"}).register
+
+    assert register.adapter == "local"
+    assert register.openimis is None and register.dci is None
+
+
+def test_openimis_settings() -> None:
+    register = Settings.from_env(
+        {**OPENIMIS, "OPENIMIS_TIMEOUT_SECONDS": "4.5", "OPENIMIS_ELIGIBILITY_SERVICE": "CONS"}
+    ).register
+    loaded = register.openimis
+
+    assert loaded is not None
+    assert loaded.base_url == "https://imis.example.bj"
+    assert loaded.timeout_seconds == 4.5
+    assert loaded.eligibility_service == "CONS"
+    assert loaded.insurer == "openIMIS"
+    assert loaded.member_no_code == "Code" and loaded.national_id_code == "NationalId"
+    assert register.dci is None
+    assert "very-secret" not in repr(loaded)
+    assert "very-secret" not in repr(register)
+
+
+def test_openimis_names_what_is_missing() -> None:
+    environ = {"REGISTER_ADAPTER": "openimis", "OPENIMIS_BASE_URL": "https://imis.example.bj"}
+
+    assert problems_of(environ) == [
+        "REGISTER_ADAPTER=openimis: missing openIMIS settings: OPENIMIS_USERNAME, OPENIMIS_PASSWORD"
+    ]
+
+
+def test_dci_settings() -> None:
+    register = Settings.from_env(
+        {**DCI, "DCI_RECEIPTS_PATH": "none", "DCI_NATIONAL_ID_TYPE": "NPI"}
+    ).register
+    loaded = register.dci
+
+    assert loaded is not None
+    assert loaded.receipts_path is None
+    assert loaded.id_types.national_id == "NPI"
+    assert loaded.id_types.member_no == "MEMBER_NO"
+    assert loaded.token_url == "/oauth2/client/token"
+    assert loaded.timeout_seconds == 10.0
+    assert register.openimis is None
+    assert "very-secret" not in repr(loaded)
+    assert "very-secret" not in repr(register)
+
+
+def test_dci_defaults() -> None:
+    loaded = Settings.from_env(DCI).register.dci
+
+    assert loaded is not None
+    assert loaded.receipts_path == "/registry/receipts"
+    assert loaded.signing_key is None and loaded.signing_key_id is None
+
+
+def test_dci_names_what_is_missing() -> None:
+    environ = {k: v for k, v in DCI.items() if k not in ("DCI_RECEIVER_ID", "DCI_PROGRAMME_ID")}
+
+    assert problems_of(environ) == [
+        "REGISTER_ADAPTER=dci: missing DCI settings: DCI_RECEIVER_ID, DCI_PROGRAMME_ID"
+    ]
+
+
+def test_a_dci_signing_key_needs_its_id() -> None:
+    signing_key = base64.b64encode(bytes(32)).decode()
+
+    assert problems_of({**DCI, "DCI_SIGNING_KEY": signing_key}) == [
+        "REGISTER_ADAPTER=dci: DCI_SIGNING_KEY needs DCI_SIGNING_KEY_ID"
+    ]
+    loaded = Settings.from_env(
+        {**DCI, "DCI_SIGNING_KEY": signing_key, "DCI_SIGNING_KEY_ID": "k2026"}
+    ).register.dci
+    assert loaded is not None and loaded.signing_key_id == "k2026"
+    assert signing_key not in repr(loaded)
+
+
+def test_every_register_problem_is_reported_with_the_others() -> None:
+    environ = {
+        "REGISTER_ADAPTER": "dci",
+        "DCI_BASE_URL": "https://registry.example.bj/dci",
+        "DCI_SIGNING_KEY": "a2V5",
+        "DCI_TIMEOUT_SECONDS": "0",
+        "REGISTER_MAX_ATTEMPTS": "many",
+        "SMS_BACKEND": "africastalking",
+    }
+
+    assert problems_of(environ) == [
+        "SMS_BACKEND=africastalking needs AT_USERNAME, AT_API_KEY, AT_CALLBACK_TOKEN",
+        "REGISTER_MAX_ATTEMPTS must be a whole number, got 'many'",
+        "REGISTER_ADAPTER=dci: missing DCI settings: DCI_CLIENT_ID, DCI_CLIENT_SECRET, "
+        "DCI_SENDER_ID, DCI_RECEIVER_ID, DCI_PROGRAMME_ID",
+        "REGISTER_ADAPTER=dci: DCI_SIGNING_KEY needs DCI_SIGNING_KEY_ID",
+        "DCI_TIMEOUT_SECONDS must be a number of seconds above 0, got '0'",
     ]
