@@ -1,8 +1,9 @@
 """Settings, read once from the environment: secrets never live in files we ship.
 
-Every variable is parsed and checked here and nowhere else. A wrong configuration is reported
-whole: every problem of every section in one `ConfigError`, so an operator fixes them all
-before the next start rather than one per restart.
+Every variable is parsed and checked here and nowhere else: the adapters receive their typed
+settings (MomoSettings, DciSettings...) and never see the environment. A wrong configuration
+is reported whole, every problem of every section in one `ConfigError`, so an operator fixes
+them all before the next start rather than one per restart.
 """
 
 from __future__ import annotations
@@ -126,7 +127,8 @@ FEDAPAY_ACCOUNT = ("FEDAPAY_BASE_URL", "FEDAPAY_SECRET_KEY")
 
 
 def _momo(env: _Environment) -> MomoSettings | None:
-    """MTN MoMo Collection, when any of its variables is set; then all are required."""
+    """MTN MoMo Collection, when any of its variables is set; then all but the currency are
+    required."""
     if not env.mentions(MOMO_VARIABLES):
         return None
     target_environment = env.text("MOMO_TARGET_ENVIRONMENT")
