@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import logging
-import os
 import signal
+import sys
 from dataclasses import replace
 from typing import Any
 
@@ -85,31 +84,27 @@ def worker_run(context: Context, args: argparse.Namespace) -> int:
 def serve_run(context: Context, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from db.embedded_redis import EmbeddedRedis
-
-    settings = context.settings
-    embedded = None
-    if settings.redis_url is None and args.workers > 1:
-        # One embedded server for all worker processes, which find it through REDIS_URL.
-        # (With one worker the app's lifespan starts and stops it.)
-        embedded = EmbeddedRedis(settings.data_dir)
-        os.environ["REDIS_URL"] = embedded.start()
-        atexit.register(embedded.stop)
-    try:
-        uvicorn.run(
-            "gateway.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_config=None,
-            proxy_headers=True,
-            # A line per hop costs a tenth of the hop; the gateway logs what matters itself.
-            access_log=args.access_log,
+    if context.settings.redis_url is None and args.workers > 1:
+        # Each process would start an embedded Redis of its own, and sessions would not be
+        # shared: several processes need one Redis server.
+        print(
+            "--workers above 1 needs REDIS_URL: the processes share sessions through one Redis "
+            "server (the embedded one is for a single process)",
+            file=sys.stderr,
         )
-    finally:
-        if embedded is not None:
-            embedded.stop()
+        return 2
+    # Each process reads the settings from the environment, as this one did.
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        proxy_headers=True,
+        # A line per hop costs a tenth of the hop; the gateway logs what matters itself.
+        access_log=args.access_log,
+    )
     return 0
 
 
@@ -124,7 +119,7 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
     seeded = demo.seed(context)
     # The demo's few households count in no time: its dashboard shows each enrolment and
     # payment at once rather than up to a minute later.
-    if "STATS_CACHE_SECONDS" not in os.environ:
+    if settings.stats_cache_seconds is None:
         settings = replace(settings, stats_cache_seconds=0)
     # Payments go to the built-in sandbox unless a real provider is configured, and it
     # calls back this very process.

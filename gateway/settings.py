@@ -1,8 +1,9 @@
 """Settings, read once from the environment: secrets never live in files we ship.
 
-Every variable is parsed and checked here and nowhere else. A wrong configuration is reported
-whole: every problem of every section in one `ConfigError`, so an operator fixes them all
-before the next start rather than one per restart.
+Every variable is parsed and checked here and nowhere else: the adapters receive their typed
+settings (MomoSettings, DciSettings...) and never see the environment. A wrong configuration
+is reported whole, every problem of every section in one `ConfigError`, so an operator fixes
+them all before the next start rather than one per restart.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from adapters.payments import FedapaySettings, MomoSettings
+from adapters.register.dci import RECEIPTS_PATH, TOKEN_PATH, DciSettings
+from adapters.register.dci_records import IdTypes
+from adapters.register.openimis import OpenImisSettings
 
 DEFAULT_TIMEZONE = "Africa/Porto-Novo"
 
@@ -51,6 +57,10 @@ class _Environment:
 
     def missing(self, names: Sequence[str]) -> list[str]:
         return [name for name in names if not self.text(name)]
+
+    def mentions(self, names: Sequence[str]) -> bool:
+        """Whether any of `names` is set: a service half set up is a mistake to report."""
+        return len(self.missing(names)) < len(names)
 
     def whole_number(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.text(name)
@@ -104,6 +114,69 @@ class _Environment:
         return tuple(s.strip() for s in self.raw(name).split(",") if s.strip())
 
 
+MOMO_REQUIRED = (
+    "MOMO_BASE_URL",
+    "MOMO_SUBSCRIPTION_KEY",
+    "MOMO_API_USER",
+    "MOMO_API_KEY",
+    "MOMO_TARGET_ENVIRONMENT",
+)
+MOMO_VARIABLES = (*MOMO_REQUIRED, "MOMO_CURRENCY")
+# FEDAPAY_WEBHOOK_SECRET is not among them: the webhook route reads it on its own.
+FEDAPAY_ACCOUNT = ("FEDAPAY_BASE_URL", "FEDAPAY_SECRET_KEY")
+
+
+def _momo(env: _Environment) -> MomoSettings | None:
+    """MTN MoMo Collection, when any of its variables is set; then all but the currency are
+    required."""
+    if not env.mentions(MOMO_VARIABLES):
+        return None
+    target_environment = env.text("MOMO_TARGET_ENVIRONMENT")
+    currency = env.text("MOMO_CURRENCY", "XOF").upper()
+    missing = env.missing(MOMO_REQUIRED)
+    if missing:
+        env.problem(f"MTN MoMo is not configured: set {', '.join(missing)}")
+    if target_environment == "sandbox" and currency != "EUR":
+        env.problem("the MoMo sandbox only accepts EUR: set MOMO_CURRENCY=EUR")
+    if missing:
+        return None
+    return MomoSettings(
+        base_url=env.text("MOMO_BASE_URL").rstrip("/"),
+        subscription_key=env.text("MOMO_SUBSCRIPTION_KEY"),
+        api_user=env.text("MOMO_API_USER"),
+        api_key=env.text("MOMO_API_KEY"),
+        target_environment=target_environment,
+        currency=currency,
+    )
+
+
+def _fedapay(env: _Environment) -> FedapaySettings | None:
+    """FedaPay, when its URL or its key is set; then its webhook secret is required too."""
+    if not env.mentions(FEDAPAY_ACCOUNT):
+        return None
+    base_url = env.text("FEDAPAY_BASE_URL").rstrip("/").removesuffix("/v1")
+    secret_key = env.text("FEDAPAY_SECRET_KEY")
+    webhook_secrets = env.secrets("FEDAPAY_WEBHOOK_SECRET")
+    missing = [
+        name
+        for name, value in (
+            ("FEDAPAY_BASE_URL", base_url),
+            ("FEDAPAY_SECRET_KEY", secret_key),
+            ("FEDAPAY_WEBHOOK_SECRET", webhook_secrets),
+        )
+        if not value
+    ]
+    if missing:
+        env.problem(f"FedaPay is not configured: set {', '.join(missing)}")
+        return None
+    return FedapaySettings(
+        base_url=base_url, secret_key=secret_key, webhook_secrets=webhook_secrets
+    )
+
+
+SANDBOX = "sandbox"  # the built-in simulated provider of `alafia demo` (gateway.payments.sandbox)
+
+
 @dataclass(frozen=True)
 class PaymentSettings:
     # None: no mobile money here (the pay menu says so); "sandbox" in `alafia demo`.
@@ -116,10 +189,12 @@ class PaymentSettings:
     keep_polling_for: int  # seconds during which an expired payment may still succeed
     status_calls_per_second: int  # per worker process and provider, under the provider's limit
     max_amount: int  # the largest single mobile-money payment, in XOF
+    momo: MomoSettings | None = None  # None: MTN MoMo is not set up here
+    fedapay: FedapaySettings | None = None  # None: FedaPay is not set up here
 
     @classmethod
     def _read(cls, env: _Environment) -> PaymentSettings:
-        return cls(
+        payments = cls(
             default_provider=env.text("PAYMENT_PROVIDER").lower() or None,
             public_base_url=env.text("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             fedapay_webhook_secrets=env.secrets("FEDAPAY_WEBHOOK_SECRET"),
@@ -128,7 +203,20 @@ class PaymentSettings:
             keep_polling_for=env.whole_number("PAYMENT_KEEP_POLLING_FOR", 86_400, 0, 30 * 86_400),
             status_calls_per_second=env.whole_number("PAYMENT_STATUS_RATE", 50, 1, 1000),
             max_amount=env.whole_number("PAYMENT_MAX_AMOUNT", 500_000, 100, 100_000_000),
+            momo=_momo(env),
+            fedapay=_fedapay(env),
         )
+        default = payments.default_provider
+        found = {"momo": payments.momo, "fedapay": payments.fedapay}
+        configured = [name for name, provider in found.items() if provider is not None]
+        # One half set up has had its own problem reported: no second one about it.
+        set_about = {"momo": env.mentions(MOMO_VARIABLES), "fedapay": env.mentions(FEDAPAY_ACCOUNT)}
+        if default not in (None, SANDBOX, *configured) and not set_about.get(default or "", False):
+            env.problem(
+                f"PAYMENT_PROVIDER={default!r} is not configured "
+                f"(configured: {', '.join(configured) or 'none'})"
+            )
+        return payments
 
 
 SMS_BACKENDS = ("console", "africastalking")
@@ -193,6 +281,65 @@ class SmsSettings:
 
 
 REGISTER_ADAPTERS = ("local", "openimis", "dci")
+OPENIMIS_REQUIRED = ("OPENIMIS_BASE_URL", "OPENIMIS_USERNAME", "OPENIMIS_PASSWORD")
+DCI_REQUIRED = (
+    "DCI_BASE_URL",
+    "DCI_CLIENT_ID",
+    "DCI_CLIENT_SECRET",
+    "DCI_SENDER_ID",
+    "DCI_RECEIVER_ID",
+    "DCI_PROGRAMME_ID",
+)
+
+
+def _openimis(env: _Environment) -> OpenImisSettings | None:
+    missing = env.missing(OPENIMIS_REQUIRED)
+    if missing:
+        env.problem(f"REGISTER_ADAPTER=openimis: missing openIMIS settings: {', '.join(missing)}")
+    timeout_seconds = env.seconds("OPENIMIS_TIMEOUT_SECONDS", 10.0)
+    if missing:
+        return None
+    return OpenImisSettings(
+        base_url=env.text("OPENIMIS_BASE_URL"),
+        username=env.text("OPENIMIS_USERNAME"),
+        password=env.text("OPENIMIS_PASSWORD"),
+        timeout_seconds=timeout_seconds,
+        insurer=env.text("OPENIMIS_INSURER", "openIMIS"),
+        eligibility_service=env.text("OPENIMIS_ELIGIBILITY_SERVICE") or None,
+        member_no_code=env.text("OPENIMIS_MEMBER_NO_CODE", "Code"),
+        national_id_code=env.text("OPENIMIS_NATIONAL_ID_CODE", "NationalId"),
+    )
+
+
+def _dci(env: _Environment) -> DciSettings | None:
+    missing = env.missing(DCI_REQUIRED)
+    if missing:
+        env.problem(f"REGISTER_ADAPTER=dci: missing DCI settings: {', '.join(missing)}")
+    signing_key = env.text("DCI_SIGNING_KEY") or None
+    signing_key_id = env.text("DCI_SIGNING_KEY_ID") or None
+    if signing_key and not signing_key_id:
+        env.problem("REGISTER_ADAPTER=dci: DCI_SIGNING_KEY needs DCI_SIGNING_KEY_ID")
+    timeout_seconds = env.seconds("DCI_TIMEOUT_SECONDS", 10.0)
+    if missing:
+        return None
+    receipts = env.text("DCI_RECEIPTS_PATH", RECEIPTS_PATH)
+    return DciSettings(
+        base_url=env.text("DCI_BASE_URL"),
+        client_id=env.text("DCI_CLIENT_ID"),
+        client_secret=env.text("DCI_CLIENT_SECRET"),
+        sender_id=env.text("DCI_SENDER_ID"),
+        receiver_id=env.text("DCI_RECEIVER_ID"),
+        programme_id=env.text("DCI_PROGRAMME_ID"),
+        token_url=env.text("DCI_TOKEN_URL", TOKEN_PATH),
+        receipts_path=None if receipts.lower() == "none" else receipts,
+        id_types=IdTypes(
+            national_id=env.text("DCI_NATIONAL_ID_TYPE", "UIN"),
+            member_no=env.text("DCI_MEMBER_ID_TYPE", "MEMBER_NO"),
+        ),
+        signing_key=signing_key,
+        signing_key_id=signing_key_id,
+        timeout_seconds=timeout_seconds,
+    )
 
 
 @dataclass(frozen=True)
@@ -200,16 +347,19 @@ class RegisterSettings:
     adapter: str  # local (the gateway is the register), openimis, dci
     max_attempts: int  # pushes of one event before it goes to the dead letters
     concurrency: int  # households pushed at once per worker process
-    # The adapter reads its own settings (OPENIMIS_*, DCI_*); never printed: secrets.
-    env: Mapping[str, str] = field(repr=False)
+    # Read only for the register in use (REGISTER_ADAPTER); None otherwise.
+    openimis: OpenImisSettings | None = None
+    dci: DciSettings | None = None
 
     @classmethod
     def _read(cls, env: _Environment) -> RegisterSettings:
+        adapter = env.choice("REGISTER_ADAPTER", "local", REGISTER_ADAPTERS)
         return cls(
-            adapter=env.choice("REGISTER_ADAPTER", "local", REGISTER_ADAPTERS),
+            adapter=adapter,
             max_attempts=env.whole_number("REGISTER_MAX_ATTEMPTS", 48, 1, 10_000),
             concurrency=env.whole_number("REGISTER_CONCURRENCY", 4, 1, 64),
-            env=dict(env.variables),
+            openimis=_openimis(env) if adapter == "openimis" else None,
+            dci=_dci(env) if adapter == "dci" else None,
         )
 
 
@@ -253,12 +403,17 @@ class Settings:
     scheme_refresh_seconds: int
     # A secret the aggregator's USSD callback URL carries (`/ussd?token=`); None: none asked.
     ussd_callback_token: str | None = field(repr=False)
-    # How old the dashboard's figures may be (0: computed on every request).
-    stats_cache_seconds: int
+    # How old the dashboard's figures may be (0: computed on every request); None when
+    # STATS_CACHE_SECONDS is not set: `stats_cache` then says 60, and the demo counts live.
+    stats_cache_seconds: int | None
     log_level: str
     payments: PaymentSettings
     sms: SmsSettings
     register: RegisterSettings
+
+    @property
+    def stats_cache(self) -> int:
+        return 60 if self.stats_cache_seconds is None else self.stats_cache_seconds
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -289,7 +444,11 @@ class Settings:
             timezone=_timezone(env),
             scheme_refresh_seconds=env.whole_number("SCHEME_REFRESH_SECONDS", 60, 1, 86_400),
             ussd_callback_token=env.text("USSD_CALLBACK_TOKEN") or None,
-            stats_cache_seconds=env.whole_number("STATS_CACHE_SECONDS", 60, 0, 3600),
+            stats_cache_seconds=(
+                env.whole_number("STATS_CACHE_SECONDS", 60, 0, 3600)
+                if env.text("STATS_CACHE_SECONDS")
+                else None
+            ),
             log_level=_log_level(env),
             payments=PaymentSettings._read(env),
             sms=SmsSettings._read(env),

@@ -669,15 +669,16 @@ async def gateway_asking(
     settings: Settings, base_url: str
 ) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
     """A gateway whose register is openIMIS at `base_url`, on the same database."""
-    env = {
-        "OPENIMIS_BASE_URL": base_url,
-        "OPENIMIS_USERNAME": "gateway",
-        "OPENIMIS_PASSWORD": "s3cret",
-        "OPENIMIS_TIMEOUT_SECONDS": "2",
-    }
-    remote = dataclasses.replace(
-        settings, register=dataclasses.replace(settings.register, adapter="openimis", env=env)
-    )
+    register = Settings.from_env(
+        {
+            "REGISTER_ADAPTER": "openimis",
+            "OPENIMIS_BASE_URL": base_url,
+            "OPENIMIS_USERNAME": "gateway",
+            "OPENIMIS_PASSWORD": "s3cret",
+            "OPENIMIS_TIMEOUT_SECONDS": "2",
+        }
+    ).register
+    remote = dataclasses.replace(settings, register=register)
     app = create_app(remote, Clock(TODAY))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -56,19 +56,14 @@ async def gateway(
     settings: Settings,
     clean: None,
     peer: tuple[FedapayPeer, str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, Now]]:
     fedapay, base_url = peer
-    monkeypatch.delenv("MOMO_BASE_URL", raising=False)  # FedaPay alone: nobody else serves Moov
-    for name, value in {
+    environ = {  # FedaPay alone: nobody else serves Moov
         "FEDAPAY_BASE_URL": base_url,
         "FEDAPAY_SECRET_KEY": fedapay.secret_key,
         "FEDAPAY_WEBHOOK_SECRET": f"{fedapay.webhook_secret},{PREVIOUS_SECRET}",
-    }.items():
-        monkeypatch.setenv(name, value)
-    async with paying_gateway(
-        settings, "fedapay", (fedapay.webhook_secret, PREVIOUS_SECRET)
-    ) as gateway:
+    }
+    async with paying_gateway(settings, "fedapay", environ) as gateway:
         yield gateway
 
 

@@ -45,19 +45,19 @@ def peer() -> Iterator[tuple[MomoPeer, str]]:
 
 @pytest.fixture
 async def gateway(
-    settings: Settings, clean: None, peer: tuple[MomoPeer, str], monkeypatch: pytest.MonkeyPatch
+    settings: Settings, clean: None, peer: tuple[MomoPeer, str]
 ) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, Now]]:
     momo, base_url = peer
-    for name, value in {
+    environ = {
         "MOMO_BASE_URL": base_url,
         "MOMO_SUBSCRIPTION_KEY": momo.subscription_key,
         "MOMO_API_USER": momo.api_user,
         "MOMO_API_KEY": momo.api_key,
         "MOMO_TARGET_ENVIRONMENT": momo.target_environment,
         "MOMO_CURRENCY": "XOF",
-    }.items():
-        monkeypatch.setenv(name, value)
-    async with paying_gateway(settings, "momo", ("whsec_current", "whsec_previous")) as gateway:
+        "FEDAPAY_WEBHOOK_SECRET": "whsec_current,whsec_previous",
+    }
+    async with paying_gateway(settings, "momo", environ) as gateway:
         yield gateway
 
 

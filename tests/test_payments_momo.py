@@ -578,39 +578,7 @@ async def test_callback_as_mtn_delivers_it(
     assert (await momo.fetch_status(path_reference)).reason is FailureReason.PAYER_DECLINED
 
 
-# -- configuration and requests -----------------------------------------------------------------
-
-ENVIRONMENT = {
-    "MOMO_BASE_URL": "https://proxy.momoapi.mtn.com/",
-    "MOMO_SUBSCRIPTION_KEY": " subscription-key-value ",
-    "MOMO_API_USER": "0b7c6a2e-64a7-4c1c-9a55-8c2b1f5e2d10",
-    "MOMO_API_KEY": "api-key-value",
-    "MOMO_TARGET_ENVIRONMENT": "mtnbenin",
-}
-
-
-def test_settings_from_the_environment() -> None:
-    settings = MomoSettings.from_env(ENVIRONMENT)
-
-    assert settings.base_url == "https://proxy.momoapi.mtn.com"
-    assert settings.subscription_key == "subscription-key-value"
-    assert settings.api_key == "api-key-value"
-    assert settings.target_environment == "mtnbenin"
-    assert settings.currency == "XOF"
-    assert "key-value" not in repr(settings)  # secrets stay out of logs
-
-
-def test_settings_name_every_missing_variable() -> None:
-    environ = {k: v for k, v in ENVIRONMENT.items() if k not in ("MOMO_API_KEY", "MOMO_BASE_URL")}
-    with pytest.raises(ValueError, match="MOMO_BASE_URL, MOMO_API_KEY"):
-        MomoSettings.from_env(environ)
-
-
-def test_sandbox_settings_insist_on_eur() -> None:
-    sandbox = {**ENVIRONMENT, "MOMO_TARGET_ENVIRONMENT": "sandbox"}
-    with pytest.raises(ValueError, match="EUR"):
-        MomoSettings.from_env(sandbox)
-    assert MomoSettings.from_env({**sandbox, "MOMO_CURRENCY": "eur"}).currency == "EUR"
+# -- requests ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

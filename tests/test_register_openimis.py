@@ -443,29 +443,3 @@ async def test_an_unreachable_register_means_retry_later():
     async with OpenImisRegister(settings_) as register:
         with pytest.raises(RegisterUnavailable):
             await register.find_person(None, HEAD.member_no)
-
-
-# -- settings ----------------------------------------------------------------------------
-
-
-def test_settings_from_env():
-    loaded = OpenImisSettings.from_env(
-        {
-            "OPENIMIS_BASE_URL": "https://imis.example.bj",
-            "OPENIMIS_USERNAME": "gateway",
-            "OPENIMIS_PASSWORD": "very-secret",
-            "OPENIMIS_TIMEOUT_SECONDS": "4.5",
-            "OPENIMIS_ELIGIBILITY_SERVICE": "CONS",
-        }
-    )
-
-    assert loaded.base_url == "https://imis.example.bj"
-    assert loaded.timeout_seconds == 4.5
-    assert loaded.eligibility_service == "CONS"
-    assert loaded.insurer == "openIMIS"
-    assert "very-secret" not in repr(loaded)
-
-
-def test_settings_name_what_is_missing():
-    with pytest.raises(ValueError, match="OPENIMIS_USERNAME, OPENIMIS_PASSWORD"):
-        OpenImisSettings.from_env({"OPENIMIS_BASE_URL": "https://imis.example.bj"})

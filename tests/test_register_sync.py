@@ -39,7 +39,7 @@ from gateway.register import registers
 from gateway.register.capability import Register
 from gateway.register.local import LocalRegister
 from gateway.register.sync import RegisterQueue, RegisterSync, retry_after
-from gateway.settings import ConfigError, Settings
+from gateway.settings import ConfigError, RegisterSettings, Settings
 from gateway.sms.outbox import Outbox
 from gateway.sms.reminders import Reminders
 from gateway.worker import Worker
@@ -971,7 +971,7 @@ async def test_events_skipped_by_the_local_register_reach_openimis_once_retried(
 ) -> None:
     heads = await enrol_many(enrolment, 2)
     await pay(sessions, now, heads[0])
-    local = registers.build("local", {"REGISTER_ADAPTER": "local"}, sessions)
+    local = registers.build(Settings.from_env({"REGISTER_ADAPTER": "local"}).register, sessions)
     assert isinstance(local, LocalRegister) and not registers.is_remote(local)
 
     assert await drain(sync_of(sessions, local, now)) == 3
@@ -988,7 +988,7 @@ async def test_events_skipped_by_the_local_register_reach_openimis_once_retried(
         "OPENIMIS_USERNAME": "gateway",
         "OPENIMIS_PASSWORD": "s3cret",
     }
-    remote = registers.build("openimis", env, sessions)
+    remote = registers.build(Settings.from_env(env).register, sessions)
     assert isinstance(remote, OpenImisRegister) and registers.is_remote(remote)
     assert await queue.retry(statuses=("dead", "skipped")) == 3
     recording = Recording(remote)
@@ -1007,7 +1007,10 @@ def test_a_register_named_without_its_settings_is_a_configuration_error(
 ) -> None:
     for name in ("openimis", "dci"):
         with pytest.raises(ConfigError, match=f"REGISTER_ADAPTER={name}: missing"):
-            registers.build(name, {}, sessions)
+            Settings.from_env({"REGISTER_ADAPTER": name})
+        by_hand = RegisterSettings(adapter=name, max_attempts=48, concurrency=4)
+        with pytest.raises(ConfigError, match=f"REGISTER_ADAPTER={name}: missing"):
+            registers.build(by_hand, sessions)
 
 
 # -- 10: the operator's commands ---------------------------------------------------------

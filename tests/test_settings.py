@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from gateway.settings import ConfigError, Settings
@@ -117,3 +119,269 @@ def test_africastalking_settings() -> None:
     assert sms.at_sms_url == "http://127.0.0.1:9000"
     assert sms.at_sender_id is None
     assert sms.quiet_hours == ""  # blank: no quiet hours
+
+
+# -- MTN MoMo ---------------------------------------------------------------------------------
+
+MOMO = {
+    "MOMO_BASE_URL": "https://proxy.momoapi.mtn.com/",
+    "MOMO_SUBSCRIPTION_KEY": " subscription-key-value ",
+    "MOMO_API_USER": "0b7c6a2e-64a7-4c1c-9a55-8c2b1f5e2d10",
+    "MOMO_API_KEY": "api-key-value",
+    "MOMO_TARGET_ENVIRONMENT": "mtnbenin",
+}
+
+
+def test_momo_settings() -> None:
+    payments = Settings.from_env(MOMO).payments
+    momo = payments.momo
+
+    assert momo is not None
+    assert momo.base_url == "https://proxy.momoapi.mtn.com"
+    assert momo.subscription_key == "subscription-key-value"
+    assert momo.api_key == "api-key-value"
+    assert momo.target_environment == "mtnbenin"
+    assert momo.currency == "XOF"
+    assert "key-value" not in repr(momo)  # secrets stay out of logs
+    assert "key-value" not in repr(payments)
+    assert payments.fedapay is None
+
+
+def test_momo_is_not_set_up_without_its_variables() -> None:
+    assert Settings.from_env({}).payments.momo is None
+
+
+def test_momo_names_every_missing_variable() -> None:
+    environ = {k: v for k, v in MOMO.items() if k not in ("MOMO_API_KEY", "MOMO_BASE_URL")}
+
+    assert problems_of(environ) == ["MTN MoMo is not configured: set MOMO_BASE_URL, MOMO_API_KEY"]
+
+
+def test_the_momo_sandbox_insists_on_eur() -> None:
+    sandbox = {**MOMO, "MOMO_TARGET_ENVIRONMENT": "sandbox"}
+
+    assert problems_of(sandbox) == ["the MoMo sandbox only accepts EUR: set MOMO_CURRENCY=EUR"]
+    momo = Settings.from_env({**sandbox, "MOMO_CURRENCY": "eur"}).payments.momo
+    assert momo is not None and momo.currency == "EUR"
+
+
+def test_a_momo_currency_alone_is_a_momo_half_set_up() -> None:
+    problems = problems_of({"MOMO_CURRENCY": "XOF"})
+
+    assert problems == [
+        "MTN MoMo is not configured: set MOMO_BASE_URL, MOMO_SUBSCRIPTION_KEY, MOMO_API_USER, "
+        "MOMO_API_KEY, MOMO_TARGET_ENVIRONMENT"
+    ]
+
+
+# -- FedaPay ----------------------------------------------------------------------------------
+
+FEDAPAY = {
+    "FEDAPAY_BASE_URL": "https://sandbox-api.fedapay.com/v1/",
+    "FEDAPAY_SECRET_KEY": "sk_sandbox_value",
+    "FEDAPAY_WEBHOOK_SECRET": " wh_sandbox_new , wh_sandbox_old,",
+}
+
+
+def test_fedapay_settings() -> None:
+    payments = Settings.from_env(FEDAPAY).payments
+    fedapay = payments.fedapay
+
+    assert fedapay is not None
+    assert fedapay.base_url == "https://sandbox-api.fedapay.com"
+    assert fedapay.secret_key == "sk_sandbox_value"
+    assert fedapay.webhook_secrets == ("wh_sandbox_new", "wh_sandbox_old")
+    assert payments.fedapay_webhook_secrets == ("wh_sandbox_new", "wh_sandbox_old")
+    assert "sandbox_" not in repr(fedapay)  # secrets stay out of logs
+    assert "sandbox_" not in repr(payments)
+    assert payments.momo is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("FEDAPAY_BASE_URL", " "),
+        ("FEDAPAY_BASE_URL", "/v1/"),
+        ("FEDAPAY_SECRET_KEY", ""),
+        ("FEDAPAY_WEBHOOK_SECRET", " , "),
+    ],
+)
+def test_fedapay_names_what_is_missing(name: str, value: str) -> None:
+    expected = [f"FedaPay is not configured: set {name}"]
+    assert problems_of({**FEDAPAY, name: value}) == expected
+    without = {k: v for k, v in FEDAPAY.items() if k != name}
+    assert problems_of(without) == expected
+
+
+def test_a_webhook_secret_alone_does_not_set_up_fedapay() -> None:
+    payments = Settings.from_env({"FEDAPAY_WEBHOOK_SECRET": "wh_live"}).payments
+
+    assert payments.fedapay is None
+    assert payments.fedapay_webhook_secrets == ("wh_live",)
+
+
+# -- the default provider ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "name"),
+    [
+        ({}, None),
+        ({"PAYMENT_PROVIDER": "sandbox"}, "sandbox"),
+        ({**MOMO, "PAYMENT_PROVIDER": " MoMo "}, "momo"),
+    ],
+)
+def test_the_default_provider(environ: dict[str, str], name: str | None) -> None:
+    assert Settings.from_env(environ).payments.default_provider == name
+
+
+def test_the_default_provider_must_be_set_up() -> None:
+    assert problems_of({**FEDAPAY, "PAYMENT_PROVIDER": "momo"}) == [
+        "PAYMENT_PROVIDER='momo' is not configured (configured: fedapay)"
+    ]
+    assert problems_of({"PAYMENT_PROVIDER": "mtn"}) == [
+        "PAYMENT_PROVIDER='mtn' is not configured (configured: none)"
+    ]
+
+
+def test_a_default_provider_half_set_up_is_reported_once() -> None:
+    environ = {"PAYMENT_PROVIDER": "fedapay", "FEDAPAY_SECRET_KEY": "sk_live_value"}
+
+    assert problems_of(environ) == [
+        "FedaPay is not configured: set FEDAPAY_BASE_URL, FEDAPAY_WEBHOOK_SECRET"
+    ]
+
+
+def test_every_provider_problem_is_reported_with_the_others() -> None:
+    environ = {
+        **{k: v for k, v in MOMO.items() if k != "MOMO_API_USER"},
+        "MOMO_TARGET_ENVIRONMENT": "sandbox",
+        "FEDAPAY_BASE_URL": "https://api.fedapay.com",
+        "PAYMENT_EXPIRE_AFTER": "10",
+        "USSD_SESSION_TTL": "forever",
+    }
+
+    assert problems_of(environ) == [
+        "USSD_SESSION_TTL must be a whole number, got 'forever'",
+        "PAYMENT_EXPIRE_AFTER must be between 60 and 604800, got 10",
+        "MTN MoMo is not configured: set MOMO_API_USER",
+        "the MoMo sandbox only accepts EUR: set MOMO_CURRENCY=EUR",
+        "FedaPay is not configured: set FEDAPAY_SECRET_KEY, FEDAPAY_WEBHOOK_SECRET",
+    ]
+
+
+# -- the central register ---------------------------------------------------------------------
+
+OPENIMIS = {
+    "REGISTER_ADAPTER": "openimis",
+    "OPENIMIS_BASE_URL": "https://imis.example.bj",
+    "OPENIMIS_USERNAME": "gateway",
+    "OPENIMIS_PASSWORD": "very-secret",
+}
+DCI = {
+    "REGISTER_ADAPTER": "dci",
+    "DCI_BASE_URL": "https://registry.example.bj/dci",
+    "DCI_CLIENT_ID": "alafia",
+    "DCI_CLIENT_SECRET": "very-secret",
+    "DCI_SENDER_ID": "alafia.gateway",
+    "DCI_RECEIVER_ID": "social.registry",
+    "DCI_PROGRAMME_ID": "AMU-BJ-MUTUELLES",
+}
+
+
+def test_the_local_register_reads_no_remote_settings() -> None:
+    register = Settings.from_env({**OPENIMIS, **DCI, "REGISTER_ADAPTER": "local"}).register
+
+    assert register.adapter == "local"
+    assert register.openimis is None and register.dci is None
+
+
+def test_openimis_settings() -> None:
+    register = Settings.from_env(
+        {**OPENIMIS, "OPENIMIS_TIMEOUT_SECONDS": "4.5", "OPENIMIS_ELIGIBILITY_SERVICE": "CONS"}
+    ).register
+    loaded = register.openimis
+
+    assert loaded is not None
+    assert loaded.base_url == "https://imis.example.bj"
+    assert loaded.timeout_seconds == 4.5
+    assert loaded.eligibility_service == "CONS"
+    assert loaded.insurer == "openIMIS"
+    assert loaded.member_no_code == "Code" and loaded.national_id_code == "NationalId"
+    assert register.dci is None
+    assert "very-secret" not in repr(loaded)
+    assert "very-secret" not in repr(register)
+
+
+def test_openimis_names_what_is_missing() -> None:
+    environ = {"REGISTER_ADAPTER": "openimis", "OPENIMIS_BASE_URL": "https://imis.example.bj"}
+
+    assert problems_of(environ) == [
+        "REGISTER_ADAPTER=openimis: missing openIMIS settings: OPENIMIS_USERNAME, OPENIMIS_PASSWORD"
+    ]
+
+
+def test_dci_settings() -> None:
+    register = Settings.from_env(
+        {**DCI, "DCI_RECEIPTS_PATH": "none", "DCI_NATIONAL_ID_TYPE": "NPI"}
+    ).register
+    loaded = register.dci
+
+    assert loaded is not None
+    assert loaded.receipts_path is None
+    assert loaded.id_types.national_id == "NPI"
+    assert loaded.id_types.member_no == "MEMBER_NO"
+    assert loaded.token_url == "/oauth2/client/token"
+    assert loaded.timeout_seconds == 10.0
+    assert register.openimis is None
+    assert "very-secret" not in repr(loaded)
+    assert "very-secret" not in repr(register)
+
+
+def test_dci_defaults() -> None:
+    loaded = Settings.from_env(DCI).register.dci
+
+    assert loaded is not None
+    assert loaded.receipts_path == "/registry/receipts"
+    assert loaded.signing_key is None and loaded.signing_key_id is None
+
+
+def test_dci_names_what_is_missing() -> None:
+    environ = {k: v for k, v in DCI.items() if k not in ("DCI_RECEIVER_ID", "DCI_PROGRAMME_ID")}
+
+    assert problems_of(environ) == [
+        "REGISTER_ADAPTER=dci: missing DCI settings: DCI_RECEIVER_ID, DCI_PROGRAMME_ID"
+    ]
+
+
+def test_a_dci_signing_key_needs_its_id() -> None:
+    signing_key = base64.b64encode(bytes(32)).decode()
+
+    assert problems_of({**DCI, "DCI_SIGNING_KEY": signing_key}) == [
+        "REGISTER_ADAPTER=dci: DCI_SIGNING_KEY needs DCI_SIGNING_KEY_ID"
+    ]
+    loaded = Settings.from_env(
+        {**DCI, "DCI_SIGNING_KEY": signing_key, "DCI_SIGNING_KEY_ID": "k2026"}
+    ).register.dci
+    assert loaded is not None and loaded.signing_key_id == "k2026"
+    assert signing_key not in repr(loaded)
+
+
+def test_every_register_problem_is_reported_with_the_others() -> None:
+    environ = {
+        "REGISTER_ADAPTER": "dci",
+        "DCI_BASE_URL": "https://registry.example.bj/dci",
+        "DCI_SIGNING_KEY": "a2V5",
+        "DCI_TIMEOUT_SECONDS": "0",
+        "REGISTER_MAX_ATTEMPTS": "many",
+        "SMS_BACKEND": "africastalking",
+    }
+
+    assert problems_of(environ) == [
+        "SMS_BACKEND=africastalking needs AT_USERNAME, AT_API_KEY, AT_CALLBACK_TOKEN",
+        "REGISTER_MAX_ATTEMPTS must be a whole number, got 'many'",
+        "REGISTER_ADAPTER=dci: missing DCI settings: DCI_CLIENT_ID, DCI_CLIENT_SECRET, "
+        "DCI_SENDER_ID, DCI_RECEIVER_ID, DCI_PROGRAMME_ID",
+        "REGISTER_ADAPTER=dci: DCI_SIGNING_KEY needs DCI_SIGNING_KEY_ID",
+        "DCI_TIMEOUT_SECONDS must be a number of seconds above 0, got '0'",
+    ]

@@ -82,25 +82,6 @@ class FedapaySettings:
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> FedapaySettings:
-        base_url = environ.get("FEDAPAY_BASE_URL", "").strip().rstrip("/").removesuffix("/v1")
-        secret_key = environ.get("FEDAPAY_SECRET_KEY", "").strip()
-        raw_secrets = environ.get("FEDAPAY_WEBHOOK_SECRET", "").split(",")
-        webhook_secrets = tuple(secret.strip() for secret in raw_secrets if secret.strip())
-        missing = [
-            name
-            for name, value in (
-                ("FEDAPAY_BASE_URL", base_url),
-                ("FEDAPAY_SECRET_KEY", secret_key),
-                ("FEDAPAY_WEBHOOK_SECRET", webhook_secrets),
-            )
-            if not value
-        ]
-        if missing:
-            raise ValueError(f"FedaPay is not configured: set {', '.join(missing)}")
-        return cls(base_url=base_url, secret_key=secret_key, webhook_secrets=webhook_secrets)
-
     @property
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)

@@ -88,31 +88,6 @@ class MomoSettings:
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
 
-    def __post_init__(self) -> None:
-        if self.target_environment == "sandbox" and self.currency != "EUR":
-            raise ValueError("the MoMo sandbox only accepts EUR: set MOMO_CURRENCY=EUR")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> MomoSettings:
-        required = (
-            "MOMO_BASE_URL",
-            "MOMO_SUBSCRIPTION_KEY",
-            "MOMO_API_USER",
-            "MOMO_API_KEY",
-            "MOMO_TARGET_ENVIRONMENT",
-        )
-        missing = [name for name in required if not environ.get(name, "").strip()]
-        if missing:
-            raise ValueError(f"MTN MoMo is not configured: set {', '.join(missing)}")
-        return cls(
-            base_url=environ["MOMO_BASE_URL"].strip().rstrip("/"),
-            subscription_key=environ["MOMO_SUBSCRIPTION_KEY"].strip(),
-            api_user=environ["MOMO_API_USER"].strip(),
-            api_key=environ["MOMO_API_KEY"].strip(),
-            target_environment=environ["MOMO_TARGET_ENVIRONMENT"].strip(),
-            currency=environ.get("MOMO_CURRENCY", "").strip().upper() or "XOF",
-        )
-
     @property
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)

@@ -50,14 +50,6 @@ TOKEN_PATH = "/oauth2/client/token"
 # RFC 6749 lets a token answer omit expires_in; renew early rather than trust a guess.
 _DEFAULT_TOKEN_LIFETIME = 300.0
 
-_REQUIRED = (
-    "DCI_BASE_URL",
-    "DCI_CLIENT_ID",
-    "DCI_CLIENT_SECRET",
-    "DCI_SENDER_ID",
-    "DCI_RECEIVER_ID",
-    "DCI_PROGRAMME_ID",
-)
 # DCI error codes (standard v1.0.0, Error.code) that do not blame the event.
 _TRY_AGAIN = frozenset(
     {"err.request.timeout", "err.request.too_many_requests", "err.service.unavailable"}
@@ -91,33 +83,6 @@ class DciSettings:
     signing_key: str | None = field(default=None, repr=False)  # base64 Ed25519 private key
     signing_key_id: str | None = None
     timeout_seconds: float = 10.0
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> DciSettings:
-        missing = [name for name in _REQUIRED if not environ.get(name)]
-        if missing:
-            raise ValueError(f"missing DCI settings: {', '.join(missing)}")
-        signing_key = environ.get("DCI_SIGNING_KEY") or None
-        if signing_key and not environ.get("DCI_SIGNING_KEY_ID"):
-            raise ValueError("DCI_SIGNING_KEY needs DCI_SIGNING_KEY_ID")
-        receipts = environ.get("DCI_RECEIPTS_PATH") or RECEIPTS_PATH
-        return cls(
-            base_url=environ["DCI_BASE_URL"],
-            client_id=environ["DCI_CLIENT_ID"],
-            client_secret=environ["DCI_CLIENT_SECRET"],
-            sender_id=environ["DCI_SENDER_ID"],
-            receiver_id=environ["DCI_RECEIVER_ID"],
-            programme_id=environ["DCI_PROGRAMME_ID"],
-            token_url=environ.get("DCI_TOKEN_URL") or TOKEN_PATH,
-            receipts_path=None if receipts.lower() == "none" else receipts,
-            id_types=records.IdTypes(
-                national_id=environ.get("DCI_NATIONAL_ID_TYPE") or "UIN",
-                member_no=environ.get("DCI_MEMBER_ID_TYPE") or "MEMBER_NO",
-            ),
-            signing_key=signing_key,
-            signing_key_id=environ.get("DCI_SIGNING_KEY_ID") or None,
-            timeout_seconds=float(environ.get("DCI_TIMEOUT_SECONDS") or 10.0),
-        )
 
 
 class DciRegister(HttpAdapter):

@@ -46,7 +46,6 @@ from adapters.register.transport import raise_for_login, raise_for_status, send,
 FHIR_PATH = "/api/api_fhir_r4/"
 GROUP_KEY = "group"
 
-_REQUIRED = ("OPENIMIS_BASE_URL", "OPENIMIS_USERNAME", "OPENIMIS_PASSWORD")
 _HOUSEHOLD_KINDS = frozenset({EventKind.HOUSEHOLD_ENROLLED, EventKind.MEMBER_ADDED})
 
 
@@ -68,22 +67,6 @@ class OpenImisSettings:
     eligibility_service: str | None = None  # service code to ask about, e.g. "CONS"
     member_no_code: str = "Code"
     national_id_code: str = "NationalId"
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> OpenImisSettings:
-        missing = [name for name in _REQUIRED if not environ.get(name)]
-        if missing:
-            raise ValueError(f"missing openIMIS settings: {', '.join(missing)}")
-        return cls(
-            base_url=environ["OPENIMIS_BASE_URL"],
-            username=environ["OPENIMIS_USERNAME"],
-            password=environ["OPENIMIS_PASSWORD"],
-            timeout_seconds=float(environ.get("OPENIMIS_TIMEOUT_SECONDS") or 10.0),
-            insurer=environ.get("OPENIMIS_INSURER") or "openIMIS",
-            eligibility_service=environ.get("OPENIMIS_ELIGIBILITY_SERVICE") or None,
-            member_no_code=environ.get("OPENIMIS_MEMBER_NO_CODE") or "Code",
-            national_id_code=environ.get("OPENIMIS_NATIONAL_ID_CODE") or "NationalId",
-        )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ sponsors' shares, and `alafia payments|sponsors ...`."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from starlette.routing import BaseRoute, Mount
@@ -27,7 +26,7 @@ class Payments(Capability):
         self.ledger = Billing(
             shared.sessions, shared.settings.timezone, shared.now, built.get(Sms).outbox
         )
-        self.providers = providers.build(os.environ, settings)  # MERGE: build(settings)
+        self.providers = providers.build(settings)
         self.service = PaymentsService(self.ledger, self.providers, settings)
         self.callbacks = PaymentCallbacks(self.ledger, settings.fedapay_webhook_secrets)
         # The demo's MoMo look-alike, served by this very process (it calls us back).

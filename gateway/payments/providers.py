@@ -1,4 +1,4 @@
-"""The mobile-money providers this installation can use, built once from the environment.
+"""The mobile-money providers this installation can use, built once from its settings.
 
 `PAYMENT_PROVIDER` names the default; a mutual can name another in the scheme file
 (`payment_provider:` on its unit). A provider that cannot reach the payer's operator
@@ -10,19 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from adapters.payments import (
-    FedapayCollection,
-    FedapaySettings,
-    MomoCollection,
-    MomoSettings,
-    PaymentProvider,
-)
+from adapters.payments import FedapayCollection, MomoCollection, MomoSettings, PaymentProvider
 from adapters.payments.sandbox import SandboxCollection
-from gateway.settings import PaymentSettings
+from gateway.settings import SANDBOX, PaymentSettings
 
 log = logging.getLogger(__name__)
 
-SANDBOX = "sandbox"
 SANDBOX_MOUNT = "/sandbox/momo"  # where the app mounts gateway.sandbox_momo
 
 
@@ -70,14 +63,12 @@ class Providers:
             await provider.aclose()
 
 
-def build(environ: Mapping[str, str], settings: PaymentSettings) -> Providers:
+def build(settings: PaymentSettings) -> Providers:
     providers: dict[str, PaymentProvider] = {}
     currencies: dict[str, str] = {}
-    if environ.get("MOMO_BASE_URL"):
-        momo = MomoSettings.from_env(environ)
+    if (momo := settings.momo) is not None:
         providers["momo"], currencies["momo"] = MomoCollection(momo), momo.currency
-    if environ.get("FEDAPAY_BASE_URL"):
-        fedapay = FedapaySettings.from_env(environ)
+    if (fedapay := settings.fedapay) is not None:
         providers["fedapay"], currencies["fedapay"] = FedapayCollection(fedapay), fedapay.currency
     if settings.default_provider == SANDBOX:
         # The sandbox speaks MoMo's protocol from inside this gateway (gateway.sandbox_momo):

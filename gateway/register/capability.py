@@ -21,7 +21,7 @@ class Register(Capability):
     def __init__(self, shared: Shared, built: Built) -> None:
         super().__init__(shared, built)
         settings = shared.settings.register
-        self.adapter = registers.build(settings.adapter, settings.env, shared.sessions)  # MERGE
+        self.adapter = registers.build(settings, shared.sessions)
         self.sync = RegisterSync(
             shared.sessions,
             self.adapter,

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.register import CentralRegister
+from adapters.register.dci import DciRegister
+from adapters.register.openimis import OpenImisRegister
 from gateway.register.local import LocalRegister
-from gateway.settings import ConfigError
-
-REGISTERS = ("local", "openimis", "dci")
+from gateway.settings import ConfigError, RegisterSettings
 
 
 def build(
-    name: str, env: Mapping[str, str], sessions: async_sessionmaker[AsyncSession]
+    settings: RegisterSettings, sessions: async_sessionmaker[AsyncSession]
 ) -> CentralRegister:
-    try:
-        if name == "openimis":
-            from adapters.register.openimis import OpenImisRegister, OpenImisSettings
-
-            return OpenImisRegister(OpenImisSettings.from_env(env))
-        if name == "dci":
-            from adapters.register.dci import DciRegister, DciSettings
-
-            return DciRegister(DciSettings.from_env(env))
-    except ValueError as error:
-        raise ConfigError(f"REGISTER_ADAPTER={name}: {error}") from None
+    # Settings read by Settings.from_env always carry the chosen register's own; these
+    # errors are for settings put together by hand without them.
+    if settings.adapter == "openimis":
+        if settings.openimis is None:
+            raise ConfigError("REGISTER_ADAPTER=openimis: missing openIMIS settings")
+        return OpenImisRegister(settings.openimis)
+    if settings.adapter == "dci":
+        if settings.dci is None:
+            raise ConfigError("REGISTER_ADAPTER=dci: missing DCI settings")
+        return DciRegister(settings.dci)
     return LocalRegister(sessions)
 
 

@@ -25,7 +25,7 @@ class Staff(Capability):
     def __init__(self, shared: Shared, built: Built) -> None:
         super().__init__(shared, built)
         settings = shared.settings
-        keep = settings.stats_cache_seconds
+        keep = settings.stats_cache
         self.board = Board(
             Source(shared.dashboard_sessions, settings.timezone),
             shared.redis,

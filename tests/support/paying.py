@@ -4,7 +4,7 @@ and the phone steps of enrolling and paying."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -35,21 +35,16 @@ class Now:
 
 @asynccontextmanager
 async def paying_gateway(
-    settings: Settings, provider: str, webhook_secrets: Sequence[str] = ()
+    settings: Settings, provider: str, environ: Mapping[str, str]
 ) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, Now]]:
-    """The gateway with `provider` as its default, driven in-process; the provider's own
-    settings come from the environment the test set."""
+    """The gateway with `provider` as its default, driven in-process; its payment settings
+    (the provider's own included) read from `environ` as from the process's environment."""
     from gateway.app import create_app
 
-    paying = dataclasses.replace(
-        settings,
-        payments=dataclasses.replace(
-            settings.payments,
-            default_provider=provider,
-            public_base_url="https://gateway.example.org",
-            fedapay_webhook_secrets=tuple(webhook_secrets),
-        ),
-    )
+    payments = Settings.from_env(
+        {**environ, "PAYMENT_PROVIDER": provider, "PUBLIC_BASE_URL": "https://gateway.example.org"}
+    ).payments
+    paying = dataclasses.replace(settings, payments=payments)
     now = Now()
     app = create_app(paying, Clock(TODAY), now=now)
     async with app.router.lifespan_context(app):
