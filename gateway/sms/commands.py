@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from gateway.actors import cli_actor
 from gateway.commands import Context
 
 if TYPE_CHECKING:
@@ -29,7 +29,9 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
         "--template", required=True, help="campaign_enrol, campaign_pay or campaign_renew"
     )
     campaign.add_argument("--yes", action="store_true", help="queue without asking")
-    campaign.add_argument("--by", default=os.environ.get("USER", "cli"), help="who asks")
+    campaign.add_argument(
+        "--by", default=cli_actor(), help="who asks, for the record (default cli:$USER)"
+    )
     campaign.set_defaults(run=_campaign)
 
 
