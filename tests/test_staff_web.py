@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ from starlette.applications import Starlette
 from db import models
 from gateway.enrolment.service import EnrolmentService
 from gateway.staff.accounts import StaffAccounts
+from gateway.staff.language import catalogue
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER
 from gateway.staff.sessions import COOKIE
 from tests.support.gateway import shared
@@ -361,9 +361,8 @@ async def test_pages_speak_english_when_asked(web: httpx.AsyncClient, app: Starl
 
 
 def test_both_catalogues_have_the_same_keys() -> None:
-    folder = Path(__file__).parent.parent / "gateway" / "staff" / "i18n"
-    fr, en = (json.loads((folder / f"{lang}.json").read_text()) for lang in ("fr", "en"))
-    assert fr.keys() == en.keys()
+    """Every group of pages' catalogues included (`gateway/staff/i18n/<group>/`)."""
+    assert catalogue("fr").keys() == catalogue("en").keys()
 
 
 async def test_the_stylesheet_is_served_from_here(web: httpx.AsyncClient) -> None:

@@ -1,8 +1,10 @@
 """The dashboard's languages: French (the default) and English.
 
-Texts live in one JSON catalogue per language, `gateway/staff/i18n/<lang>.json`, a flat
-map of dotted keys to strings with `{name}` placeholders. Templates call the Jinja
-global `t` with a key and its parameters; Python code calls `translate(lang, key, ...)`.
+Texts live in JSON catalogues per language: `gateway/staff/i18n/<lang>.json` and one per
+group of pages, `gateway/staff/i18n/<group>/<lang>.json`; each is a flat map of dotted
+keys to strings with `{name}` placeholders, and a key may be defined only once. Templates
+call the Jinja global `t` with a key and its parameters; Python code calls
+`translate(lang, key, ...)`.
 
 The language comes from `?lang=` (which also sets the `alafia_lang` cookie, see
 `gateway.staff.pages.render`), then that cookie, then French. A page of another part
@@ -26,8 +28,14 @@ _CATALOGUES = Path(__file__).parent / "i18n"
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    with (_CATALOGUES / f"{lang}.json").open(encoding="utf-8") as file:
-        texts: dict[str, str] = json.load(file)
+    texts: dict[str, str] = {}
+    for path in [_CATALOGUES / f"{lang}.json", *sorted(_CATALOGUES.glob(f"*/{lang}.json"))]:
+        with path.open(encoding="utf-8") as file:
+            part: dict[str, str] = json.load(file)
+        twice = sorted(texts.keys() & part.keys())
+        if twice:
+            raise ValueError(f"{path}: {', '.join(twice)} already defined in another catalogue")
+        texts.update(part)
     return texts
 
 
