@@ -77,7 +77,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-DEMO_SCHEME = ROOT / "gateway" / "data" / "demo_scheme.yaml"
+DEMO_SCHEME = ROOT / "gateway" / "scheme" / "data" / "demo_scheme.yaml"
 STATUS_PEER = ROOT / "bench" / "status_peer.py"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/alafia_bench"
 DATABASE_PREFIX = "alafia_bench"  # the only databases this script may wipe

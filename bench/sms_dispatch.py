@@ -94,7 +94,7 @@ if TYPE_CHECKING:
 # the functions that need them: the baseline senders run this file too, and should start
 # as fast as a bare SDK script does.
 
-DEMO_SCHEME = ROOT / "gateway" / "data" / "demo_scheme.yaml"
+DEMO_SCHEME = ROOT / "gateway" / "scheme" / "data" / "demo_scheme.yaml"
 AT_SERVER = ROOT / "bench" / "at_sms_server.py"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/alafia_bench_sms"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"

@@ -50,7 +50,7 @@ from benchkit import (
     terminate,
 )
 
-DEMO_SCHEME = ROOT / "gateway" / "data" / "demo_scheme.yaml"
+DEMO_SCHEME = ROOT / "gateway" / "scheme" / "data" / "demo_scheme.yaml"
 BASELINE_APP = ROOT / "bench" / "baseline_app.py"
 
 # One hop's new input each; the first hop has empty text. On the demo scheme this is
