@@ -25,16 +25,14 @@ connections are made in `start`, after every capability has been built.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from starlette.routing import BaseRoute
 
+from gateway.commands import CommandGroup
 from gateway.infrastructure import Shared
-
-CommandGroup = argparse._SubParsersAction  # what `add_subparsers()` returns
 
 
 @dataclass(frozen=True)
@@ -99,8 +97,8 @@ class Built:
         return list(self._by_kind.values())
 
 
-def build_all(kinds: Sequence[type[Capability]], shared: Shared) -> list[Capability]:
+def build_all(kinds: Sequence[type[Capability]], shared: Shared) -> Built:
     built = Built()
     for kind in kinds:
         built.add(kind(shared, built))
-    return built.all()
+    return built

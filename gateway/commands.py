@@ -58,6 +58,9 @@ class Context:
         return self.phones([typed])[0]
 
 
+CommandGroup = argparse._SubParsersAction  # what `add_subparsers()` returns: `alafia <group>`
+
+
 class Command(Protocol):
     def __call__(self, context: Context, args: argparse.Namespace) -> int: ...
 

@@ -29,13 +29,11 @@ class Gateway:
         kinds: Sequence[type[Capability]] = CAPABILITIES,
     ) -> None:
         self.shared = Shared(settings, now, today)
-        self.capabilities = build_all(kinds, self.shared)
+        self.built = build_all(kinds, self.shared)
+        self.capabilities = self.built.all()
 
     def get(self, kind: type[C]) -> C:
-        for capability in self.capabilities:
-            if isinstance(capability, kind):
-                return capability
-        raise LookupError(f"no capability {kind.name!r} in this gateway")
+        return self.built.get(kind)
 
     @property
     def routes(self) -> list[BaseRoute]:

@@ -11,13 +11,13 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from gateway.commands import Context
+from gateway.commands import CommandGroup, Context
 from gateway.settings import Settings
 
 log = logging.getLogger("alafia")
 
 
-def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+def add_commands(commands: CommandGroup[Any]) -> None:
     demo = commands.add_parser(
         "demo", help="run everything on embedded defaults with a demo scheme"
     )

@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from gateway.actors import agent_actor, cli_actor
-from gateway.commands import Context
+from gateway.commands import CommandGroup, Context
 
 T = TypeVar("T")
 
 
-def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+def add_commands(commands: CommandGroup[Any]) -> None:
     agents = commands.add_parser("agents", help="field agents").add_subparsers(
         title="agents commands"
     )

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from gateway.actors import cli_actor
-from gateway.commands import Context
+from gateway.commands import CommandGroup, Context
 
 OK, REJECTED, FILE_PROBLEM = 0, 1, 2
 
 
-def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+def add_commands(commands: CommandGroup[Any]) -> None:
     """Add this part's subcommands to the `alafia` parser."""
     imports = commands.add_parser("import", help="bulk imports from spreadsheets")
     kinds = imports.add_subparsers(title="import commands")

@@ -8,10 +8,10 @@ import sys
 from datetime import date
 from typing import Any
 
-from gateway.commands import Context
+from gateway.commands import CommandGroup, Context
 
 
-def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+def add_commands(commands: CommandGroup[Any]) -> None:
     payments = commands.add_parser("payments", help="mobile-money payments").add_subparsers(
         title="payments commands"
     )

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from gateway.commands import Context, refused
+from gateway.commands import CommandGroup, Context, refused
 
 if TYPE_CHECKING:
     from gateway.register.facilities import Facilities
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+def add_commands(commands: CommandGroup[Any]) -> None:
     register = commands.add_parser("register", help="the central register").add_subparsers(
         title="register commands"
     )

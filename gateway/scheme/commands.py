@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gateway.commands import Context
+from gateway.commands import CommandGroup, Context
 
 
-def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+def add_commands(commands: CommandGroup[Any]) -> None:
     scheme = commands.add_parser("scheme", help="mutuals and products").add_subparsers(
         title="scheme commands"
     )

@@ -8,13 +8,13 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from gateway.actors import cli_actor
-from gateway.commands import Context
+from gateway.commands import CommandGroup, Context
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
-def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+def add_commands(commands: CommandGroup[Any]) -> None:
     sms = commands.add_parser("sms", help="text messages").add_subparsers(title="sms commands")
     status = sms.add_parser("status", help="what the outbox holds")
     status.add_argument("--json", action="store_true", help="machine-readable output")

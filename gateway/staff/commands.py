@@ -19,13 +19,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from gateway.actors import cli_actor
-from gateway.commands import Context
+from gateway.commands import CommandGroup, Context
 from gateway.staff.scope import ROLES
 
 T = TypeVar("T")
 
 
-def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+def add_commands(commands: CommandGroup[Any]) -> None:
     """Add this part's subcommands to the `alafia` parser."""
     staff = commands.add_parser("staff", help="dashboard accounts: add, list, disable, unlock")
     actions = staff.add_subparsers(title="staff commands")

@@ -16,7 +16,7 @@ from adapters.ussd import africastalking
 from db.sessions import SessionStore
 from gateway.agents.capability import Agents
 from gateway.capability import Built, Capability
-from gateway.commands import Context
+from gateway.commands import CommandGroup, Context
 from gateway.enrolment.capability import Enrolment
 from gateway.infrastructure import Shared
 from gateway.payments.capability import Payments
@@ -84,7 +84,7 @@ class Ussd(Capability):
         return PlainTextResponse(await self.service.answer(hop))
 
     @staticmethod
-    def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
+    def add_commands(commands: CommandGroup[Any]) -> None:
         dial = commands.add_parser(
             "dial", help="a terminal phone: a USSD session against a running gateway"
         )
