@@ -15,7 +15,7 @@ PostgreSQL) and of the browser.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -89,6 +89,41 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     moved = f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
     return f"{CLOCK_SHIFT}={os.environ[CLOCK_SHIFT]}: the process clock reads {moved} UTC"
+
+
+BROWSER_TESTS = "test_dashboard_browser.py"
+
+
+def _skip_is_a_failure(report: pytest.CollectReport | pytest.TestReport) -> None:
+    """With ALAFIA_REQUIRE_BROWSER=1 (CI) a browser test that skips, for whatever reason,
+    fails: a green run must mean the dashboard was driven in a real browser."""
+    if (
+        report.skipped
+        and not hasattr(report, "wasxfail")
+        and os.environ.get("ALAFIA_REQUIRE_BROWSER") == "1"
+        and report.nodeid.split("::")[0].endswith(BROWSER_TESTS)
+    ):
+        why = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped ({why}), but ALAFIA_REQUIRE_BROWSER=1 requires it"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    _skip_is_a_failure(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    _skip_is_a_failure(report)
+    return report
 
 
 @dataclass
