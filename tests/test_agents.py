@@ -253,6 +253,31 @@ async def test_a_lock_lifts_fifteen_minutes_later_and_counts_afresh(
     assert (await pins.verify(agent_id, PIN))["outcome"] == "ok"
 
 
+async def test_a_right_pin_resets_the_wrong_pin_count(
+    app: Starlette, client: httpx.AsyncClient, db: Session
+) -> None:
+    """Five wrong PINs in a row lock, not five in an agent's working life: a typo now and
+    then must never add up to a lock."""
+    agent_id = await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
+    pins = AgentPins(shared(app).sessions, Now(hour=10))
+    for left in (4, 3, 2, 1):
+        assert (await pins.verify(agent_id, "1111"))["attempts_left"] == left
+    assert (await pins.verify(agent_id, PIN))["outcome"] == "ok"
+    assert scalar(db, "SELECT pin_failures FROM agents") == 0
+    assert await pins.status(agent_id) == {
+        "outcome": "ok",
+        "attempts_left": 5,
+        "locked_until": None,
+    }
+    for left in (4, 3, 2, 1):  # four wrong ones again, and still no lock
+        assert await pins.verify(agent_id, "2222") == {
+            "outcome": "wrong",
+            "attempts_left": left,
+            "locked_until": None,
+        }
+    assert (await pins.verify(agent_id, PIN))["outcome"] == "ok"
+
+
 async def test_a_locked_agent_dials_again_the_next_day(
     app: Starlette, client: httpx.AsyncClient, clock: Clock
 ) -> None:

@@ -20,10 +20,11 @@ from starlette.applications import Starlette
 from gateway.payments.capability import Payments
 from gateway.settings import Settings
 from tests.peers.momo import MomoPeer
-from tests.support.gateway import part
+from tests.support.gateway import part, shared
 from tests.support.http_server import serve
 from tests.support.paying import (
     Now,
+    count,
     enrol,
     one_payment,
     pay_by_ussd,
@@ -43,12 +44,10 @@ def peer() -> Iterator[tuple[MomoPeer, str]]:
         yield momo, base_url
 
 
-@pytest.fixture
-async def gateway(
-    settings: Settings, clean: None, peer: tuple[MomoPeer, str]
-) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, Now]]:
+def momo_environ(peer: tuple[MomoPeer, str]) -> dict[str, str]:
+    """The settings that reach the MoMo peer, as an operator would set them."""
     momo, base_url = peer
-    environ = {
+    return {
         "MOMO_BASE_URL": base_url,
         "MOMO_SUBSCRIPTION_KEY": momo.subscription_key,
         "MOMO_API_USER": momo.api_user,
@@ -57,7 +56,37 @@ async def gateway(
         "MOMO_CURRENCY": "XOF",
         "FEDAPAY_WEBHOOK_SECRET": "whsec_current,whsec_previous",
     }
+
+
+@pytest.fixture
+async def gateway(
+    settings: Settings, clean: None, peer: tuple[MomoPeer, str]
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, Now]]:
+    async with paying_gateway(settings, "momo", momo_environ(peer)) as gateway:
+        yield gateway
+
+
+# Shorter than the defaults (900 s, a day), so that a delay read from anywhere but the
+# settings would show.
+EXPIRE_AFTER, KEEP_POLLING_FOR = 600, 3600
+
+
+@pytest.fixture
+async def impatient_gateway(
+    settings: Settings, clean: None, peer: tuple[MomoPeer, str]
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient, Now]]:
+    """The gateway configured with PAYMENT_EXPIRE_AFTER=600 and PAYMENT_KEEP_POLLING_FOR=3600."""
+    environ = {
+        **momo_environ(peer),
+        "PAYMENT_EXPIRE_AFTER": str(EXPIRE_AFTER),
+        "PAYMENT_KEEP_POLLING_FOR": str(KEEP_POLLING_FOR),
+    }
     async with paying_gateway(settings, "momo", environ) as gateway:
+        payments = shared(gateway[0]).settings.payments
+        assert (payments.expire_after, payments.keep_polling_for) == (
+            EXPIRE_AFTER,
+            KEEP_POLLING_FOR,
+        )
         yield gateway
 
 
@@ -251,6 +280,133 @@ async def test_a_late_success_after_local_expiry_is_still_credited(
     await part(app, Payments).service.work()
     assert one_payment(db)["status"] == "succeeded"
     assert period(db) == (4725, "waiting")
+
+
+async def test_a_payment_nobody_confirms_is_expired_locally_after_payment_expire_after(
+    impatient_gateway: tuple[Starlette, httpx.AsyncClient, Now],
+    peer: tuple[MomoPeer, str],
+    db: Session,
+) -> None:
+    app, http, now = impatient_gateway
+    momo, _ = peer
+    momo.set_outcome(PAYER.removeprefix("+"), "PENDING")  # the payer never answers the prompt
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    opened = now.at
+    await part(app, Payments).service.work()
+    now.at = opened + timedelta(seconds=EXPIRE_AFTER - 1)
+    assert await part(app, Payments).service.work() == 1
+    assert one_payment(db)["status"] == "pending"
+    now.at += timedelta(seconds=30)  # the next look, after PAYMENT_EXPIRE_AFTER
+    assert await part(app, Payments).service.work() == 1
+    payment = one_payment(db)
+    assert (payment["status"], payment["reason"]) == ("expired", "expired")
+    assert period(db) == (0, "pending_payment")
+    assert len(momo.requests_to("requesttopay")) == 1  # expired here, never prompted again
+    assert count(db, "SELECT COUNT(*) FROM payments WHERE next_check_at IS NOT NULL") == 1
+
+
+async def test_an_expired_payment_that_succeeds_within_keep_polling_for_is_credited(
+    impatient_gateway: tuple[Starlette, httpx.AsyncClient, Now],
+    peer: tuple[MomoPeer, str],
+    db: Session,
+) -> None:
+    app, http, now = impatient_gateway
+    momo, _ = peer
+    momo.set_outcome(PAYER.removeprefix("+"), "PENDING")
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    opened = now.at
+    await part(app, Payments).service.work()
+    now.at = opened + timedelta(seconds=EXPIRE_AFTER)
+    await part(app, Payments).service.work()
+    assert one_payment(db)["status"] == "expired"
+    reference = one_payment(db)["reference"]
+    # The payer confirms at last and MTN never calls back: the worker's own look finds it.
+    momo.settle(UUID(reference), "SUCCESSFUL")
+    now.at = opened + timedelta(seconds=EXPIRE_AFTER + KEEP_POLLING_FOR - 1)
+    assert await part(app, Payments).service.work() == 1
+    payment = one_payment(db)
+    assert payment["status"] == "succeeded" and payment["receipt_no"]
+    assert period(db) == (4725, "waiting")
+    assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 1
+
+
+async def test_after_keep_polling_for_the_worker_stops_asking_and_leaves_it_to_a_person(
+    impatient_gateway: tuple[Starlette, httpx.AsyncClient, Now],
+    peer: tuple[MomoPeer, str],
+    db: Session,
+) -> None:
+    app, http, now = impatient_gateway
+    momo, _ = peer
+    momo.set_outcome(PAYER.removeprefix("+"), "PENDING")
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    opened = now.at
+    await part(app, Payments).service.work()
+    now.at = opened + timedelta(seconds=EXPIRE_AFTER)
+    await part(app, Payments).service.work()
+    assert one_payment(db)["status"] == "expired"
+    reference = one_payment(db)["reference"]
+    momo.settle(UUID(reference), "SUCCESSFUL")
+    asked = len(momo.requests_to("status"))
+    now.at = opened + timedelta(seconds=EXPIRE_AFTER + KEEP_POLLING_FOR)
+    assert await part(app, Payments).service.work() == 1
+    assert len(momo.requests_to("status")) == asked  # not asked any more
+    assert one_payment(db)["status"] == "expired" and period(db) == (0, "pending_payment")
+    now.at += timedelta(days=2)
+    assert await part(app, Payments).service.work() == 0  # and never again
+    [held] = await part(app, Payments).ledger.for_review()
+    assert (held["reference"], held["status"], held["reason"]) == (reference, "expired", "expired")
+
+
+@pytest.mark.parametrize(
+    ("first_look", "prompted"), [(EXPIRE_AFTER - 1, True), (EXPIRE_AFTER, False)]
+)
+async def test_a_payment_never_sent_within_expire_after_is_never_sent(
+    impatient_gateway: tuple[Starlette, httpx.AsyncClient, Now],
+    peer: tuple[MomoPeer, str],
+    db: Session,
+    first_look: int,
+    prompted: bool,
+) -> None:
+    """A worker that was down: prompting the payer long after the call would only confuse."""
+    app, http, now = impatient_gateway
+    momo, _ = peer
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    now.at += timedelta(seconds=first_look)
+    assert await part(app, Payments).service.work() == 1
+    assert len(momo.requests_to("requesttopay")) == (1 if prompted else 0)
+    payment = one_payment(db)
+    if prompted:
+        assert payment["status"] == "pending"
+    else:
+        assert (payment["status"], payment["reason"]) == ("failed", "not_submitted")
+        now.at += timedelta(days=2)
+        assert await part(app, Payments).service.work() == 0
+    assert period(db) == (0, "pending_payment")
+
+
+async def test_a_request_that_never_reached_momo_is_not_sent_after_expire_after(
+    impatient_gateway: tuple[Starlette, httpx.AsyncClient, Now],
+    peer: tuple[MomoPeer, str],
+    db: Session,
+) -> None:
+    app, http, now = impatient_gateway
+    momo, _ = peer
+    momo.fail_next("requesttopay", 503)  # refused before anything was recorded
+    await enrol(http, PAYER)
+    await pay_by_ussd(http, PAYER, ["2", "1", "1", "1", "1"])
+    opened = now.at
+    await part(app, Payments).service.work()
+    now.at = opened + timedelta(seconds=EXPIRE_AFTER)
+    await part(app, Payments).service.work()  # status: 404, MoMo never had it
+    await part(app, Payments).service.work()  # too late to send it now
+    assert len(momo.requests_to("requesttopay")) == 1  # the refused one, never again
+    payment = one_payment(db)
+    assert (payment["status"], payment["reason"]) == ("failed", "not_submitted")
+    assert period(db) == (0, "pending_payment")
 
 
 async def test_instalments_and_a_relative_paying_from_another_number(

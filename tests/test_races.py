@@ -1,6 +1,7 @@
 """What many requests at once must not break: PIN guesses sent together count against
-the lock one by one, and payments of one household credit every franc, never above what
-is due. Real on PostgreSQL (row locks); SQLite serialises writers and must agree."""
+the lock one by one, in whatever order they are decided, and payments of one household
+credit every franc, never above what is due. Real on PostgreSQL (row locks); SQLite
+serialises writers and must agree."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from db import models
+from gateway.actors import agent_actor
 from gateway.agents.pins import AgentPins
 from gateway.payments.capability import Payments
 from gateway.payments.ledger import PaymentRefused
@@ -22,11 +24,42 @@ from tests.test_agents import AGENT, PIN, register
 async def test_pin_guesses_sent_together_lock_after_five(app: Starlette, clean: None) -> None:
     agent_id = await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
     pins = AgentPins(shared(app).sessions, shared(app).now)
+    wrong = [f"{n:06d}" for n in range(100_000, 100_012)]
+    answers = await asyncio.gather(*(pins.verify(agent_id, guess) for guess in wrong))
+    # Whatever the order they are decided in: four counted, the fifth locks, the rest
+    # find the lock.
+    assert sorted(answer["outcome"] for answer in answers) == ["locked"] * 8 + ["wrong"] * 4
+    assert (await pins.verify(agent_id, PIN))["outcome"] == "locked"  # the right one too
+
+
+async def test_the_right_pin_among_guesses_sent_together_counts_in_its_turn(
+    app: Starlette, clean: None, db: Session
+) -> None:
+    """The guesses are decided one by one, in whatever order they reach the agent's row:
+    the right PIN resets the count if it comes before the lock and is refused after it.
+    The audit trail, written with each decision, tells the order this run took."""
+    agent_id = await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
+    pins = AgentPins(shared(app).sessions, shared(app).now)
     guesses = [f"{n:06d}" for n in range(100_000, 100_012)] + [PIN]
     answers = await asyncio.gather(*(pins.verify(agent_id, guess) for guess in guesses))
+    decided = list(
+        db.scalars(
+            select(models.AuditEntry.action)
+            .where(models.AuditEntry.actor == agent_actor(agent_id))
+            .order_by(models.AuditEntry.id)
+        )
+    )
+    locking = ["pin_wrong"] * 4 + ["pin_locked"]
+    if "signed_in" in decided:
+        wrong_before = decided.index("signed_in")
+        assert decided == ["pin_wrong"] * wrong_before + ["signed_in", *locking]
+        assert answers[-1]["outcome"] == "ok"
+    else:
+        assert decided == locking
+        assert answers[-1]["outcome"] == "locked"
     outcomes = [answer["outcome"] for answer in answers]
-    assert outcomes.count("wrong") == 4
-    assert outcomes.count("ok") == 0  # the right PIN came after the lock, or lost its turn
+    assert outcomes.count("wrong") == decided.count("pin_wrong")
+    assert outcomes.count("locked") == len(guesses) - len(decided) + 1
     assert (await pins.verify(agent_id, PIN))["outcome"] == "locked"
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
@@ -217,6 +219,47 @@ async def test_logout_ends_the_session_everywhere(
     web.cookies.set(COOKIE, token, domain="gateway.test")
     assert (await web.get("/admin")).status_code == 303
     assert len(audit_rows(db, "logout")) == 1
+
+
+async def session_keys(app: Starlette) -> list[bytes]:
+    return [key async for key in shared(app).redis.scan_iter("staff-session:*")]
+
+
+async def test_a_session_ends_after_two_idle_hours_and_each_request_gives_two_more(
+    web: httpx.AsyncClient, app: Starlette
+) -> None:
+    await add_staff(app, "viewer@agence.bj", VIEWER, None)
+    assert (await login(web, "viewer@agence.bj")).status_code == 303
+    redis = shared(app).redis
+    [key] = await session_keys(app)
+    # Redis counts the idle time: it keeps the session two hours from the login, even if
+    # no page follows, and then forgets it.
+    assert 2 * 3600 - 60 < await redis.ttl(key) <= 2 * 3600
+    # Redis's clock cannot be moved from here; a shorter life left on the key stands for
+    # the 1 h 59 min that went by without a request.
+    await redis.expire(key, 60)
+    assert (await web.get("/admin")).status_code == 200
+    assert 2 * 3600 - 60 < await redis.ttl(key) <= 2 * 3600  # two hours again from now
+    await redis.expire(key, 0)  # ...and two idle hours later Redis drops it
+    answer = await web.get("/admin")
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/admin/login")
+
+
+async def test_a_session_ends_twelve_hours_after_login_however_busy(
+    web: httpx.AsyncClient, app: Starlette
+) -> None:
+    # The twelve hours are counted on the process clock (`time.time`), which we move.
+    with time_machine.travel(datetime.now(UTC), tick=False) as clock:
+        await logged_in(web, app, VIEWER, None)
+        for _ in range(6):  # a request every 1 h 59 min: never two idle hours
+            clock.shift(timedelta(hours=1, minutes=59))
+            assert (await web.get("/admin")).status_code == 200
+        clock.shift(timedelta(minutes=5, seconds=59))  # 11:59:59 after the login
+        assert (await web.get("/admin")).status_code == 200
+        clock.shift(timedelta(seconds=2))
+        answer = await web.get("/admin")
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/admin/login")
+        assert await session_keys(app) == []  # forgotten, not only refused
 
 
 async def test_five_failures_lock_the_account_on_the_login_page(
