@@ -560,6 +560,8 @@ class UssdSessionEnd(Base):
     carries what people typed, agents' PINs included."""
 
     __tablename__ = "ussd_session_ends"
+    # A manager's funnel: their mutual's sessions of a period (0008).
+    __table_args__ = (Index("ix_ussd_session_ends_mutual_ended_at", "mutual_id", "ended_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[str] = mapped_column(String(100), unique=True)
@@ -573,3 +575,6 @@ class UssdSessionEnd(Base):
     error_message: Mapped[str | None] = mapped_column(String(200))
     cost: Mapped[str | None] = mapped_column(String(24))
     ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # The caller's mutual when the session knew it (a known household, a field agent, the
+    # mutual chosen while enrolling); None for a stranger who stopped before choosing.
+    mutual_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_units.id"))

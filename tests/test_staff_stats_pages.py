@@ -401,7 +401,7 @@ async def test_a_manager_sees_their_mutual_only(known: None, login: Any, db: Ses
         ("/admin", {"channel": "sms"}, "channel must be one of"),
         ("/admin/stats/timeseries", {"interval": "month"}, "interval must be one of"),
         ("/admin/stats/coverage", {"mutual": "MS-NOWHERE"}, "no mutual with code MS-NOWHERE"),
-        ("/admin/stats/funnel", {"mutual": "MS-PARAKOU"}, "not broken down by mutual"),
+        ("/admin/stats/funnel", {"product": "FAMILLE"}, "not broken down by product"),
         ("/admin/stats/sms", {"mutul": "x"}, "unknown parameter(s): mutul"),
         ("/admin/export/enrolment_by_mutual.csv", {"to": "soon"}, "to must be a date"),
     ],

@@ -543,13 +543,13 @@ async def test_a_time_series_has_a_limit(login: Any) -> None:
     assert weeks.status_code == 200
 
 
-async def test_the_funnel_is_not_broken_down_by_mutual(login: Any) -> None:
+async def test_the_funnel_is_not_broken_down_by_commune(login: Any) -> None:
     admin = await login(CENTRAL_ADMIN)
 
-    response = await admin.get("funnel", mutual="MS-PARAKOU")
+    response = await admin.get("funnel", commune="Parakou")
 
     assert response.status_code == 400
-    assert "not broken down by mutual" in response.json()["error"]
+    assert "not broken down by commune" in response.json()["error"]
 
 
 async def test_the_openapi_document_describes_every_stats_route(app: Starlette) -> None:

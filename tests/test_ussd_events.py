@@ -217,10 +217,11 @@ async def test_the_funnel_from_posted_notices(
     await client.post("/ussd/events", data=notice("ATUid_old", "+2290197000200"))
     clock.day = TODAY
     admin = await login(CENTRAL_ADMIN)
-    manager = await login(MUTUAL_MANAGER, "MS-KANDI")
+    manager = await login(MUTUAL_MANAGER, "MS-PARAKOU")
 
     today = await admin.figures("funnel", **{"from": "2026-11-23", "to": "2026-11-23"})
-    everything = await manager.figures("funnel")
+    everything = await admin.figures("funnel")
+    managed = await manager.figures("funnel")
 
     assert today["sessions"] == 7
     assert (today["enrolled"], today["payment_started"]) == (1, 2)
@@ -232,5 +233,7 @@ async def test_the_funnel_from_posted_notices(
         {"node": "unknown", "sessions": 1},
     ]
     assert today["average_hops"] == round((3 + 5 * 5 + 3) / 7, 1)
-    # The funnel is the whole service's: a manager sees it too, every day of it.
     assert (everything["sessions"], everything["enrolled"]) == (8, 2)
+    # A manager sees the sessions of their mutual's callers only: here the one enrolment
+    # in MS-PARAKOU; the others' caller and mutual were never known.
+    assert (managed["sessions"], managed["enrolled"]) == (1, 1)

@@ -30,7 +30,7 @@ async def search(request: Request, staff: StaffUser) -> Response:
     if not text:
         return render(request, "households.html", {"q": "", "kind": None, "hits": []})
     dashboard = dashboard_of(request)
-    query = read_query(text, dashboard.country)
+    query = read_query(text, dashboard.country, staff.scope)
     hits = await _lookup(request).search(staff.scope, query)
     async with writing(dashboard.sessions) as session:
         session.add(

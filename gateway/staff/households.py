@@ -1,5 +1,6 @@
 """Household search for support: by member number or phone, within the staff member's
-scope, with personal data masked for roles that must not see it.
+scope, with personal data masked for roles that must not see it; those roles search by
+member number only.
 
 Masking is done here, before anything reaches a template, so that no page can show
 what the role may not see by mistake. A household outside the scope is simply not
@@ -35,6 +36,7 @@ HISTORY_LIMIT = 50
 MEMBER_NO = "member_no"
 PHONE = "phone"
 UNREADABLE = "unreadable"
+MEMBER_NO_ONLY = "member_no_only"  # anything else, from a role that must search by number
 
 
 class OutsideScope(Exception):
@@ -43,16 +45,21 @@ class OutsideScope(Exception):
 
 @dataclass(frozen=True)
 class Query:
-    kind: str  # MEMBER_NO, PHONE or UNREADABLE
+    kind: str  # MEMBER_NO, PHONE, UNREADABLE or MEMBER_NO_ONLY
     value: str  # the member number, or the phone in E.164
 
 
-def read_query(text: str, country: str) -> Query:
-    """A member number when it has nine digits and a right check digit, else a phone."""
+def read_query(text: str, country: str, scope: Scope) -> Query:
+    """A member number when it has nine digits and a right check digit, else a phone.
+    A role that may not see personal data (a viewer) gets MEMBER_NO_ONLY instead of a
+    phone (or a name): the answer to a search by phone says whether that phone is
+    enrolled, and that is personal data."""
     try:
         return Query(MEMBER_NO, parse_member_number(text))
     except MemberNumberError:
         pass
+    if not scope.sees_personal_data:
+        return Query(MEMBER_NO_ONLY, "")
     try:
         return Query(PHONE, normalise_phone(text.strip(), country))
     except PhoneNumberError:

@@ -79,9 +79,11 @@ PAGES = (
     StatsPage("timeseries", ("timeseries",), (*PERIOD, *PLACE, "interval")),
     StatsPage("agents", ("agents",)),
     StatsPage("sms", ("sms_by_status", "sms_by_delivery", "sms_by_purpose")),
-    # Sessions belong to no mutual: only the period applies (see figures.funnel).
+    # A session has a mutual (when known) but no commune, product or channel.
     StatsPage(
-        "funnel", ("funnel", "funnel_by_journey", "funnel_by_status", "funnel_stops"), PERIOD
+        "funnel",
+        ("funnel", "funnel_by_mutual", "funnel_by_journey", "funnel_by_status", "funnel_stops"),
+        (*PERIOD, "mutual"),
     ),
 )
 BY_FIGURE = {page.figure: page for page in PAGES}

@@ -346,6 +346,27 @@ def _funnel(result: dict[str, Any], who: Audience) -> Table:
     )
 
 
+def _funnel_by_mutual(result: dict[str, Any], who: Audience) -> Table:
+    """Sessions by the caller's mutual; the row of no known mutual is there only for
+    staff who see the whole scheme (figures.funnel leaves it out for the others)."""
+    unknown = language.translate(who.lang, "stats.funnel.no_mutual")
+    return Table(
+        "funnel_by_mutual",
+        "stats.table.funnel_by_mutual",
+        (
+            Column("key", "stats.mutual", LABEL),
+            Column("sessions", "stats.sessions"),
+            Column("enrolled", "stats.enrolled"),
+            Column("payment_started", "stats.payment_started"),
+        ),
+        [
+            {**row, "key": unknown if row["key"] is None else row["key"]}
+            for row in result["by_mutual"]
+        ],
+        (Chart("sessions"),),
+    )
+
+
 def _funnel_stops(result: dict[str, Any], who: Audience) -> Table:
     return Table(
         "funnel_stops",
@@ -399,6 +420,7 @@ def _specs() -> list[TableSpec]:
             _counts("sms_by_purpose", "by_purpose", "stats.purpose", "stats.purpose"),
         ),
         TableSpec("funnel", "funnel", _funnel),
+        TableSpec("funnel_by_mutual", "funnel", _funnel_by_mutual),
         TableSpec(
             "funnel_by_journey",
             "funnel",

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 Figure = Callable[[Source, Scope, Filters, date], Awaitable[dict[str, Any]]]
 
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout
-KEY = "stats:v1:"
+KEY = "stats:v2:"  # v2: the funnel per mutual (a new shape)
 VIEWS = "stats:views"  # what staff looked at lately, by last use: the worker keeps it warm
 LOCK_SECONDS = 30  # longer than any figure may take (the statement timeout is 5 s)
 

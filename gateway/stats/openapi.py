@@ -136,6 +136,19 @@ RESPONSES: dict[str, dict[str, Any]] = {
                 "properties": {"node": {"type": "string"}, "sessions": _integer()},
             }
         ),
+        "by_mutual": _list(
+            _keyed(
+                sessions=_integer(),
+                enrolled=_integer(),
+                payment_started=_integer(),
+            )
+            | {
+                "description": (
+                    "the caller's mutual by code; key null: sessions of no known mutual, "
+                    "counted only for staff who see the whole scheme and without a mutual filter"
+                )
+            }
+        ),
         "average_hops": {"type": ["number", "null"]},
         "average_duration_ms": {"type": ["number", "null"]},
     },

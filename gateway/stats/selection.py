@@ -71,12 +71,16 @@ class Selection:
             return None
         return datetime.combine(day, time(0), ZoneInfo(self.timezone))
 
+    def in_mutuals(self, column: Any) -> list[ColumnElement[bool]]:
+        """The condition keeping rows of the mutuals in scope (and in the `mutual` filter),
+        by their mutual's id; none for the whole scheme, so that rows of no mutual count
+        there only."""
+        return [] if self.whole_scheme else [column.in_(sorted(self.mutuals))]
+
     def households(self) -> list[ColumnElement[bool]]:
         """Conditions on `households` for the scope and the filters."""
         h = models.Household
-        conditions: list[ColumnElement[bool]] = []
-        if not self.whole_scheme:
-            conditions.append(h.mutual_id.in_(sorted(self.mutuals)))
+        conditions = self.in_mutuals(h.mutual_id)
         if self.product_id is not None:
             conditions.append(h.product_id == self.product_id)
         if self.filters.commune is not None:

@@ -1,6 +1,6 @@
 """Africa's Talking's end-of-session notifications, kept for the USSD funnel: once per
-session (the aggregator retries), with the menu screen the session ended on, read from
-the session still in Redis.
+session (the aggregator retries), with the menu screen the session ended on and the
+caller's mutual when the session knew it, both read from the session still in Redis.
 
 What people typed (`input`: agents' PINs among it), the phone number and the last
 screen's text (a member number) are never stored.
@@ -88,7 +88,8 @@ class SessionEnds:
             )
         if known is not None:
             return False
-        node = await self._last_node(notice)
+        state = await self._stored_state(notice)
+        node = state.node if state else None
         row = models.UssdSessionEnd(
             session_id=notice.session_id,
             service_code=notice.service_code,
@@ -105,14 +106,15 @@ class SessionEnds:
         )
         try:
             async with self.sessions() as session, session.begin():
+                row.mutual_id = await _mutual_of(session, state) if state else None
                 session.add(row)
         except IntegrityError:
             return False  # the same notice twice at once: the other copy recorded it
         return True
 
-    async def _last_node(self, notice: SessionEnd) -> str | None:
-        """The screen the session ended on, while Redis still holds the session (it does for
-        USSD_SESSION_TTL seconds after its last hop)."""
+    async def _stored_state(self, notice: SessionEnd) -> SessionState | None:
+        """The session as its last hop left it, while Redis still holds it (it does for
+        USSD_SESSION_TTL seconds after that hop)."""
         try:
             phone = normalise_phone(notice.phone_number, self.country)
         except PhoneNumberError:
@@ -121,10 +123,34 @@ class SessionEnds:
         if loaded.state is None:
             return None
         try:
-            return SessionState.loads(loaded.state).node
+            return SessionState.loads(loaded.state)
         except (ValueError, TypeError, KeyError):
             log.warning("USSD session %s: unreadable state at its end", notice.session_id)
             return None
+
+
+async def _mutual_of(session: AsyncSession, state: SessionState) -> int | None:
+    """The caller's mutual, as far as the session knew it: the mutual chosen while
+    enrolling (an agent's enrolment is always in the agent's own), else the agent's,
+    else the mutual of the household whose phone dialled. None for a stranger who
+    stopped before choosing, and for a member number typed for somebody else (a
+    facility checking a patient is not that patient's mutual's funnel).
+
+    Read here, once per session, rather than carried in the session on every hop."""
+    code = state.data.get("mutual") or state.caller.get("agent_mutual")
+    if isinstance(code, str) and code:
+        unit = models.SchemeUnit
+        return await session.scalar(
+            select(unit.id).where(unit.code == code, unit.level == "mutual")
+        )
+    member_no = state.caller.get("member_no")
+    if isinstance(member_no, str) and member_no:
+        return await session.scalar(
+            select(models.Household.mutual_id)
+            .join(models.Member, models.Member.household_id == models.Household.id)
+            .where(models.Member.member_no == member_no)
+        )
+    return None
 
 
 def _count(form: dict[str, str], name: str) -> int | None:
