@@ -29,6 +29,7 @@ from adapters.payments import PaymentState, ProviderStatus
 from adapters.register import EventKind
 from db import models
 from db.engine import writing
+from db.values import CASH, PaymentStatus
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment import coverage
@@ -40,12 +41,7 @@ from menus.identifiers import mask_phone
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-EXPIRED = "expired"
-NEEDS_REVIEW = "needs_review"
-FINAL = frozenset({SUCCEEDED, FAILED, NEEDS_REVIEW})
+FINAL = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.NEEDS_REVIEW})
 WRITE_ATTEMPTS = 20
 
 
@@ -156,16 +152,19 @@ class Billing:
             payment = await session.get(models.Payment, reference, with_for_update=True)
             if payment is None:
                 raise LookupError(reference)
-            if payment.status == FAILED:
+            if payment.status == PaymentStatus.FAILED:
                 # Final for us; but money taken after a failure must reach a person.
                 payment.next_check_at = None
                 if confirmed.state is PaymentState.SUCCEEDED:
-                    payment.status, payment.reason = NEEDS_REVIEW, "succeeded_after_failure"
+                    payment.status, payment.reason = (
+                        PaymentStatus.NEEDS_REVIEW,
+                        "succeeded_after_failure",
+                    )
                     log.error(
                         "payment %s succeeded after it had failed: held for review", reference
                     )
-                    return Settled(reference, NEEDS_REVIEW, True)
-                return Settled(reference, FAILED, False)
+                    return Settled(reference, PaymentStatus.NEEDS_REVIEW, True)
+                return Settled(reference, PaymentStatus.FAILED, False)
             if payment.status in FINAL:
                 return Settled(reference, payment.status, False, payment.receipt_no)
             if confirmed.provider_transaction_id:
@@ -173,17 +172,21 @@ class Billing:
             if confirmed.state is PaymentState.PENDING:
                 return Settled(reference, payment.status, False)
             if confirmed.state is PaymentState.FAILED:
-                if payment.status != PENDING:
+                if payment.status != PaymentStatus.PENDING:
                     return Settled(reference, payment.status, False)  # an expiry stays an expiry
-                payment.status, payment.settled_at, payment.next_check_at = FAILED, now, None
+                payment.status, payment.settled_at, payment.next_check_at = (
+                    PaymentStatus.FAILED,
+                    now,
+                    None,
+                )
                 payment.reason = confirmed.reason.value if confirmed.reason else "unknown"
                 log.info("payment %s failed: %s", reference, payment.reason)
-                return Settled(reference, FAILED, True)
+                return Settled(reference, PaymentStatus.FAILED, True)
             payment.settled_at, payment.next_check_at = now, None
             # Exactly what we asked: a provider that does not state the amount or the
             # currency has not confirmed them.
             if confirmed.amount != payment.amount or confirmed.currency != payment.currency:
-                payment.status, payment.reason = NEEDS_REVIEW, "amount_mismatch"
+                payment.status, payment.reason = PaymentStatus.NEEDS_REVIEW, "amount_mismatch"
                 log.error(
                     "payment %s confirmed %s %s but we asked %s %s: held for review",
                     reference,
@@ -192,7 +195,7 @@ class Billing:
                     payment.amount,
                     payment.currency,
                 )
-                return Settled(reference, NEEDS_REVIEW, True)
+                return Settled(reference, PaymentStatus.NEEDS_REVIEW, True)
             return await self._succeed(session, payment, now)
 
     async def record_cash(
@@ -214,7 +217,7 @@ class Billing:
             if earlier is not None:
                 return Settled(earlier.reference, earlier.status, False, earlier.receipt_no)
             payment, _ = await _new_payment(session, member_no, amount, now)
-            payment.provider, payment.currency, payment.channel = "cash", "XOF", channel
+            payment.provider, payment.currency, payment.channel = CASH, "XOF", channel
             payment.payer_name, payment.request_key, payment.settled_at = (
                 payer_name,
                 request_key,
@@ -241,17 +244,17 @@ class Billing:
         """Give up waiting locally; a success confirmed later is still credited."""
         async with writing(self.sessions) as session:
             payment = await session.get(models.Payment, reference, with_for_update=True)
-            if payment is None or payment.status != PENDING:
+            if payment is None or payment.status != PaymentStatus.PENDING:
                 return Settled(reference, payment.status if payment else "unknown", False)
-            payment.status, payment.reason = EXPIRED, "expired"
-            return Settled(reference, EXPIRED, True)
+            payment.status, payment.reason = PaymentStatus.EXPIRED, "expired"
+            return Settled(reference, PaymentStatus.EXPIRED, True)
 
     async def mark_submitting(self, reference: str) -> None:
         """Written before the provider is called: if this worker dies mid-call, the next one
         asks the provider about our reference instead of creating a second request."""
         async with writing(self.sessions) as session:
             payment = await session.get(models.Payment, reference, with_for_update=True)
-            if payment is not None and payment.status == PENDING:
+            if payment is not None and payment.status == PaymentStatus.PENDING:
                 payment.submitted_at = payment.submitted_at or self.now()
                 payment.unclear = True
 
@@ -259,8 +262,8 @@ class Billing:
         """A payment that never reached the provider in time: the payer has long gone."""
         async with writing(self.sessions) as session:
             payment = await session.get(models.Payment, reference, with_for_update=True)
-            if payment is not None and payment.status == PENDING:
-                payment.status, payment.reason = FAILED, reason
+            if payment is not None and payment.status == PaymentStatus.PENDING:
+                payment.status, payment.reason = PaymentStatus.FAILED, reason
                 payment.settled_at, payment.next_check_at, payment.claimed_until = (
                     self.now(),
                     None,
@@ -284,7 +287,7 @@ class Billing:
             if payment is None:
                 return
             payment.claimed_until = None  # the worker is done with it for now
-            if payment.status not in (PENDING, EXPIRED):
+            if payment.status not in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
                 payment.next_check_at = None
                 return
             payment.next_check_at = at
@@ -308,7 +311,9 @@ class Billing:
                 await session.scalars(
                     select(models.Payment)
                     .where(
-                        models.Payment.status.in_((PENDING, EXPIRED, FAILED)),
+                        models.Payment.status.in_(
+                            (PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.FAILED)
+                        ),
                         models.Payment.next_check_at <= now,
                         or_(
                             models.Payment.claimed_until.is_(None),
@@ -339,7 +344,9 @@ class Billing:
                     update(models.Payment)
                     .where(
                         models.Payment.reference == reference,
-                        models.Payment.status.in_((PENDING, EXPIRED, FAILED)),
+                        models.Payment.status.in_(
+                            (PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.FAILED)
+                        ),
                         # A payment a worker is handling right now is left to it.
                         or_(
                             models.Payment.claimed_until.is_(None),
@@ -392,8 +399,12 @@ class Billing:
                     select(models.Payment)
                     .where(
                         or_(
-                            models.Payment.status == NEEDS_REVIEW,
-                            (models.Payment.status.in_((PENDING, EXPIRED)))
+                            models.Payment.status == PaymentStatus.NEEDS_REVIEW,
+                            (
+                                models.Payment.status.in_(
+                                    (PaymentStatus.PENDING, PaymentStatus.EXPIRED)
+                                )
+                            )
                             & models.Payment.next_check_at.is_(None),
                         )
                     )
@@ -444,7 +455,7 @@ class Billing:
         assert period is not None
         household = await session.get(models.Household, payment.household_id)
         assert household is not None
-        payment.status = SUCCEEDED
+        payment.status = PaymentStatus.SUCCEEDED
         payment.reason = None
         payment.receipt_no = receipt_number(payment.reference, now.date())
         was = period.status
@@ -487,7 +498,7 @@ class Billing:
             )
         )
         log.info("payment %s succeeded: receipt %s", payment.reference, payment.receipt_no)
-        return Settled(payment.reference, SUCCEEDED, True, payment.receipt_no)
+        return Settled(payment.reference, PaymentStatus.SUCCEEDED, True, payment.receipt_no)
 
 
 async def _by_request(session: AsyncSession, request_key: str | None) -> models.Payment | None:
@@ -524,7 +535,7 @@ async def _new_payment(
         household_id=member.household_id,
         period_id=period.id,
         amount=amount,
-        status=PENDING,
+        status=PaymentStatus.PENDING,
         created_at=now,
     )
     return payment, due

@@ -21,9 +21,9 @@ from adapters.register import (
 )
 from db import models
 from db.engine import as_aware
+from db.values import PaymentStatus
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, members_of, terms_of
-from gateway.payments.ledger import SUCCEEDED
 
 SEXES = {"M": Sex.MALE, "F": Sex.FEMALE}
 NEEDS_PERIOD = frozenset(
@@ -111,7 +111,10 @@ async def _coverage(session: AsyncSession, period_id: int, now: datetime) -> Cov
     payments = (
         await session.scalars(
             select(models.Payment)
-            .where(models.Payment.period_id == period.id, models.Payment.status == SUCCEEDED)
+            .where(
+                models.Payment.period_id == period.id,
+                models.Payment.status == PaymentStatus.SUCCEEDED,
+            )
             .order_by(models.Payment.settled_at, models.Payment.created_at)
         )
     ).all()

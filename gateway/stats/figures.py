@@ -32,6 +32,8 @@ from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import aliased
 
 from db import models
+from db.values import PaymentStatus
+from gateway.agents.ledger import CASH_TAKEN
 from gateway.staff.scope import Scope
 from gateway.stats.filters import BadFilter, Filters
 from gateway.stats.selection import Selection, Source, day_key, reading, select_for
@@ -224,7 +226,7 @@ async def timeseries(source: Source, scope: Scope, filters: Filters, today: date
             select(func.count(), func.sum(PAY.amount))
             .select_from(PAY)
             .join(H, H.id == PAY.household_id)
-            .where(PAY.status == "succeeded"),
+            .where(PAY.status == PaymentStatus.SUCCEEDED),
         )
     series = []
     for bucket in _buckets(sel):
@@ -283,8 +285,7 @@ async def agents(source: Source, scope: Scope, filters: Filters) -> dict[str, An
                     .join(H, H.id == PAY.household_id)
                     .where(
                         PAY.agent_id.is_not(None),
-                        PAY.provider == "cash",
-                        PAY.status == "succeeded",
+                        *CASH_TAKEN,
                         *sel.households(),
                         *sel.during(PAY.settled_at),
                     )
@@ -467,7 +468,11 @@ async def _collected_rows(session: Any, sel: Selection) -> list[Any]:
                 select(PAY.provider, PAY.channel, func.count(), func.sum(PAY.amount))
                 .select_from(PAY)
                 .join(H, H.id == PAY.household_id)
-                .where(PAY.status == "succeeded", *sel.households(), *sel.during(PAY.settled_at))
+                .where(
+                    PAY.status == PaymentStatus.SUCCEEDED,
+                    *sel.households(),
+                    *sel.during(PAY.settled_at),
+                )
                 .group_by(PAY.provider, PAY.channel)
             )
         ).all()
