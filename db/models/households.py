@@ -31,13 +31,13 @@ class Household(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164
     language: Mapped[str] = mapped_column(String(8))
-    channel: Mapped[str] = mapped_column(String(16))  # ussd, agent, import
+    channel: Mapped[str] = mapped_column(String(16))  # db.values.Channel
     commune: Mapped[str | None] = mapped_column(String(60))
     arrondissement: Mapped[str | None] = mapped_column(String(60))
     village: Mapped[str | None] = mapped_column(String(60))
     # A category some sponsors pay for (e.g. "indigent", from the social registry).
     category: Mapped[str | None] = mapped_column(String(32))
-    # The field agent who registered it (channel "agent"), for their figures and the audit.
+    # The field agent who registered it (Channel.AGENT), for their figures and the audit.
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     # Who asked for this enrolment (a USSD session, an import row): the same request
     # arriving twice finds its household instead of creating a second one.

@@ -41,7 +41,7 @@ class Payment(Base):
     reason: Mapped[str | None] = mapped_column(String(40))
     provider_transaction_id: Mapped[str | None] = mapped_column(String(64))
     receipt_no: Mapped[str | None] = mapped_column(String(20), unique=True)
-    channel: Mapped[str] = mapped_column(String(16))  # ussd, agent, staff
+    channel: Mapped[str] = mapped_column(String(16))  # db.values.Channel
     # The agent who took this cash: it is in their hands until handed over to the mutual.
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     # The request that opened it (a USSD session): a repeated confirmation finds this

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.register import EventKind
 from db import models
 from db.engine import writing
+from db.values import Channel
 from gateway.actors import agent_actor
 from gateway.agents.ledger import CASH_TAKEN, cash_held
 from gateway.audit import entry
@@ -187,7 +188,7 @@ class AgentDesk:
                 member_no,
                 amount,
                 payer_name,
-                channel="agent",
+                channel=Channel.AGENT,
                 request_key=request_key,
                 agent_id=agent_id,
             )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from db.values import Channel
 from gateway.imports.columns import Columns, fold, map_columns
 from gateway.imports.table import Row, Table
 from menus import parsers
@@ -326,7 +327,7 @@ def _household(
         language=rules.language,
         head=head.person,
         dependants=tuple(m.person for m in members if m is not head and m.person is not None),
-        channel="import",
+        channel=Channel.IMPORT,
         category=category,
     )
     return ValidHousehold(key, tuple(m.line for m in members), request, village), []

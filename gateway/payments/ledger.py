@@ -29,7 +29,7 @@ from adapters.payments import PaymentState, ProviderStatus
 from adapters.register import EventKind
 from db import models
 from db.engine import writing
-from db.values import CASH, PaymentStatus
+from db.values import CASH, Channel, PaymentStatus
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment import coverage
@@ -203,7 +203,7 @@ class Billing:
         member_no: str,
         amount: int,
         payer_name: str,
-        channel: str = "agent",
+        channel: str = Channel.AGENT,
         request_key: str | None = None,
         agent_id: int | None = None,
     ) -> Settled:

@@ -28,7 +28,7 @@ from adapters.payments import (
 from adapters.payments.base import PaymentProviderError
 from db import models
 from db.engine import as_aware
-from db.values import PaymentStatus
+from db.values import Channel, PaymentStatus
 from gateway.enrolment.entitlements import current_period, terms_of
 from gateway.pace import Pace
 from gateway.payments.ledger import Billing, PaymentRefused, later
@@ -79,7 +79,7 @@ class PaymentsService:
         member_no: str,
         amount: int,
         payer_phone: str,
-        channel: str = "ussd",
+        channel: str = Channel.USSD,
         request_key: str | None = None,
     ) -> PaymentStarted:
         """Store the payment; the worker asks the provider to prompt the payer."""
