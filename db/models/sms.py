@@ -41,7 +41,7 @@ class Message(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
     phone: Mapped[str] = mapped_column(String(20), index=True)
     language: Mapped[str] = mapped_column(String(8))
-    purpose: Mapped[str] = mapped_column(String(24))  # confirmation, receipt, reminder, ...
+    purpose: Mapped[str] = mapped_column(String(24))  # db.values.MessagePurpose
     template: Mapped[str] = mapped_column(String(40))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     text: Mapped[str] = mapped_column(Text)  # as it leaves, measured before it is queued
@@ -49,7 +49,7 @@ class Message(Base):
     segments: Mapped[int] = mapped_column(Integer)  # what the aggregator bills
     # Reminders and campaigns wait out quiet hours; receipts and replies do not.
     quiet: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # db.values.MessageStatus
     # At most one message per event: "receipt:<payment>", "reminder:<kind>:<period>".
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     payment_reference: Mapped[str | None] = mapped_column(String(36), unique=True)
@@ -85,7 +85,7 @@ class SmsOptOut(Base):
     __tablename__ = "sms_opt_outs"
 
     phone: Mapped[str] = mapped_column(String(20), primary_key=True)
-    source: Mapped[str] = mapped_column(String(16))  # keyword, aggregator
+    source: Mapped[str] = mapped_column(String(16))  # db.values.OptOutSource
     opted_out_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.register import EventKind
 from db import models
 from db.engine import writing
-from db.values import Channel
+from db.values import Channel, MessagePurpose
 from gateway.actors import agent_actor
 from gateway.agents.ledger import CASH_TAKEN, cash_held
 from gateway.audit import entry
@@ -151,7 +151,7 @@ class AgentDesk:
                 self.outbox.message(
                     phone=household.phone,
                     language=household.language,
-                    purpose="confirmation",
+                    purpose=MessagePurpose.CONFIRMATION,
                     template="member_added",
                     params={"member_no": added.member_no, "amount_due": due},
                     now=now,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.register import EventKind
 from db import models
 from db.engine import begin_writing, hold_decision_lock, write_queue
+from db.values import MessagePurpose
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment import coverage
@@ -157,7 +158,7 @@ class EnrolmentService:
             self.outbox.message(
                 phone=household.phone,
                 language=household.language,
-                purpose="confirmation",
+                purpose=MessagePurpose.CONFIRMATION,
                 template="enrolled" if period.premium_due > 0 else "enrolled_sponsored",
                 params={
                     "member_no": people[0].member_no,

@@ -29,7 +29,7 @@ from adapters.payments import PaymentState, ProviderStatus
 from adapters.register import EventKind
 from db import models
 from db.engine import writing
-from db.values import CASH, Channel, PaymentStatus
+from db.values import CASH, Channel, MessagePurpose, PaymentStatus
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment import coverage
@@ -472,7 +472,7 @@ class Billing:
             self.outbox.message(
                 phone=household.phone,
                 language=household.language,
-                purpose="receipt",
+                purpose=MessagePurpose.RECEIPT,
                 template="receipt_paid" if paid_up and terms.covered_from else "receipt",
                 params={
                     "receipt_no": payment.receipt_no,

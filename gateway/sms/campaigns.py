@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import writing
+from db.values import MessagePurpose
 from gateway.sms.outbox import Outbox, insert_once
 from gateway.sms.texts import CAMPAIGN_TEMPLATES
 
@@ -119,7 +120,7 @@ class Campaigns:
                 message = self.outbox.message(
                     phone=phone,
                     language=language,
-                    purpose="campaign",
+                    purpose=MessagePurpose.CAMPAIGN,
                     template=template,
                     params={"mutual": mutual_name},
                     now=now,

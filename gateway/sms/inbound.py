@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import writing
+from db.values import MessagePurpose, OptOutSource
 from gateway.enrolment.entitlements import coverage_view, current_period, terms_of
 from gateway.register.eligibility import (
     BAD_NUMBER,
@@ -150,7 +151,7 @@ class InboundService:
             self.outbox.message(
                 phone=phone,
                 language=request.language or household_language,
-                purpose="reply",
+                purpose=MessagePurpose.REPLY,
                 template=template,
                 params=params,
                 now=now,
@@ -227,7 +228,9 @@ class InboundService:
     async def _opt(session: AsyncSession, kind: str, phone: str, now: datetime) -> None:
         if kind == keywords.STOP:
             if await session.get(models.SmsOptOut, phone) is None:
-                session.add(models.SmsOptOut(phone=phone, source="keyword", opted_out_at=now))
+                session.add(
+                    models.SmsOptOut(phone=phone, source=OptOutSource.KEYWORD, opted_out_at=now)
+                )
         elif kind == keywords.START:
             await session.execute(delete(models.SmsOptOut).where(models.SmsOptOut.phone == phone))
 

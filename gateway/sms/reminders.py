@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 from adapters.register import EventKind
 from db import models
 from db.engine import writing
+from db.values import MessagePurpose
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import terms_of
 from gateway.register.outgoing import register_event
@@ -284,7 +285,7 @@ class Reminders:
                 message = self.outbox.message(
                     phone=row.phone,
                     language=row.language,
-                    purpose="reminder",
+                    purpose=MessagePurpose.REMINDER,
                     template="campaign_open",
                     params={"product": name, "closes_on": closes.isoformat()},
                     now=now,
@@ -307,7 +308,7 @@ class Reminders:
         message = self.outbox.message(
             phone=to.phone,
             language=to.language,
-            purpose="reminder",
+            purpose=MessagePurpose.REMINDER,
             template=template,
             params={
                 "member_no": to.head_no,
