@@ -41,7 +41,7 @@ class RegisterEvent(Base):
     payment_reference: Mapped[str | None] = mapped_column(String(36))
     member_no: Mapped[str | None] = mapped_column(String(12))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(12))  # db.values.RegisterEventStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
