@@ -12,13 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.register import EventKind
+from adapters.register import CoverageStatus, EventKind
 from db import models
 from db.engine import begin_writing, hold_decision_lock, write_queue
 from db.values import MessagePurpose
 from gateway import audit
 from gateway.actors import agent_actor
-from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import terms_of
 from gateway.payments.sponsors import open_rights_if_paid, sponsor_share
 from gateway.register.outgoing import register_event
@@ -148,7 +147,7 @@ class EnrolmentService:
             waiting_days=product.waiting_days,
             cover_months=product.cover_months,
             grace_days=product.grace_days,
-            status=coverage.PENDING_PAYMENT,
+            status=CoverageStatus.PENDING_PAYMENT,
         )
         open_rights_if_paid(period, today, today)  # a fully sponsored household owes nothing
         session.add(period)

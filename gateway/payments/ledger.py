@@ -26,13 +26,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.payments import PaymentState, ProviderStatus
-from adapters.register import EventKind
+from adapters.register import CoverageStatus, EventKind
 from db import models
 from db.engine import writing
 from db.values import CASH, Channel, MessagePurpose, PaymentStatus
 from gateway import audit
 from gateway.actors import agent_actor
-from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, terms_of
 from gateway.payments.sponsors import open_rights_if_paid
 from gateway.register.outgoing import register_event
@@ -460,7 +459,7 @@ class Billing:
         payment.receipt_no = receipt_number(payment.reference, now.date())
         was = period.status
         credit(period, payment.amount, now.date(), now.date())
-        if period.status == coverage.ACTIVE != was:
+        if period.status == CoverageStatus.ACTIVE != was:
             # No waiting period: cover starts with this payment, not on a later sweep.
             session.add(
                 register_event(EventKind.COVERAGE_ACTIVATED, household.id, now, period_id=period.id)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters.register import CentralRegister, Eligibility
+from adapters.register import CentralRegister, CoverageStatus, Eligibility
 from db import models
 from gateway.enrolment import coverage
 from gateway.register.check_log import CheckLog
@@ -33,7 +33,6 @@ UNKNOWN = "unknown_member"
 BAD_NUMBER = "bad_number"
 UNAVAILABLE = "register_unavailable"
 REGISTER_TIMEOUT = 5.0  # seconds
-OPEN_RIGHTS = frozenset({coverage.ACTIVE, coverage.GRACE})  # rights close after grace
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,7 @@ class EligibilityService:
             "initial": last_name[:1].upper(),
         }
         if found is None:
-            return Answer(NOT_COVERED, member_no, on, "local", status="none", **named)
+            return Answer(NOT_COVERED, member_no, on, "local", status=coverage.NO_PERIOD, **named)
         terms = coverage.PeriodTerms(
             premium_due=row.premium_due,
             amount_paid=row.amount_paid,
@@ -170,10 +169,10 @@ class EligibilityService:
         )
         status = coverage.status_on(terms, on)
         waiting_until = None
-        if status == coverage.WAITING and terms.covered_from is not None:
+        if status == CoverageStatus.WAITING and terms.covered_from is not None:
             waiting_until = date.fromordinal(terms.covered_from.toordinal() - 1)
         return Answer(
-            COVERED if status in OPEN_RIGHTS else NOT_COVERED,
+            COVERED if status.covers_care else NOT_COVERED,
             member_no,
             on,
             "local",

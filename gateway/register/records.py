@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.register import (
     BirthDate,
     CoverageRecord,
-    CoverageStatus,
     EventKind,
     HouseholdRecord,
     MemberRecord,
@@ -125,7 +124,7 @@ async def _coverage(session: AsyncSession, period_id: int, now: datetime) -> Cov
     return CoverageRecord(
         reference=f"CP-{period.id}",
         product_code=product.code if product else "",
-        status=CoverageStatus(coverage.status_on(terms, today)),
+        status=coverage.status_on(terms, today),
         enrolled_on=period.starts_on,
         start=start,
         end=end,

@@ -18,9 +18,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.register import CoverageStatus
 from db import models
 from db.engine import writing
 from db.values import MessagePurpose, OptOutSource
+from gateway.enrolment.coverage import NO_PERIOD
 from gateway.enrolment.entitlements import coverage_view, current_period, terms_of
 from gateway.register.eligibility import (
     BAD_NUMBER,
@@ -41,7 +43,16 @@ FLOOD_WINDOW = timedelta(minutes=10)
 UNKNOWN_REPLY_EVERY = timedelta(hours=1)  # "message not understood", at most this often
 
 
-VERIF_STATUSES = frozenset({"waiting", "pending_payment", "lapsed", "cancelled", "none"})
+# Why a patient is not covered, where the reply says so in its own words.
+VERIF_STATUSES = frozenset(
+    {
+        CoverageStatus.WAITING,
+        CoverageStatus.PENDING_PAYMENT,
+        CoverageStatus.LAPSED,
+        CoverageStatus.CANCELLED,
+        NO_PERIOD,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -209,7 +220,7 @@ class InboundService:
         if answer.first_name:
             who = f"{answer.first_name} {answer.initial or ''}. ({answer.member_no})"
         # In grace the patient is covered until its end, not until the period's (past) end.
-        until = answer.grace_until if answer.status == "grace" else answer.period_end
+        until = answer.grace_until if answer.status == CoverageStatus.GRACE else answer.period_end
         params: dict[str, Any] = {
             "who": who,
             "covered_until": until.isoformat() if until else None,
@@ -250,7 +261,7 @@ class InboundService:
         own = household is not None and household.phone == phone
         period = await current_period(session, member.household_id, now.date())
         view = coverage_view(period, now.date())
-        status = view["status"] if view else "none"
+        status = view["status"] if view else NO_PERIOD
         # Someone else's number gets its status and dates only: no amounts, no names.
         who = member_no if own else f"{member_no} ({member.first_names[:1].upper()}.)"
         params: dict[str, Any] = {"who": who}
@@ -265,7 +276,7 @@ class InboundService:
             if own:
                 params["amount_due"] = view["amount_due"]
         template = f"rights_{status}"
-        if own and status == "pending_payment":
+        if own and status == CoverageStatus.PENDING_PAYMENT:
             template += "_own"
         return template, params
 

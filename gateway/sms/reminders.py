@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, litera
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from adapters.register import EventKind
+from adapters.register import CoverageStatus, EventKind
 from db import models
 from db.engine import writing
 from db.values import MessagePurpose
@@ -36,11 +36,11 @@ log = logging.getLogger(__name__)
 CHUNK = 500  # periods per transaction: short transactions, the sweep loops
 CATCH_UP = timedelta(days=7)  # how late the last reminder of a kind may still go
 # The notice each new status brings.
-NOTICES = {coverage.ACTIVE: "cover_active", coverage.GRACE: "grace_started"}
-NOTICES[coverage.LAPSED] = "lapsed"
+NOTICES = {CoverageStatus.ACTIVE: "cover_active", CoverageStatus.GRACE: "grace_started"}
+NOTICES[CoverageStatus.LAPSED] = "lapsed"
 REGISTER_EVENTS = {
-    coverage.ACTIVE: EventKind.COVERAGE_ACTIVATED,
-    coverage.LAPSED: EventKind.COVERAGE_LAPSED,
+    CoverageStatus.ACTIVE: EventKind.COVERAGE_ACTIVATED,
+    CoverageStatus.LAPSED: EventKind.COVERAGE_LAPSED,
 }
 
 
@@ -142,13 +142,16 @@ class Reminders:
                     .where(
                         period.id > after,
                         or_(
-                            and_(period.status == coverage.WAITING, period.covered_from <= today),
+                            and_(
+                                period.status == CoverageStatus.WAITING,
+                                period.covered_from <= today,
+                            ),
                             # Past its end, waiting or active: grace, or lapsed beyond it.
                             and_(
-                                period.status.in_((coverage.WAITING, coverage.ACTIVE)),
+                                period.status.in_((CoverageStatus.WAITING, CoverageStatus.ACTIVE)),
                                 period.covered_until < today,
                             ),
-                            and_(period.status == coverage.GRACE, period.grace_until < today),
+                            and_(period.status == CoverageStatus.GRACE, period.grace_until < today),
                         ),
                     )
                     .order_by(period.id)
@@ -180,7 +183,7 @@ class Reminders:
                     _with_addressee(period, reachable=True)
                     .where(
                         period.id > after,
-                        period.status == coverage.PENDING_PAYMENT,
+                        period.status == CoverageStatus.PENDING_PAYMENT,
                         period.cancelled_on.is_(None),
                         period.amount_paid < period.premium_due,
                         period.starts_on <= today - timedelta(days=window.first),
@@ -211,7 +214,7 @@ class Reminders:
                     _with_addressee(period, reachable=True)
                     .where(
                         period.id > after,
-                        period.status.in_((coverage.WAITING, coverage.ACTIVE)),
+                        period.status.in_((CoverageStatus.WAITING, CoverageStatus.ACTIVE)),
                         period.covered_until >= today - timedelta(days=window.last),
                         period.covered_until <= today - timedelta(days=window.first),
                         _not_queued(kind, period.id),

@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.register import CoverageStatus
 from gateway.staff import language
-from gateway.stats.figures import STATUSES
 
 LABEL = "label"
 COUNT = "count"
@@ -132,7 +132,7 @@ def _statuses(counts: dict[str, int], persons: dict[str, int] | None, lang: str)
             "households": counts[status],
             **({"persons": persons[status]} if persons is not None else {}),
         }
-        for status in STATUSES
+        for status in CoverageStatus
     ]
 
 
@@ -206,7 +206,7 @@ def _coverage_by_mutual(result: dict[str, Any], who: Audience) -> Table:
         "stats.table.coverage_by_mutual",
         (
             Column("key", "stats.mutual", LABEL),
-            *(Column(status, f"status.{status}") for status in STATUSES),
+            *(Column(status, f"status.{status}") for status in CoverageStatus),
         ),
         list(result["by_mutual"]),
     )

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import aliased
 
+from adapters.register import CoverageStatus
 from db import models
 from db.values import PaymentStatus
 from gateway.agents.ledger import CASH_TAKEN
@@ -50,7 +51,6 @@ __all__ = [
     "timeseries",
 ]
 
-STATUSES = ("pending_payment", "waiting", "active", "grace", "lapsed", "cancelled")
 # Where a USSD session that achieved something ends (menus/journeys/enrol.py, pay.py).
 ENROLLED_NODE = "enrol.done"
 PAYMENT_STARTED_NODE = "pay.prompted"
@@ -163,7 +163,9 @@ async def coverage(source: Source, scope: Scope, filters: Filters) -> dict[str, 
                 select(func.count(), func.sum(case((renewal, 1), else_=0)))
                 .select_from(P)
                 .join(H, H.id == P.household_id)
-                .where(*sel.households(), *sel.days(P.starts_on), P.status != "cancelled")
+                .where(
+                    *sel.households(), *sel.days(P.starts_on), P.status != CoverageStatus.CANCELLED
+                )
             )
         ).one()
     households: Counter[str] = Counter()
@@ -426,7 +428,9 @@ async def _premium_rows(session: Any, sel: Selection) -> list[Any]:
                 )
                 .select_from(P)
                 .join(H, H.id == P.household_id)
-                .where(P.status != "cancelled", *sel.households(), *sel.days(P.starts_on))
+                .where(
+                    P.status != CoverageStatus.CANCELLED, *sel.households(), *sel.days(P.starts_on)
+                )
                 .group_by(H.mutual_id, H.product_id)
             )
         ).all()
@@ -527,7 +531,7 @@ def _buckets(sel: Selection) -> list[str]:
 
 
 def _statuses(counts: dict[str, int] | Counter[str]) -> dict[str, int]:
-    return {status: int(counts.get(status, 0)) for status in STATUSES}
+    return {status: int(counts.get(status, 0)) for status in CoverageStatus}
 
 
 def _sum_by(rows: Iterable[Any], name: Any) -> dict[str, int]:
