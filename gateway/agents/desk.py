@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.register import EventKind
+from adapters.register import EventKind, Relationship
 from db import models
 from db.engine import writing
 from db.values import Channel, MessagePurpose
@@ -72,7 +72,7 @@ class AgentDesk:
             product = await session.get(models.Product, household.product_id)
             assert product is not None
             period = await current_period(session, household.id, today)
-        head = next((m for m in members if m.relationship_to_head == "head"), members[0])
+        head = next((m for m in members if m.relationship_to_head == Relationship.HEAD), members[0])
         rule = product_rule(product)
         persons = len(members)
         async with writing(self.sessions) as session:

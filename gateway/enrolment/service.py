@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.register import CoverageStatus, EventKind
+from adapters.register import CoverageStatus, EventKind, Relationship
 from db import models
 from db.engine import begin_writing, hold_decision_lock, write_queue
 from db.values import MessagePurpose
@@ -218,7 +218,7 @@ class EnrolmentService:
             .join(models.Member, models.Member.household_id == models.Household.id)
             .where(
                 models.Household.phone == request.phone,
-                models.Member.relationship_to_head == "head",
+                models.Member.relationship_to_head == Relationship.HEAD,
                 models.Member.last_name == head.last_name,
                 models.Member.first_names == head.first_names,
                 models.Member.birth_year == date.fromisoformat(head.birth_date).year,
@@ -265,7 +265,8 @@ def _result_for(session: Session, household_id: int, outcome: str) -> EnrolResul
     head = session.scalar(
         select(models.Member)
         .where(
-            models.Member.household_id == household_id, models.Member.relationship_to_head == "head"
+            models.Member.household_id == household_id,
+            models.Member.relationship_to_head == Relationship.HEAD,
         )
         .limit(1)
     )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from adapters.register import Relationship
 from db.values import Channel
 from gateway.imports.columns import Columns, fold, map_columns
 from gateway.imports.table import Row, Table
@@ -28,11 +29,11 @@ SEXES = {
     "F": ("f", "femme", "feminin", "female", "woman"),
 }
 RELATIONSHIPS = {
-    "head": ("head", "chef", "chef_de_menage", "cm"),
-    "spouse": ("spouse", "conjoint", "conjointe", "epoux", "epouse"),
-    "child": ("child", "enfant", "fils", "fille"),
-    "parent": ("parent", "pere", "mere", "father", "mother"),
-    "other": ("other", "autre"),
+    Relationship.HEAD: ("head", "chef", "chef_de_menage", "cm"),
+    Relationship.SPOUSE: ("spouse", "conjoint", "conjointe", "epoux", "epouse"),
+    Relationship.CHILD: ("child", "enfant", "fils", "fille"),
+    Relationship.PARENT: ("parent", "pere", "mere", "father", "mother"),
+    Relationship.OTHER: ("other", "autre"),
 }
 _SEX = {word: code for code, words in SEXES.items() for word in words}
 _RELATIONSHIP = {word: code for code, words in RELATIONSHIPS.items() for word in words}
@@ -276,7 +277,9 @@ def _household(
     problems = [p for _, row_problems in rows for p in row_problems]
     members = [member for member, _ in rows]
     first_line = members[0].line
-    heads = [m for m in members if m.person is not None and m.person.relationship == "head"]
+    heads = [
+        m for m in members if m.person is not None and m.person.relationship == Relationship.HEAD
+    ]
     relationship = columns.written["relationship"]
     if not heads and not problems:
         problems.append(

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, litera
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from adapters.register import CoverageStatus, EventKind
+from adapters.register import CoverageStatus, EventKind, Relationship
 from db import models
 from db.engine import writing
 from db.values import MessagePurpose
@@ -383,7 +383,8 @@ def _with_addressee(period: Any, reachable: bool = False) -> Select[Any]:
         select(period, household.phone, household.language, head.member_no)
         .join(household, household.id == period.household_id)
         .outerjoin(
-            head, and_(head.household_id == household.id, head.relationship_to_head == "head")
+            head,
+            and_(head.household_id == household.id, head.relationship_to_head == Relationship.HEAD),
         )
         .outerjoin(models.SmsOptOut, models.SmsOptOut.phone == household.phone)
     )

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.register import Relationship
 from db import models
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, members_of, terms_of
@@ -162,7 +163,9 @@ class HouseholdLookup:
             hits = []
             for household in households:
                 members = await members_of(session, household.id)
-                head = next((m for m in members if m.relationship_to_head == "head"), None)
+                head = next(
+                    (m for m in members if m.relationship_to_head == Relationship.HEAD), None
+                )
                 hits.append(
                     HouseholdHit(
                         id=household.id,
