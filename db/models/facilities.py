@@ -49,7 +49,7 @@ class EligibilityCheck(Base):
     facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"), index=True)
     member_no: Mapped[str] = mapped_column(String(20))
     on: Mapped[date] = mapped_column(Date)
-    channel: Mapped[str] = mapped_column(String(8))  # api, fhir, ussd, sms
-    outcome: Mapped[str] = mapped_column(String(20))  # covered, not_covered, unknown, ...
-    source: Mapped[str] = mapped_column(String(16))  # local, register
+    channel: Mapped[str] = mapped_column(String(8))  # db.values.CheckChannel
+    outcome: Mapped[str] = mapped_column(String(20))  # db.values.CheckOutcome
+    source: Mapped[str] = mapped_column(String(16))  # db.values.CheckSource
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -21,16 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.register import CoverageStatus
 from db import models
 from db.engine import writing
-from db.values import MessagePurpose, OptOutSource
+from db.values import CheckChannel, CheckOutcome, MessagePurpose, OptOutSource
 from gateway.enrolment.coverage import NO_PERIOD
 from gateway.enrolment.entitlements import coverage_view, current_period, terms_of
-from gateway.register.eligibility import (
-    BAD_NUMBER,
-    UNAVAILABLE,
-    UNKNOWN,
-    Answer,
-    EligibilityService,
-)
+from gateway.register.eligibility import Answer, EligibilityService
 from gateway.register.facilities import Facilities, FacilityRef
 from gateway.sms.outbox import Outbox
 from menus import keywords
@@ -207,13 +201,13 @@ class InboundService:
         if desk.facility is None or desk.answer is None:
             return "verif_not_a_facility", {}, None
         answer = desk.answer
-        self.eligibility.record(session, desk.facility, answer, "sms")
-        if answer.outcome == BAD_NUMBER:
+        self.eligibility.record(session, desk.facility, answer, CheckChannel.SMS)
+        if answer.outcome == CheckOutcome.BAD_NUMBER:
             # As DROITS does: "VERIF" alone quotes "?", not an empty number.
             return "reply_bad_member_no", {"member_no": answer.member_no or "?"}, None
-        if answer.outcome == UNKNOWN:
+        if answer.outcome == CheckOutcome.UNKNOWN_MEMBER:
             return "reply_unknown_member", {"member_no": answer.member_no}, None
-        if answer.outcome == UNAVAILABLE:
+        if answer.outcome == CheckOutcome.REGISTER_UNAVAILABLE:
             return "verif_register_down", {"member_no": answer.member_no}, None
         # The central register gives no name: the number alone, not ". (123456789)".
         who = answer.member_no
