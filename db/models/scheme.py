@@ -28,7 +28,7 @@ class SchemeUnit(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    level: Mapped[str] = mapped_column(String(16))  # network, zone, mutual, village_group
+    level: Mapped[str] = mapped_column(String(16))  # db.values.UnitLevel
     name: Mapped[str] = mapped_column(String(120))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_units.id"))
     path: Mapped[str] = mapped_column(String(400), index=True)

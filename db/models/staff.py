@@ -27,7 +27,7 @@ class StaffAccount(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(200), unique=True)  # lower case
-    role: Mapped[str] = mapped_column(String(20))  # central_admin, mutual_manager, viewer
+    role: Mapped[str] = mapped_column(String(20))  # db.values.StaffRole
     scope_unit_id: Mapped[int | None] = mapped_column(ForeignKey("scheme_units.id"))
     password_hash: Mapped[str] = mapped_column(String(200))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import as_aware, writing
+from db.values import UnitLevel
 from gateway.audit import entry
 
 
@@ -43,7 +44,8 @@ class Agents:
         async with writing(self.sessions) as session:
             mutual = await session.scalar(
                 select(models.SchemeUnit).where(
-                    models.SchemeUnit.code == mutual_code, models.SchemeUnit.level == "mutual"
+                    models.SchemeUnit.code == mutual_code,
+                    models.SchemeUnit.level == UnitLevel.MUTUAL,
                 )
             )
             if mutual is None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.register import CoverageStatus, EventKind, Relationship
 from db import models
 from db.engine import begin_writing, hold_decision_lock, write_queue
-from db.values import MessagePurpose
+from db.values import MessagePurpose, UnitLevel
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment.entitlements import terms_of
@@ -85,7 +85,8 @@ class EnrolmentService:
         persons = 1 + len(request.dependants)
         mutual = session.scalar(
             select(models.SchemeUnit).where(
-                models.SchemeUnit.code == request.mutual_code, models.SchemeUnit.level == "mutual"
+                models.SchemeUnit.code == request.mutual_code,
+                models.SchemeUnit.level == UnitLevel.MUTUAL,
             )
         )
         product = session.scalar(

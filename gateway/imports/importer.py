@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import models
 from db.engine import begin_writing
+from db.values import UnitLevel
 from gateway import audit
 from gateway.enrolment.service import EnrolmentService
 from gateway.imports.columns import fold
@@ -48,7 +49,7 @@ def read_rules(
     """The mutual's products and the scheme's occupations, as the file is checked against."""
     mutual = session.scalar(
         select(models.SchemeUnit).where(
-            models.SchemeUnit.code == mutual_code, models.SchemeUnit.level == "mutual"
+            models.SchemeUnit.code == mutual_code, models.SchemeUnit.level == UnitLevel.MUTUAL
         )
     )
     if mutual is None:

@@ -21,10 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import as_aware, writing
+from db.values import StaffRole, UnitLevel
 from gateway import audit
 from gateway.actors import staff_actor
 from gateway.secrets_kdf import hash_secret, hash_secret_async, verify_secret_async
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, ROLES, Scope
+from gateway.staff.scope import ROLES, Scope
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
@@ -243,7 +244,7 @@ async def _scope_unit(
 ) -> models.SchemeUnit | None:
     """The unit a new account sees, checked against what its role allows."""
     if scope_code is None or scope_code == "":
-        if role == MUTUAL_MANAGER:
+        if role == StaffRole.MUTUAL_MANAGER:
             raise StaffAccountError("a mutual manager needs --scope, the code of their mutual")
         return None
     unit = await session.scalar(
@@ -251,11 +252,11 @@ async def _scope_unit(
     )
     if unit is None:
         raise StaffAccountError(f"no scheme unit with code {scope_code!r}")
-    if role == MUTUAL_MANAGER and unit.level != "mutual":
+    if role == StaffRole.MUTUAL_MANAGER and unit.level != UnitLevel.MUTUAL:
         raise StaffAccountError(
             f"{scope_code} is a {unit.level}: a mutual manager's scope is a mutual"
         )
-    if role == CENTRAL_ADMIN and unit.level != "network":
+    if role == StaffRole.CENTRAL_ADMIN and unit.level != UnitLevel.NETWORK:
         raise StaffAccountError(
             f"{scope_code} is a {unit.level}: a central admin sees the whole network (no --scope)"
         )

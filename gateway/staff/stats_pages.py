@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from db import models
 from db.engine import writing
+from db.values import UnitLevel
 from gateway import audit
 from gateway.actors import staff_actor
 from gateway.runtime import Runtime
@@ -223,7 +224,7 @@ async def _choices(runtime: Runtime, scope: Scope, lang: str) -> Choices:
         mutuals = (
             await session.execute(
                 select(unit.code, unit.name, unit.commune)
-                .where(unit.level == "mutual", within_scope(scope, unit.path))
+                .where(unit.level == UnitLevel.MUTUAL, within_scope(scope, unit.path))
                 .order_by(unit.name)
             )
         ).all()

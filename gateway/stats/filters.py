@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
-from db.values import Channel
+from db.values import Channel, UnitLevel
 from gateway.staff.scope import Scope
 
 CHANNELS = tuple(Channel)
@@ -107,7 +107,8 @@ async def authorise(
         if filters.mutual is not None:
             path = await session.scalar(
                 select(models.SchemeUnit.path).where(
-                    models.SchemeUnit.code == filters.mutual, models.SchemeUnit.level == "mutual"
+                    models.SchemeUnit.code == filters.mutual,
+                    models.SchemeUnit.level == UnitLevel.MUTUAL,
                 )
             )
             if path is None:
