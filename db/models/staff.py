@@ -51,7 +51,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     actor: Mapped[str] = mapped_column(String(120))  # agent:12, staff:7, cli:root, import
-    action: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))  # db.values.AuditAction
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
     member_no: Mapped[str | None] = mapped_column(String(12))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.register import EventKind, Relationship
 from db import models
 from db.engine import writing
-from db.values import Channel, MessagePurpose
+from db.values import AuditAction, Channel, MessagePurpose
 from gateway.actors import agent_actor
 from gateway.agents.ledger import CASH_TAKEN, cash_held
 from gateway.audit import entry
@@ -79,7 +79,7 @@ class AgentDesk:
             session.add(
                 entry(
                     agent_actor(agent_id),
-                    "household_viewed",
+                    AuditAction.HOUSEHOLD_VIEWED,
                     self.now(),
                     household_id=household.id,
                     member_no=member_no,
@@ -165,7 +165,7 @@ class AgentDesk:
             session.add(
                 entry(
                     agent_actor(agent_id),
-                    "member_added",
+                    AuditAction.MEMBER_ADDED,
                     now,
                     household_id=household_id,
                     member_no=added.member_no,

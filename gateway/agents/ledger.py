@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import writing
-from db.values import CASH, PaymentStatus
+from db.values import CASH, AuditAction, PaymentStatus
 from gateway.audit import entry
 
 # What counts as cash an agent took: their succeeded cash payments.
@@ -158,7 +158,7 @@ class CashLedger:
             session.add(
                 entry(
                     by,
-                    "cash_handed_over",
+                    AuditAction.CASH_HANDED_OVER,
                     now,
                     details={"agent_id": agent.id, "amount": amount, "reference": reference},
                 )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.register import CoverageStatus, EventKind, Relationship
 from db import models
 from db.engine import begin_writing, hold_decision_lock, write_queue
-from db.values import MessagePurpose, UnitLevel
+from db.values import AuditAction, MessagePurpose, UnitLevel
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment.entitlements import terms_of
@@ -175,7 +175,7 @@ class EnrolmentService:
             session.add(
                 audit.entry(
                     agent_actor(request.agent_id),
-                    "household_registered",
+                    AuditAction.HOUSEHOLD_REGISTERED,
                     self.now(),
                     household_id=household.id,
                     member_no=people[0].member_no,

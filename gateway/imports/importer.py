@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import models
 from db.engine import begin_writing
-from db.values import UnitLevel
+from db.values import AuditAction, UnitLevel
 from gateway import audit
 from gateway.enrolment.service import EnrolmentService
 from gateway.imports.columns import fold
@@ -217,7 +217,7 @@ class HouseholdImport:
             session.add(
                 audit.entry(
                     self.actor,
-                    "household_imported",
+                    AuditAction.HOUSEHOLD_IMPORTED,
                     now,
                     household_id=row.id,
                     member_no=member_no,

@@ -29,7 +29,7 @@ from adapters.payments import PaymentState, ProviderStatus
 from adapters.register import CoverageStatus, EventKind
 from db import models
 from db.engine import writing
-from db.values import CASH, Channel, MessagePurpose, PaymentStatus
+from db.values import CASH, AuditAction, Channel, MessagePurpose, PaymentStatus
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment.entitlements import current_period, terms_of
@@ -230,7 +230,7 @@ class Billing:
                 session.add(
                     audit.entry(
                         agent_actor(agent_id),
-                        "cash_recorded",
+                        AuditAction.CASH_RECORDED,
                         now,
                         household_id=payment.household_id,
                         member_no=member_no,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import as_aware, writing
-from db.values import StaffRole, UnitLevel
+from db.values import AuditAction, StaffRole, UnitLevel
 from gateway import audit
 from gateway.actors import staff_actor
 from gateway.secrets_kdf import hash_secret, hash_secret_async, verify_secret_async
@@ -117,7 +117,7 @@ class StaffAccounts:
             session.add(
                 audit.entry(
                     actor,
-                    "staff_added",
+                    AuditAction.STAFF_ADDED,
                     now,
                     details={"staff_id": account.id, "role": role, "scope": scope_code},
                 )
@@ -144,7 +144,9 @@ class StaffAccounts:
         async with writing(self.sessions) as session:
             account = await _existing(session, email)
             account.disabled_at = account.disabled_at or self.now()
-            session.add(audit.entry(actor, "staff_disabled", self.now(), details=_about(account)))
+            session.add(
+                audit.entry(actor, AuditAction.STAFF_DISABLED, self.now(), details=_about(account))
+            )
 
     async def reset_password(self, email: str, password: str, actor: str) -> None:
         """A new password; also lifts a lock, as the person has just been checked by whoever
@@ -160,7 +162,9 @@ class StaffAccounts:
             # sessions' start times are (the scheme's clock may be set in tests).
             account.sessions_valid_from = datetime.now(UTC)
             session.add(
-                audit.entry(actor, "staff_password_reset", self.now(), details=_about(account))
+                audit.entry(
+                    actor, AuditAction.STAFF_PASSWORD_RESET, self.now(), details=_about(account)
+                )
             )
 
     async def unlock(self, email: str, actor: str) -> None:
@@ -168,7 +172,9 @@ class StaffAccounts:
             account = await _existing(session, email)
             account.failed_logins = 0
             account.locked_until = None
-            session.add(audit.entry(actor, "staff_unlocked", self.now(), details=_about(account)))
+            session.add(
+                audit.entry(actor, AuditAction.STAFF_UNLOCKED, self.now(), details=_about(account))
+            )
 
     async def authenticate(self, email: str, password: str, ip: str | None) -> LoginAttempt:
         """Check a login. Only OK carries the account; the caller says the same thing for
@@ -189,7 +195,7 @@ class StaffAccounts:
                 session.add(
                     audit.entry(
                         "anonymous",
-                        "login_failed",
+                        AuditAction.LOGIN_FAILED,
                         now,
                         details=details | {"reason": "unknown_account"},
                     )
@@ -204,19 +210,23 @@ class StaffAccounts:
                 reason = "disabled"
             elif locked_until is not None and locked_until > now:
                 session.add(
-                    audit.entry(actor, "login_failed", now, details=details | {"reason": "locked"})
+                    audit.entry(
+                        actor, AuditAction.LOGIN_FAILED, now, details=details | {"reason": "locked"}
+                    )
                 )
                 return LoginAttempt(LOCKED)
             elif matches:
                 account.failed_logins = 0
                 account.locked_until = None
                 account.last_login_at = now
-                session.add(audit.entry(actor, "login", now, details=details))
+                session.add(audit.entry(actor, AuditAction.LOGIN, now, details=details))
                 return LoginAttempt(OK, _view(account, row[1], row[2]))
             else:
                 reason = "wrong_password"
             session.add(
-                audit.entry(actor, "login_failed", now, details=details | {"reason": reason})
+                audit.entry(
+                    actor, AuditAction.LOGIN_FAILED, now, details=details | {"reason": reason}
+                )
             )
             if reason == "wrong_password":
                 account.failed_logins = (account.failed_logins or 0) + 1
@@ -226,7 +236,10 @@ class StaffAccounts:
                     account.locked_until = now + LOCK_FOR
                     session.add(
                         audit.entry(
-                            actor, "locked", now, details=details | {"until": _iso(now + LOCK_FOR)}
+                            actor,
+                            AuditAction.LOCKED,
+                            now,
+                            details=details | {"until": _iso(now + LOCK_FOR)},
                         )
                     )
                     return LoginAttempt(LOCKED)
@@ -235,7 +248,9 @@ class StaffAccounts:
     async def record_logout(self, staff_id: int, ip: str | None) -> None:
         async with writing(self.sessions) as session:
             session.add(
-                audit.entry(staff_actor(staff_id), "logout", self.now(), details={"ip": ip})
+                audit.entry(
+                    staff_actor(staff_id), AuditAction.LOGOUT, self.now(), details={"ip": ip}
+                )
             )
 
 

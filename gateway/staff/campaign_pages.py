@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from db import models
 from db.engine import writing
-from db.values import UnitLevel
+from db.values import AuditAction, UnitLevel
 from gateway import audit
 from gateway.actors import staff_actor
 from gateway.sms.campaigns import Segment
@@ -78,7 +78,7 @@ async def campaigns(request: Request, staff: StaffUser) -> Response:
         session.add(
             audit.entry(
                 staff_actor(staff.id),
-                "campaign_sent",
+                AuditAction.CAMPAIGN_SENT,
                 runtime.now(),
                 details={
                     "campaign_id": campaign_id,

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from db.engine import writing
+from db.values import AuditAction
 from gateway import audit
 from gateway.actors import staff_actor
 from gateway.staff.auth import StaffUser
@@ -35,7 +36,7 @@ async def search(request: Request, staff: StaffUser) -> Response:
         session.add(
             audit.entry(
                 staff_actor(staff.id),
-                "household_search",
+                AuditAction.HOUSEHOLD_SEARCH,
                 runtime.now(),
                 member_no=query.value if query.kind == MEMBER_NO else None,
                 details={"kind": query.kind, "results": len(hits)},
@@ -57,7 +58,10 @@ async def household(request: Request, staff: StaffUser) -> Response:
     async with writing(runtime.sessions) as session:
         session.add(
             audit.entry(
-                staff_actor(staff.id), "household_viewed", runtime.now(), household_id=detail.id
+                staff_actor(staff.id),
+                AuditAction.HOUSEHOLD_VIEWED,
+                runtime.now(),
+                household_id=detail.id,
             )
         )
     return render(request, "household.html", {"household": detail})

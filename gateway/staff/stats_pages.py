@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from db import models
 from db.engine import writing
-from db.values import UnitLevel
+from db.values import AuditAction, UnitLevel
 from gateway import audit
 from gateway.actors import staff_actor
 from gateway.runtime import Runtime
@@ -150,7 +150,7 @@ async def export(request: Request, staff: StaffUser) -> Response:
         session.add(
             audit.entry(
                 staff_actor(staff.id),
-                "export",
+                AuditAction.EXPORT,
                 runtime.now(),
                 details={"table": spec.name, "filters": wanted.as_json(), "rows": len(table.rows)},
             )
