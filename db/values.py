@@ -33,6 +33,14 @@ class PaymentStatus(StrEnum):
     NEEDS_REVIEW = "needs_review"  # confirmed, but not as asked (or after a failure)
 
 
+class NoticeOutcome(StrEnum):
+    """What became of a provider's callback or webhook (`payment_notices.outcome`); one
+    refused outright (bad signature, malformed) keeps the reason it was refused instead."""
+
+    TO_CONFIRM = "to_confirm"  # one of our references: the worker asks the provider now
+    UNKNOWN_REFERENCE = "unknown_reference"  # never issued by us: kept for a person
+
+
 class Channel(StrEnum):
     """Where an enrolment or a payment came from (`households.channel`,
     `payments.channel`)."""

@@ -37,7 +37,7 @@ class Payment(Base):
     payer_name: Mapped[str | None] = mapped_column(String(80))  # cash receipts
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # db.values.PaymentStatus
     reason: Mapped[str | None] = mapped_column(String(40))
     provider_transaction_id: Mapped[str | None] = mapped_column(String(64))
     receipt_no: Mapped[str | None] = mapped_column(String(20), unique=True)
@@ -70,5 +70,5 @@ class PaymentNotice(Base):
     provider: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))  # callback, webhook, status
     body: Mapped[str] = mapped_column(String)
-    outcome: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(40))  # db.values.NoticeOutcome, or why refused
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

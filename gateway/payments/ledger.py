@@ -29,7 +29,14 @@ from adapters.payments import PaymentState, ProviderStatus
 from adapters.register import CoverageStatus, EventKind
 from db import models
 from db.engine import writing
-from db.values import CASH, AuditAction, Channel, MessagePurpose, PaymentStatus
+from db.values import (
+    CASH,
+    AuditAction,
+    Channel,
+    MessagePurpose,
+    NoticeOutcome,
+    PaymentStatus,
+)
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment.entitlements import current_period, terms_of
@@ -369,7 +376,7 @@ class Billing:
                     provider=provider,
                     source=source,
                     body=body,
-                    outcome="to_confirm" if known else "unknown_reference",
+                    outcome=NoticeOutcome.TO_CONFIRM if known else NoticeOutcome.UNKNOWN_REFERENCE,
                     received_at=now,
                 )
             )
@@ -414,7 +421,7 @@ class Billing:
             strangers = (
                 await session.scalars(
                     select(models.PaymentNotice)
-                    .where(models.PaymentNotice.outcome == "unknown_reference")
+                    .where(models.PaymentNotice.outcome == NoticeOutcome.UNKNOWN_REFERENCE)
                     .order_by(models.PaymentNotice.received_at)
                     .limit(limit)
                 )
