@@ -88,7 +88,7 @@ async def test_a_right_password_logs_in_and_is_audited_without_it(
         "admin@agence.bj", StaffRole.CENTRAL_ADMIN, None, PASSWORD, "test"
     )
     attempt = await accounts.authenticate("ADMIN@agence.bj", PASSWORD, IP)
-    assert attempt.outcome == staff_accounts.OK
+    assert attempt.outcome == staff_accounts.LoginOutcome.OK
     assert attempt.account is not None and attempt.account.id == staff_id
     assert attempt.account.scope.unit_path is None
     (login,) = audit_rows(db, "login")
@@ -110,7 +110,7 @@ async def test_wrong_password_unknown_email_and_disabled_account_look_the_same(
         ("parti@agence.bj", PASSWORD),
     ]:
         attempt = await accounts.authenticate(email, password, IP)
-        assert attempt == staff_accounts.LoginAttempt(staff_accounts.BAD_CREDENTIALS)
+        assert attempt == staff_accounts.LoginAttempt(staff_accounts.LoginOutcome.BAD_CREDENTIALS)
     reasons = [(r.actor.split(":")[0], r.details["reason"]) for r in audit_rows(db, "login_failed")]
     assert reasons == [
         ("staff", "wrong_password"),
@@ -129,7 +129,9 @@ async def test_five_failures_lock_the_account_for_fifteen_minutes(
         (await accounts.authenticate("gestion@parakou.bj", f"wrong {i} password", IP)).outcome
         for i in range(5)
     ]
-    assert outcomes == [staff_accounts.BAD_CREDENTIALS] * 4 + [staff_accounts.LOCKED]
+    assert outcomes == [staff_accounts.LoginOutcome.BAD_CREDENTIALS] * 4 + [
+        staff_accounts.LoginOutcome.LOCKED
+    ]
     (locked,) = audit_rows(db, "locked")
     assert locked.details["until"].startswith(now.at.date().isoformat())
     # Even the right password waits for the lock to end.

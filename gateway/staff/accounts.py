@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,9 +37,12 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DUMMY_HASH = hash_secret("not a password anyone has")
 
 # Outcomes of `authenticate`.
-OK = "ok"
-BAD_CREDENTIALS = "bad_credentials"  # unknown email, wrong password or disabled account
-LOCKED = "locked"
+
+
+class LoginOutcome(StrEnum):
+    OK = "ok"
+    BAD_CREDENTIALS = "bad_credentials"  # unknown email, wrong password or disabled account
+    LOCKED = "locked"
 
 
 class StaffAccountError(ValueError):
@@ -63,7 +67,7 @@ class StaffAccountView:
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    outcome: str  # OK, BAD_CREDENTIALS or LOCKED
+    outcome: LoginOutcome
     account: StaffAccountView | None = None  # only when OK
 
 
@@ -200,10 +204,10 @@ class StaffAccounts:
                         details=details | {"reason": "unknown_account"},
                     )
                 )
-                return LoginAttempt(BAD_CREDENTIALS)
+                return LoginAttempt(LoginOutcome.BAD_CREDENTIALS)
             account = await session.get(models.StaffAccount, row[0].id, with_for_update=True)
             if account is None:  # deleted between the two reads
-                return LoginAttempt(BAD_CREDENTIALS)
+                return LoginAttempt(LoginOutcome.BAD_CREDENTIALS)
             actor = staff_actor(account.id)
             locked_until = account.locked_until and as_aware(account.locked_until, now)
             if account.disabled_at is not None:
@@ -214,13 +218,13 @@ class StaffAccounts:
                         actor, AuditAction.LOGIN_FAILED, now, details=details | {"reason": "locked"}
                     )
                 )
-                return LoginAttempt(LOCKED)
+                return LoginAttempt(LoginOutcome.LOCKED)
             elif matches:
                 account.failed_logins = 0
                 account.locked_until = None
                 account.last_login_at = now
                 session.add(audit.entry(actor, AuditAction.LOGIN, now, details=details))
-                return LoginAttempt(OK, _view(account, row[1], row[2]))
+                return LoginAttempt(LoginOutcome.OK, _view(account, row[1], row[2]))
             else:
                 reason = "wrong_password"
             session.add(
@@ -242,8 +246,8 @@ class StaffAccounts:
                             details=details | {"until": _iso(now + LOCK_FOR)},
                         )
                     )
-                    return LoginAttempt(LOCKED)
-            return LoginAttempt(BAD_CREDENTIALS)
+                    return LoginAttempt(LoginOutcome.LOCKED)
+            return LoginAttempt(LoginOutcome.BAD_CREDENTIALS)
 
     async def record_logout(self, staff_id: int, ip: str | None) -> None:
         async with writing(self.sessions) as session:

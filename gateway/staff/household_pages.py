@@ -15,7 +15,7 @@ from gateway import audit
 from gateway.actors import staff_actor
 from gateway.staff.auth import StaffUser
 from gateway.staff.guard import Forbidden, NotFound, staff_page
-from gateway.staff.households import MEMBER_NO, HouseholdLookup, OutsideScope, read_query
+from gateway.staff.households import HouseholdLookup, OutsideScope, QueryKind, read_query
 from gateway.staff.pages import render
 
 
@@ -38,7 +38,7 @@ async def search(request: Request, staff: StaffUser) -> Response:
                 staff_actor(staff.id),
                 AuditAction.HOUSEHOLD_SEARCH,
                 runtime.now(),
-                member_no=query.value if query.kind == MEMBER_NO else None,
+                member_no=query.value if query.kind == QueryKind.MEMBER_NO else None,
                 details={"kind": query.kind, "results": len(hits)},
             )
         )

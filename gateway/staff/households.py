@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,10 +33,13 @@ from menus.identifiers import (
 SEARCH_LIMIT = 20
 HISTORY_LIMIT = 50
 
-# What a search was read as.
-MEMBER_NO = "member_no"
-PHONE = "phone"
-UNREADABLE = "unreadable"
+
+class QueryKind(StrEnum):
+    """What a search was read as."""
+
+    MEMBER_NO = "member_no"
+    PHONE = "phone"
+    UNREADABLE = "unreadable"
 
 
 class OutsideScope(Exception):
@@ -44,20 +48,20 @@ class OutsideScope(Exception):
 
 @dataclass(frozen=True)
 class Query:
-    kind: str  # MEMBER_NO, PHONE or UNREADABLE
+    kind: QueryKind
     value: str  # the member number, or the phone in E.164
 
 
 def read_query(text: str, country: str) -> Query:
     """A member number when it has nine digits and a right check digit, else a phone."""
     try:
-        return Query(MEMBER_NO, parse_member_number(text))
+        return Query(QueryKind.MEMBER_NO, parse_member_number(text))
     except MemberNumberError:
         pass
     try:
-        return Query(PHONE, normalise_phone(text.strip(), country))
+        return Query(QueryKind.PHONE, normalise_phone(text.strip(), country))
     except PhoneNumberError:
-        return Query(UNREADABLE, "")
+        return Query(QueryKind.UNREADABLE, "")
 
 
 @dataclass(frozen=True)
@@ -137,11 +141,11 @@ class HouseholdLookup:
 
     async def search(self, scope: Scope, query: Query) -> list[HouseholdHit]:
         match: ColumnElement[bool]
-        if query.kind == MEMBER_NO:
+        if query.kind == QueryKind.MEMBER_NO:
             match = models.Household.id.in_(
                 select(models.Member.household_id).where(models.Member.member_no == query.value)
             )
-        elif query.kind == PHONE:
+        elif query.kind == QueryKind.PHONE:
             match = or_(
                 models.Household.phone == query.value,
                 models.Household.id.in_(
