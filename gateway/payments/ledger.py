@@ -17,11 +17,9 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,21 +27,15 @@ from adapters.payments import PaymentState, ProviderStatus
 from adapters.register import CoverageStatus, EventKind
 from db import models
 from db.engine import writing
-from db.values import (
-    CASH,
-    AuditAction,
-    Channel,
-    MessagePurpose,
-    NoticeOutcome,
-    PaymentStatus,
-)
+from db.values import CASH, AuditAction, Channel, MessagePurpose, PaymentStatus
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment.entitlements import current_period, terms_of
+from gateway.payments.claims import PaymentClaims
+from gateway.payments.notices import PaymentNotices
 from gateway.payments.sponsors import open_rights_if_paid
 from gateway.register.outgoing import register_event
 from gateway.sms.outbox import Outbox
-from menus.identifiers import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +81,10 @@ def credit(period: models.CoveragePeriod, amount: int, day: date, today: date) -
     open_rights_if_paid(period, day, today)
 
 
-class Billing:
+class Billing(PaymentClaims, PaymentNotices):
+    """The whole ledger, as the gateway uses it: opening and settling payments here, the
+    worker's claims (`PaymentClaims`) and providers' notices (`PaymentNotices`)."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -97,13 +92,8 @@ class Billing:
         now: Callable[[], datetime] | None = None,
         outbox: Outbox | None = None,
     ) -> None:
-        self.sessions = sessions
-        self.zone = ZoneInfo(timezone)
-        self._now = now
+        super().__init__(sessions, timezone, now)
         self.outbox = outbox or Outbox.standard(timezone=timezone)
-
-    def now(self) -> datetime:
-        return self._now() if self._now else datetime.now(self.zone)
 
     async def open_payment(
         self,
@@ -255,15 +245,6 @@ class Billing:
             payment.status, payment.reason = PaymentStatus.EXPIRED, "expired"
             return Settled(reference, PaymentStatus.EXPIRED, True)
 
-    async def mark_submitting(self, reference: str) -> None:
-        """Written before the provider is called: if this worker dies mid-call, the next one
-        asks the provider about our reference instead of creating a second request."""
-        async with writing(self.sessions) as session:
-            payment = await session.get(models.Payment, reference, with_for_update=True)
-            if payment is not None and payment.status == PaymentStatus.PENDING:
-                payment.submitted_at = payment.submitted_at or self.now()
-                payment.unclear = True
-
     async def give_up(self, reference: str, reason: str) -> None:
         """A payment that never reached the provider in time: the payer has long gone."""
         async with writing(self.sessions) as session:
@@ -275,180 +256,6 @@ class Billing:
                     None,
                     None,
                 )
-
-    async def schedule(
-        self,
-        reference: str,
-        at: datetime | None,
-        *,
-        submitted: bool | None = None,
-        checked: bool = False,
-        transaction_id: str | None = None,
-        unclear: bool | None = None,
-    ) -> None:
-        """When the worker should act next on a payment; `submitted` records whether the
-        provider has (or may have) our request, so that a retry asks before it re-sends."""
-        async with writing(self.sessions) as session:
-            payment = await session.get(models.Payment, reference, with_for_update=True)
-            if payment is None:
-                return
-            payment.claimed_until = None  # the worker is done with it for now
-            if payment.status not in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
-                payment.next_check_at = None
-                return
-            payment.next_check_at = at
-            if submitted is True and payment.submitted_at is None:
-                payment.submitted_at = self.now()
-            elif submitted is False:
-                payment.submitted_at = None
-            if checked:
-                payment.checks += 1
-            if transaction_id and not payment.provider_transaction_id:
-                payment.provider_transaction_id = transaction_id
-            if unclear is not None:
-                payment.unclear = unclear
-
-    async def claim_due(self, limit: int, lease: timedelta) -> list[models.Payment]:
-        """Payments the worker should act on now, each taken by one worker only: rows
-        locked by another worker are skipped, and the lease hides them until it ends."""
-        now = self.now()
-        async with writing(self.sessions) as session:
-            due = (
-                await session.scalars(
-                    select(models.Payment)
-                    .where(
-                        models.Payment.status.in_(
-                            (PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.FAILED)
-                        ),
-                        models.Payment.next_check_at <= now,
-                        or_(
-                            models.Payment.claimed_until.is_(None),
-                            models.Payment.claimed_until < now,
-                        ),
-                    )
-                    .order_by(models.Payment.next_check_at)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            for payment in due:
-                payment.claimed_until = now + lease
-            return list(due)
-
-    async def receive(self, reference: str | None, provider: str, source: str, body: str) -> bool:
-        """Keep what a provider sent, believed or not, and have the worker confirm the
-        payment now. False when we never issued this reference (kept for review).
-
-        Plain statements on a connection, no ORM unit of work: this is the busiest write
-        path when a provider replays its callbacks, and it needs none of the ORM's state."""
-        now = self.now()
-        async with self.sessions() as session, session.begin():
-            known = False
-            if reference is not None:
-                # One UPDATE: concurrent copies of a callback never wait on each other's reads.
-                moved = await session.execute(
-                    update(models.Payment)
-                    .where(
-                        models.Payment.reference == reference,
-                        models.Payment.status.in_(
-                            (PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.FAILED)
-                        ),
-                        # A payment a worker is handling right now is left to it.
-                        or_(
-                            models.Payment.claimed_until.is_(None),
-                            models.Payment.claimed_until < now,
-                        ),
-                    )
-                    .values(next_check_at=now),
-                    execution_options={"synchronize_session": False},
-                )
-                known = bool(getattr(moved, "rowcount", 0)) or (
-                    await session.scalar(
-                        select(models.Payment.reference).where(
-                            models.Payment.reference == reference
-                        )
-                    )
-                    is not None
-                )
-            await session.execute(
-                insert(models.PaymentNotice).values(
-                    reference=reference,
-                    provider=provider,
-                    source=source,
-                    body=body,
-                    outcome=NoticeOutcome.TO_CONFIRM if known else NoticeOutcome.UNKNOWN_REFERENCE,
-                    received_at=now,
-                )
-            )
-            return known
-
-    async def reject(self, provider: str, source: str, body: str, why: str) -> None:
-        """Keep a callback we refused (bad signature, stale, malformed): nothing changes."""
-        async with self.sessions() as session, session.begin():
-            session.add(
-                models.PaymentNotice(
-                    reference=None,
-                    provider=provider,
-                    source=source,
-                    body=body,
-                    outcome=why,
-                    received_at=self.now(),
-                )
-            )
-
-    async def for_review(self, limit: int = 200) -> list[dict[str, Any]]:
-        """What a person must look at: payments held for review, payments the worker gave
-        up on, and callbacks for references we never issued."""
-        async with self.sessions() as session:
-            held = (
-                await session.scalars(
-                    select(models.Payment)
-                    .where(
-                        or_(
-                            models.Payment.status == PaymentStatus.NEEDS_REVIEW,
-                            (
-                                models.Payment.status.in_(
-                                    (PaymentStatus.PENDING, PaymentStatus.EXPIRED)
-                                )
-                            )
-                            & models.Payment.next_check_at.is_(None),
-                        )
-                    )
-                    .order_by(models.Payment.created_at)
-                    .limit(limit)
-                )
-            ).all()
-            strangers = (
-                await session.scalars(
-                    select(models.PaymentNotice)
-                    .where(models.PaymentNotice.outcome == NoticeOutcome.UNKNOWN_REFERENCE)
-                    .order_by(models.PaymentNotice.received_at)
-                    .limit(limit)
-                )
-            ).all()
-        return [
-            {
-                "kind": "payment",
-                "reference": p.reference,
-                "status": p.status,
-                "reason": p.reason or "left by the worker",
-                "amount": p.amount,
-                "currency": p.currency,
-                "provider": p.provider,
-                "provider_transaction_id": p.provider_transaction_id,
-                "payer": mask_phone(p.payer_phone) if p.payer_phone else None,
-                "created_at": p.created_at.isoformat(),
-            }
-            for p in held
-        ] + [
-            {
-                "kind": "callback",
-                "reference": n.reference,
-                "provider": n.provider,
-                "received_at": n.received_at.isoformat(),
-            }
-            for n in strangers
-        ]
 
     async def _succeed(
         self, session: AsyncSession, payment: models.Payment, now: datetime
@@ -549,8 +356,3 @@ async def _new_payment(
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
-
-
-def later(now: datetime, checks: int) -> datetime:
-    """When to ask a provider again about a pending payment: soon, then less often."""
-    return now + timedelta(seconds=min(30 * 2**checks, 900))

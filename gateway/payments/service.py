@@ -31,7 +31,8 @@ from db.engine import as_aware
 from db.values import Channel, PaymentStatus
 from gateway.enrolment.entitlements import current_period, terms_of
 from gateway.pace import Pace
-from gateway.payments.ledger import Billing, PaymentRefused, later
+from gateway.payments.claims import later
+from gateway.payments.ledger import Billing, PaymentRefused
 from gateway.payments.providers import Providers
 from gateway.settings import PaymentSettings
 from menus.effects import DueResult, PaymentStarted
