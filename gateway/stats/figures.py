@@ -19,13 +19,15 @@ Meanings, once for all:
   household's first;
 - premiums are those of cover years opened in the period (cancelled ones left out);
   money collected is succeeded payments settled in the period.
+
+The rows of premiums and money are read and summed in `gateway.stats.money`; the time
+series is built in `gateway.stats.series` and exported from here with the others.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from datetime import date, timedelta
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import case, exists, func, select
@@ -33,11 +35,12 @@ from sqlalchemy.orm import aliased
 
 from adapters.register import CoverageStatus
 from db import models
-from db.values import PaymentStatus
 from gateway.agents.ledger import CASH_TAKEN
 from gateway.staff.scope import Scope
 from gateway.stats.filters import BadFilter, Filters
-from gateway.stats.selection import Selection, Source, day_key, reading, select_for
+from gateway.stats.money import collected_by, collected_rows, premium_rows, premiums_by
+from gateway.stats.selection import Selection, Source, reading, select_for
+from gateway.stats.series import timeseries
 
 __all__ = [
     "Source",
@@ -83,14 +86,14 @@ async def overview(source: Source, scope: Scope, filters: Filters) -> dict[str, 
                 )
             ).all()
         )
-        premiums = await _premium_rows(session, sel)
-        collected = await _collected_rows(session, sel)
+        premiums = await premium_rows(session, sel)
+        collected = await collected_rows(session, sel)
     return {
         "households": int(households or 0),
         "persons": int(persons or 0),
         "households_by_status": _statuses(statuses),
-        "premiums": _premiums(premiums, lambda row: None, total_only=True)[0],
-        "collected": _collected(collected, lambda row: None, total_only=True)[0],
+        "premiums": premiums_by(premiums, lambda row: None, total_only=True)[0],
+        "collected": collected_by(collected, lambda row: None, total_only=True)[0],
     }
 
 
@@ -193,56 +196,16 @@ async def collection(source: Source, scope: Scope, filters: Filters) -> dict[str
     and channel."""
     async with reading(source) as session:
         sel = await select_for(session, source, scope, filters)
-        premiums = await _premium_rows(session, sel)
-        collected = await _collected_rows(session, sel)
+        premiums = await premium_rows(session, sel)
+        collected = await collected_rows(session, sel)
     return {
-        "premiums": _premiums(premiums, lambda row: None, total_only=True)[0],
-        "premiums_by_mutual": _premiums(premiums, lambda row: sel.mutual_code(row[0])),
-        "premiums_by_product": _premiums(premiums, lambda row: sel.product_code(row[1])),
-        "collected": _collected(collected, lambda row: None, total_only=True)[0],
-        "collected_by_provider": _collected(collected, lambda row: row[0]),
-        "collected_by_channel": _collected(collected, lambda row: row[1]),
+        "premiums": premiums_by(premiums, lambda row: None, total_only=True)[0],
+        "premiums_by_mutual": premiums_by(premiums, lambda row: sel.mutual_code(row[0])),
+        "premiums_by_product": premiums_by(premiums, lambda row: sel.product_code(row[1])),
+        "collected": collected_by(collected, lambda row: None, total_only=True)[0],
+        "collected_by_provider": collected_by(collected, lambda row: row[0]),
+        "collected_by_channel": collected_by(collected, lambda row: row[1]),
     }
-
-
-async def timeseries(source: Source, scope: Scope, filters: Filters, today: date) -> dict[str, Any]:
-    """Per day (or week, from Monday) of the period: households and persons enrolled,
-    payments collected and their amount. Every bucket is present, with zeros; without
-    `from`/`to`, the last 30 days (or 12 weeks) up to `today`."""
-    filters = filters.series_period(today)
-    async with reading(source) as session:
-        sel = await select_for(session, source, scope, filters)
-        households = await _per_bucket(
-            session, sel, H.created_at, select(func.count()).select_from(H)
-        )
-        persons = await _per_bucket(
-            session,
-            sel,
-            M.created_at,
-            select(func.count()).select_from(M).join(H, H.id == M.household_id),
-        )
-        payments = await _per_bucket(
-            session,
-            sel,
-            PAY.settled_at,
-            select(func.count(), func.sum(PAY.amount))
-            .select_from(PAY)
-            .join(H, H.id == PAY.household_id)
-            .where(PAY.status == PaymentStatus.SUCCEEDED),
-        )
-    series = []
-    for bucket in _buckets(sel):
-        paid = payments.get(bucket, (0, 0))
-        series.append(
-            {
-                "start": bucket,
-                "households": int(households.get(bucket, (0,))[0]),
-                "persons": int(persons.get(bucket, (0,))[0]),
-                "payments": int(paid[0]),
-                "collected": int(paid[1] or 0),
-            }
-        )
-    return {"interval": filters.interval, "series": series}
 
 
 async def agents(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
@@ -410,124 +373,6 @@ def _latest_periods(sel: Selection) -> list[Any]:
         *sel.households(),
         *sel.days(P.starts_on),
     ]
-
-
-async def _premium_rows(session: Any, sel: Selection) -> list[Any]:
-    """Premiums of the cover years opened in the period, per mutual and product: one scan
-    that every breakdown of premiums is rolled up from."""
-    return list(
-        (
-            await session.execute(
-                select(
-                    H.mutual_id,
-                    H.product_id,
-                    func.sum(P.premium_due),
-                    func.sum(P.amount_paid),
-                    func.sum(P.sponsor_share),
-                    func.sum(P.sponsor_paid),
-                )
-                .select_from(P)
-                .join(H, H.id == P.household_id)
-                .where(
-                    P.status != CoverageStatus.CANCELLED, *sel.households(), *sel.days(P.starts_on)
-                )
-                .group_by(H.mutual_id, H.product_id)
-            )
-        ).all()
-    )
-
-
-def _premiums(
-    rows: Sequence[Any], key: Callable[[Any], Any], total_only: bool = False
-) -> list[dict[str, Any]]:
-    """Premium rows summed under `key`; one row of zeros for a total over nothing."""
-    sums: dict[Any, list[int]] = {}
-    for row in rows:
-        total = sums.setdefault(key(row), [0, 0, 0, 0])
-        for i, value in enumerate(row[2:]):
-            total[i] += int(value or 0)
-    if not sums and total_only:
-        sums[None] = [0, 0, 0, 0]
-    return [_premium_row(k, *values) for k, values in sorted(sums.items(), key=_by_key)]
-
-
-def _premium_row(
-    key: Any, due: int, paid: int, sponsor_due: int, sponsor_paid: int
-) -> dict[str, Any]:
-    return {
-        "key": key,
-        "premium_due": due,
-        "premium_paid": paid,
-        "collection_rate": round(paid / due, 4) if due else None,
-        "sponsor_share": sponsor_due,
-        "sponsor_paid": sponsor_paid,
-    }
-
-
-async def _collected_rows(session: Any, sel: Selection) -> list[Any]:
-    """Succeeded payments settled in the period, per provider and channel."""
-    return list(
-        (
-            await session.execute(
-                select(PAY.provider, PAY.channel, func.count(), func.sum(PAY.amount))
-                .select_from(PAY)
-                .join(H, H.id == PAY.household_id)
-                .where(
-                    PAY.status == PaymentStatus.SUCCEEDED,
-                    *sel.households(),
-                    *sel.during(PAY.settled_at),
-                )
-                .group_by(PAY.provider, PAY.channel)
-            )
-        ).all()
-    )
-
-
-def _collected(
-    rows: Sequence[Any], key: Callable[[Any], Any], total_only: bool = False
-) -> list[dict[str, Any]]:
-    sums: dict[Any, list[int]] = {}
-    for row in rows:
-        total = sums.setdefault(key(row), [0, 0])
-        total[0] += int(row[2])
-        total[1] += int(row[3] or 0)
-    if not sums and total_only:
-        sums[None] = [0, 0]
-    return [
-        {"key": k, "payments": payments, "amount": amount}
-        for k, (payments, amount) in sorted(sums.items(), key=_by_key)
-    ]
-
-
-def _by_key(item: tuple[Any, Any]) -> str:
-    return str(item[0])
-
-
-async def _per_bucket(
-    session: Any, sel: Selection, column: Any, query: Any
-) -> dict[str, tuple[Any, ...]]:
-    bucket = sel.bucket(column)
-    rows = (
-        await session.execute(
-            query.add_columns(bucket).where(*sel.households(), *sel.during(column)).group_by(bucket)
-        )
-    ).all()
-    return {day_key(row[-1]): tuple(row[:-1]) for row in rows}
-
-
-def _buckets(sel: Selection) -> list[str]:
-    since, until = sel.filters.since, sel.filters.until
-    assert since is not None and until is not None  # set by Filters.series_period
-    if sel.filters.interval == "week":
-        since -= timedelta(days=since.weekday())
-        step = timedelta(days=7)
-    else:
-        step = timedelta(days=1)
-    days = []
-    while since <= until:
-        days.append(since.isoformat())
-        since += step
-    return days
 
 
 def _statuses(counts: dict[str, int] | Counter[str]) -> dict[str, int]:
