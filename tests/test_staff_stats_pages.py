@@ -23,7 +23,8 @@ from db.values import StaffRole
 from gateway.staff import csv_export
 from gateway.staff.sessions import COOKIE
 from gateway.staff.stats_pages import PAGES
-from gateway.staff.stats_tables import LABEL, RATE, TABLES, XOF, Column, Table
+from gateway.staff.stats_tables import TABLES
+from gateway.staff.tables import LABEL, RATE, XOF, Column, Table
 from tests import test_stats_api as api_data
 
 # The API's fixtures: the known data set and a logged-in client per role.

@@ -22,7 +22,7 @@ import io
 from typing import Any
 
 from gateway.staff import language
-from gateway.staff.stats_tables import DECIMAL, LABEL, RATE, Table
+from gateway.staff.tables import DECIMAL, LABEL, RATE, Table
 
 BOM = "\ufeff"
 SEPARATOR = ";"

@@ -34,7 +34,8 @@ from gateway.staff.guard import Forbidden, NotFound, staff_page
 from gateway.staff.pages import add_nav_link, render
 from gateway.staff.scope import Scope
 from gateway.staff.scope_sql import within_scope
-from gateway.staff.stats_tables import TABLES, Audience, Chart, Table, cell
+from gateway.staff.stats_tables import TABLES
+from gateway.staff.tables import Audience, Chart, Table, cell
 from gateway.stats import filters
 from gateway.stats.board import TooLong
 
