@@ -24,7 +24,7 @@ from gateway.staff import csv_export
 from gateway.staff.sessions import COOKIE
 from gateway.staff.stats_pages import PAGES
 from gateway.staff.stats_tables import TABLES
-from gateway.staff.tables import LABEL, RATE, XOF, Column, Table
+from gateway.staff.tables import CellKind, Column, Table
 from tests import test_stats_api as api_data
 
 # The API's fixtures: the known data set and a logged-in client per role.
@@ -441,7 +441,10 @@ def test_a_formula_in_a_label_is_written_as_text() -> None:
     table = Table(
         "t",
         "stats.table.overview",
-        (Column("key", "stats.commune", LABEL), Column("due", "stats.premium_due", XOF)),
+        (
+            Column("key", "stats.commune", CellKind.LABEL),
+            Column("due", "stats.premium_due", CellKind.XOF),
+        ),
         [{"key": '=HYPERLINK("http://x")', "due": 1575}, {"key": "Bembèrèkè", "due": 0}],
     )
 
@@ -456,7 +459,10 @@ def test_a_rate_is_written_for_the_reader_s_spreadsheet() -> None:
     table = Table(
         "t",
         "x",
-        (Column("key", "stats.mutual", LABEL), Column("rate", "stats.collection_rate", RATE)),
+        (
+            Column("key", "stats.mutual", CellKind.LABEL),
+            Column("rate", "stats.collection_rate", CellKind.RATE),
+        ),
         [{"key": "A", "rate": 0.4123}, {"key": "B", "rate": None}],
     )
 

@@ -21,11 +21,8 @@ from typing import Any
 from adapters.register import CoverageStatus
 from gateway.staff import language
 from gateway.staff.tables import (
-    DECIMAL,
-    LABEL,
-    RATE,
-    XOF,
     Audience,
+    CellKind,
     Chart,
     Column,
     Table,
@@ -44,10 +41,10 @@ def _overview(result: dict[str, Any], who: Audience) -> Table:
         (
             Column("households", "stats.households"),
             Column("persons", "stats.persons"),
-            Column("premium_due", "stats.premium_due", XOF),
-            Column("premium_paid", "stats.premium_paid", XOF),
-            Column("collection_rate", "stats.collection_rate", RATE),
-            Column("collected", "stats.collected", XOF),
+            Column("premium_due", "stats.premium_due", CellKind.XOF),
+            Column("premium_paid", "stats.premium_paid", CellKind.XOF),
+            Column("collection_rate", "stats.collection_rate", CellKind.RATE),
+            Column("collected", "stats.collected", CellKind.XOF),
         ),
         [
             {
@@ -77,7 +74,7 @@ def _overview_status(result: dict[str, Any], who: Audience) -> Table:
     return Table(
         "overview_status",
         "stats.table.status",
-        (Column("key", "stats.status", LABEL), Column("households", "stats.households")),
+        (Column("key", "stats.status", CellKind.LABEL), Column("households", "stats.households")),
         _statuses(result["households_by_status"], None, who.lang),
         (Chart("households"),),
     )
@@ -95,7 +92,7 @@ def _enrolment_by(
             f"enrolment_by_{dimension}",
             f"stats.table.enrolment_by_{dimension}",
             (
-                Column("key", f"stats.{dimension}", LABEL),
+                Column("key", f"stats.{dimension}", CellKind.LABEL),
                 Column("households", "stats.households"),
                 Column("persons", "stats.persons"),
             ),
@@ -110,7 +107,7 @@ def _enrolment_by_occupation(result: dict[str, Any], who: Audience) -> Table:
     return Table(
         "enrolment_by_occupation",
         "stats.table.enrolment_by_occupation",
-        (Column("key", "stats.occupation", LABEL), Column("persons", "stats.persons")),
+        (Column("key", "stats.occupation", CellKind.LABEL), Column("persons", "stats.persons")),
         [
             {
                 "key": who.occupations.get(row["key"])
@@ -128,7 +125,7 @@ def _coverage_status(result: dict[str, Any], who: Audience) -> Table:
         "coverage_by_status",
         "stats.table.status",
         (
-            Column("key", "stats.status", LABEL),
+            Column("key", "stats.status", CellKind.LABEL),
             Column("households", "stats.households"),
             Column("persons", "stats.persons"),
         ),
@@ -142,7 +139,7 @@ def _coverage_by_mutual(result: dict[str, Any], who: Audience) -> Table:
         "coverage_by_mutual",
         "stats.table.coverage_by_mutual",
         (
-            Column("key", "stats.mutual", LABEL),
+            Column("key", "stats.mutual", CellKind.LABEL),
             *(Column(status, f"status.{status}") for status in CoverageStatus),
         ),
         list(result["by_mutual"]),
@@ -154,7 +151,7 @@ def _renewals(result: dict[str, Any], who: Audience) -> Table:
     return Table(
         "coverage_renewals",
         "stats.table.renewals",
-        (Column("key", "stats.cover_year", LABEL), Column("periods", "stats.periods")),
+        (Column("key", "stats.cover_year", CellKind.LABEL), Column("periods", "stats.periods")),
         [
             {"key": language.translate(who.lang, "stats.first_year"), "periods": opened["first"]},
             {"key": language.translate(who.lang, "stats.renewal"), "periods": opened["renewals"]},
@@ -164,11 +161,11 @@ def _renewals(result: dict[str, Any], who: Audience) -> Table:
 
 
 _PREMIUM_COLUMNS = (
-    Column("premium_due", "stats.premium_due", XOF),
-    Column("premium_paid", "stats.premium_paid", XOF),
-    Column("collection_rate", "stats.collection_rate", RATE),
-    Column("sponsor_share", "stats.sponsor_share", XOF),
-    Column("sponsor_paid", "stats.sponsor_paid", XOF),
+    Column("premium_due", "stats.premium_due", CellKind.XOF),
+    Column("premium_paid", "stats.premium_paid", CellKind.XOF),
+    Column("collection_rate", "stats.collection_rate", CellKind.RATE),
+    Column("sponsor_share", "stats.sponsor_share", CellKind.XOF),
+    Column("sponsor_paid", "stats.sponsor_paid", CellKind.XOF),
 )
 
 
@@ -177,7 +174,7 @@ def _premiums_by(dimension: str) -> Callable[[dict[str, Any], Audience], Table]:
         return Table(
             f"premiums_by_{dimension}",
             f"stats.table.premiums_by_{dimension}",
-            (Column("key", f"stats.{dimension}", LABEL), *_PREMIUM_COLUMNS),
+            (Column("key", f"stats.{dimension}", CellKind.LABEL), *_PREMIUM_COLUMNS),
             sorted(result[f"premiums_by_{dimension}"], key=lambda row: str(row["key"])),
             (Chart("premium_paid", total="premium_due", heading="stats.chart.paid_of_due"),),
         )
@@ -192,9 +189,9 @@ def _collected_by(dimension: str, prefix: str) -> Callable[[dict[str, Any], Audi
             f"collected_by_{dimension}",
             f"stats.table.collected_by_{dimension}",
             (
-                Column("key", f"stats.{dimension}", LABEL),
+                Column("key", f"stats.{dimension}", CellKind.LABEL),
                 Column("payments", "stats.payments"),
-                Column("amount", "stats.amount", XOF),
+                Column("amount", "stats.amount", CellKind.XOF),
             ),
             [{**row, "key": label(who.lang, prefix, row["key"])} for row in rows],
             (Chart("amount"),),
@@ -208,11 +205,11 @@ def _timeseries(result: dict[str, Any], who: Audience) -> Table:
         "timeseries",
         f"stats.table.timeseries_{result['interval']}",
         (
-            Column("start", f"stats.{result['interval']}", LABEL),
+            Column("start", f"stats.{result['interval']}", CellKind.LABEL),
             Column("households", "stats.households"),
             Column("persons", "stats.persons"),
             Column("payments", "stats.payments"),
-            Column("collected", "stats.collected", XOF),
+            Column("collected", "stats.collected", CellKind.XOF),
         ),
         list(result["series"]),
         (
@@ -229,12 +226,12 @@ def _agents(result: dict[str, Any], who: Audience) -> Table:
         "agents",
         "stats.table.agents",
         (
-            Column("name", "stats.agent", LABEL),
-            Column("mutual", "stats.mutual", LABEL),
+            Column("name", "stats.agent", CellKind.LABEL),
+            Column("mutual", "stats.mutual", CellKind.LABEL),
             Column("households", "stats.households"),
             Column("members", "stats.members"),
             Column("cash_payments", "stats.cash_payments"),
-            Column("cash_collected", "stats.cash_collected", XOF),
+            Column("cash_collected", "stats.cash_collected", CellKind.XOF),
         ),
         rows,
         (Chart("households", heading="stats.chart.agent_households"),),
@@ -250,7 +247,7 @@ def _counts(
         return Table(
             name,
             f"stats.table.{name}",
-            (Column("key", heading, LABEL), Column("count", "stats.count")),
+            (Column("key", heading, CellKind.LABEL), Column("count", "stats.count")),
             [
                 {"key": label(who.lang, prefix, key) if prefix else key, "count": count}
                 for key, count in result[source].items()
@@ -270,8 +267,8 @@ def _funnel(result: dict[str, Any], who: Audience) -> Table:
             Column("sessions", "stats.sessions"),
             Column("enrolled", "stats.enrolled"),
             Column("payment_started", "stats.payment_started"),
-            Column("average_hops", "stats.average_hops", DECIMAL),
-            Column("average_seconds", "stats.average_seconds", DECIMAL),
+            Column("average_hops", "stats.average_hops", CellKind.DECIMAL),
+            Column("average_seconds", "stats.average_seconds", CellKind.DECIMAL),
         ),
         [
             {
@@ -287,7 +284,7 @@ def _funnel_stops(result: dict[str, Any], who: Audience) -> Table:
     return Table(
         "funnel_stops",
         "stats.table.funnel_stops",
-        (Column("node", "stats.screen", LABEL), Column("sessions", "stats.sessions")),
+        (Column("node", "stats.screen", CellKind.LABEL), Column("sessions", "stats.sessions")),
         list(result["stopped_at"]),
         (Chart("sessions"),),
     )

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from gateway.staff import language
 
-LABEL = "label"
-COUNT = "count"
-XOF = "xof"
-RATE = "rate"  # a share between 0 and 1, written as a percentage
-DECIMAL = "decimal"  # an average
+
+class CellKind(StrEnum):
+    """What a column holds, which says how its cells are written."""
+
+    LABEL = "label"
+    COUNT = "count"
+    XOF = "xof"  # whole francs
+    RATE = "rate"  # a share between 0 and 1, written as a percentage
+    DECIMAL = "decimal"  # an average
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,7 @@ class Audience:
 class Column:
     key: str  # in the rows
     heading: str  # catalogue key
-    kind: str = COUNT
+    kind: CellKind = CellKind.COUNT
 
 
 @dataclass(frozen=True)
@@ -61,22 +66,22 @@ class TableSpec:
     build: Callable[[dict[str, Any], Audience], Table]
 
 
-def cell(value: Any, kind: str, lang: str) -> str:
+def cell(value: Any, kind: CellKind, lang: str) -> str:
     """A value as a page (and a spreadsheet) writes it: French writes 41,2 % and
     1 575, English 41.2% and 1,575."""
     if value is None:
         return "—"
-    if kind == LABEL:
+    if kind == CellKind.LABEL:
         return str(value)
-    if kind == RATE:
+    if kind == CellKind.RATE:
         percent = f"{float(value) * 100:.1f}"
         return f"{percent.replace('.', ',')}\u00a0%" if lang == "fr" else f"{percent}%"
-    if kind == DECIMAL:
+    if kind == CellKind.DECIMAL:
         text = f"{float(value):.1f}"
         return text.replace(".", ",") if lang == "fr" else text
     grouped = f"{int(value):,}"
     grouped = grouped.replace(",", "\u202f") if lang == "fr" else grouped
-    return f"{grouped}\u00a0FCFA" if kind == XOF else grouped
+    return f"{grouped}\u00a0FCFA" if kind == CellKind.XOF else grouped
 
 
 def label(lang: str, prefix: str, value: Any) -> str:
