@@ -24,7 +24,8 @@ from db.values import AuditAction, UnitLevel
 from gateway import audit
 from gateway.enrolment.service import EnrolmentService
 from gateway.imports.columns import fold
-from gateway.imports.households_csv import SchemeRules, ValidHousehold
+from gateway.imports.households_csv import ValidHousehold
+from gateway.imports.rows import SchemeRules
 from gateway.scheme.cache import offers
 from gateway.sms.outbox import Outbox
 from menus.identifiers import NationalIdRule
