@@ -74,7 +74,7 @@ class Member(Base):
     birth_date: Mapped[date] = mapped_column(Date)
     birth_year: Mapped[int] = mapped_column(Integer)
     birth_year_only: Mapped[bool] = mapped_column(Boolean, default=False)
-    relationship_to_head: Mapped[str] = mapped_column(String(16))
+    relationship_to_head: Mapped[str] = mapped_column(String(16))  # register's Relationship
     occupation: Mapped[str | None] = mapped_column(String(32))
     national_id: Mapped[str | None] = mapped_column(String(20), unique=True)
     phone: Mapped[str | None] = mapped_column(String(20))
@@ -113,7 +113,7 @@ class CoveragePeriod(Base):
     cover_months: Mapped[int] = mapped_column(Integer)
     grace_days: Mapped[int] = mapped_column(Integer)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # register's CoverageStatus
     # Copies of what `gateway.enrolment.coverage` derives once the premium is paid, so
     # the daily sweep (reminders, activation, lapse) finds its periods by index instead
     # of reading every household.

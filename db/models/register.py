@@ -36,7 +36,7 @@ class RegisterEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)  # the order events happened in
     event_id: Mapped[str] = mapped_column(String(36), unique=True)  # stable across retries
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
-    kind: Mapped[str] = mapped_column(String(24))
+    kind: Mapped[str] = mapped_column(String(24))  # adapters.register.EventKind
     period_id: Mapped[int | None] = mapped_column(ForeignKey("coverage_periods.id"))
     payment_reference: Mapped[str | None] = mapped_column(String(36))
     member_no: Mapped[str | None] = mapped_column(String(12))
