@@ -13,11 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
+from db.values import AuditAction
 
 
 def entry(
     actor: str,
-    action: str,
+    action: AuditAction,
     at: datetime,
     *,
     household_id: int | None = None,

@@ -22,7 +22,7 @@ import pytest
 
 import gateway
 import menus
-from gateway.enrolment import coverage
+from adapters.register import CoverageStatus
 from menus import gsm, parsers, screens
 from menus.context import MenuContext, Mutual, Occupation, Product, SchemeSnapshot
 from menus.effects import CheckEligibility, EnrolHousehold
@@ -106,12 +106,12 @@ def member_number_reasons() -> set[str]:
 
 
 STATUSES = {
-    coverage.PENDING_PAYMENT,
-    coverage.WAITING,
-    coverage.ACTIVE,
-    coverage.GRACE,
-    coverage.LAPSED,
-    coverage.CANCELLED,
+    CoverageStatus.PENDING_PAYMENT,
+    CoverageStatus.WAITING,
+    CoverageStatus.ACTIVE,
+    CoverageStatus.GRACE,
+    CoverageStatus.LAPSED,
+    CoverageStatus.CANCELLED,
 }
 
 

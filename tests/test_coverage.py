@@ -1,4 +1,4 @@
-"""gateway/coverage.py: where a coverage period stands on a given day."""
+"""gateway/enrolment/coverage.py: where a coverage period stands on a given day."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.enrolment import coverage
+from adapters.register import CoverageStatus
 from gateway.enrolment.coverage import PeriodTerms, add_months, status_on
 
 PAID = date(2026, 1, 10)
@@ -86,15 +86,15 @@ def test_an_unpaid_period_has_no_dates() -> None:
 @pytest.mark.parametrize(
     ("day", "status"),
     [
-        (date(2026, 1, 10), coverage.WAITING),  # paid today: the waiting period starts
-        (date(2026, 2, 8), coverage.WAITING),  # last waiting day
-        (date(2026, 2, 9), coverage.ACTIVE),  # first covered day
-        (date(2026, 8, 1), coverage.ACTIVE),
-        (date(2027, 2, 8), coverage.ACTIVE),  # last covered day
-        (date(2027, 2, 9), coverage.GRACE),  # first day of grace
-        (date(2027, 3, 10), coverage.GRACE),  # last day of grace
-        (date(2027, 3, 11), coverage.LAPSED),  # droits fermés
-        (date(2030, 1, 1), coverage.LAPSED),
+        (date(2026, 1, 10), CoverageStatus.WAITING),  # paid today: the waiting period starts
+        (date(2026, 2, 8), CoverageStatus.WAITING),  # last waiting day
+        (date(2026, 2, 9), CoverageStatus.ACTIVE),  # first covered day
+        (date(2026, 8, 1), CoverageStatus.ACTIVE),
+        (date(2027, 2, 8), CoverageStatus.ACTIVE),  # last covered day
+        (date(2027, 2, 9), CoverageStatus.GRACE),  # first day of grace
+        (date(2027, 3, 10), CoverageStatus.GRACE),  # last day of grace
+        (date(2027, 3, 11), CoverageStatus.LAPSED),  # droits fermés
+        (date(2030, 1, 1), CoverageStatus.LAPSED),
     ],
 )
 def test_status_across_the_boundaries(day: date, status: str) -> None:
@@ -103,20 +103,20 @@ def test_status_across_the_boundaries(day: date, status: str) -> None:
 
 @pytest.mark.parametrize("day", [date(2025, 12, 1), date(2026, 1, 10), date(2031, 1, 1)])
 def test_not_paid_in_full_is_pending_payment(day: date) -> None:
-    assert status_on(terms(paid_on=None), day) == coverage.PENDING_PAYMENT
+    assert status_on(terms(paid_on=None), day) == CoverageStatus.PENDING_PAYMENT
     part_paid = terms(paid_on=None, amount_paid=3000)
-    assert status_on(part_paid, day) == coverage.PENDING_PAYMENT
+    assert status_on(part_paid, day) == CoverageStatus.PENDING_PAYMENT
     assert part_paid.amount_due == 3300
 
 
 @pytest.mark.parametrize(
     ("cancelled_on", "day", "status"),
     [
-        (date(2026, 6, 1), date(2026, 5, 31), coverage.ACTIVE),  # the day before it counts
-        (date(2026, 6, 1), date(2026, 6, 1), coverage.CANCELLED),
-        (date(2026, 6, 1), date(2027, 3, 1), coverage.CANCELLED),  # not grace
-        (date(2026, 6, 1), date(2028, 1, 1), coverage.CANCELLED),  # not lapsed
-        (date(2026, 1, 20), date(2026, 1, 20), coverage.CANCELLED),  # in the waiting period
+        (date(2026, 6, 1), date(2026, 5, 31), CoverageStatus.ACTIVE),  # the day before it counts
+        (date(2026, 6, 1), date(2026, 6, 1), CoverageStatus.CANCELLED),
+        (date(2026, 6, 1), date(2027, 3, 1), CoverageStatus.CANCELLED),  # not grace
+        (date(2026, 6, 1), date(2028, 1, 1), CoverageStatus.CANCELLED),  # not lapsed
+        (date(2026, 1, 20), date(2026, 1, 20), CoverageStatus.CANCELLED),  # in the waiting period
     ],
 )
 def test_cancelled(cancelled_on: date, day: date, status: str) -> None:
@@ -125,37 +125,53 @@ def test_cancelled(cancelled_on: date, day: date, status: str) -> None:
 
 def test_cancelled_before_payment() -> None:
     unpaid = terms(paid_on=None, cancelled_on=date(2026, 3, 1))
-    assert status_on(unpaid, date(2026, 2, 28)) == coverage.PENDING_PAYMENT
-    assert status_on(unpaid, date(2026, 3, 1)) == coverage.CANCELLED
+    assert status_on(unpaid, date(2026, 2, 28)) == CoverageStatus.PENDING_PAYMENT
+    assert status_on(unpaid, date(2026, 3, 1)) == CoverageStatus.CANCELLED
 
 
 @pytest.mark.parametrize(
     ("kwargs", "day", "status"),
     [
-        ({"waiting_days": 0}, PAID, coverage.ACTIVE),  # no waiting period
-        ({"waiting_days": 90}, PAID + timedelta(days=89), coverage.WAITING),
-        ({"waiting_days": 90}, PAID + timedelta(days=90), coverage.ACTIVE),
-        ({"grace_days": 0}, date(2027, 2, 8), coverage.ACTIVE),
-        ({"grace_days": 0}, date(2027, 2, 9), coverage.LAPSED),  # no grace at all
-        ({"grace_days": 15}, date(2027, 2, 23), coverage.GRACE),
-        ({"grace_days": 15}, date(2027, 2, 24), coverage.LAPSED),
+        ({"waiting_days": 0}, PAID, CoverageStatus.ACTIVE),  # no waiting period
+        ({"waiting_days": 90}, PAID + timedelta(days=89), CoverageStatus.WAITING),
+        ({"waiting_days": 90}, PAID + timedelta(days=90), CoverageStatus.ACTIVE),
+        ({"grace_days": 0}, date(2027, 2, 8), CoverageStatus.ACTIVE),
+        ({"grace_days": 0}, date(2027, 2, 9), CoverageStatus.LAPSED),  # no grace at all
+        ({"grace_days": 15}, date(2027, 2, 23), CoverageStatus.GRACE),
+        ({"grace_days": 15}, date(2027, 2, 24), CoverageStatus.LAPSED),
         # full payment on 31 Dec with no waiting: 12 months end on 30 Dec
-        ({"paid_on": date(2027, 12, 31), "waiting_days": 0}, date(2028, 12, 30), coverage.ACTIVE),
-        ({"paid_on": date(2027, 12, 31), "waiting_days": 0}, date(2028, 12, 31), coverage.GRACE),
+        (
+            {"paid_on": date(2027, 12, 31), "waiting_days": 0},
+            date(2028, 12, 30),
+            CoverageStatus.ACTIVE,
+        ),
+        (
+            {"paid_on": date(2027, 12, 31), "waiting_days": 0},
+            date(2028, 12, 31),
+            CoverageStatus.GRACE,
+        ),
         # cover starting on 31 Jan for one month: clamps to 28 Feb, last day 27 Feb
         (
             {"paid_on": date(2026, 1, 31), "waiting_days": 0, "cover_months": 1},
             date(2026, 2, 27),
-            coverage.ACTIVE,
+            CoverageStatus.ACTIVE,
         ),
         (
             {"paid_on": date(2026, 1, 31), "waiting_days": 0, "cover_months": 1},
             date(2026, 2, 28),
-            coverage.GRACE,
+            CoverageStatus.GRACE,
         ),
         # cover starting on 29 Feb of a leap year
-        ({"paid_on": date(2028, 2, 29), "waiting_days": 0}, date(2029, 2, 27), coverage.ACTIVE),
-        ({"paid_on": date(2028, 2, 29), "waiting_days": 0}, date(2029, 2, 28), coverage.GRACE),
+        (
+            {"paid_on": date(2028, 2, 29), "waiting_days": 0},
+            date(2029, 2, 27),
+            CoverageStatus.ACTIVE,
+        ),
+        (
+            {"paid_on": date(2028, 2, 29), "waiting_days": 0},
+            date(2029, 2, 28),
+            CoverageStatus.GRACE,
+        ),
     ],
 )
 def test_status_with_other_terms(kwargs: dict, day: date, status: str) -> None:
@@ -184,7 +200,12 @@ def test_amount_due_is_never_negative(premium_due: int, amount_paid: int) -> Non
     assert due == premium_due - amount_paid or amount_paid >= premium_due
 
 
-STATUS_ORDER = [coverage.WAITING, coverage.ACTIVE, coverage.GRACE, coverage.LAPSED]
+STATUS_ORDER = [
+    CoverageStatus.WAITING,
+    CoverageStatus.ACTIVE,
+    CoverageStatus.GRACE,
+    CoverageStatus.LAPSED,
+]
 
 
 @given(
@@ -208,4 +229,4 @@ def test_status_only_moves_forward(
     assert STATUS_ORDER.index(today) <= STATUS_ORDER.index(tomorrow)
     start, end = period.covered_from, period.covered_until
     assert start is not None and end is not None
-    assert (today == coverage.ACTIVE) == (start <= day <= end)
+    assert (today == CoverageStatus.ACTIVE) == (start <= day <= end)

@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from db import models
+from db.values import StaffRole
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.staff.accounts import StaffAccounts
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER
 from tests import test_stats_api as api_data
 from tests.conftest import Clock
 from tests.support.gateway import shared
@@ -134,7 +134,7 @@ def digits(text: str) -> int:
 
 
 async def test_log_in_see_the_charts_and_filter(page: Page, app: Starlette, known: None) -> None:
-    await log_in(page, app, CENTRAL_ADMIN, None)
+    await log_in(page, app, StaffRole.CENTRAL_ADMIN, None)
 
     charts = page.locator("svg.chart")
     assert await charts.count() == 5  # one per breakdown
@@ -171,7 +171,7 @@ async def test_log_in_see_the_charts_and_filter(page: Page, app: Starlette, know
 
 
 async def test_export_a_table(page: Page, app: Starlette, known: None, db: Session) -> None:
-    await log_in(page, app, MUTUAL_MANAGER, "MS-PARAKOU")
+    await log_in(page, app, StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
     await page.goto("/admin/stats/collection?from=2026-11-01")
 
     async with page.expect_download() as started:
@@ -200,7 +200,7 @@ async def test_export_a_table(page: Page, app: Starlette, known: None, db: Sessi
 async def test_send_a_campaign_to_a_test_segment(
     page: Page, app: Starlette, known: None, db: Session
 ) -> None:
-    await log_in(page, app, MUTUAL_MANAGER, "MS-PARAKOU")
+    await log_in(page, app, StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
     await page.goto("/admin/campaigns")
 
     await page.select_option("#template", "campaign_pay")

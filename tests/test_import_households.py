@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from db import models
 from gateway import cli
-from gateway.imports.households_csv import SchemeRules, validate
+from gateway.imports.households_csv import validate
+from gateway.imports.rows import SchemeRules
 from gateway.imports.table import FileProblem, read_table
 from gateway.settings import Settings
 from tests.conftest import TODAY

@@ -19,7 +19,8 @@ from gateway.payments.ledger import Billing
 from gateway.settings import Settings
 from gateway.sms.outbox import Outbox
 from gateway.sms.overview import household_schedule
-from gateway.sms.reminders import Reminders, after_windows, before_windows
+from gateway.sms.reminders import Reminders
+from gateway.sms.schedule import after_windows, before_windows
 from tests.conftest import TODAY
 from tests.support.clock import Now
 from tests.support.households import enrol_household

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from db import models
 from db.engine import create_engine_async, session_factory
+from db.values import StaffRole
 from gateway import cli
 from gateway.settings import Settings
 from gateway.staff import accounts as staff_accounts
 from gateway.staff.accounts import StaffAccountError, StaffAccounts
 from gateway.staff.demo import ensure_demo_staff
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER
 from tests.support.clock import Now
 
 PASSWORD = "correct horse battery"
@@ -46,13 +46,13 @@ def audit_rows(db: Session, action: str | None = None) -> list[models.AuditEntry
 @pytest.mark.parametrize(
     ("email", "role", "scope", "password", "problem"),
     [
-        ("not-an-email", VIEWER, None, PASSWORD, "not an email"),
+        ("not-an-email", StaffRole.VIEWER, None, PASSWORD, "not an email"),
         ("a@b.bj", "superuser", None, PASSWORD, "unknown role"),
-        ("a@b.bj", VIEWER, None, "short", "at least 10"),
-        ("a@b.bj", MUTUAL_MANAGER, None, PASSWORD, "needs --scope"),
-        ("a@b.bj", MUTUAL_MANAGER, "ZS-PARAKOU", PASSWORD, "scope is a mutual"),
-        ("a@b.bj", CENTRAL_ADMIN, "MS-PARAKOU", PASSWORD, "whole network"),
-        ("a@b.bj", VIEWER, "NOWHERE", PASSWORD, "no scheme unit"),
+        ("a@b.bj", StaffRole.VIEWER, None, "short", "at least 10"),
+        ("a@b.bj", StaffRole.MUTUAL_MANAGER, None, PASSWORD, "needs --scope"),
+        ("a@b.bj", StaffRole.MUTUAL_MANAGER, "ZS-PARAKOU", PASSWORD, "scope is a mutual"),
+        ("a@b.bj", StaffRole.CENTRAL_ADMIN, "MS-PARAKOU", PASSWORD, "whole network"),
+        ("a@b.bj", StaffRole.VIEWER, "NOWHERE", PASSWORD, "no scheme unit"),
     ],
 )
 async def test_add_refuses_what_the_role_does_not_allow(
@@ -66,25 +66,29 @@ async def test_add_refuses_what_the_role_does_not_allow(
 async def test_add_keeps_a_lower_case_email_and_only_a_hash(
     accounts: StaffAccounts, db: Session
 ) -> None:
-    await accounts.add(" Gestion@Parakou.BJ ", MUTUAL_MANAGER, "MS-PARAKOU", PASSWORD, "test")
-    await accounts.add("lecture@zone.bj", VIEWER, "ZS-PARAKOU", PASSWORD, "test")
-    await accounts.add("admin@agence.bj", CENTRAL_ADMIN, "RMS-BJ", PASSWORD, "test")
+    await accounts.add(
+        " Gestion@Parakou.BJ ", StaffRole.MUTUAL_MANAGER, "MS-PARAKOU", PASSWORD, "test"
+    )
+    await accounts.add("lecture@zone.bj", StaffRole.VIEWER, "ZS-PARAKOU", PASSWORD, "test")
+    await accounts.add("admin@agence.bj", StaffRole.CENTRAL_ADMIN, "RMS-BJ", PASSWORD, "test")
     listed = {a.email: a for a in await accounts.list()}
     assert listed["gestion@parakou.bj"].scope.unit_path == "RMS-BJ/ZS-PARAKOU/MS-PARAKOU"
     assert listed["lecture@zone.bj"].scope_code == "ZS-PARAKOU"
     stored = db.scalars(select(models.StaffAccount.password_hash)).all()
     assert all(h.startswith("scrypt$") and PASSWORD not in h for h in stored)
     with pytest.raises(StaffAccountError, match="already exists"):
-        await accounts.add("GESTION@parakou.bj", VIEWER, None, PASSWORD, "test")
+        await accounts.add("GESTION@parakou.bj", StaffRole.VIEWER, None, PASSWORD, "test")
     assert len(audit_rows(db, "staff_added")) == 3
 
 
 async def test_a_right_password_logs_in_and_is_audited_without_it(
     accounts: StaffAccounts, db: Session, now: Now
 ) -> None:
-    staff_id = await accounts.add("admin@agence.bj", CENTRAL_ADMIN, None, PASSWORD, "test")
+    staff_id = await accounts.add(
+        "admin@agence.bj", StaffRole.CENTRAL_ADMIN, None, PASSWORD, "test"
+    )
     attempt = await accounts.authenticate("ADMIN@agence.bj", PASSWORD, IP)
-    assert attempt.outcome == staff_accounts.OK
+    assert attempt.outcome == staff_accounts.LoginOutcome.OK
     assert attempt.account is not None and attempt.account.id == staff_id
     assert attempt.account.scope.unit_path is None
     (login,) = audit_rows(db, "login")
@@ -97,8 +101,8 @@ async def test_a_right_password_logs_in_and_is_audited_without_it(
 async def test_wrong_password_unknown_email_and_disabled_account_look_the_same(
     accounts: StaffAccounts, db: Session
 ) -> None:
-    await accounts.add("admin@agence.bj", CENTRAL_ADMIN, None, PASSWORD, "test")
-    await accounts.add("parti@agence.bj", VIEWER, None, PASSWORD, "test")
+    await accounts.add("admin@agence.bj", StaffRole.CENTRAL_ADMIN, None, PASSWORD, "test")
+    await accounts.add("parti@agence.bj", StaffRole.VIEWER, None, PASSWORD, "test")
     await accounts.disable("parti@agence.bj", "test")
     for email, password in [
         ("admin@agence.bj", "wrong password!"),
@@ -106,7 +110,7 @@ async def test_wrong_password_unknown_email_and_disabled_account_look_the_same(
         ("parti@agence.bj", PASSWORD),
     ]:
         attempt = await accounts.authenticate(email, password, IP)
-        assert attempt == staff_accounts.LoginAttempt(staff_accounts.BAD_CREDENTIALS)
+        assert attempt == staff_accounts.LoginAttempt(staff_accounts.LoginOutcome.BAD_CREDENTIALS)
     reasons = [(r.actor.split(":")[0], r.details["reason"]) for r in audit_rows(db, "login_failed")]
     assert reasons == [
         ("staff", "wrong_password"),
@@ -118,12 +122,16 @@ async def test_wrong_password_unknown_email_and_disabled_account_look_the_same(
 async def test_five_failures_lock_the_account_for_fifteen_minutes(
     accounts: StaffAccounts, db: Session, now: Now
 ) -> None:
-    await accounts.add("gestion@parakou.bj", MUTUAL_MANAGER, "MS-PARAKOU", PASSWORD, "test")
+    await accounts.add(
+        "gestion@parakou.bj", StaffRole.MUTUAL_MANAGER, "MS-PARAKOU", PASSWORD, "test"
+    )
     outcomes = [
         (await accounts.authenticate("gestion@parakou.bj", f"wrong {i} password", IP)).outcome
         for i in range(5)
     ]
-    assert outcomes == [staff_accounts.BAD_CREDENTIALS] * 4 + [staff_accounts.LOCKED]
+    assert outcomes == [staff_accounts.LoginOutcome.BAD_CREDENTIALS] * 4 + [
+        staff_accounts.LoginOutcome.LOCKED
+    ]
     (locked,) = audit_rows(db, "locked")
     assert locked.details["until"].startswith(now.at.date().isoformat())
     # Even the right password waits for the lock to end.
@@ -135,7 +143,7 @@ async def test_five_failures_lock_the_account_for_fifteen_minutes(
 
 
 async def test_a_success_resets_the_count(accounts: StaffAccounts) -> None:
-    await accounts.add("admin@agence.bj", CENTRAL_ADMIN, None, PASSWORD, "test")
+    await accounts.add("admin@agence.bj", StaffRole.CENTRAL_ADMIN, None, PASSWORD, "test")
     for _ in range(2):
         for _ in range(4):
             await accounts.authenticate("admin@agence.bj", "wrong password!", IP)
@@ -143,7 +151,7 @@ async def test_a_success_resets_the_count(accounts: StaffAccounts) -> None:
 
 
 async def test_unlock_and_reset_password_lift_a_lock(accounts: StaffAccounts, db: Session) -> None:
-    await accounts.add("admin@agence.bj", CENTRAL_ADMIN, None, PASSWORD, "test")
+    await accounts.add("admin@agence.bj", StaffRole.CENTRAL_ADMIN, None, PASSWORD, "test")
     for _ in range(5):
         await accounts.authenticate("admin@agence.bj", "wrong password!", IP)
     await accounts.unlock("admin@agence.bj", "cli:ops")
@@ -167,7 +175,7 @@ async def test_demo_accounts_are_made_once(accounts: StaffAccounts, now: Now) ->
     assert all(len(password) >= 10 for _, password in created)
     assert await ensure_demo_staff(accounts.sessions, now()) == []
     manager = await accounts.find("gestion.parakou@demo.alafia")
-    assert manager is not None and manager.role == MUTUAL_MANAGER
+    assert manager is not None and manager.role == StaffRole.MUTUAL_MANAGER
     assert manager.scope_code == "MS-PARAKOU"
     email, password = created[1]
     assert (await accounts.authenticate(email, password, None)).outcome == "ok"

@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from db import models
+from db.values import StaffRole
 from gateway.staff import csv_export
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER
 from gateway.staff.sessions import COOKIE
 from gateway.staff.stats_pages import PAGES
-from gateway.staff.stats_tables import LABEL, RATE, TABLES, XOF, Column, Table
+from gateway.staff.stats_tables import TABLES
+from gateway.staff.tables import CellKind, Column, Table
 from tests import test_stats_api as api_data
 
 # The API's fixtures: the known data set and a logged-in client per role.
@@ -113,7 +114,7 @@ async def page_of(staff: Any, path: str, **query: str) -> _Tables:
 async def test_the_enrolment_page_equals_the_api_and_the_database(
     known: None, login: Any, db: Session
 ) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     page = await page_of(admin, "/admin/stats/enrolment", lang="en")
     api = await admin.figures("enrolment")
@@ -143,7 +144,7 @@ async def test_the_enrolment_page_equals_the_api_and_the_database(
 
 
 async def test_the_home_page_shows_the_headline_figures(known: None, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     page = await page_of(admin, "/admin", lang="en")
     api = await admin.figures("overview")
@@ -167,7 +168,7 @@ async def test_the_home_page_shows_the_headline_figures(known: None, login: Any)
 
 
 async def test_the_coverage_page(known: None, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     page = await page_of(admin, "/admin/stats/coverage", lang="en")
     api = await admin.figures("coverage")
@@ -182,7 +183,7 @@ async def test_the_coverage_page(known: None, login: Any) -> None:
 
 
 async def test_the_collection_page_in_french(known: None, login: Any, db: Session) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     page = await page_of(admin, "/admin/stats/collection", lang="fr")
     api = await admin.figures("collection")
@@ -202,7 +203,7 @@ async def test_the_collection_page_in_french(known: None, login: Any, db: Sessio
 
 
 async def test_the_time_series_page_follows_the_interval(known: None, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
     period = {"from": "2026-11-01", "to": "2026-11-30"}
 
     days = await page_of(admin, "/admin/stats/timeseries", **period)
@@ -224,8 +225,8 @@ async def test_the_time_series_page_follows_the_interval(known: None, login: Any
 
 
 async def test_a_viewer_sees_agents_without_their_names(known: None, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
-    viewer = await login(VIEWER)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
+    viewer = await login(StaffRole.VIEWER)
 
     named = rows_of(await page_of(admin, "/admin/stats/agents"), "agents")
     masked = await viewer.http.get("/admin/stats/agents")
@@ -258,7 +259,7 @@ async def test_the_sms_and_funnel_pages(known: None, login: Any, db: Session) ->
             )
         )
     db.commit()
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     sms = await page_of(admin, "/admin/stats/sms", lang="en")
     funnel = await page_of(admin, "/admin/stats/funnel", lang="en")
@@ -285,7 +286,7 @@ async def test_the_sms_and_funnel_pages(known: None, login: Any, db: Session) ->
 
 @pytest.mark.parametrize("path", ["/admin", *(page.href for page in PAGES)])
 async def test_every_page_draws_its_charts_on_an_empty_scheme(path: str, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     page = await admin.http.get(path)
 
@@ -296,7 +297,7 @@ async def test_every_page_draws_its_charts_on_an_empty_scheme(path: str, login: 
 
 
 async def test_the_csv_equals_the_page_and_is_audited(known: None, login: Any, db: Session) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
     query = {"from": "2025-01-01", "to": "2026-11-30", "channel": "agent"}
 
     answer = await admin.http.get("/admin/export/premiums_by_mutual.csv", params=query)
@@ -339,7 +340,7 @@ async def test_the_csv_equals_the_page_and_is_audited(known: None, login: Any, d
 
 
 async def test_every_table_has_a_csv(login: Any, db: Session) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
     names = []
     for path in ["/admin", *(page.href for page in PAGES)]:
         names += re.findall(
@@ -355,7 +356,7 @@ async def test_every_table_has_a_csv(login: Any, db: Session) -> None:
 
 
 async def test_export_links_carry_the_page_filters(known: None, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     page = await admin.http.get(
         "/admin/stats/enrolment", params={"mutual": "MS-PARAKOU", "from": "", "lang": "en"}
@@ -377,7 +378,7 @@ async def test_strangers_go_to_the_login(app: Starlette, clean: None) -> None:
 
 
 async def test_a_manager_sees_their_mutual_only(known: None, login: Any, db: Session) -> None:
-    manager = await login(MUTUAL_MANAGER, "MS-PARAKOU")
+    manager = await login(StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
 
     home = await page_of(manager, "/admin", lang="en")
     enrolment = await page_of(manager, "/admin/stats/enrolment")
@@ -409,7 +410,7 @@ async def test_a_manager_sees_their_mutual_only(known: None, login: Any, db: Ses
 async def test_bad_filters_get_a_400_page_with_the_reason(
     path: str, query: dict[str, str], reason: str, login: Any, db: Session
 ) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     answer = await admin.http.get(path, params=query)
 
@@ -420,14 +421,14 @@ async def test_bad_filters_get_a_400_page_with_the_reason(
 
 
 async def test_unknown_pages_and_tables_are_not_found(login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     assert (await admin.http.get("/admin/stats/salaries")).status_code == 404
     assert (await admin.http.get("/admin/export/households.csv")).status_code == 404
 
 
 async def test_a_viewer_may_read_and_export(known: None, login: Any) -> None:
-    viewer = await login(VIEWER, "ZS-PARAKOU")
+    viewer = await login(StaffRole.VIEWER, "ZS-PARAKOU")
 
     page = await page_of(viewer, "/admin/stats/enrolment")
     answer = await viewer.http.get("/admin/export/enrolment_by_mutual.csv")
@@ -440,7 +441,10 @@ def test_a_formula_in_a_label_is_written_as_text() -> None:
     table = Table(
         "t",
         "stats.table.overview",
-        (Column("key", "stats.commune", LABEL), Column("due", "stats.premium_due", XOF)),
+        (
+            Column("key", "stats.commune", CellKind.LABEL),
+            Column("due", "stats.premium_due", CellKind.XOF),
+        ),
         [{"key": '=HYPERLINK("http://x")', "due": 1575}, {"key": "Bembèrèkè", "due": 0}],
     )
 
@@ -455,7 +459,10 @@ def test_a_rate_is_written_for_the_reader_s_spreadsheet() -> None:
     table = Table(
         "t",
         "x",
-        (Column("key", "stats.mutual", LABEL), Column("rate", "stats.collection_rate", RATE)),
+        (
+            Column("key", "stats.mutual", CellKind.LABEL),
+            Column("rate", "stats.collection_rate", CellKind.RATE),
+        ),
         [{"key": "A", "rate": 0.4123}, {"key": "B", "rate": None}],
     )
 

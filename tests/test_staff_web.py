@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from db import models
+from db.values import StaffRole
 from gateway.enrolment.service import EnrolmentService
 from gateway.staff.accounts import StaffAccounts
 from gateway.staff.language import catalogue
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER
 from gateway.staff.sessions import COOKIE
 from tests.support.gateway import shared
 from tests.support.households import enrol_household
@@ -105,7 +105,7 @@ async def test_pages_send_strangers_to_the_login(web: httpx.AsyncClient) -> None
 async def test_login_sets_a_secure_session_cookie_and_goes_back(
     web: httpx.AsyncClient, app: Starlette, db: Session
 ) -> None:
-    staff_id = await add_staff(app, "admin@agence.bj", CENTRAL_ADMIN, None)
+    staff_id = await add_staff(app, "admin@agence.bj", StaffRole.CENTRAL_ADMIN, None)
     form = await web.get("/admin/login?next=/admin/households")
     assert form.status_code == 200 and 'name="password"' in form.text
     assert form.headers["cache-control"] == "no-store"
@@ -137,7 +137,7 @@ async def test_login_sets_a_secure_session_cookie_and_goes_back(
 
 
 async def test_next_never_leaves_the_dashboard(web: httpx.AsyncClient, app: Starlette) -> None:
-    await add_staff(app, "admin@agence.bj", CENTRAL_ADMIN, None)
+    await add_staff(app, "admin@agence.bj", StaffRole.CENTRAL_ADMIN, None)
     for target in ("//evil.example/admin", "https://evil.example", "/admin/\\evil", "/elsewhere"):
         web.cookies.clear()
         answer = await login(web, "admin@agence.bj", next=target)
@@ -147,7 +147,7 @@ async def test_next_never_leaves_the_dashboard(web: httpx.AsyncClient, app: Star
 async def test_a_bad_password_says_the_same_as_an_unknown_email(
     web: httpx.AsyncClient, app: Starlette
 ) -> None:
-    await add_staff(app, "admin@agence.bj", CENTRAL_ADMIN, None)
+    await add_staff(app, "admin@agence.bj", StaffRole.CENTRAL_ADMIN, None)
     wrong = await login(web, "admin@agence.bj", "not the password")
     unknown = await login(web, "nobody@agence.bj")
     for answer in (wrong, unknown):
@@ -160,7 +160,7 @@ async def test_a_bad_password_says_the_same_as_an_unknown_email(
 async def test_login_without_the_form_token_or_from_another_site_is_refused(
     web: httpx.AsyncClient, app: Starlette, db: Session
 ) -> None:
-    await add_staff(app, "admin@agence.bj", CENTRAL_ADMIN, None)
+    await add_staff(app, "admin@agence.bj", StaffRole.CENTRAL_ADMIN, None)
     form = await web.get("/admin/login")
     token = csrf_in(form)
     fields = {"email": "admin@agence.bj", "password": PASSWORD}
@@ -189,7 +189,7 @@ async def test_login_without_the_form_token_or_from_another_site_is_refused(
 async def test_forms_after_login_need_the_session_token(
     web: httpx.AsyncClient, app: Starlette
 ) -> None:
-    csrf = await logged_in(web, app, MUTUAL_MANAGER, "MS-PARAKOU")
+    csrf = await logged_in(web, app, StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
     form = {"template": "campaign_enrol", "mutual": "MS-PARAKOU", "step": "preview"}
     assert (await web.post("/admin/campaigns", data=form)).status_code == 403
     # Its last character changed (to one it is not: "A" would be the same 1 time in 64).
@@ -210,7 +210,7 @@ async def test_forms_after_login_need_the_session_token(
 async def test_logout_ends_the_session_everywhere(
     web: httpx.AsyncClient, app: Starlette, db: Session
 ) -> None:
-    csrf = await logged_in(web, app, VIEWER, None)
+    csrf = await logged_in(web, app, StaffRole.VIEWER, None)
     token = web.cookies[COOKIE]
     answer = await web.post("/admin/logout", data={"csrf": csrf})
     assert answer.status_code == 303 and answer.headers["location"] == "/admin/login"
@@ -228,7 +228,7 @@ async def session_keys(app: Starlette) -> list[bytes]:
 async def test_a_session_ends_after_two_idle_hours_and_each_request_gives_two_more(
     web: httpx.AsyncClient, app: Starlette
 ) -> None:
-    await add_staff(app, "viewer@agence.bj", VIEWER, None)
+    await add_staff(app, "viewer@agence.bj", StaffRole.VIEWER, None)
     assert (await login(web, "viewer@agence.bj")).status_code == 303
     redis = shared(app).redis
     [key] = await session_keys(app)
@@ -250,7 +250,7 @@ async def test_a_session_ends_twelve_hours_after_login_however_busy(
 ) -> None:
     # The twelve hours are counted on the process clock (`time.time`), which we move.
     with time_machine.travel(datetime.now(UTC), tick=False) as clock:
-        await logged_in(web, app, VIEWER, None)
+        await logged_in(web, app, StaffRole.VIEWER, None)
         for _ in range(6):  # a request every 1 h 59 min: never two idle hours
             clock.shift(timedelta(hours=1, minutes=59))
             assert (await web.get("/admin")).status_code == 200
@@ -265,7 +265,7 @@ async def test_a_session_ends_twelve_hours_after_login_however_busy(
 async def test_five_failures_lock_the_account_on_the_login_page(
     web: httpx.AsyncClient, app: Starlette, db: Session
 ) -> None:
-    await add_staff(app, "admin@agence.bj", CENTRAL_ADMIN, None)
+    await add_staff(app, "admin@agence.bj", StaffRole.CENTRAL_ADMIN, None)
     for _ in range(5):
         assert (await login(web, "admin@agence.bj", "guess guess")).status_code == 200
     locked = await login(web, "admin@agence.bj")
@@ -279,7 +279,7 @@ async def test_five_failures_lock_the_account_on_the_login_page(
 async def test_a_disabled_account_is_out_at_its_next_request(
     web: httpx.AsyncClient, app: Starlette
 ) -> None:
-    await logged_in(web, app, VIEWER, None)
+    await logged_in(web, app, StaffRole.VIEWER, None)
     await StaffAccounts(shared(app).sessions, shared(app).now).disable(
         "viewer.all@agence.bj", "cli:ops"
     )
@@ -289,7 +289,7 @@ async def test_a_disabled_account_is_out_at_its_next_request(
 async def test_a_password_reset_logs_the_old_sessions_out(
     web: httpx.AsyncClient, app: Starlette
 ) -> None:
-    await logged_in(web, app, VIEWER, None)
+    await logged_in(web, app, StaffRole.VIEWER, None)
     accounts = StaffAccounts(shared(app).sessions, shared(app).now)
     await accounts.reset_password("viewer.all@agence.bj", "another long password", "cli:ops")
     assert (await web.get("/admin")).status_code == 303
@@ -303,7 +303,7 @@ async def test_a_manager_sees_only_their_mutual(
 ) -> None:
     own = await household_of(enrolment, db, PARAKOU_PHONE, "MS-PARAKOU")
     other = await household_of(enrolment, db, KANDI_PHONE, "MS-KANDI")
-    await logged_in(web, app, MUTUAL_MANAGER, "MS-PARAKOU")
+    await logged_in(web, app, StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
     found = await web.get("/admin/households", params={"q": "97 00 07 01"})
     assert found.status_code == 200 and f"/admin/households/{own}" in found.text
     assert "ASSOGBA Rose" in found.text and PARAKOU_PHONE in found.text
@@ -330,7 +330,7 @@ async def test_search_by_member_number_records_the_number(
     web: httpx.AsyncClient, app: Starlette, enrolment: EnrolmentService, db: Session
 ) -> None:
     member_no = await enrol_household(enrolment, PARAKOU_PHONE, mutual="MS-PARAKOU")
-    await logged_in(web, app, CENTRAL_ADMIN, None)
+    await logged_in(web, app, StaffRole.CENTRAL_ADMIN, None)
     found = await web.get("/admin/households", params={"q": member_no})
     assert "ASSOGBA Rose" in found.text
     unreadable = await web.get("/admin/households", params={"q": "12"})
@@ -346,7 +346,7 @@ async def test_a_viewer_sees_masked_data_and_sends_nothing(
     web: httpx.AsyncClient, app: Starlette, enrolment: EnrolmentService, db: Session
 ) -> None:
     household = await household_of(enrolment, db, PARAKOU_PHONE, "MS-PARAKOU")
-    csrf = await logged_in(web, app, VIEWER, "ZS-PARAKOU")
+    csrf = await logged_in(web, app, StaffRole.VIEWER, "ZS-PARAKOU")
     home = await web.get("/admin")
     assert "/admin/campaigns" not in home.text
     head_no = db.scalar(
@@ -374,7 +374,7 @@ async def test_a_manager_sends_their_campaign_and_not_another_mutuals(
 ) -> None:
     await household_of(enrolment, db, PARAKOU_PHONE, "MS-PARAKOU")
     await household_of(enrolment, db, KANDI_PHONE, "MS-KANDI")
-    csrf = await logged_in(web, app, MUTUAL_MANAGER, "MS-PARAKOU")
+    csrf = await logged_in(web, app, StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
     page = await web.get("/admin/campaigns")
     assert page.status_code == 200 and "MS-PARAKOU" in page.text and "MS-KANDI" not in page.text
     form = {"csrf": csrf, "template": "campaign_pay", "commune": ""}
@@ -401,7 +401,7 @@ async def test_a_manager_sends_their_campaign_and_not_another_mutuals(
 
 
 async def test_pages_speak_english_when_asked(web: httpx.AsyncClient, app: Starlette) -> None:
-    await logged_in(web, app, CENTRAL_ADMIN, None)
+    await logged_in(web, app, StaffRole.CENTRAL_ADMIN, None)
     english = await web.get("/admin?lang=en")
     assert "The whole network" in english.text and '<html lang="en">' in english.text
     assert "alafia_lang=en" in english.headers["set-cookie"]

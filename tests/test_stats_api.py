@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from db import models
+from db.values import StaffRole
 from gateway.enrolment.service import EnrolmentService
 from gateway.payments.capability import Payments
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER
 from gateway.staff.sessions import COOKIE, StaffSessions
 from gateway.stats import routes as stats_routes
 from tests.support.gateway import part, shared
@@ -249,7 +249,7 @@ def sql(db: Session, query: str, **params: Any) -> Any:
 
 
 async def test_enrolment_of_the_whole_scheme(known: None, login: Any, db: Session) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     figures = await admin.figures("enrolment")
 
@@ -287,7 +287,7 @@ async def test_enrolment_of_the_whole_scheme(known: None, login: Any, db: Sessio
 
 
 async def test_filters_narrow_the_enrolment(known: None, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     november = await admin.figures("enrolment", **{"from": "2026-11-01", "to": "2026-11-30"})
     agents_in_parakou = await admin.figures("enrolment", mutual="MS-PARAKOU", channel="agent")
@@ -304,7 +304,7 @@ async def test_filters_narrow_the_enrolment(known: None, login: Any) -> None:
 
 
 async def test_coverage_status_and_renewals(known: None, login: Any, db: Session) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     figures = await admin.figures("coverage")
 
@@ -327,7 +327,7 @@ async def test_coverage_status_and_renewals(known: None, login: Any, db: Session
 
 
 async def test_collection(known: None, login: Any, db: Session) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     figures = await admin.figures("collection")
     november = await admin.figures("collection", **{"from": "2026-11-01", "to": "2026-11-30"})
@@ -358,7 +358,7 @@ async def test_collection(known: None, login: Any, db: Session) -> None:
 
 
 async def test_timeseries_per_day_and_week(known: None, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     days = await admin.figures("timeseries", **{"from": "2026-11-01", "to": "2026-11-30"})
     weeks = await admin.figures(
@@ -399,8 +399,8 @@ async def test_timeseries_per_day_and_week(known: None, login: Any) -> None:
 
 
 async def test_agents(known: None, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
-    manager = await login(MUTUAL_MANAGER, "MS-PARAKOU")
+    admin = await login(StaffRole.CENTRAL_ADMIN)
+    manager = await login(StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
 
     everyone = {row["name"]: row for row in (await admin.figures("agents"))["agents"]}
     parakou = (await manager.figures("agents"))["agents"]
@@ -418,14 +418,14 @@ async def test_agents(known: None, login: Any) -> None:
     assert (everyone["Chabi"]["households"], everyone["Chabi"]["members"]) == (0, 0)
     assert [row["name"] for row in parakou] == ["Awa"]
     # A viewer learns which agent, not who.
-    viewer = await login(VIEWER, "ZS-PARAKOU")
+    viewer = await login(StaffRole.VIEWER, "ZS-PARAKOU")
     seen = {row["agent_id"]: row["name"] for row in (await viewer.figures("agents"))["agents"]}
     assert seen[everyone["Awa"]["agent_id"]] == f"A. #{everyone['Awa']['agent_id']}"
 
 
 async def test_sms(known: None, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
-    manager = await login(MUTUAL_MANAGER, "MS-PARAKOU")
+    admin = await login(StaffRole.CENTRAL_ADMIN)
+    manager = await login(StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
 
     everything = await admin.figures("sms")
     parakou = await manager.figures("sms")
@@ -438,7 +438,7 @@ async def test_sms(known: None, login: Any) -> None:
 
 
 async def test_overview(known: None, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     figures = await admin.figures("overview")
 
@@ -450,7 +450,7 @@ async def test_overview(known: None, login: Any) -> None:
 
 
 async def test_a_manager_sees_their_mutual_only(known: None, login: Any) -> None:
-    manager = await login(MUTUAL_MANAGER, "MS-PARAKOU")
+    manager = await login(StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
 
     own = await manager.figures("enrolment")
     named = await manager.figures("enrolment", mutual="MS-PARAKOU")
@@ -467,7 +467,7 @@ async def test_a_manager_sees_their_mutual_only(known: None, login: Any) -> None
 
 
 async def test_a_viewer_sees_their_zone(known: None, login: Any) -> None:
-    viewer = await login(VIEWER, "ZS-PARAKOU")
+    viewer = await login(StaffRole.VIEWER, "ZS-PARAKOU")
 
     figures = await viewer.figures("coverage")
     kandi = await viewer.get("coverage", mutual="MS-KANDI")
@@ -496,7 +496,7 @@ async def test_without_a_session_every_figure_is_refused(
 
 @pytest.mark.parametrize("name", ENDPOINT_NAMES)
 async def test_every_figure_answers_on_an_empty_scheme(name: str, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     assert (await admin.get(name)).status_code == 200
 
@@ -522,7 +522,7 @@ async def test_every_figure_answers_on_an_empty_scheme(name: str, login: Any) ->
 async def test_bad_filters_are_refused_with_the_reason(
     login: Any, query: dict[str, str], reason: str
 ) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     response = await admin.get("enrolment", **query)
 
@@ -531,7 +531,7 @@ async def test_bad_filters_are_refused_with_the_reason(
 
 
 async def test_a_time_series_has_a_limit(login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     days = await admin.get("timeseries", **{"from": "2020-01-01", "to": "2026-11-23"})
     weeks = await admin.get(
@@ -544,7 +544,7 @@ async def test_a_time_series_has_a_limit(login: Any) -> None:
 
 
 async def test_the_funnel_is_not_broken_down_by_commune(login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     response = await admin.get("funnel", commune="Parakou")
 
@@ -574,7 +574,7 @@ async def test_the_openapi_document_describes_every_stats_route(app: Starlette) 
 
 async def test_the_documented_fields_are_the_returned_ones(known: None, login: Any) -> None:
     """The top-level fields of every answer are exactly those its schema lists."""
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
     document = (await admin.http.get("/api/v1/openapi.json")).json()
 
     for name in ENDPOINT_NAMES:

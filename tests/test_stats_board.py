@@ -13,8 +13,9 @@ import pytest
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 
+from db.values import StaffRole
 from gateway.enrolment.service import EnrolmentService
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, Scope
+from gateway.staff.scope import Scope
 from gateway.stats import board as board_module
 from gateway.stats.board import VIEWS, Board
 from gateway.stats.filters import Filters
@@ -22,8 +23,8 @@ from gateway.stats.selection import Source
 from tests.support.gateway import shared
 from tests.support.households import enrol_household
 
-ADMIN = Scope(CENTRAL_ADMIN, None)
-PARAKOU = Scope(MUTUAL_MANAGER, "RMS-BJ/ZS-PARAKOU/MS-PARAKOU")
+ADMIN = Scope(StaffRole.CENTRAL_ADMIN, None)
+PARAKOU = Scope(StaffRole.MUTUAL_MANAGER, "RMS-BJ/ZS-PARAKOU/MS-PARAKOU")
 
 
 def make_board(app: Starlette, keep_seconds: int = 60, redis: Redis | None = None) -> Board:

@@ -15,9 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
+from db.values import StaffRole
 from gateway.app import create_app
 from gateway.settings import Settings
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER
 from gateway.ussd.capability import Ussd
 from menus.state import SessionState
 from tests.conftest import TODAY, Clock
@@ -216,8 +216,8 @@ async def test_the_funnel_from_posted_notices(
     await _ended_on(app, "ATUid_old", "+2290197000200", "enrol.done")
     await client.post("/ussd/events", data=notice("ATUid_old", "+2290197000200"))
     clock.day = TODAY
-    admin = await login(CENTRAL_ADMIN)
-    manager = await login(MUTUAL_MANAGER, "MS-PARAKOU")
+    admin = await login(StaffRole.CENTRAL_ADMIN)
+    manager = await login(StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
 
     today = await admin.figures("funnel", **{"from": "2026-11-23", "to": "2026-11-23"})
     everything = await admin.figures("funnel")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import as_aware, writing
+from db.values import AuditAction, UnitLevel
 from gateway.audit import entry
 
 
@@ -43,7 +44,8 @@ class Agents:
         async with writing(self.sessions) as session:
             mutual = await session.scalar(
                 select(models.SchemeUnit).where(
-                    models.SchemeUnit.code == mutual_code, models.SchemeUnit.level == "mutual"
+                    models.SchemeUnit.code == mutual_code,
+                    models.SchemeUnit.level == UnitLevel.MUTUAL,
                 )
             )
             if mutual is None:
@@ -59,7 +61,7 @@ class Agents:
             )
             session.add(agent)
             await session.flush()
-            session.add(entry(by, "agent_added", now, details={"agent_id": agent.id}))
+            session.add(entry(by, AuditAction.AGENT_ADDED, now, details={"agent_id": agent.id}))
             return agent.id
 
     async def listing(self, mutual_code: str | None = None) -> list[AgentRow]:
@@ -76,17 +78,17 @@ class Agents:
         return [AgentRow(a.phone, a.name, code, _state(a, now)) for a, code in rows]
 
     async def disable(self, phone: str, by: str) -> None:
-        await self._change(phone, by, "agent_disabled", disabled_at=self.now())
+        await self._change(phone, by, AuditAction.AGENT_DISABLED, disabled_at=self.now())
 
     async def enable(self, phone: str, by: str) -> None:
-        await self._change(phone, by, "agent_enabled", disabled_at=None)
+        await self._change(phone, by, AuditAction.AGENT_ENABLED, disabled_at=None)
 
     async def reset_pin(self, phone: str, by: str) -> None:
         """The agent chooses a new PIN on their next dial."""
         await self._change(
             phone,
             by,
-            "pin_reset",
+            AuditAction.PIN_RESET,
             pin_hash=None,
             pin_pending_hash=None,
             pin_failures=0,
@@ -94,9 +96,9 @@ class Agents:
         )
 
     async def unlock(self, phone: str, by: str) -> None:
-        await self._change(phone, by, "agent_unlocked", pin_failures=0, locked_until=None)
+        await self._change(phone, by, AuditAction.AGENT_UNLOCKED, pin_failures=0, locked_until=None)
 
-    async def _change(self, phone: str, by: str, action: str, **values: object) -> None:
+    async def _change(self, phone: str, by: str, action: AuditAction, **values: object) -> None:
         now = self.now()
         async with writing(self.sessions) as session:
             agent = await session.scalar(

@@ -14,9 +14,10 @@ from datetime import date, datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.register import EventKind
+from adapters.register import EventKind, Relationship
 from db import models
 from db.engine import writing
+from db.values import AuditAction, Channel, MessagePurpose
 from gateway.actors import agent_actor
 from gateway.agents.ledger import CASH_TAKEN, cash_held
 from gateway.audit import entry
@@ -71,14 +72,14 @@ class AgentDesk:
             product = await session.get(models.Product, household.product_id)
             assert product is not None
             period = await current_period(session, household.id, today)
-        head = next((m for m in members if m.relationship_to_head == "head"), members[0])
+        head = next((m for m in members if m.relationship_to_head == Relationship.HEAD), members[0])
         rule = product_rule(product)
         persons = len(members)
         async with writing(self.sessions) as session:
             session.add(
                 entry(
                     agent_actor(agent_id),
-                    "household_viewed",
+                    AuditAction.HOUSEHOLD_VIEWED,
                     self.now(),
                     household_id=household.id,
                     member_no=member_no,
@@ -150,7 +151,7 @@ class AgentDesk:
                 self.outbox.message(
                     phone=household.phone,
                     language=household.language,
-                    purpose="confirmation",
+                    purpose=MessagePurpose.CONFIRMATION,
                     template="member_added",
                     params={"member_no": added.member_no, "amount_due": due},
                     now=now,
@@ -164,7 +165,7 @@ class AgentDesk:
             session.add(
                 entry(
                     agent_actor(agent_id),
-                    "member_added",
+                    AuditAction.MEMBER_ADDED,
                     now,
                     household_id=household_id,
                     member_no=added.member_no,
@@ -187,7 +188,7 @@ class AgentDesk:
                 member_no,
                 amount,
                 payer_name,
-                channel="agent",
+                channel=Channel.AGENT,
                 request_key=request_key,
                 agent_id=agent_id,
             )

@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import writing
+from db.values import CASH, AuditAction, PaymentStatus
 from gateway.audit import entry
 
 # What counts as cash an agent took: their succeeded cash payments.
-CASH_TAKEN = (models.Payment.provider == "cash", models.Payment.status == "succeeded")
+CASH_TAKEN = (models.Payment.provider == CASH, models.Payment.status == PaymentStatus.SUCCEEDED)
 
 
 class LedgerError(ValueError):
@@ -157,7 +158,7 @@ class CashLedger:
             session.add(
                 entry(
                     by,
-                    "cash_handed_over",
+                    AuditAction.CASH_HANDED_OVER,
                     now,
                     details={"agent_id": agent.id, "amount": amount, "reference": reference},
                 )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import as_aware, writing
+from db.values import AuditAction
 from gateway.actors import agent_actor
 from gateway.audit import entry
 from gateway.secrets_kdf import hash_secret_async, verify_secret_async
@@ -55,7 +56,7 @@ class AgentPins:
                 return standing
             if right and agent.pin_hash == checked:  # not changed meanwhile
                 agent.pin_failures, agent.locked_until = 0, None
-                session.add(entry(agent_actor(agent_id), "signed_in", now))
+                session.add(entry(agent_actor(agent_id), AuditAction.SIGNED_IN, now))
                 return _check("ok", left=MAX_WRONG)
             return _count_wrong(session, agent, now)
 
@@ -92,7 +93,7 @@ class AgentPins:
                 return PinSet(outcome="already_set")
             if agent.pin_pending_hash != held:  # another session held another PIN since
                 return PinSet(outcome="mismatch")
-            action = "pin_changed" if agent.pin_hash is not None else "pin_set"
+            action = AuditAction.PIN_CHANGED if agent.pin_hash is not None else AuditAction.PIN_SET
             # The first entry's hash becomes the PIN's: a second scrypt would add nothing.
             agent.pin_hash, agent.pin_pending_hash = held, None
             agent.pin_failures, agent.locked_until = 0, None
@@ -104,9 +105,9 @@ def _count_wrong(session: AsyncSession, agent: models.Agent, now: datetime) -> P
     agent.pin_failures += 1
     if agent.pin_failures >= MAX_WRONG:
         agent.pin_failures, agent.locked_until = 0, now + LOCK
-        session.add(entry(agent_actor(agent.id), "pin_locked", now))
+        session.add(entry(agent_actor(agent.id), AuditAction.PIN_LOCKED, now))
         return _check("locked", locked_until=now + LOCK)
-    session.add(entry(agent_actor(agent.id), "pin_wrong", now))
+    session.add(entry(agent_actor(agent.id), AuditAction.PIN_WRONG, now))
     return _check("wrong", left=MAX_WRONG - agent.pin_failures)
 
 

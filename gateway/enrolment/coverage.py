@@ -1,6 +1,7 @@
 """Where a coverage period stands on a given day, from its dates and its money.
 
-pending_payment -> waiting -> active -> grace -> lapsed, plus cancelled. Cover starts
+pending_payment -> waiting -> active -> grace -> lapsed, plus cancelled (the
+`CoverageStatus` the register is told too). Cover starts
 once the premium is paid in full and the waiting period is over; it lasts
 `cover_months` from that start; after the grace period the rights are closed.
 """
@@ -11,12 +12,10 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-PENDING_PAYMENT = "pending_payment"
-WAITING = "waiting"
-ACTIVE = "active"
-GRACE = "grace"
-LAPSED = "lapsed"
-CANCELLED = "cancelled"
+from adapters.register import CoverageStatus
+
+# What a member's cover reads as when the household has no coverage period at all.
+NO_PERIOD = "none"
 
 
 def add_months(day: date, months: int) -> date:
@@ -56,16 +55,16 @@ class PeriodTerms:
         return max(0, self.premium_due - self.amount_paid)
 
 
-def status_on(terms: PeriodTerms, day: date) -> str:
+def status_on(terms: PeriodTerms, day: date) -> CoverageStatus:
     if terms.cancelled_on is not None and terms.cancelled_on <= day:
-        return CANCELLED
+        return CoverageStatus.CANCELLED
     start, end, grace_end = terms.covered_from, terms.covered_until, terms.grace_until
     if start is None or end is None or grace_end is None:
-        return PENDING_PAYMENT
+        return CoverageStatus.PENDING_PAYMENT
     if day < start:
-        return WAITING
+        return CoverageStatus.WAITING
     if day <= end:
-        return ACTIVE
+        return CoverageStatus.ACTIVE
     if day <= grace_end:
-        return GRACE
-    return LAPSED
+        return CoverageStatus.GRACE
+    return CoverageStatus.LAPSED

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.register import EventKind
+from adapters.register import CoverageStatus, EventKind, Relationship
 from db import models
 from db.engine import begin_writing, hold_decision_lock, write_queue
+from db.values import AuditAction, MessagePurpose, UnitLevel
 from gateway import audit
 from gateway.actors import agent_actor
-from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import terms_of
 from gateway.payments.sponsors import open_rights_if_paid, sponsor_share
 from gateway.register.outgoing import register_event
@@ -85,7 +85,8 @@ class EnrolmentService:
         persons = 1 + len(request.dependants)
         mutual = session.scalar(
             select(models.SchemeUnit).where(
-                models.SchemeUnit.code == request.mutual_code, models.SchemeUnit.level == "mutual"
+                models.SchemeUnit.code == request.mutual_code,
+                models.SchemeUnit.level == UnitLevel.MUTUAL,
             )
         )
         product = session.scalar(
@@ -147,7 +148,7 @@ class EnrolmentService:
             waiting_days=product.waiting_days,
             cover_months=product.cover_months,
             grace_days=product.grace_days,
-            status=coverage.PENDING_PAYMENT,
+            status=CoverageStatus.PENDING_PAYMENT,
         )
         open_rights_if_paid(period, today, today)  # a fully sponsored household owes nothing
         session.add(period)
@@ -157,7 +158,7 @@ class EnrolmentService:
             self.outbox.message(
                 phone=household.phone,
                 language=household.language,
-                purpose="confirmation",
+                purpose=MessagePurpose.CONFIRMATION,
                 template="enrolled" if period.premium_due > 0 else "enrolled_sponsored",
                 params={
                     "member_no": people[0].member_no,
@@ -174,7 +175,7 @@ class EnrolmentService:
             session.add(
                 audit.entry(
                     agent_actor(request.agent_id),
-                    "household_registered",
+                    AuditAction.HOUSEHOLD_REGISTERED,
                     self.now(),
                     household_id=household.id,
                     member_no=people[0].member_no,
@@ -218,7 +219,7 @@ class EnrolmentService:
             .join(models.Member, models.Member.household_id == models.Household.id)
             .where(
                 models.Household.phone == request.phone,
-                models.Member.relationship_to_head == "head",
+                models.Member.relationship_to_head == Relationship.HEAD,
                 models.Member.last_name == head.last_name,
                 models.Member.first_names == head.first_names,
                 models.Member.birth_year == date.fromisoformat(head.birth_date).year,
@@ -265,7 +266,8 @@ def _result_for(session: Session, household_id: int, outcome: str) -> EnrolResul
     head = session.scalar(
         select(models.Member)
         .where(
-            models.Member.household_id == household_id, models.Member.relationship_to_head == "head"
+            models.Member.household_id == household_id,
+            models.Member.relationship_to_head == Relationship.HEAD,
         )
         .limit(1)
     )

@@ -1,68 +1,23 @@
 """Rows of a household file -> households ready to enrol, and every problem found.
 
-Pure: no database. Every row is checked with the rules USSD enrolment uses (names and
-birth dates from `menus.parsers`, phones from `menus.identifiers`), and all problems are
-collected, so the officer fixes the file once instead of once per run. A household goes
-through whole or not at all: one bad row holds back its whole household.
+Pure: no database. Every row is read with the rules USSD enrolment uses
+(`gateway.imports.rows`), and all problems are collected, so the officer fixes the file
+once instead of once per run. Rows then make households here: one head, one phone, one
+product each. A household goes through whole or not at all: one bad row holds back its
+whole household.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from gateway.imports.columns import Columns, fold, map_columns
-from gateway.imports.table import Row, Table
-from menus import parsers
-from menus.context import MenuContext, SchemeSnapshot
-from menus.effects import EnrolHousehold, PersonDraft
-from menus.identifiers import NationalIdRule, PhoneNumberError, normalise_phone
-from menus.nodes import Invalid
-from menus.state import SessionState
-
-SEXES = {
-    "M": ("m", "h", "homme", "masculin", "male", "man"),
-    "F": ("f", "femme", "feminin", "female", "woman"),
-}
-RELATIONSHIPS = {
-    "head": ("head", "chef", "chef_de_menage", "cm"),
-    "spouse": ("spouse", "conjoint", "conjointe", "epoux", "epouse"),
-    "child": ("child", "enfant", "fils", "fille"),
-    "parent": ("parent", "pere", "mere", "father", "mother"),
-    "other": ("other", "autre"),
-}
-_SEX = {word: code for code, words in SEXES.items() for word in words}
-_RELATIONSHIP = {word: code for code, words in RELATIONSHIPS.items() for word in words}
-_EXCEL_TIME = re.compile(r"\s+\d{1,2}:\d{2}(:\d{2})?$")  # "15/04/1988 00:00" from a date cell
-_ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
-_CATEGORY = re.compile(r"[a-z0-9_]{1,32}")
-MAX_VILLAGE = 60
-
-
-@dataclass(frozen=True)
-class SchemeRules:
-    """What the scheme says about the mutual the file is for."""
-
-    mutual_code: str
-    products: Mapping[str, int | None]  # the products it offers: code -> max members
-    occupations: Mapping[str, str]  # folded code or name (any language) -> code
-    today: date
-    national_id: NationalIdRule = field(default_factory=NationalIdRule)
-    country: str = "BJ"
-    language: str = "fr"
-
-
-@dataclass(frozen=True)
-class Problem:
-    line: int
-    column: str | None  # the header as written in the file; None for the household
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" + (f', column "{self.column}"' if self.column else "")
-        return f"{where}: {self.reason}"
+from adapters.register import Relationship
+from db.values import Channel
+from gateway.imports.columns import Columns, map_columns
+from gateway.imports.rows import MemberRow, Problem, RowReader, SchemeRules
+from gateway.imports.table import Table
+from menus.effects import EnrolHousehold
 
 
 @dataclass(frozen=True)
@@ -91,21 +46,11 @@ class Validation:
         return sum(len(h.lines) for h in self.households)
 
 
-@dataclass(frozen=True)
-class _Member:
-    line: int
-    person: PersonDraft | None  # None when a personal field is wrong
-    phone: str | None
-    product: str | None
-    village: str | None
-    category: str | None
-
-
 def validate(table: Table, rules: SchemeRules) -> Validation:
     """Raises `FileProblem` for a header we cannot use; rows' problems are returned."""
     columns = map_columns(table.header)
-    reader = _RowReader(columns, rules)
-    groups: dict[str, list[tuple[_Member, list[Problem]]]] = {}
+    reader = RowReader(columns, rules)
+    groups: dict[str, list[tuple[MemberRow, list[Problem]]]] = {}
     orphans: list[RejectedHousehold] = []
     for row in table.rows:
         key = columns.cell(row.cells, "household")
@@ -129,145 +74,9 @@ def validate(table: Table, rules: SchemeRules) -> Validation:
     return Validation(len(table.rows), tuple(valid), tuple(rejected))
 
 
-class _RowReader:
-    def __init__(self, columns: Columns, rules: SchemeRules) -> None:
-        self.columns = columns
-        self.rules = rules
-        # The USSD parsers take a menu context; only `today` matters to them here.
-        self.ctx = MenuContext(scheme=SchemeSnapshot(), today=rules.today)
-        self.state = SessionState(node="import", language=rules.language)
-        self.national_ids: dict[str, int] = {}  # the file's national IDs -> line
-
-    def read(self, row: Row) -> tuple[_Member, list[Problem]]:
-        problems: list[Problem] = []
-
-        def check(name: str, parse: _Parse) -> str | None:
-            raw = self.columns.cell(row.cells, name)
-            try:
-                return parse(raw)
-            except _Refused as refused:
-                problems.append(Problem(row.line, self.columns.written.get(name), str(refused)))
-                return None
-
-        last_name = check("last_name", self._family_name)
-        first_names = check("first_names", self._given_names)
-        sex = check("sex", lambda raw: _choice(raw, _SEX, "M or F (H or F)"))
-        born = check("birth_date", self._birth_date)
-        relationship = check(
-            "relationship",
-            lambda raw: _choice(
-                raw,
-                _RELATIONSHIP,
-                "head|chef, spouse|conjoint, child|enfant, parent or other|autre",
-            ),
-        )
-        national_id = check("national_id", lambda raw: self._national_id(raw, row.line))
-        occupation = check("occupation", self._occupation)
-        phone = check("phone", self._phone)
-        product = check("product", self._product)
-        village = check("village", _village)
-        category = check("category", _category)
-        person = None
-        if not problems:
-            assert last_name and first_names and sex and born and relationship
-            person = PersonDraft(
-                last_name=last_name,
-                first_names=first_names,
-                sex=sex,
-                birth_date=born[1:],
-                birth_year_only=born[0] == "Y",
-                relationship=relationship,
-                occupation=occupation,
-                national_id=national_id,
-            )
-        return _Member(row.line, person, phone, product, village, category), problems
-
-    def _family_name(self, raw: str) -> str:
-        return self._name(raw, parsers.family_name)
-
-    def _given_names(self, raw: str) -> str:
-        return self._name(raw, parsers.given_names)
-
-    def _name(self, raw: str, parse: _UssdParser) -> str:
-        if not raw:
-            raise _Refused("empty")
-        try:
-            return str(parse(raw, self.ctx, self.state))
-        except Invalid:
-            raise _Refused(
-                f'"{_shown(raw)}" is not a name: 2 to {parsers.MAX_NAME} letters, with spaces, '
-                "hyphens, apostrophes or dots between them"
-            ) from None
-
-    def _birth_date(self, raw: str) -> str:
-        """`Y` or `D` (year only or full date) followed by the ISO date."""
-        refused = _Refused(
-            f'"{_shown(raw)}" is not a birth date: DD/MM/YYYY, YYYY-MM-DD or the year alone, '
-            "not in the future nor more than 120 years ago"
-        )
-        if not raw:
-            raise _Refused("empty")
-        text = _EXCEL_TIME.sub("", raw)
-        if _ISO_DATE.fullmatch(text):
-            try:
-                born = date.fromisoformat("-".join(p.zfill(2) for p in text.split("-")))
-            except ValueError:
-                raise refused from None
-            # Through the USSD parser too, so that both forms meet the same limits.
-            text = born.strftime("%d/%m/%Y")
-        try:
-            parsed = parsers.birth_date(text, self.ctx, self.state)
-        except Invalid:
-            raise refused from None
-        return ("Y" if parsed["year_only"] else "D") + str(parsed["date"])
-
-    def _national_id(self, raw: str, line: int) -> str | None:
-        if not raw:
-            return None
-        parsed = self.rules.national_id.parse(raw)
-        if parsed is None:
-            raise _Refused(
-                f'"{_shown(raw)}" is not a national ID: {self.rules.national_id.length} digits'
-            )
-        first = self.national_ids.setdefault(parsed, line)
-        if first != line:
-            raise _Refused(f"the same national ID as line {first}: one person, one ID")
-        return parsed
-
-    def _occupation(self, raw: str) -> str | None:
-        if not raw:
-            return None
-        code = self.rules.occupations.get(fold(raw))
-        if code is None:
-            known = ", ".join(sorted(set(self.rules.occupations.values())))
-            raise _Refused(f'"{_shown(raw)}" is not an occupation of the scheme ({known})')
-        return code
-
-    def _phone(self, raw: str) -> str | None:
-        if not raw:
-            return None
-        try:
-            return normalise_phone(raw, self.rules.country)
-        except PhoneNumberError:
-            raise _Refused(
-                f'"{_shown(raw)}" is not a valid phone number{_phone_hint(raw)}'
-            ) from None
-
-    def _product(self, raw: str) -> str | None:
-        if not raw:
-            return None
-        code = raw.strip().upper()
-        if code not in self.rules.products:
-            offered = ", ".join(sorted(self.rules.products)) or "none"
-            raise _Refused(
-                f'"{_shown(raw)}" is not a product of {self.rules.mutual_code} ({offered})'
-            )
-        return code
-
-
 def _household(
     key: str,
-    rows: list[tuple[_Member, list[Problem]]],
+    rows: list[tuple[MemberRow, list[Problem]]],
     columns: Columns,
     rules: SchemeRules,
 ) -> tuple[ValidHousehold | None, list[Problem]]:
@@ -275,7 +84,9 @@ def _household(
     problems = [p for _, row_problems in rows for p in row_problems]
     members = [member for member, _ in rows]
     first_line = members[0].line
-    heads = [m for m in members if m.person is not None and m.person.relationship == "head"]
+    heads = [
+        m for m in members if m.person is not None and m.person.relationship == Relationship.HEAD
+    ]
     relationship = columns.written["relationship"]
     if not heads and not problems:
         problems.append(
@@ -326,7 +137,7 @@ def _household(
         language=rules.language,
         head=head.person,
         dependants=tuple(m.person for m in members if m is not head and m.person is not None),
-        channel="import",
+        channel=Channel.IMPORT,
         category=category,
     )
     return ValidHousehold(key, tuple(m.line for m in members), request, village), []
@@ -337,8 +148,8 @@ def _said(problems: list[Problem], line: int, column: str) -> bool:
 
 
 def _one_value(
-    members: list[_Member],
-    value: Callable[[_Member], str | None],
+    members: list[MemberRow],
+    value: Callable[[MemberRow], str | None],
     column: str | None,
     problems: list[Problem],
 ) -> str | None:
@@ -353,50 +164,3 @@ def _one_value(
                 Problem(line, column, f"not the same as line {first_line}: one per household")
             )
     return first
-
-
-class _Refused(ValueError):
-    """A cell we cannot take; the message says why, for the report."""
-
-
-_Parse = Callable[[str], "str | None"]
-_UssdParser = Callable[[str, MenuContext, SessionState], object]
-
-
-def _shown(raw: str) -> str:
-    return raw if len(raw) <= 40 else raw[:37] + "..."
-
-
-def _choice(raw: str, words: Mapping[str, str], expected: str) -> str:
-    if not raw:
-        raise _Refused(f"empty: {expected}")
-    code = words.get(fold(raw))
-    if code is None:
-        raise _Refused(f'"{_shown(raw)}": expected {expected}')
-    return code
-
-
-def _village(raw: str) -> str | None:
-    village = " ".join(raw.split())
-    if len(village) > MAX_VILLAGE:
-        raise _Refused(f"longer than {MAX_VILLAGE} characters")
-    return village or None
-
-
-def _category(raw: str) -> str | None:
-    """Sponsors' shares are matched on the category exactly: store it folded."""
-    if not raw:
-        return None
-    category = fold(raw)
-    if not _CATEGORY.fullmatch(category):
-        raise _Refused(f'"{_shown(raw)}" is not a category: a word like indigent, up to 32')
-    return category
-
-
-def _phone_hint(raw: str) -> str:
-    """Spreadsheets mangle phone columns typed as numbers; say how to fix that."""
-    if re.search(r"\d[.,]\d+E\+?\d+$", raw, re.IGNORECASE):
-        return " (the spreadsheet wrote it as 2.29E+11: format the column as text)"
-    if re.fullmatch(r"1\d{8}", raw):
-        return " (a leading 0 was lost? format the column as text, e.g. 0197000001)"
-    return ""

@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import models
 from db.engine import begin_writing
+from db.values import AuditAction, UnitLevel
 from gateway import audit
 from gateway.enrolment.service import EnrolmentService
 from gateway.imports.columns import fold
-from gateway.imports.households_csv import SchemeRules, ValidHousehold
+from gateway.imports.households_csv import ValidHousehold
+from gateway.imports.rows import SchemeRules
 from gateway.scheme.cache import offers
 from gateway.sms.outbox import Outbox
 from menus.identifiers import NationalIdRule
@@ -48,7 +50,7 @@ def read_rules(
     """The mutual's products and the scheme's occupations, as the file is checked against."""
     mutual = session.scalar(
         select(models.SchemeUnit).where(
-            models.SchemeUnit.code == mutual_code, models.SchemeUnit.level == "mutual"
+            models.SchemeUnit.code == mutual_code, models.SchemeUnit.level == UnitLevel.MUTUAL
         )
     )
     if mutual is None:
@@ -216,7 +218,7 @@ class HouseholdImport:
             session.add(
                 audit.entry(
                     self.actor,
-                    "household_imported",
+                    AuditAction.HOUSEHOLD_IMPORTED,
                     now,
                     household_id=row.id,
                     member_no=member_no,

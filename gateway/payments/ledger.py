@@ -17,35 +17,29 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.payments import PaymentState, ProviderStatus
-from adapters.register import EventKind
+from adapters.register import CoverageStatus, EventKind
 from db import models
 from db.engine import writing
+from db.values import CASH, AuditAction, Channel, MessagePurpose, PaymentStatus
 from gateway import audit
 from gateway.actors import agent_actor
-from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, terms_of
+from gateway.payments.claims import PaymentClaims
+from gateway.payments.notices import PaymentNotices
 from gateway.payments.sponsors import open_rights_if_paid
 from gateway.register.outgoing import register_event
 from gateway.sms.outbox import Outbox
-from menus.identifiers import mask_phone
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-EXPIRED = "expired"
-NEEDS_REVIEW = "needs_review"
-FINAL = frozenset({SUCCEEDED, FAILED, NEEDS_REVIEW})
+FINAL = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.NEEDS_REVIEW})
 WRITE_ATTEMPTS = 20
 
 
@@ -87,7 +81,10 @@ def credit(period: models.CoveragePeriod, amount: int, day: date, today: date) -
     open_rights_if_paid(period, day, today)
 
 
-class Billing:
+class Billing(PaymentClaims, PaymentNotices):
+    """The whole ledger, as the gateway uses it: opening and settling payments here, the
+    worker's claims (`PaymentClaims`) and providers' notices (`PaymentNotices`)."""
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -95,13 +92,8 @@ class Billing:
         now: Callable[[], datetime] | None = None,
         outbox: Outbox | None = None,
     ) -> None:
-        self.sessions = sessions
-        self.zone = ZoneInfo(timezone)
-        self._now = now
+        super().__init__(sessions, timezone, now)
         self.outbox = outbox or Outbox.standard(timezone=timezone)
-
-    def now(self) -> datetime:
-        return self._now() if self._now else datetime.now(self.zone)
 
     async def open_payment(
         self,
@@ -156,16 +148,19 @@ class Billing:
             payment = await session.get(models.Payment, reference, with_for_update=True)
             if payment is None:
                 raise LookupError(reference)
-            if payment.status == FAILED:
+            if payment.status == PaymentStatus.FAILED:
                 # Final for us; but money taken after a failure must reach a person.
                 payment.next_check_at = None
                 if confirmed.state is PaymentState.SUCCEEDED:
-                    payment.status, payment.reason = NEEDS_REVIEW, "succeeded_after_failure"
+                    payment.status, payment.reason = (
+                        PaymentStatus.NEEDS_REVIEW,
+                        "succeeded_after_failure",
+                    )
                     log.error(
                         "payment %s succeeded after it had failed: held for review", reference
                     )
-                    return Settled(reference, NEEDS_REVIEW, True)
-                return Settled(reference, FAILED, False)
+                    return Settled(reference, PaymentStatus.NEEDS_REVIEW, True)
+                return Settled(reference, PaymentStatus.FAILED, False)
             if payment.status in FINAL:
                 return Settled(reference, payment.status, False, payment.receipt_no)
             if confirmed.provider_transaction_id:
@@ -173,17 +168,21 @@ class Billing:
             if confirmed.state is PaymentState.PENDING:
                 return Settled(reference, payment.status, False)
             if confirmed.state is PaymentState.FAILED:
-                if payment.status != PENDING:
+                if payment.status != PaymentStatus.PENDING:
                     return Settled(reference, payment.status, False)  # an expiry stays an expiry
-                payment.status, payment.settled_at, payment.next_check_at = FAILED, now, None
+                payment.status, payment.settled_at, payment.next_check_at = (
+                    PaymentStatus.FAILED,
+                    now,
+                    None,
+                )
                 payment.reason = confirmed.reason.value if confirmed.reason else "unknown"
                 log.info("payment %s failed: %s", reference, payment.reason)
-                return Settled(reference, FAILED, True)
+                return Settled(reference, PaymentStatus.FAILED, True)
             payment.settled_at, payment.next_check_at = now, None
             # Exactly what we asked: a provider that does not state the amount or the
             # currency has not confirmed them.
             if confirmed.amount != payment.amount or confirmed.currency != payment.currency:
-                payment.status, payment.reason = NEEDS_REVIEW, "amount_mismatch"
+                payment.status, payment.reason = PaymentStatus.NEEDS_REVIEW, "amount_mismatch"
                 log.error(
                     "payment %s confirmed %s %s but we asked %s %s: held for review",
                     reference,
@@ -192,7 +191,7 @@ class Billing:
                     payment.amount,
                     payment.currency,
                 )
-                return Settled(reference, NEEDS_REVIEW, True)
+                return Settled(reference, PaymentStatus.NEEDS_REVIEW, True)
             return await self._succeed(session, payment, now)
 
     async def record_cash(
@@ -200,7 +199,7 @@ class Billing:
         member_no: str,
         amount: int,
         payer_name: str,
-        channel: str = "agent",
+        channel: str = Channel.AGENT,
         request_key: str | None = None,
         agent_id: int | None = None,
     ) -> Settled:
@@ -214,7 +213,7 @@ class Billing:
             if earlier is not None:
                 return Settled(earlier.reference, earlier.status, False, earlier.receipt_no)
             payment, _ = await _new_payment(session, member_no, amount, now)
-            payment.provider, payment.currency, payment.channel = "cash", "XOF", channel
+            payment.provider, payment.currency, payment.channel = CASH, "XOF", channel
             payment.payer_name, payment.request_key, payment.settled_at = (
                 payer_name,
                 request_key,
@@ -228,7 +227,7 @@ class Billing:
                 session.add(
                     audit.entry(
                         agent_actor(agent_id),
-                        "cash_recorded",
+                        AuditAction.CASH_RECORDED,
                         now,
                         household_id=payment.household_id,
                         member_no=member_no,
@@ -241,197 +240,22 @@ class Billing:
         """Give up waiting locally; a success confirmed later is still credited."""
         async with writing(self.sessions) as session:
             payment = await session.get(models.Payment, reference, with_for_update=True)
-            if payment is None or payment.status != PENDING:
+            if payment is None or payment.status != PaymentStatus.PENDING:
                 return Settled(reference, payment.status if payment else "unknown", False)
-            payment.status, payment.reason = EXPIRED, "expired"
-            return Settled(reference, EXPIRED, True)
-
-    async def mark_submitting(self, reference: str) -> None:
-        """Written before the provider is called: if this worker dies mid-call, the next one
-        asks the provider about our reference instead of creating a second request."""
-        async with writing(self.sessions) as session:
-            payment = await session.get(models.Payment, reference, with_for_update=True)
-            if payment is not None and payment.status == PENDING:
-                payment.submitted_at = payment.submitted_at or self.now()
-                payment.unclear = True
+            payment.status, payment.reason = PaymentStatus.EXPIRED, "expired"
+            return Settled(reference, PaymentStatus.EXPIRED, True)
 
     async def give_up(self, reference: str, reason: str) -> None:
         """A payment that never reached the provider in time: the payer has long gone."""
         async with writing(self.sessions) as session:
             payment = await session.get(models.Payment, reference, with_for_update=True)
-            if payment is not None and payment.status == PENDING:
-                payment.status, payment.reason = FAILED, reason
+            if payment is not None and payment.status == PaymentStatus.PENDING:
+                payment.status, payment.reason = PaymentStatus.FAILED, reason
                 payment.settled_at, payment.next_check_at, payment.claimed_until = (
                     self.now(),
                     None,
                     None,
                 )
-
-    async def schedule(
-        self,
-        reference: str,
-        at: datetime | None,
-        *,
-        submitted: bool | None = None,
-        checked: bool = False,
-        transaction_id: str | None = None,
-        unclear: bool | None = None,
-    ) -> None:
-        """When the worker should act next on a payment; `submitted` records whether the
-        provider has (or may have) our request, so that a retry asks before it re-sends."""
-        async with writing(self.sessions) as session:
-            payment = await session.get(models.Payment, reference, with_for_update=True)
-            if payment is None:
-                return
-            payment.claimed_until = None  # the worker is done with it for now
-            if payment.status not in (PENDING, EXPIRED):
-                payment.next_check_at = None
-                return
-            payment.next_check_at = at
-            if submitted is True and payment.submitted_at is None:
-                payment.submitted_at = self.now()
-            elif submitted is False:
-                payment.submitted_at = None
-            if checked:
-                payment.checks += 1
-            if transaction_id and not payment.provider_transaction_id:
-                payment.provider_transaction_id = transaction_id
-            if unclear is not None:
-                payment.unclear = unclear
-
-    async def claim_due(self, limit: int, lease: timedelta) -> list[models.Payment]:
-        """Payments the worker should act on now, each taken by one worker only: rows
-        locked by another worker are skipped, and the lease hides them until it ends."""
-        now = self.now()
-        async with writing(self.sessions) as session:
-            due = (
-                await session.scalars(
-                    select(models.Payment)
-                    .where(
-                        models.Payment.status.in_((PENDING, EXPIRED, FAILED)),
-                        models.Payment.next_check_at <= now,
-                        or_(
-                            models.Payment.claimed_until.is_(None),
-                            models.Payment.claimed_until < now,
-                        ),
-                    )
-                    .order_by(models.Payment.next_check_at)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            for payment in due:
-                payment.claimed_until = now + lease
-            return list(due)
-
-    async def receive(self, reference: str | None, provider: str, source: str, body: str) -> bool:
-        """Keep what a provider sent, believed or not, and have the worker confirm the
-        payment now. False when we never issued this reference (kept for review).
-
-        Plain statements on a connection, no ORM unit of work: this is the busiest write
-        path when a provider replays its callbacks, and it needs none of the ORM's state."""
-        now = self.now()
-        async with self.sessions() as session, session.begin():
-            known = False
-            if reference is not None:
-                # One UPDATE: concurrent copies of a callback never wait on each other's reads.
-                moved = await session.execute(
-                    update(models.Payment)
-                    .where(
-                        models.Payment.reference == reference,
-                        models.Payment.status.in_((PENDING, EXPIRED, FAILED)),
-                        # A payment a worker is handling right now is left to it.
-                        or_(
-                            models.Payment.claimed_until.is_(None),
-                            models.Payment.claimed_until < now,
-                        ),
-                    )
-                    .values(next_check_at=now),
-                    execution_options={"synchronize_session": False},
-                )
-                known = bool(getattr(moved, "rowcount", 0)) or (
-                    await session.scalar(
-                        select(models.Payment.reference).where(
-                            models.Payment.reference == reference
-                        )
-                    )
-                    is not None
-                )
-            await session.execute(
-                insert(models.PaymentNotice).values(
-                    reference=reference,
-                    provider=provider,
-                    source=source,
-                    body=body,
-                    outcome="to_confirm" if known else "unknown_reference",
-                    received_at=now,
-                )
-            )
-            return known
-
-    async def reject(self, provider: str, source: str, body: str, why: str) -> None:
-        """Keep a callback we refused (bad signature, stale, malformed): nothing changes."""
-        async with self.sessions() as session, session.begin():
-            session.add(
-                models.PaymentNotice(
-                    reference=None,
-                    provider=provider,
-                    source=source,
-                    body=body,
-                    outcome=why,
-                    received_at=self.now(),
-                )
-            )
-
-    async def for_review(self, limit: int = 200) -> list[dict[str, Any]]:
-        """What a person must look at: payments held for review, payments the worker gave
-        up on, and callbacks for references we never issued."""
-        async with self.sessions() as session:
-            held = (
-                await session.scalars(
-                    select(models.Payment)
-                    .where(
-                        or_(
-                            models.Payment.status == NEEDS_REVIEW,
-                            (models.Payment.status.in_((PENDING, EXPIRED)))
-                            & models.Payment.next_check_at.is_(None),
-                        )
-                    )
-                    .order_by(models.Payment.created_at)
-                    .limit(limit)
-                )
-            ).all()
-            strangers = (
-                await session.scalars(
-                    select(models.PaymentNotice)
-                    .where(models.PaymentNotice.outcome == "unknown_reference")
-                    .order_by(models.PaymentNotice.received_at)
-                    .limit(limit)
-                )
-            ).all()
-        return [
-            {
-                "kind": "payment",
-                "reference": p.reference,
-                "status": p.status,
-                "reason": p.reason or "left by the worker",
-                "amount": p.amount,
-                "currency": p.currency,
-                "provider": p.provider,
-                "provider_transaction_id": p.provider_transaction_id,
-                "payer": mask_phone(p.payer_phone) if p.payer_phone else None,
-                "created_at": p.created_at.isoformat(),
-            }
-            for p in held
-        ] + [
-            {
-                "kind": "callback",
-                "reference": n.reference,
-                "provider": n.provider,
-                "received_at": n.received_at.isoformat(),
-            }
-            for n in strangers
-        ]
 
     async def _succeed(
         self, session: AsyncSession, payment: models.Payment, now: datetime
@@ -444,12 +268,12 @@ class Billing:
         assert period is not None
         household = await session.get(models.Household, payment.household_id)
         assert household is not None
-        payment.status = SUCCEEDED
+        payment.status = PaymentStatus.SUCCEEDED
         payment.reason = None
         payment.receipt_no = receipt_number(payment.reference, now.date())
         was = period.status
         credit(period, payment.amount, now.date(), now.date())
-        if period.status == coverage.ACTIVE != was:
+        if period.status == CoverageStatus.ACTIVE != was:
             # No waiting period: cover starts with this payment, not on a later sweep.
             session.add(
                 register_event(EventKind.COVERAGE_ACTIVATED, household.id, now, period_id=period.id)
@@ -461,7 +285,7 @@ class Billing:
             self.outbox.message(
                 phone=household.phone,
                 language=household.language,
-                purpose="receipt",
+                purpose=MessagePurpose.RECEIPT,
                 template="receipt_paid" if paid_up and terms.covered_from else "receipt",
                 params={
                     "receipt_no": payment.receipt_no,
@@ -487,7 +311,7 @@ class Billing:
             )
         )
         log.info("payment %s succeeded: receipt %s", payment.reference, payment.receipt_no)
-        return Settled(payment.reference, SUCCEEDED, True, payment.receipt_no)
+        return Settled(payment.reference, PaymentStatus.SUCCEEDED, True, payment.receipt_no)
 
 
 async def _by_request(session: AsyncSession, request_key: str | None) -> models.Payment | None:
@@ -524,7 +348,7 @@ async def _new_payment(
         household_id=member.household_id,
         period_id=period.id,
         amount=amount,
-        status=PENDING,
+        status=PaymentStatus.PENDING,
         created_at=now,
     )
     return payment, due
@@ -532,8 +356,3 @@ async def _new_payment(
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
-
-
-def later(now: datetime, checks: int) -> datetime:
-    """When to ask a provider again about a pending payment: soon, then less often."""
-    return now + timedelta(seconds=min(30 * 2**checks, 900))

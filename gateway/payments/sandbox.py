@@ -36,12 +36,9 @@ app.state.sandbox.aclose()` so callbacks still waiting are cancelled at shutdown
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 import logging
 import math
-import re
 import secrets
 import threading
 import time
@@ -50,13 +47,22 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
-from uuid import UUID
 
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from gateway.payments.sandbox_requests import (
+    PARTY_ID,
+    access_denied,
+    basic_credentials,
+    canonical,
+    is_absolute_http_url,
+    mtn_error,
+    read_body,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +83,6 @@ DEFAULT_OUTCOMES: Mapping[str, Outcome] = MappingProxyType(
 STATUSES = frozenset({"PENDING", "SUCCESSFUL", "FAILED"})
 TOKEN_LIFETIME = 3600  # seconds, as MTN's tokens
 CALLBACK_TIMEOUT = 5.0  # seconds; a slow receiver must not hold a task for long
-
-_DIGITS = re.compile(r"[0-9]+")
-_CURRENCY = re.compile(r"[A-Z]{3}")
-_PARTY_ID = re.compile(r"[0-9]{6,15}")
-_TEXT_FIELDS = (
-    ("externalId", "INVALID_EXTERNAL_ID"),
-    ("payerMessage", "INVALID_PAYER_MESSAGE"),
-    ("payeeNote", "INVALID_PAYEE_NOTE"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +151,7 @@ class MomoSandbox:
     def status(self, reference: str) -> dict[str, Any] | None:
         """The status body the API would answer for `reference`, or None if unknown."""
         with self._lock:
-            payment = self._payments.get(_canonical(reference) or "")
+            payment = self._payments.get(canonical(reference) or "")
         return None if payment is None else payment.status_body(time.monotonic())
 
     async def aclose(self) -> None:
@@ -171,8 +168,8 @@ class MomoSandbox:
 
     async def token(self, request: Request) -> Response:
         if not request.headers.get("ocp-apim-subscription-key", "").strip():
-            return _access_denied("missing subscription key")
-        if not _basic_credentials(request.headers.get("authorization", "")):
+            return access_denied("missing subscription key")
+        if not basic_credentials(request.headers.get("authorization", "")):
             return JSONResponse({"error": "login_failed"}, status_code=401)
         token = secrets.token_urlsafe(32)
         now = time.monotonic()
@@ -187,17 +184,19 @@ class MomoSandbox:
     async def request_to_pay(self, request: Request) -> Response:
         if denied := self._deny(request):
             return denied
-        reference = _canonical(request.headers.get("x-reference-id", ""), version=4)
+        reference = canonical(request.headers.get("x-reference-id", ""), version=4)
         if reference is None:
-            return _error(400, "INVALID_REFERENCE_ID", "X-Reference-Id must be a UUID v4")
+            return mtn_error(400, "INVALID_REFERENCE_ID", "X-Reference-Id must be a UUID v4")
         callback_url = request.headers.get("x-callback-url")
-        if callback_url is not None and not _is_absolute_http_url(callback_url):
-            return _error(400, "INVALID_CALLBACK_URL_HOST", "X-Callback-Url must be an http(s) URL")
+        if callback_url is not None and not is_absolute_http_url(callback_url):
+            return mtn_error(
+                400, "INVALID_CALLBACK_URL_HOST", "X-Callback-Url must be an http(s) URL"
+            )
         try:
             body = json.loads(await request.body())
         except ValueError:
-            return _error(400, "INVALID_JSON", "the body is not JSON")
-        fields = _read_body(body)
+            return mtn_error(400, "INVALID_JSON", "the body is not JSON")
+        fields = read_body(body)
         if isinstance(fields, JSONResponse):
             return fields
         amount, currency, external_id, party_id, payer_message, payee_note = fields
@@ -216,7 +215,7 @@ class MomoSandbox:
         with self._lock:
             # Check and insert under one lock: two racing POSTs cannot both be accepted.
             if reference in self._payments:
-                return _error(409, "RESOURCE_ALREADY_EXIST", "Duplicated reference id.")
+                return mtn_error(409, "RESOURCE_ALREADY_EXIST", "Duplicated reference id.")
             self._payments[reference] = payment
         if callback_url is not None and payment.outcome[0] != "PENDING":
             self._schedule_callback(reference, payment)
@@ -227,7 +226,7 @@ class MomoSandbox:
             return denied
         body = self.status(request.path_params["reference"])
         if body is None:
-            return _error(404, "RESOURCE_NOT_FOUND", "Requested resource was not found.")
+            return mtn_error(404, "RESOURCE_NOT_FOUND", "Requested resource was not found.")
         return JSONResponse(body)
 
     # -- internals -----------------------------------------------------------------------------
@@ -235,15 +234,17 @@ class MomoSandbox:
     def _deny(self, request: Request) -> Response | None:
         """MTN's checks on every API call after the token."""
         if not request.headers.get("ocp-apim-subscription-key", "").strip():
-            return _access_denied("missing subscription key")
+            return access_denied("missing subscription key")
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         now = time.monotonic()
         with self._lock:
             valid = scheme.lower() == "bearer" and self._tokens.get(token, 0.0) > now
         if not valid:
-            return _access_denied("invalid access token")
+            return access_denied("invalid access token")
         if not request.headers.get("x-target-environment", "").strip():
-            return _error(400, "NOT_ALLOWED_TARGET_ENVIRONMENT", "X-Target-Environment is missing")
+            return mtn_error(
+                400, "NOT_ALLOWED_TARGET_ENVIRONMENT", "X-Target-Environment is missing"
+            )
         return None
 
     def _schedule_callback(self, reference: str, payment: _Payment) -> None:
@@ -323,7 +324,7 @@ def sandbox_app(
 def _checked_outcomes(outcomes: Mapping[str, Outcome]) -> dict[str, Outcome]:
     checked: dict[str, Outcome] = {}
     for party_id, (status, reason) in outcomes.items():
-        if not _PARTY_ID.fullmatch(party_id):
+        if not PARTY_ID.fullmatch(party_id):
             raise ValueError(f"outcome payer must be a partyId of digits without +: {party_id!r}")
         if status not in STATUSES:
             raise ValueError(f"outcome status for {party_id} must be one of {sorted(STATUSES)}")
@@ -331,81 +332,3 @@ def _checked_outcomes(outcomes: Mapping[str, Outcome]) -> dict[str, Outcome]:
             raise ValueError(f"outcome for {party_id}: a reason with FAILED, and only then")
         checked[party_id] = (status, reason)
     return checked
-
-
-def _read_body(body: Any) -> tuple[str, str, str, str, str, str] | JSONResponse:
-    """The request-to-pay fields, or the 400 MTN-style answer naming what is wrong."""
-    if not isinstance(body, dict):
-        return _error(400, "INVALID_JSON", "the body must be a JSON object")
-    amount = body.get("amount")
-    # A string, as MTN wants; whole units, since XOF has none smaller.
-    if not isinstance(amount, str) or not _DIGITS.fullmatch(amount) or int(amount) <= 0:
-        return _error(400, "INVALID_AMOUNT", "amount must be a string of digits, above 0")
-    currency = body.get("currency")
-    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
-        return _error(400, "INVALID_CURRENCY", "currency must be an ISO 4217 code like XOF")
-    payer = body.get("payer")
-    party_id = payer.get("partyId") if isinstance(payer, dict) else None
-    if (
-        not isinstance(payer, dict)
-        or payer.get("partyIdType") != "MSISDN"
-        or not isinstance(party_id, str)
-        or not _PARTY_ID.fullmatch(party_id)
-    ):
-        return _error(400, "INVALID_PAYER", "payer must be {partyIdType: MSISDN, partyId: digits}")
-    texts: list[str] = []
-    for name, code in _TEXT_FIELDS:
-        value = body.get(name)
-        # Empty ones have made production MTN answer 500: refuse them plainly here.
-        if not isinstance(value, str) or not value.strip():
-            return _error(400, code, f"{name} must be a non-empty string")
-        texts.append(value)
-    external_id, payer_message, payee_note = texts
-    return amount, currency, external_id, party_id, payer_message, payee_note
-
-
-def _basic_credentials(authorization: str) -> bool:
-    scheme, _, encoded = authorization.partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    user, colon, key = decoded.partition(":")
-    return bool(colon and user and key)
-
-
-def _canonical(reference: str, version: int | None = None) -> str | None:
-    """A UUID in its canonical lower-case form, so case cannot split one reference in two.
-
-    Only the hyphenated form is a reference: `UUID()` would also take braces or bare hex.
-    """
-    try:
-        parsed = UUID(reference)
-    except ValueError:
-        return None
-    if str(parsed) != reference.lower():
-        return None
-    if version is not None and parsed.version != version:
-        return None
-    return str(parsed)
-
-
-def _is_absolute_http_url(url: str) -> bool:
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL:
-        return False
-    return parsed.scheme in ("http", "https") and bool(parsed.host)
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"code": code, "message": message}, status_code=status)
-
-
-def _access_denied(why: str) -> JSONResponse:
-    # MTN's API gateway answers 401 in this shape, not {code, message}.
-    return JSONResponse(
-        {"statusCode": 401, "message": f"Access denied due to {why}."}, status_code=401
-    )

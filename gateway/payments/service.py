@@ -28,9 +28,11 @@ from adapters.payments import (
 from adapters.payments.base import PaymentProviderError
 from db import models
 from db.engine import as_aware
+from db.values import Channel, PaymentStatus
 from gateway.enrolment.entitlements import current_period, terms_of
 from gateway.pace import Pace
-from gateway.payments.ledger import EXPIRED, PENDING, Billing, PaymentRefused, later
+from gateway.payments.claims import later
+from gateway.payments.ledger import Billing, PaymentRefused
 from gateway.payments.providers import Providers
 from gateway.settings import PaymentSettings
 from menus.effects import DueResult, PaymentStarted
@@ -78,7 +80,7 @@ class PaymentsService:
         member_no: str,
         amount: int,
         payer_phone: str,
-        channel: str = "ussd",
+        channel: str = Channel.USSD,
         request_key: str | None = None,
     ) -> PaymentStarted:
         """Store the payment; the worker asks the provider to prompt the payer."""
@@ -174,12 +176,16 @@ class PaymentsService:
             await self.billing.schedule(payment.reference, later(now, payment.checks), checked=True)
             return
         settled = await self.billing.settle(payment.reference, status)
-        if settled.status == PENDING and payment.unclear and status.state is PaymentState.PENDING:
+        if (
+            settled.status == PaymentStatus.PENDING
+            and payment.unclear
+            and status.state is PaymentState.PENDING
+        ):
             # Still pending a while after a half-failed submission: the prompt may never have
             # left. Sent again once, on what the provider holds, never as a new request.
             await self._submit(payment, payment.provider, status.provider_transaction_id)
             return
-        if settled.status in (PENDING, EXPIRED):
+        if settled.status in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
             await self._wait_more(payment, now)
 
     async def _submit(
@@ -258,6 +264,6 @@ class PaymentsService:
 
     async def _wait_more(self, payment: models.Payment, now: datetime) -> None:
         age = (now - as_aware(payment.created_at, now)).total_seconds()
-        if payment.status == PENDING and age >= self.settings.expire_after:
+        if payment.status == PaymentStatus.PENDING and age >= self.settings.expire_after:
             await self.billing.expire(payment.reference)
         await self.billing.schedule(payment.reference, later(now, payment.checks), checked=True)

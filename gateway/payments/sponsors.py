@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from adapters.register import EventKind
+from adapters.register import CoverageStatus, EventKind
 from db import models
 from db.engine import writing
 from gateway.enrolment import coverage
@@ -144,7 +144,7 @@ class Sponsors:
                 left -= part
                 was = period.status
                 open_rights_if_paid(period, received_on, now.date())
-                if period.status == coverage.ACTIVE != was:
+                if period.status == CoverageStatus.ACTIVE != was:
                     # The sponsor's share opened cover at once: the register hears it now.
                     session.add(
                         register_event(

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters.register import CentralRegister, Eligibility
+from adapters.register import CentralRegister, CoverageStatus, Eligibility
 from db import models
+from db.values import CheckOutcome, CheckSource
 from gateway.enrolment import coverage
 from gateway.register.check_log import CheckLog
 from gateway.register.facilities import FacilityRef
@@ -27,21 +28,19 @@ from menus.identifiers import MemberNumberError, parse_member_number
 
 log = logging.getLogger(__name__)
 
-COVERED = "covered"
-NOT_COVERED = "not_covered"
-UNKNOWN = "unknown_member"
-BAD_NUMBER = "bad_number"
-UNAVAILABLE = "register_unavailable"
+# The names gateway/register/routes.py still imports.
+UNKNOWN = CheckOutcome.UNKNOWN_MEMBER
+BAD_NUMBER = CheckOutcome.BAD_NUMBER
+UNAVAILABLE = CheckOutcome.REGISTER_UNAVAILABLE
 REGISTER_TIMEOUT = 5.0  # seconds
-OPEN_RIGHTS = frozenset({coverage.ACTIVE, coverage.GRACE})  # rights close after grace
 
 
 @dataclass(frozen=True)
 class Answer:
-    outcome: str
+    outcome: CheckOutcome
     member_no: str
     on: date
-    source: str  # local: the gateway's data; register: the central register's
+    source: CheckSource
     status: str | None = None
     period_start: date | None = None
     period_end: date | None = None
@@ -55,7 +54,7 @@ class Answer:
 
     @property
     def covered(self) -> bool:
-        return self.outcome == COVERED
+        return self.outcome == CheckOutcome.COVERED
 
 
 def _local_read() -> Any:  # a Select of eleven typed columns
@@ -123,7 +122,9 @@ class EligibilityService:
         try:
             member_no = parse_member_number(typed)
         except MemberNumberError as error:
-            return Answer(BAD_NUMBER, typed[:20], on, "local", reason=error.reason)
+            return Answer(
+                CheckOutcome.BAD_NUMBER, typed[:20], on, CheckSource.LOCAL, reason=error.reason
+            )
         known = await self._local(member_no, on)
         return known if known is not None else await self._from_register(member_no, on)
 
@@ -158,7 +159,14 @@ class EligibilityService:
             "initial": last_name[:1].upper(),
         }
         if found is None:
-            return Answer(NOT_COVERED, member_no, on, "local", status="none", **named)
+            return Answer(
+                CheckOutcome.NOT_COVERED,
+                member_no,
+                on,
+                CheckSource.LOCAL,
+                status=coverage.NO_PERIOD,
+                **named,
+            )
         terms = coverage.PeriodTerms(
             premium_due=row.premium_due,
             amount_paid=row.amount_paid,
@@ -170,13 +178,13 @@ class EligibilityService:
         )
         status = coverage.status_on(terms, on)
         waiting_until = None
-        if status == coverage.WAITING and terms.covered_from is not None:
+        if status == CoverageStatus.WAITING and terms.covered_from is not None:
             waiting_until = date.fromordinal(terms.covered_from.toordinal() - 1)
         return Answer(
-            COVERED if status in OPEN_RIGHTS else NOT_COVERED,
+            CheckOutcome.COVERED if status.covers_care else CheckOutcome.NOT_COVERED,
             member_no,
             on,
-            "local",
+            CheckSource.LOCAL,
             status=status,
             period_start=terms.covered_from,
             period_end=terms.covered_until,
@@ -189,21 +197,21 @@ class EligibilityService:
 
     async def _from_register(self, member_no: str, on: date) -> Answer:
         if not self.ask_register:
-            return Answer(UNKNOWN, member_no, on, "local")
+            return Answer(CheckOutcome.UNKNOWN_MEMBER, member_no, on, CheckSource.LOCAL)
         try:
             # A desk on USSD has about 8 s per screen: a slow register is a missing one.
             async with asyncio.timeout(REGISTER_TIMEOUT):
                 found = await self.register.check_eligibility(member_no, on)
         except Exception as error:  # whatever the register did, the desk gets an answer
             log.warning("register unreachable for an eligibility check: %s", type(error).__name__)
-            return Answer(UNAVAILABLE, member_no, on, "register")
+            return Answer(CheckOutcome.REGISTER_UNAVAILABLE, member_no, on, CheckSource.REGISTER)
         if found.status is Eligibility.UNKNOWN_MEMBER:
-            return Answer(UNKNOWN, member_no, on, "register")
+            return Answer(CheckOutcome.UNKNOWN_MEMBER, member_no, on, CheckSource.REGISTER)
         return Answer(
-            COVERED if found.covered else NOT_COVERED,
+            CheckOutcome.COVERED if found.covered else CheckOutcome.NOT_COVERED,
             member_no,
             on,
-            "register",
+            CheckSource.REGISTER,
             status=found.status.value,
             period_start=found.period_start,
             period_end=found.period_end,

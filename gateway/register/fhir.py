@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from adapters.register import CoverageStatus
+from gateway.enrolment.coverage import NO_PERIOD
 from gateway.register.eligibility import Answer
 
 FHIR_JSON = "application/fhir+json"
@@ -48,12 +50,12 @@ def response(answer: Answer, today: date) -> dict[str, Any]:
         insurance["coverage"] = {"reference": f"Coverage/{ref}"}
     if answer.period_start and answer.period_end:
         # openIMIS clients read the period, not `inforce`: in grace it must reach the day.
-        end = answer.grace_until if answer.status == "grace" else None
+        end = answer.grace_until if answer.status == CoverageStatus.GRACE else None
         insurance["benefitPeriod"] = {
             "start": answer.period_start.isoformat(),
             "end": (end or answer.period_end).isoformat(),
         }
-    extension: list[dict[str, Any]] = [{"url": "status", "valueCode": answer.status or "none"}]
+    extension: list[dict[str, Any]] = [{"url": "status", "valueCode": answer.status or NO_PERIOD}]
     extension.append({"url": "source", "valueCode": answer.source})
     if answer.copay_percent is not None:
         extension.append({"url": "copay_percent", "valueInteger": answer.copay_percent})

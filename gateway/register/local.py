@@ -19,6 +19,7 @@ from adapters.register import (
     RegisterEvent,
     RegisterPerson,
     RegisterUnsupported,
+    Relationship,
 )
 from db import models
 from gateway.enrolment import coverage
@@ -59,7 +60,7 @@ class LocalRegister:
                 sex=SEXES.get(member.sex),
                 birth_date=birth_date_of(member),
                 phone=member.phone,
-                is_head=member.relationship_to_head == "head",
+                is_head=member.relationship_to_head == Relationship.HEAD,
             )
 
     async def check_eligibility(self, member_no: str, on: dt.date) -> RegisterEligibility:
@@ -73,8 +74,7 @@ class LocalRegister:
             if period is None:
                 return RegisterEligibility(member_no, on, Eligibility.NOT_COVERED)
             terms = terms_of(period)
-            status = coverage.status_on(terms, on)
-            covered = status in (coverage.ACTIVE, coverage.GRACE)
+            covered = coverage.status_on(terms, on).covers_care
             return RegisterEligibility(
                 member_no,
                 on,

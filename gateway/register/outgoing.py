@@ -11,11 +11,7 @@ from datetime import datetime
 
 from adapters.register import EventKind
 from db import models
-
-PENDING = "pending"
-PUSHED = "pushed"
-DEAD = "dead"  # failed for good, or too often: a person looks, then `alafia register retry`
-SKIPPED = "skipped"  # this register takes no such event (or the gateway is the register)
+from db.values import RegisterEventStatus
 
 
 def register_event(
@@ -35,7 +31,7 @@ def register_event(
         payment_reference=payment_reference,
         member_no=member_no,
         occurred_at=now,
-        status=PENDING,
+        status=RegisterEventStatus.PENDING,
         attempts=0,
         next_attempt_at=now,
     )

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.register import (
     BirthDate,
     CoverageRecord,
-    CoverageStatus,
     EventKind,
     HouseholdRecord,
     MemberRecord,
@@ -21,9 +20,9 @@ from adapters.register import (
 )
 from db import models
 from db.engine import as_aware
+from db.values import PaymentStatus
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, members_of, terms_of
-from gateway.payments.ledger import SUCCEEDED
 
 SEXES = {"M": Sex.MALE, "F": Sex.FEMALE}
 NEEDS_PERIOD = frozenset(
@@ -111,7 +110,10 @@ async def _coverage(session: AsyncSession, period_id: int, now: datetime) -> Cov
     payments = (
         await session.scalars(
             select(models.Payment)
-            .where(models.Payment.period_id == period.id, models.Payment.status == SUCCEEDED)
+            .where(
+                models.Payment.period_id == period.id,
+                models.Payment.status == PaymentStatus.SUCCEEDED,
+            )
             .order_by(models.Payment.settled_at, models.Payment.created_at)
         )
     ).all()
@@ -122,7 +124,7 @@ async def _coverage(session: AsyncSession, period_id: int, now: datetime) -> Cov
     return CoverageRecord(
         reference=f"CP-{period.id}",
         product_code=product.code if product else "",
-        status=CoverageStatus(coverage.status_on(terms, today)),
+        status=coverage.status_on(terms, today),
         enrolled_on=period.starts_on,
         start=start,
         end=end,

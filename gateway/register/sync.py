@@ -30,8 +30,8 @@ from adapters.register import (
 )
 from db import models
 from db.engine import writing
+from db.values import RegisterEventStatus
 from gateway.backoff import backoff
-from gateway.register.outgoing import DEAD, PENDING, PUSHED, SKIPPED
 from gateway.register.records import build_event
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def retry_after(attempts: int) -> timedelta:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str
+    status: RegisterEventStatus
     error: str | None = None
     register_ids: dict[str, str] | None = None
 
@@ -87,7 +87,7 @@ class RegisterSync:
                 await session.scalars(
                     select(event)
                     .where(
-                        event.status == PENDING,
+                        event.status == RegisterEventStatus.PENDING,
                         event.next_attempt_at <= now,
                         or_(event.claimed_until.is_(None), event.claimed_until < now),
                         # Only the household's oldest event still to push.
@@ -95,7 +95,7 @@ class RegisterSync:
                         .where(
                             earlier.household_id == event.household_id,
                             earlier.id < event.id,
-                            earlier.status == PENDING,
+                            earlier.status == RegisterEventStatus.PENDING,
                         )
                         .exists(),
                     )
@@ -121,7 +121,10 @@ class RegisterSync:
                     event: RegisterEvent | None = await build_event(session, row, known, now)
                 except (LookupError, ValueError) as error:
                     # Our data cannot make an event: a person must look, nothing to retry.
-                    event, outcome = None, Outcome(DEAD, f"cannot build the event: {error}")
+                    event, outcome = (
+                        None,
+                        Outcome(RegisterEventStatus.DEAD, f"cannot build the event: {error}"),
+                    )
             # Pushed once the session is closed: a slow register must not hold database
             # connections (the pool every job shares) while it answers.
             if event is not None:
@@ -132,20 +135,28 @@ class RegisterSync:
         try:
             result = await self.register.push(event)
         except RegisterUnsupported as error:
-            return Outcome(SKIPPED, str(error))
+            return Outcome(RegisterEventStatus.SKIPPED, str(error))
         except RegisterRejected as error:
-            return Outcome(DEAD, f"rejected: {error}", error.register_ids)
+            return Outcome(RegisterEventStatus.DEAD, f"rejected: {error}", error.register_ids)
         except RegisterError as error:  # unavailable, or an answer we could not read
-            status = DEAD if attempts >= self.max_attempts else PENDING
+            status = (
+                RegisterEventStatus.DEAD
+                if attempts >= self.max_attempts
+                else RegisterEventStatus.PENDING
+            )
             return Outcome(status, f"{type(error).__name__}: {error}", error.register_ids)
         except Exception as error:
             # What the adapter did not sort (a body httpx cannot decode, an adapter bug):
             # counted and backed off like any failure, so the event reaches the dead letters
             # and shows in `register status` instead of returning after every lease, unseen.
             log.exception("register push of %s failed unexpectedly", event.event_id)
-            status = DEAD if attempts >= self.max_attempts else PENDING
+            status = (
+                RegisterEventStatus.DEAD
+                if attempts >= self.max_attempts
+                else RegisterEventStatus.PENDING
+            )
             return Outcome(status, f"{type(error).__name__}: {error}")
-        return Outcome(PUSHED, None, dict(result.register_ids))
+        return Outcome(RegisterEventStatus.PUSHED, None, dict(result.register_ids))
 
     async def _record(
         self, row: models.RegisterEvent, attempts: int, outcome: Outcome, now: datetime
@@ -156,9 +167,9 @@ class RegisterSync:
             "claimed_until": None,
             "last_error": outcome.error[:300] if outcome.error else None,
         }
-        if outcome.status == PUSHED:
+        if outcome.status == RegisterEventStatus.PUSHED:
             values["pushed_at"] = now
-        elif outcome.status == PENDING:
+        elif outcome.status == RegisterEventStatus.PENDING:
             values["next_attempt_at"] = now + retry_after(attempts)
         async with writing(self.sessions, f"register-household:{row.household_id}") as session:
             moved = await session.execute(
@@ -173,7 +184,7 @@ class RegisterSync:
             )
             if outcome.register_ids:  # what the register confirmed holds either way
                 await _keep_ids(session, row.household_id, outcome.register_ids, now)
-            if moved.rowcount and outcome.status == PENDING:  # type: ignore[attr-defined]
+            if moved.rowcount and outcome.status == RegisterEventStatus.PENDING:  # type: ignore[attr-defined]
                 # The household's later events wait as long as this one: not due, they
                 # cost the claim nothing while the register is down.
                 await session.execute(
@@ -181,7 +192,7 @@ class RegisterSync:
                     .where(
                         models.RegisterEvent.household_id == row.household_id,
                         models.RegisterEvent.id > row.id,
-                        models.RegisterEvent.status == PENDING,
+                        models.RegisterEvent.status == RegisterEventStatus.PENDING,
                         models.RegisterEvent.next_attempt_at < values["next_attempt_at"],
                     )
                     .values(next_attempt_at=values["next_attempt_at"])
@@ -190,9 +201,9 @@ class RegisterSync:
             log.warning(
                 "register event %s: lease lost, outcome left to its new worker", row.event_id
             )
-        elif outcome.status == SKIPPED:
+        elif outcome.status == RegisterEventStatus.SKIPPED:
             log.debug("register event %s (%s) skipped: %s", row.event_id, row.kind, outcome.error)
-        elif outcome.status != PUSHED:
+        elif outcome.status != RegisterEventStatus.PUSHED:
             log.warning(
                 "register event %s (%s) %s: %s",
                 row.event_id,
@@ -235,13 +246,18 @@ class RegisterQueue:
                 )
             ).all()
             oldest = await session.scalar(
-                select(func.min(event.occurred_at)).where(event.status == PENDING)
+                select(func.min(event.occurred_at)).where(
+                    event.status == RegisterEventStatus.PENDING
+                )
             )
             failing = (
                 await session.scalars(
                     select(event)
                     .where(
-                        or_(event.status == DEAD, (event.status == PENDING) & (event.attempts > 0))
+                        or_(
+                            event.status == RegisterEventStatus.DEAD,
+                            (event.status == RegisterEventStatus.PENDING) & (event.attempts > 0),
+                        )
                     )
                     .order_by(event.id)
                     .limit(50)
@@ -265,7 +281,10 @@ class RegisterQueue:
         }
 
     async def retry(
-        self, *, event_ids: list[int] | None = None, statuses: tuple[str, ...] = (DEAD,)
+        self,
+        *,
+        event_ids: list[int] | None = None,
+        statuses: tuple[str, ...] = (RegisterEventStatus.DEAD,),
     ) -> int:
         """Send dead (or skipped) events again from the start of their backoff."""
         event = models.RegisterEvent
@@ -275,7 +294,10 @@ class RegisterQueue:
         async with writing(self.sessions) as session:
             moved = await session.execute(
                 query.values(
-                    status=PENDING, attempts=0, next_attempt_at=self.now(), claimed_until=None
+                    status=RegisterEventStatus.PENDING,
+                    attempts=0,
+                    next_attempt_at=self.now(),
+                    claimed_until=None,
                 )
             )
             return int(moved.rowcount or 0)  # type: ignore[attr-defined]

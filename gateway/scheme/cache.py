@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
+from db.values import UnitLevel
 from menus.context import Mutual, Occupation, Product, SchemeSnapshot
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def product_rule(
 async def read_scheme(session: AsyncSession) -> SchemeSnapshot:
     units = (await session.scalars(select(models.SchemeUnit))).all()
     mutual_rows = sorted(
-        (u for u in units if u.level == "mutual"), key=lambda u: (u.commune or "", u.name)
+        (u for u in units if u.level == UnitLevel.MUTUAL), key=lambda u: (u.commune or "", u.name)
     )
     products = (
         await session.scalars(

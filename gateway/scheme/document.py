@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import models
+from db.values import UnitLevel
 
-LEVELS = ("network", "zone", "mutual", "village_group")
 _MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
 
 
@@ -76,11 +76,11 @@ def validate(document: dict[str, Any]) -> list[str]:
         for key in ("code", "level", "name"):
             if not unit.get(key):
                 problems.append(f"{where}: missing {key}")
-        if unit.get("level") and unit["level"] not in LEVELS:
-            problems.append(f"{where}: level must be one of {', '.join(LEVELS)}")
+        if unit.get("level") and unit["level"] not in tuple(UnitLevel):
+            problems.append(f"{where}: level must be one of {', '.join(UnitLevel)}")
         if unit.get("parent") and unit["parent"] not in codes:
             problems.append(f"{where}: parent {unit['parent']!r} must be listed before it")
-        if unit.get("level") == "mutual" and not unit.get("commune"):
+        if unit.get("level") == UnitLevel.MUTUAL and not unit.get("commune"):
             problems.append(f"{where}: a mutual needs its commune")
         if str(unit.get("code")) in codes:
             problems.append(f"{where}: code {unit.get('code')!r} is listed twice")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import writing
+from db.values import MessagePurpose, UnitLevel
 from gateway.sms.outbox import Outbox, insert_once
 from gateway.sms.texts import CAMPAIGN_TEMPLATES
 
@@ -119,7 +120,7 @@ class Campaigns:
                 message = self.outbox.message(
                     phone=phone,
                     language=language,
-                    purpose="campaign",
+                    purpose=MessagePurpose.CAMPAIGN,
                     template=template,
                     params={"mutual": mutual_name},
                     now=now,
@@ -137,7 +138,7 @@ async def _check(session: AsyncSession, segment: Segment) -> int | None:
         return None
     mutual_id = await session.scalar(
         select(models.SchemeUnit.id).where(
-            models.SchemeUnit.code == segment.mutual, models.SchemeUnit.level == "mutual"
+            models.SchemeUnit.code == segment.mutual, models.SchemeUnit.level == UnitLevel.MUTUAL
         )
     )
     if mutual_id is None:

@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.sms import OutgoingSms, SendOutcome, SendResult, SmsSender
 from db import models
 from db.engine import as_aware, writing
+from db.values import MessageStatus
 from gateway.backoff import backoff
 from gateway.pace import Pace
-from gateway.sms.outbox import CANCELLED, EXPIRED, QUEUED, REFUSED, SENT
 from gateway.sms.quiet import QuietHours
 from gateway.sms.reports import apply_early_reports
 
@@ -91,7 +91,7 @@ class Dispatcher:
                 await session.scalars(
                     select(models.Message)
                     .where(
-                        models.Message.status == QUEUED,
+                        models.Message.status == MessageStatus.QUEUED,
                         models.Message.not_before <= now,
                         or_(
                             models.Message.claimed_until.is_(None),
@@ -109,7 +109,7 @@ class Dispatcher:
                 if now - as_aware(message.created_at, now) >= self.give_up_after:
                     # A receipt or reminder days late says what is no longer true: a worker
                     # that was down, or a backlog, must not send it now.
-                    message.status, message.reason = EXPIRED, "too old to send"
+                    message.status, message.reason = MessageStatus.EXPIRED, "too old to send"
                     continue
                 message.claimed_until = lease
                 fresh.append(
@@ -144,7 +144,7 @@ class Dispatcher:
                 await session.execute(
                     update(models.Message)
                     .where(models.Message.id.in_(stopped))
-                    .values(status=CANCELLED, reason="opted_out", claimed_until=None)
+                    .values(status=MessageStatus.CANCELLED, reason="opted_out", claimed_until=None)
                 )
             later = [m.id for m in unasked if m.phone not in opted_out]
             if later and self.quiet_hours is not None and self.quiet_hours.is_quiet(now):
@@ -204,11 +204,16 @@ class Dispatcher:
             "reason": result.reason,
         }
         if result.outcome is SendOutcome.ACCEPTED:
-            row.update(status=SENT, provider_id=result.provider_id, cost=result.cost, sent_at=now)
+            row.update(
+                status=MessageStatus.SENT,
+                provider_id=result.provider_id,
+                cost=result.cost,
+                sent_at=now,
+            )
         elif result.outcome is SendOutcome.REFUSED:
-            row.update(status=REFUSED)
+            row.update(status=MessageStatus.REFUSED)
         elif now - as_aware(message.created_at, now) >= self.give_up_after:
-            row.update(status=EXPIRED, reason=f"gave up: {result.reason}"[:120])
+            row.update(status=MessageStatus.EXPIRED, reason=f"gave up: {result.reason}"[:120])
         else:
             row.update(not_before=now + retry_after(message.attempts + 1))
         return row

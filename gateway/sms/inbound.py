@@ -18,16 +18,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.register import CoverageStatus
 from db import models
 from db.engine import writing
+from db.values import CheckChannel, CheckOutcome, MessagePurpose, OptOutSource
+from gateway.enrolment.coverage import NO_PERIOD
 from gateway.enrolment.entitlements import coverage_view, current_period, terms_of
-from gateway.register.eligibility import (
-    BAD_NUMBER,
-    UNAVAILABLE,
-    UNKNOWN,
-    Answer,
-    EligibilityService,
-)
+from gateway.register.eligibility import Answer, EligibilityService
 from gateway.register.facilities import Facilities, FacilityRef
 from gateway.sms.outbox import Outbox
 from menus import keywords
@@ -40,7 +37,16 @@ FLOOD_WINDOW = timedelta(minutes=10)
 UNKNOWN_REPLY_EVERY = timedelta(hours=1)  # "message not understood", at most this often
 
 
-VERIF_STATUSES = frozenset({"waiting", "pending_payment", "lapsed", "cancelled", "none"})
+# Why a patient is not covered, where the reply says so in its own words.
+VERIF_STATUSES = frozenset(
+    {
+        CoverageStatus.WAITING,
+        CoverageStatus.PENDING_PAYMENT,
+        CoverageStatus.LAPSED,
+        CoverageStatus.CANCELLED,
+        NO_PERIOD,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -150,7 +156,7 @@ class InboundService:
             self.outbox.message(
                 phone=phone,
                 language=request.language or household_language,
-                purpose="reply",
+                purpose=MessagePurpose.REPLY,
                 template=template,
                 params=params,
                 now=now,
@@ -195,20 +201,20 @@ class InboundService:
         if desk.facility is None or desk.answer is None:
             return "verif_not_a_facility", {}, None
         answer = desk.answer
-        self.eligibility.record(session, desk.facility, answer, "sms")
-        if answer.outcome == BAD_NUMBER:
+        self.eligibility.record(session, desk.facility, answer, CheckChannel.SMS)
+        if answer.outcome == CheckOutcome.BAD_NUMBER:
             # As DROITS does: "VERIF" alone quotes "?", not an empty number.
             return "reply_bad_member_no", {"member_no": answer.member_no or "?"}, None
-        if answer.outcome == UNKNOWN:
+        if answer.outcome == CheckOutcome.UNKNOWN_MEMBER:
             return "reply_unknown_member", {"member_no": answer.member_no}, None
-        if answer.outcome == UNAVAILABLE:
+        if answer.outcome == CheckOutcome.REGISTER_UNAVAILABLE:
             return "verif_register_down", {"member_no": answer.member_no}, None
         # The central register gives no name: the number alone, not ". (123456789)".
         who = answer.member_no
         if answer.first_name:
             who = f"{answer.first_name} {answer.initial or ''}. ({answer.member_no})"
         # In grace the patient is covered until its end, not until the period's (past) end.
-        until = answer.grace_until if answer.status == "grace" else answer.period_end
+        until = answer.grace_until if answer.status == CoverageStatus.GRACE else answer.period_end
         params: dict[str, Any] = {
             "who": who,
             "covered_until": until.isoformat() if until else None,
@@ -227,7 +233,9 @@ class InboundService:
     async def _opt(session: AsyncSession, kind: str, phone: str, now: datetime) -> None:
         if kind == keywords.STOP:
             if await session.get(models.SmsOptOut, phone) is None:
-                session.add(models.SmsOptOut(phone=phone, source="keyword", opted_out_at=now))
+                session.add(
+                    models.SmsOptOut(phone=phone, source=OptOutSource.KEYWORD, opted_out_at=now)
+                )
         elif kind == keywords.START:
             await session.execute(delete(models.SmsOptOut).where(models.SmsOptOut.phone == phone))
 
@@ -247,7 +255,7 @@ class InboundService:
         own = household is not None and household.phone == phone
         period = await current_period(session, member.household_id, now.date())
         view = coverage_view(period, now.date())
-        status = view["status"] if view else "none"
+        status = view["status"] if view else NO_PERIOD
         # Someone else's number gets its status and dates only: no amounts, no names.
         who = member_no if own else f"{member_no} ({member.first_names[:1].upper()}.)"
         params: dict[str, Any] = {"who": who}
@@ -262,7 +270,7 @@ class InboundService:
             if own:
                 params["amount_due"] = view["amount_due"]
         template = f"rights_{status}"
-        if own and status == "pending_payment":
+        if own and status == CoverageStatus.PENDING_PAYMENT:
             template += "_own"
         return template, params
 

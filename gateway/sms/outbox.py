@@ -16,21 +16,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import ReturningInsert
 
 from db import models
+from db.values import MessagePurpose, MessageStatus
 from gateway.settings import DEFAULT_TIMEZONE, Settings
 from gateway.sms.quiet import QuietHours
 from gateway.sms.texts import SmsTexts
 from menus.gsm import encoding_of, segments
 
-QUEUED = "queued"
-SENT = "sent"  # the aggregator took it
-DELIVERED = "delivered"  # the handset got it
-UNDELIVERED = "undelivered"  # the network could not deliver it
-REFUSED = "refused"  # the aggregator will never send it (invalid number, blacklisted...)
-CANCELLED = "cancelled"  # a reminder or campaign for a number that opted out meanwhile
-EXPIRED = "expired"  # could not leave within SMS_GIVE_UP_AFTER
-
 # What people did not ask for just now: these wait out quiet hours and respect STOP.
-UNASKED = frozenset({"reminder", "campaign"})
+UNASKED = frozenset({MessagePurpose.REMINDER, MessagePurpose.CAMPAIGN})
 
 
 @dataclass(frozen=True)
@@ -79,7 +72,7 @@ class Outbox:
             encoding=encoding_of(text),
             segments=segments(text),
             quiet=quiet,
-            status=QUEUED,
+            status=MessageStatus.QUEUED,
             dedupe_key=dedupe_key,
             payment_reference=payment_reference,
             campaign_id=campaign_id,

@@ -11,8 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import as_aware
-from gateway.sms.outbox import QUEUED
+from db.values import MessageStatus
 from gateway.sms.reminders import Reminders
+
+# Messages that ended without reaching the handset: operators are told why.
+NOT_SENT = (
+    MessageStatus.REFUSED,
+    MessageStatus.UNDELIVERED,
+    MessageStatus.EXPIRED,
+    MessageStatus.CANCELLED,
+)
 
 
 async def outbox_figures(
@@ -31,17 +39,17 @@ async def outbox_figures(
         reasons = (
             await session.execute(
                 select(message.status, message.reason, func.count())
-                .where(message.status.in_(("refused", "undelivered", "expired", "cancelled")))
+                .where(message.status.in_(NOT_SENT))
                 .group_by(message.status, message.reason)
                 .order_by(func.count().desc())
                 .limit(20)
             )
         ).all()
         oldest = await session.scalar(
-            select(func.min(message.created_at)).where(message.status == QUEUED)
+            select(func.min(message.created_at)).where(message.status == MessageStatus.QUEUED)
         )
         retrying = await session.scalar(
-            select(func.count()).where(message.status == QUEUED, message.attempts > 0)
+            select(func.count()).where(message.status == MessageStatus.QUEUED, message.attempts > 0)
         )
         opted_out = await session.scalar(select(func.count()).select_from(models.SmsOptOut))
     return {

@@ -21,57 +21,40 @@ from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, litera
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from adapters.register import EventKind
+from adapters.register import CoverageStatus, EventKind, Relationship
 from db import models
 from db.engine import writing
+from db.values import MessagePurpose
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import terms_of
 from gateway.register.outgoing import register_event
 from gateway.scheme.cache import product_rule
 from gateway.sms.outbox import Outbox, insert_once
+from gateway.sms.schedule import (
+    CATCH_UP,
+    Planned,
+    Reminder,
+    Window,
+    after_windows,
+    before_windows,
+    closing,
+    latest_opening,
+    plan,
+)
 
 log = logging.getLogger(__name__)
 
 CHUNK = 500  # periods per transaction: short transactions, the sweep loops
-CATCH_UP = timedelta(days=7)  # how late the last reminder of a kind may still go
 # The notice each new status brings.
-NOTICES = {coverage.ACTIVE: "cover_active", coverage.GRACE: "grace_started"}
-NOTICES[coverage.LAPSED] = "lapsed"
-REGISTER_EVENTS = {
-    coverage.ACTIVE: EventKind.COVERAGE_ACTIVATED,
-    coverage.LAPSED: EventKind.COVERAGE_LAPSED,
+NOTICES = {
+    CoverageStatus.ACTIVE: Reminder.COVER_ACTIVE,
+    CoverageStatus.GRACE: Reminder.GRACE_STARTED,
+    CoverageStatus.LAPSED: Reminder.LAPSED,
 }
-
-
-@dataclass(frozen=True)
-class Window:
-    """A reminder `offset` days from its anchor goes out on any day of [first, last]."""
-
-    offset: int
-    first: int  # days from the anchor
-    last: int
-
-
-def after_windows(offsets: Sequence[int]) -> list[Window]:
-    """Offsets counted after an anchor (enrolment): each runs until the next one."""
-    ordered = sorted(offsets)
-    bounds = [*ordered[1:], ordered[-1] + CATCH_UP.days + 1] if ordered else []
-    return [Window(d, d, nxt - 1) for d, nxt in zip(ordered, bounds, strict=True)]
-
-
-def before_windows(offsets: Sequence[int]) -> list[Window]:
-    """Offsets counted before an anchor (end of cover), as negative days: 30 days
-    before runs until the 7-days-before one takes over, which runs until the end."""
-    ordered = sorted(offsets, reverse=True)
-    bounds = [*ordered[1:], -1] if ordered else []
-    return [Window(d, -d, -(nxt + 1)) for d, nxt in zip(ordered, bounds, strict=True)]
-
-
-@dataclass(frozen=True)
-class Planned:
-    day: date
-    kind: str
-    dedupe_key: str
+REGISTER_EVENTS = {
+    CoverageStatus.ACTIVE: EventKind.COVERAGE_ACTIVATED,
+    CoverageStatus.LAPSED: EventKind.COVERAGE_LAPSED,
+}
 
 
 @dataclass(frozen=True)
@@ -141,13 +124,16 @@ class Reminders:
                     .where(
                         period.id > after,
                         or_(
-                            and_(period.status == coverage.WAITING, period.covered_from <= today),
+                            and_(
+                                period.status == CoverageStatus.WAITING,
+                                period.covered_from <= today,
+                            ),
                             # Past its end, waiting or active: grace, or lapsed beyond it.
                             and_(
-                                period.status.in_((coverage.WAITING, coverage.ACTIVE)),
+                                period.status.in_((CoverageStatus.WAITING, CoverageStatus.ACTIVE)),
                                 period.covered_until < today,
                             ),
-                            and_(period.status == coverage.GRACE, period.grace_until < today),
+                            and_(period.status == CoverageStatus.GRACE, period.grace_until < today),
                         ),
                     )
                     .order_by(period.id)
@@ -172,14 +158,14 @@ class Reminders:
 
     async def _premium_due(self, now: datetime, today: date, window: Window, after: int) -> Page:
         period = models.CoveragePeriod
-        kind = f"premium_due:{window.offset}:"
+        kind = f"{Reminder.PREMIUM_DUE}:{window.offset}:"
         async with writing(self.sessions) as session:
             rows = (
                 await session.execute(
                     _with_addressee(period, reachable=True)
                     .where(
                         period.id > after,
-                        period.status == coverage.PENDING_PAYMENT,
+                        period.status == CoverageStatus.PENDING_PAYMENT,
                         period.cancelled_on.is_(None),
                         period.amount_paid < period.premium_due,
                         period.starts_on <= today - timedelta(days=window.first),
@@ -196,21 +182,21 @@ class Reminders:
                 params = {"amount_due": terms_of(row).amount_due}
                 key = f"{kind}{row.id}"
                 queued += await self._queue(
-                    session, row, addressee, "premium_due", key, now, params
+                    session, row, addressee, Reminder.PREMIUM_DUE, key, now, params
                 )
             return _page(rows, queued)
 
     async def _cover_ending(self, now: datetime, today: date, window: Window, after: int) -> Page:
         period = models.CoveragePeriod
         renewal = aliased(models.CoveragePeriod)
-        kind = f"cover_ending:{window.offset}:"
+        kind = f"{Reminder.COVER_ENDING}:{window.offset}:"
         async with writing(self.sessions) as session:
             rows = (
                 await session.execute(
                     _with_addressee(period, reachable=True)
                     .where(
                         period.id > after,
-                        period.status.in_((coverage.WAITING, coverage.ACTIVE)),
+                        period.status.in_((CoverageStatus.WAITING, CoverageStatus.ACTIVE)),
                         period.covered_until >= today - timedelta(days=window.last),
                         period.covered_until <= today - timedelta(days=window.first),
                         _not_queued(kind, period.id),
@@ -230,7 +216,7 @@ class Reminders:
                 params = {"days": (row.covered_until - today).days}
                 key = f"{kind}{row.id}"
                 queued += await self._queue(
-                    session, row, addressee, "cover_ending", key, now, params
+                    session, row, addressee, Reminder.COVER_ENDING, key, now, params
                 )
             return _page(rows, queued)
 
@@ -248,10 +234,10 @@ class Reminders:
         queued = 0
         for product in products:
             rule = product_rule(product)
-            opened = _latest_opening(rule.window, today)
+            opened = latest_opening(rule.window, today)
             if opened is None or not rule.is_open(today) or today - opened > CATCH_UP:
                 continue
-            closes = _closing(rule.window, opened)
+            closes = closing(rule.window, opened)
             queued += await _by_pages(partial(self._campaign_open, now, product, opened, closes))
         return queued
 
@@ -260,7 +246,7 @@ class Reminders:
     ) -> Page:
         household = models.Household
         period = models.CoveragePeriod
-        kind = f"campaign_open:{product.id}:{opened.isoformat()}:"
+        kind = f"{Reminder.CAMPAIGN_OPEN}:{product.id}:{opened.isoformat()}:"
         async with writing(self.sessions) as session:
             rows = (
                 await session.scalars(
@@ -284,8 +270,8 @@ class Reminders:
                 message = self.outbox.message(
                     phone=row.phone,
                     language=row.language,
-                    purpose="reminder",
-                    template="campaign_open",
+                    purpose=MessagePurpose.REMINDER,
+                    template=Reminder.CAMPAIGN_OPEN,
                     params={"product": name, "closes_on": closes.isoformat()},
                     now=now,
                     household_id=row.id,
@@ -307,7 +293,7 @@ class Reminders:
         message = self.outbox.message(
             phone=to.phone,
             language=to.language,
-            purpose="reminder",
+            purpose=MessagePurpose.REMINDER,
             template=template,
             params={
                 "member_no": to.head_no,
@@ -324,32 +310,7 @@ class Reminders:
 
     def planned(self, period: models.CoveragePeriod, product: models.Product) -> list[Planned]:
         """When each reminder of `period` goes (or went), by the same rules as the sweep."""
-        plan: list[Planned] = []
-        terms = terms_of(period)
-        if terms.covered_from is None and period.cancelled_on is None:
-            for w in self.premium_due:
-                day = period.starts_on + timedelta(days=w.offset)
-                kind = f"premium_due +{w.offset}d"
-                plan.append(Planned(day, kind, f"premium_due:{w.offset}:{period.id}"))
-        if terms.covered_from and terms.covered_until and terms.grace_until:
-            if terms.covered_from > period.starts_on:
-                plan.append(
-                    Planned(terms.covered_from, "cover_active", f"cover_active:{period.id}")
-                )
-            for w in self.cover_ending:
-                day = terms.covered_until - timedelta(days=w.offset)
-                kind = f"cover_ending -{w.offset}d"
-                plan.append(Planned(day, kind, f"cover_ending:{w.offset}:{period.id}"))
-            after_end = terms.covered_until + timedelta(days=1)
-            plan.append(Planned(after_end, "grace_started", f"grace_started:{period.id}"))
-            lapse = terms.grace_until + timedelta(days=1)
-            plan.append(Planned(lapse, "lapsed", f"lapsed:{period.id}"))
-        rule = product_rule(product)
-        if rule.window is not None:
-            opening = rule.next_opening(period.starts_on)
-            key = f"campaign_open:{product.id}:{opening.isoformat()}:{period.household_id}"
-            plan.append(Planned(opening, "campaign_open", key))
-        return sorted(plan, key=lambda p: p.day)
+        return plan(period, product, self.premium_due, self.cover_ending)
 
 
 @dataclass(frozen=True)
@@ -379,7 +340,8 @@ def _with_addressee(period: Any, reachable: bool = False) -> Select[Any]:
         select(period, household.phone, household.language, head.member_no)
         .join(household, household.id == period.household_id)
         .outerjoin(
-            head, and_(head.household_id == household.id, head.relationship_to_head == "head")
+            head,
+            and_(head.household_id == household.id, head.relationship_to_head == Relationship.HEAD),
         )
         .outerjoin(models.SmsOptOut, models.SmsOptOut.phone == household.phone)
     )
@@ -415,20 +377,3 @@ async def _insert(session: AsyncSession, message: models.Message) -> int:
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
-
-
-def _latest_opening(
-    window: tuple[tuple[int, int], tuple[int, int]] | None, today: date
-) -> date | None:
-    if window is None:
-        return None
-    (month, day), _ = window
-    opening = date(today.year, month, day)
-    return opening if opening <= today else date(today.year - 1, month, day)
-
-
-def _closing(window: tuple[tuple[int, int], tuple[int, int]] | None, opened: date) -> date:
-    assert window is not None
-    _, (month, day) = window
-    closes = date(opened.year, month, day)
-    return closes if closes >= opened else date(opened.year + 1, month, day)

@@ -11,14 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import writing
-from gateway.sms.outbox import DELIVERED, SENT, UNDELIVERED
+from db.values import MessageStatus, OptOutSource
 
 log = logging.getLogger(__name__)
 
 # Africa's Talking delivery statuses that end a message's story; the others
 # (Sent, Submitted, Buffered) are news on the way.
-FINAL_REPORTS = {"Success": DELIVERED, "Failed": UNDELIVERED, "Rejected": UNDELIVERED}
-FINAL_REPORTS["Expired"] = UNDELIVERED
+FINAL_REPORTS = {
+    "Success": MessageStatus.DELIVERED,
+    "Failed": MessageStatus.UNDELIVERED,
+    "Rejected": MessageStatus.UNDELIVERED,
+    "Expired": MessageStatus.UNDELIVERED,
+}
 KEEP_EARLY = timedelta(days=2)  # a report for an id we never recorded is dropped after this
 
 
@@ -32,12 +36,14 @@ async def apply_report(
     if final is not None:
         values["status"] = final
         # A success says nothing went wrong; a failure says why.
-        values["reason"] = reason[:120] if reason and final == UNDELIVERED else None
+        values["reason"] = reason[:120] if reason and final == MessageStatus.UNDELIVERED else None
     elif reason:
         values["reason"] = reason[:120]
     moved = await session.execute(
         update(models.Message)
-        .where(models.Message.provider_id == provider_id, models.Message.status == SENT)
+        .where(
+            models.Message.provider_id == provider_id, models.Message.status == MessageStatus.SENT
+        )
         .values(**values)
     )
     return bool(moved.rowcount)  # type: ignore[attr-defined]
@@ -109,7 +115,7 @@ class Reports:
         elif status in FINAL_REPORTS or kept.status not in FINAL_REPORTS:
             kept.status, kept.reason, kept.received_at = status[:16], reason, now
 
-    async def opt_out(self, phone: str, source: str = "aggregator") -> None:
+    async def opt_out(self, phone: str, source: str = OptOutSource.AGGREGATOR) -> None:
         async with writing(self.sessions, f"sms-from:{phone}") as session:
             if await session.get(models.SmsOptOut, phone) is None:
                 session.add(models.SmsOptOut(phone=phone, source=source, opted_out_at=self.now()))

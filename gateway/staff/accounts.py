@@ -15,16 +15,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import as_aware, writing
+from db.values import AuditAction, StaffRole, UnitLevel
 from gateway import audit
 from gateway.actors import staff_actor
 from gateway.secrets_kdf import hash_secret, hash_secret_async, verify_secret_async
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, ROLES, Scope
+from gateway.staff.scope import ROLES, Scope
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
@@ -35,9 +37,12 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DUMMY_HASH = hash_secret("not a password anyone has")
 
 # Outcomes of `authenticate`.
-OK = "ok"
-BAD_CREDENTIALS = "bad_credentials"  # unknown email, wrong password or disabled account
-LOCKED = "locked"
+
+
+class LoginOutcome(StrEnum):
+    OK = "ok"
+    BAD_CREDENTIALS = "bad_credentials"  # unknown email, wrong password or disabled account
+    LOCKED = "locked"
 
 
 class StaffAccountError(ValueError):
@@ -62,7 +67,7 @@ class StaffAccountView:
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    outcome: str  # OK, BAD_CREDENTIALS or LOCKED
+    outcome: LoginOutcome
     account: StaffAccountView | None = None  # only when OK
 
 
@@ -116,7 +121,7 @@ class StaffAccounts:
             session.add(
                 audit.entry(
                     actor,
-                    "staff_added",
+                    AuditAction.STAFF_ADDED,
                     now,
                     details={"staff_id": account.id, "role": role, "scope": scope_code},
                 )
@@ -143,7 +148,9 @@ class StaffAccounts:
         async with writing(self.sessions) as session:
             account = await _existing(session, email)
             account.disabled_at = account.disabled_at or self.now()
-            session.add(audit.entry(actor, "staff_disabled", self.now(), details=_about(account)))
+            session.add(
+                audit.entry(actor, AuditAction.STAFF_DISABLED, self.now(), details=_about(account))
+            )
 
     async def reset_password(self, email: str, password: str, actor: str) -> None:
         """A new password; also lifts a lock, as the person has just been checked by whoever
@@ -159,7 +166,9 @@ class StaffAccounts:
             # sessions' start times are (the scheme's clock may be set in tests).
             account.sessions_valid_from = datetime.now(UTC)
             session.add(
-                audit.entry(actor, "staff_password_reset", self.now(), details=_about(account))
+                audit.entry(
+                    actor, AuditAction.STAFF_PASSWORD_RESET, self.now(), details=_about(account)
+                )
             )
 
     async def unlock(self, email: str, actor: str) -> None:
@@ -167,7 +176,9 @@ class StaffAccounts:
             account = await _existing(session, email)
             account.failed_logins = 0
             account.locked_until = None
-            session.add(audit.entry(actor, "staff_unlocked", self.now(), details=_about(account)))
+            session.add(
+                audit.entry(actor, AuditAction.STAFF_UNLOCKED, self.now(), details=_about(account))
+            )
 
     async def authenticate(self, email: str, password: str, ip: str | None) -> LoginAttempt:
         """Check a login. Only OK carries the account; the caller says the same thing for
@@ -188,34 +199,38 @@ class StaffAccounts:
                 session.add(
                     audit.entry(
                         "anonymous",
-                        "login_failed",
+                        AuditAction.LOGIN_FAILED,
                         now,
                         details=details | {"reason": "unknown_account"},
                     )
                 )
-                return LoginAttempt(BAD_CREDENTIALS)
+                return LoginAttempt(LoginOutcome.BAD_CREDENTIALS)
             account = await session.get(models.StaffAccount, row[0].id, with_for_update=True)
             if account is None:  # deleted between the two reads
-                return LoginAttempt(BAD_CREDENTIALS)
+                return LoginAttempt(LoginOutcome.BAD_CREDENTIALS)
             actor = staff_actor(account.id)
             locked_until = account.locked_until and as_aware(account.locked_until, now)
             if account.disabled_at is not None:
                 reason = "disabled"
             elif locked_until is not None and locked_until > now:
                 session.add(
-                    audit.entry(actor, "login_failed", now, details=details | {"reason": "locked"})
+                    audit.entry(
+                        actor, AuditAction.LOGIN_FAILED, now, details=details | {"reason": "locked"}
+                    )
                 )
-                return LoginAttempt(LOCKED)
+                return LoginAttempt(LoginOutcome.LOCKED)
             elif matches:
                 account.failed_logins = 0
                 account.locked_until = None
                 account.last_login_at = now
-                session.add(audit.entry(actor, "login", now, details=details))
-                return LoginAttempt(OK, _view(account, row[1], row[2]))
+                session.add(audit.entry(actor, AuditAction.LOGIN, now, details=details))
+                return LoginAttempt(LoginOutcome.OK, _view(account, row[1], row[2]))
             else:
                 reason = "wrong_password"
             session.add(
-                audit.entry(actor, "login_failed", now, details=details | {"reason": reason})
+                audit.entry(
+                    actor, AuditAction.LOGIN_FAILED, now, details=details | {"reason": reason}
+                )
             )
             if reason == "wrong_password":
                 account.failed_logins = (account.failed_logins or 0) + 1
@@ -225,16 +240,21 @@ class StaffAccounts:
                     account.locked_until = now + LOCK_FOR
                     session.add(
                         audit.entry(
-                            actor, "locked", now, details=details | {"until": _iso(now + LOCK_FOR)}
+                            actor,
+                            AuditAction.LOCKED,
+                            now,
+                            details=details | {"until": _iso(now + LOCK_FOR)},
                         )
                     )
-                    return LoginAttempt(LOCKED)
-            return LoginAttempt(BAD_CREDENTIALS)
+                    return LoginAttempt(LoginOutcome.LOCKED)
+            return LoginAttempt(LoginOutcome.BAD_CREDENTIALS)
 
     async def record_logout(self, staff_id: int, ip: str | None) -> None:
         async with writing(self.sessions) as session:
             session.add(
-                audit.entry(staff_actor(staff_id), "logout", self.now(), details={"ip": ip})
+                audit.entry(
+                    staff_actor(staff_id), AuditAction.LOGOUT, self.now(), details={"ip": ip}
+                )
             )
 
 
@@ -243,7 +263,7 @@ async def _scope_unit(
 ) -> models.SchemeUnit | None:
     """The unit a new account sees, checked against what its role allows."""
     if scope_code is None or scope_code == "":
-        if role == MUTUAL_MANAGER:
+        if role == StaffRole.MUTUAL_MANAGER:
             raise StaffAccountError("a mutual manager needs --scope, the code of their mutual")
         return None
     unit = await session.scalar(
@@ -251,11 +271,11 @@ async def _scope_unit(
     )
     if unit is None:
         raise StaffAccountError(f"no scheme unit with code {scope_code!r}")
-    if role == MUTUAL_MANAGER and unit.level != "mutual":
+    if role == StaffRole.MUTUAL_MANAGER and unit.level != UnitLevel.MUTUAL:
         raise StaffAccountError(
             f"{scope_code} is a {unit.level}: a mutual manager's scope is a mutual"
         )
-    if role == CENTRAL_ADMIN and unit.level != "network":
+    if role == StaffRole.CENTRAL_ADMIN and unit.level != UnitLevel.NETWORK:
         raise StaffAccountError(
             f"{scope_code} is a {unit.level}: a central admin sees the whole network (no --scope)"
         )

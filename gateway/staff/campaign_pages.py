@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from db import models
 from db.engine import writing
+from db.values import AuditAction, UnitLevel
 from gateway import audit
 from gateway.actors import staff_actor
 from gateway.sms.campaigns import Segment
@@ -57,7 +58,8 @@ async def campaigns(request: Request, staff: StaffUser) -> Response:
         async with dashboard.sessions() as session:
             path = await session.scalar(
                 select(models.SchemeUnit.path).where(
-                    models.SchemeUnit.code == choice.mutual, models.SchemeUnit.level == "mutual"
+                    models.SchemeUnit.code == choice.mutual,
+                    models.SchemeUnit.level == UnitLevel.MUTUAL,
                 )
             )
         if path is None:
@@ -77,7 +79,7 @@ async def campaigns(request: Request, staff: StaffUser) -> Response:
         session.add(
             audit.entry(
                 staff_actor(staff.id),
-                "campaign_sent",
+                AuditAction.CAMPAIGN_SENT,
                 dashboard.now(),
                 details={
                     "campaign_id": campaign_id,
@@ -106,7 +108,7 @@ async def _page(
             await session.execute(
                 select(models.SchemeUnit.code, models.SchemeUnit.name)
                 .where(
-                    models.SchemeUnit.level == "mutual",
+                    models.SchemeUnit.level == UnitLevel.MUTUAL,
                     within_scope(staff.scope, models.SchemeUnit.path),
                 )
                 .order_by(models.SchemeUnit.name)

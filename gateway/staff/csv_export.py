@@ -22,7 +22,7 @@ import io
 from typing import Any
 
 from gateway.staff import language
-from gateway.staff.stats_tables import DECIMAL, LABEL, RATE, Table
+from gateway.staff.tables import CellKind, Table
 
 BOM = "\ufeff"
 SEPARATOR = ";"
@@ -38,14 +38,14 @@ def to_csv(table: Table, lang: str) -> bytes:
     return (BOM + out.getvalue()).encode("utf-8")
 
 
-def _field(value: Any, kind: str, lang: str) -> str:
+def _field(value: Any, kind: CellKind, lang: str) -> str:
     if value is None:
         return ""
-    if kind == LABEL:
+    if kind == CellKind.LABEL:
         text = str(value)
         return "'" + text if text.startswith(_FORMULA_START) else text
-    if kind in (RATE, DECIMAL):
-        number = float(value) * 100 if kind == RATE else float(value)
+    if kind in (CellKind.RATE, CellKind.DECIMAL):
+        number = float(value) * 100 if kind == CellKind.RATE else float(value)
         text = f"{number:.1f}"
         return text.replace(".", ",") if lang == "fr" else text
     return str(int(value))

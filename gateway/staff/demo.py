@@ -8,12 +8,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.values import StaffRole
 from gateway.staff.accounts import StaffAccounts
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER
 
 DEMO_STAFF = (
-    ("admin@demo.alafia", CENTRAL_ADMIN, None),
-    ("gestion.parakou@demo.alafia", MUTUAL_MANAGER, "MS-PARAKOU"),
+    ("admin@demo.alafia", StaffRole.CENTRAL_ADMIN, None),
+    ("gestion.parakou@demo.alafia", StaffRole.MUTUAL_MANAGER, "MS-PARAKOU"),
 )
 
 

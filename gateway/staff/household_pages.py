@@ -10,12 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from db.engine import writing
+from db.values import AuditAction
 from gateway import audit
 from gateway.actors import staff_actor
 from gateway.staff.auth import StaffUser
 from gateway.staff.dashboard import dashboard_of
 from gateway.staff.guard import Forbidden, NotFound, staff_page
-from gateway.staff.households import MEMBER_NO, HouseholdLookup, OutsideScope, read_query
+from gateway.staff.households import HouseholdLookup, OutsideScope, QueryKind, read_query
 from gateway.staff.pages import render
 
 
@@ -36,9 +37,9 @@ async def search(request: Request, staff: StaffUser) -> Response:
         session.add(
             audit.entry(
                 staff_actor(staff.id),
-                "household_search",
+                AuditAction.HOUSEHOLD_SEARCH,
                 dashboard.now(),
-                member_no=query.value if query.kind == MEMBER_NO else None,
+                member_no=query.value if query.kind == QueryKind.MEMBER_NO else None,
                 details={"kind": query.kind, "results": len(hits)},
             )
         )
@@ -58,7 +59,10 @@ async def household(request: Request, staff: StaffUser) -> Response:
     async with writing(dashboard.sessions) as session:
         session.add(
             audit.entry(
-                staff_actor(staff.id), "household_viewed", dashboard.now(), household_id=detail.id
+                staff_actor(staff.id),
+                AuditAction.HOUSEHOLD_VIEWED,
+                dashboard.now(),
+                household_id=detail.id,
             )
         )
     return render(request, "household.html", {"household": detail})

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.register import Relationship
 from db import models
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, members_of, terms_of
@@ -32,11 +34,14 @@ from menus.identifiers import (
 SEARCH_LIMIT = 20
 HISTORY_LIMIT = 50
 
-# What a search was read as.
-MEMBER_NO = "member_no"
-PHONE = "phone"
-UNREADABLE = "unreadable"
-MEMBER_NO_ONLY = "member_no_only"  # anything else, from a role that must search by number
+
+class QueryKind(StrEnum):
+    """What a search was read as."""
+
+    MEMBER_NO = "member_no"
+    PHONE = "phone"
+    UNREADABLE = "unreadable"
+    MEMBER_NO_ONLY = "member_no_only"  # anything else, from a role that must search by number
 
 
 class OutsideScope(Exception):
@@ -45,7 +50,7 @@ class OutsideScope(Exception):
 
 @dataclass(frozen=True)
 class Query:
-    kind: str  # MEMBER_NO, PHONE, UNREADABLE or MEMBER_NO_ONLY
+    kind: QueryKind
     value: str  # the member number, or the phone in E.164
 
 
@@ -55,15 +60,15 @@ def read_query(text: str, country: str, scope: Scope) -> Query:
     phone (or a name): the answer to a search by phone says whether that phone is
     enrolled, and that is personal data."""
     try:
-        return Query(MEMBER_NO, parse_member_number(text))
+        return Query(QueryKind.MEMBER_NO, parse_member_number(text))
     except MemberNumberError:
         pass
     if not scope.sees_personal_data:
-        return Query(MEMBER_NO_ONLY, "")
+        return Query(QueryKind.MEMBER_NO_ONLY, "")
     try:
-        return Query(PHONE, normalise_phone(text.strip(), country))
+        return Query(QueryKind.PHONE, normalise_phone(text.strip(), country))
     except PhoneNumberError:
-        return Query(UNREADABLE, "")
+        return Query(QueryKind.UNREADABLE, "")
 
 
 @dataclass(frozen=True)
@@ -143,11 +148,11 @@ class HouseholdLookup:
 
     async def search(self, scope: Scope, query: Query) -> list[HouseholdHit]:
         match: ColumnElement[bool]
-        if query.kind == MEMBER_NO:
+        if query.kind == QueryKind.MEMBER_NO:
             match = models.Household.id.in_(
                 select(models.Member.household_id).where(models.Member.member_no == query.value)
             )
-        elif query.kind == PHONE:
+        elif query.kind == QueryKind.PHONE:
             match = or_(
                 models.Household.phone == query.value,
                 models.Household.id.in_(
@@ -169,7 +174,9 @@ class HouseholdLookup:
             hits = []
             for household in households:
                 members = await members_of(session, household.id)
-                head = next((m for m in members if m.relationship_to_head == "head"), None)
+                head = next(
+                    (m for m in members if m.relationship_to_head == Relationship.HEAD), None
+                )
                 hits.append(
                     HouseholdHit(
                         id=household.id,

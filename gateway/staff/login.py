@@ -95,7 +95,7 @@ async def _login(request: Request) -> Response:
         # A flood of logins: refused at once rather than queued behind it.
         log.warning("login refused: too many password checks at once")
         return _form(request, error="login.busy", email=email.strip()[:200], status_code=503)
-    if attempt.outcome != staff_accounts.OK or attempt.account is None:
+    if attempt.outcome != staff_accounts.LoginOutcome.OK or attempt.account is None:
         # One answer for an unknown email, a wrong password, a disabled or locked account.
         return _form(request, error="login.failed", email=email.strip()[:200])
     sessions = StaffSessions(dashboard_of(request).redis)

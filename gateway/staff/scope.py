@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CENTRAL_ADMIN = "central_admin"  # everything, everywhere
-MUTUAL_MANAGER = "mutual_manager"  # their mutual; may send its campaigns
-VIEWER = "viewer"  # read-only figures of their unit and below; personal data masked
-ROLES = (CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER)
+from db.values import StaffRole
+
+# The roles as plain words: argparse shows its choices with repr().
+ROLES = tuple(role.value for role in StaffRole)
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,9 @@ class Scope:
 
     @property
     def may_send_campaigns(self) -> bool:
-        return self.role in (CENTRAL_ADMIN, MUTUAL_MANAGER)
+        return self.role in (StaffRole.CENTRAL_ADMIN, StaffRole.MUTUAL_MANAGER)
 
     @property
     def sees_personal_data(self) -> bool:
         """Full names and phone numbers (household search for support)."""
-        return self.role in (CENTRAL_ADMIN, MUTUAL_MANAGER)
+        return self.role in (StaffRole.CENTRAL_ADMIN, StaffRole.MUTUAL_MANAGER)

@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 
 from db import models
 from db.engine import writing
+from db.values import AuditAction, UnitLevel
 from gateway import audit
 from gateway.actors import staff_actor
 from gateway.staff import charts, csv_export, language
@@ -32,7 +33,8 @@ from gateway.staff.guard import Forbidden, NotFound, staff_page
 from gateway.staff.pages import add_nav_link, render
 from gateway.staff.scope import Scope
 from gateway.staff.scope_sql import within_scope
-from gateway.staff.stats_tables import TABLES, Audience, Chart, Table, cell
+from gateway.staff.stats_tables import TABLES
+from gateway.staff.tables import Audience, Chart, Table, cell
 from gateway.stats import filters
 from gateway.stats.board import TooLong
 
@@ -150,7 +152,7 @@ async def export(request: Request, staff: StaffUser) -> Response:
         session.add(
             audit.entry(
                 staff_actor(staff.id),
-                "export",
+                AuditAction.EXPORT,
                 dashboard.now(),
                 details={"table": spec.name, "filters": wanted.as_json(), "rows": len(table.rows)},
             )
@@ -224,7 +226,7 @@ async def _choices(dashboard: Dashboard, scope: Scope, lang: str) -> Choices:
         mutuals = (
             await session.execute(
                 select(unit.code, unit.name, unit.commune)
-                .where(unit.level == "mutual", within_scope(scope, unit.path))
+                .where(unit.level == UnitLevel.MUTUAL, within_scope(scope, unit.path))
                 .order_by(unit.name)
             )
         ).all()

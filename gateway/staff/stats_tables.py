@@ -8,93 +8,27 @@ two cannot disagree. Each table has a name, the one in its export's URL
     table = spec.build(await figure(...spec.figure...), Audience("fr"))
     table.rows  # [{"key": "MS-PARAKOU", "households": 3, "persons": 6}, ...]
 
-Rows hold raw numbers; `cell` writes them for a page, `gateway.staff.csv_export` for
-a spreadsheet. Labels (statuses, channels) are written in the reader's language.
+Rows hold raw numbers; `gateway.staff.tables.cell` writes them for a page,
+`gateway.staff.csv_export` for a spreadsheet. Labels (statuses, channels) are written
+in the reader's language.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
+from adapters.register import CoverageStatus
 from gateway.staff import language
-from gateway.stats.figures import STATUSES
-
-LABEL = "label"
-COUNT = "count"
-XOF = "xof"
-RATE = "rate"  # a share between 0 and 1, written as a percentage
-DECIMAL = "decimal"  # an average
-
-
-@dataclass(frozen=True)
-class Audience:
-    """Who reads the table: their language and the scheme's names of its
-    socio-professional groups in it. (What a role may see is settled in the figures.)"""
-
-    lang: str
-    occupations: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str  # in the rows
-    heading: str  # catalogue key
-    kind: str = COUNT
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A chart drawn from a table: `value` per row (labelled by the first column), over
-    `total` when given (paid out of due); `series` for a time series."""
-
-    value: str
-    total: str | None = None
-    series: bool = False
-    heading: str | None = None  # catalogue key; the table's title when None
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    title: str  # catalogue key
-    columns: tuple[Column, ...]
-    rows: list[dict[str, Any]]
-    charts: tuple[Chart, ...] = ()
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    figure: str  # the name of the figure in gateway.stats.routes.ENDPOINTS
-    build: Callable[[dict[str, Any], Audience], Table]
-
-
-def cell(value: Any, kind: str, lang: str) -> str:
-    """A value as a page (and a spreadsheet) writes it: French writes 41,2 % and
-    1 575, English 41.2% and 1,575."""
-    if value is None:
-        return "—"
-    if kind == LABEL:
-        return str(value)
-    if kind == RATE:
-        percent = f"{float(value) * 100:.1f}"
-        return f"{percent.replace('.', ',')}\u00a0%" if lang == "fr" else f"{percent}%"
-    if kind == DECIMAL:
-        text = f"{float(value):.1f}"
-        return text.replace(".", ",") if lang == "fr" else text
-    grouped = f"{int(value):,}"
-    grouped = grouped.replace(",", "\u202f") if lang == "fr" else grouped
-    return f"{grouped}\u00a0FCFA" if kind == XOF else grouped
-
-
-def label(lang: str, prefix: str, value: Any) -> str:
-    """A code in words when the catalogue has it (`status.active` → Covered), else the
-    code itself: purposes, journeys and screens are many and change with the menus."""
-    text = str(value)
-    return language.catalogue(lang).get(f"{prefix}.{text}") or text
-
+from gateway.staff.tables import (
+    Audience,
+    CellKind,
+    Chart,
+    Column,
+    Table,
+    TableSpec,
+    label,
+)
 
 # The tables, by page.
 
@@ -107,10 +41,10 @@ def _overview(result: dict[str, Any], who: Audience) -> Table:
         (
             Column("households", "stats.households"),
             Column("persons", "stats.persons"),
-            Column("premium_due", "stats.premium_due", XOF),
-            Column("premium_paid", "stats.premium_paid", XOF),
-            Column("collection_rate", "stats.collection_rate", RATE),
-            Column("collected", "stats.collected", XOF),
+            Column("premium_due", "stats.premium_due", CellKind.XOF),
+            Column("premium_paid", "stats.premium_paid", CellKind.XOF),
+            Column("collection_rate", "stats.collection_rate", CellKind.RATE),
+            Column("collected", "stats.collected", CellKind.XOF),
         ),
         [
             {
@@ -132,7 +66,7 @@ def _statuses(counts: dict[str, int], persons: dict[str, int] | None, lang: str)
             "households": counts[status],
             **({"persons": persons[status]} if persons is not None else {}),
         }
-        for status in STATUSES
+        for status in CoverageStatus
     ]
 
 
@@ -140,7 +74,7 @@ def _overview_status(result: dict[str, Any], who: Audience) -> Table:
     return Table(
         "overview_status",
         "stats.table.status",
-        (Column("key", "stats.status", LABEL), Column("households", "stats.households")),
+        (Column("key", "stats.status", CellKind.LABEL), Column("households", "stats.households")),
         _statuses(result["households_by_status"], None, who.lang),
         (Chart("households"),),
     )
@@ -158,7 +92,7 @@ def _enrolment_by(
             f"enrolment_by_{dimension}",
             f"stats.table.enrolment_by_{dimension}",
             (
-                Column("key", f"stats.{dimension}", LABEL),
+                Column("key", f"stats.{dimension}", CellKind.LABEL),
                 Column("households", "stats.households"),
                 Column("persons", "stats.persons"),
             ),
@@ -173,7 +107,7 @@ def _enrolment_by_occupation(result: dict[str, Any], who: Audience) -> Table:
     return Table(
         "enrolment_by_occupation",
         "stats.table.enrolment_by_occupation",
-        (Column("key", "stats.occupation", LABEL), Column("persons", "stats.persons")),
+        (Column("key", "stats.occupation", CellKind.LABEL), Column("persons", "stats.persons")),
         [
             {
                 "key": who.occupations.get(row["key"])
@@ -191,7 +125,7 @@ def _coverage_status(result: dict[str, Any], who: Audience) -> Table:
         "coverage_by_status",
         "stats.table.status",
         (
-            Column("key", "stats.status", LABEL),
+            Column("key", "stats.status", CellKind.LABEL),
             Column("households", "stats.households"),
             Column("persons", "stats.persons"),
         ),
@@ -205,8 +139,8 @@ def _coverage_by_mutual(result: dict[str, Any], who: Audience) -> Table:
         "coverage_by_mutual",
         "stats.table.coverage_by_mutual",
         (
-            Column("key", "stats.mutual", LABEL),
-            *(Column(status, f"status.{status}") for status in STATUSES),
+            Column("key", "stats.mutual", CellKind.LABEL),
+            *(Column(status, f"status.{status}") for status in CoverageStatus),
         ),
         list(result["by_mutual"]),
     )
@@ -217,7 +151,7 @@ def _renewals(result: dict[str, Any], who: Audience) -> Table:
     return Table(
         "coverage_renewals",
         "stats.table.renewals",
-        (Column("key", "stats.cover_year", LABEL), Column("periods", "stats.periods")),
+        (Column("key", "stats.cover_year", CellKind.LABEL), Column("periods", "stats.periods")),
         [
             {"key": language.translate(who.lang, "stats.first_year"), "periods": opened["first"]},
             {"key": language.translate(who.lang, "stats.renewal"), "periods": opened["renewals"]},
@@ -227,11 +161,11 @@ def _renewals(result: dict[str, Any], who: Audience) -> Table:
 
 
 _PREMIUM_COLUMNS = (
-    Column("premium_due", "stats.premium_due", XOF),
-    Column("premium_paid", "stats.premium_paid", XOF),
-    Column("collection_rate", "stats.collection_rate", RATE),
-    Column("sponsor_share", "stats.sponsor_share", XOF),
-    Column("sponsor_paid", "stats.sponsor_paid", XOF),
+    Column("premium_due", "stats.premium_due", CellKind.XOF),
+    Column("premium_paid", "stats.premium_paid", CellKind.XOF),
+    Column("collection_rate", "stats.collection_rate", CellKind.RATE),
+    Column("sponsor_share", "stats.sponsor_share", CellKind.XOF),
+    Column("sponsor_paid", "stats.sponsor_paid", CellKind.XOF),
 )
 
 
@@ -240,7 +174,7 @@ def _premiums_by(dimension: str) -> Callable[[dict[str, Any], Audience], Table]:
         return Table(
             f"premiums_by_{dimension}",
             f"stats.table.premiums_by_{dimension}",
-            (Column("key", f"stats.{dimension}", LABEL), *_PREMIUM_COLUMNS),
+            (Column("key", f"stats.{dimension}", CellKind.LABEL), *_PREMIUM_COLUMNS),
             sorted(result[f"premiums_by_{dimension}"], key=lambda row: str(row["key"])),
             (Chart("premium_paid", total="premium_due", heading="stats.chart.paid_of_due"),),
         )
@@ -255,9 +189,9 @@ def _collected_by(dimension: str, prefix: str) -> Callable[[dict[str, Any], Audi
             f"collected_by_{dimension}",
             f"stats.table.collected_by_{dimension}",
             (
-                Column("key", f"stats.{dimension}", LABEL),
+                Column("key", f"stats.{dimension}", CellKind.LABEL),
                 Column("payments", "stats.payments"),
-                Column("amount", "stats.amount", XOF),
+                Column("amount", "stats.amount", CellKind.XOF),
             ),
             [{**row, "key": label(who.lang, prefix, row["key"])} for row in rows],
             (Chart("amount"),),
@@ -271,11 +205,11 @@ def _timeseries(result: dict[str, Any], who: Audience) -> Table:
         "timeseries",
         f"stats.table.timeseries_{result['interval']}",
         (
-            Column("start", f"stats.{result['interval']}", LABEL),
+            Column("start", f"stats.{result['interval']}", CellKind.LABEL),
             Column("households", "stats.households"),
             Column("persons", "stats.persons"),
             Column("payments", "stats.payments"),
-            Column("collected", "stats.collected", XOF),
+            Column("collected", "stats.collected", CellKind.XOF),
         ),
         list(result["series"]),
         (
@@ -292,12 +226,12 @@ def _agents(result: dict[str, Any], who: Audience) -> Table:
         "agents",
         "stats.table.agents",
         (
-            Column("name", "stats.agent", LABEL),
-            Column("mutual", "stats.mutual", LABEL),
+            Column("name", "stats.agent", CellKind.LABEL),
+            Column("mutual", "stats.mutual", CellKind.LABEL),
             Column("households", "stats.households"),
             Column("members", "stats.members"),
             Column("cash_payments", "stats.cash_payments"),
-            Column("cash_collected", "stats.cash_collected", XOF),
+            Column("cash_collected", "stats.cash_collected", CellKind.XOF),
         ),
         rows,
         (Chart("households", heading="stats.chart.agent_households"),),
@@ -313,7 +247,7 @@ def _counts(
         return Table(
             name,
             f"stats.table.{name}",
-            (Column("key", heading, LABEL), Column("count", "stats.count")),
+            (Column("key", heading, CellKind.LABEL), Column("count", "stats.count")),
             [
                 {"key": label(who.lang, prefix, key) if prefix else key, "count": count}
                 for key, count in result[source].items()
@@ -333,8 +267,8 @@ def _funnel(result: dict[str, Any], who: Audience) -> Table:
             Column("sessions", "stats.sessions"),
             Column("enrolled", "stats.enrolled"),
             Column("payment_started", "stats.payment_started"),
-            Column("average_hops", "stats.average_hops", DECIMAL),
-            Column("average_seconds", "stats.average_seconds", DECIMAL),
+            Column("average_hops", "stats.average_hops", CellKind.DECIMAL),
+            Column("average_seconds", "stats.average_seconds", CellKind.DECIMAL),
         ),
         [
             {
@@ -348,13 +282,13 @@ def _funnel(result: dict[str, Any], who: Audience) -> Table:
 
 def _funnel_by_mutual(result: dict[str, Any], who: Audience) -> Table:
     """Sessions by the caller's mutual; the row of no known mutual is there only for
-    staff who see the whole scheme (figures.funnel leaves it out for the others)."""
+    staff who see the whole scheme (funnel.funnel leaves it out for the others)."""
     unknown = language.translate(who.lang, "stats.funnel.no_mutual")
     return Table(
         "funnel_by_mutual",
         "stats.table.funnel_by_mutual",
         (
-            Column("key", "stats.mutual", LABEL),
+            Column("key", "stats.mutual", CellKind.LABEL),
             Column("sessions", "stats.sessions"),
             Column("enrolled", "stats.enrolled"),
             Column("payment_started", "stats.payment_started"),
@@ -371,7 +305,7 @@ def _funnel_stops(result: dict[str, Any], who: Audience) -> Table:
     return Table(
         "funnel_stops",
         "stats.table.funnel_stops",
-        (Column("node", "stats.screen", LABEL), Column("sessions", "stats.sessions")),
+        (Column("node", "stats.screen", CellKind.LABEL), Column("sessions", "stats.sessions")),
         list(result["stopped_at"]),
         (Chart("sessions"),),
     )

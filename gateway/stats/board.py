@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 
 from gateway.staff.scope import Scope
-from gateway.stats import figures
+from gateway.stats import figures, funnel
 from gateway.stats.filters import BadFilter, Filters, parse
 from gateway.stats.selection import Source
 
@@ -60,7 +60,7 @@ FIGURES: dict[str, Figure] = {
     "timeseries": figures.timeseries,
     "agents": _undated(figures.agents),
     "sms": _undated(figures.sms),
-    "funnel": _undated(figures.funnel),
+    "funnel": _undated(funnel.funnel),
 }
 
 

@@ -19,24 +19,28 @@ Meanings, once for all:
   household's first;
 - premiums are those of cover years opened in the period (cancelled ones left out);
   money collected is succeeded payments settled in the period.
+
+The rows of premiums and money are read and summed in `gateway.stats.money`; the time
+series is built in `gateway.stats.series` and exported from here with the others.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from datetime import date, timedelta
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import aliased
 
+from adapters.register import CoverageStatus
 from db import models
+from gateway.agents.ledger import CASH_TAKEN
 from gateway.staff.scope import Scope
-from gateway.stats.filters import BadFilter, Filters
-from gateway.stats.selection import Selection, Source, day_key, reading, select_for
-from menus.journeys import nodes_with
-from menus.nodes import Outcome
+from gateway.stats.filters import Filters
+from gateway.stats.money import collected_by, collected_rows, premium_rows, premiums_by
+from gateway.stats.selection import Selection, Source, reading, select_for
+from gateway.stats.series import timeseries
 
 __all__ = [
     "Source",
@@ -44,14 +48,11 @@ __all__ = [
     "collection",
     "coverage",
     "enrolment",
-    "funnel",
     "overview",
     "sms",
     "timeseries",
 ]
 
-STATUSES = ("pending_payment", "waiting", "active", "grace", "lapsed", "cancelled")
-STOPS_SHOWN = 15  # the most common last screens of the other sessions
 
 H = models.Household
 M = models.Member
@@ -80,14 +81,14 @@ async def overview(source: Source, scope: Scope, filters: Filters) -> dict[str, 
                 )
             ).all()
         )
-        premiums = await _premium_rows(session, sel)
-        collected = await _collected_rows(session, sel)
+        premiums = await premium_rows(session, sel)
+        collected = await collected_rows(session, sel)
     return {
         "households": int(households or 0),
         "persons": int(persons or 0),
         "households_by_status": _statuses(statuses),
-        "premiums": _premiums(premiums, lambda row: None, total_only=True)[0],
-        "collected": _collected(collected, lambda row: None, total_only=True)[0],
+        "premiums": premiums_by(premiums, lambda row: None, total_only=True)[0],
+        "collected": collected_by(collected, lambda row: None, total_only=True)[0],
     }
 
 
@@ -125,13 +126,13 @@ async def enrolment(source: Source, scope: Scope, filters: Filters) -> dict[str,
         "persons": sum(row[-1] for row in person_rows),
     }
     for dimension, name in names.items():
-        households = _sum_by(household_rows, name)
-        persons = _sum_by(person_rows, name)
+        households = sum_by(household_rows, name)
+        persons = sum_by(person_rows, name)
         result[f"by_{dimension}"] = [
             {"key": key, "households": households.get(key, 0), "persons": persons.get(key, 0)}
             for key in sorted(set(households) | set(persons))
         ]
-    occupations = _sum_by(person_rows, lambda row: row[4] or "unknown")
+    occupations = sum_by(person_rows, lambda row: row[4] or "unknown")
     result["by_occupation"] = [
         {"key": key, "persons": count} for key, count in sorted(occupations.items())
     ]
@@ -160,7 +161,9 @@ async def coverage(source: Source, scope: Scope, filters: Filters) -> dict[str, 
                 select(func.count(), func.sum(case((renewal, 1), else_=0)))
                 .select_from(P)
                 .join(H, H.id == P.household_id)
-                .where(*sel.households(), *sel.days(P.starts_on), P.status != "cancelled")
+                .where(
+                    *sel.households(), *sel.days(P.starts_on), P.status != CoverageStatus.CANCELLED
+                )
             )
         ).one()
     households: Counter[str] = Counter()
@@ -188,56 +191,16 @@ async def collection(source: Source, scope: Scope, filters: Filters) -> dict[str
     and channel."""
     async with reading(source) as session:
         sel = await select_for(session, source, scope, filters)
-        premiums = await _premium_rows(session, sel)
-        collected = await _collected_rows(session, sel)
+        premiums = await premium_rows(session, sel)
+        collected = await collected_rows(session, sel)
     return {
-        "premiums": _premiums(premiums, lambda row: None, total_only=True)[0],
-        "premiums_by_mutual": _premiums(premiums, lambda row: sel.mutual_code(row[0])),
-        "premiums_by_product": _premiums(premiums, lambda row: sel.product_code(row[1])),
-        "collected": _collected(collected, lambda row: None, total_only=True)[0],
-        "collected_by_provider": _collected(collected, lambda row: row[0]),
-        "collected_by_channel": _collected(collected, lambda row: row[1]),
+        "premiums": premiums_by(premiums, lambda row: None, total_only=True)[0],
+        "premiums_by_mutual": premiums_by(premiums, lambda row: sel.mutual_code(row[0])),
+        "premiums_by_product": premiums_by(premiums, lambda row: sel.product_code(row[1])),
+        "collected": collected_by(collected, lambda row: None, total_only=True)[0],
+        "collected_by_provider": collected_by(collected, lambda row: row[0]),
+        "collected_by_channel": collected_by(collected, lambda row: row[1]),
     }
-
-
-async def timeseries(source: Source, scope: Scope, filters: Filters, today: date) -> dict[str, Any]:
-    """Per day (or week, from Monday) of the period: households and persons enrolled,
-    payments collected and their amount. Every bucket is present, with zeros; without
-    `from`/`to`, the last 30 days (or 12 weeks) up to `today`."""
-    filters = filters.series_period(today)
-    async with reading(source) as session:
-        sel = await select_for(session, source, scope, filters)
-        households = await _per_bucket(
-            session, sel, H.created_at, select(func.count()).select_from(H)
-        )
-        persons = await _per_bucket(
-            session,
-            sel,
-            M.created_at,
-            select(func.count()).select_from(M).join(H, H.id == M.household_id),
-        )
-        payments = await _per_bucket(
-            session,
-            sel,
-            PAY.settled_at,
-            select(func.count(), func.sum(PAY.amount))
-            .select_from(PAY)
-            .join(H, H.id == PAY.household_id)
-            .where(PAY.status == "succeeded"),
-        )
-    series = []
-    for bucket in _buckets(sel):
-        paid = payments.get(bucket, (0, 0))
-        series.append(
-            {
-                "start": bucket,
-                "households": int(households.get(bucket, (0,))[0]),
-                "persons": int(persons.get(bucket, (0,))[0]),
-                "payments": int(paid[0]),
-                "collected": int(paid[1] or 0),
-            }
-        )
-    return {"interval": filters.interval, "series": series}
 
 
 async def agents(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
@@ -282,8 +245,7 @@ async def agents(source: Source, scope: Scope, filters: Filters) -> dict[str, An
                     .join(H, H.id == PAY.household_id)
                     .where(
                         PAY.agent_id.is_not(None),
-                        PAY.provider == "cash",
-                        PAY.status == "succeeded",
+                        *CASH_TAKEN,
                         *sel.households(),
                         *sel.during(PAY.settled_at),
                     )
@@ -337,98 +299,10 @@ async def sms(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
         ).all()
     return {
         "messages": sum(row[-1] for row in rows),
-        "by_status": dict(sorted(_sum_by(rows, lambda row: row[0]).items())),
-        "by_delivery_status": dict(sorted(_sum_by(rows, lambda row: row[1] or "none").items())),
-        "by_purpose": dict(sorted(_sum_by(rows, lambda row: row[2]).items())),
+        "by_status": dict(sorted(sum_by(rows, lambda row: row[0]).items())),
+        "by_delivery_status": dict(sorted(sum_by(rows, lambda row: row[1] or "none").items())),
+        "by_purpose": dict(sorted(sum_by(rows, lambda row: row[2]).items())),
     }
-
-
-async def funnel(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
-    """The USSD funnel from Africa's Talking's end-of-session notifications in the period:
-    sessions (one notification each), by journey and by the aggregator's status; those
-    that ended on a screen marked `Outcome.ENROLLED` and `Outcome.PAYMENT_STARTED` in
-    the journeys; the screens the others ended on, most common first; and the same
-    counts by mutual (`by_mutual`).
-
-    A session belongs to the caller's mutual when the session knew it: a known
-    household's, a field agent's, or the one chosen while enrolling. Sessions of no known
-    mutual (`key` null in `by_mutual`: a stranger who stopped before choosing) count only
-    for staff who see the whole scheme, and not under a `mutual` filter. Only `from`,
-    `to` and `mutual` apply: a session has no commune, product or channel."""
-    narrowed = [name for name in ("commune", "product", "channel") if getattr(filters, name)]
-    if narrowed:
-        raise BadFilter(f"the USSD funnel is not broken down by {', '.join(narrowed)}")
-    end = models.UssdSessionEnd
-    enrolled, payment_started = nodes_with(Outcome.ENROLLED), nodes_with(Outcome.PAYMENT_STARTED)
-    async with reading(source) as session:
-        sel = await select_for(session, source, scope, filters)
-        kept = (*sel.in_mutuals(end.mutual_id), *sel.during(end.ended_at))
-        rows = (
-            await session.execute(
-                select(end.journey, end.last_node, end.status, func.count())
-                .where(*kept)
-                .group_by(end.journey, end.last_node, end.status)
-            )
-        ).all()
-        # Per mutual, with the sums the averages are made of: one more grouped scan.
-        per_mutual = (
-            await session.execute(
-                select(
-                    end.mutual_id,
-                    func.sum(_one_if(end.last_node.in_(sorted(enrolled)))),
-                    func.sum(_one_if(end.last_node.in_(sorted(payment_started)))),
-                    func.sum(end.hops),
-                    func.count(end.hops),
-                    func.sum(end.duration_ms),
-                    func.count(end.duration_ms),
-                    func.count(),
-                )
-                .where(*kept)
-                .group_by(end.mutual_id)
-            )
-        ).all()
-    stops = _sum_by(
-        [row for row in rows if row[1] not in enrolled | payment_started],
-        lambda row: row[1] or "unknown",
-    )
-    journeys = _sum_by(rows, lambda row: row[0] or "unknown")
-    by_mutual = [
-        {
-            "key": None if mutual_id is None else sel.mutual_code(mutual_id),
-            "sessions": int(count),
-            "enrolled": int(enrolled_count or 0),
-            "payment_started": int(started_count or 0),
-        }
-        for mutual_id, enrolled_count, started_count, *_, count in per_mutual
-    ]
-    by_mutual.sort(key=lambda row: (row["key"] is None, row["key"] or ""))
-    return {
-        "sessions": sum(row[-1] for row in rows),
-        "enrolled": sum(row[-1] for row in rows if row[1] in enrolled),
-        "payment_started": sum(row[-1] for row in rows if row[1] in payment_started),
-        "by_journey": dict(sorted(journeys.items())),
-        "by_status": dict(sorted(_sum_by(rows, lambda row: row[2]).items())),
-        "stopped_at": [
-            {"node": node, "sessions": count}
-            for node, count in sorted(stops.items(), key=lambda item: (-item[1], item[0]))[
-                :STOPS_SHOWN
-            ]
-        ],
-        "by_mutual": by_mutual,
-        "average_hops": _average(per_mutual, 3),
-        "average_duration_ms": _average(per_mutual, 5),
-    }
-
-
-def _one_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
-
-
-def _average(rows: Sequence[Any], at: int) -> float | None:
-    """The average of a column from per-group sums (at `at`) and counts (at `at + 1`)."""
-    total = sum(int(row[at] or 0) for row in rows)
-    count = sum(int(row[at + 1]) for row in rows)
-    return round(total / count, 1) if count else None
 
 
 def _latest_periods(sel: Selection) -> list[Any]:
@@ -444,123 +318,11 @@ def _latest_periods(sel: Selection) -> list[Any]:
     ]
 
 
-async def _premium_rows(session: Any, sel: Selection) -> list[Any]:
-    """Premiums of the cover years opened in the period, per mutual and product: one scan
-    that every breakdown of premiums is rolled up from."""
-    return list(
-        (
-            await session.execute(
-                select(
-                    H.mutual_id,
-                    H.product_id,
-                    func.sum(P.premium_due),
-                    func.sum(P.amount_paid),
-                    func.sum(P.sponsor_share),
-                    func.sum(P.sponsor_paid),
-                )
-                .select_from(P)
-                .join(H, H.id == P.household_id)
-                .where(P.status != "cancelled", *sel.households(), *sel.days(P.starts_on))
-                .group_by(H.mutual_id, H.product_id)
-            )
-        ).all()
-    )
-
-
-def _premiums(
-    rows: Sequence[Any], key: Callable[[Any], Any], total_only: bool = False
-) -> list[dict[str, Any]]:
-    """Premium rows summed under `key`; one row of zeros for a total over nothing."""
-    sums: dict[Any, list[int]] = {}
-    for row in rows:
-        total = sums.setdefault(key(row), [0, 0, 0, 0])
-        for i, value in enumerate(row[2:]):
-            total[i] += int(value or 0)
-    if not sums and total_only:
-        sums[None] = [0, 0, 0, 0]
-    return [_premium_row(k, *values) for k, values in sorted(sums.items(), key=_by_key)]
-
-
-def _premium_row(
-    key: Any, due: int, paid: int, sponsor_due: int, sponsor_paid: int
-) -> dict[str, Any]:
-    return {
-        "key": key,
-        "premium_due": due,
-        "premium_paid": paid,
-        "collection_rate": round(paid / due, 4) if due else None,
-        "sponsor_share": sponsor_due,
-        "sponsor_paid": sponsor_paid,
-    }
-
-
-async def _collected_rows(session: Any, sel: Selection) -> list[Any]:
-    """Succeeded payments settled in the period, per provider and channel."""
-    return list(
-        (
-            await session.execute(
-                select(PAY.provider, PAY.channel, func.count(), func.sum(PAY.amount))
-                .select_from(PAY)
-                .join(H, H.id == PAY.household_id)
-                .where(PAY.status == "succeeded", *sel.households(), *sel.during(PAY.settled_at))
-                .group_by(PAY.provider, PAY.channel)
-            )
-        ).all()
-    )
-
-
-def _collected(
-    rows: Sequence[Any], key: Callable[[Any], Any], total_only: bool = False
-) -> list[dict[str, Any]]:
-    sums: dict[Any, list[int]] = {}
-    for row in rows:
-        total = sums.setdefault(key(row), [0, 0])
-        total[0] += int(row[2])
-        total[1] += int(row[3] or 0)
-    if not sums and total_only:
-        sums[None] = [0, 0]
-    return [
-        {"key": k, "payments": payments, "amount": amount}
-        for k, (payments, amount) in sorted(sums.items(), key=_by_key)
-    ]
-
-
-def _by_key(item: tuple[Any, Any]) -> str:
-    return str(item[0])
-
-
-async def _per_bucket(
-    session: Any, sel: Selection, column: Any, query: Any
-) -> dict[str, tuple[Any, ...]]:
-    bucket = sel.bucket(column)
-    rows = (
-        await session.execute(
-            query.add_columns(bucket).where(*sel.households(), *sel.during(column)).group_by(bucket)
-        )
-    ).all()
-    return {day_key(row[-1]): tuple(row[:-1]) for row in rows}
-
-
-def _buckets(sel: Selection) -> list[str]:
-    since, until = sel.filters.since, sel.filters.until
-    assert since is not None and until is not None  # set by Filters.series_period
-    if sel.filters.interval == "week":
-        since -= timedelta(days=since.weekday())
-        step = timedelta(days=7)
-    else:
-        step = timedelta(days=1)
-    days = []
-    while since <= until:
-        days.append(since.isoformat())
-        since += step
-    return days
-
-
 def _statuses(counts: dict[str, int] | Counter[str]) -> dict[str, int]:
-    return {status: int(counts.get(status, 0)) for status in STATUSES}
+    return {status: int(counts.get(status, 0)) for status in CoverageStatus}
 
 
-def _sum_by(rows: Iterable[Any], name: Any) -> dict[str, int]:
+def sum_by(rows: Iterable[Any], name: Any) -> dict[str, int]:
     """Sums the last column of grouped rows under a coarser key."""
     totals: Counter[str] = Counter()
     for row in rows:

@@ -17,9 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
+from db.values import Channel, UnitLevel
 from gateway.staff.scope import Scope
 
-CHANNELS = ("ussd", "agent", "import")
+CHANNELS = tuple(Channel)
 INTERVALS = ("day", "week")
 KNOWN = ("from", "to", "mutual", "commune", "product", "channel", "interval")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -43,7 +44,7 @@ class Filters:
     mutual: str | None = None  # SchemeUnit.code of a mutual
     commune: str | None = None  # Household.commune
     product: str | None = None  # Product.code
-    channel: str | None = None  # Household.channel: ussd, agent, import
+    channel: str | None = None  # Household.channel
     interval: str = "day"  # of a time series
 
     def as_json(self) -> dict[str, Any]:
@@ -106,7 +107,8 @@ async def authorise(
         if filters.mutual is not None:
             path = await session.scalar(
                 select(models.SchemeUnit.path).where(
-                    models.SchemeUnit.code == filters.mutual, models.SchemeUnit.level == "mutual"
+                    models.SchemeUnit.code == filters.mutual,
+                    models.SchemeUnit.level == UnitLevel.MUTUAL,
                 )
             )
             if path is None:

@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from adapters.register import CoverageStatus
 from gateway.stats.filters import CHANNELS, INTERVALS, MAX_BUCKETS
 
 
@@ -231,9 +232,7 @@ def document(endpoints: Iterable[Documented], prefix: str) -> dict[str, Any]:
                 "staffSession": {"type": "apiKey", "in": "cookie", "name": "alafia_staff"}
             },
             "schemas": {
-                "Statuses": _counts(
-                    "pending_payment", "waiting", "active", "grace", "lapsed", "cancelled"
-                ),
+                "Statuses": _counts(*CoverageStatus),
                 "Premiums": _keyed(
                     premium_due=_integer(),
                     premium_paid=_integer(),

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from db import models
+from db.values import UnitLevel
 from gateway.staff.scope import Scope
 from gateway.stats.filters import Filters
 
@@ -159,7 +160,7 @@ async def select_for(
                 models.SchemeUnit.code,
                 models.SchemeUnit.name,
                 models.SchemeUnit.path,
-            ).where(models.SchemeUnit.level == "mutual")
+            ).where(models.SchemeUnit.level == UnitLevel.MUTUAL)
         )
     ).all()
     mutuals = {

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.register import Relationship
 from db import models
 
 # Facility desk phones and agents' phones are few and change rarely: each process keeps
@@ -70,7 +71,7 @@ class CallerService:
                     .join(models.Member, models.Member.household_id == models.Household.id)
                     .where(
                         models.Household.phone == phone,
-                        models.Member.relationship_to_head == "head",
+                        models.Member.relationship_to_head == Relationship.HEAD,
                     )
                     .order_by(models.Household.id.desc())
                     .limit(1)

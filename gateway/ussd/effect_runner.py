@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from db.values import CheckChannel
 from gateway.agents.desk import AgentDesk
 from gateway.agents.pins import AgentPins
 from gateway.enrolment.entitlements import RightsService
@@ -100,7 +101,7 @@ class EffectRunner:
 
     async def _check(self, member_no: str, facility_id: int, today: date) -> EligibilityResult:
         answer = await self.eligibility.check(
-            FacilityRef(facility_id, "", ""), member_no, today, "ussd"
+            FacilityRef(facility_id, "", ""), member_no, today, CheckChannel.USSD
         )
         return EligibilityResult(
             outcome=answer.outcome,

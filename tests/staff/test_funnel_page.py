@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER
+from db.values import StaffRole
 from tests import test_stats_api as api_data
 from tests.stats import test_funnel_by_mutual as funnel_data
 from tests.test_staff_stats_pages import number, page_of, rows_of
@@ -27,8 +27,8 @@ COUNT_UNKNOWN = funnel_data.COUNT_UNKNOWN
 
 
 async def test_the_funnel_page_per_mutual(sessions: None, login: Any, db: Session) -> None:
-    admin = await login(CENTRAL_ADMIN)
-    manager = await login(MUTUAL_MANAGER, "MS-PARAKOU")
+    admin = await login(StaffRole.CENTRAL_ADMIN)
+    manager = await login(StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
 
     whole = await page_of(admin, "/admin/stats/funnel", lang="en")
     own = await page_of(manager, "/admin/stats/funnel", lang="en")
@@ -48,7 +48,7 @@ async def test_the_funnel_page_per_mutual(sessions: None, login: Any, db: Sessio
 
 
 async def test_the_funnel_page_in_french_names_the_unknown(sessions: None, login: Any) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     page = await page_of(admin, "/admin/stats/funnel", lang="fr")
 
@@ -56,8 +56,8 @@ async def test_the_funnel_page_in_french_names_the_unknown(sessions: None, login
 
 
 async def test_the_funnel_by_mutual_csv(sessions: None, login: Any, db: Session) -> None:
-    manager = await login(MUTUAL_MANAGER, "MS-PARAKOU")
-    admin = await login(CENTRAL_ADMIN)
+    manager = await login(StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     own = await manager.http.get("/admin/export/funnel_by_mutual.csv")
     kandi = await admin.http.get(

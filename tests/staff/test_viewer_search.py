@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from db import models
+from db.values import StaffRole
 from gateway.enrolment.service import EnrolmentService
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER
 from tests import test_staff_web as staff_web
 from tests.support.households import enrol_household
 from tests.test_staff_web import audit_rows, logged_in
@@ -57,7 +57,7 @@ async def test_a_viewer_may_not_search_by_phone_or_name(
     lang: str,
 ) -> None:
     household, _ = await _household(enrolment, db)
-    await logged_in(web, app, VIEWER, "ZS-PARAKOU")
+    await logged_in(web, app, StaffRole.VIEWER, "ZS-PARAKOU")
 
     answer = await web.get("/admin/households", params={"q": query, "lang": lang})
 
@@ -75,7 +75,7 @@ async def test_a_viewer_finds_a_household_by_member_number(
     web: httpx.AsyncClient, app: Starlette, enrolment: EnrolmentService, db: Session
 ) -> None:
     household, member_no = await _household(enrolment, db)
-    await logged_in(web, app, VIEWER, "ZS-PARAKOU")
+    await logged_in(web, app, StaffRole.VIEWER, "ZS-PARAKOU")
 
     answer = await web.get("/admin/households", params={"q": member_no, "lang": "en"})
 
@@ -94,14 +94,16 @@ async def test_a_mistyped_member_number_gets_the_same_message(
 ) -> None:
     _, member_no = await _household(enrolment, db)
     wrong = member_no[:-1] + str((int(member_no[-1]) + 1) % 10)  # the check digit is off
-    await logged_in(web, app, VIEWER, None)
+    await logged_in(web, app, StaffRole.VIEWER, None)
 
     answer = await web.get("/admin/households", params={"q": wrong, "lang": "en"})
 
     assert REFUSED["en"] in answer.text
 
 
-@pytest.mark.parametrize(("role", "scope"), [(MUTUAL_MANAGER, "MS-PARAKOU"), (CENTRAL_ADMIN, None)])
+@pytest.mark.parametrize(
+    ("role", "scope"), [(StaffRole.MUTUAL_MANAGER, "MS-PARAKOU"), (StaffRole.CENTRAL_ADMIN, None)]
+)
 async def test_managers_and_admins_still_search_by_phone(
     web: httpx.AsyncClient,
     app: Starlette,

@@ -24,8 +24,8 @@ import pytest
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
+from db.values import StaffRole
 from gateway.enrolment.service import EnrolmentService
-from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER
 from gateway.ussd.capability import Ussd
 from menus.state import SessionState
 from tests import test_stats_api as api_data
@@ -92,7 +92,7 @@ async def sessions(
 async def test_a_central_admin_sees_every_mutual_and_the_unknown(
     sessions: None, login: Any, db: Session
 ) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     funnel = await admin.figures("funnel")
     today = await admin.figures("funnel", **{"from": "2026-11-23", "to": "2026-11-23"})
@@ -121,7 +121,7 @@ async def test_a_central_admin_sees_every_mutual_and_the_unknown(
 async def test_a_manager_sees_only_their_mutuals_sessions(
     sessions: None, login: Any, db: Session
 ) -> None:
-    manager = await login(MUTUAL_MANAGER, "MS-PARAKOU")
+    manager = await login(StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
 
     funnel = await manager.figures("funnel")
     other = await manager.get("funnel", mutual="MS-KANDI")
@@ -146,7 +146,7 @@ async def test_a_manager_sees_only_their_mutuals_sessions(
 async def test_the_mutual_filter_leaves_the_unknown_out(
     sessions: None, login: Any, db: Session
 ) -> None:
-    admin = await login(CENTRAL_ADMIN)
+    admin = await login(StaffRole.CENTRAL_ADMIN)
 
     kandi = await admin.figures("funnel", mutual="MS-KANDI")
 
@@ -159,8 +159,8 @@ async def test_the_mutual_filter_leaves_the_unknown_out(
 async def test_viewers_see_their_unit_and_only_the_whole_scheme_sees_the_unknown(
     sessions: None, login: Any, db: Session
 ) -> None:
-    zone = await login(VIEWER, "ZS-PARAKOU")  # MS-PARAKOU and MS-NDALI
-    everything = await login(VIEWER)
+    zone = await login(StaffRole.VIEWER, "ZS-PARAKOU")  # MS-PARAKOU and MS-NDALI
+    everything = await login(StaffRole.VIEWER)
 
     in_zone = await zone.figures("funnel")
     whole = await everything.figures("funnel")

@@ -1,0 +1,50 @@
+"""The tables: scheme hierarchy, products, households, members, coverage periods, and what
+each capability keeps (payments, SMS, the register's outbox, facilities, agents, staff).
+
+One name per concept across code, database and API (DESIGN.md §2). Amounts are whole
+XOF in integers; dates are calendar days in the scheme's time zone. One module per
+capability; every table is imported from here (`from db import models; models.Household`),
+and importing this package registers them all on `Base.metadata`.
+"""
+
+from db.models.agents import Agent, CashHandover
+from db.models.base import Base
+from db.models.facilities import EligibilityCheck, Facility, FacilityPhone
+from db.models.households import CoveragePeriod, Household, Member
+from db.models.payments import Payment, PaymentNotice
+from db.models.register import RegisterEvent, RegisterLink
+from db.models.scheme import Occupation, Product, SchemeUnit
+from db.models.sms import InboundSms, Message, SmsCampaign, SmsEarlyReport, SmsOptOut
+from db.models.sponsors import Sponsor, SponsorSettlement, Subsidy
+from db.models.staff import AuditEntry, StaffAccount
+from db.models.ussd import UssdSessionEnd
+
+__all__ = [
+    "Agent",
+    "AuditEntry",
+    "Base",
+    "CashHandover",
+    "CoveragePeriod",
+    "EligibilityCheck",
+    "Facility",
+    "FacilityPhone",
+    "Household",
+    "InboundSms",
+    "Member",
+    "Message",
+    "Occupation",
+    "Payment",
+    "PaymentNotice",
+    "Product",
+    "RegisterEvent",
+    "RegisterLink",
+    "SchemeUnit",
+    "SmsCampaign",
+    "SmsEarlyReport",
+    "SmsOptOut",
+    "Sponsor",
+    "SponsorSettlement",
+    "StaffAccount",
+    "Subsidy",
+    "UssdSessionEnd",
+]

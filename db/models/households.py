@@ -1,0 +1,124 @@
+"""Households, their members and their coverage periods (one per cover year)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.models.base import Base
+from db.models.scheme import Product, SchemeUnit
+
+
+class Household(Base):
+    __tablename__ = "households"
+    # The dashboard's period filter and time series (migration 0006).
+    __table_args__ = (Index("ix_households_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mutual_id: Mapped[int] = mapped_column(ForeignKey("scheme_units.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164
+    language: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(16))  # db.values.Channel
+    commune: Mapped[str | None] = mapped_column(String(60))
+    arrondissement: Mapped[str | None] = mapped_column(String(60))
+    village: Mapped[str | None] = mapped_column(String(60))
+    # A category some sponsors pay for (e.g. "indigent", from the social registry).
+    category: Mapped[str | None] = mapped_column(String(32))
+    # The field agent who registered it (Channel.AGENT), for their figures and the audit.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    # Who asked for this enrolment (a USSD session, an import row): the same request
+    # arriving twice finds its household instead of creating a second one.
+    request_key: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    members: Mapped[list[Member]] = relationship(back_populates="household", order_by="Member.id")
+    periods: Mapped[list[CoveragePeriod]] = relationship(
+        back_populates="household", order_by="CoveragePeriod.starts_on"
+    )
+    mutual: Mapped[SchemeUnit] = relationship()
+    product: Mapped[Product] = relationship()
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (
+        Index("ix_members_head_identity", "last_name", "first_names", "birth_year"),
+        # The dashboard counts members per household's mutual and occupation from this
+        # index alone, and finds a period's members by date (migration 0006).
+        Index(
+            "ix_members_household_created_occupation", "household_id", "created_at", "occupation"
+        ),
+        Index("ix_members_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Set right after insert from the row id, with its check digit; unique once set.
+    member_no: Mapped[str | None] = mapped_column(String(12), unique=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    last_name: Mapped[str] = mapped_column(String(60))
+    first_names: Mapped[str] = mapped_column(String(80))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    birth_year: Mapped[int] = mapped_column(Integer)
+    birth_year_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    relationship_to_head: Mapped[str] = mapped_column(String(16))  # register's Relationship
+    occupation: Mapped[str | None] = mapped_column(String(32))
+    national_id: Mapped[str | None] = mapped_column(String(20), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    # The agent who registered this person (with the household or added later).
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    household: Mapped[Household] = relationship(back_populates="members")
+
+
+class CoveragePeriod(Base):
+    """One cover year of a household. `status` is stored for fast queries and kept in
+    step with `gateway.enrolment.coverage.status_on`, which decides it from dates and
+    money."""
+
+    __tablename__ = "coverage_periods"
+    __table_args__ = (
+        UniqueConstraint("household_id", "starts_on", name="uq_coverage_periods_household_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    starts_on: Mapped[date] = mapped_column(Date)  # the day the period was opened
+    persons: Mapped[int] = mapped_column(Integer)
+    premium_due: Mapped[int] = mapped_column(Integer)  # the household's own share
+    amount_paid: Mapped[int] = mapped_column(Integer, default=0)
+    # Set once the share that opens rights is paid (and the sponsor's, when it must be).
+    paid_in_full_on: Mapped[date | None] = mapped_column(Date)
+    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("sponsors.id"), index=True)
+    sponsor_share: Mapped[int] = mapped_column(Integer, default=0)
+    sponsor_paid: Mapped[int] = mapped_column(Integer, default=0)
+    # Copied from the sponsor at enrolment: must its share arrive before cover starts?
+    waits_for_sponsor: Mapped[bool] = mapped_column(Boolean, default=False)
+    waiting_days: Mapped[int] = mapped_column(Integer)
+    cover_months: Mapped[int] = mapped_column(Integer)
+    grace_days: Mapped[int] = mapped_column(Integer)
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # register's CoverageStatus
+    # Copies of what `gateway.enrolment.coverage` derives once the premium is paid, so
+    # the daily sweep (reminders, activation, lapse) finds its periods by index instead
+    # of reading every household.
+    covered_from: Mapped[date | None] = mapped_column(Date, index=True)
+    covered_until: Mapped[date | None] = mapped_column(Date, index=True)
+    grace_until: Mapped[date | None] = mapped_column(Date, index=True)
+
+    household: Mapped[Household] = relationship(back_populates="periods")

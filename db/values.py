@@ -1,0 +1,172 @@
+"""The closed sets of words the tables store in their string columns, each named once.
+
+Every set is a `StrEnum`: a member *is* the string stored (`PaymentStatus.PENDING ==
+"pending"`), so it is written, compared and bound in SQL as it is, and a value read back
+from a column compares equal to it. The columns stay plain strings, not database enums:
+a new word needs no migration.
+
+No SQLAlchemy here: the CLI builds its parser (role choices, for one) without loading it.
+
+Coverage statuses, relationships to the head and event kinds are spoken to the central
+register too, and are defined with its events (`adapters.register.CoverageStatus`,
+`Relationship`, `EventKind`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+# The provider of premiums paid in cash, to an agent or at the mutual's desk
+# (`payments.provider`; the other providers are the mobile-money adapters' names).
+CASH = "cash"
+
+
+class PaymentStatus(StrEnum):
+    """Where a premium payment stands in our ledger (`payments.status`). It only moves
+    forward: pending -> succeeded | failed | expired | needs_review, except that a success
+    confirmed after a local expiry is still credited."""
+
+    PENDING = "pending"  # stored before any provider is called; waiting for its answer
+    SUCCEEDED = "succeeded"  # confirmed as asked: credited to the period, receipt queued
+    FAILED = "failed"
+    EXPIRED = "expired"  # given up waiting locally
+    NEEDS_REVIEW = "needs_review"  # confirmed, but not as asked (or after a failure)
+
+
+class NoticeOutcome(StrEnum):
+    """What became of a provider's callback or webhook (`payment_notices.outcome`); one
+    refused outright (bad signature, malformed) keeps the reason it was refused instead."""
+
+    TO_CONFIRM = "to_confirm"  # one of our references: the worker asks the provider now
+    UNKNOWN_REFERENCE = "unknown_reference"  # never issued by us: kept for a person
+
+
+class Channel(StrEnum):
+    """Where an enrolment or a payment came from (`households.channel`,
+    `payments.channel`)."""
+
+    USSD = "ussd"  # the household itself, on the short code
+    AGENT = "agent"  # a field agent, on the short code
+    IMPORT = "import"  # a file of households (`alafia import households`)
+
+
+class MessageStatus(StrEnum):
+    """An SMS of the outbox (`messages.status`): queued -> sent -> delivered |
+    undelivered; or refused, cancelled, expired."""
+
+    QUEUED = "queued"
+    SENT = "sent"  # the aggregator took it
+    DELIVERED = "delivered"  # the handset got it
+    UNDELIVERED = "undelivered"  # the network could not deliver it
+    REFUSED = "refused"  # the aggregator will never send it (invalid number, blacklisted...)
+    CANCELLED = "cancelled"  # a reminder or campaign for a number that opted out meanwhile
+    EXPIRED = "expired"  # could not leave within SMS_GIVE_UP_AFTER
+
+
+class MessagePurpose(StrEnum):
+    """Why an SMS is sent (`messages.purpose`)."""
+
+    CONFIRMATION = "confirmation"  # of an enrolment or of a member added
+    RECEIPT = "receipt"  # of a payment
+    REMINDER = "reminder"  # premium due, cover ending, a change of cover, a campaign opening
+    CAMPAIGN = "campaign"  # sent by staff to a part of the scheme
+    REPLY = "reply"  # to an SMS the person sent
+
+
+class OptOutSource(StrEnum):
+    """How a number asked for no more reminders or campaigns (`sms_opt_outs.source`)."""
+
+    KEYWORD = "keyword"  # it sent STOP
+    AGGREGATOR = "aggregator"  # the aggregator's opt-out notice
+
+
+class RegisterEventStatus(StrEnum):
+    """An event for the central register (`register_events.status`)."""
+
+    PENDING = "pending"
+    PUSHED = "pushed"
+    DEAD = "dead"  # failed for good, or too often: a person looks, then `alafia register retry`
+    SKIPPED = "skipped"  # this register takes no such event (or the gateway is the register)
+
+
+class CheckChannel(StrEnum):
+    """How a health facility asked whether a member is covered
+    (`eligibility_checks.channel`)."""
+
+    API = "api"
+    FHIR = "fhir"
+    USSD = "ussd"  # from a desk phone, on the short code
+    SMS = "sms"  # VERIF from a desk phone
+
+
+class CheckOutcome(StrEnum):
+    """What an eligibility check answered (`eligibility_checks.outcome`): the register's
+    own answers, and what only the gateway can say (a mistyped number, a register that
+    did not answer)."""
+
+    COVERED = "covered"
+    NOT_COVERED = "not_covered"
+    UNKNOWN_MEMBER = "unknown_member"
+    BAD_NUMBER = "bad_number"
+    REGISTER_UNAVAILABLE = "register_unavailable"
+
+
+class CheckSource(StrEnum):
+    """Whose data answered an eligibility check (`eligibility_checks.source`)."""
+
+    LOCAL = "local"  # the gateway's own
+    REGISTER = "register"  # the central register's
+
+
+class StaffRole(StrEnum):
+    """What a dashboard account may see and do (`staff_accounts.role`)."""
+
+    CENTRAL_ADMIN = "central_admin"  # everything, everywhere
+    MUTUAL_MANAGER = "mutual_manager"  # their mutual; may send its campaigns
+    VIEWER = "viewer"  # read-only figures of their unit and below; personal data masked
+
+
+class UnitLevel(StrEnum):
+    """A level of the scheme's hierarchy, from the top (`scheme_units.level`)."""
+
+    NETWORK = "network"
+    ZONE = "zone"
+    MUTUAL = "mutual"
+    VILLAGE_GROUP = "village_group"
+
+
+class AuditAction(StrEnum):
+    """What an entry of the audit log records (`audit_log.action`)."""
+
+    # Households and members
+    HOUSEHOLD_REGISTERED = "household_registered"
+    HOUSEHOLD_IMPORTED = "household_imported"
+    HOUSEHOLD_VIEWED = "household_viewed"
+    HOUSEHOLD_SEARCH = "household_search"
+    MEMBER_ADDED = "member_added"
+    # Cash
+    CASH_RECORDED = "cash_recorded"
+    CASH_HANDED_OVER = "cash_handed_over"
+    # Agents' accounts and PINs
+    AGENT_ADDED = "agent_added"
+    AGENT_DISABLED = "agent_disabled"
+    AGENT_ENABLED = "agent_enabled"
+    AGENT_UNLOCKED = "agent_unlocked"
+    SIGNED_IN = "signed_in"
+    PIN_SET = "pin_set"
+    PIN_CHANGED = "pin_changed"
+    PIN_RESET = "pin_reset"
+    PIN_WRONG = "pin_wrong"
+    PIN_LOCKED = "pin_locked"
+    # Staff accounts and their sessions
+    STAFF_ADDED = "staff_added"
+    STAFF_DISABLED = "staff_disabled"
+    STAFF_PASSWORD_RESET = "staff_password_reset"
+    STAFF_UNLOCKED = "staff_unlocked"
+    LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    LOCKED = "locked"  # too many wrong passwords
+    LOGOUT = "logout"
+    # What staff did on the dashboard
+    EXPORT = "export"
+    CAMPAIGN_SENT = "campaign_sent"
