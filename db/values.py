@@ -7,9 +7,9 @@ a new word needs no migration.
 
 No SQLAlchemy here: the CLI builds its parser (role choices, for one) without loading it.
 
-Coverage statuses, relationships to the head and event kinds are spoken to the central
-register too, and are defined with its events (`adapters.register.CoverageStatus`,
-`Relationship`, `EventKind`).
+The words the menus speak too (coverage statuses, relationships to the head, channels,
+eligibility outcomes and sources) are in `menus.values`, the innermost place; the
+register's event kinds are `adapters.register.EventKind`.
 """
 
 from __future__ import annotations
@@ -33,21 +33,19 @@ class PaymentStatus(StrEnum):
     NEEDS_REVIEW = "needs_review"  # confirmed, but not as asked (or after a failure)
 
 
+class NoticeSource(StrEnum):
+    """How a provider told us about a payment (`payment_notices.source`)."""
+
+    CALLBACK = "callback"  # MTN MoMo's callback to the URL we gave
+    WEBHOOK = "webhook"  # FedaPay's signed webhook
+
+
 class NoticeOutcome(StrEnum):
     """What became of a provider's callback or webhook (`payment_notices.outcome`); one
     refused outright (bad signature, malformed) keeps the reason it was refused instead."""
 
     TO_CONFIRM = "to_confirm"  # one of our references: the worker asks the provider now
     UNKNOWN_REFERENCE = "unknown_reference"  # never issued by us: kept for a person
-
-
-class Channel(StrEnum):
-    """Where an enrolment or a payment came from (`households.channel`,
-    `payments.channel`)."""
-
-    USSD = "ussd"  # the household itself, on the short code
-    AGENT = "agent"  # a field agent, on the short code
-    IMPORT = "import"  # a file of households (`alafia import households`)
 
 
 class MessageStatus(StrEnum):
@@ -97,25 +95,6 @@ class CheckChannel(StrEnum):
     FHIR = "fhir"
     USSD = "ussd"  # from a desk phone, on the short code
     SMS = "sms"  # VERIF from a desk phone
-
-
-class CheckOutcome(StrEnum):
-    """What an eligibility check answered (`eligibility_checks.outcome`): the register's
-    own answers, and what only the gateway can say (a mistyped number, a register that
-    did not answer)."""
-
-    COVERED = "covered"
-    NOT_COVERED = "not_covered"
-    UNKNOWN_MEMBER = "unknown_member"
-    BAD_NUMBER = "bad_number"
-    REGISTER_UNAVAILABLE = "register_unavailable"
-
-
-class CheckSource(StrEnum):
-    """Whose data answered an eligibility check (`eligibility_checks.source`)."""
-
-    LOCAL = "local"  # the gateway's own
-    REGISTER = "register"  # the central register's
 
 
 class StaffRole(StrEnum):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypedDict, Union
 
+from menus.values import Channel
+
 
 @dataclass(frozen=True)
 class PersonDraft:
@@ -30,7 +32,7 @@ class EnrolHousehold:
     language: str
     head: PersonDraft
     dependants: tuple[PersonDraft, ...]
-    channel: str = "ussd"
+    channel: Channel = Channel.USSD
     category: str | None = None  # e.g. "indigent", set by agents and imports, never by the caller
     agent_id: int | None = None  # the field agent registering it, from the dialling phone
 

@@ -22,7 +22,6 @@ import pytest
 
 import gateway
 import menus
-from adapters.register import CoverageStatus
 from menus import gsm, parsers, screens
 from menus.context import MenuContext, Mutual, Occupation, Product, SchemeSnapshot
 from menus.effects import CheckEligibility, EnrolHousehold
@@ -33,6 +32,7 @@ from menus.nodes import Ask, Menu, Option, Outcome, Say
 from menus.parsers import MAX_NAME
 from menus.state import SessionState
 from menus.text import Catalogue, T, load_catalogues
+from menus.values import CoverageStatus
 
 CATALOGUES = load_catalogues()
 LANGUAGES = sorted(CATALOGUES)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.register import CoverageStatus
 from gateway.enrolment.coverage import PeriodTerms, add_months, status_on
+from menus.values import CoverageStatus
 
 PAID = date(2026, 1, 10)
 

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
-from adapters.register import CoverageStatus, Eligibility, EventKind, openimis_fhir
+from adapters.register import Eligibility, EventKind, openimis_fhir
 from adapters.register.openimis import OpenImisRegister, OpenImisSettings
 from gateway.app import create_app
 from gateway.payments.capability import Payments
@@ -32,6 +32,7 @@ from gateway.settings import Settings
 from gateway.ussd.capability import Ussd
 from menus import gsm
 from menus.identifiers import member_number
+from menus.values import CoverageStatus
 from tests.conftest import TODAY, Clock
 from tests.peers.openimis import OpenImisPeer
 from tests.support.gateway import part

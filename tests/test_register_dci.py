@@ -10,7 +10,6 @@ import pytest
 
 from adapters.register import (
     BirthDate,
-    CoverageStatus,
     Eligibility,
     EventKind,
     PaymentRecord,
@@ -21,6 +20,7 @@ from adapters.register import (
     Sex,
 )
 from adapters.register.dci import DciRegister, DciSettings
+from menus.values import CoverageStatus
 from tests.peers.dci import DciPeer
 from tests.support.http_server import serve
 from tests.support.register_records import CHILD, HEAD, SPOUSE, TODAY, coverage, event, household

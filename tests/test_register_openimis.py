@@ -12,7 +12,6 @@ import pytest
 
 from adapters.register import (
     BirthDate,
-    CoverageStatus,
     Eligibility,
     EventKind,
     PaymentRecord,
@@ -22,6 +21,7 @@ from adapters.register import (
     Sex,
 )
 from adapters.register.openimis import OpenImisRegister, OpenImisSettings
+from menus.values import CoverageStatus
 from tests.peers.openimis import OpenImisPeer
 from tests.support.http_server import serve
 from tests.support.register_records import CHILD, HEAD, SPOUSE, TODAY, coverage, event, household

@@ -21,13 +21,11 @@ from adapters.register.errors import (
 from adapters.register.events import (
     BirthDate,
     CoverageRecord,
-    CoverageStatus,
     EventKind,
     HouseholdRecord,
     MemberRecord,
     PaymentRecord,
     RegisterEvent,
-    Relationship,
     Sex,
 )
 
@@ -35,7 +33,6 @@ __all__ = [
     "BirthDate",
     "CentralRegister",
     "CoverageRecord",
-    "CoverageStatus",
     "Eligibility",
     "EventKind",
     "HouseholdRecord",
@@ -50,6 +47,5 @@ __all__ = [
     "RegisterRejected",
     "RegisterUnavailable",
     "RegisterUnsupported",
-    "Relationship",
     "Sex",
 ]

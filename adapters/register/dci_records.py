@@ -17,15 +17,8 @@ from typing import Any
 from adapters.register.answers import as_dict, opt_list, opt_str
 from adapters.register.base import RegisterPerson
 from adapters.register.errors import RegisterMalformedAnswer
-from adapters.register.events import (
-    BirthDate,
-    CoverageRecord,
-    CoverageStatus,
-    HouseholdRecord,
-    MemberRecord,
-    Relationship,
-    Sex,
-)
+from adapters.register.events import BirthDate, CoverageRecord, HouseholdRecord, MemberRecord, Sex
+from menus.values import CoverageStatus, Relationship
 
 # Programme enrolment status sent for each coverage status. The standard shows only "Active";
 # the others are ours, announced to the registry operator (docs/integrations/dci.md).

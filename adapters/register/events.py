@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
+from menus.values import CoverageStatus, Relationship
+
 
 class EventKind(StrEnum):
     HOUSEHOLD_ENROLLED = "household_enrolled"
@@ -43,32 +45,6 @@ class Sex(StrEnum):
     MALE = "male"
     FEMALE = "female"
     OTHER = "other"
-
-
-class Relationship(StrEnum):
-    """A member's relationship to the head of the household."""
-
-    HEAD = "head"
-    SPOUSE = "spouse"
-    CHILD = "child"
-    PARENT = "parent"
-    OTHER = "other"
-
-
-class CoverageStatus(StrEnum):
-    """Where a coverage period stands (see DESIGN §2)."""
-
-    PENDING_PAYMENT = "pending_payment"
-    WAITING = "waiting"
-    ACTIVE = "active"
-    GRACE = "grace"
-    LAPSED = "lapsed"
-    CANCELLED = "cancelled"
-
-    @property
-    def covers_care(self) -> bool:
-        # Rights close only when the grace period is over ("droits fermés").
-        return self in (CoverageStatus.ACTIVE, CoverageStatus.GRACE)
 
 
 @dataclass(frozen=True)

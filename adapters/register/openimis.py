@@ -33,15 +33,10 @@ from adapters.register import openimis_fhir as fhir
 from adapters.register.answers import get_str, json_object
 from adapters.register.base import Eligibility, PushResult, RegisterEligibility, RegisterPerson
 from adapters.register.errors import RegisterError, RegisterMalformedAnswer, RegisterRejected
-from adapters.register.events import (
-    EventKind,
-    HouseholdRecord,
-    MemberRecord,
-    RegisterEvent,
-    Relationship,
-)
+from adapters.register.events import EventKind, HouseholdRecord, MemberRecord, RegisterEvent
 from adapters.register.tokens import AccessToken, TokenCache, send_authorized
 from adapters.register.transport import raise_for_login, raise_for_status, send, timeout
+from menus.values import Relationship
 
 FHIR_PATH = "/api/api_fhir_r4/"
 GROUP_KEY = "group"

@@ -25,15 +25,8 @@ from typing import Any
 from adapters.register.answers import as_dict, get_str, opt_list, opt_str
 from adapters.register.base import Eligibility, RegisterEligibility, RegisterPerson
 from adapters.register.errors import RegisterMalformedAnswer
-from adapters.register.events import (
-    BirthDate,
-    CoverageRecord,
-    CoverageStatus,
-    HouseholdRecord,
-    MemberRecord,
-    Relationship,
-    Sex,
-)
+from adapters.register.events import BirthDate, CoverageRecord, HouseholdRecord, MemberRecord, Sex
+from menus.values import CoverageStatus, Relationship
 
 IG = "https://openimis.github.io/openimis_fhir_r4_ig/"
 IDENTIFIER_SYSTEM = IG + "CodeSystem/openimis-identifiers"

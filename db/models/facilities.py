@@ -50,6 +50,6 @@ class EligibilityCheck(Base):
     member_no: Mapped[str] = mapped_column(String(20))
     on: Mapped[date] = mapped_column(Date)
     channel: Mapped[str] = mapped_column(String(8))  # db.values.CheckChannel
-    outcome: Mapped[str] = mapped_column(String(20))  # db.values.CheckOutcome
-    source: Mapped[str] = mapped_column(String(16))  # db.values.CheckSource
+    outcome: Mapped[str] = mapped_column(String(20))  # menus.values.CheckOutcome
+    source: Mapped[str] = mapped_column(String(16))  # menus.values.CheckSource
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

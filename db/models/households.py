@@ -31,7 +31,7 @@ class Household(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164
     language: Mapped[str] = mapped_column(String(8))
-    channel: Mapped[str] = mapped_column(String(16))  # db.values.Channel
+    channel: Mapped[str] = mapped_column(String(16))  # menus.values.Channel
     commune: Mapped[str | None] = mapped_column(String(60))
     arrondissement: Mapped[str | None] = mapped_column(String(60))
     village: Mapped[str | None] = mapped_column(String(60))

@@ -41,7 +41,7 @@ class Payment(Base):
     reason: Mapped[str | None] = mapped_column(String(40))
     provider_transaction_id: Mapped[str | None] = mapped_column(String(64))
     receipt_no: Mapped[str | None] = mapped_column(String(20), unique=True)
-    channel: Mapped[str] = mapped_column(String(16))  # db.values.Channel
+    channel: Mapped[str] = mapped_column(String(16))  # menus.values.Channel
     # The agent who took this cash: it is in their hands until handed over to the mutual.
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     # The request that opened it (a USSD session): a repeated confirmation finds this
@@ -68,7 +68,7 @@ class PaymentNotice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str | None] = mapped_column(String(36), index=True)
     provider: Mapped[str] = mapped_column(String(16))
-    source: Mapped[str] = mapped_column(String(16))  # callback, webhook, status
+    source: Mapped[str] = mapped_column(String(16))  # db.values.NoticeSource
     body: Mapped[str] = mapped_column(String)
     outcome: Mapped[str] = mapped_column(String(40))  # db.values.NoticeOutcome, or why refused
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -14,10 +14,10 @@ from datetime import date, datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.register import EventKind, Relationship
+from adapters.register import EventKind
 from db import models
 from db.engine import writing
-from db.values import AuditAction, Channel, MessagePurpose
+from db.values import AuditAction, MessagePurpose
 from gateway.actors import agent_actor
 from gateway.agents.ledger import CASH_TAKEN, cash_held
 from gateway.audit import entry
@@ -37,6 +37,7 @@ from menus.effects import (
     PersonDraft,
 )
 from menus.identifiers import member_number
+from menus.values import Channel, Relationship
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from adapters.register import CoverageStatus
-
-# What a member's cover reads as when the household has no coverage period at all.
-NO_PERIOD = "none"
+from menus.values import CoverageStatus
 
 
 def add_months(day: date, months: int) -> date:

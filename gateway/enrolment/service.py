@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.register import CoverageStatus, EventKind, Relationship
+from adapters.register import EventKind
 from db import models
 from db.engine import begin_writing, hold_decision_lock, write_queue
 from db.values import AuditAction, MessagePurpose, UnitLevel
@@ -26,6 +26,7 @@ from gateway.settings import DEFAULT_TIMEZONE
 from gateway.sms.outbox import Outbox
 from menus.effects import EnrolHousehold, EnrolResult, PersonDraft
 from menus.identifiers import member_number
+from menus.values import CoverageStatus, Relationship
 
 log = logging.getLogger(__name__)
 

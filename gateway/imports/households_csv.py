@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from adapters.register import Relationship
-from db.values import Channel
 from gateway.imports.columns import Columns, map_columns
 from gateway.imports.rows import MemberRow, Problem, RowReader, SchemeRules
 from gateway.imports.table import Table
 from menus.effects import EnrolHousehold
+from menus.values import Channel, Relationship
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from adapters.register import Relationship
 from gateway.imports.columns import Columns, fold
 from gateway.imports.table import Row
 from menus import parsers
@@ -22,6 +21,7 @@ from menus.effects import PersonDraft
 from menus.identifiers import NationalIdRule, PhoneNumberError, normalise_phone
 from menus.nodes import Invalid
 from menus.state import SessionState
+from menus.values import Relationship
 
 SEXES = {
     "M": ("m", "h", "homme", "masculin", "male", "man"),

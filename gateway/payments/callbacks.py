@@ -21,6 +21,7 @@ from adapters.payments import (
     verify_webhook,
 )
 from adapters.payments.fedapay_webhook import MissingSignature, SignatureMismatch
+from db.values import NoticeSource
 from gateway.payments.ledger import Billing
 
 log = logging.getLogger(__name__)
@@ -59,16 +60,16 @@ async def momo_callback(billing: Billing, request: Request) -> Response:
     try:
         reference = UUID(request.path_params["reference"])
     except ValueError:
-        await billing.reject("momo", "callback", text, "malformed: reference")
+        await billing.reject("momo", NoticeSource.CALLBACK, text, "malformed: reference")
         return JSONResponse({"error": "not a payment reference"}, status_code=400)
     try:
         parse_callback(reference, raw)
     except MalformedCallback:
         # MTN may not send it again: the worker still asks about this reference now.
-        await billing.receive(str(reference), "momo", "callback", text)
+        await billing.receive(str(reference), "momo", NoticeSource.CALLBACK, text)
         log.warning("malformed MoMo callback for a reference; its status will be asked")
         return JSONResponse({"error": "malformed callback"}, status_code=400)
-    return _answer(await billing.receive(str(reference), "momo", "callback", text))
+    return _answer(await billing.receive(str(reference), "momo", NoticeSource.CALLBACK, text))
 
 
 async def fedapay_webhook(billing: Billing, secrets: tuple[str, ...], request: Request) -> Response:
@@ -85,10 +86,12 @@ async def fedapay_webhook(billing: Billing, secrets: tuple[str, ...], request: R
         )
     except CallbackVerificationError as error:
         forged = isinstance(error, MissingSignature | SignatureMismatch)
-        await billing.reject("fedapay", "webhook", text, f"refused: {type(error).__name__}")
+        await billing.reject(
+            "fedapay", NoticeSource.WEBHOOK, text, f"refused: {type(error).__name__}"
+        )
         log.warning("FedaPay webhook refused: %s", type(error).__name__)
         return JSONResponse({"error": type(error).__name__}, status_code=401 if forged else 400)
     if notice is None:
         return JSONResponse({"status": "ignored"})  # not about a collection
     reference = str(notice.reference) if notice.reference else None
-    return _answer(await billing.receive(reference, "fedapay", "webhook", text))
+    return _answer(await billing.receive(reference, "fedapay", NoticeSource.WEBHOOK, text))

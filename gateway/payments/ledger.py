@@ -24,10 +24,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.payments import PaymentState, ProviderStatus
-from adapters.register import CoverageStatus, EventKind
+from adapters.register import EventKind
 from db import models
 from db.engine import writing
-from db.values import CASH, AuditAction, Channel, MessagePurpose, PaymentStatus
+from db.values import CASH, AuditAction, MessagePurpose, PaymentStatus
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment.entitlements import current_period, terms_of
@@ -36,6 +36,7 @@ from gateway.payments.notices import PaymentNotices
 from gateway.payments.sponsors import open_rights_if_paid
 from gateway.register.outgoing import register_event
 from gateway.sms.outbox import Outbox
+from menus.values import Channel, CoverageStatus
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from adapters.payments import (
 from adapters.payments.base import PaymentProviderError
 from db import models
 from db.engine import as_aware
-from db.values import Channel, PaymentStatus
+from db.values import PaymentStatus
 from gateway.enrolment.entitlements import current_period, terms_of
 from gateway.pace import Pace
 from gateway.payments.claims import later
@@ -37,6 +37,7 @@ from gateway.payments.providers import Providers
 from gateway.settings import PaymentSettings
 from menus.effects import DueResult, PaymentStarted
 from menus.identifiers import mask_phone, phone_operator
+from menus.values import Channel
 
 log = logging.getLogger(__name__)
 

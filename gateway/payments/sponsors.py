@@ -15,12 +15,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from adapters.register import CoverageStatus, EventKind
+from adapters.register import EventKind
 from db import models
 from db.engine import writing
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import terms_of
 from gateway.register.outgoing import register_event
+from menus.values import CoverageStatus
 
 
 @dataclass(frozen=True)

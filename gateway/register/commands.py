@@ -83,9 +83,11 @@ def _status(context: Context, args: argparse.Namespace) -> int:
 
 
 def _retry(context: Context, args: argparse.Namespace) -> int:
+    from db.values import RegisterEventStatus
     from gateway.register.sync import RegisterQueue
 
-    statuses = ("dead", "skipped") if args.skipped else ("dead",)
+    dead, skipped = RegisterEventStatus.DEAD, RegisterEventStatus.SKIPPED
+    statuses = (dead, skipped) if args.skipped else (dead,)
     moved = context.with_sessions(
         lambda s: RegisterQueue(s, context.now).retry(event_ids=args.event, statuses=statuses)
     )

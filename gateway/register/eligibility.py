@@ -17,21 +17,18 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters.register import CentralRegister, CoverageStatus, Eligibility
+from adapters.register import CentralRegister, Eligibility
 from db import models
-from db.values import CheckOutcome, CheckSource
 from gateway.enrolment import coverage
 from gateway.register.check_log import CheckLog
 from gateway.register.facilities import FacilityRef
 from gateway.register.registers import is_remote
 from menus.identifiers import MemberNumberError, parse_member_number
+from menus.values import NO_PERIOD, CheckOutcome, CheckSource, CoverageStatus
 
 log = logging.getLogger(__name__)
 
 # The names gateway/register/routes.py still imports.
-UNKNOWN = CheckOutcome.UNKNOWN_MEMBER
-BAD_NUMBER = CheckOutcome.BAD_NUMBER
-UNAVAILABLE = CheckOutcome.REGISTER_UNAVAILABLE
 REGISTER_TIMEOUT = 5.0  # seconds
 
 
@@ -164,7 +161,7 @@ class EligibilityService:
                 member_no,
                 on,
                 CheckSource.LOCAL,
-                status=coverage.NO_PERIOD,
+                status=NO_PERIOD,
                 **named,
             )
         terms = coverage.PeriodTerms(

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from adapters.register import CoverageStatus
-from gateway.enrolment.coverage import NO_PERIOD
 from gateway.register.eligibility import Answer
+from menus.values import NO_PERIOD, CoverageStatus
 
 FHIR_JSON = "application/fhir+json"
 

@@ -19,12 +19,12 @@ from adapters.register import (
     RegisterEvent,
     RegisterPerson,
     RegisterUnsupported,
-    Relationship,
 )
 from db import models
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, terms_of
 from gateway.register.records import SEXES, birth_date_of
+from menus.values import Relationship
 
 
 class LocalRegister:

@@ -15,7 +15,6 @@ from adapters.register import (
     MemberRecord,
     PaymentRecord,
     RegisterEvent,
-    Relationship,
     Sex,
 )
 from db import models
@@ -23,6 +22,7 @@ from db.engine import as_aware
 from db.values import PaymentStatus
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, members_of, terms_of
+from menus.values import Relationship
 
 SEXES = {"M": Sex.MALE, "F": Sex.FEMALE}
 NEEDS_PERIOD = frozenset(

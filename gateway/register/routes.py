@@ -18,15 +18,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from db.values import CheckChannel
 from gateway.register import fhir
 from gateway.register.eligibility import (
-    BAD_NUMBER,
-    UNAVAILABLE,
-    UNKNOWN,
     Answer,
     EligibilityService,
 )
 from gateway.register.facilities import Facilities, FacilityRef
+from menus.values import CheckOutcome, CheckSource, CoverageStatus
 
 BAD_NUMBER_REASONS = {
     "format": "a member number has 9 digits",
@@ -89,7 +88,9 @@ def as_json(answer: Answer) -> dict[str, Any]:
         "period": {"start": day(answer.period_start), "end": day(answer.period_end)},
         "waiting_period_ends": day(answer.waiting_until),
         # In grace the cover's own end is past; care is covered until this day.
-        "grace_period_ends": day(answer.grace_until) if answer.status == "grace" else None,
+        "grace_period_ends": day(answer.grace_until)
+        if answer.status == CoverageStatus.GRACE
+        else None,
         "copay_percent": answer.copay_percent,
         "first_name": answer.first_name,
         "initial": answer.initial,
@@ -109,20 +110,24 @@ async def eligibility(api: EligibilityApi, request: Request) -> Response:
         on = date.fromisoformat(raw_day) if raw_day else api.now().date()
     except ValueError:
         return JSONResponse({"error": "date must be YYYY-MM-DD"}, status_code=400)
-    answer = await api.eligibility.check(facility, request.path_params["member_no"], on, "api")
-    if answer.outcome == BAD_NUMBER:
+    answer = await api.eligibility.check(
+        facility, request.path_params["member_no"], on, CheckChannel.API
+    )
+    if answer.outcome == CheckOutcome.BAD_NUMBER:
         reason = BAD_NUMBER_REASONS.get(answer.reason or "", "not a member number")
         return JSONResponse(
             {"error": f"invalid member number: {reason}", "member_no": answer.member_no},
             status_code=400,
         )
-    if answer.outcome == UNKNOWN:
-        where = "here or in the central register" if answer.source == "register" else "here"
+    if answer.outcome == CheckOutcome.UNKNOWN_MEMBER:
+        where = (
+            "here or in the central register" if answer.source == CheckSource.REGISTER else "here"
+        )
         return JSONResponse(
             {"error": f"no member with this number {where}", "member_no": answer.member_no},
             status_code=404,
         )
-    if answer.outcome == UNAVAILABLE:
+    if answer.outcome == CheckOutcome.REGISTER_UNAVAILABLE:
         return JSONResponse(
             {
                 "error": "not known here, and the central register cannot be reached: try again",
@@ -164,14 +169,14 @@ async def fhir_eligibility(api: EligibilityApi, request: Request) -> Response:
         message = str(error) if isinstance(error, fhir.FhirRequestError) else "body is not JSON"
         return _fhir(fhir.outcome("invalid", message), 400)
     try:
-        answer = await api.eligibility.check(facility, member_no, on, "fhir")
+        answer = await api.eligibility.check(facility, member_no, on, CheckChannel.FHIR)
     except (SQLAlchemyError, OSError):
         return _fhir(fhir.outcome("transient", "busy or the database is unreachable"), 503)
-    if answer.outcome == BAD_NUMBER:
+    if answer.outcome == CheckOutcome.BAD_NUMBER:
         reason = BAD_NUMBER_REASONS.get(answer.reason or "", "not a member number")
         return _fhir(fhir.outcome("invalid", f"invalid member number: {reason}"), 400)
-    if answer.outcome == UNKNOWN:
+    if answer.outcome == CheckOutcome.UNKNOWN_MEMBER:
         return _fhir(fhir.outcome("not-found", f"no patient {answer.member_no}"), 404)
-    if answer.outcome == UNAVAILABLE:
+    if answer.outcome == CheckOutcome.REGISTER_UNAVAILABLE:
         return _fhir(fhir.outcome("transient", "the central register cannot be reached"), 503)
     return _fhir(fhir.response(answer, today))

@@ -18,11 +18,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.register import CoverageStatus
 from db import models
 from db.engine import writing
-from db.values import CheckChannel, CheckOutcome, MessagePurpose, OptOutSource
-from gateway.enrolment.coverage import NO_PERIOD
+from db.values import CheckChannel, MessagePurpose, OptOutSource
 from gateway.enrolment.entitlements import coverage_view, current_period, terms_of
 from gateway.register.eligibility import Answer, EligibilityService
 from gateway.register.facilities import Facilities, FacilityRef
@@ -30,6 +28,7 @@ from gateway.sms.outbox import Outbox
 from menus import keywords
 from menus.identifiers import MemberNumberError, PhoneNumberError, mask_phone, normalise_phone
 from menus.identifiers import parse_member_number as read_member_no
+from menus.values import NO_PERIOD, CheckOutcome, CoverageStatus
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, litera
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from adapters.register import CoverageStatus, EventKind, Relationship
+from adapters.register import EventKind
 from db import models
 from db.engine import writing
 from db.values import MessagePurpose
@@ -41,6 +41,7 @@ from gateway.sms.schedule import (
     latest_opening,
     plan,
 )
+from menus.values import CoverageStatus, Relationship
 
 log = logging.getLogger(__name__)
 

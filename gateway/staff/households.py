@@ -17,7 +17,6 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.register import Relationship
 from db import models
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, members_of, terms_of
@@ -30,6 +29,7 @@ from menus.identifiers import (
     normalise_phone,
     parse_member_number,
 )
+from menus.values import Relationship
 
 SEARCH_LIMIT = 20
 HISTORY_LIMIT = 50

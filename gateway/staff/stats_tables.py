@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from adapters.register import CoverageStatus
 from gateway.staff import language
 from gateway.staff.tables import (
     Audience,
@@ -29,6 +28,7 @@ from gateway.staff.tables import (
     TableSpec,
     label,
 )
+from menus.values import CoverageStatus
 
 # The tables, by page.
 

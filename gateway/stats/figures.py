@@ -33,7 +33,6 @@ from typing import Any
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import aliased
 
-from adapters.register import CoverageStatus
 from db import models
 from gateway.agents.ledger import CASH_TAKEN
 from gateway.staff.scope import Scope
@@ -41,6 +40,7 @@ from gateway.stats.filters import Filters
 from gateway.stats.money import collected_by, collected_rows, premium_rows, premiums_by
 from gateway.stats.selection import Selection, Source, reading, select_for
 from gateway.stats.series import timeseries
+from menus.values import CoverageStatus
 
 __all__ = [
     "Source",

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
-from db.values import Channel, UnitLevel
+from db.values import UnitLevel
 from gateway.staff.scope import Scope
+from menus.values import Channel
 
 CHANNELS = tuple(Channel)
 INTERVALS = ("day", "week")

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from adapters.register import CoverageStatus
 from db import models
 from db.values import PaymentStatus
 from gateway.stats.selection import Selection
+from menus.values import CoverageStatus
 
 H = models.Household
 P = models.CoveragePeriod

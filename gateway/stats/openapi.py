@@ -11,8 +11,8 @@ import inspect
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from adapters.register import CoverageStatus
 from gateway.stats.filters import CHANNELS, INTERVALS, MAX_BUCKETS
+from menus.values import CoverageStatus
 
 
 class Documented(Protocol):

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.register import Relationship
 from db import models
+from menus.values import Relationship
 
 # Facility desk phones and agents' phones are few and change rarely: each process keeps
 # them in memory rather than making every first hop pay more queries. (An agent disabled

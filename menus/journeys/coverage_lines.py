@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from menus.text import Money, T, Text
+from menus.values import CoverageStatus
 
 
 def coverage_lines(coverage: dict[str, Any] | None, show_amount: bool = True) -> list[Text]:
@@ -14,9 +15,13 @@ def coverage_lines(coverage: dict[str, Any] | None, show_amount: bool = True) ->
     if coverage is None:
         return [T("status_none")]
     lines: list[Text] = [T("coverage_status", {"status": T(f"status_{coverage['status']}")})]
-    if coverage["status"] == "waiting" and coverage["start"]:
+    if coverage["status"] == CoverageStatus.WAITING and coverage["start"]:
         lines.append(T("coverage_from", {"date": date.fromisoformat(coverage["start"])}))
-    elif coverage["end"] and coverage["status"] in ("active", "grace", "lapsed"):
+    elif coverage["end"] and coverage["status"] in (
+        CoverageStatus.ACTIVE,
+        CoverageStatus.GRACE,
+        CoverageStatus.LAPSED,
+    ):
         lines.append(T("coverage_until", {"date": date.fromisoformat(coverage["end"])}))
     if show_amount and coverage.get("amount_paid", 0) > 0:
         lines.append(T("amount_paid", {"amount": Money(coverage["amount_paid"])}))

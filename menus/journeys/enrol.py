@@ -30,6 +30,7 @@ from menus.nodes import (
 )
 from menus.state import SessionState
 from menus.text import Money, T, Text
+from menus.values import Channel, Relationship
 
 # More mutuals than this and the caller picks a commune first.
 MUTUALS_BEFORE_COMMUNES = 6
@@ -38,10 +39,10 @@ MAX_PERSONS = 16
 
 SEXES = (Option(T("sex_male"), "M"), Option(T("sex_female"), "F"))
 RELATIONSHIPS = (
-    Option(T("relation_spouse"), "spouse"),
-    Option(T("relation_child"), "child"),
-    Option(T("relation_parent"), "parent"),
-    Option(T("relation_other"), "other"),
+    Option(T("relation_spouse"), Relationship.SPOUSE),
+    Option(T("relation_child"), Relationship.CHILD),
+    Option(T("relation_parent"), Relationship.PARENT),
+    Option(T("relation_other"), Relationship.OTHER),
 )
 
 
@@ -269,9 +270,9 @@ def _enrol(ctx: MenuContext, state: SessionState) -> EnrolHousehold:
         # Registered by an agent: the household's own phone gets its SMS, not the agent's.
         phone=state.data["household_phone"] if agent else state.caller["phone"],
         language=state.language,
-        head=_draft(head, "head"),
+        head=_draft(head, Relationship.HEAD),
         dependants=tuple(_draft({**d, **d["name"]}, d["relationship"]) for d in deps),
-        channel="agent" if agent else "ussd",
+        channel=Channel.AGENT if agent else Channel.USSD,
         agent_id=agent.id if agent else None,
     )
 

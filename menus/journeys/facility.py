@@ -14,10 +14,17 @@ from menus.effects import CheckEligibility
 from menus.nodes import Act, Ask, Entry, Journey, Say
 from menus.state import SessionState
 from menus.text import T, Text
+from menus.values import NO_PERIOD, CheckOutcome, CheckSource, CoverageStatus
 
 # Why a patient is not covered, as the screen says it; "not_covered" when the central
 # register answered without saying why.
-NOT_COVERED_REASONS = ("pending_payment", "lapsed", "cancelled", "none", "not_covered")
+NOT_COVERED_REASONS = (
+    CoverageStatus.PENDING_PAYMENT,
+    CoverageStatus.LAPSED,
+    CoverageStatus.CANCELLED,
+    NO_PERIOD,
+    CheckOutcome.NOT_COVERED,
+)
 
 
 def _desk(ctx: MenuContext, state: SessionState) -> bool:
@@ -31,9 +38,9 @@ def _check(ctx: MenuContext, state: SessionState) -> CheckEligibility:
 def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     answer = state.data["answer"]
     outcome, member_no = answer["outcome"], answer["member_no"]
-    if outcome == "unknown_member":
+    if outcome == CheckOutcome.UNKNOWN_MEMBER:
         return [T("member_unknown", {"member_no": member_no})]
-    if outcome == "register_unavailable":
+    if outcome == CheckOutcome.REGISTER_UNAVAILABLE:
         return [T("facility_register_down")]
     # The central register gives no name: the number alone, not an empty " . (...)".
     who: Text = member_no
@@ -46,19 +53,19 @@ def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
         }
         who = T("facility_patient", named)
     lines: list[Text] = [who]
-    status = answer["status"] or "none"
-    if outcome == "covered":
+    status = answer["status"] or NO_PERIOD
+    if outcome == CheckOutcome.COVERED:
         # In its grace period a cover is honoured until the grace ends, not its own end.
-        until = answer.get("grace_until") if status == "grace" else None
+        until = answer.get("grace_until") if status == CoverageStatus.GRACE else None
         lines.append(T("facility_covered", {"end": _day(until or answer["end"])}))
         if answer["copay_percent"] is not None:  # unknown (the register's answer): not "0%"
             lines.append(T("facility_copay", {"percent": answer["copay_percent"]}))
-    elif status == "waiting":
+    elif status == CoverageStatus.WAITING:
         lines.append(T("facility_waiting", {"until": _day(answer["waiting_until"])}))
     else:
-        reason = status if status in NOT_COVERED_REASONS else "not_covered"
+        reason = status if status in NOT_COVERED_REASONS else CheckOutcome.NOT_COVERED
         lines.append(T(f"facility_not_covered_{reason}"))
-    if answer["source"] == "register":
+    if answer["source"] == CheckSource.REGISTER:
         lines.append(T("facility_from_register"))
     return lines
 

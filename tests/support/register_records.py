@@ -10,15 +10,14 @@ from typing import Any
 from adapters.register import (
     BirthDate,
     CoverageRecord,
-    CoverageStatus,
     EventKind,
     HouseholdRecord,
     MemberRecord,
     PaymentRecord,
     RegisterEvent,
-    Relationship,
     Sex,
 )
+from menus.values import CoverageStatus, Relationship
 
 TODAY = dt.date.today()
 HEAD = MemberRecord(
