@@ -237,4 +237,4 @@ def db(database_url: str) -> Iterator[Session]:
     engine.dispose()
 
 
-JOURNEYS = Path(__file__).parent / "journeys"
+JOURNEYS = Path(__file__).parent / "menus" / "journeys"

@@ -16,9 +16,9 @@ from gateway.actors import agent_actor
 from gateway.agents.pins import AgentPins
 from gateway.payments.capability import Payments
 from gateway.payments.ledger import PaymentRefused
+from tests.agents.test_agents import AGENT, PIN, register
 from tests.support.agents import add_agent
 from tests.support.gateway import part, shared
-from tests.test_agents import AGENT, PIN, register
 
 
 async def test_pin_guesses_sent_together_lock_after_five(app: Starlette, clean: None) -> None:

@@ -1,5 +1,5 @@
 """The OpenAPI 3.1 document of the statistics API, built from the routes' own table so that
-a route cannot exist undocumented (tests/test_stats_api.py checks both ways).
+a route cannot exist undocumented (tests/stats/test_api.py checks both ways).
 
 Response shapes are written here by hand, next to each other, and kept to what
 `gateway.stats.figures` returns.

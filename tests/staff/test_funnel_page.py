@@ -14,10 +14,10 @@ import httpx
 from sqlalchemy.orm import Session
 
 from db.values import StaffRole
-from tests import test_stats_api as api_data
+from tests.staff.test_stats_pages import number, page_of, rows_of
+from tests.stats import test_api as api_data
 from tests.stats import test_funnel_by_mutual as funnel_data
-from tests.test_staff_stats_pages import number, page_of, rows_of
-from tests.test_stats_api import sql
+from tests.stats.test_api import sql
 
 # The fixtures: a logged-in client per role, and the sessions of two mutuals and strangers.
 login = api_data.login

@@ -16,9 +16,9 @@ from starlette.applications import Starlette
 from db import models
 from db.values import StaffRole
 from gateway.enrolment.service import EnrolmentService
-from tests import test_staff_web as staff_web
+from tests.staff import test_web as staff_web
+from tests.staff.test_web import audit_rows, logged_in
 from tests.support.households import enrol_household
-from tests.test_staff_web import audit_rows, logged_in
 
 web = staff_web.web  # the fixture: a browser over https
 

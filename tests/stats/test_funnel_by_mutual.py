@@ -28,13 +28,13 @@ from db.values import StaffRole
 from gateway.enrolment.service import EnrolmentService
 from gateway.ussd.capability import Ussd
 from menus.state import SessionState
-from tests import test_stats_api as api_data
 from tests.conftest import TODAY, Clock
+from tests.stats import test_api as api_data
+from tests.stats.test_api import by_key, sql
+from tests.stats.test_session_ends import notice
 from tests.support.agents import add_agent
 from tests.support.gateway import part
 from tests.support.households import enrol_household
-from tests.test_stats_api import by_key, sql
-from tests.test_ussd_events import notice
 
 login = api_data.login  # the fixture: a logged-in client per role
 

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from gateway.enrolment.service import EnrolmentService
+from tests.stats.test_session_ends import notice
 from tests.support.agents import add_agent
 from tests.support.households import enrol_household
-from tests.test_ussd_events import notice
-from tests.ussd_phone import Phone
+from tests.support.ussd_phone import Phone
 
 FRENCH, JOIN, KANDI, PARAKOU = "1", "1", "1", "3"  # the answers on the menus' screens
 

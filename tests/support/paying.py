@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 
 from gateway.settings import Settings
 from tests.conftest import TODAY, Clock
-from tests.ussd_phone import Phone
+from tests.support.ussd_phone import Phone
 
 ZONE = ZoneInfo("Africa/Porto-Novo")
 PAY_ALL = ["2", "1", "1", "1", "1"]  # pay, my household, everything, this number, confirm

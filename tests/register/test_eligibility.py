@@ -35,12 +35,12 @@ from menus.identifiers import member_number
 from menus.values import CoverageStatus
 from tests.conftest import TODAY, Clock
 from tests.peers.openimis import OpenImisPeer
+from tests.sms.test_inbound import Reply, one_reply, replies, texts, wrong_check_digit
 from tests.support.gateway import part
 from tests.support.http_server import free_port, serve
 from tests.support.paying import enrol
 from tests.support.register_records import HEAD, SPOUSE, coverage, event, household
-from tests.test_sms_inbound import Reply, one_reply, replies, texts, wrong_check_digit
-from tests.ussd_phone import Phone
+from tests.support.ussd_phone import Phone
 
 OWNER = "+2290197000401"  # the household's own phone
 DESK = "+2290197000402"  # the reception desk of the health centre

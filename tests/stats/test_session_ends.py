@@ -21,9 +21,9 @@ from gateway.settings import Settings
 from gateway.ussd.capability import Ussd
 from menus.state import SessionState
 from tests.conftest import TODAY, Clock
+from tests.stats.test_api import login  # noqa: F401  (the fixture)
 from tests.support.gateway import part
-from tests.test_stats_api import login  # noqa: F401  (the fixture)
-from tests.ussd_phone import Phone
+from tests.support.ussd_phone import Phone
 
 ENROLMENT = (
     "1,1,3,1,HOUNGBO,Afi,2,1990,2,1,4,Houngbo Jean,1,15041988,1,Marc,1,2016,2,Ella,2,2019,2,1"

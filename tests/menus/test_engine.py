@@ -153,7 +153,7 @@ def test_a_known_caller_who_changes_language_has_it_remembered() -> None:
 
 
 def enrol_family(phone: Phone) -> Phone:
-    """The household of four from tests/journeys/enrol_family_fr.yaml, in the engine."""
+    """The household of four from tests/menus/journeys/enrol_family_fr.yaml, in the engine."""
     phone.type("1")  # Adhérer
     assert phone.reply.startswith("CON Votre mutuelle:\n1. Mutuelle de santé de Kandi")
     phone.type("3")  # Parakou

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from gateway.ussd.capability import Ussd
 from menus import gsm
 from tests.support.gateway import part
-from tests.ussd_phone import Phone
+from tests.support.ussd_phone import Phone
 
 FORM = {
     "sessionId": "ATUid_edge",

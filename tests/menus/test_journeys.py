@@ -1,4 +1,4 @@
-"""Journeys as data: what the phone types, what it must see (tests/journeys/*.yaml).
+"""Journeys as data: what the phone types, what it must see (tests/menus/journeys/*.yaml).
 
 Each file is one person's story, sent through the HTTP endpoint with the Africa's
 Talking protocol, against the real Redis and database of the run.
@@ -32,7 +32,7 @@ from starlette.applications import Starlette
 from menus import gsm
 from tests.conftest import JOURNEYS, Clock
 from tests.support.agents import add_agent
-from tests.ussd_phone import Phone
+from tests.support.ussd_phone import Phone
 
 FILES = sorted(JOURNEYS.glob("*.yaml"))
 STORY_KEYS = {"name", "phone", "agents", "today", "steps", "database", "sql"}

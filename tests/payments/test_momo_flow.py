@@ -31,7 +31,7 @@ from tests.support.paying import (
     paying_gateway,
     period,
 )
-from tests.ussd_phone import Phone
+from tests.support.ussd_phone import Phone
 
 ZONE = ZoneInfo("Africa/Porto-Novo")
 PAYER = "+2290197000901"  # MTN

@@ -35,7 +35,7 @@ from tests.support.paying import (
     paying_gateway,
     period,
 )
-from tests.ussd_phone import Phone
+from tests.support.ussd_phone import Phone
 
 ZONE = ZoneInfo("Africa/Porto-Novo")
 PAYER = "+2290195000911"  # Moov

@@ -31,8 +31,8 @@ from db.values import StaffRole
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.staff.accounts import StaffAccounts
-from tests import test_stats_api as api_data
 from tests.conftest import Clock
+from tests.stats import test_api as api_data
 from tests.support.gateway import shared
 
 CHROMIUM = Path("/usr/bin/chromium")

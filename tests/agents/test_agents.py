@@ -35,7 +35,7 @@ from tests.conftest import TODAY, Clock
 from tests.support.agents import add_agent
 from tests.support.clock import Now
 from tests.support.gateway import part, shared
-from tests.ussd_phone import Phone
+from tests.support.ussd_phone import Phone
 
 AGENT = "+2290197000601"
 PIN = "738159"  # six digits that nothing else in a session would hold

@@ -1,5 +1,5 @@
 """The dashboard's statistics pages and CSV exports against the statistics API's known
-data set (see `tests/test_stats_api.py`): every number on a page equals the API's JSON
+data set (see `tests/stats/test_api.py`): every number on a page equals the API's JSON
 and the database's own count; the CSV says the same; who may see what; what a bad filter
 or a stranger gets; every export audited."""
 
@@ -25,7 +25,7 @@ from gateway.staff.sessions import COOKIE
 from gateway.staff.stats_pages import PAGES
 from gateway.staff.stats_tables import TABLES
 from gateway.staff.tables import CellKind, Column, Table
-from tests import test_stats_api as api_data
+from tests.stats import test_api as api_data
 
 # The API's fixtures: the known data set and a logged-in client per role.
 known = api_data.known
