@@ -55,9 +55,7 @@ class Agents:
         self.now = now
 
     async def add(self, phone: str, name: str, mutual_code: str, by: str) -> int:
-        name = " ".join(name.split())
-        if not 2 <= len(name) <= 120:
-            raise AgentError("the name must have 2 to 120 characters", NAME)
+        name = agent_name(name)
         now = self.now()
         try:
             async with writing(self.sessions) as session:
@@ -150,6 +148,14 @@ class Agents:
             for field, value in values.items():
                 setattr(agent, field, value)
             session.add(entry(by, action, now, details={"agent_id": agent.id}))
+
+
+def agent_name(typed: str) -> str:
+    """The name as stored: spaces tidied, 2 to 120 characters (AgentError NAME)."""
+    name = " ".join(typed.split())
+    if not 2 <= len(name) <= 120:
+        raise AgentError("the name must have 2 to 120 characters", NAME)
+    return name
 
 
 def state_of(agent: models.Agent, now: datetime) -> str:

@@ -64,6 +64,23 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def facility_code(typed: str) -> str:
+    """A code as stored: 1 to 32 letters, digits, '-', '_' or '.' (FacilityError BAD_CODE)."""
+    if not CODE.fullmatch(typed):
+        raise FacilityError(
+            f"{typed!r} is not a code of 1 to 32 letters, digits, '-', '_' or '.'", BAD_CODE
+        )
+    return typed
+
+
+def facility_name(typed: str) -> str:
+    """A name as stored: spaces tidied, 2 to 120 characters (FacilityError NAME)."""
+    name = " ".join(typed.split())
+    if not 2 <= len(name) <= 120:
+        raise FacilityError("the name must have 2 to 120 characters", NAME)
+    return name
+
+
 def version_of(key_prefix: str, revoked: bool, phones: Iterable[str]) -> str:
     """What a form remembers of the facility it was shown for: its key, whether it is
     revoked and its desk phones. A change naming another version is refused (STALE)."""
@@ -86,13 +103,7 @@ class Facilities:
         self, code: str, name: str, phones: Sequence[str] = (), *, by: str
     ) -> tuple[FacilityRef, str]:
         """A new facility and its API key, which is shown this once and never again."""
-        name = " ".join(name.split())
-        if not CODE.fullmatch(code):
-            raise FacilityError(
-                f"{code!r} is not a code of 1 to 32 letters, digits, '-', '_' or '.'", BAD_CODE
-            )
-        if not 2 <= len(name) <= 120:
-            raise FacilityError("the name must have 2 to 120 characters", NAME)
+        code, name = facility_code(code), facility_name(name)
         prefix, key = _new_key()
         now = self.now()
         try:
