@@ -12,7 +12,13 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gateway.staff import campaign_pages, household_pages, login, stats_pages
+from gateway.staff import (
+    agent_pages,
+    campaign_pages,
+    household_pages,
+    login,
+    stats_pages,
+)
 from gateway.staff.dashboard import Dashboard, serving
 
 STATIC = Path(__file__).parent / "static"
@@ -29,6 +35,11 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
         ("/admin/households", household_pages.search, ["GET"]),
         ("/admin/households/{household_id:int}", household_pages.household, ["GET"]),
         ("/admin/campaigns", campaign_pages.campaigns, ["GET", "POST"]),
+        ("/admin/agents", agent_pages.agents, ["GET"]),
+        ("/admin/agents/new", agent_pages.new_agent, ["GET", "POST"]),
+        ("/admin/agents/{agent_id:int}", agent_pages.agent, ["GET"]),
+        ("/admin/agents/{agent_id:int}/handover", agent_pages.handover, ["POST"]),
+        ("/admin/agents/{agent_id:int}/{change}", agent_pages.change, ["POST"]),
     ]
     return [
         *(Route(path, serving(dashboard, page), methods=methods) for path, page, methods in pages),
