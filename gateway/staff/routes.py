@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from gateway.staff import (
     agent_pages,
     campaign_pages,
+    facility_pages,
     household_pages,
     login,
     stats_pages,
@@ -40,6 +41,10 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
         ("/admin/agents/{agent_id:int}", agent_pages.agent, ["GET"]),
         ("/admin/agents/{agent_id:int}/handover", agent_pages.handover, ["POST"]),
         ("/admin/agents/{agent_id:int}/{change}", agent_pages.change, ["POST"]),
+        ("/admin/facilities", facility_pages.facilities, ["GET", "POST"]),
+        ("/admin/facilities/{code}", facility_pages.facility, ["GET"]),
+        ("/admin/facilities/{code}/phones", facility_pages.phones, ["POST"]),
+        ("/admin/facilities/{code}/{change}", facility_pages.change, ["POST"]),
     ]
     return [
         *(Route(path, serving(dashboard, page), methods=methods) for path, page, methods in pages),
