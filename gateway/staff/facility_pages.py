@@ -152,6 +152,8 @@ async def phones(request: Request, staff: StaffUser) -> Response:
         except FacilityError as error:
             if error.reason == rules.STALE:
                 return _facility_page(request, await _facility(request, staff), stale=True)
+            if error.reason not in FIELDS:  # NO_FACILITY: gone since it was read
+                raise NotFound() from None
             errors[FIELDS[error.reason]] = _error(error)
         else:
             dashboard.management.phones_changed()
@@ -179,8 +181,8 @@ async def change(request: Request, staff: StaffUser) -> Response:
         else:
             key = await management.facilities.new_key(code, by=by, expected=version)
     except FacilityError as error:
-        if error.reason != rules.STALE:
-            raise
+        if error.reason != rules.STALE:  # NO_FACILITY: gone since it was read
+            raise NotFound() from None
         return _facility_page(request, await _facility(request, staff), stale=True)
     management.phones_changed()  # a revoked facility's desk phones check nothing more
     if name == "revoke":
