@@ -5,6 +5,7 @@ refusals (403, audited, nothing changed), stale forms (409) and CSRF."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import date
 
 import httpx
@@ -19,8 +20,16 @@ from gateway.agents.accounts import Agents
 from gateway.register.capability import Register
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER
 from tests.conftest import Clock
-from tests.staff.conftest import OpenAs
-from tests.staff.web import ORIGIN, agent_row, audit, field_error, household_by, shown
+from tests.staff.management_web import (
+    ORIGIN,
+    OpenAs,
+    agent_row,
+    audit,
+    field_error,
+    household_by,
+    shown,
+    staff_browsers,
+)
 from tests.support.agents import add_agent
 from tests.support.gateway import part, shared
 from tests.ussd_phone import Phone
@@ -30,6 +39,12 @@ NDALI_AGENT = "+2290197000602"
 KANDI_AGENT = "+2290197000603"
 NEW_AGENT = "+2290197000611"
 PIN = "738159"
+
+
+@pytest.fixture
+async def staff_as(app: Starlette, clean: None) -> AsyncIterator[OpenAs]:
+    async with staff_browsers(app) as open_as:
+        yield open_as
 
 
 def agents_service(app: Starlette) -> Agents:

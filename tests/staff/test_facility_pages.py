@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -20,8 +21,14 @@ from gateway.enrolment.service import EnrolmentService
 from gateway.register.capability import Register
 from gateway.register.facilities import Facilities, FacilityError
 from gateway.staff.scope import CENTRAL_ADMIN, MUTUAL_MANAGER, VIEWER
-from tests.staff.conftest import OpenAs
-from tests.staff.web import StaffBrowser, audit, field_error, shown
+from tests.staff.management_web import (
+    OpenAs,
+    StaffBrowser,
+    audit,
+    field_error,
+    shown,
+    staff_browsers,
+)
 from tests.support.agents import add_agent
 from tests.support.gateway import part
 from tests.support.households import enrol_household
@@ -32,6 +39,12 @@ DESK_A = "+2290197000301"
 DESK_B = "+2290197000302"
 SHOWN = {DESK_A: "+229 01 97 00 03 01", DESK_B: "+229 01 97 00 03 02"}  # as pages write them
 AGENT = "+2290197000601"
+
+
+@pytest.fixture
+async def staff_as(app: Starlette, clean: None) -> AsyncIterator[OpenAs]:
+    async with staff_browsers(app) as open_as:
+        yield open_as
 
 
 def service(app: Starlette) -> Facilities:

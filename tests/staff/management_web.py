@@ -1,12 +1,27 @@
 """Staff of every role at the management pages (agents, facilities), over https as a
 browser sends them, and the field work those pages show: households an agent registered
-and cash they took, made through the same services as on the short code."""
+and cash they took, made through the same services as on the short code.
+
+A test module makes its fixture of `staff_browsers` (a conftest.py here would be shared
+with other pages' tests):
+
+    @pytest.fixture
+    async def staff_as(app: Starlette, clean: None) -> AsyncIterator[OpenAs]:
+        async with staff_browsers(app) as open_as:
+            yield open_as
+
+    async def test_...(staff_as: OpenAs) -> None:
+        manager = await staff_as(MUTUAL_MANAGER, "MS-PARAKOU")
+"""
 
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -55,6 +70,28 @@ async def open_browser(app: Starlette, role: str, scope: str | None, n: int) -> 
     answer = await login(http, email)
     assert answer.status_code == 303, answer.text
     return StaffBrowser(http, staff_id, csrf_in(await http.get("/admin")))
+
+
+OpenAs = Callable[[str, str | None], Awaitable[StaffBrowser]]
+
+
+@asynccontextmanager
+async def staff_browsers(app: Starlette) -> AsyncIterator[OpenAs]:
+    """`await open_as(MUTUAL_MANAGER, "MS-PARAKOU")`: a new account of that role and
+    scope, logged in in a browser of its own; all closed on the way out."""
+    opened: list[StaffBrowser] = []
+    numbers = itertools.count(1)
+
+    async def open_as(role: str, scope: str | None) -> StaffBrowser:
+        browser = await open_browser(app, role, scope, next(numbers))
+        opened.append(browser)
+        return browser
+
+    try:
+        yield open_as
+    finally:
+        for browser in opened:
+            await browser.http.aclose()
 
 
 def field_error(page: httpx.Response, field: str) -> str:
