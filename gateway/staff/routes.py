@@ -31,11 +31,6 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
         ("/admin/stats", stats_pages.stats_index, ["GET"]),
         ("/admin/stats/{figure}", stats_pages.stats_page, ["GET"]),
         ("/admin/export/{table}.csv", stats_pages.export, ["GET"]),
-        ("/admin/login", login.login_page, ["GET", "POST"]),
-        ("/admin/logout", login.logout, ["POST"]),
-        ("/admin/households", household_pages.search, ["GET"]),
-        ("/admin/households/{household_id:int}", household_pages.household, ["GET"]),
-        ("/admin/campaigns", campaign_pages.campaigns, ["GET", "POST"]),
         ("/admin/agents", agent_pages.agents, ["GET"]),
         ("/admin/agents/new", agent_pages.new_agent, ["GET", "POST"]),
         ("/admin/agents/{agent_id:int}", agent_pages.agent, ["GET"]),
@@ -45,6 +40,11 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
         ("/admin/facilities/{code}", facility_pages.facility, ["GET"]),
         ("/admin/facilities/{code}/phones", facility_pages.phones, ["POST"]),
         ("/admin/facilities/{code}/{change}", facility_pages.change, ["POST"]),
+        ("/admin/login", login.login_page, ["GET", "POST"]),
+        ("/admin/logout", login.logout, ["POST"]),
+        ("/admin/households", household_pages.search, ["GET"]),
+        ("/admin/households/{household_id:int}", household_pages.household, ["GET"]),
+        ("/admin/campaigns", campaign_pages.campaigns, ["GET", "POST"]),
     ]
     return [
         *(Route(path, serving(dashboard, page), methods=methods) for path, page, methods in pages),
