@@ -149,3 +149,9 @@ class AuditAction(StrEnum):
     # What staff did on the dashboard
     EXPORT = "export"
     CAMPAIGN_SENT = "campaign_sent"
+    CHANGE_REFUSED = "change_refused"  # asked outside the staff member's role or scope
+    # Health facilities
+    FACILITY_ADDED = "facility_added"
+    FACILITY_KEY_REPLACED = "facility_key_replaced"
+    FACILITY_REVOKED = "facility_revoked"
+    FACILITY_PHONES_SET = "facility_phones_set"

@@ -41,7 +41,7 @@ def seed(context: Context) -> Seeded:
     engine.dispose()
     try:
         _, key = with_facilities(
-            context, lambda f: f.add(FACILITY, "Centre de santé (démo)", [DESK_PHONE])
+            context, lambda f: f.add(FACILITY, "Centre de santé (démo)", [DESK_PHONE], by="demo")
         )
     except FacilityError:
         key = None  # made by an earlier demo

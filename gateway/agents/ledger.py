@@ -1,5 +1,9 @@
 """Each agent's cash: what they took (cash payments with their id) and what they handed
-over to the mutual. What they hold is the difference; a hand-over cannot exceed it."""
+over to the mutual. What they hold is the difference; a hand-over cannot exceed it.
+
+A refusal is a `LedgerError` whose `reason` names the field at fault (`amount`,
+`reference`...), for a form; its message says it in English for the command line.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +24,21 @@ from gateway.audit import entry
 CASH_TAKEN = (models.Payment.provider == CASH, models.Payment.status == PaymentStatus.SUCCEEDED)
 
 
+# What `LedgerError.reason` may be.
+AMOUNT = "amount"  # not a positive whole number of francs
+ABOVE_HELD = "above_held"  # more than the agent holds
+RECEIVED_BY = "received_by"  # nobody named, or longer than 120 characters
+REFERENCE = "reference"  # no slip reference, or longer than 64 characters
+REFERENCE_TAKEN = "reference_taken"  # that slip is already recorded
+NO_AGENT = "no_agent"
+
+
 class LedgerError(ValueError):
     """A hand-over that cannot be recorded; the message says why."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,15 @@ class CashPosition:
     @property
     def held(self) -> int:
         return self.collected - self.handed_over
+
+
+@dataclass(frozen=True)
+class Handover:
+    amount: int
+    received_by: str
+    reference: str | None
+    handed_over_at: datetime
+    recorded_by: str  # an actor: staff:7, cli:root
 
 
 async def cash_collected(session: AsyncSession, agent_id: int) -> int:
@@ -120,13 +146,22 @@ class CashLedger:
         """Record cash an agent gave to the mutual, once per slip `reference`; refused
         above what they hold."""
         if amount <= 0:
-            raise LedgerError("the amount must be a positive whole number of francs")
-        if not reference.strip():
-            raise LedgerError("a hand-over needs the mutual's slip reference")
+            raise LedgerError("the amount must be a positive whole number of francs", AMOUNT)
+        received_by, reference = " ".join(received_by.split()), reference.strip()
+        if not 1 <= len(received_by) <= 120:
+            raise LedgerError(
+                "say who at the mutual received it (120 characters at most)", RECEIVED_BY
+            )
+        if not 1 <= len(reference) <= 64:
+            raise LedgerError(
+                "a hand-over needs the mutual's slip reference (64 characters at most)", REFERENCE
+            )
         try:
-            await self._hand_over(phone, amount, received_by, reference.strip(), by)
+            await self._hand_over(phone, amount, received_by, reference, by)
         except IntegrityError:  # the same slip recorded at the same moment elsewhere
-            raise LedgerError(f"hand-over {reference} is already recorded") from None
+            raise LedgerError(
+                f"hand-over {reference} is already recorded", REFERENCE_TAKEN
+            ) from None
         (position,) = await self.positions(phone=phone)
         return position
 
@@ -137,14 +172,16 @@ class CashLedger:
         async with writing(self.sessions, f"agent-cash:{phone}") as session:
             agent = await session.scalar(select(models.Agent).where(models.Agent.phone == phone))
             if agent is None:
-                raise LedgerError(f"no agent with phone {phone}")
+                raise LedgerError(f"no agent with phone {phone}", NO_AGENT)
             if await session.scalar(
                 select(models.CashHandover.id).where(models.CashHandover.reference == reference)
             ):
-                raise LedgerError(f"hand-over {reference} is already recorded")
+                raise LedgerError(f"hand-over {reference} is already recorded", REFERENCE_TAKEN)
             held = await cash_held(session, agent.id)
             if amount > held:
-                raise LedgerError(f"{amount:,} XOF is more than the {held:,} XOF the agent holds")
+                raise LedgerError(
+                    f"{amount:,} XOF is more than the {held:,} XOF the agent holds", ABOVE_HELD
+                )
             session.add(
                 models.CashHandover(
                     agent_id=agent.id,
@@ -163,3 +200,21 @@ class CashLedger:
                     details={"agent_id": agent.id, "amount": amount, "reference": reference},
                 )
             )
+
+    async def handovers(self, agent_id: int, limit: int = 20) -> list[Handover]:
+        """An agent's latest hand-overs, newest first."""
+        async with self.sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(models.CashHandover)
+                    .where(models.CashHandover.agent_id == agent_id)
+                    .order_by(
+                        models.CashHandover.handed_over_at.desc(), models.CashHandover.id.desc()
+                    )
+                    .limit(limit)
+                )
+            ).all()
+        return [
+            Handover(r.amount, r.received_by, r.reference, r.handed_over_at, r.recorded_by)
+            for r in rows
+        ]

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from gateway.actors import cli_actor
 from gateway.commands import CommandGroup, Context, refused
 
 if TYPE_CHECKING:
@@ -106,7 +107,9 @@ def _facilities_add(context: Context, args: argparse.Namespace) -> int:
 
     try:
         phones = context.phones(args.phone)
-        _, key = with_facilities(context, lambda f: f.add(args.code, args.name, phones))
+        _, key = with_facilities(
+            context, lambda f: f.add(args.code, args.name, phones, by=cli_actor())
+        )
     except (ValueError, FacilityError) as error:
         return refused("added", error)
     print(f"facility {args.code} added. Its API key (shown only now, keep it safe):\n{key}")
@@ -126,7 +129,7 @@ def _facilities_revoke(context: Context, args: argparse.Namespace) -> int:
     from gateway.register.facilities import FacilityError
 
     try:
-        with_facilities(context, lambda f: f.revoke(args.code))
+        with_facilities(context, lambda f: f.revoke(args.code, by=cli_actor()))
     except FacilityError as error:
         return refused("revoked", error)
     print(f"the key of {args.code} is revoked (other processes stop accepting it within 30 s)")
@@ -137,7 +140,7 @@ def _facilities_new_key(context: Context, args: argparse.Namespace) -> int:
     from gateway.register.facilities import FacilityError
 
     try:
-        key = with_facilities(context, lambda f: f.new_key(args.code))
+        key = with_facilities(context, lambda f: f.new_key(args.code, by=cli_actor()))
     except FacilityError as error:
         print(f"no new key: {error}", file=sys.stderr)
         return 2
@@ -150,7 +153,7 @@ def _facilities_phones(context: Context, args: argparse.Namespace) -> int:
 
     try:
         phones = context.phones(args.phone)
-        with_facilities(context, lambda f: f.set_phones(args.code, phones))
+        with_facilities(context, lambda f: f.set_phones(args.code, phones, by=cli_actor()))
     except (ValueError, FacilityError) as error:
         return refused("changed", error)
     print(f"{args.code}: {len(phones)} desk phones")

@@ -7,11 +7,16 @@ from collections.abc import Sequence
 
 from starlette.routing import BaseRoute
 
+from gateway.agents.accounts import Agents as AgentAccounts
+from gateway.agents.capability import Agents
+from gateway.agents.ledger import CashLedger
 from gateway.capability import Built, Capability, Job
 from gateway.infrastructure import Shared
+from gateway.register.capability import Register
 from gateway.sms.capability import Sms
 from gateway.staff import commands, routes
 from gateway.staff.dashboard import Dashboard
+from gateway.staff.management import Management
 from gateway.stats import routes as stats_routes
 from gateway.stats.board import Board
 from gateway.stats.selection import Source
@@ -42,6 +47,13 @@ class Staff(Capability):
             settings.country,
             self.board,
             built.get(Sms).campaigns,
+            management=Management(
+                AgentAccounts(shared.sessions, shared.now),
+                CashLedger(shared.sessions, shared.now),
+                built.get(Agents).desk,
+                built.get(Register).facilities,
+                built.get(Ussd).service.callers,
+            ),
         )
         self.session_ends = SessionEnds(
             shared.sessions, built.get(Ussd).store, shared.now, settings.country

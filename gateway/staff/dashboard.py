@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.sms.campaigns import Campaigns
+from gateway.staff.management import Management
 from gateway.stats.board import Board
 
 
@@ -27,6 +28,7 @@ class Dashboard:
     country: str
     board: Board
     campaigns: Campaigns
+    management: Management  # agents and facilities (gateway.staff.management)
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

@@ -12,7 +12,14 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gateway.staff import campaign_pages, household_pages, login, stats_pages
+from gateway.staff import (
+    agent_pages,
+    campaign_pages,
+    facility_pages,
+    household_pages,
+    login,
+    stats_pages,
+)
 from gateway.staff.dashboard import Dashboard, serving
 
 STATIC = Path(__file__).parent / "static"
@@ -24,6 +31,15 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
         ("/admin/stats", stats_pages.stats_index, ["GET"]),
         ("/admin/stats/{figure}", stats_pages.stats_page, ["GET"]),
         ("/admin/export/{table}.csv", stats_pages.export, ["GET"]),
+        ("/admin/agents", agent_pages.agents, ["GET"]),
+        ("/admin/agents/new", agent_pages.new_agent, ["GET", "POST"]),
+        ("/admin/agents/{agent_id:int}", agent_pages.agent, ["GET"]),
+        ("/admin/agents/{agent_id:int}/handover", agent_pages.handover, ["POST"]),
+        ("/admin/agents/{agent_id:int}/{change}", agent_pages.change, ["POST"]),
+        ("/admin/facilities", facility_pages.facilities, ["GET", "POST"]),
+        ("/admin/facilities/{code}", facility_pages.facility, ["GET"]),
+        ("/admin/facilities/{code}/phones", facility_pages.phones, ["POST"]),
+        ("/admin/facilities/{code}/{change}", facility_pages.change, ["POST"]),
         ("/admin/login", login.login_page, ["GET", "POST"]),
         ("/admin/logout", login.logout, ["POST"]),
         ("/admin/households", household_pages.search, ["GET"]),

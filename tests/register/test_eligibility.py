@@ -58,7 +58,9 @@ async def add_facility(
     app: Starlette, phones: list[str] | None = None, code: str = "CS-PKU"
 ) -> tuple[FacilityRef, str]:
     """A facility with its key; its desk phones are seen on the next dial."""
-    facility, key = await part(app, Register).facilities.add(code, "CS Parakou", phones or [])
+    facility, key = await part(app, Register).facilities.add(
+        code, "CS Parakou", phones or [], by="cli:test"
+    )
     part(app, Ussd).service.callers.forget_known_phones()
     return facility, key
 
@@ -482,10 +484,10 @@ async def test_a_revoked_key_is_refused_and_a_new_key_replaces_the_old(
     head = await enrolled(app, client)
     assert (await rest(client, head, old)).status_code == 200
 
-    await part(app, Register).facilities.revoke("CS-PKU")
+    await part(app, Register).facilities.revoke("CS-PKU", by="cli:test")
     refused = await rest(client, head, old)
     refused_fhir = await fhir(client, fhir_request(head), old)
-    new = await part(app, Register).facilities.new_key("CS-PKU")
+    new = await part(app, Register).facilities.new_key("CS-PKU", by="cli:test")
 
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
     is_outcome(refused_fhir, 401, "login")
@@ -969,7 +971,7 @@ async def test_a_revoked_facilitys_desk_phone_loses_the_check(
     await desk.dial()
     assert "Vérifier un patient" in await desk.type("1")
 
-    await part(app, Register).facilities.revoke("CS-PKU")
+    await part(app, Register).facilities.revoke("CS-PKU", by="cli:test")
     part(app, Ussd).service.callers.forget_known_phones()
     await desk.dial()
 
@@ -1107,7 +1109,7 @@ async def test_verif_from_a_revoked_facilitys_desk(
 ) -> None:
     await add_facility(app, [DESK])
     head = await enrolled(app, client)
-    await part(app, Register).facilities.revoke("CS-PKU")
+    await part(app, Register).facilities.revoke("CS-PKU", by="cli:test")
 
     await texts(client, DESK, f"VERIF {head}")
 

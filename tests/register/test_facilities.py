@@ -64,7 +64,9 @@ async def eligibility_status(http: httpx.AsyncClient, key: str) -> int:
 async def test_a_new_facility_gets_a_key_that_finds_it(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    facility, key = await service(app).add("CS-PKU", "CS Parakou", [DESK_A, DESK_B, DESK_A])
+    facility, key = await service(app).add(
+        "CS-PKU", "CS Parakou", [DESK_A, DESK_B, DESK_A], by="cli:test"
+    )
 
     assert KEY.fullmatch(key), key
     assert (facility.code, facility.name) == ("CS-PKU", "CS Parakou")
@@ -78,7 +80,7 @@ async def test_a_new_facility_gets_a_key_that_finds_it(
 async def test_the_database_never_holds_the_key(
     app: Starlette, client: httpx.AsyncClient, db: Session
 ) -> None:
-    _, key = await service(app).add("CS-PKU", "CS Parakou", [DESK_A])
+    _, key = await service(app).add("CS-PKU", "CS Parakou", [DESK_A], by="cli:test")
     await eligibility_status(client, key)  # a check is logged too
     secret = secret_of(key)
 
@@ -105,7 +107,7 @@ WRONG_KEYS = [
 async def test_a_wrong_key_finds_no_facility(
     app: Starlette, client: httpx.AsyncClient, wrong: str
 ) -> None:
-    await service(app).add("CS-PKU", "CS Parakou")
+    await service(app).add("CS-PKU", "CS Parakou", by="cli:test")
 
     assert await service(app).by_key(wrong) is None
 
@@ -113,7 +115,7 @@ async def test_a_wrong_key_finds_no_facility(
 async def test_a_key_with_a_known_prefix_and_another_secret_finds_nothing(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    _, key = await service(app).add("CS-PKU", "CS Parakou")
+    _, key = await service(app).add("CS-PKU", "CS Parakou", by="cli:test")
     forged = f"{shown_part(key)}_{'B' * 43}"
 
     assert await service(app).by_key(forged) is None
@@ -123,10 +125,10 @@ async def test_a_key_with_a_known_prefix_and_another_secret_finds_nothing(
 async def test_a_second_facility_with_the_same_code_is_refused(
     app: Starlette, client: httpx.AsyncClient, db: Session
 ) -> None:
-    await service(app).add("CS-PKU", "CS Parakou", [DESK_A])
+    await service(app).add("CS-PKU", "CS Parakou", [DESK_A], by="cli:test")
 
     with pytest.raises(FacilityError, match="CS-PKU"):
-        await service(app).add("CS-PKU", "Another name", [DESK_B])
+        await service(app).add("CS-PKU", "Another name", [DESK_B], by="cli:test")
 
     assert [r["name"] for r in stored(db) if "code" in r] == ["CS Parakou"]
     assert await service(app).by_phone(DESK_B) is None  # nothing of the refused one kept
@@ -135,10 +137,10 @@ async def test_a_second_facility_with_the_same_code_is_refused(
 async def test_a_phone_of_another_facility_is_refused(
     app: Starlette, client: httpx.AsyncClient, db: Session
 ) -> None:
-    first, _ = await service(app).add("CS-PKU", "CS Parakou", [DESK_A])
+    first, _ = await service(app).add("CS-PKU", "CS Parakou", [DESK_A], by="cli:test")
 
     with pytest.raises(FacilityError, match="phones"):
-        await service(app).add("CS-NDA", "CS N'Dali", [DESK_B, DESK_A])
+        await service(app).add("CS-NDA", "CS N'Dali", [DESK_B, DESK_A], by="cli:test")
 
     assert [r["code"] for r in stored(db) if "code" in r] == ["CS-PKU"]
     assert await service(app).by_phone(DESK_A) == first
@@ -148,10 +150,10 @@ async def test_a_phone_of_another_facility_is_refused(
 async def test_revoking_stops_the_key_and_the_desk_phones(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    facility, key = await service(app).add("CS-PKU", "CS Parakou", [DESK_A])
+    facility, key = await service(app).add("CS-PKU", "CS Parakou", [DESK_A], by="cli:test")
     assert await service(app).by_key(key) == facility  # and now in the key cache
 
-    await service(app).revoke("CS-PKU")
+    await service(app).revoke("CS-PKU", by="cli:test")
 
     assert await service(app).by_key(key) is None  # at once in this process
     assert await service(app).by_phone(DESK_A) is None
@@ -163,10 +165,10 @@ async def test_revoking_stops_the_key_and_the_desk_phones(
 async def test_a_new_key_replaces_the_old_one_and_lifts_a_revocation(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    facility, old = await service(app).add("CS-PKU", "CS Parakou", [DESK_A])
-    await service(app).revoke("CS-PKU")
+    facility, old = await service(app).add("CS-PKU", "CS Parakou", [DESK_A], by="cli:test")
+    await service(app).revoke("CS-PKU", by="cli:test")
 
-    new = await service(app).new_key("CS-PKU")
+    new = await service(app).new_key("CS-PKU", by="cli:test")
 
     assert new != old and KEY.fullmatch(new)
     assert await service(app).by_key(old) is None
@@ -179,10 +181,10 @@ async def test_a_new_key_replaces_the_old_one_and_lifts_a_revocation(
 async def test_a_new_key_stops_the_old_one_even_when_it_was_cached(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    _, old = await service(app).add("CS-PKU", "CS Parakou")
+    _, old = await service(app).add("CS-PKU", "CS Parakou", by="cli:test")
     assert await eligibility_status(client, old) == 404  # verified once: cached
 
-    await service(app).new_key("CS-PKU")
+    await service(app).new_key("CS-PKU", by="cli:test")
 
     assert await eligibility_status(client, old) == 401
 
@@ -192,12 +194,12 @@ async def test_another_process_stops_a_revoked_key_within_the_cache_time(
 ) -> None:
     # Two gateway processes: this one verified the key, the other (the CLI) revokes it.
     other = Facilities(shared(app).sessions, shared(app).now)
-    _, key = await service(app).add("CS-PKU", "CS Parakou")
+    _, key = await service(app).add("CS-PKU", "CS Parakou", by="cli:test")
     clock = types.SimpleNamespace(monotonic=lambda: 1000.0)
     monkeypatch.setattr(facilities_module, "time", clock)
     assert await eligibility_status(client, key) == 404
 
-    await other.revoke("CS-PKU")
+    await other.revoke("CS-PKU", by="cli:test")
 
     assert await eligibility_status(client, key) == 404  # still in this process's cache
     clock.monotonic = lambda: 1000.0 + KEY_CACHE_SECONDS + 0.1
@@ -207,25 +209,25 @@ async def test_another_process_stops_a_revoked_key_within_the_cache_time(
 async def test_set_phones_replaces_the_desk_phones(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    facility, _ = await service(app).add("CS-PKU", "CS Parakou", [DESK_A, DESK_B])
+    facility, _ = await service(app).add("CS-PKU", "CS Parakou", [DESK_A, DESK_B], by="cli:test")
 
-    await service(app).set_phones("CS-PKU", [DESK_B, DESK_C])
+    await service(app).set_phones("CS-PKU", [DESK_B, DESK_C], by="cli:test")
 
     assert await service(app).by_phone(DESK_A) is None
     assert await service(app).by_phone(DESK_B) == facility
     assert await service(app).by_phone(DESK_C) == facility
-    await service(app).set_phones("CS-PKU", [])
+    await service(app).set_phones("CS-PKU", [], by="cli:test")
     assert await service(app).by_phone(DESK_B) is None
 
 
 async def test_set_phones_refuses_another_facilitys_phone_and_changes_nothing(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    first, _ = await service(app).add("CS-PKU", "CS Parakou", [DESK_A])
-    second, _ = await service(app).add("CS-NDA", "CS N'Dali", [DESK_B])
+    first, _ = await service(app).add("CS-PKU", "CS Parakou", [DESK_A], by="cli:test")
+    second, _ = await service(app).add("CS-NDA", "CS N'Dali", [DESK_B], by="cli:test")
 
     with pytest.raises(FacilityError, match="another facility"):
-        await service(app).set_phones("CS-NDA", [DESK_C, DESK_A])
+        await service(app).set_phones("CS-NDA", [DESK_C, DESK_A], by="cli:test")
 
     assert await service(app).by_phone(DESK_A) == first
     assert await service(app).by_phone(DESK_B) == second  # not deleted by the failed change
@@ -238,9 +240,9 @@ async def test_changes_to_an_unknown_facility_are_refused(
 ) -> None:
     facilities = service(app)
     work = {
-        "revoke": lambda: facilities.revoke("CS-NONE"),
-        "new_key": lambda: facilities.new_key("CS-NONE"),
-        "set_phones": lambda: facilities.set_phones("CS-NONE", [DESK_A]),
+        "revoke": lambda: facilities.revoke("CS-NONE", by="cli:test"),
+        "new_key": lambda: facilities.new_key("CS-NONE", by="cli:test"),
+        "set_phones": lambda: facilities.set_phones("CS-NONE", [DESK_A], by="cli:test"),
     }[change]
 
     with pytest.raises(FacilityError, match="no facility with code 'CS-NONE'"):
@@ -250,9 +252,9 @@ async def test_changes_to_an_unknown_facility_are_refused(
 async def test_listing_shows_prefixes_states_and_phones_by_code(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    await service(app).add("CS-PKU", "CS Parakou", [DESK_B, DESK_A])
-    _, key = await service(app).add("CS-KDI", "CS Kandi")
-    await service(app).revoke("CS-KDI")
+    await service(app).add("CS-PKU", "CS Parakou", [DESK_B, DESK_A], by="cli:test")
+    _, key = await service(app).add("CS-KDI", "CS Kandi", by="cli:test")
+    await service(app).revoke("CS-KDI", by="cli:test")
 
     listed = await service(app).listing()
 
