@@ -13,7 +13,7 @@ from menus.context import MenuContext
 from menus.effects import AddMember, PersonDraft
 from menus.journeys.agent_households import find_household, household_found, household_heading
 from menus.journeys.agent_phone import calling_agent_id
-from menus.journeys.enrol import RELATIONSHIPS, SEXES
+from menus.journeys.enrol_household import RELATIONSHIPS, SEXES
 from menus.nodes import Act, Ask, Branch, Menu, Node, Option, Say, routes_to
 from menus.state import SessionState
 from menus.text import Money, T, Text
