@@ -4,15 +4,17 @@ Every variable is parsed and checked here and nowhere else: the adapters receive
 settings (MomoSettings, DciSettings...) and never see the environment. A wrong configuration
 is reported whole, every problem of every section in one `ConfigError`, so an operator fixes
 them all before the next start rather than one per restart.
+
+`environment` holds the reader every section goes through, which records a problem and
+goes on rather than stopping at the first.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,97 +23,9 @@ from adapters.payments import FedapaySettings, MomoSettings
 from adapters.register.dci import RECEIPTS_PATH, TOKEN_PATH, DciSettings
 from adapters.register.dci_records import IdTypes
 from adapters.register.openimis import OpenImisSettings
+from gateway.settings.environment import ConfigError, Environment
 
 DEFAULT_TIMEZONE = "Africa/Porto-Novo"
-
-
-class ConfigError(ValueError):
-    """Everything wrong with the configuration: one problem per line of the message."""
-
-    def __init__(self, *problems: str) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
-
-
-class _Environment:
-    """The variables being read, and every problem found in them so far.
-
-    A reader that finds a problem records it and answers the default, so that reading goes on
-    and the next problems are found too; `Settings.from_env` raises them all at the end.
-    """
-
-    def __init__(self, variables: Mapping[str, str]) -> None:
-        self.variables = variables
-        self.problems: list[str] = []
-
-    def problem(self, message: str) -> None:
-        self.problems.append(message)
-
-    def raw(self, name: str, default: str = "") -> str:
-        """The value as it is set, blank included (where blank means something)."""
-        return self.variables.get(name, default)
-
-    def text(self, name: str, default: str = "") -> str:
-        """The value without surrounding spaces; `default` when unset or blank."""
-        return self.variables.get(name, "").strip() or default
-
-    def missing(self, names: Sequence[str]) -> list[str]:
-        return [name for name in names if not self.text(name)]
-
-    def mentions(self, names: Sequence[str]) -> bool:
-        """Whether any of `names` is set: a service half set up is a mistake to report."""
-        return len(self.missing(names)) < len(names)
-
-    def whole_number(self, name: str, default: int, low: int, high: int) -> int:
-        raw = self.text(name)
-        if not raw:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            self.problem(f"{name} must be a whole number, got {raw!r}")
-            return default
-        if not low <= value <= high:
-            self.problem(f"{name} must be between {low} and {high}, got {value}")
-            return default
-        return value
-
-    def seconds(self, name: str, default: float) -> float:
-        raw = self.text(name)
-        if not raw:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value > 0):
-            self.problem(f"{name} must be a number of seconds above 0, got {raw!r}")
-            return default
-        return value
-
-    def days(self, name: str, default: str) -> tuple[int, ...]:
-        """A list of day counts like "30,7", largest first; blank for none."""
-        raw = self.raw(name, default)
-        try:
-            days = sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True)
-        except ValueError:
-            self.problem(f"{name} must be whole numbers of days like 30,7, got {raw!r}")
-            return ()
-        if any(not 0 < day <= 366 for day in days):
-            self.problem(f"{name} must be between 1 and 366 days, got {raw!r}")
-            return ()
-        return tuple(days)
-
-    def choice(self, name: str, default: str, choices: Sequence[str]) -> str:
-        value = self.text(name, default).lower()
-        if value not in choices:
-            self.problem(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-            return default
-        return value
-
-    def secrets(self, name: str) -> tuple[str, ...]:
-        """Comma-separated secrets: several while one is rotated."""
-        return tuple(s.strip() for s in self.raw(name).split(",") if s.strip())
 
 
 MOMO_REQUIRED = (
@@ -126,7 +40,7 @@ MOMO_VARIABLES = (*MOMO_REQUIRED, "MOMO_CURRENCY")
 FEDAPAY_ACCOUNT = ("FEDAPAY_BASE_URL", "FEDAPAY_SECRET_KEY")
 
 
-def _momo(env: _Environment) -> MomoSettings | None:
+def _momo(env: Environment) -> MomoSettings | None:
     """MTN MoMo Collection, when any of its variables is set; then all but the currency are
     required."""
     if not env.mentions(MOMO_VARIABLES):
@@ -150,7 +64,7 @@ def _momo(env: _Environment) -> MomoSettings | None:
     )
 
 
-def _fedapay(env: _Environment) -> FedapaySettings | None:
+def _fedapay(env: Environment) -> FedapaySettings | None:
     """FedaPay, when its URL or its key is set; then its webhook secret is required too."""
     if not env.mentions(FEDAPAY_ACCOUNT):
         return None
@@ -193,7 +107,7 @@ class PaymentSettings:
     fedapay: FedapaySettings | None = None  # None: FedaPay is not set up here
 
     @classmethod
-    def _read(cls, env: _Environment) -> PaymentSettings:
+    def _read(cls, env: Environment) -> PaymentSettings:
         payments = cls(
             default_provider=env.text("PAYMENT_PROVIDER").lower() or None,
             public_base_url=env.text("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
@@ -222,7 +136,7 @@ class PaymentSettings:
 SMS_BACKENDS = ("console", "africastalking")
 
 
-def _quiet_hours(env: _Environment) -> str:
+def _quiet_hours(env: Environment) -> str:
     spec = env.raw("SMS_QUIET_HOURS", "21:00-07:00")
     if not spec.strip():
         return spec
@@ -254,7 +168,7 @@ class SmsSettings:
     inbound_per_10_minutes: int  # replies to one number; beyond, a flood is stored unanswered
 
     @classmethod
-    def _read(cls, env: _Environment) -> SmsSettings:
+    def _read(cls, env: Environment) -> SmsSettings:
         backend = env.choice("SMS_BACKEND", "console", SMS_BACKENDS)
         token = env.text("AT_CALLBACK_TOKEN") or None
         if backend == "africastalking":
@@ -292,7 +206,7 @@ DCI_REQUIRED = (
 )
 
 
-def _openimis(env: _Environment) -> OpenImisSettings | None:
+def _openimis(env: Environment) -> OpenImisSettings | None:
     missing = env.missing(OPENIMIS_REQUIRED)
     if missing:
         env.problem(f"REGISTER_ADAPTER=openimis: missing openIMIS settings: {', '.join(missing)}")
@@ -311,7 +225,7 @@ def _openimis(env: _Environment) -> OpenImisSettings | None:
     )
 
 
-def _dci(env: _Environment) -> DciSettings | None:
+def _dci(env: Environment) -> DciSettings | None:
     missing = env.missing(DCI_REQUIRED)
     if missing:
         env.problem(f"REGISTER_ADAPTER=dci: missing DCI settings: {', '.join(missing)}")
@@ -352,7 +266,7 @@ class RegisterSettings:
     dci: DciSettings | None = None
 
     @classmethod
-    def _read(cls, env: _Environment) -> RegisterSettings:
+    def _read(cls, env: Environment) -> RegisterSettings:
         adapter = env.choice("REGISTER_ADAPTER", "local", REGISTER_ADAPTERS)
         return cls(
             adapter=adapter,
@@ -366,7 +280,7 @@ class RegisterSettings:
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def _timezone(env: _Environment) -> str:
+def _timezone(env: Environment) -> str:
     name = env.text("TIMEZONE", DEFAULT_TIMEZONE)
     try:
         ZoneInfo(name)
@@ -376,7 +290,7 @@ def _timezone(env: _Environment) -> str:
     return name
 
 
-def _log_level(env: _Environment) -> str:
+def _log_level(env: Environment) -> str:
     level = env.text("LOG_LEVEL", "INFO").upper()
     if level not in logging.getLevelNamesMapping():
         env.problem(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
@@ -419,14 +333,14 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """The settings `environ` (the process's environment by default) describes; a
         `ConfigError` listing every problem in it when it is wrong."""
-        env = _Environment(os.environ if environ is None else environ)
+        env = Environment(os.environ if environ is None else environ)
         settings = cls._read(env)
         if env.problems:
             raise ConfigError(*env.problems)
         return settings
 
     @classmethod
-    def _read(cls, env: _Environment) -> Settings:
+    def _read(cls, env: Environment) -> Settings:
         data_dir = Path(env.text("ALAFIA_DATA_DIR", "data")).resolve()
         return cls(
             data_dir=data_dir,
