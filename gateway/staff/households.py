@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, members_of, terms_of
+from gateway.staff.household_history import HistoryLine, household_history
 from gateway.staff.scope import Scope
 from gateway.staff.scope_sql import within_scope
 from menus.identifiers import (
@@ -125,6 +126,7 @@ class HouseholdDetail:
     payments: list[PaymentLine]
     messages: list[MessageLine]
     masked: bool
+    history: list[HistoryLine]  # its audit log: who changed what, before and after
 
 
 class HouseholdLookup:
@@ -202,6 +204,7 @@ class HouseholdLookup:
                     .limit(HISTORY_LIMIT)
                 )
             ).all()
+            history = await household_history(session, household.id, scope)
         return HouseholdDetail(
             id=household.id,
             mutual=mutual.name,
@@ -246,6 +249,7 @@ class HouseholdLookup:
                 for m in messages
             ],
             masked=not scope.sees_personal_data,
+            history=history,
         )
 
 
