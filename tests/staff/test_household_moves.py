@@ -111,9 +111,15 @@ async def test_a_manager_moves_a_member_and_both_households_are_priced_again(
     assert shown.status_code == 200
     words = text_of(shown)
     assert f"ASSOGBA Sena (n° {sena.member_no}) quitte le ménage n° {leaving}" in words
-    assert "Personnes 3 → 2 2 → 3" in words
-    assert "Cotisation 4\u202f725\u00a0FCFA → 3\u202f150\u00a0FCFA" in words
-    assert "3\u202f150\u00a0FCFA → 4\u202f725\u00a0FCFA" in words
+    assert (
+        f"Ménage de départ n° {leaving} Chef de ménage : ASSOGBA Rose Personnes 3 → 2"
+        " Cotisation 4\u202f725\u00a0FCFA → 3\u202f150\u00a0FCFA Payé 0\u00a0FCFA"
+        " Reste à payer ensuite 3\u202f150\u00a0FCFA"
+    ) in words
+    assert (
+        f"Ménage d'accueil n° {joining} Chef de ménage : DOSSOU Rose Personnes 2 → 3"
+        " Cotisation 3\u202f150\u00a0FCFA → 4\u202f725\u00a0FCFA"
+    ) in words
     assert "Couverture de Sena : En attente de paiement → En attente de paiement" in words
     assert 'class="danger"' in shown.text  # a confirmation, before anything is done
     assert members(db, leaving)[2].household_id == leaving  # nothing done yet
