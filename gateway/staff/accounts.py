@@ -335,6 +335,7 @@ class StaffAccounts:
             account.password_hash = password_hash
             account.failed_logins = 0
             account.locked_until = None
+            _take_code_back(account)  # a code given earlier must not undo this password
             # Whoever held the old password is logged out everywhere. The wall clock, as
             # sessions' start times are (the scheme's clock may be set in tests).
             account.sessions_valid_from = datetime.now(UTC)
