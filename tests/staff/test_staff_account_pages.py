@@ -20,6 +20,7 @@ from tests.conftest import Clock
 from tests.staff.web import (
     ADMIN,
     MANAGER,
+    OTHER_MANAGER,
     PASSWORD,
     VIEWER,
     add_staff,
@@ -72,7 +73,7 @@ async def set_password(
 # -- who may --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who", [MANAGER, VIEWER])
+@pytest.mark.parametrize("who", [MANAGER, OTHER_MANAGER, VIEWER])
 async def test_only_central_admins_manage_accounts(
     web: httpx.AsyncClient, app: Starlette, db: Session, who: tuple[str, str | None]
 ) -> None:
@@ -331,3 +332,25 @@ async def test_an_admin_cannot_disable_or_demote_themselves(
     assert stored.disabled_at is None and stored.role == "central_admin"
     assert (await web.get("/admin/staff/999999")).status_code == 404
     assert PASSWORD  # the fixtures' accounts all share it
+
+
+async def test_account_forms_without_the_session_token_or_from_another_site_do_nothing(
+    web: httpx.AsyncClient, app: Starlette, db: Session
+) -> None:
+    target = await add_staff(app, PERSON, "mutual_manager", "MS-NDALI")
+    csrf = await logged_in(web, app, *ADMIN)
+    fields = {"step": "confirm", "role": "viewer", "scope": "", "from_role": "mutual_manager"}
+    for action in ("unlock", "disable", "password", "role"):
+        path = f"/admin/staff/{target}/{action}"
+        assert (await web.post(path, data=fields)).status_code == 403, action
+        cross = await web.post(
+            path, data={**fields, "csrf": csrf}, headers={"Origin": "https://evil.example"}
+        )
+        assert cross.status_code == 403, action
+    stored = account(db, PERSON)
+    assert (stored.role, stored.disabled_at, stored.password_code_hash) == (
+        "mutual_manager",
+        None,
+        None,
+    )
+    assert audit_rows(db, "staff_unlocked") == []
