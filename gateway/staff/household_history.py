@@ -11,7 +11,7 @@ hidden; staff and agents are then named by their number only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,8 +43,14 @@ class HistoryLine:
 
 
 async def household_history(
-    session: AsyncSession, household_id: int, scope: Scope, limit: int = HISTORY_LIMIT
+    session: AsyncSession,
+    household_id: int,
+    scope: Scope,
+    zone: tzinfo,
+    limit: int = HISTORY_LIMIT,
 ) -> list[HistoryLine]:
+    """Times are in `zone`, the scheme's: PostgreSQL hands them back in the connection's
+    zone (often UTC), SQLite without a zone, as they were written."""
     entries = (
         await session.scalars(
             select(models.AuditEntry)
@@ -59,7 +65,7 @@ async def household_history(
     names = await _actor_names(session, {e.actor for e in entries}, scope)
     return [
         HistoryLine(
-            at=entry.at,
+            at=(entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=zone)).astimezone(zone),
             actor=names.get(entry.actor, entry.actor),
             action=entry.action,
             member_no=entry.member_no,

@@ -8,6 +8,8 @@ shows its history and, to those who may correct it, the links to the correction 
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,7 +29,8 @@ DONE = ("corrected", "unchanged", "moved")
 
 def _lookup(request: Request) -> HouseholdLookup:
     dashboard = dashboard_of(request)
-    return HouseholdLookup(dashboard.sessions, lambda: dashboard.now().date())
+    zone = dashboard.now().tzinfo or UTC
+    return HouseholdLookup(dashboard.sessions, lambda: dashboard.now().date(), zone)
 
 
 @staff_page

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -131,10 +131,14 @@ class HouseholdDetail:
 
 class HouseholdLookup:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], today: Callable[[], date]
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        today: Callable[[], date],
+        zone: tzinfo = UTC,
     ) -> None:
         self.sessions = sessions
         self.today = today
+        self.zone = zone  # the scheme's, for the times of the history
 
     async def search(self, scope: Scope, query: Query) -> list[HouseholdHit]:
         match: ColumnElement[bool]
@@ -204,7 +208,7 @@ class HouseholdLookup:
                     .limit(HISTORY_LIMIT)
                 )
             ).all()
-            history = await household_history(session, household.id, scope)
+            history = await household_history(session, household.id, scope, self.zone)
         return HouseholdDetail(
             id=household.id,
             mutual=mutual.name,

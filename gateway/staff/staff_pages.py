@@ -15,8 +15,10 @@ would be nobody left to undo it): another central admin, or the shell, does that
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -71,7 +73,24 @@ async def _account(request: Request) -> StaffAccountView:
     found = await _accounts(request).get(int(request.path_params["staff_id"]))
     if found is None:
         raise NotFound()
-    return found
+    return _in_scheme_time(request, found)
+
+
+def _in_scheme_time(request: Request, account: StaffAccountView) -> StaffAccountView:
+    """Its times as the scheme's clock reads them: PostgreSQL hands them back in the
+    connection's zone (often UTC, an hour behind Benin), SQLite without a zone."""
+    now = dashboard_of(request).now()
+
+    def local(moment: datetime | None) -> datetime | None:
+        return None if moment is None else as_aware(moment, now).astimezone(now.tzinfo)
+
+    return dataclasses.replace(
+        account,
+        disabled_at=local(account.disabled_at),
+        locked_until=local(account.locked_until),
+        last_login_at=local(account.last_login_at),
+        password_code_until=local(account.password_code_until),
+    )
 
 
 def _state(request: Request, account: StaffAccountView) -> str:
@@ -102,7 +121,7 @@ async def _units(request: Request) -> list[Unit]:
 @staff_page
 async def staff_list(request: Request, staff: StaffUser) -> Response:
     _central_admin(staff)
-    accounts = await _accounts(request).list()
+    accounts = [_in_scheme_time(request, a) for a in await _accounts(request).list()]
     lines = [AccountLine(a, _state(request, a)) for a in accounts]
     return render(request, "staff_list.html", {"lines": lines})
 
@@ -126,7 +145,7 @@ async def staff_new(request: Request, staff: StaffUser) -> Response:
         return await _new_page(request, shown, error)
     account = await _accounts(request).get(account_id)
     assert account is not None
-    return _code_page(request, account, code, added=True)
+    return _code_page(request, _in_scheme_time(request, account), code, added=True)
 
 
 async def _new_page(

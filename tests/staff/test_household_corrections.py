@@ -4,6 +4,9 @@ after, shown on the household's page) and the register outbox. Real database, re
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import httpx
 import pytest
 from sqlalchemy.orm import Session
@@ -11,6 +14,7 @@ from starlette.applications import Starlette
 
 from db import models
 from gateway.enrolment.service import EnrolmentService
+from tests.conftest import TODAY
 from tests.staff.web import (
     ADMIN,
     KANDI_PHONE,
@@ -32,6 +36,10 @@ from tests.staff.web import (
 async def parakou(enrolment: EnrolmentService, db: Session) -> int:
     """A household of MS-PARAKOU: ASSOGBA Rose (head), Afi and Sena, born in 1990."""
     return await household_of(enrolment, db, PARAKOU_PHONE, "MS-PARAKOU")
+
+
+def _scheme_hour() -> str:
+    return datetime.now(ZoneInfo("Africa/Porto-Novo")).strftime("%H")
 
 
 def member_page(household_id: int, member: models.Member) -> str:
@@ -100,9 +108,11 @@ async def test_a_manager_corrects_a_misspelt_name_and_the_page_shows_before_and_
     child = members(db, parakou)[1]
     path = member_page(parakou, child)
 
+    hours = {_scheme_hour()}
     answer = await correct_member(
         web, path, csrf, last_name="  assogba-dossou ", first_names="marie madeleine"
     )
+    hours.add(_scheme_hour())
 
     assert answer.status_code == 303
     assert answer.headers["location"] == f"/admin/households/{parakou}?done=corrected"
@@ -129,6 +139,8 @@ async def test_a_manager_corrects_a_misspelt_name_and_the_page_shows_before_and_
     assert "Membre corrigé" in shown and "mutual_manager.ms-parakou@agence.bj" in shown
     assert "Nom de famille : ASSOGBA → ASSOGBA-DOSSOU" in shown
     assert "Prénoms : Afi → Marie Madeleine" in shown
+    # In the scheme's time, whatever zone the database hands the time back in.
+    assert any(f"{TODAY} {hour}:" in shown for hour in hours), shown
 
 
 async def test_a_birth_date_may_be_a_year_or_a_full_date(
