@@ -142,6 +142,9 @@ class AuditAction(StrEnum):
     STAFF_DISABLED = "staff_disabled"
     STAFF_PASSWORD_RESET = "staff_password_reset"
     STAFF_UNLOCKED = "staff_unlocked"
+    STAFF_ROLE_CHANGED = "staff_role_changed"  # role or scope; ends the account's sessions
+    STAFF_PASSWORD_CODE_ISSUED = "staff_password_code_issued"
+    STAFF_PASSWORD_SET = "staff_password_set"  # by the person, with a one-time code
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
     LOCKED = "locked"  # too many wrong passwords
@@ -150,6 +153,11 @@ class AuditAction(StrEnum):
     EXPORT = "export"
     CAMPAIGN_SENT = "campaign_sent"
     CHANGE_REFUSED = "change_refused"  # asked outside the staff member's role or scope
+    # Households corrected by staff
+    MEMBER_CORRECTED = "member_corrected"
+    HOUSEHOLD_CORRECTED = "household_corrected"
+    MEMBER_MOVED = "member_moved"
+    HOUSEHOLD_CHANGE_REFUSED = "household_change_refused"  # outside the role or scope
     # Health facilities
     FACILITY_ADDED = "facility_added"
     FACILITY_KEY_REPLACED = "facility_key_replaced"

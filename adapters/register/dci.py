@@ -10,6 +10,8 @@ Every body is a signed envelope (see ``dci_envelope``). What each event becomes:
 - household_enrolled: REGISTER of every member, enrolment status from the coverage (Pending
   while nothing is paid);
 - member_added: REGISTER of the new member;
+- household_updated: REGISTER of every member again, as they are now (a corrected name or
+  birth date, a new contact phone on the head, a member moved in under this assistance unit);
 - coverage_activated: REGISTER of every member, Active from the period's first covered day;
 - coverage_lapsed: DEREGISTER of every member, Suspended;
 - payment_recorded: not supported. DCI receipts of type PAYMENT record benefits a programme paid

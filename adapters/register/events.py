@@ -36,6 +36,10 @@ from menus.values import CoverageStatus, Relationship
 class EventKind(StrEnum):
     HOUSEHOLD_ENROLLED = "household_enrolled"
     MEMBER_ADDED = "member_added"
+    # Staff corrected a member (name, birth date), the contact phone, or who belongs to the
+    # household (a member moved in or out). The record carries every member as they are now;
+    # `member_no`, when set, names the person corrected, for the log only.
+    HOUSEHOLD_UPDATED = "household_updated"
     COVERAGE_ACTIVATED = "coverage_activated"
     COVERAGE_LAPSED = "coverage_lapsed"
     PAYMENT_RECORDED = "payment_recorded"
@@ -164,7 +168,7 @@ class RegisterEvent:
     household: HouseholdRecord
     occurred_at: dt.datetime
     coverage: CoverageRecord | None = None
-    member_no: str | None = None  # member_added: who joined
+    member_no: str | None = None  # member_added: who joined; household_updated: who changed
     payment_reference: str | None = None  # payment_recorded: which payment is new
     # Register ids stored from earlier pushes (PushResult.register_ids), so a retry updates
     # what exists instead of creating it again.

@@ -6,8 +6,9 @@
 
 What each event becomes on the register:
 
-- household_enrolled, member_added: every member written as a Patient (the head first, then
-  the others pointing at their family) and the family as a Group listing them all;
+- household_enrolled, member_added, household_updated: every member written as a Patient (the
+  head first, then the others pointing at their family) and the family as a Group listing them
+  all; a member moved to another family is rewritten by that family's event, pointing at it;
 - coverage_activated, coverage_lapsed, payment_recorded: the family made sure of (created only
   if missing), then the coverage period written as a Contract with its policy status, its
   periods, its product and every premium paid so far.
@@ -41,7 +42,9 @@ from menus.values import Relationship
 FHIR_PATH = "/api/api_fhir_r4/"
 GROUP_KEY = "group"
 
-_HOUSEHOLD_KINDS = frozenset({EventKind.HOUSEHOLD_ENROLLED, EventKind.MEMBER_ADDED})
+_HOUSEHOLD_KINDS = frozenset(
+    {EventKind.HOUSEHOLD_ENROLLED, EventKind.MEMBER_ADDED, EventKind.HOUSEHOLD_UPDATED}
+)
 
 
 def patient_key(member_no: str) -> str:

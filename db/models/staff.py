@@ -37,6 +37,10 @@ class StaffAccount(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Sessions opened before this (a password reset) are over, in every browser.
     sessions_valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A one-time code, given by a central admin, with which the person sets their own
+    # password: only its SHA-256 is kept, until it is used or expires (migration 0007).
+    password_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_code_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     scope_unit: Mapped[SchemeUnit | None] = relationship()
 

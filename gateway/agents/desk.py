@@ -22,9 +22,9 @@ from gateway.actors import agent_actor
 from gateway.agents.ledger import CASH_TAKEN, cash_held
 from gateway.audit import entry
 from gateway.enrolment.entitlements import coverage_view, current_period, members_of, terms_of
+from gateway.enrolment.repricing import apply_price, price_for
 from gateway.enrolment.service import member_from
 from gateway.payments.ledger import Billing, PaymentRefused
-from gateway.payments.sponsors import open_rights_if_paid, sponsor_share
 from gateway.register.outgoing import register_event
 from gateway.scheme.cache import offers, product_rule
 from gateway.sms.outbox import Outbox
@@ -146,7 +146,9 @@ class AgentDesk:
             session.add(added)
             await session.flush()
             added.member_no = member_number(added.id)
-            await _reprice(session, household, period, rule.premium_for((persons or 0) + 1), today)
+            apply_price(
+                period, await price_for(session, household, period, (persons or 0) + 1), today
+            )
             due = terms_of(period).amount_due
             session.add(
                 self.outbox.message(
@@ -310,25 +312,6 @@ async def _refusal(session: AsyncSession, agent_id: int, member_no: str) -> _Fou
     if household.mutual_id != agent.mutual_id:
         return "other_mutual"
     return _Found(household, member_no)
-
-
-async def _reprice(
-    session: AsyncSession,
-    household: models.Household,
-    period: models.CoveragePeriod,
-    premium: int,
-    today: date,
-) -> None:
-    """The period's premium for its new size, the sponsor's share taken off again. Rights
-    already open stay open; what the new person adds is owed."""
-    persons = period.persons + 1
-    share = await session.run_sync(
-        lambda sync: sponsor_share(sync, household.product_id, household.category, premium, persons)
-    )
-    period.persons = persons
-    period.sponsor_share = share.amount if share else 0
-    period.premium_due = premium - period.sponsor_share
-    open_rights_if_paid(period, today, today)
 
 
 def _not_found(outcome: str, member_no: str) -> AgentHousehold:

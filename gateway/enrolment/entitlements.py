@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
@@ -54,13 +54,17 @@ async def current_period(
 
 
 async def members_of(session: AsyncSession, household_id: int) -> list[models.Member]:
-    """A household's members, the head first (in the order they were registered)."""
+    """A household's members, the head first, then in the order they were registered
+    (a member moved in from another household may have registered before its head)."""
     return list(
         (
             await session.scalars(
                 select(models.Member)
                 .where(models.Member.household_id == household_id)
-                .order_by(models.Member.id)
+                .order_by(
+                    case((models.Member.relationship_to_head == "head", 0), else_=1),
+                    models.Member.id,
+                )
             )
         ).all()
     )

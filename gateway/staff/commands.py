@@ -109,6 +109,11 @@ def _list(context: Context, args: argparse.Namespace) -> int:
             state = "disabled"
         elif account.locked_until is not None and as_aware(account.locked_until, now) > now:
             state = f"locked until {account.locked_until:%Y-%m-%d %H:%M}"
+        elif account.password_code_until is not None:
+            # Given a one-time code from the dashboard, and no password set with it yet;
+            # in the scheme's time (PostgreSQL hands it back in the connection's zone).
+            until = as_aware(account.password_code_until, now).astimezone(now.tzinfo)
+            state = f"password code until {until:%Y-%m-%d %H:%M}"
         else:
             state = "active"
         last = f"{account.last_login_at:%Y-%m-%d %H:%M}" if account.last_login_at else "never"

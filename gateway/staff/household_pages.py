@@ -1,10 +1,14 @@
 """`/admin/households`: support staff find a household by member number or phone.
 
 Each search is audited (`household_search`, with what the query was read as, never the
-phone itself), and so is each household opened (`household_viewed`).
+phone itself), and so is each household opened (`household_viewed`). A household's page
+shows its history and, to those who may correct it, the links to the correction forms
+(`gateway.staff.household_change_pages`), which come back here with `?done=<what>`.
 """
 
 from __future__ import annotations
+
+from datetime import UTC
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,13 +20,18 @@ from gateway.actors import staff_actor
 from gateway.staff.auth import StaffUser
 from gateway.staff.dashboard import dashboard_of
 from gateway.staff.guard import Forbidden, NotFound, staff_page
+from gateway.staff.household_changes import may_correct
 from gateway.staff.households import HouseholdLookup, OutsideScope, QueryKind, read_query
 from gateway.staff.pages import render
+
+# What a correction page says it did, on its way back here.
+DONE = ("corrected", "unchanged", "moved")
 
 
 def _lookup(request: Request) -> HouseholdLookup:
     dashboard = dashboard_of(request)
-    return HouseholdLookup(dashboard.sessions, lambda: dashboard.now().date())
+    zone = dashboard.now().tzinfo or UTC
+    return HouseholdLookup(dashboard.sessions, lambda: dashboard.now().date(), zone)
 
 
 @staff_page
@@ -65,4 +74,13 @@ async def household(request: Request, staff: StaffUser) -> Response:
                 household_id=detail.id,
             )
         )
-    return render(request, "household.html", {"household": detail})
+    done = request.query_params.get("done")
+    return render(
+        request,
+        "household.html",
+        {
+            "household": detail,
+            "may_correct": may_correct(staff.scope),
+            "done": done if done in DONE else None,
+        },
+    )

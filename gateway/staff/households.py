@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, or_, select
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, members_of, terms_of
+from gateway.staff.household_history import HistoryLine, household_history
 from gateway.staff.scope import Scope
 from gateway.staff.scope_sql import within_scope
 from menus.identifiers import (
@@ -137,14 +138,19 @@ class HouseholdDetail:
     payments: list[PaymentLine]
     messages: list[MessageLine]
     masked: bool
+    history: list[HistoryLine]  # its audit log: who changed what, before and after
 
 
 class HouseholdLookup:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], today: Callable[[], date]
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        today: Callable[[], date],
+        zone: tzinfo = UTC,
     ) -> None:
         self.sessions = sessions
         self.today = today
+        self.zone = zone  # the scheme's, for the times of the history
 
     async def search(self, scope: Scope, query: Query) -> list[HouseholdHit]:
         match: ColumnElement[bool]
@@ -216,6 +222,7 @@ class HouseholdLookup:
                     .limit(HISTORY_LIMIT)
                 )
             ).all()
+            history = await household_history(session, household.id, scope, self.zone)
         return HouseholdDetail(
             id=household.id,
             mutual=mutual.name,
@@ -260,6 +267,7 @@ class HouseholdLookup:
                 for m in messages
             ],
             masked=not scope.sees_personal_data,
+            history=history,
         )
 
 

@@ -21,6 +21,9 @@ from gateway.staff import (
     stats_pages,
 )
 from gateway.staff.dashboard import Dashboard, serving
+from gateway.staff.household_change_pages import PAGES as HOUSEHOLD_CHANGE_PAGES
+from gateway.staff.password_pages import PAGES as PASSWORD_PAGES
+from gateway.staff.staff_pages import PAGES as STAFF_ACCOUNT_PAGES
 
 STATIC = Path(__file__).parent / "static"
 
@@ -45,6 +48,9 @@ def routes(dashboard: Dashboard) -> list[BaseRoute]:
         ("/admin/households", household_pages.search, ["GET"]),
         ("/admin/households/{household_id:int}", household_pages.household, ["GET"]),
         ("/admin/campaigns", campaign_pages.campaigns, ["GET", "POST"]),
+        *HOUSEHOLD_CHANGE_PAGES,
+        *STAFF_ACCOUNT_PAGES,
+        *PASSWORD_PAGES,
     ]
     return [
         *(Route(path, serving(dashboard, page), methods=methods) for path, page, methods in pages),

@@ -1,7 +1,7 @@
 """the caller's mutual on each USSD session end
 
 Revision ID: 0008
-Revises: 0006 (to be chained after 0007 when the households branch is merged)
+Revises: 0007
 Create Date: 2026-12-02
 
 The USSD funnel is read per mutual: a mutual manager sees where their own members give
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,135 @@
+"""`household_updated`, the register event of a staff correction or a member moved, as the
+openIMIS and DCI adapters push it to their local peers over real HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from adapters.register import EventKind, HouseholdRecord
+from adapters.register.dci import DciRegister, DciSettings
+from adapters.register.openimis import OpenImisRegister, OpenImisSettings
+from menus.values import Relationship
+from tests.peers.dci import DciPeer
+from tests.peers.openimis import OpenImisPeer
+from tests.support.http_server import serve
+from tests.support.register_records import CHILD, HEAD, SPOUSE, event, household
+
+PROGRAMME = "AMU-BJ-MUTUELLES"
+CORRECTED = dataclasses.replace(SPOUSE, family_name="ADJOVY", given_names="Afi Renée")
+
+
+@pytest.fixture
+def openimis() -> OpenImisPeer:
+    return OpenImisPeer()
+
+
+@pytest.fixture
+async def imis(openimis: OpenImisPeer) -> AsyncIterator[OpenImisRegister]:
+    with serve(openimis.app) as url:
+        settings = OpenImisSettings(url, "gateway", "s3cret", timeout_seconds=1.0)
+        async with OpenImisRegister(settings) as adapter:
+            yield adapter
+
+
+@pytest.fixture
+def dci_peer() -> DciPeer:
+    return DciPeer()
+
+
+@pytest.fixture
+def dci_url(dci_peer: DciPeer) -> Iterator[str]:
+    with serve(dci_peer.app) as url:
+        yield url
+
+
+@pytest.fixture
+async def dci(dci_url: str) -> AsyncIterator[DciRegister]:
+    settings = DciSettings(
+        base_url=dci_url,
+        client_id="alafia",
+        client_secret="s3cret",
+        sender_id="alafia.gateway",
+        receiver_id="social.registry",
+        programme_id=PROGRAMME,
+        timeout_seconds=1.0,
+    )
+    async with DciRegister(settings) as adapter:
+        yield adapter
+
+
+def patients(peer: OpenImisPeer) -> dict[str, dict[str, Any]]:
+    return {p["identifier"][0]["value"]: p for p in peer.resources("Patient")}
+
+
+async def test_openimis_rewrites_a_corrected_member_in_place(
+    imis: OpenImisRegister, openimis: OpenImisPeer
+) -> None:
+    first = await imis.push(event(EventKind.HOUSEHOLD_ENROLLED))
+    corrected = household(HEAD, CORRECTED)
+
+    await imis.push(
+        event(
+            EventKind.HOUSEHOLD_UPDATED,
+            corrected,
+            member_no=SPOUSE.member_no,
+            known_ids=first.register_ids,
+        )
+    )
+
+    assert len(openimis.resources("Patient")) == 2  # updated, not created again
+    spouse = patients(openimis)[SPOUSE.member_no]
+    assert spouse["name"] == [{"use": "usual", "family": "ADJOVY", "given": ["Afi", "Renée"]}]
+
+
+async def test_openimis_follows_a_member_moved_to_another_family(
+    imis: OpenImisRegister, openimis: OpenImisPeer
+) -> None:
+    await imis.push(event(EventKind.HOUSEHOLD_ENROLLED, household(HEAD, SPOUSE, CHILD)))
+    other_head = dataclasses.replace(HEAD, member_no="2026000041", national_id=None)
+    other = HouseholdRecord("HH-2026-000041", "MUT-BORGOU-01", (other_head,), "+2290197000041")
+    await imis.push(event(EventKind.HOUSEHOLD_ENROLLED, other))
+
+    child_moved = dataclasses.replace(CHILD, relationship=Relationship.OTHER)
+    joined = dataclasses.replace(other, members=(other_head, child_moved))
+    # Each household's events are pushed in their own order: the new family's may go first.
+    await imis.push(event(EventKind.HOUSEHOLD_UPDATED, joined, member_no=CHILD.member_no))
+    await imis.push(event(EventKind.HOUSEHOLD_UPDATED, household(HEAD, SPOUSE)))
+
+    assert len(openimis.resources("Patient")) == 4
+    groups = {g["identifier"][0]["value"]: g for g in openimis.resources("Group")}
+    assert groups[HEAD.member_no]["quantity"] == 2
+    assert groups["2026000041"]["quantity"] == 2
+    child = patients(openimis)[CHILD.member_no]
+    assert {"reference": f"Group/{groups['2026000041']['id']}"} in [
+        extension.get("valueReference") for extension in child["extension"]
+    ]
+
+
+async def test_dci_registers_every_member_again_as_they_are_now(
+    dci: DciRegister, dci_peer: DciPeer
+) -> None:
+    await dci.push(event(EventKind.HOUSEHOLD_ENROLLED))
+    moved_phone = dataclasses.replace(household(HEAD, CORRECTED), phone="+2290196555555")
+
+    updated = event(EventKind.HOUSEHOLD_UPDATED, moved_phone, member_no=SPOUSE.member_no)
+    result = await dci.push(updated)
+
+    last = list(dci_peer.receipts.values())[-1]
+    assert last["transaction_id"] == updated.event_id
+    assert last["receipt_information"]["receipt_type"] == "REGISTER"
+    assert {
+        b["member"]["member_identifier"] for b in last["receipt_information"]["beneficiaries"]
+    } == {
+        HEAD.member_no,
+        SPOUSE.member_no,
+    }
+    spouse = dci_peer.beneficiaries[(SPOUSE.member_no, PROGRAMME)]
+    person = spouse["member"]["demographic_info"]["person"]
+    assert person["name"] == {"first_name": "Afi Renée", "surname": "ADJOVY"}
+    head = dci_peer.beneficiaries[(HEAD.member_no, PROGRAMME)]
+    assert head["member"]["demographic_info"]["person"]["phone_number"] == "+2290196555555"
+    assert "receipt:household_updated" in result.register_ids
