@@ -74,7 +74,7 @@ def _run(context: Context, work: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _checked(context: Context, work: Callable[[Any], Awaitable[Any]], done: str) -> int:
-    from gateway.staff.accounts import StaffAccountError
+    from gateway.staff.account_rules import StaffAccountError
 
     try:
         _run(context, work)

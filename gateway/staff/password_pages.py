@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.secrets_kdf import KdfBusy
-from gateway.staff.accounts import StaffAccountError, StaffAccounts
+from gateway.staff.account_rules import StaffAccountError
+from gateway.staff.accounts import StaffAccounts
 from gateway.staff.dashboard import dashboard_of
 from gateway.staff.guard import forbidden, same_origin
 from gateway.staff.pages import render

@@ -29,17 +29,15 @@ from db import models
 from db.engine import as_aware
 from db.values import StaffRole
 from gateway.actors import staff_actor
-from gateway.staff.accounts import (
-    PasswordCode,
-    StaffAccountError,
-    StaffAccounts,
-    StaffAccountView,
-)
+from gateway.staff.account_rules import StaffAccountError
+from gateway.staff.account_views import StaffAccountView
+from gateway.staff.accounts import StaffAccounts
 from gateway.staff.auth import StaffUser
 from gateway.staff.dashboard import dashboard_of
 from gateway.staff.guard import Forbidden, NotFound, staff_page
 from gateway.staff.household_forms import typed
 from gateway.staff.pages import add_nav_link, render
+from gateway.staff.password_codes import PasswordCode
 from gateway.staff.scope import ROLES
 
 PAGE = "/admin/staff"

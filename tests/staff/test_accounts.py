@@ -15,7 +15,8 @@ from db.values import StaffRole
 from gateway import cli
 from gateway.settings import Settings
 from gateway.staff import accounts as staff_accounts
-from gateway.staff.accounts import StaffAccountError, StaffAccounts
+from gateway.staff.account_rules import StaffAccountError
+from gateway.staff.accounts import StaffAccounts
 from gateway.staff.demo import ensure_demo_staff
 from tests.support.clock import Now
 

@@ -13,7 +13,8 @@ from db import models
 from db.engine import create_engine_async, session_factory
 from gateway import cli
 from gateway.settings import Settings
-from gateway.staff.accounts import StaffAccountError, StaffAccounts
+from gateway.staff.account_rules import StaffAccountError
+from gateway.staff.accounts import StaffAccounts
 from tests.staff.web import PASSWORD
 from tests.support.clock import Now
 from tests.support.gateway import shared

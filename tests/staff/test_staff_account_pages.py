@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from db import models
-from gateway.staff.accounts import code_hash
+from gateway.staff.password_codes import code_hash
 from tests.conftest import Clock
 from tests.staff.web import (
     ADMIN,
