@@ -15,6 +15,7 @@ PostgreSQL) and of the browser.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -91,7 +92,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"{CLOCK_SHIFT}={os.environ[CLOCK_SHIFT]}: the process clock reads {moved} UTC"
 
 
-BROWSER_TESTS = "test_dashboard_browser.py"
+# Every browser test module: tests/staff/test_browser.py, test_households_browser.py...
+BROWSER_TESTS = re.compile(r"(^|/)test_(\w+_)?browser\.py$")
 
 
 def _skip_is_a_failure(report: pytest.CollectReport | pytest.TestReport) -> None:
@@ -101,7 +103,7 @@ def _skip_is_a_failure(report: pytest.CollectReport | pytest.TestReport) -> None
         report.skipped
         and not hasattr(report, "wasxfail")
         and os.environ.get("ALAFIA_REQUIRE_BROWSER") == "1"
-        and report.nodeid.split("::")[0].endswith(BROWSER_TESTS)
+        and BROWSER_TESTS.search(report.nodeid.split("::")[0])
     ):
         why = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
