@@ -15,20 +15,14 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
-from gateway.app import create_app
 from gateway.enrolment.service import EnrolmentService
-from gateway.settings import Settings
-from tests.conftest import Clock
 from tests.staff.web import MANAGER, PARAKOU_PHONE, PASSWORD, add_staff, household_of, members
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -40,56 +34,13 @@ MISSING = (
 if not CHROMIUM.exists() and not REQUIRED:
     pytest.skip(MISSING, allow_module_level=True)
 
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import Browser, Page, expect  # noqa: E402
 
-TIMEOUT_MS = 15_000
 PHONE_SCREEN = {"width": 360, "height": 740}  # a small Android phone
 
+from tests.staff.test_browser import TIMEOUT_MS, browser, gateway_url  # noqa: E402
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def gateway_url(settings: Settings, clock: Clock) -> Iterator[str]:
-    """The whole gateway, as `alafia serve` runs it, in a thread with its own event loop."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, clock),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-            loop="asyncio",
-        )
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        if not thread.is_alive():
-            pytest.fail("the gateway did not start")
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(MISSING)
-    async with async_playwright() as playwright:
-        # --no-sandbox: CI containers run as root, where Chromium's sandbox cannot start.
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield chromium
-        await chromium.close()
+__all__ = ["browser", "gateway_url"]  # fixtures this module uses, made here once more
 
 
 @pytest.fixture
