@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import signal
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 
 from gateway.commands import CommandGroup, Context
 from gateway.settings import Settings
+from gateway.settings.production import serve_problems, worker_problems
 
 log = logging.getLogger("alafia")
 
@@ -21,7 +23,7 @@ def add_commands(commands: CommandGroup[Any]) -> None:
     demo = commands.add_parser(
         "demo", help="run everything on embedded defaults with a demo scheme"
     )
-    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--host", default="127.0.0.1", help="a loopback address: the demo is open")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--access-log", action="store_true", help="log every HTTP request")
     demo.set_defaults(run=demo_run)
@@ -31,6 +33,11 @@ def add_commands(commands: CommandGroup[Any]) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        help="proxies whose X-Forwarded-For names the client (uvicorn's default: 127.0.0.1); "
+        "the source CALLBACK_ALLOW_NETWORKS checks",
+    )
     serve.set_defaults(run=serve_run)
 
     worker = commands.add_parser(
@@ -60,10 +67,33 @@ def db_upgrade(context: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def refuse(program: str, problems: list[str]) -> int:
+    """Every problem on stderr, one a line, and exit status 2: no traceback, no secret."""
+    lines = "\n".join(f"  - {problem}" for problem in problems)
+    print(
+        f"alafia {program} refuses to start:\n{lines}\n"
+        "(`alafia demo` runs on embedded defaults, open, on 127.0.0.1 only)",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def worker_run(context: Context, args: argparse.Namespace) -> int:
     """The background process: the jobs of every capability."""
     from gateway.process import Gateway
     from gateway.worker import Worker
+
+    if problems := worker_problems(context.settings):
+        return refuse("worker", problems)
 
     async def work() -> None:
         gateway = Gateway(context.settings, context.now)
@@ -84,15 +114,16 @@ def worker_run(context: Context, args: argparse.Namespace) -> int:
 def serve_run(context: Context, args: argparse.Namespace) -> int:
     import uvicorn
 
-    if context.settings.redis_url is None and args.workers > 1:
-        # Each process would start an embedded Redis of its own, and sessions would not be
-        # shared: several processes need one Redis server.
-        print(
-            "--workers above 1 needs REDIS_URL: the processes share sessions through one Redis "
-            "server (the embedded one is for a single process)",
-            file=sys.stderr,
+    # Closed by default: the callbacks' secrets, a shared Redis server, no payment sandbox.
+    problems = serve_problems(context.settings)
+    if args.forwarded_allow_ips == "*" and context.settings.callback_networks:
+        # Every peer trusted: anyone could name an allowed source in X-Forwarded-For.
+        problems.append(
+            "--forwarded-allow-ips '*' with CALLBACK_ALLOW_NETWORKS: anyone could pass the "
+            "allow-list with a forged X-Forwarded-For; name your proxies' addresses"
         )
-        return 2
+    if problems:
+        return refuse("serve", problems)
     # Each process reads the settings from the environment, as this one did.
     uvicorn.run(
         "gateway.app:create_app",
@@ -102,6 +133,7 @@ def serve_run(context: Context, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_config=None,
         proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
         # A line per hop costs a tenth of the hop; the gateway logs what matters itself.
         access_log=args.access_log,
     )
@@ -114,6 +146,9 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
     from gateway import demo
     from gateway.app import create_app
 
+    if not is_loopback(args.host):
+        # The demo asks for no token and pays from a sandbox: it must not face a network.
+        return refuse("demo", [f"--host {args.host} is not a loopback address; use alafia serve"])
     settings = context.settings
     migrate(settings)
     seeded = demo.seed(context)

@@ -14,6 +14,7 @@ logs) and puts them together.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_TIMEZONE",
     "SANDBOX",
     "ConfigError",
+    "Network",
     "PaymentSettings",
     "RegisterSettings",
     "Settings",
@@ -49,6 +51,27 @@ def _timezone(env: Environment) -> str:
         env.problem(f"TIMEZONE must be a time zone like {DEFAULT_TIMEZONE}, got {name!r}")
         return DEFAULT_TIMEZONE
     return name
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(env: Environment) -> tuple[Network, ...]:
+    """CALLBACK_ALLOW_NETWORKS: comma-separated CIDRs like 196.201.214.0/24 (a bare address is
+    one host). Strict: host bits set (10.0.0.1/8) are a typo to report, not to round."""
+    raw = env.text("CALLBACK_ALLOW_NETWORKS")
+    networks = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part))
+        except ValueError:
+            env.problem(
+                "CALLBACK_ALLOW_NETWORKS must be networks like 196.201.214.0/24 or "
+                f"2001:db8::/32, separated by commas, got {part!r}"
+            )
+    return tuple(networks)
 
 
 def _log_level(env: Environment) -> str:
@@ -78,6 +101,9 @@ class Settings:
     scheme_refresh_seconds: int
     # A secret the aggregator's USSD callback URL carries (`/ussd?token=`); None: none asked.
     ussd_callback_token: str | None = field(repr=False)
+    # The only source networks Africa's Talking's callbacks (/ussd, /ussd/events, /sms/*) are
+    # accepted from; empty: any. Checked on the peer address (gateway/callback_guard.py).
+    callback_networks: tuple[Network, ...]
     # How old the dashboard's figures may be (0: computed on every request); None when
     # STATS_CACHE_SECONDS is not set: `stats_cache` then says 60, and the demo counts live.
     stats_cache_seconds: int | None
@@ -119,6 +145,7 @@ class Settings:
             timezone=_timezone(env),
             scheme_refresh_seconds=env.whole_number("SCHEME_REFRESH_SECONDS", 60, 1, 86_400),
             ussd_callback_token=env.text("USSD_CALLBACK_TOKEN") or None,
+            callback_networks=_networks(env),
             stats_cache_seconds=(
                 env.whole_number("STATS_CACHE_SECONDS", 60, 0, 3600)
                 if env.text("STATS_CACHE_SECONDS")

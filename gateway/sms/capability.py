@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from starlette.routing import BaseRoute
 
+from gateway.callback_guard import CallbackGuard
 from gateway.capability import Built, Capability, Job
 from gateway.infrastructure import Shared
 from gateway.register.capability import Register
@@ -60,7 +61,10 @@ class Sms(Capability):
         self.reports = Reports(shared.sessions, shared.now)
         self.campaigns = Campaigns(shared.sessions, self.outbox, shared.now)
         self.callbacks = SmsCallbacks(
-            self.reports, self.inbound, sms.callback_token, settings.country
+            self.reports,
+            self.inbound,
+            CallbackGuard(sms.callback_token, settings.callback_networks),
+            settings.country,
         )
 
     def routes(self) -> Sequence[BaseRoute]:

@@ -2,7 +2,8 @@
 opt-outs. Parse, call one service, answer; the aggregator retries until it gets a 200.
 
 Africa's Talking signs none of these, so each URL carries a secret of ours
-(`?token=`, AT_CALLBACK_TOKEN) and a request without it is refused.
+(`?token=`, AT_CALLBACK_TOKEN) and a request without it is refused, as one from outside
+CALLBACK_ALLOW_NETWORKS is when that is set (gateway/callback_guard.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.callback_guard import Refused, callback_form, refusal
+from gateway.callback_guard import CallbackGuard, Refused, callback_form, refusal
 from gateway.sms.inbound import InboundService
 from gateway.sms.reports import Reports
 from menus.identifiers import PhoneNumberError, normalise_phone
@@ -31,7 +32,7 @@ def _field(form: FormData, name: str) -> str:
 class SmsCallbacks:
     reports: Reports
     inbound: InboundService
-    token: str | None  # AT_CALLBACK_TOKEN
+    guard: CallbackGuard  # AT_CALLBACK_TOKEN, CALLBACK_ALLOW_NETWORKS
     country: str
 
     def routes(self) -> list[BaseRoute]:
@@ -43,7 +44,7 @@ class SmsCallbacks:
 
     async def delivery_report(self, request: Request) -> Response:
         try:
-            form = await callback_form(request, self.token, "id", "status")
+            form = await callback_form(request, self.guard, "id", "status")
         except Refused as refused:
             return refusal(refused)
         known = await self.reports.delivery(
@@ -54,7 +55,7 @@ class SmsCallbacks:
 
     async def receive(self, request: Request) -> Response:
         try:
-            form = await callback_form(request, self.token, "id", "from")
+            form = await callback_form(request, self.guard, "id", "from")
         except Refused as refused:
             return refusal(refused)
         outcome = await self.inbound.receive(
@@ -64,7 +65,7 @@ class SmsCallbacks:
 
     async def opt_out(self, request: Request) -> Response:
         try:
-            form = await callback_form(request, self.token, "phoneNumber")
+            form = await callback_form(request, self.guard, "phoneNumber")
         except Refused as refused:
             return refusal(refused)
         try:

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 from gateway.agents.accounts import Agents as AgentAccounts
 from gateway.agents.capability import Agents
 from gateway.agents.ledger import CashLedger
+from gateway.callback_guard import CallbackGuard
 from gateway.capability import Built, Capability, Job
 from gateway.infrastructure import Shared
 from gateway.register.capability import Register
@@ -60,9 +61,10 @@ class Staff(Capability):
         )
 
     def routes(self) -> Sequence[BaseRoute]:
-        token = self.shared.settings.sms.callback_token
+        settings = self.shared.settings
+        guard = CallbackGuard(settings.sms.callback_token, settings.callback_networks)
         return [
-            *stats_routes.routes(self.dashboard, self.session_ends, token),
+            *stats_routes.routes(self.dashboard, self.session_ends, guard),
             *routes.routes(self.dashboard),
         ]
 

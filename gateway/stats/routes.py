@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.callback_guard import Refused, callback_form, refusal
+from gateway.callback_guard import CallbackGuard, Refused, callback_form, refusal
 from gateway.staff.auth import current_staff
 from gateway.staff.dashboard import Dashboard, dashboard_of, serving
 from gateway.stats import filters, openapi
@@ -89,11 +89,11 @@ async def openapi_document(request: Request) -> Response:
     return JSONResponse(openapi.document(ENDPOINTS, PREFIX))
 
 
-async def ussd_session_end(ends: SessionEnds, token: str | None, request: Request) -> Response:
+async def ussd_session_end(ends: SessionEnds, guard: CallbackGuard, request: Request) -> Response:
     """Africa's Talking's end-of-session notification: 200 once well-formed, whether the
     session is still known or not (a 4xx would only make the aggregator retry)."""
     try:
-        form = await callback_form(request, token)
+        form = await callback_form(request, guard)
         notice = SessionEnd.parse({key: str(value) for key, value in form.items()})
     except Refused as refused:
         return refusal(refused)
@@ -103,8 +103,9 @@ async def ussd_session_end(ends: SessionEnds, token: str | None, request: Reques
     return JSONResponse({"status": "recorded" if recorded else "already recorded"})
 
 
-def routes(dashboard: Dashboard, ends: SessionEnds, token: str | None) -> list[BaseRoute]:
-    """`token`: AT_CALLBACK_TOKEN, which Africa's Talking's session-end URL carries."""
+def routes(dashboard: Dashboard, ends: SessionEnds, guard: CallbackGuard) -> list[BaseRoute]:
+    """`guard`: AT_CALLBACK_TOKEN (which Africa's Talking's session-end URL carries) and
+    CALLBACK_ALLOW_NETWORKS."""
     return [
         *(
             Route(
@@ -116,5 +117,5 @@ def routes(dashboard: Dashboard, ends: SessionEnds, token: str | None) -> list[B
             for endpoint in ENDPOINTS
         ),
         Route("/api/v1/openapi.json", openapi_document, methods=["GET"]),
-        Route("/ussd/events", partial(ussd_session_end, ends, token), methods=["POST"]),
+        Route("/ussd/events", partial(ussd_session_end, ends, guard), methods=["POST"]),
     ]

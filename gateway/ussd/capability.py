@@ -4,7 +4,6 @@ they ask for, and `alafia dial` (a terminal phone)."""
 from __future__ import annotations
 
 import argparse
-import hmac
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from adapters.ussd import africastalking
 from db.sessions import SessionStore
 from gateway.agents.capability import Agents
+from gateway.callback_guard import CallbackGuard, Refused
 from gateway.capability import Built, Capability
 from gateway.commands import CommandGroup, Context
 from gateway.enrolment.capability import Enrolment
@@ -44,7 +44,7 @@ class Ussd(Capability):
         enrolment, payments = built.get(Enrolment), built.get(Payments)
         register, agents = built.get(Register), built.get(Agents)
         callers = CallerService(shared.sessions)
-        self.token = settings.ussd_callback_token
+        self.guard = CallbackGuard(settings.ussd_callback_token, settings.callback_networks)
         self.store = SessionStore(shared.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl)
         self.service = UssdService(
             Engine(all_journeys(), catalogues),
@@ -74,12 +74,15 @@ class Ussd(Capability):
 
     async def hop(self, request: Request) -> Response:
         """Africa's Talking USSD callback: always 200 with `CON ...` or `END ...`."""
-        if self.token is not None and not hmac.compare_digest(
-            request.query_params.get("token", "").encode(), self.token.encode()
-        ):
+        try:
+            self.guard.check(request)
+        except Refused as refused:
             # Not the aggregator: whoever can post here could claim any phone number (an
-            # agent's included), so without the token nothing is read.
-            return PlainTextResponse(self.service.refusal(), status_code=403)
+            # agent's included), so nothing is read. A phone still gets an END screen; the
+            # reason goes in a header for whoever set the callback URL up.
+            return PlainTextResponse(
+                self.service.refusal(), status_code=403, headers={"X-Refused": refused.reason}
+            )
         hop = africastalking.parse_hop(await request.body())
         return PlainTextResponse(await self.service.answer(hop))
 

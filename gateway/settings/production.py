@@ -1,0 +1,66 @@
+"""What the production programs need beyond a configuration that parses: `alafia serve`
+is closed by default, and refuses to start open.
+
+An empty environment is a working configuration for `alafia demo` and the tests (embedded
+Redis, console SMS, no token asked). `alafia serve` faces the network, so it insists on the
+secrets Africa's Talking's callbacks carry, a Redis server shared by every process, and a
+real payment provider or none; `alafia worker` on the last two (it serves no callback).
+Every problem is named at once, like every `ConfigError`, and no secret is repeated.
+"""
+
+from __future__ import annotations
+
+from gateway.settings import SANDBOX, Settings
+
+# Long enough that guessing is hopeless (MAKE_ONE prints 32 characters); a short token is
+# usually a placeholder left in a config file.
+MIN_TOKEN_LENGTH = 16
+MAKE_ONE = 'make one with: python3 -c "import secrets; print(secrets.token_urlsafe(24))"'
+
+
+def _token_problem(name: str, token: str | None, missing: str) -> str | None:
+    if token is None:
+        return f"{name} is not set: {missing} ({MAKE_ONE})"
+    if len(token) < MIN_TOKEN_LENGTH:
+        return f"{name} is shorter than {MIN_TOKEN_LENGTH} characters ({MAKE_ONE})"
+    return None
+
+
+def worker_problems(settings: Settings) -> list[str]:
+    """What `alafia worker` (and `alafia serve`) refuse to run with."""
+    problems = []
+    if settings.redis_url is None:
+        problems.append(
+            "REDIS_URL is not set: the embedded Redis is for `alafia demo` and the tests; "
+            "production processes share one Redis server (e.g. redis://127.0.0.1:6379/0)"
+        )
+    if settings.payments.default_provider == SANDBOX:
+        problems.append(
+            "PAYMENT_PROVIDER=sandbox: the sandbox confirms every payment without moving "
+            "money; set momo or fedapay, or leave it unset for no mobile money"
+        )
+    return problems
+
+
+def serve_problems(settings: Settings) -> list[str]:
+    """What `alafia serve` refuses to start with; empty when it may start."""
+    ussd = _token_problem(
+        "USSD_CALLBACK_TOKEN",
+        settings.ussd_callback_token,
+        "anyone who reaches /ussd could answer as any phone; set a secret and give "
+        "Africa's Talking the URL /ussd?token=<the secret>",
+    )
+    # The allow-list may stand in for this token; not for the USSD one, which is always
+    # required: a forged hop acts as a phone (an agent's included).
+    at = (
+        None
+        if settings.sms.callback_token is None and settings.callback_networks
+        else _token_problem(
+            "AT_CALLBACK_TOKEN",
+            settings.sms.callback_token,
+            "anyone could post to /sms/delivery, /sms/inbound, /sms/optout and /ussd/events; "
+            "set a secret and add ?token=<the secret> to those callback URLs, or list "
+            "Africa's Talking's networks in CALLBACK_ALLOW_NETWORKS instead",
+        )
+    )
+    return [problem for problem in (ussd, at) if problem is not None] + worker_problems(settings)
