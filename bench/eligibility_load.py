@@ -72,6 +72,7 @@ import json
 import os
 import random
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -972,6 +973,9 @@ def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
         "LOG_LEVEL": args.log_level,
         "REGISTER_ADAPTER": "local",
         BASELINE_KEY_ENV: BASELINE_KEY,
+        # `alafia serve` refuses to start without its callbacks' secrets (unused here).
+        "USSD_CALLBACK_TOKEN": os.environ.get("USSD_CALLBACK_TOKEN") or secrets.token_urlsafe(24),
+        "AT_CALLBACK_TOKEN": os.environ.get("AT_CALLBACK_TOKEN") or secrets.token_urlsafe(24),
     }
     env.pop("PAYMENT_PROVIDER", None)  # no sandbox provider mounted: only eligibility here
     return env
