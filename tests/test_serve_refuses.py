@@ -5,6 +5,7 @@ open but only on a loopback address."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -164,3 +165,23 @@ def test_the_open_demo_binds_a_loopback_address_only(
     assert cli.main(["demo", "--host", host]) == 2
     assert f"--host {host} is not a loopback address" in capsys.readouterr().err
     assert not (tmp_path / "alafia.sqlite3").exists()  # refused before anything was made
+
+
+def test_a_callback_token_in_an_access_log_line_is_masked() -> None:
+    """`alafia serve --access-log`: uvicorn logs each request's path with its query."""
+    from gateway.logs import MaskPersonalData
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("196.201.214.7:41000", "POST", f"/sms/delivery?token={AT_TOKEN}&x=1", "1.1", 200),
+        None,
+    )
+
+    assert MaskPersonalData().filter(record)
+    assert record.getMessage() == (
+        '196.201.214.7:41000 - "POST /sms/delivery?token=•••&x=1 HTTP/1.1" 200'
+    )
