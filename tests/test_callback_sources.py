@@ -16,7 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from gateway.app import create_app
-from gateway.callback_guard import WRONG_SOURCE, WRONG_TOKEN
+from gateway.callback_guard import WRONG_SOURCE, WRONG_TOKEN, CallbackGuard
 from gateway.settings import Settings
 from tests.conftest import TODAY, Clock
 from tests.sms.test_reports import CALLBACKS as SMS_CALLBACKS
@@ -117,6 +117,12 @@ async def test_a_listed_source_still_needs_the_right_token(
 
     assert refused_for(response, WRONG_TOKEN), (response.status_code, response.text)
     assert AT_TOKEN not in response.text and USSD_TOKEN not in response.text
+
+
+def test_the_guard_keeps_its_token_out_of_its_repr() -> None:
+    guard = CallbackGuard(AT_TOKEN, NETWORKS)
+
+    assert AT_TOKEN not in repr(guard) and "196.201.214.0/24" in repr(guard)
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r != "/ussd"])
