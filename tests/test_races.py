@@ -42,13 +42,16 @@ async def test_the_right_pin_among_guesses_sent_together_counts_in_its_turn(
     pins = AgentPins(shared(app).sessions, shared(app).now)
     guesses = [f"{n:06d}" for n in range(100_000, 100_012)] + [PIN]
     answers = await asyncio.gather(*(pins.verify(agent_id, guess) for guess in guesses))
-    decided = list(
+    logged = list(
         db.scalars(
             select(models.AuditEntry.action)
             .where(models.AuditEntry.actor == agent_actor(agent_id))
             .order_by(models.AuditEntry.id)
         )
     )
+    assert logged.count("alert") == 1  # with the lock, which it follows
+    assert logged[logged.index("alert") - 1] == "pin_locked"
+    decided = [action for action in logged if action != "alert"]
     locking = ["pin_wrong"] * 4 + ["pin_locked"]
     if "signed_in" in decided:
         wrong_before = decided.index("signed_in")
