@@ -136,7 +136,8 @@ class AuditAction(StrEnum):
     PIN_CHANGED = "pin_changed"
     PIN_RESET = "pin_reset"
     PIN_WRONG = "pin_wrong"
-    PIN_LOCKED = "pin_locked"
+    PIN_LOCKED = "pin_locked"  # details: level (1-4) and until when (or staff unlock)
+    ALERT = "alert"  # something staff should look at now; details["alert"] says what
     # Staff accounts and their sessions
     STAFF_ADDED = "staff_added"
     STAFF_DISABLED = "staff_disabled"

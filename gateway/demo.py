@@ -20,6 +20,7 @@ AGENT = "+2290197000050"
 @dataclass(frozen=True)
 class Seeded:
     facility_key: str | None  # only when the facility was made now: no copy is kept
+    agent_code: str | None  # the demo agent's activation code, when made now
     staff: list[tuple[str, str]]  # email, password of accounts made now
 
 
@@ -45,14 +46,15 @@ def seed(context: Context) -> Seeded:
         )
     except FacilityError:
         key = None  # made by an earlier demo
-    # An agent of the Parakou mutual, who chooses a PIN on the first dial (or made by an
-    # earlier demo).
+    # An agent of the Parakou mutual, who chooses a PIN on the first dial with the
+    # activation code (or made by an earlier demo).
+    code = None
     with contextlib.suppress(AgentError):
-        context.with_sessions(
+        code = context.with_sessions(
             lambda s: Agents(s, context.now).add(AGENT, "Agent démo", "MS-PARAKOU", "demo")
-        )
+        ).code
     staff = context.with_sessions(lambda s: ensure_demo_staff(s, context.now))
-    return Seeded(key, staff)
+    return Seeded(key, code, staff)
 
 
 def welcome(settings: Settings, host: str, port: int, seeded: Seeded) -> str:
@@ -78,7 +80,11 @@ def welcome(settings: Settings, host: str, port: int, seeded: Seeded) -> str:
             else "(alafia facilities new-key for a key)"
         )
         + f"\nField agent of MS-PARAKOU: alafia dial --phone {AGENT}"
-        + " (a PIN is chosen on the first dial)"
+        + (
+            f" (activation code {seeded.agent_code}, then a PIN of their choice)"
+            if seeded.agent_code
+            else " (alafia agents reset-pin for an activation code)"
+        )
         + f"\nDashboard: http://{host}:{port}/admin"
         + (
             accounts

@@ -91,6 +91,15 @@ class VerifyAgentPin:
 
 
 @dataclass(frozen=True)
+class VerifyActivationCode:
+    """The one-time code staff gave a new agent (or one whose PIN they reset): it alone
+    lets a first PIN be chosen. A wrong one counts toward the lock-out like a PIN."""
+
+    agent_id: int
+    code: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class HoldNewPin:
     """The first entry of a new PIN, held (hashed) on the agent's account until it is
     typed again; the session keeps neither the PIN nor its hash."""
@@ -104,6 +113,8 @@ class SetAgentPin:
     agent_id: int
     pin: str = field(repr=False)  # the second entry, checked against the held first one
     replacing: bool  # a change after the old PIN was given in this session
+    # A first PIN: the grant the right activation code gave in this session.
+    grant: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -137,6 +148,7 @@ class ShowAgentFigures:
 Effect = Union[  # noqa: UP007
     AgentStatus,
     VerifyAgentPin,
+    VerifyActivationCode,
     HoldNewPin,
     SetAgentPin,
     FindHousehold,
@@ -216,14 +228,18 @@ class PaymentStarted(TypedDict):
 
 
 class PinCheck(TypedDict):
-    # ok, wrong, locked, disabled, no_pin; for AgentStatus, "ok" means a PIN is set
+    # ok, wrong, locked (for a while), blocked (until staff unlock), disabled; with no PIN
+    # yet: no_pin (an activation code is waiting), no_code, code_expired. For AgentStatus,
+    # "ok" means a PIN is set; for VerifyActivationCode, that the code is right, and
+    # already_set that a PIN was chosen meanwhile.
     outcome: str
     attempts_left: int
-    locked_until: str | None  # HH:MM in the scheme's time
+    locked_until: str | None  # HH:MM in the scheme's time (and the day if not today)
+    grant: str | None  # after the right activation code: lets this session set the PIN
 
 
 class PinSet(TypedDict):
-    outcome: str  # set, mismatch, trivial, already_set, disabled
+    outcome: str  # set, mismatch, trivial, already_set, no_code (no valid grant), disabled
 
 
 class AgentHousehold(TypedDict):

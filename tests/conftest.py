@@ -209,6 +209,8 @@ def clean(database_url: str, redis_url: str, clock: Clock) -> Iterator[None]:
     with engine.begin() as connection:
         for table in DATA_TABLES:
             connection.execute(text(f"DELETE FROM {table}"))
+        # Agents and desk phones gone: every gateway process reads its known phones again.
+        connection.execute(text("UPDATE cache_versions SET version = version + 1"))
     engine.dispose()
     redis = Redis.from_url(redis_url)
     redis.flushdb()

@@ -7,7 +7,7 @@ capability; every table is imported from here (`from db import models; models.Ho
 and importing this package registers them all on `Base.metadata`.
 """
 
-from db.models.agents import Agent, CashHandover
+from db.models.agents import Agent, CacheVersion, CashHandover
 from db.models.base import Base
 from db.models.facilities import EligibilityCheck, Facility, FacilityPhone
 from db.models.households import CoveragePeriod, Household, Member
@@ -23,6 +23,7 @@ __all__ = [
     "Agent",
     "AuditEntry",
     "Base",
+    "CacheVersion",
     "CashHandover",
     "CoveragePeriod",
     "EligibilityCheck",

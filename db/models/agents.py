@@ -32,6 +32,13 @@ class Agent(Base):
     pin_pending_hash: Mapped[str | None] = mapped_column(String(200))
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # How many locks since the last right PIN: each lasts longer, the last one until staff
+    # unlock (gateway.agents.pins.LOCKS). Passing time does not lower it.
+    lock_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The one-time code staff gave the agent to choose a first PIN (after `agents add` or
+    # `reset-pin`): its slow-KDF hash and when it stops working; both cleared once used.
+    activation_hash: Mapped[str | None] = mapped_column(String(200))
+    activation_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -51,3 +58,14 @@ class CashHandover(Base):
     reference: Mapped[str | None] = mapped_column(String(64), unique=True)  # the mutual's slip
     handed_over_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recorded_by: Mapped[str] = mapped_column(String(120))
+
+
+class CacheVersion(Base):
+    """A counter per cache that processes keep in memory, raised in the same transaction
+    as the change the cache depends on: a process that reads a higher number than the
+    one it cached at reads the cache again (gateway.known_phones)."""
+
+    __tablename__ = "cache_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,6 +1,7 @@
 """Agent accounts, managed by the mutual's staff from the command line and the dashboard:
 add, list, disable (and enable), reset a forgotten PIN or unlock a locked one. Every change
-is audited with who made it.
+is audited with who made it. Adding an agent and resetting a PIN issue a one-time
+activation code (gateway.agents.activation), without which no first PIN can be chosen.
 
 A refusal is an `AgentError` whose `reason` names what is wrong (`phone_taken`, `name`...),
 so that a form can put it next to the field it concerns; its message says it in English
@@ -20,7 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from db.engine import as_aware, writing
 from db.values import AuditAction, UnitLevel
+from gateway.agents import activation
+from gateway.agents.activation import Activation
+from gateway.agents.pins import HARD_LOCK_LEVEL
 from gateway.audit import entry
+from gateway.known_phones import phones_changed
 
 # What `AgentError.reason` may be.
 NAME = "name"  # not 2 to 120 characters
@@ -55,9 +60,11 @@ class Agents:
         self.sessions = sessions
         self.now = now
 
-    async def add(self, phone: str, name: str, mutual_code: str, by: str) -> int:
+    async def add(self, phone: str, name: str, mutual_code: str, by: str) -> Activation:
+        """The new agent's id and the activation code to hand them."""
         name = agent_name(name)
         now = self.now()
+        issued = await activation.issue(now)
         try:
             async with writing(self.sessions) as session:
                 mutual = await session.scalar(
@@ -75,12 +82,20 @@ class Agents:
                 ):
                     raise AgentError(f"{phone} is a health facility's desk phone", DESK_PHONE)
                 agent = models.Agent(
-                    phone=phone, name=name, mutual_id=mutual.id, pin_failures=0, created_at=now
+                    phone=phone,
+                    name=name,
+                    mutual_id=mutual.id,
+                    pin_failures=0,
+                    lock_level=0,
+                    activation_hash=issued.code_hash,
+                    activation_expires_at=issued.expires_at,
+                    created_at=now,
                 )
                 session.add(agent)
                 await session.flush()
                 session.add(entry(by, AuditAction.AGENT_ADDED, now, details={"agent_id": agent.id}))
-                return agent.id
+                await phones_changed(session)  # every gateway process knows the phone at once
+                return Activation(agent.id, issued.code, issued.expires_at)
         except IntegrityError:  # the same phone added at the same moment elsewhere
             raise AgentError(f"{phone} is already an agent's phone", PHONE_TAKEN) from None
 
@@ -118,9 +133,10 @@ class Agents:
     async def enable(self, phone: str, by: str, expected: str | None = None) -> None:
         await self._change(phone, by, AuditAction.AGENT_ENABLED, expected, disabled_at=None)
 
-    async def reset_pin(self, phone: str, by: str, expected: str | None = None) -> None:
-        """The agent chooses a new PIN on their next dial."""
-        await self._change(
+    async def reset_pin(self, phone: str, by: str, expected: str | None = None) -> Activation:
+        """The agent chooses a new PIN on their next dial, with the code returned."""
+        issued = await activation.issue(self.now())
+        agent_id = await self._change(
             phone,
             by,
             AuditAction.PIN_RESET,
@@ -129,16 +145,27 @@ class Agents:
             pin_pending_hash=None,
             pin_failures=0,
             locked_until=None,
+            lock_level=0,
+            activation_hash=issued.code_hash,
+            activation_expires_at=issued.expires_at,
         )
+        return Activation(agent_id, issued.code, issued.expires_at)
 
     async def unlock(self, phone: str, by: str, expected: str | None = None) -> None:
+        """Lifts any lock, the last (until staff unlock) too, and starts the levels again."""
         await self._change(
-            phone, by, AuditAction.AGENT_UNLOCKED, expected, pin_failures=0, locked_until=None
+            phone,
+            by,
+            AuditAction.AGENT_UNLOCKED,
+            expected,
+            pin_failures=0,
+            locked_until=None,
+            lock_level=0,
         )
 
     async def _change(
         self, phone: str, by: str, action: AuditAction, expected: str | None, **values: object
-    ) -> None:
+    ) -> int:
         now = self.now()
         async with writing(self.sessions) as session:
             agent = await session.scalar(
@@ -152,6 +179,9 @@ class Agents:
             for field, value in values.items():
                 setattr(agent, field, value)
             session.add(entry(by, action, now, details={"agent_id": agent.id}))
+            if "disabled_at" in values:
+                await phones_changed(session)
+            return agent.id
 
 
 def agent_name(typed: str) -> str:
@@ -165,6 +195,8 @@ def agent_name(typed: str) -> str:
 def state_of(agent: models.Agent, now: datetime) -> str:
     if agent.disabled_at is not None:
         return "disabled"
-    if agent.locked_until is not None and as_aware(agent.locked_until, now) > now:
+    if agent.lock_level >= HARD_LOCK_LEVEL or (
+        agent.locked_until is not None and as_aware(agent.locked_until, now) > now
+    ):
         return "locked"
     return "active" if agent.pin_hash else "no PIN yet"

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from gateway.actors import agent_actor, cli_actor
+from gateway.agents.activation import Activation, shown
 from gateway.commands import CommandGroup, Context
 
 T = TypeVar("T")
@@ -18,7 +19,9 @@ def add_commands(commands: CommandGroup[Any]) -> None:
     agents = commands.add_parser("agents", help="field agents").add_subparsers(
         title="agents commands"
     )
-    add = agents.add_parser("add", help="an agent of a mutual, recognised by phone")
+    add = agents.add_parser(
+        "add", help="an agent of a mutual, recognised by phone; prints their activation code"
+    )
     add.add_argument("--phone", required=True)
     add.add_argument("--name", required=True)
     add.add_argument("--mutual", required=True, help="the mutual's code")
@@ -29,8 +32,8 @@ def add_commands(commands: CommandGroup[Any]) -> None:
     for name, helped, method in (
         ("disable", "stop an agent's account at once", "disable"),
         ("enable", "allow a disabled agent again", "enable"),
-        ("reset-pin", "the agent chooses a new PIN on the next dial", "reset_pin"),
-        ("unlock", "lift a lock after too many wrong PINs", "unlock"),
+        ("reset-pin", "a new activation code: the agent then chooses a new PIN", "reset_pin"),
+        ("unlock", "lift a lock after too many wrong PINs, the last one too", "unlock"),
     ):
         command = agents.add_parser(name, help=helped)
         command.add_argument("--phone", required=True)
@@ -67,12 +70,21 @@ def _add(context: Context, args: argparse.Namespace) -> int:
 
     try:
         phone = context.phone(args.phone)
-        _run(context, lambda s: Agents(*s).add(phone, args.name, args.mutual, cli_actor()))
+        added = _run(context, lambda s: Agents(*s).add(phone, args.name, args.mutual, cli_actor()))
     except (ValueError, AgentError) as error:
         print(f"not added: {error}", file=sys.stderr)
         return 2
-    print(f"agent {args.name} added for {args.mutual}: they choose a PIN when they first dial")
+    print(f"agent {args.name} added for {args.mutual}")
+    _print_activation(added)
     return 0
+
+
+def _print_activation(issued: Activation) -> None:
+    """The code, this once: only its hash is kept."""
+    print(
+        f"activation code: {shown(issued.code)} (once, until {issued.expires_at:%Y-%m-%d %H:%M}): "
+        "give it to the agent, who types it on the first dial, then chooses a PIN"
+    )
 
 
 def _list(context: Context, args: argparse.Namespace) -> int:
@@ -91,11 +103,13 @@ def _account_change(context: Context, args: argparse.Namespace) -> int:
 
     try:
         phone = context.phone(args.phone)
-        _run(context, lambda s: getattr(Agents(*s), args.method)(phone, cli_actor()))
+        done = _run(context, lambda s: getattr(Agents(*s), args.method)(phone, cli_actor()))
     except (ValueError, AgentError) as error:
         print(f"not changed: {error}", file=sys.stderr)
         return 2
     print(f"{phone}: done ({args.method.replace('_', ' ')})")
+    if isinstance(done, Activation):
+        _print_activation(done)
     return 0
 
 

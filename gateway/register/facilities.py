@@ -28,6 +28,7 @@ from db import models
 from db.engine import writing
 from db.values import AuditAction
 from gateway.audit import entry
+from gateway.known_phones import phones_changed
 
 KEY_CACHE_SECONDS = 30.0
 _KEY = re.compile(r"alf_([0-9a-f]{12})_([A-Za-z0-9_-]{20,})")
@@ -122,6 +123,7 @@ class Facilities:
                 session.add_all(
                     models.FacilityPhone(phone=p, facility_id=facility.id) for p in set(phones)
                 )
+                await phones_changed(session)  # its desk phones are known at once everywhere
                 details = {"facility_id": facility.id, "code": code, "key_prefix": prefix}
                 session.add(
                     entry(
@@ -146,6 +148,8 @@ class Facilities:
         async with writing(self.sessions) as session:
             facility = await self._get(session, code, expected)
             facility.key_prefix, facility.key_hash = prefix, _hash(key)
+            if facility.revoked_at is not None:
+                await phones_changed(session)  # its desk phones serve again
             facility.revoked_at = None
             session.add(
                 entry(
@@ -163,6 +167,7 @@ class Facilities:
         async with writing(self.sessions) as session:
             facility = await self._get(session, code, expected)
             facility.revoked_at = now
+            await phones_changed(session)  # its desk phones stop at once everywhere
             session.add(
                 entry(
                     by,
@@ -189,6 +194,7 @@ class Facilities:
                 session.add_all(
                     models.FacilityPhone(phone=p, facility_id=facility.id) for p in set(phones)
                 )
+                await phones_changed(session)
                 session.add(
                     entry(
                         by,

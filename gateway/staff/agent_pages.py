@@ -1,10 +1,11 @@
 """`/admin/agents`: field agents, as `alafia agents ...` manages them, from a browser.
 
     GET  /admin/agents[?mutual=MS-PARAKOU]     the list, with figures and cash held
-    GET  /admin/agents/new, POST               add an agent
+    GET  /admin/agents/new, POST               add an agent (answered with its activation code)
     GET  /admin/agents/{id}                    one agent: figures, cash, hand-overs, actions
     POST /admin/agents/{id}/disable            (after a confirmation step) and enable,
-         /admin/agents/{id}/reset-pin          reset-pin (confirmed too), unlock
+         /admin/agents/{id}/reset-pin          reset-pin (confirmed too; answered with a
+                                               new activation code), unlock
          /admin/agents/{id}/unlock
     POST /admin/agents/{id}/handover           cash the agent gave to the mutual
 
@@ -33,6 +34,7 @@ from gateway.actors import staff_actor
 from gateway.agents import accounts
 from gateway.agents import ledger as cash
 from gateway.agents.accounts import AgentError, AgentRow
+from gateway.agents.activation import Activation, shown
 from gateway.agents.ledger import LedgerError
 from gateway.staff.agent_roster import Mutual, mutuals_in_scope, roster
 from gateway.staff.auth import StaffUser
@@ -174,15 +176,30 @@ async def new_agent(request: Request, staff: StaffUser) -> Response:
         errors["name"] = FieldError("agents.error.name")
     if not errors:
         try:
-            agent_id = await dashboard.management.agents.add(
+            added = await dashboard.management.agents.add(
                 phone, typed.name, typed.mutual, staff_actor(staff.id)
             )
         except AgentError as error:
             errors[AGENT_FIELDS[error.reason]] = FieldError(f"agents.error.{error.reason}")
         else:
-            dashboard.management.phones_changed()  # the new agent can dial at once
-            return RedirectResponse(f"{PAGE}/{agent_id}?done=added", status_code=303)
+            row = await dashboard.management.agents.agent(added.agent_id)
+            assert row is not None
+            return _code_page(request, row, added, added_now=True)
     return _new_agent_page(request, mutuals, typed, errors)
+
+
+def _code_page(request: Request, row: AgentRow, issued: Activation, *, added_now: bool) -> Response:
+    """The activation code, this once: kept nowhere but in this answer (no-store), never
+    in a URL. Only staff who may manage agents get here, and they see names and phones."""
+    context = {
+        "agent": row,
+        "name": row.name,
+        "phone": readable_phone(row.phone),
+        "code": shown(issued.code),
+        "expires_at": issued.expires_at,
+        "added": added_now,
+    }
+    return render(request, "agent_code.html", context)
 
 
 def _new_agent_page(
@@ -226,7 +243,7 @@ async def change(request: Request, staff: StaffUser) -> Response:
         )
     management = dashboard_of(request).management
     try:
-        await getattr(management.agents, asked.method)(
+        done = await getattr(management.agents, asked.method)(
             row.phone, staff_actor(staff.id), expected=seen
         )
     except AgentError as error:
@@ -235,7 +252,8 @@ async def change(request: Request, staff: StaffUser) -> Response:
         if error.reason != accounts.STALE:
             raise
         return await _agent_page(request, staff, *await _agent_in_scope(request, staff), stale=True)
-    management.phones_changed()
+    if isinstance(done, Activation):  # a PIN reset: the new code to hand over
+        return _code_page(request, row, done, added_now=False)
     return RedirectResponse(f"{PAGE}/{row.id}?done={asked.name}", status_code=303)
 
 

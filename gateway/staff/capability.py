@@ -53,7 +53,6 @@ class Staff(Capability):
                 CashLedger(shared.sessions, shared.now),
                 built.get(Agents).desk,
                 built.get(Register).facilities,
-                built.get(Ussd).service.callers,
             ),
         )
         self.session_ends = SessionEnds(

@@ -120,7 +120,6 @@ async def facilities(request: Request, staff: StaffUser) -> Response:
         except FacilityError as error:
             errors[FIELDS[error.reason]] = _error(error)
         else:
-            dashboard.management.phones_changed()  # its desk phones check cover at once
             return render(
                 request, "facility_key.html", {"code": made.code, "key": key, "new": True}
             )
@@ -156,7 +155,6 @@ async def phones(request: Request, staff: StaffUser) -> Response:
                 raise NotFound() from None
             errors[FIELDS[error.reason]] = _error(error)
         else:
-            dashboard.management.phones_changed()
             return RedirectResponse(f"{PAGE}/{found.code}?done=phones", status_code=303)
     return _facility_page(request, found, phones=typed, errors=errors)
 
@@ -184,7 +182,6 @@ async def change(request: Request, staff: StaffUser) -> Response:
         if error.reason != rules.STALE:  # NO_FACILITY: gone since it was read
             raise NotFound() from None
         return _facility_page(request, await _facility(request, staff), stale=True)
-    management.phones_changed()  # a revoked facility's desk phones check nothing more
     if name == "revoke":
         return RedirectResponse(f"{PAGE}/{code}?done=revoke", status_code=303)
     return render(request, "facility_key.html", {"code": code, "key": key, "new": False})

@@ -6,11 +6,9 @@ them (a refusal is `gateway.staff.refusals.refuse`).
     if not may_manage_agents(staff.scope):
         await refuse(request, staff, "agent_disabled", agent_id=12)   # audited, then 403
     await management.agents.disable(phone, staff_actor(staff.id), expected="active")
-    management.phones_changed()
 
-A new agent or desk phone must be recognised on its very next dial: the USSD capability
-keeps known phones in memory for a minute (`gateway.ussd.callers`), so after each change
-this process forgets them. Other gateway processes read them again within that minute.
+A new agent or desk phone is recognised on its very next dial, in every gateway process:
+the services raise the known phones' version with each change (`gateway.known_phones`).
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ from gateway.agents.desk import AgentDesk
 from gateway.agents.ledger import CashLedger
 from gateway.register.facilities import Facilities
 from gateway.staff.scope import Scope
-from gateway.ussd.callers import CallerService
 
 
 @dataclass(frozen=True)
@@ -34,11 +31,6 @@ class Management:
     # The register capability's own: a key revoked or replaced here stops at once in
     # this process (its cache of verified keys is cleared).
     facilities: Facilities
-    callers: CallerService  # the USSD capability's
-
-    def phones_changed(self) -> None:
-        """An agent's or a desk phone changed: read them again on the next dial."""
-        self.callers.forget_known_phones()
 
 
 def may_manage_agents(scope: Scope) -> bool:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
+from gateway.known_phones import version_read
 from menus.values import Relationship
 
 # Facility desk phones and agents' phones are few and change rarely: each process keeps
-# them in memory rather than making every first hop pay more queries. (An agent disabled
-# meanwhile can do nothing: the PIN check and each action read the account again.)
-KNOWN_PHONES_REFRESH = 60.0
+# them in memory rather than making every first hop pay more queries. Every change raises
+# their version (gateway.known_phones), read with the household on a session's first
+# hop: a process reads them again as soon as it moved, whichever process made the change.
+# The time limit only catches rows changed by hand in the database.
+KNOWN_PHONES_REFRESH = 300.0
 
 
 class CallerService:
@@ -23,11 +26,15 @@ class CallerService:
         self._desks: dict[str, int] = {}
         self._agents: dict[str, dict[str, Any]] = {}
         self._known_until = 0.0
+        self._known_version: int | None = None
 
     async def caller(self, phone: str) -> dict[str, Any]:
-        """What a session needs to know about the phone that dials: one indexed read."""
-        known = await self._household(phone)
-        await self._refresh_known_phones()
+        """What a session needs to know about the phone that dials: one indexed read
+        (and the known phones' version with it)."""
+        known, version = await self._household(phone)
+        if version != self._known_version:
+            self._known_until = 0.0
+        await self._refresh_known_phones(version)
         facility_id = self._desks.get(phone)
         if facility_id is not None:
             known["facility_id"] = facility_id
@@ -36,50 +43,65 @@ class CallerService:
             known.update(agent)
         return known
 
-    async def _refresh_known_phones(self) -> None:
-        """Desk phones and agents' phones, read again once they are a minute old."""
-        if time.monotonic() >= self._known_until:
-            async with self.sessions() as session:
-                rows = await session.execute(
-                    select(models.FacilityPhone.phone, models.FacilityPhone.facility_id)
-                    .join(models.Facility, models.Facility.id == models.FacilityPhone.facility_id)
-                    .where(models.Facility.revoked_at.is_(None))
+    async def _refresh_known_phones(self, version: int) -> None:
+        """Desk phones and agents' phones, read again once changed (or old). `version`
+        was read before them: phones changed meanwhile carry a higher one, read again
+        on the next dial."""
+        if time.monotonic() < self._known_until:
+            return
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(models.FacilityPhone.phone, models.FacilityPhone.facility_id)
+                .join(models.Facility, models.Facility.id == models.FacilityPhone.facility_id)
+                .where(models.Facility.revoked_at.is_(None))
+            )
+            desks = {phone: facility_id for phone, facility_id in rows.all()}
+            # Disabled agents too: their phone gets "account disabled", not the
+            # members' menu, which would invite them to act as a member.
+            agents = await session.execute(
+                select(models.Agent.phone, models.Agent.id, models.SchemeUnit.code).join(
+                    models.SchemeUnit, models.SchemeUnit.id == models.Agent.mutual_id
                 )
-                self._desks = {phone: facility_id for phone, facility_id in rows.all()}
-                # Disabled agents too: their phone gets "account disabled", not the
-                # members' menu, which would invite them to act as a member.
-                agents = await session.execute(
-                    select(models.Agent.phone, models.Agent.id, models.SchemeUnit.code).join(
-                        models.SchemeUnit, models.SchemeUnit.id == models.Agent.mutual_id
-                    )
-                )
-                self._agents = {
-                    phone: {"agent_id": agent_id, "agent_mutual": mutual}
-                    for phone, agent_id, mutual in agents.all()
-                }
-            self._known_until = time.monotonic() + KNOWN_PHONES_REFRESH
+            )
+            found = {
+                phone: {"agent_id": agent_id, "agent_mutual": mutual}
+                for phone, agent_id, mutual in agents.all()
+            }
+        if self._known_version is not None and version < self._known_version:
+            return  # a dial that read a newer version refreshed them while this one read
+        self._desks, self._agents, self._known_version = desks, found, version
+        self._known_until = time.monotonic() + KNOWN_PHONES_REFRESH
 
     def forget_known_phones(self) -> None:
         """Read desk and agents' phones again on the next dial (after a change here)."""
         self._known_until = 0.0
 
-    async def _household(self, phone: str) -> dict[str, Any]:
+    async def _household(self, phone: str) -> tuple[dict[str, Any], int]:
+        """The household whose phone dials, if any, and the known phones' version."""
+        head = (
+            select(models.Household.id, models.Household.language, models.Member.member_no)
+            .join(models.Member, models.Member.household_id == models.Household.id)
+            .where(
+                models.Household.phone == phone,
+                models.Member.relationship_to_head == Relationship.HEAD,
+            )
+            .order_by(models.Household.id.desc())
+            .limit(1)
+            .subquery()
+        )
+        # One row whether or not a household has the phone: the version, and the head.
+        one = select(literal(1).label("one")).subquery()
+        query = (
+            select(version_read().label("version"), head.c.id, head.c.language, head.c.member_no)
+            .select_from(one)
+            .outerjoin(head, true())
+        )
         async with self.sessions() as session:
-            row = (
-                await session.execute(
-                    select(models.Household.language, models.Member.member_no)
-                    .join(models.Member, models.Member.household_id == models.Household.id)
-                    .where(
-                        models.Household.phone == phone,
-                        models.Member.relationship_to_head == Relationship.HEAD,
-                    )
-                    .order_by(models.Household.id.desc())
-                    .limit(1)
-                )
-            ).first()
-        if row is None:
-            return {"phone": phone}
-        return {"phone": phone, "language": row.language, "member_no": row.member_no}
+            row = (await session.execute(query)).one()
+        if row.id is None:
+            return {"phone": phone}, row.version
+        known = {"phone": phone, "language": row.language, "member_no": row.member_no}
+        return known, row.version
 
     async def remember_language(self, phone: str, language: str) -> None:
         async with self.sessions() as session:

@@ -31,6 +31,7 @@ from menus.effects import (
     ShowHouseholdRights,
     ShowMemberStatus,
     StartPayment,
+    VerifyActivationCode,
     VerifyAgentPin,
 )
 
@@ -83,10 +84,12 @@ class EffectRunner:
                 return await self.pins.status(agent_id)
             case VerifyAgentPin(agent_id=agent_id, pin=pin):
                 return await self.pins.verify(agent_id, pin)
+            case VerifyActivationCode(agent_id=agent_id, code=code):
+                return await self.pins.verify_activation(agent_id, code)
             case HoldNewPin(agent_id=agent_id, pin=pin):
                 return await self.pins.hold_first_entry(agent_id, pin)
-            case SetAgentPin(agent_id=agent_id, pin=pin, replacing=replacing):
-                return await self.pins.set_pin(agent_id, pin, replacing)
+            case SetAgentPin(agent_id=agent_id, pin=pin, replacing=replacing, grant=grant):
+                return await self.pins.set_pin(agent_id, pin, replacing, grant)
             case FindHousehold(agent_id=agent_id, member_no=member_no):
                 return await self.agents.find_household(agent_id, member_no, today)
             case AddMember(agent_id=agent_id, member_no=member_no, person=person):

@@ -32,7 +32,7 @@ from gateway.ussd.capability import Ussd
 from menus.effects import EnrolHousehold, PersonDraft
 from menus.state import SessionState
 from tests.conftest import TODAY, Clock
-from tests.support.agents import add_agent
+from tests.support.agents import add_agent, new_agent
 from tests.support.clock import Now
 from tests.support.gateway import part, shared
 from tests.support.ussd_phone import Phone
@@ -169,17 +169,22 @@ async def cash_screen(phone: Phone, member_no: str, amount: str) -> str:
 async def test_a_pin_typed_hop_by_hop_is_nowhere_in_redis(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU")
+    code = (await new_agent(app, AGENT, "Bio Sika", "MS-PARAKOU")).code
     redis = shared(app).redis
     phone = Phone(client, AGENT)
-    assert "Choisissez votre code PIN" in await phone.dial()
+    assert "Code d'activation" in await phone.dial()
+    assert "Choisissez votre code PIN" in await phone.type(code)
+    assert code not in " ".join(await redis_values(redis))
     assert "Retapez" in await phone.type(PIN)
     assert PIN not in " ".join(await redis_values(redis))  # between the two entries too
     assert "PIN enregistré" in await phone.type(PIN)
-    assert PIN not in " ".join(await redis_values(redis))
+    everything = " ".join(await redis_values(redis))
+    assert PIN not in everything and code not in everything
     state = await session_of(app, phone)
-    assert state.consumed == "######*######"
-    assert "_pin" not in state.data and not any("scrypt" in str(v) for v in state.data.values())
+    assert state.consumed == "########*######*######"
+    assert "_pin" not in state.data and "_code" not in state.data
+    assert "_grant" not in state.data
+    assert not any("scrypt" in str(v) for v in state.data.values())
 
     # Signing in, a wrong PIN first (a typo of the right one), then a short one.
     typo = "738158"
@@ -241,6 +246,7 @@ async def test_a_lock_lifts_fifteen_minutes_later_and_counts_afresh(
             "outcome": "wrong",
             "attempts_left": left,
             "locked_until": None,
+            "grant": None,
         }
     locked = await pins.verify(agent_id, "1111")
     assert locked["outcome"] == "locked" and locked["locked_until"] == "10:15"
@@ -268,12 +274,14 @@ async def test_a_right_pin_resets_the_wrong_pin_count(
         "outcome": "ok",
         "attempts_left": 5,
         "locked_until": None,
+        "grant": None,
     }
     for left in (4, 3, 2, 1):  # four wrong ones again, and still no lock
         assert await pins.verify(agent_id, "2222") == {
             "outcome": "wrong",
             "attempts_left": left,
             "locked_until": None,
+            "grant": None,
         }
     assert (await pins.verify(agent_id, PIN))["outcome"] == "ok"
 
@@ -310,10 +318,11 @@ async def test_a_staff_reset_makes_the_next_dial_ask_for_a_new_pin(
 ) -> None:
     await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
     rt = shared(app)
-    await Agents(rt.sessions, rt.now).reset_pin(AGENT, "cli:test")
+    code = (await Agents(rt.sessions, rt.now).reset_pin(AGENT, "cli:test")).code
     phone = Phone(client, AGENT)
     reply = await phone.dial()
-    assert "Choisissez votre code PIN" in reply and "Code PIN agent" not in reply
+    assert "Code d'activation" in reply and "Code PIN agent" not in reply
+    assert "Choisissez votre code PIN" in await phone.type(code)
     await phone.type("591746")
     assert "PIN enregistré" in await phone.type("591746")
     assert "PIN incorrect" in await phone.dial(PIN)  # the old one no longer opens
@@ -331,7 +340,7 @@ async def test_a_reset_while_the_pin_is_asked_leads_to_choosing_a_new_one(
     assert "Code PIN agent" in await phone.dial()
     await Agents(rt.sessions, rt.now).reset_pin(AGENT, "cli:test")
     reply = await phone.type(PIN)
-    assert "Choisissez votre code PIN" in reply and "Menu agent" not in reply
+    assert "Code d'activation" in reply and "Menu agent" not in reply
 
 
 async def test_an_agent_disabled_mid_session_cannot_record_cash(
@@ -637,9 +646,11 @@ async def test_every_agent_action_is_audited_with_who_what_and_which_household(
     app: Starlette, client: httpx.AsyncClient, db: Session
 ) -> None:
     rt = shared(app)
-    agent_id = await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU")
+    added = await new_agent(app, AGENT, "Bio Sika", "MS-PARAKOU")
+    agent_id = added.agent_id
     phone = Phone(client, AGENT)
     await phone.dial()
+    await phone.type(added.code)
     await phone.type(PIN)
     await phone.type(PIN)  # pin_set
     await phone.type("1")
@@ -693,9 +704,10 @@ async def test_logs_hold_no_pin_and_no_full_phone(
     caplog.set_level(logging.INFO)  # as run; our own loggers at every level
     for ours in ("gateway", "menus", "adapters", "db"):
         caplog.set_level(logging.DEBUG, logger=ours)
-    await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU")
+    code = (await new_agent(app, AGENT, "Bio Sika", "MS-PARAKOU")).code
     phone = Phone(client, AGENT)
     await phone.dial()
+    await phone.type(code)
     await phone.type(PIN)
     await phone.type(PIN)
     await phone.type("1")
@@ -710,6 +722,6 @@ async def test_logs_hold_no_pin_and_no_full_phone(
         f"{record.getMessage()} {record.exc_text or ''}" for record in caplog.records
     )
     assert "USSD session" in logged  # the logs were captured at all
-    assert PIN not in logged
+    assert PIN not in logged and code not in logged
     for number in ("2290197000601", "0197000601", "97000601", "2290197000712", "97000712"):
         assert number not in logged, number

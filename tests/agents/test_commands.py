@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -20,6 +21,7 @@ from db.engine import create_engine_async, create_engine_sync, session_factory, 
 from gateway import cli
 from gateway.enrolment.service import EnrolmentService
 from gateway.payments.ledger import Billing
+from gateway.secrets_kdf import verify_secret
 from gateway.settings import Settings
 from menus.effects import EnrolHousehold, PersonDraft
 
@@ -101,10 +103,16 @@ def collect(settings: Settings, phone: str, amounts: list[int], persons: int = 4
 def test_add_and_list_an_agent(
     env: Settings, capsys: pytest.CaptureFixture[str], db: Session
 ) -> None:
-    code, out, _ = alafia(
-        capsys, "add", "--phone", "97000801", "--name", "Bio  Sika", "--mutual", "MS-PARAKOU"
+    code = cli.main(
+        ["agents", "add", "--phone", "97000801", "--name", "Bio  Sika", "--mutual", "MS-PARAKOU"],
+        now=lambda: datetime(2026, 11, 23, 9, 30, tzinfo=ZoneInfo("Africa/Porto-Novo")),
     )
-    assert code == 0 and "choose a PIN when they first dial" in out
+    out = capsys.readouterr().out
+    # 72 hours after the command's clock, not the real one
+    typed = re.search(r"activation code: (\d{4} \d{4}) \(once, until 2026-11-26 09:30\)", out)
+    assert code == 0 and typed, out
+    stored = scalar(db, "SELECT activation_hash FROM agents")
+    assert stored.startswith("scrypt$") and verify_secret(typed.group(1).replace(" ", ""), stored)
     assert scalar(db, "SELECT phone FROM agents") == AGENT  # the national form, normalised
     assert scalar(db, "SELECT name FROM agents") == "Bio Sika"
     assert scalar(db, "SELECT actor FROM audit_log WHERE action = 'agent_added'") == "cli:caissiere"

@@ -314,6 +314,8 @@ WRONG = {
     "agent.pin": "1",
     "agent.pin_again": "1",
     "agent.new_pin": "1111",
+    "agent.code": "1",
+    "agent.code_again": "1",
     "agent.pin_twice": "1",
     "agent.pin_mismatch": "1",
     "agent.old_pin": "1",
@@ -493,6 +495,7 @@ def tour_everything(tour: Tour) -> None:
 
 AGENT = {"phone": PHONE, "agent_id": 7, "agent_mutual": "MS-1"}
 PIN = "4826"
+CODE = "48260371"
 
 
 def _pin_check(outcome: str, left: int = 4) -> dict[str, Any]:
@@ -522,8 +525,17 @@ def found_household(coverage: dict[str, Any] | None, persons: int = 15) -> dict[
 
 def tour_agent(tour: Tour) -> None:
     """An agent's phone: the PIN in every state, then every action and its outcomes."""
+    # the activation code: too short, wrong, then right
+    session = tour.start(AGENT).resume(_pin_check("no_pin")).type(CODE, wrong_first=True)
+    session.resume(_pin_check("wrong")).type(CODE, wrong_first=True)
+    session.resume({**_pin_check("ok"), "grant": "g"})
+    assert session.node == "agent.new_pin"
+    for outcome in ("locked", "blocked", "no_code", "code_expired", "disabled"):
+        session = tour.start(AGENT).resume(_pin_check("no_pin")).type(CODE)
+        assert session.resume(_pin_check(outcome)).step.state.ended
     # the first PIN: too simple, typed differently twice, then kept
-    session = tour.start(AGENT).resume(_pin_check("no_pin")).type(PIN, wrong_first=True)
+    session = tour.start(AGENT).resume(_pin_check("no_pin")).type(CODE)
+    session.resume({**_pin_check("ok"), "grant": "g"}).type(PIN, wrong_first=True)
     session.resume(True).type(PIN, wrong_first=True).resume({"outcome": "mismatch"})
     session.type(PIN, wrong_first=True).resume(True).type(PIN)
     session.resume({"outcome": "set"}).type("99")
@@ -532,7 +544,7 @@ def tour_agent(tour: Tour) -> None:
     session = tour.start(AGENT).resume(_pin_check("ok")).type(PIN, wrong_first=True)
     session.resume(_pin_check("wrong")).type(PIN, wrong_first=True).resume(_pin_check("ok"))
     assert session.node == "agent.menu"
-    for outcome in ("locked", "disabled"):
+    for outcome in ("locked", "blocked", "disabled", "no_code", "code_expired"):
         assert tour.start(AGENT).resume(_pin_check(outcome)).step.state.ended
     agent_menu(tour).type("99")
 

@@ -8,8 +8,9 @@ Step keys: `dial` (a new session; its value is the dial string's extra digits),
 phones). Checks: `see` / `not_see` (substrings), `end` (END instead of CON),
 `same` (the same reply as the step before), `keep` (a regex whose group is saved
 for `{name}` in later steps). `database` counts rows once the story is over.
-`agents` (phone, name, mutual, optional pin) exist before the story starts; `sql`
-checks single values once it is over (`query: expected`).
+`agents` (phone, name, mutual, optional pin) exist before the story starts; an agent's
+`code: name` keeps the activation code staff were given as `{name}`. `sql` checks single
+values once it is over (`query: expected`).
 
 Any other key, in the story or in a step, fails the story before it runs: a check
 misspelt (`se:`) would otherwise pass by checking nothing.
@@ -31,7 +32,7 @@ from starlette.applications import Starlette
 
 from menus import gsm
 from tests.conftest import JOURNEYS, Clock
-from tests.support.agents import add_agent
+from tests.support.agents import new_agent
 from tests.support.ussd_phone import Phone
 
 FILES = sorted(JOURNEYS.glob("*.yaml"))
@@ -82,8 +83,12 @@ async def test_journey(
 ) -> None:
     story: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
     assert mistakes(story) == [], path.name
+    kept: dict[str, str] = {}
     for agent in story.get("agents", []):
-        await add_agent(app, **agent)
+        code_name = agent.pop("code", None)
+        added = await new_agent(app, **agent)
+        if code_name is not None:
+            kept[code_name] = added.code
     if "today" in story:
         clock.day = (
             story["today"]
@@ -91,7 +96,6 @@ async def test_journey(
             else date.fromisoformat(story["today"])
         )
     phone = Phone(client, story["phone"])
-    kept: dict[str, str] = {}
     previous = ""
     for number, step in enumerate(story["steps"], start=1):
         where = f"{path.name} step {number} {step}"

@@ -19,6 +19,7 @@ from db.values import StaffRole
 from gateway.actors import staff_actor
 from gateway.agents.accounts import Agents
 from gateway.register.capability import Register
+from gateway.secrets_kdf import verify_secret
 from tests.conftest import Clock
 from tests.staff.management_web import (
     ORIGIN,
@@ -167,6 +168,13 @@ async def test_the_list_shows_today_this_campaign_and_cash_held(
 # -- adding ----------------------------------------------------------------------
 
 
+def activation_code(page: str) -> str:
+    """The code as the page shows it (two groups of four digits), as typed."""
+    found = re.search(r'<p class="code" id="code">(\d{4}) (\d{4})</p>', page)
+    assert found, page
+    return found.group(1) + found.group(2)
+
+
 async def test_a_manager_adds_an_agent_who_can_dial_at_once(
     app: Starlette, staff_as: OpenAs, client: httpx.AsyncClient, db: Session
 ) -> None:
@@ -179,7 +187,7 @@ async def test_a_manager_adds_an_agent_who_can_dial_at_once(
     assert form.status_code == 200
     assert re.search(r'<option value="MS-PARAKOU" selected>', form.text)
     assert "MS-KANDI" not in form.text
-    assert "choisit lui-même son code PIN" in form.text
+    assert "(valable 72 heures, une seule fois)" in form.text
     answer = await manager.post(
         "/admin/agents/new",
         {"phone": "97 00 06 11", "name": "  Adjovi   Kpodo ", "mutual": "MS-PARAKOU"},
@@ -187,16 +195,20 @@ async def test_a_manager_adds_an_agent_who_can_dial_at_once(
 
     agent = agent_row(db, NEW_AGENT)
     assert agent is not None and agent.name == "Adjovi Kpodo"
-    assert answer.status_code == 303
-    assert answer.headers["location"] == f"/admin/agents/{agent.id}?done=added"
-    page = await manager.get(answer.headers["location"])
-    assert "Agent ajouté" in page.text and "PIN à choisir" in page.text
+    # The code, this once, in the answer itself: never in a URL, kept nowhere in clear.
+    assert answer.status_code == 200 and "Agent Adjovi Kpodo ajouté" in answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    code = activation_code(answer.text)
+    assert agent.activation_hash and verify_secret(code, agent.activation_hash)
+    page = await manager.get(f"/admin/agents/{agent.id}")
+    assert "PIN à choisir" in page.text and code not in page.text.replace(" ", "")
     (entry,) = audit(db, "agent_added")
     assert entry.actor == staff_actor(manager.staff_id)
     assert entry.details == {"agent_id": agent.id}
 
-    screen = await Phone(client, NEW_AGENT).dial()
-    assert screen.startswith("CON ") and "Choisissez votre code PIN" in screen
+    phone = Phone(client, NEW_AGENT)
+    assert "Code d'activation" in await phone.dial()
+    assert "Choisissez votre code PIN" in await phone.type(code)
 
 
 async def test_central_staff_add_an_agent_to_any_mutual(staff_as: OpenAs, db: Session) -> None:
@@ -208,7 +220,7 @@ async def test_central_staff_add_an_agent_to_any_mutual(staff_as: OpenAs, db: Se
         "/admin/agents/new", {"phone": NEW_AGENT, "name": "Alou Dramane", "mutual": "MS-KANDI"}
     )
 
-    assert answer.status_code == 303
+    assert answer.status_code == 200 and activation_code(answer.text)
     agent = agent_row(db, NEW_AGENT)
     assert agent is not None
     assert (
@@ -351,7 +363,7 @@ async def test_a_pin_reset_is_confirmed_and_the_agent_chooses_a_new_one(
 
     asked = await central.post(f"/admin/agents/{agent_id}/reset-pin", {"state": "active"})
     assert asked.status_code == 200 and "Réinitialiser le PIN\u00a0?" in asked.text
-    assert "choisira lui-même un nouveau PIN" in asked.text
+    assert "choisit lui-même un nouveau PIN" in asked.text and "code d&#39;activation" in asked.text
     agent = agent_row(db, KANDI_AGENT)
     assert agent is not None and agent.pin_hash is not None
 
@@ -359,12 +371,15 @@ async def test_a_pin_reset_is_confirmed_and_the_agent_chooses_a_new_one(
         f"/admin/agents/{agent_id}/reset-pin", {"state": "active", "step": "do"}
     )
 
-    assert done.status_code == 303
+    assert done.status_code == 200 and "ne fonctionne plus" in done.text
+    code = activation_code(done.text)
     agent = agent_row(db, KANDI_AGENT)
     assert agent is not None and agent.pin_hash is None
-    assert "choisira un nouveau code PIN" in (await central.get(done.headers["location"])).text
+    assert agent.activation_hash and verify_secret(code, agent.activation_hash)
     assert [e.details for e in audit(db, "pin_reset")] == [{"agent_id": agent_id}]
-    assert "Choisissez votre code PIN" in await Phone(client, KANDI_AGENT).dial()
+    phone = Phone(client, KANDI_AGENT)
+    assert "Code d'activation" in await phone.dial()
+    assert "Choisissez votre code PIN" in await phone.type(code)
 
 
 async def test_unlocking_a_locked_agent(

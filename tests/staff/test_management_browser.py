@@ -71,9 +71,14 @@ async def test_a_manager_adds_an_agent_who_dials_at_once(
         await page.fill("#phone", "97 00 06 21")
         await page.click("main form button[type=submit]")
 
-        await expect(page.locator("p.notice.done")).to_contain_text("Agent ajouté")
+        await expect(page.locator("p.done")).to_contain_text("Agent Adjovi Kpodo ajouté")
+        code = (await page.locator("#code").inner_text()).replace(" ", "")
+        await page.click("text=← Adjovi Kpodo")
         await expect(page.locator("#agent-state")).to_have_text("PIN à choisir")
-        screen = await Phone(http, "+2290197000621").dial()
+        phone = Phone(http, "+2290197000621")
+        screen = await phone.dial()
+        assert screen.startswith("CON ") and "Code d'activation" in screen
+        screen = await phone.type(code)
 
     assert screen.startswith("CON ") and "Choisissez votre code PIN" in screen
     db.expire_all()
