@@ -654,6 +654,23 @@ def tour_payments(tour: Tour) -> None:
     # all of it from this phone, then cancelled
     session = tour.start(known, payments=True).type("2", "1").resume(owing).type("1", "1", "2")
     assert session.node == "pay.cancelled"
+    # a payment in flight for part of it: shown with what is left, then waited for or
+    # cancelled; a start refused because one began meanwhile shows the same screen
+    pending = {"reference": "r", "amount": LARGEST_AMOUNT, "payer": "+229 01 97 ** ** ** 12"}
+    in_flight = {**owing, "pending": pending}
+    session = tour.start(known, payments=True).type("2", "1").resume(in_flight)
+    assert session.node == "pay.pending"
+    assert session.type("99", "1").node == "pay.waiting"
+    for outcome, node in [
+        ("cancelled", "pay.pending_cancelled"),
+        ("not_yours", "pay.cancel_not_yours"),
+        ("not_pending", "pay.pending_settled"),
+    ]:
+        session = tour.start(known, payments=True).type("2", "1").resume(in_flight).type("2")
+        assert session.resume({"outcome": outcome}).node == node
+    session = tour.start(known, payments=True).type("2", "1").resume(owing)
+    session.type("1", "1", "1").resume({"outcome": "pending", "amount": 1, "pending": pending})
+    assert session.node == "pay.pending"
     # another household: unknown; a new caller starts there, and owes nothing
     session = tour.start(known, payments=True).type("2", "2", wrong_first=True)
     assert session.node == "pay.other_household"
