@@ -88,7 +88,9 @@ class PaymentNotices(PaymentBook):
                     select(models.Payment)
                     .where(
                         or_(
-                            models.Payment.status == PaymentStatus.NEEDS_REVIEW,
+                            # Held for review, unless the review ended in a refund.
+                            (models.Payment.status == PaymentStatus.NEEDS_REVIEW)
+                            & models.Payment.refunded_at.is_(None),
                             (models.Payment.status.in_(ASKED))
                             & models.Payment.next_check_at.is_(None),
                             # Paid twice for one debt: owed back until staff record it.
