@@ -115,14 +115,14 @@ async def test_the_screen_in_english_masks_the_payer(
     relative = Phone(http, RELATIVE)
     await relative.dial("2")  # English
     await relative.type("2")  # pay
-    reply = await relative.type((await member_no_of(db)))
+    reply = await relative.type(member_no_of(db))
     assert reply.startswith(
         "CON A payment of 3,150 FCFA is awaiting your confirmation on +229 01 97 ** ** 31."
     ), reply
     assert PAYER not in reply and "000931" not in reply
 
 
-async def member_no_of(db: Session) -> str:
+def member_no_of(db: Session) -> str:
     db.expire_all()
     return str(db.execute(text("SELECT member_no FROM members ORDER BY id LIMIT 1")).scalar_one())
 
@@ -329,13 +329,11 @@ async def test_two_processes_opening_a_payment_at_once_open_one(
     from db.engine import create_engine_async, session_factory
     from gateway.payments.ledger import Billing, PaymentPending
 
-    app, http, now = gateway
+    _, http, now = gateway
     member_no = await enrol(http, PAYER, persons=2)
     engines = [create_engine_async(database_url) for _ in range(2)]
     try:
-        ledgers = [
-            Billing(session_factory(engine), "Africa/Porto-Novo", now) for engine in engines
-        ]
+        ledgers = [Billing(session_factory(engine), "Africa/Porto-Novo", now) for engine in engines]
         outcomes = await asyncio.gather(
             *(
                 ledger.open_payment(
