@@ -31,7 +31,7 @@ from db.engine import as_aware
 from db.values import PaymentStatus
 from gateway.enrolment.entitlements import current_period, terms_of
 from gateway.pace import Pace
-from gateway.payments.claims import later
+from gateway.payments.claims import ASKED, later
 from gateway.payments.ledger import Billing, PaymentPending, PaymentRefused, in_flight
 from gateway.payments.providers import Providers
 from gateway.settings import PaymentSettings
@@ -203,7 +203,7 @@ class PaymentsService:
             # left. Sent again once, on what the provider holds, never as a new request.
             await self._submit(payment, payment.provider, status.provider_transaction_id)
             return
-        if settled.status in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
+        if settled.status in ASKED:  # a cancelled one too: its payer may still confirm
             await self._wait_more(payment, now)
 
     async def _submit(

@@ -350,3 +350,31 @@ async def test_two_processes_opening_a_payment_at_once_open_one(
     assert len(refused) == 1, outcomes
     assert refused[0].amount == 3150
     assert count(db, "SELECT COUNT(*) FROM payments WHERE status = 'pending'") == 1
+
+
+async def test_a_cancelled_prompt_is_still_asked_about_until_the_provider_answers(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
+) -> None:
+    """No callback: the worker's own looks go on after the cancel, then stop once MTN
+    says the prompt failed."""
+    from datetime import timedelta
+
+    app, http, now = gateway
+    momo, _ = peer
+    momo.set_outcome(PAYER.removeprefix("+"), "PENDING")
+    await enrol(http, PAYER, persons=2)
+    await pay_by_ussd(http, PAYER, PAY_ALL)
+    await work(app)
+    await pay_by_ussd(http, PAYER, ["2", "1", "2"])
+    for _ in range(3):
+        now.at += timedelta(minutes=2)
+        assert await work(app) == 1  # asked again, still pending at MTN
+    assert payments(db)[0]["status"] == "cancelled"
+    momo.settle(UUID(payments(db)[0]["reference"]), "FAILED", "APPROVAL_REJECTED")
+    now.at += timedelta(minutes=10)
+    assert await work(app) == 1
+    [payment] = payments(db)
+    assert (payment["status"], payment["reason"]) == ("failed", "cancelled")
+    now.at += timedelta(days=1)
+    assert await work(app) == 0  # final
+    assert period(db) == (0, "pending_payment")
