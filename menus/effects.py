@@ -260,6 +260,8 @@ class AgentHousehold(TypedDict):
     premium_per_added: int  # what one more person adds to the premium
     coverage: CoverageView | None
     members: list[MemberLine]
+    # A mobile-money payment of the period awaiting its payer: not to be taken in cash too.
+    pending_mobile: NotRequired[int]
 
 
 class MemberAdded(TypedDict):

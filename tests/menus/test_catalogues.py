@@ -574,7 +574,9 @@ def tour_agent(tour: Tour) -> None:
     for outcome in ("recorded", "above_due", "nothing_due", "bad_amount"):
         wrong_first = outcome == "recorded"
         session = agent_menu(tour).type("3", LONGEST_NUMBER, wrong_first=wrong_first)
-        session.resume(found_household(coverage))
+        # the worst case first: a mobile payment of the household awaits its payer
+        pending = LARGEST_AMOUNT if wrong_first else 0
+        session.resume({**found_household(coverage), "pending_mobile": pending})
         assert session.node == "agent.cash_amount"
         session.type(str(LARGEST_AMOUNT), LONG_FIRST_NAMES, "1", wrong_first=wrong_first)
         cash = {

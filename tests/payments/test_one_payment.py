@@ -378,3 +378,25 @@ async def test_a_cancelled_prompt_is_still_asked_about_until_the_provider_answer
     now.at += timedelta(days=1)
     assert await work(app) == 0  # final
     assert period(db) == (0, "pending_payment")
+
+
+async def test_an_agent_sees_the_mobile_payment_awaiting_its_payer(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now], db: Session
+) -> None:
+    from tests.support.agents import add_agent
+
+    app, http, _ = gateway
+    member_no = await enrol(http, PAYER, persons=2)
+    mutual = db.execute(
+        text("SELECT u.code FROM scheme_units u JOIN households h ON h.mutual_id = u.id")
+    ).scalar_one()
+    await add_agent(app, "+2290197000934", "Bio Sika", mutual, pin="4826")
+    agent = Phone(http, "+2290197000934")
+    await agent.dial("4826")
+    await agent.type("3")
+    assert "Mobile Money en attente" not in await agent.type(member_no)
+    await pay_by_ussd(http, PAYER, PAY_ALL)
+    await agent.dial("4826")
+    await agent.type("3")
+    reply = await agent.type(member_no)
+    assert "Reste à payer: 3 150 FCFA\nMobile Money en attente: 3 150 FCFA." in reply, reply
