@@ -314,6 +314,15 @@ async def test_cash_taken_while_mobile_money_was_pending_is_held_for_refund(
     assert period(db) == (3150, "waiting")  # never more than the premium
     [held] = [i for i in await part(app, Payments).ledger.for_review() if i.get("refund_due")]
     assert (held["reference"], held["refund_due"]) == (mobile["reference"], refund)
+    # the central register is told what the period was credited, never the refund
+    from gateway.register.records import _coverage
+    from tests.support.gateway import shared
+
+    runtime = shared(app)
+    period_id = db.execute(text("SELECT id FROM coverage_periods")).scalar_one()
+    async with runtime.sessions() as session:
+        record = await _coverage(session, period_id, runtime.now())
+    assert sorted(p.amount for p in record.payments) == sorted(x for x in (cash, credited) if x)
     if credited:
         receipt = db.execute(
             text("SELECT params FROM messages WHERE payment_reference = :r"),
