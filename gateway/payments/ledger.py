@@ -91,8 +91,8 @@ def credit(period: models.CoveragePeriod, amount: int, day: date, today: date) -
     """Add a succeeded amount to the period; paying the household's share (and the
     sponsor's, where cover waits for it) starts the waiting period.
 
-    An overpayment stays in `amount_paid` above `premium_due`; the next period opened
-    for the household starts from that excess.
+    The ledger never passes more than the period still needs (`Billing._succeed`): what a
+    payment brings beyond it is held for refund, not credited.
     """
     period.amount_paid += amount
     open_rights_if_paid(period, day, today)
@@ -165,17 +165,6 @@ class Billing(PaymentClaims, PaymentNotices):
         if pending is not None:
             raise PaymentPending(pending)
         raise PaymentRefused("conflict")  # settled in between: the payer may try again
-
-    async def in_flight_for(self, member_no: str) -> models.Payment | None:
-        """The mobile payment of `member_no`'s current period awaiting confirmation."""
-        async with self.sessions() as session:
-            member = await session.scalar(
-                select(models.Member).where(models.Member.member_no == member_no)
-            )
-            if member is None:
-                return None
-            period = await current_period(session, member.household_id, self.now().date())
-            return await in_flight(session, period.id) if period else None
 
     async def cancel(self, reference: str, phone: str) -> str:
         """The payer (or the household's phone) gives up waiting: the period is free for
