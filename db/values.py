@@ -23,13 +23,16 @@ CASH = "cash"
 
 class PaymentStatus(StrEnum):
     """Where a premium payment stands in our ledger (`payments.status`). It only moves
-    forward: pending -> succeeded | failed | expired | needs_review, except that a success
-    confirmed after a local expiry is still credited."""
+    forward: pending -> succeeded | failed | expired | cancelled | needs_review, except that
+    a success confirmed after a local expiry or a cancellation is still credited (any part
+    the period no longer needed is held for refund: `payments.refund_due`)."""
 
     PENDING = "pending"  # stored before any provider is called; waiting for its answer
     SUCCEEDED = "succeeded"  # confirmed as asked: credited to the period, receipt queued
     FAILED = "failed"
     EXPIRED = "expired"  # given up waiting locally
+    # The payer cancelled it after the provider had it: no longer in flight, still asked about
+    CANCELLED = "cancelled"
     NEEDS_REVIEW = "needs_review"  # confirmed, but not as asked (or after a failure)
 
 
@@ -126,6 +129,8 @@ class AuditAction(StrEnum):
     # Cash
     CASH_RECORDED = "cash_recorded"
     CASH_HANDED_OVER = "cash_handed_over"
+    PAYMENT_CANCELLED = "payment_cancelled"  # by the payer, on the short code
+    REFUND_RECORDED = "refund_recorded"  # staff gave an overpayment back
     # Agents' accounts and PINs
     AGENT_ADDED = "agent_added"
     AGENT_DISABLED = "agent_disabled"

@@ -7,7 +7,7 @@ transaction, idempotently) and hands back a JSON-friendly result for the next sc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypedDict, Union
+from typing import NotRequired, TypedDict, Union
 
 from menus.values import Channel
 
@@ -71,6 +71,15 @@ class StartPayment:
     member_no: str
     amount: int
     payer_phone: str
+
+
+@dataclass(frozen=True)
+class CancelPayment:
+    """The payer gives up waiting for a prompt; only the paying phone or the household's
+    own may (`caller_phone` is set from the dialling phone, never typed)."""
+
+    reference: str
+    caller_phone: str
 
 
 # -- field agents: `agent_id` is set by the gateway from the dialling phone, never typed.
@@ -162,6 +171,7 @@ Effect = Union[  # noqa: UP007
     RememberLanguage,
     QuoteDue,
     StartPayment,
+    CancelPayment,
 ]
 
 
@@ -213,18 +223,32 @@ class EligibilityResult(TypedDict):
     source: str  # local, register
 
 
+class PendingPayment(TypedDict):
+    """A mobile payment of the period awaiting its payer's confirmation."""
+
+    reference: str
+    amount: int
+    payer: str  # masked for the screen: +229 01 97 ** ** 12
+
+
 class DueResult(TypedDict):
     found: bool
     member_no: str
     initial: str
-    amount_due: int
+    amount_due: int  # what is owed less what a pending payment already asks for
+    pending: NotRequired[PendingPayment | None]
 
 
 class PaymentStarted(TypedDict):
-    outcome: (
-        str  # started, no_provider, nothing_due, above_due, bad_amount, unknown_member, no_period
-    )
+    # started, pending, no_provider, nothing_due, above_due, bad_amount, unknown_member,
+    # no_period
+    outcome: str
     amount: int
+    pending: NotRequired[PendingPayment | None]  # with outcome "pending"
+
+
+class PaymentCancelled(TypedDict):
+    outcome: str  # cancelled, not_pending (settled meanwhile), not_yours
 
 
 class PinCheck(TypedDict):
@@ -252,6 +276,8 @@ class AgentHousehold(TypedDict):
     premium_per_added: int  # what one more person adds to the premium
     coverage: CoverageView | None
     members: list[MemberLine]
+    # A mobile-money payment of the period awaiting its payer: not to be taken in cash too.
+    pending_mobile: NotRequired[int]
 
 
 class MemberAdded(TypedDict):

@@ -124,3 +124,21 @@ def mask_phone(phone: str) -> str:
     if not country:
         return "***" if len(digits) <= 6 else "*" * (len(digits) - 2) + digits[-2:]
     return "+" + country + "*" * max(len(national) - 2, 1) + national[-2:]
+
+
+def mask_phone_for_screen(phone: str) -> str:
+    """A payer's number as a phone screen shows it: enough to recognise one's own, not
+    enough to learn someone else's (`+229 01 97 ** ** 12`). GSM-7 stars, not bullets: a
+    single bullet would switch the whole screen to UCS-2 and halve its room."""
+    try:
+        parsed = phonenumbers.parse(phone)
+    except phonenumbers.NumberParseException:
+        return mask_phone(phone)
+    national = phonenumbers.national_significant_number(parsed)
+    pairs = [national[i : i + 2] for i in range(0, len(national), 2)]
+    # Benin's 10-digit numbers all start 01: the operator's pair after it is kept too.
+    shown = 2 if len(pairs) >= 5 and pairs[0] == "01" else 1
+    if len(pairs) <= shown + 1:
+        return mask_phone(phone)
+    middle = ["*" * len(pair) for pair in pairs[shown:-1]]
+    return " ".join([f"+{parsed.country_code}", *pairs[:shown], *middle, pairs[-1]])

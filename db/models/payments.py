@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,8 +26,19 @@ class Payment(Base):
     """
 
     __tablename__ = "payments"
-    # Money collected in a period, for the dashboard (migration 0006).
-    __table_args__ = (Index("ix_payments_status_settled_at", "status", "settled_at"),)
+    __table_args__ = (
+        # Money collected in a period, for the dashboard (migration 0006).
+        Index("ix_payments_status_settled_at", "status", "settled_at"),
+        # One debt, one payment: at most one mobile-money payment in flight per cover
+        # period, whichever process opens it (migration 0010). Cash is settled at once.
+        Index(
+            "uq_payments_one_pending_per_period",
+            "period_id",
+            unique=True,
+            sqlite_where=text("status = 'pending' AND provider <> 'cash'"),
+            postgresql_where=text("status = 'pending' AND provider <> 'cash'"),
+        ),
+    )
 
     reference: Mapped[str] = mapped_column(String(36), primary_key=True)  # UUID v4
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
@@ -55,6 +67,11 @@ class Payment(Base):
     # Taken by a worker until then: callbacks and other workers leave it alone meanwhile.
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     checks: Mapped[int] = mapped_column(Integer, default=0)
+    # What the provider confirmed beyond what the period still needed (a late success
+    # after a cancel, cash taken meanwhile): never credited, owed back to the payer.
+    refund_due: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refund_note: Mapped[str | None] = mapped_column(String(120))  # the transfer's reference
     # The provider may hold only part of our request (the answer was lost): once it says
     # the payment is still pending, the prompt is sent again on what it holds.
     unclear: Mapped[bool] = mapped_column(Boolean, default=False)

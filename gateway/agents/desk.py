@@ -24,7 +24,7 @@ from gateway.audit import entry
 from gateway.enrolment.entitlements import coverage_view, current_period, members_of, terms_of
 from gateway.enrolment.repricing import apply_price, price_for
 from gateway.enrolment.service import member_from
-from gateway.payments.ledger import Billing, PaymentRefused
+from gateway.payments.ledger import Billing, PaymentRefused, in_flight
 from gateway.register.outgoing import register_event
 from gateway.scheme.cache import offers, product_rule
 from gateway.sms.outbox import Outbox
@@ -73,6 +73,7 @@ class AgentDesk:
             product = await session.get(models.Product, household.product_id)
             assert product is not None
             period = await current_period(session, household.id, today)
+            pending = await in_flight(session, period.id) if period is not None else None
         head = next((m for m in members if m.relationship_to_head == Relationship.HEAD), members[0])
         rule = product_rule(product)
         persons = len(members)
@@ -101,6 +102,7 @@ class AgentDesk:
                 )
                 for m in members
             ],
+            pending_mobile=pending.amount if pending is not None else 0,
         )
 
     # -- adding a member ----------------------------------------------------------

@@ -16,6 +16,9 @@ from db.engine import writing
 from db.values import PaymentStatus
 from gateway.payments.book import PaymentBook
 
+# Payments whose provider is still asked: a success may yet come (and is still credited).
+ASKED = (PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.CANCELLED)
+
 
 def later(now: datetime, checks: int) -> datetime:
     """When to ask a provider again about a pending payment: soon, then less often."""
@@ -23,14 +26,17 @@ def later(now: datetime, checks: int) -> datetime:
 
 
 class PaymentClaims(PaymentBook):
-    async def mark_submitting(self, reference: str) -> None:
+    async def mark_submitting(self, reference: str) -> bool:
         """Written before the provider is called: if this worker dies mid-call, the next one
-        asks the provider about our reference instead of creating a second request."""
+        asks the provider about our reference instead of creating a second request.
+        False when the payment is no longer pending (cancelled by the payer): not sent."""
         async with writing(self.sessions) as session:
             payment = await session.get(models.Payment, reference, with_for_update=True)
-            if payment is not None and payment.status == PaymentStatus.PENDING:
-                payment.submitted_at = payment.submitted_at or self.now()
-                payment.unclear = True
+            if payment is None or payment.status != PaymentStatus.PENDING:
+                return False
+            payment.submitted_at = payment.submitted_at or self.now()
+            payment.unclear = True
+            return True
 
     async def schedule(
         self,
@@ -49,7 +55,7 @@ class PaymentClaims(PaymentBook):
             if payment is None:
                 return
             payment.claimed_until = None  # the worker is done with it for now
-            if payment.status not in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
+            if payment.status not in ASKED:
                 payment.next_check_at = None
                 return
             payment.next_check_at = at
@@ -73,9 +79,7 @@ class PaymentClaims(PaymentBook):
                 await session.scalars(
                     select(models.Payment)
                     .where(
-                        models.Payment.status.in_(
-                            (PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.FAILED)
-                        ),
+                        models.Payment.status.in_((*ASKED, PaymentStatus.FAILED)),
                         models.Payment.next_check_at <= now,
                         or_(
                             models.Payment.claimed_until.is_(None),

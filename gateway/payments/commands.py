@@ -20,6 +20,14 @@ def add_commands(commands: CommandGroup[Any]) -> None:
     )
     review.add_argument("--json", action="store_true", help="machine-readable output")
     review.set_defaults(run=_review)
+    refunded = payments.add_parser(
+        "refunded", help="record that a payment held for refund was given back"
+    )
+    refunded.add_argument("reference", help="the payment's reference, as review lists it")
+    refunded.add_argument(
+        "--note", required=True, help="how it was given back (the transfer's reference)"
+    )
+    refunded.set_defaults(run=_refunded)
 
     sponsors = commands.add_parser("sponsors", help="sponsors' shares of premiums").add_subparsers(
         title="sponsors commands"
@@ -46,7 +54,15 @@ def _review(context: Context, args: argparse.Namespace) -> int:
     if not items:
         print("nothing to review")
     for item in items:
-        if item["kind"] == "payment":
+        if item["kind"] == "payment" and item["refund_due"]:
+            print(
+                f"refund {item['refund_due']} {item['currency']} of payment "
+                f"{item['reference']} to payer {item['payer'] or '-'} via {item['provider']} "
+                f"(provider id {item['provider_transaction_id'] or '-'}), household "
+                f"{item['household_id']}, debt already paid by "
+                f"{', '.join(item['credited_with']) or '-'}"
+            )
+        elif item["kind"] == "payment":
             print(
                 f"payment {item['reference']}  {item['status']:<13} {item['reason']:<24} "
                 f"{item['amount']} {item['currency']} via {item['provider']} "
@@ -58,6 +74,24 @@ def _review(context: Context, args: argparse.Namespace) -> int:
                 f"callback for unknown reference {item['reference']} "
                 f"from {item['provider']} at {item['received_at']}"
             )
+    return 0
+
+
+def _refunded(context: Context, args: argparse.Namespace) -> int:
+    from gateway.actors import cli_actor
+    from gateway.payments.ledger import Billing
+
+    timezone = context.settings.timezone
+    try:
+        amount = context.with_sessions(
+            lambda sessions: Billing(sessions, timezone).record_refund(
+                args.reference, args.note, cli_actor()
+            )
+        )
+    except (LookupError, ValueError) as error:
+        print(f"not recorded: {error}", file=sys.stderr)
+        return 2
+    print(f"refund of {amount} XOF recorded for payment {args.reference}")
     return 0
 
 

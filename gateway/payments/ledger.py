@@ -3,8 +3,12 @@ the household's coverage period in the same transaction.
 
 Rules (DESIGN.md §4, the payments issue):
 - our reference exists before any provider is called;
-- a payment only moves forward: pending -> succeeded | failed | expired | needs_review,
-  except that a success confirmed after a local expiry is still credited;
+- a payment only moves forward: pending -> succeeded | failed | expired | cancelled |
+  needs_review, except that a success confirmed after a local expiry or a cancellation is
+  still credited;
+- one debt, one payment: at most one mobile-money payment of a cover period is pending
+  (a unique index, whichever process opens it); a success is credited only up to what
+  the period still needs, the rest is held for refund (`refund_due`) and reviewed;
 - the confirmed amount and currency must equal what we asked, or nobody is credited and
   the payment waits for a person (needs_review);
 - settling twice changes nothing: the row is locked while it is decided.
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.payments import PaymentState, ProviderStatus
@@ -36,6 +40,7 @@ from gateway.payments.notices import PaymentNotices
 from gateway.payments.sponsors import open_rights_if_paid
 from gateway.register.outgoing import register_event
 from gateway.sms.outbox import Outbox
+from menus.identifiers import mask_phone
 from menus.values import Channel, CoverageStatus
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,17 @@ class PaymentRefused(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class PaymentPending(PaymentRefused):
+    """A mobile payment of this cover period awaits its payer's confirmation: one at a
+    time, so that nobody is asked twice for the same debt."""
+
+    def __init__(self, pending: models.Payment) -> None:
+        super().__init__("pending")
+        self.reference = pending.reference
+        self.amount = pending.amount
+        self.payer_phone = pending.payer_phone or ""
 
 
 @dataclass(frozen=True)
@@ -75,8 +91,8 @@ def credit(period: models.CoveragePeriod, amount: int, day: date, today: date) -
     """Add a succeeded amount to the period; paying the household's share (and the
     sponsor's, where cover waits for it) starts the waiting period.
 
-    An overpayment stays in `amount_paid` above `premium_due`; the next period opened
-    for the household starts from that excess.
+    The ledger never passes more than the period still needs (`Billing._succeed`): what a
+    payment brings beyond it is held for refund, not credited.
     """
     period.amount_paid += amount
     open_rights_if_paid(period, day, today)
@@ -111,21 +127,102 @@ class Billing(PaymentClaims, PaymentNotices):
         submit it to the provider, off the USSD path. Once per `request_key`."""
         now = self.now()
         lock_key = f"payment-request:{request_key}" if request_key else None
-        async with writing(self.sessions, lock_key) as session:
+        try:
+            async with writing(self.sessions, lock_key) as session:
+                earlier = await _by_request(session, request_key)
+                if earlier is not None:
+                    return Opened(earlier.reference, earlier.amount, earlier.amount)
+                payment, due = await _new_payment(session, member_no, amount, now, mobile=True)
+                payment.provider, payment.operator, payment.payer_phone = (
+                    provider,
+                    operator,
+                    payer_phone,
+                )
+                payment.currency, payment.channel = currency, channel
+                payment.request_key, payment.next_check_at = request_key, now
+                session.add(payment)
+        except IntegrityError:
+            # The index said no: another process opened one for this period meanwhile
+            # (or this very request, repeated by its twin).
+            return await self._after_conflict(member_no, request_key)
+        log.info("payment %s opened: %d %s by %s", payment.reference, amount, currency, provider)
+        return Opened(payment.reference, amount, due)
+
+    async def _after_conflict(self, member_no: str, request_key: str | None) -> Opened:
+        async with self.sessions() as session:
             earlier = await _by_request(session, request_key)
             if earlier is not None:
                 return Opened(earlier.reference, earlier.amount, earlier.amount)
-            payment, due = await _new_payment(session, member_no, amount, now)
-            payment.provider, payment.operator, payment.payer_phone = (
-                provider,
-                operator,
-                payer_phone,
+            member = await session.scalar(
+                select(models.Member).where(models.Member.member_no == member_no)
             )
-            payment.currency, payment.channel, payment.request_key = currency, channel, request_key
-            payment.next_check_at = now
-            session.add(payment)
-        log.info("payment %s opened: %d %s by %s", payment.reference, amount, currency, provider)
-        return Opened(payment.reference, amount, due)
+            period = (
+                await current_period(session, member.household_id, self.now().date())
+                if member
+                else None
+            )
+            pending = await in_flight(session, period.id) if period else None
+        if pending is not None:
+            raise PaymentPending(pending)
+        raise PaymentRefused("conflict")  # settled in between: the payer may try again
+
+    async def cancel(self, reference: str, phone: str) -> str:
+        """The payer (or the household's phone) gives up waiting: the period is free for
+        another payment. A prompt already sent cannot be taken back, so the provider is
+        still asked, and a success is still credited (or held for refund). Returns
+        cancelled, not_pending (settled meanwhile) or not_yours."""
+        now = self.now()
+        async with writing(self.sessions) as session:
+            payment = await session.get(models.Payment, reference, with_for_update=True)
+            if payment is None or payment.status != PaymentStatus.PENDING:
+                return "not_pending"
+            household = await session.get(models.Household, payment.household_id)
+            assert household is not None
+            if phone not in (payment.payer_phone, household.phone):
+                return "not_yours"
+            if payment.submitted_at is None:
+                # Never sent (the worker checks the status before it sends): it never will be.
+                payment.status, payment.settled_at, payment.next_check_at = (
+                    PaymentStatus.FAILED,
+                    now,
+                    None,
+                )
+            else:
+                payment.status = PaymentStatus.CANCELLED
+            payment.reason = "cancelled"
+            session.add(
+                audit.entry(
+                    f"phone:{mask_phone(phone)}",
+                    AuditAction.PAYMENT_CANCELLED,
+                    now,
+                    household_id=payment.household_id,
+                    details={"reference": reference, "amount": payment.amount},
+                )
+            )
+        log.info("payment %s cancelled by the payer", reference)
+        return "cancelled"
+
+    async def record_refund(self, reference: str, note: str, actor: str) -> int:
+        """Staff gave back what a payment held for refund; returns the amount. Once."""
+        async with writing(self.sessions) as session:
+            payment = await session.get(models.Payment, reference, with_for_update=True)
+            if payment is None:
+                raise LookupError(f"no payment {reference}")
+            if payment.refund_due <= 0:
+                raise ValueError(f"payment {reference} owes no refund")
+            if payment.refunded_at is not None:
+                raise ValueError(f"payment {reference} was refunded already")
+            payment.refunded_at, payment.refund_note = self.now(), note[:120]
+            session.add(
+                audit.entry(
+                    actor,
+                    AuditAction.REFUND_RECORDED,
+                    payment.refunded_at,
+                    household_id=payment.household_id,
+                    details={"reference": reference, "amount": payment.refund_due, "note": note},
+                )
+            )
+            return payment.refund_due
 
     async def settle(self, reference: str, confirmed: ProviderStatus) -> Settled:
         """Apply a status confirmed by the provider (never an unverified callback).
@@ -169,6 +266,14 @@ class Billing(PaymentClaims, PaymentNotices):
             if confirmed.state is PaymentState.PENDING:
                 return Settled(reference, payment.status, False)
             if confirmed.state is PaymentState.FAILED:
+                if payment.status == PaymentStatus.CANCELLED:
+                    # The provider confirms nothing was taken: nothing more to ask.
+                    payment.status, payment.settled_at, payment.next_check_at = (
+                        PaymentStatus.FAILED,
+                        now,
+                        None,
+                    )
+                    return Settled(reference, PaymentStatus.FAILED, True)
                 if payment.status != PaymentStatus.PENDING:
                     return Settled(reference, payment.status, False)  # an expiry stays an expiry
                 payment.status, payment.settled_at, payment.next_check_at = (
@@ -213,7 +318,7 @@ class Billing(PaymentClaims, PaymentNotices):
             earlier = await _by_request(session, request_key)
             if earlier is not None:
                 return Settled(earlier.reference, earlier.status, False, earlier.receipt_no)
-            payment, _ = await _new_payment(session, member_no, amount, now)
+            payment, _ = await _new_payment(session, member_no, amount, now, mobile=False)
             payment.provider, payment.currency, payment.channel = CASH, "XOF", channel
             payment.payer_name, payment.request_key, payment.settled_at = (
                 payer_name,
@@ -269,11 +374,31 @@ class Billing(PaymentClaims, PaymentNotices):
         assert period is not None
         household = await session.get(models.Household, payment.household_id)
         assert household is not None
+        # Only what the period still needs is credited: a second payment of the same debt
+        # (a late success after a cancel, cash taken meanwhile) is owed back, not counted.
+        credited = min(payment.amount, terms_of(period).amount_due)
+        payment.refund_due = payment.amount - credited
+        if credited == 0:
+            payment.status, payment.reason = PaymentStatus.NEEDS_REVIEW, "overpaid"
+            log.error(
+                "payment %s confirmed for a period already paid: %d %s held for refund",
+                payment.reference,
+                payment.refund_due,
+                payment.currency,
+            )
+            return Settled(payment.reference, PaymentStatus.NEEDS_REVIEW, True)
+        if payment.refund_due:
+            log.error(
+                "payment %s paid %d %s more than was due: held for refund",
+                payment.reference,
+                payment.refund_due,
+                payment.currency,
+            )
         payment.status = PaymentStatus.SUCCEEDED
-        payment.reason = None
+        payment.reason = "overpaid" if payment.refund_due else None
         payment.receipt_no = receipt_number(payment.reference, now.date())
         was = period.status
-        credit(period, payment.amount, now.date(), now.date())
+        credit(period, credited, now.date(), now.date())
         if period.status == CoverageStatus.ACTIVE != was:
             # No waiting period: cover starts with this payment, not on a later sweep.
             session.add(
@@ -290,7 +415,7 @@ class Billing(PaymentClaims, PaymentNotices):
                 template="receipt_paid" if paid_up and terms.covered_from else "receipt",
                 params={
                     "receipt_no": payment.receipt_no,
-                    "amount": payment.amount,
+                    "amount": credited,
                     "amount_due": terms.amount_due,
                     "paid_in_full": paid_up,
                     "covered_from": _iso(terms.covered_from),
@@ -323,11 +448,26 @@ async def _by_request(session: AsyncSession, request_key: str | None) -> models.
     )
 
 
+async def in_flight(session: AsyncSession, period_id: int) -> models.Payment | None:
+    """The period's mobile payment awaiting its payer, if any (at most one: the index)."""
+    return await session.scalar(
+        select(models.Payment).where(
+            models.Payment.period_id == period_id,
+            models.Payment.status == PaymentStatus.PENDING,
+            models.Payment.provider != CASH,
+        )
+    )
+
+
 async def _new_payment(
-    session: AsyncSession, member_no: str, amount: int, now: datetime
+    session: AsyncSession, member_no: str, amount: int, now: datetime, *, mobile: bool
 ) -> tuple[models.Payment, int]:
     """A pending payment towards the current period of `member_no`'s household, checked
-    against what it owes; the caller says who collects it. Also returns what was due."""
+    against what it owes; the caller says who collects it. Also returns what was due.
+
+    A mobile payment is refused while another of the period awaits its payer. Cash is
+    not: the money is in the agent's hand, and if the pending one succeeds too, what the
+    period no longer needs is held for refund."""
     member = await session.scalar(select(models.Member).where(models.Member.member_no == member_no))
     if member is None:
         raise PaymentRefused("unknown_member")
@@ -340,6 +480,9 @@ async def _new_payment(
     due = terms_of(period).amount_due
     if due <= 0:
         raise PaymentRefused("nothing_due")
+    pending = await in_flight(session, period.id) if mobile else None
+    if pending is not None:
+        raise PaymentPending(pending)
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise PaymentRefused("bad_amount")
     if amount > due:

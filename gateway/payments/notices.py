@@ -14,6 +14,7 @@ from sqlalchemy import insert, or_, select, update
 from db import models
 from db.values import NoticeOutcome, PaymentStatus
 from gateway.payments.book import PaymentBook
+from gateway.payments.claims import ASKED
 from menus.identifiers import mask_phone
 
 
@@ -33,9 +34,7 @@ class PaymentNotices(PaymentBook):
                     update(models.Payment)
                     .where(
                         models.Payment.reference == reference,
-                        models.Payment.status.in_(
-                            (PaymentStatus.PENDING, PaymentStatus.EXPIRED, PaymentStatus.FAILED)
-                        ),
+                        models.Payment.status.in_((*ASKED, PaymentStatus.FAILED)),
                         # A payment a worker is handling right now is left to it.
                         or_(
                             models.Payment.claimed_until.is_(None),
@@ -81,26 +80,44 @@ class PaymentNotices(PaymentBook):
 
     async def for_review(self, limit: int = 200) -> list[dict[str, Any]]:
         """What a person must look at: payments held for review, payments the worker gave
-        up on, and callbacks for references we never issued."""
+        up on, payments that paid a debt already paid (`refund_due`, with the payments
+        that paid it: `credited_with`), and callbacks for references we never issued."""
         async with self.sessions() as session:
             held = (
                 await session.scalars(
                     select(models.Payment)
                     .where(
                         or_(
-                            models.Payment.status == PaymentStatus.NEEDS_REVIEW,
-                            (
-                                models.Payment.status.in_(
-                                    (PaymentStatus.PENDING, PaymentStatus.EXPIRED)
-                                )
-                            )
+                            # Held for review, unless the review ended in a refund.
+                            (models.Payment.status == PaymentStatus.NEEDS_REVIEW)
+                            & models.Payment.refunded_at.is_(None),
+                            (models.Payment.status.in_(ASKED))
                             & models.Payment.next_check_at.is_(None),
+                            # Paid twice for one debt: owed back until staff record it.
+                            (models.Payment.refund_due > 0) & models.Payment.refunded_at.is_(None),
                         )
                     )
                     .order_by(models.Payment.created_at)
                     .limit(limit)
                 )
             ).all()
+            # For a refund, the other payments that paid the same period.
+            credited_with: dict[str, list[str]] = {}
+            for p in held:
+                if p.refund_due > 0:
+                    credited_with[p.reference] = list(
+                        (
+                            await session.scalars(
+                                select(models.Payment.reference)
+                                .where(
+                                    models.Payment.period_id == p.period_id,
+                                    models.Payment.status == PaymentStatus.SUCCEEDED,
+                                    models.Payment.reference != p.reference,
+                                )
+                                .order_by(models.Payment.created_at)
+                            )
+                        ).all()
+                    )
             strangers = (
                 await session.scalars(
                     select(models.PaymentNotice)
@@ -121,6 +138,9 @@ class PaymentNotices(PaymentBook):
                 "provider_transaction_id": p.provider_transaction_id,
                 "payer": mask_phone(p.payer_phone) if p.payer_phone else None,
                 "created_at": p.created_at.isoformat(),
+                "household_id": p.household_id,
+                "refund_due": p.refund_due if p.refunded_at is None else 0,
+                "credited_with": credited_with.get(p.reference, []),
             }
             for p in held
         ] + [

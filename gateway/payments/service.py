@@ -31,12 +31,12 @@ from db.engine import as_aware
 from db.values import PaymentStatus
 from gateway.enrolment.entitlements import current_period, terms_of
 from gateway.pace import Pace
-from gateway.payments.claims import later
-from gateway.payments.ledger import Billing, PaymentRefused
+from gateway.payments.claims import ASKED, later
+from gateway.payments.ledger import Billing, PaymentPending, PaymentRefused, in_flight
 from gateway.payments.providers import Providers
 from gateway.settings import PaymentSettings
-from menus.effects import DueResult, PaymentStarted
-from menus.identifiers import mask_phone, phone_operator
+from menus.effects import DueResult, PaymentCancelled, PaymentStarted, PendingPayment
+from menus.identifiers import mask_phone, mask_phone_for_screen, phone_operator
 from menus.values import Channel
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,8 @@ class PaymentsService:
         return self.paces[provider]
 
     async def due(self, member_no: str) -> DueResult:
-        """What the household of `member_no` still owes on its current period."""
+        """What the household of `member_no` still owes on its current period, less what
+        a payment awaiting its payer already asks for (shown with it)."""
         async with self.billing.sessions() as session:
             member = await session.scalar(
                 select(models.Member).where(models.Member.member_no == member_no)
@@ -69,12 +70,19 @@ class PaymentsService:
                 return DueResult(found=False, member_no=member_no, initial="", amount_due=0)
             period = await current_period(session, member.household_id, self.billing.now().date())
             due = terms_of(period).amount_due if period is not None else 0
+            pending = await in_flight(session, period.id) if period is not None else None
             return DueResult(
                 found=True,
                 member_no=member_no,
                 initial=member.first_names[:1].upper(),
-                amount_due=due,
+                amount_due=max(0, due - (pending.amount if pending else 0)),
+                pending=_shown(pending.reference, pending.amount, pending.payer_phone)
+                if pending
+                else None,
             )
+
+    async def cancel(self, reference: str, caller_phone: str) -> PaymentCancelled:
+        return PaymentCancelled(outcome=await self.billing.cancel(reference, caller_phone))
 
     async def start(
         self,
@@ -101,6 +109,12 @@ class PaymentsService:
                 channel,
                 operator,
                 request_key=request_key,
+            )
+        except PaymentPending as pending:
+            return PaymentStarted(
+                outcome="pending",
+                amount=amount,
+                pending=_shown(pending.reference, pending.amount, pending.payer_phone),
             )
         except PaymentRefused as refused:
             return PaymentStarted(outcome=refused.reason, amount=amount)
@@ -158,7 +172,10 @@ class PaymentsService:
             await self.billing.schedule(payment.reference, now + timedelta(minutes=10))
             return
         if payment.submitted_at is None:
-            await self.billing.mark_submitting(payment.reference)
+            if not await self.billing.mark_submitting(payment.reference):
+                # Cancelled by the payer since it was claimed: never sent.
+                await self.billing.schedule(payment.reference, None)
+                return
             await self._submit(payment, provider_name=payment.provider)
             return
         try:
@@ -186,7 +203,7 @@ class PaymentsService:
             # left. Sent again once, on what the provider holds, never as a new request.
             await self._submit(payment, payment.provider, status.provider_transaction_id)
             return
-        if settled.status in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
+        if settled.status in ASKED:  # a cancelled one too: its payer may still confirm
             await self._wait_more(payment, now)
 
     async def _submit(
@@ -268,3 +285,11 @@ class PaymentsService:
         if payment.status == PaymentStatus.PENDING and age >= self.settings.expire_after:
             await self.billing.expire(payment.reference)
         await self.billing.schedule(payment.reference, later(now, payment.checks), checked=True)
+
+
+def _shown(reference: str, amount: int, payer_phone: str | None) -> PendingPayment:
+    return PendingPayment(
+        reference=reference,
+        amount=amount,
+        payer=mask_phone_for_screen(payer_phone) if payer_phone else "",
+    )

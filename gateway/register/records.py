@@ -132,7 +132,7 @@ async def _coverage(session: AsyncSession, period_id: int, now: datetime) -> Cov
         payments=tuple(
             PaymentRecord(
                 reference=p.reference,
-                amount=p.amount,
+                amount=p.amount - p.refund_due,  # what the period was credited
                 paid_on=_local(p.settled_at or p.created_at, now).date(),
                 provider=p.provider,
                 currency=p.currency,

@@ -17,6 +17,7 @@ from gateway.ussd.callers import CallerService
 from menus.effects import (
     AddMember,
     AgentStatus,
+    CancelPayment,
     CheckEligibility,
     Effect,
     EligibilityResult,
@@ -73,6 +74,8 @@ class EffectRunner:
                 return await self.payments.due(member_no)
             case StartPayment(member_no=member_no, amount=amount, payer_phone=payer):
                 return await self.payments.start(member_no, amount, payer, request_key=request_key)
+            case CancelPayment(reference=reference, caller_phone=phone):
+                return await self.payments.cancel(reference, phone)
             case _:
                 return await self._agent(effect, request_key, today)
         raise TypeError(f"no service applies {type(effect).__name__}")

@@ -32,11 +32,13 @@ def _due(state: SessionState) -> int:
 
 
 def _cash_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
-    return [
-        household_heading(state),
-        T("amount_due", {"amount": Money(_due(state))}),
-        T("agent_ask_cash"),
-    ]
+    lines = [household_heading(state), T("amount_due", {"amount": Money(_due(state))})]
+    pending = state.data["household"].get("pending_mobile", 0)
+    if pending:
+        # Cash is still taken (the prompt may never be confirmed), but the agent knows: if
+        # both are paid, what the period no longer needs is held for refund.
+        lines.append(T("agent_cash_pending", {"amount": Money(pending)}))
+    return [*lines, T("agent_ask_cash")]
 
 
 def _cash_amount(text: str, ctx: MenuContext, state: SessionState) -> int:

@@ -1,6 +1,10 @@
 """Pay the premium by mobile money: all of it or a part, for one's own household or a
 relative's, from this phone or another. The session ends at once: the payer confirms
-the prompt on the phone, and the gateway hears back from the provider later."""
+the prompt on the phone, and the gateway hears back from the provider later.
+
+One debt, one payment: while a prompt of the household's period awaits its payer, a new
+"pay" shows it (amount, masked number) and offers to wait or to cancel it, never a
+second prompt for the same money."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from collections.abc import Sequence
 
 from menus import parsers
 from menus.context import MenuContext
-from menus.effects import QuoteDue, StartPayment
+from menus.effects import CancelPayment, PendingPayment, QuoteDue, StartPayment
 from menus.identifiers import PhoneNumberError, normalise_phone
 from menus.nodes import (
     Act,
@@ -41,12 +45,41 @@ def _whose(ctx: MenuContext, state: SessionState) -> list[Option]:
     ]
 
 
-@routes_to("unknown", "amount", "nothing_due")
+@routes_to("unknown", "pending", "amount", "nothing_due")
 def _after_quote(ctx: MenuContext, state: SessionState) -> str:
     due = state.data["due"]
     if not due["found"]:
         return "unknown"
+    if due.get("pending"):
+        return "pending"
     return "amount" if due["amount_due"] > 0 else "nothing_due"
+
+
+def _pending(state: SessionState) -> PendingPayment:
+    """The payment in flight, as the last answer showed it (a start refused, or the quote)."""
+    started = state.data.get("started") or {}
+    pending: PendingPayment = started.get("pending") or state.data["due"]["pending"]
+    return pending
+
+
+def _pending_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    pending = _pending(state)
+    lines: list[Text] = [
+        T("pay_pending", {"amount": Money(pending["amount"]), "phone": pending["payer"]})
+    ]
+    # What is due less what the prompt asks: never the same money twice.
+    left = state.data["due"]["amount_due"] if not state.data.get("started") else 0
+    if left > 0:
+        lines.append(T("pay_pending_left", {"amount": Money(left)}))
+    return lines
+
+
+@routes_to("pending_cancelled", "cancel_not_yours", "pending_settled")
+def _after_cancel(ctx: MenuContext, state: SessionState) -> str:
+    return {
+        "cancelled": "pending_cancelled",
+        "not_yours": "cancel_not_yours",
+    }.get(state.data["cancel"]["outcome"], "pending_settled")
 
 
 def _due_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
@@ -92,11 +125,12 @@ def _confirm_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     return [T("pay_confirm", {"amount": Money(state.data["amount"]), "phone": state.data["payer"]})]
 
 
-@routes_to("prompted", "no_provider", "nothing_due", "above_limit", "refused")
+@routes_to("prompted", "pending", "no_provider", "nothing_due", "above_limit", "refused")
 def _after_start(ctx: MenuContext, state: SessionState) -> str:
     outcome = state.data["started"]["outcome"]
     return {
         "started": "prompted",
+        "pending": "pending",
         "no_provider": "no_provider",
         "nothing_due": "nothing_due",
         "above_limit": "above_limit",
@@ -166,6 +200,40 @@ JOURNEY = Journey(
             save="started",
             next=_after_start,
         ),
+        Menu(
+            "pending",
+            prompt=_pending_lines,
+            options=(
+                Option(T("pay_wait"), True, next="waiting"),
+                Option(T("pay_cancel_pending"), False, next="cancel"),
+            ),
+            next="waiting",
+        ),
+        Act(
+            "cancel",
+            effect=lambda ctx, state: CancelPayment(
+                _pending(state)["reference"], state.caller["phone"]
+            ),
+            save="cancel",
+            next=_after_cancel,
+        ),
+        Say(
+            "waiting",
+            lines=lambda ctx, state: [
+                T(
+                    "pay_waiting",
+                    {"amount": Money(_pending(state)["amount"]), "phone": _pending(state)["payer"]},
+                )
+            ],
+        ),
+        Say(
+            "pending_cancelled",
+            lines=lambda ctx, state: [
+                T("pay_pending_cancelled", {"amount": Money(_pending(state)["amount"])})
+            ],
+        ),
+        Say("cancel_not_yours", lines=[T("pay_cancel_not_yours")]),
+        Say("pending_settled", lines=[T("pay_pending_settled")]),
         Say(
             "prompted",
             lines=lambda ctx, state: [T("pay_prompted", {"amount": Money(state.data["amount"])})],

@@ -586,7 +586,9 @@ def tour_agent(tour: Tour) -> None:
     for outcome in ("recorded", "above_due", "nothing_due", "bad_amount"):
         wrong_first = outcome == "recorded"
         session = agent_menu(tour).type("3", LONGEST_NUMBER, wrong_first=wrong_first)
-        session.resume(found_household(coverage))
+        # the worst case first: a mobile payment of the household awaits its payer
+        pending = LARGEST_AMOUNT if wrong_first else 0
+        session.resume({**found_household(coverage), "pending_mobile": pending})
         assert session.node == "agent.cash_amount"
         session.type(str(LARGEST_AMOUNT), LONG_FIRST_NAMES, "1", wrong_first=wrong_first)
         cash = {
@@ -666,6 +668,23 @@ def tour_payments(tour: Tour) -> None:
     # all of it from this phone, then cancelled
     session = tour.start(known, payments=True).type("2", "1").resume(owing).type("1", "1", "2")
     assert session.node == "pay.cancelled"
+    # a payment in flight for part of it: shown with what is left, then waited for or
+    # cancelled; a start refused because one began meanwhile shows the same screen
+    pending = {"reference": "r", "amount": LARGEST_AMOUNT, "payer": "+229 01 97 ** ** ** 12"}
+    in_flight = {**owing, "pending": pending}
+    session = tour.start(known, payments=True).type("2", "1").resume(in_flight)
+    assert session.node == "pay.pending"
+    assert session.type("99", "1").node == "pay.waiting"
+    for outcome, node in [
+        ("cancelled", "pay.pending_cancelled"),
+        ("not_yours", "pay.cancel_not_yours"),
+        ("not_pending", "pay.pending_settled"),
+    ]:
+        session = tour.start(known, payments=True).type("2", "1").resume(in_flight).type("2")
+        assert session.resume({"outcome": outcome}).node == node
+    session = tour.start(known, payments=True).type("2", "1").resume(owing)
+    session.type("1", "1", "1").resume({"outcome": "pending", "amount": 1, "pending": pending})
+    assert session.node == "pay.pending"
     # another household: unknown; a new caller starts there, and owes nothing
     session = tour.start(known, payments=True).type("2", "2", wrong_first=True)
     assert session.node == "pay.other_household"

@@ -10,7 +10,9 @@ phones). Checks: `see` / `not_see` (substrings), `end` (END instead of CON),
 for `{name}` in later steps). `database` counts rows once the story is over.
 `agents` (phone, name, mutual, optional pin) exist before the story starts; an agent's
 `code: name` keeps the activation code staff were given as `{name}`. `sql` checks single
-values once it is over (`query: expected`).
+values once it is over (`query: expected`). `payments: momo` runs the story on a gateway
+that collects through a local server speaking MTN MoMo's protocol (the pay menu is
+shown); the worker does not run, so payments stay pending.
 
 Any other key, in the story or in a step, fails the story before it runs: a check
 misspelt (`se:`) would otherwise pass by checking nothing.
@@ -19,6 +21,7 @@ misspelt (`se:`) would otherwise pass by checking nothing.
 from __future__ import annotations
 
 import re
+from contextlib import AsyncExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,13 +33,18 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
+from gateway.settings import Settings
 from menus import gsm
 from tests.conftest import JOURNEYS, Clock
+from tests.payments.test_momo_flow import momo_environ
+from tests.peers.momo import MomoPeer
 from tests.support.agents import new_agent
+from tests.support.http_server import serve
+from tests.support.paying import paying_gateway
 from tests.support.ussd_phone import Phone
 
 FILES = sorted(JOURNEYS.glob("*.yaml"))
-STORY_KEYS = {"name", "phone", "agents", "today", "steps", "database", "sql"}
+STORY_KEYS = {"name", "phone", "agents", "today", "steps", "database", "sql", "payments"}
 ACTIONS = {"dial", "type", "repeat", "phone"}  # one a step
 CHECKS = {"see", "not_see", "end", "same", "keep"}  # on the reply of a dial, type or repeat
 
@@ -79,10 +87,36 @@ def test_the_runner_refuses_what_it_would_not_read() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 async def test_journey(
-    path: Path, client: httpx.AsyncClient, clock: Clock, db: Session, app: Starlette
+    path: Path,
+    client: httpx.AsyncClient,
+    clock: Clock,
+    db: Session,
+    app: Starlette,
+    settings: Settings,
 ) -> None:
     story: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
     assert mistakes(story) == [], path.name
+    async with AsyncExitStack() as stack:
+        if story.get("payments") == "momo":
+            momo = MomoPeer()
+            environ = momo_environ((momo, stack.enter_context(serve(momo.app))))
+            app, client, _ = await stack.enter_async_context(
+                paying_gateway(settings, "momo", environ)
+            )
+        else:
+            assert "payments" not in story, f"{path.name}: payments can only be momo"
+        await tell(story, path, client, clock, db, app)
+
+
+async def tell(
+    story: dict[str, Any],
+    path: Path,
+    client: httpx.AsyncClient,
+    clock: Clock,
+    db: Session,
+    app: Starlette,
+) -> None:
+    """Send the story's steps and check every reply, then the database."""
     kept: dict[str, str] = {}
     for agent in story.get("agents", []):
         code_name = agent.pop("code", None)
