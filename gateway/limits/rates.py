@@ -56,7 +56,7 @@ if uses + cost > limit then
   return {0, uses, left_ms}
 end
 uses = uses + cost
-redis.call('HSET', KEYS[1], 'start', ARGV[1], 'uses', uses)
+redis.call('HSET', KEYS[1], 'start', string.format('%.3f', start), 'uses', uses)
 redis.call('PEXPIRE', KEYS[1], left_ms + 1000)
 return {1, uses, left_ms}
 """
