@@ -14,6 +14,9 @@ two processes (or two workers) can never both take the last use. The time comes 
 the gateway's clock (`Shared.now`), so tests move the window instead of waiting; Redis
 expires the key a window later only to forget it.
 
+Without Redis a limit lets the use through (and logs it): facilities' checks go on
+while Redis restarts; the USSD sessions and staff logins need Redis anyway.
+
 Subjects (a phone number, an address, an email, a facility key) are hashed into the key:
 Redis holds no personal data for this. A refusal is logged with the limit's name only,
 and passed to `on_refusal` (a counter for metrics).
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from gateway.settings.limits import LimitSettings, Rate
 
@@ -101,9 +105,15 @@ class RateLimiter:
 
     async def check(self, name: str, rate: Rate, subject: str, cost: int) -> Verdict:
         now = self.now().timestamp()
-        allowed, uses, left_ms = await self._script(
-            keys=[_key(name, subject)], args=[repr(now), rate.window, rate.limit, cost]
-        )
+        try:
+            allowed, uses, left_ms = await self._script(
+                keys=[_key(name, subject)], args=[repr(now), rate.window, rate.limit, cost]
+            )
+        except RedisError as error:
+            # Open, not closed: a facility must still learn whether a patient is covered
+            # while Redis restarts (USSD sessions and staff logins need Redis anyway).
+            log.warning("rate limit %s not checked: %s", name, type(error).__name__)
+            return Verdict(True, 0, rate.window)
         verdict = Verdict(bool(allowed), int(uses), max(1, math.ceil(int(left_ms) / 1000)))
         if verdict.refused and cost > 0:
             log.warning("rate limit %s: refused (%d per %d s)", name, rate.limit, rate.window)

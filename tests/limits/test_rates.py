@@ -114,6 +114,13 @@ async def test_the_window_opens_at_the_first_use_and_moves_with_the_clock(
     await redis.aclose()
 
 
+async def test_without_redis_a_limit_lets_the_use_through() -> None:
+    redis = connect("redis://127.0.0.1:9/0", 2, 0.5)  # nothing listens there
+    verdict = await RateLimiter(redis, Now()).check("down", Rate(1, 60), "x", 1)
+    assert verdict.allowed
+    await redis.aclose()
+
+
 # -- eligibility per facility key ----------------------------------------------------------
 
 
