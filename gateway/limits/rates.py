@@ -116,9 +116,10 @@ class RateLimiter:
             return Verdict(True, 0, rate.window)
         verdict = Verdict(bool(allowed), int(uses), max(1, math.ceil(int(left_ms) / 1000)))
         if verdict.refused and cost > 0:
-            log.warning("rate limit %s: refused (%d per %d s)", name, rate.limit, rate.window)
+            kind = name.split(":", 1)[0]  # without the account of `Limit.within`
+            log.warning("rate limit %s: refused (%d per %d s)", kind, rate.limit, rate.window)
             if self.on_refusal is not None:
-                self.on_refusal(name)
+                self.on_refusal(kind)
         return verdict
 
     async def forget(self, name: str, subject: str) -> None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
@@ -20,7 +21,7 @@ from gateway.app import create_app
 from gateway.limits.rates import RateLimiter
 from gateway.payments.capability import Payments
 from gateway.register.capability import Register
-from gateway.settings import Rate, Settings
+from gateway.settings import ConfigError, Rate, Settings
 from gateway.ussd.capability import Ussd
 from menus.identifiers import member_number
 from tests.conftest import Clock
@@ -236,3 +237,14 @@ async def test_a_scan_meets_the_default_limit_that_a_busy_facility_never_does(
             response = await one.http.get(f"/api/v1/eligibility/{member_no}", headers=auth)
             statuses.append(response.status_code)
         assert set(statuses[:120]) == {404} and statuses[120] == 429
+
+
+def test_limits_are_settings_checked_with_the_others() -> None:
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({"BODY_LIMIT_BYTES": "lots", "MEMBER_CHECKS_PER_HOUR": "0"})
+    assert error.value.problems == [
+        "BODY_LIMIT_BYTES must be a whole number, got 'lots'",
+        "MEMBER_CHECKS_PER_HOUR must be between 1 and 100000, got 0",
+    ]
+    tuned = Settings.from_env({"ELIGIBILITY_CHECKS_PER_MINUTE": "600"}).limits
+    assert tuned.eligibility == Rate(600, 60)
