@@ -116,11 +116,16 @@ class RateLimiter:
             return Verdict(True, 0, rate.window)
         verdict = Verdict(bool(allowed), int(uses), max(1, math.ceil(int(left_ms) / 1000)))
         if verdict.refused and cost > 0:
-            kind = name.split(":", 1)[0]  # without the account of `Limit.within`
-            log.warning("rate limit %s: refused (%d per %d s)", kind, rate.limit, rate.window)
-            if self.on_refusal is not None:
-                self.on_refusal(kind)
+            self.refused(name, rate)
         return verdict
+
+    def refused(self, name: str, rate: Rate) -> None:
+        """Log and count one refusal (done by `check` for a use; by the caller when a
+        look, `peek`, is what refuses)."""
+        kind = name.split(":", 1)[0]  # without the account of `Limit.within`
+        log.warning("rate limit %s: refused (%d per %d s)", kind, rate.limit, rate.window)
+        if self.on_refusal is not None:
+            self.on_refusal(kind)
 
     async def forget(self, name: str, subject: str) -> None:
         await self.redis.delete(_key(name, subject))
@@ -145,6 +150,10 @@ class Limit:
 
     async def peek(self, subject: str) -> Verdict:
         return await self.limiter.check(self.name, self.rate, subject, 0)
+
+    def refused(self) -> None:
+        """Log and count a refusal decided on a `peek`."""
+        self.limiter.refused(self.name, self.rate)
 
     async def forget(self, subject: str) -> None:
         await self.limiter.forget(self.name, subject)

@@ -45,9 +45,12 @@ class LoginLimits:
         address = ip or NO_ADDRESS
         spray = await self.per_ip.peek(address)
         if spray.refused:
+            self.per_ip.refused()
             return Refusal(spray, per_address=True)
-        locked = await self._of(email).peek(address)
+        account = self._of(email)
+        locked = await account.peek(address)
         if locked.refused:
+            account.refused()
             return Refusal(locked, per_address=False)
         return None
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
@@ -53,7 +54,7 @@ async def test_a_stranger_who_knows_an_email_locks_out_only_themselves(
 
 
 async def test_one_address_cannot_spray_passwords_over_many_accounts(
-    settings: Settings, clean: None, db: Session
+    settings: Settings, clean: None, db: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
     now = Now()
     per_ip = Rate(6, 900)
@@ -76,6 +77,8 @@ async def test_one_address_cannot_spray_passwords_over_many_accounts(
         assert refused.headers["Retry-After"] == "900"
         assert "Trop de connexions manquées depuis ce réseau" in refused.text
         assert (await login(office, emails[3])).status_code == 303
+        refusals = [r.getMessage() for r in caplog.records if "rate limit" in r.getMessage()]
+        assert refusals == ["rate limit login-ip: refused (6 per 900 s)"]  # no address
         reasons = [r.details["reason"] for r in audit_rows(db, "login_failed")]
         assert reasons == ["wrong_password"] * 6 + ["too_many_from_address"]
         now.later(seconds=900)
