@@ -13,11 +13,13 @@ from datetime import date, datetime
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway import logs
+from gateway.limits.bodies import BodyLimit
 from gateway.process import Gateway
 from gateway.settings import Settings
 from gateway.worker import Worker
@@ -25,6 +27,8 @@ from gateway.worker import Worker
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 3.0  # a probe that hangs is as bad as one that fails
+# Where a household CSV is uploaded: the one kind of body bigger than a form or callback.
+IMPORT_PATH = "/admin/import"
 
 
 async def healthz(request: Request) -> Response:
@@ -91,6 +95,14 @@ def create_app(
             Route("/readyz", readiness(gateway), methods=["GET"]),
         ],
         lifespan=lifespan,
+        # Inside Starlette's error handler, so a body cut short is a 413, not a 500.
+        middleware=[
+            Middleware(
+                BodyLimit,
+                default=settings.limits.body_bytes,
+                larger=[(IMPORT_PATH, settings.limits.import_body_bytes)],
+            )
+        ],
     )
     app.state.gateway = gateway  # for tests and benchmarks that drive services directly
     return app

@@ -1,4 +1,5 @@
-"""What every capability of one process shares: settings, the clock, the database and Redis.
+"""What every capability of one process shares: settings, the clock, the database, Redis
+and the rate limits counted in it.
 
 Built without I/O when the process starts (`Shared(settings)`); `start` starts the
 embedded Redis where no REDIS_URL is set, `stop` closes every pool. Nothing here is created
@@ -26,6 +27,7 @@ from db.engine import (
     sync_session_factory,
 )
 from db.redis import connect
+from gateway.limits.rates import Limits, RateLimiter
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ class Shared:
         self.redis: Redis = connect(
             redis_url, settings.redis_max_connections, settings.redis_timeout
         )
+        # Rate limits every process counts in the same Redis (`gateway.limits.rates`).
+        self.limits = Limits(RateLimiter(self.redis, self.now), settings.limits)
         url = settings.database_url
         self.db: AsyncEngine = create_engine_async(url)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.db)

@@ -1,7 +1,8 @@
 """Where mobile-money providers call us back. Quick answers, no crediting here.
 
 A callback only tells the worker to ask the provider now; the money is credited from
-the status the provider gives to our own authenticated request. Every body is kept.
+the status the provider gives to our own authenticated request. Every body is kept,
+its first 8 KiB at most (`gateway.limits.stored`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from adapters.payments import (
 )
 from adapters.payments.fedapay_webhook import MissingSignature, SignatureMismatch
 from db.values import NoticeSource
+from gateway.limits.stored import stored_text
 from gateway.payments.ledger import Billing
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,7 @@ class PaymentCallbacks:
 async def momo_callback(billing: Billing, request: Request) -> Response:
     """MTN sends the status body by PUT or POST, with our reference only in the path."""
     raw = await request.body()
-    text = raw.decode("utf-8", "replace")
+    text = stored_text(raw)  # a stranger's body is kept, but bounded
     try:
         reference = UUID(request.path_params["reference"])
     except ValueError:
@@ -74,7 +76,7 @@ async def momo_callback(billing: Billing, request: Request) -> Response:
 
 async def fedapay_webhook(billing: Billing, secrets: tuple[str, ...], request: Request) -> Response:
     raw = await request.body()
-    text = raw.decode("utf-8", "replace")
+    text = stored_text(raw)  # a stranger's body is kept, but bounded
     if not secrets:
         log.error("a FedaPay webhook arrived but FEDAPAY_WEBHOOK_SECRET is not set")
         return JSONResponse({"error": "webhooks are not configured here"}, status_code=503)

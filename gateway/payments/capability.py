@@ -27,7 +27,9 @@ class Payments(Capability):
             shared.sessions, shared.settings.timezone, shared.now, built.get(Sms).outbox
         )
         self.providers = providers.build(settings)
-        self.service = PaymentsService(self.ledger, self.providers, settings)
+        self.service = PaymentsService(
+            self.ledger, self.providers, settings, prompts=shared.limits.payment_prompts
+        )
         self.callbacks = PaymentCallbacks(self.ledger, settings.fedapay_webhook_secrets)
         # The demo's MoMo look-alike, served by this very process (it calls us back).
         self.sandbox = sandbox_app() if settings.default_provider == providers.SANDBOX else None

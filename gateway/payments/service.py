@@ -30,6 +30,7 @@ from db import models
 from db.engine import as_aware
 from db.values import PaymentStatus
 from gateway.enrolment.entitlements import current_period, terms_of
+from gateway.limits.rates import Limit
 from gateway.pace import Pace
 from gateway.payments.claims import ASKED, later
 from gateway.payments.ledger import Billing, PaymentPending, PaymentRefused, in_flight
@@ -53,6 +54,8 @@ class PaymentsService:
     providers: Providers
     settings: PaymentSettings
     paces: dict[str, Pace] = field(default_factory=dict)
+    # Prompts per payer number: nobody can make a stranger's phone ring with prompts.
+    prompts: Limit | None = None
 
     def _pace(self, provider: str) -> Pace:
         if provider not in self.paces:
@@ -99,6 +102,8 @@ class PaymentsService:
         provider = self.providers.choose(operator, await self._mutual_provider(member_no))
         if provider is None:
             return PaymentStarted(outcome="no_provider", amount=amount)
+        if self.prompts is not None and (await self.prompts.hit(payer_phone)).refused:
+            return PaymentStarted(outcome="too_many_prompts", amount=amount)  # "try later"
         try:
             opened = await self.billing.open_payment(
                 member_no,

@@ -37,7 +37,12 @@ class Register(Capability):
 
     def routes(self) -> Sequence[BaseRoute]:
         return routes.routes(
-            routes.EligibilityApi(self.facilities, self.eligibility, self.shared.now)
+            routes.EligibilityApi(
+                self.facilities,
+                self.eligibility,
+                self.shared.now,
+                self.shared.limits.eligibility,
+            )
         )
 
     def jobs(self) -> Sequence[Job]:

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from db.values import CheckChannel
+from gateway.limits.rates import Limit, Verdict
 from gateway.register import fhir
 from gateway.register.eligibility import (
     Answer,
@@ -38,6 +39,12 @@ class EligibilityApi:
     facilities: Facilities
     eligibility: EligibilityService
     now: Callable[[], datetime]
+    limit: Limit  # checks per facility key: a key that leaked cannot list every member
+
+    async def throttled(self, facility: FacilityRef) -> Verdict | None:
+        """The refusal when this facility is past its limit; None when it may check."""
+        verdict = await self.limit.hit(f"facility:{facility.id}")
+        return verdict if verdict.refused else None
 
 
 def routes(api: EligibilityApi) -> list[BaseRoute]:
@@ -63,6 +70,17 @@ def _unauthorised() -> Response:
         {"error": "a valid facility API key is required (Authorization: Bearer <key>)"},
         status_code=401,
         headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _too_many(verdict: Verdict, limit: Limit) -> Response:
+    return JSONResponse(
+        {
+            "error": f"too many checks with this key: at most {limit.rate.limit} "
+            f"per {limit.rate.window} s; try again in {verdict.retry_after} s"
+        },
+        status_code=429,
+        headers={"Retry-After": str(verdict.retry_after)},
     )
 
 
@@ -105,6 +123,8 @@ async def eligibility(api: EligibilityApi, request: Request) -> Response:
         return _busy()
     if facility is None:
         return _unauthorised()
+    if (throttled := await api.throttled(facility)) is not None:
+        return _too_many(throttled, api.limit)
     raw_day = request.query_params.get("date")
     try:
         on = date.fromisoformat(raw_day) if raw_day else api.now().date()
@@ -158,6 +178,13 @@ async def fhir_eligibility(api: EligibilityApi, request: Request) -> Response:
             fhir.outcome("login", "a valid facility API key is required"),
             401,
             {"WWW-Authenticate": "Bearer"},
+        )
+    if (throttled := await api.throttled(facility)) is not None:
+        message = f"too many checks with this key: try again in {throttled.retry_after} s"
+        return _fhir(
+            fhir.outcome("throttled", message),
+            429,
+            {"Retry-After": str(throttled.retry_after)},
         )
     today = api.now().date()
     try:

@@ -8,8 +8,8 @@ them all before the next start rather than one per restart.
 `environment` holds the reader every section goes through, which records a problem and
 goes on rather than stopping at the first. A section with settings of its own is read in
 its own module: mobile money in `payments`, SMS in `sms`, the central register in
-`register`; this one reads the rest (storage, Redis, the USSD session, the place and the
-logs) and puts them together.
+`register`, limits on bodies and rates in `limits`; this one reads the rest (storage,
+Redis, the USSD session, the place and the logs) and puts them together.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.settings.environment import ConfigError, Environment
+from gateway.settings.limits import LimitSettings, Rate
 from gateway.settings.payments import SANDBOX, PaymentSettings
 from gateway.settings.register import RegisterSettings
 from gateway.settings.sms import SmsSettings
@@ -32,8 +33,10 @@ __all__ = [
     "DEFAULT_TIMEZONE",
     "SANDBOX",
     "ConfigError",
+    "LimitSettings",
     "Network",
     "PaymentSettings",
+    "Rate",
     "RegisterSettings",
     "Settings",
     "SmsSettings",
@@ -111,6 +114,7 @@ class Settings:
     payments: PaymentSettings
     sms: SmsSettings
     register: RegisterSettings
+    limits: LimitSettings
 
     @property
     def stats_cache(self) -> int:
@@ -155,4 +159,5 @@ class Settings:
             payments=PaymentSettings._read(env),
             sms=SmsSettings._read(env),
             register=RegisterSettings._read(env),
+            limits=LimitSettings._read(env),
         )

@@ -57,6 +57,7 @@ class Sms(Capability):
             country=settings.country,
             facilities=register.facilities,
             eligibility=register.eligibility,
+            member_checks=shared.limits.member_checks,
         )
         self.reports = Reports(shared.sessions, shared.now)
         self.campaigns = Campaigns(shared.sessions, self.outbox, shared.now)

@@ -22,6 +22,7 @@ from db import models
 from db.engine import writing
 from db.values import CheckChannel, MessagePurpose, OptOutSource
 from gateway.enrolment.entitlements import coverage_view, current_period, terms_of
+from gateway.limits.rates import Limit, Verdict
 from gateway.register.eligibility import Answer, EligibilityService
 from gateway.register.facilities import Facilities, FacilityRef
 from gateway.sms.outbox import Outbox
@@ -65,6 +66,7 @@ class InboundService:
         country: str,
         facilities: Facilities,
         eligibility: EligibilityService,
+        member_checks: Limit,
     ) -> None:
         self.sessions = sessions
         self.outbox = outbox
@@ -73,21 +75,30 @@ class InboundService:
         self.country = country
         self.facilities = facilities
         self.eligibility = eligibility
+        self.member_checks = member_checks  # shared with the USSD checks of the same phone
 
     async def receive(self, provider_id: str, sender: str, to: str, text: str) -> str:
         """Store and answer one incoming SMS; returns what it was read as."""
         phone = self._phone(sender)
         now = self.now()
         request = keywords.read(text)
+        throttled = await self._throttled(request, phone)
         # A facility's check may ask the central register: never inside the transaction.
-        desk = await self._verification(request, phone, now)
+        desk = None if throttled else await self._verification(request, phone, now)
         try:
             async with writing(self.sessions, f"sms-from:{phone}") as session:
                 return await self._receive(
-                    session, provider_id, phone, to, text, request, desk, now
+                    session, provider_id, phone, to, text, request, desk, now, throttled
                 )
         except IntegrityError:
             return "duplicate"  # a concurrent copy of the same message won
+
+    async def _throttled(self, request: keywords.Request, phone: str) -> Verdict | None:
+        """The refusal when this phone has checked too many members (a scan by SMS)."""
+        if request.kind not in (keywords.RIGHTS, keywords.VERIFY) or not phone.startswith("+"):
+            return None
+        verdict = await self.member_checks.hit(phone)
+        return verdict if verdict.refused else None
 
     async def _verification(
         self, request: keywords.Request, phone: str, now: datetime
@@ -109,6 +120,7 @@ class InboundService:
         request: keywords.Request,
         desk: Verification | None,
         now: datetime,
+        throttled: Verdict | None,
     ) -> str:
         seen = await session.scalar(
             select(models.InboundSms.id).where(models.InboundSms.provider_id == provider_id)
@@ -143,11 +155,18 @@ class InboundService:
             return kind
         if not phone.startswith("+"):
             return "not_a_phone"  # a short code or a name: the aggregator would refuse a reply
-        reply = (
-            self._verify(session, desk)
-            if desk is not None
-            else await self._answer(session, request, phone, now)
-        )
+        if throttled is not None:
+            minutes = max(1, -(-throttled.retry_after // 60))
+            reply: tuple[str, dict[str, Any], str | None] | None = (
+                "reply_too_many_checks",
+                {"minutes": minutes},
+                None,
+            )
+            kind = "throttled"
+        elif desk is not None:
+            reply = self._verify(session, desk)
+        else:
+            reply = await self._answer(session, request, phone, now)
         if reply is None:
             return "unknown_unanswered" if kind == keywords.UNKNOWN else kind
         template, params, household_language = reply

@@ -2,11 +2,12 @@
 of the scheme, and the login check itself.
 
 Passwords are kept only as scrypt hashes (`gateway.secrets_kdf`), checked in a worker
-thread. Five wrong passwords in a row lock an account for fifteen minutes; a right one
-resets the count. An unknown email costs the same scrypt check as a known one, so the
-time of an answer does not tell whether an account exists. Every login, failure, lock
-and change of an account is written to the audit log in the same transaction; never
-the password.
+thread. Five wrong passwords from one address lock the account for fifteen minutes at
+that address only, and thirty from one address stop its tries at any account
+(`login_limits`, counted in Redis); a right one resets the count. An unknown email costs
+the same scrypt check as a known one, so the time of an answer does not tell whether an
+account exists. Every login, failure, lock and change of an account is written to the
+audit log; never the password.
 
 From the dashboard a central admin never types nor sees anyone's password: adding an
 account or resetting a password gives a one-time code (`PasswordCode`: shown once, kept
@@ -41,6 +42,7 @@ from gateway.staff.account_rules import (
     scope_unit,
 )
 from gateway.staff.account_views import StaffAccountView, view_of, with_scope
+from gateway.staff.login_limits import LoginLimits
 from gateway.staff.password_codes import (
     PasswordCode,
     code_hash,
@@ -50,8 +52,6 @@ from gateway.staff.password_codes import (
     unusable_password,
 )
 
-MAX_FAILURES = 5
-LOCK_FOR = timedelta(minutes=15)
 # Checked when the email is unknown, so that a miss takes as long as a wrong password.
 _DUMMY_HASH = hash_secret("not a password anyone has")
 
@@ -61,21 +61,38 @@ _DUMMY_HASH = hash_secret("not a password anyone has")
 class LoginOutcome(StrEnum):
     OK = "ok"
     BAD_CREDENTIALS = "bad_credentials"  # unknown email, wrong password or disabled account
-    LOCKED = "locked"
+    LOCKED = "locked"  # too many failures for this account from this address
+    THROTTLED = "throttled"  # too many failures from this address, whatever the account
 
 
 @dataclass(frozen=True)
 class LoginAttempt:
     outcome: LoginOutcome
     account: StaffAccountView | None = None  # only when OK
+    retry_after: int | None = None  # seconds, when a limit refused or locked
 
 
 class StaffAccounts:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], now: Callable[[], datetime]
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        now: Callable[[], datetime],
+        logins: LoginLimits | None = None,
     ) -> None:
         self.sessions = sessions
         self.now = now
+        self._logins = logins  # only the login page and the unlocking need Redis
+
+    @property
+    def logins(self) -> LoginLimits:
+        if self._logins is None:
+            raise RuntimeError("logins are checked with the login limits (Redis)")
+        return self._logins
+
+    async def _lift(self, email: str) -> None:
+        """Lift the account's per-address locks too, where Redis is at hand."""
+        if self._logins is not None:
+            await self._logins.lift(email)
 
     async def add(
         self, email: str, role: str, scope_code: str | None, password: str, actor: str
@@ -229,6 +246,7 @@ class StaffAccounts:
                     details=_about(account) | {"until": _iso(code.expires_at)},
                 )
             )
+        await self._lift(normalise_email(email))
         return code
 
     async def set_password(self, code: str, password: str, ip: str | None) -> StaffAccountView:
@@ -298,6 +316,7 @@ class StaffAccounts:
                     actor, AuditAction.STAFF_PASSWORD_RESET, self.now(), details=_about(account)
                 )
             )
+        await self._lift(normalise_email(email))
 
     async def unlock(self, email: str, actor: str) -> None:
         async with writing(self.sessions) as session:
@@ -307,12 +326,24 @@ class StaffAccounts:
             session.add(
                 audit.entry(actor, AuditAction.STAFF_UNLOCKED, self.now(), details=_about(account))
             )
+        await self._lift(normalise_email(email))
 
     async def authenticate(self, email: str, password: str, ip: str | None) -> LoginAttempt:
         """Check a login. Only OK carries the account; the caller says the same thing for
-        every failure, so that a stranger learns nothing about which emails exist."""
+        every failure, so that a stranger learns nothing about which emails exist.
+
+        Too many failures lock the account for the address they came from only, and too
+        many from one address stop it whatever the account (`login_limits`): both are
+        looked at before the password is."""
         email = normalise_email(email)[:200]
         password = password[:MAX_PASSWORD]
+        details: dict[str, object] = {"ip": ip}
+        refusal = await self.logins.refusal(email, ip)
+        if refusal is not None:
+            why = "too_many_from_address" if refusal.per_address else "locked"
+            await self._audit(email, AuditAction.LOGIN_FAILED, details | {"reason": why})
+            outcome = LoginOutcome.THROTTLED if refusal.per_address else LoginOutcome.LOCKED
+            return LoginAttempt(outcome, retry_after=refusal.verdict.retry_after)
         async with self.sessions() as session:
             row = (
                 await session.execute(with_scope().where(models.StaffAccount.email == email))
@@ -321,61 +352,60 @@ class StaffAccounts:
         # The slow part, outside any transaction: no row is locked while scrypt runs.
         matches = await verify_secret_async(password, stored)
         now = self.now()
-        details: dict[str, object] = {"ip": ip}
         async with writing(self.sessions) as session:
-            if row is None:
-                session.add(
-                    audit.entry(
-                        "anonymous",
-                        AuditAction.LOGIN_FAILED,
-                        now,
-                        details=details | {"reason": "unknown_account"},
-                    )
-                )
-                return LoginAttempt(LoginOutcome.BAD_CREDENTIALS)
-            account = await session.get(models.StaffAccount, row[0].id, with_for_update=True)
-            if account is None:  # deleted between the two reads
-                return LoginAttempt(LoginOutcome.BAD_CREDENTIALS)
-            actor = staff_actor(account.id)
-            locked_until = account.locked_until and as_aware(account.locked_until, now)
-            if account.disabled_at is not None:
-                reason = "disabled"
-            elif locked_until is not None and locked_until > now:
-                session.add(
-                    audit.entry(
-                        actor, AuditAction.LOGIN_FAILED, now, details=details | {"reason": "locked"}
-                    )
-                )
-                return LoginAttempt(LoginOutcome.LOCKED)
-            elif matches:
-                account.failed_logins = 0
-                account.locked_until = None
+            account = (
+                await session.get(models.StaffAccount, row[0].id, with_for_update=True)
+                if row is not None
+                else None
+            )
+            reason = _refused_because(account, matches)
+            actor = staff_actor(account.id) if account is not None else "anonymous"
+            if reason is not None:
+                failed = details | {"reason": reason}
+                session.add(audit.entry(actor, AuditAction.LOGIN_FAILED, now, details=failed))
+            elif account is not None and row is not None:
                 account.last_login_at = now
                 session.add(audit.entry(actor, AuditAction.LOGIN, now, details=details))
-                return LoginAttempt(LoginOutcome.OK, view_of(account, row[1], row[2]))
-            else:
-                reason = "wrong_password"
+                view = view_of(account, row[1], row[2])
+        if reason is None:
+            await self.logins.succeeded(email, ip)
+            return LoginAttempt(LoginOutcome.OK, view)
+        locked = await self.logins.failed(email, ip)
+        if locked is None:
+            return LoginAttempt(LoginOutcome.BAD_CREDENTIALS)
+        if row is not None:
+            await self._locked(email, now + timedelta(seconds=locked.retry_after), details)
+        return LoginAttempt(LoginOutcome.LOCKED, retry_after=locked.retry_after)
+
+    async def _locked(self, email: str, until: datetime, details: dict[str, object]) -> None:
+        """Audit a lock at one address, and show staff the account was locked out there
+        (`locked_until`: the account page and `alafia staff list` read it)."""
+        async with writing(self.sessions) as session:
+            account = await session.scalar(
+                select(models.StaffAccount)
+                .where(models.StaffAccount.email == email)
+                .with_for_update()
+            )
+            if account is None:
+                return
+            account.locked_until = until
             session.add(
                 audit.entry(
-                    actor, AuditAction.LOGIN_FAILED, now, details=details | {"reason": reason}
+                    staff_actor(account.id),
+                    AuditAction.LOCKED,
+                    self.now(),
+                    details=details | {"until": _iso(until)},
                 )
             )
-            if reason == "wrong_password":
-                account.failed_logins = (account.failed_logins or 0) + 1
-                if account.failed_logins >= MAX_FAILURES:
-                    # A fresh count after the lock: five more tries once it is over.
-                    account.failed_logins = 0
-                    account.locked_until = now + LOCK_FOR
-                    session.add(
-                        audit.entry(
-                            actor,
-                            AuditAction.LOCKED,
-                            now,
-                            details=details | {"until": _iso(now + LOCK_FOR)},
-                        )
-                    )
-                    return LoginAttempt(LoginOutcome.LOCKED)
-            return LoginAttempt(LoginOutcome.BAD_CREDENTIALS)
+
+    async def _audit(self, email: str, action: AuditAction, details: dict[str, object]) -> None:
+        """An entry about a login, by the account when it exists, else by "anonymous"."""
+        async with writing(self.sessions) as session:
+            account_id = await session.scalar(
+                select(models.StaffAccount.id).where(models.StaffAccount.email == email)
+            )
+            actor = staff_actor(account_id) if account_id is not None else "anonymous"
+            session.add(audit.entry(actor, action, self.now(), details=details))
 
     async def record_logout(self, staff_id: int, ip: str | None) -> None:
         async with writing(self.sessions) as session:
@@ -384,6 +414,17 @@ class StaffAccounts:
                     staff_actor(staff_id), AuditAction.LOGOUT, self.now(), details={"ip": ip}
                 )
             )
+
+
+def _refused_because(account: models.StaffAccount | None, matches: bool) -> str | None:
+    """Why a login fails (audited), or None when it succeeds."""
+    if account is None:
+        return "unknown_account"
+    if account.disabled_at is not None:
+        return "disabled"
+    # `locked_until` only tells staff that an address was locked out (see `_locked`): the
+    # lock itself is per address, in Redis, so that it keeps out nobody else.
+    return None if matches else "wrong_password"
 
 
 async def _existing(session: AsyncSession, email: str) -> models.StaffAccount:

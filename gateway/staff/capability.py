@@ -17,6 +17,7 @@ from gateway.register.capability import Register
 from gateway.sms.capability import Sms
 from gateway.staff import commands, routes
 from gateway.staff.dashboard import Dashboard
+from gateway.staff.login_limits import LoginLimits
 from gateway.staff.management import Management
 from gateway.stats import routes as stats_routes
 from gateway.stats.board import Board
@@ -54,6 +55,7 @@ class Staff(Capability):
                 built.get(Agents).desk,
                 built.get(Register).facilities,
             ),
+            logins=LoginLimits(shared.limits),
         )
         self.session_ends = SessionEnds(
             shared.sessions, built.get(Ussd).store, shared.now, settings.country

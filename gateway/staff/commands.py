@@ -67,10 +67,27 @@ def _password(given: str | None) -> str | None:
 
 
 def _run(context: Context, work: Callable[[Any], Awaitable[T]]) -> T:
-    """One piece of account work on an engine of its own, with the command's clock."""
+    """One piece of account work on an engine of its own, with the command's clock; with
+    the shared Redis where REDIS_URL is set, so that an unlock also lifts the locks per
+    address (`login_limits`). The demo's embedded Redis is the serving process's own."""
+    from db.redis import connect
+    from gateway.limits.rates import Limits, RateLimiter
     from gateway.staff.accounts import StaffAccounts
+    from gateway.staff.login_limits import LoginLimits
 
-    return context.with_sessions(lambda sessions: work(StaffAccounts(sessions, context.now)))
+    settings = context.settings
+
+    async def with_redis(sessions: Any) -> T:
+        if settings.redis_url is None:
+            return await work(StaffAccounts(sessions, context.now))
+        redis = connect(settings.redis_url, 2, settings.redis_timeout)
+        try:
+            logins = LoginLimits(Limits(RateLimiter(redis, context.now), settings.limits))
+            return await work(StaffAccounts(sessions, context.now, logins))
+        finally:
+            await redis.aclose()
+
+    return context.with_sessions(with_redis)
 
 
 def _checked(context: Context, work: Callable[[Any], Awaitable[Any]], done: str) -> int:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.sms.campaigns import Campaigns
+from gateway.staff.login_limits import LoginLimits
 from gateway.staff.management import Management
 from gateway.stats.board import Board
 
@@ -29,6 +30,7 @@ class Dashboard:
     board: Board
     campaigns: Campaigns
     management: Management  # agents and facilities (gateway.staff.management)
+    logins: LoginLimits  # failed logins per address and per account (Redis)
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]

@@ -40,7 +40,7 @@ LOGIN_COOKIE_AGE = 3600
 
 def accounts_of(request: Request) -> StaffAccounts:
     dashboard = dashboard_of(request)
-    return StaffAccounts(dashboard.sessions, dashboard.now)
+    return StaffAccounts(dashboard.sessions, dashboard.now, dashboard.logins)
 
 
 def client_ip(request: Request) -> str | None:
@@ -95,6 +95,14 @@ async def _login(request: Request) -> Response:
         # A flood of logins: refused at once rather than queued behind it.
         log.warning("login refused: too many password checks at once")
         return _form(request, error="login.busy", email=email.strip()[:200], status_code=503)
+    if attempt.outcome == staff_accounts.LoginOutcome.THROTTLED:
+        # Too many failures from this address, whatever the account: it may be told so
+        # (it says nothing about any account), and when to come back.
+        response = _form(
+            request, error="login.throttled", email=email.strip()[:200], status_code=429
+        )
+        response.headers["Retry-After"] = str(attempt.retry_after or 60)
+        return response
     if attempt.outcome != staff_accounts.LoginOutcome.OK or attempt.account is None:
         # One answer for an unknown email, a wrong password, a disabled or locked account.
         return _form(request, error="login.failed", email=email.strip()[:200])

@@ -40,7 +40,7 @@ async def password_page(request: Request) -> Response:
     if password != _field(form.get("password_again"), 2048):
         return _form(request, {"password_again": "password_code.error.differ"}, code=code)
     dashboard = dashboard_of(request)
-    accounts = StaffAccounts(dashboard.sessions, dashboard.now)
+    accounts = StaffAccounts(dashboard.sessions, dashboard.now, dashboard.logins)
     ip = request.client.host if request.client else None
     try:
         account = await accounts.set_password(code, password, ip)

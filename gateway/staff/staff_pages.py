@@ -60,7 +60,7 @@ class Unit:
 
 def _accounts(request: Request) -> StaffAccounts:
     dashboard = dashboard_of(request)
-    return StaffAccounts(dashboard.sessions, dashboard.now)
+    return StaffAccounts(dashboard.sessions, dashboard.now, dashboard.logins)
 
 
 def _central_admin(staff: StaffUser) -> None:

@@ -58,6 +58,7 @@ class Ussd(Capability):
                 register.eligibility,
                 agents.pins,
                 agents.desk,
+                shared.limits.member_checks,
             ),
             callers,
             max_chars=settings.ussd_max_chars,

@@ -10,6 +10,7 @@ from gateway.agents.desk import AgentDesk
 from gateway.agents.pins import AgentPins
 from gateway.enrolment.entitlements import RightsService
 from gateway.enrolment.service import EnrolmentService
+from gateway.limits.rates import Limit, Throttled
 from gateway.payments.service import PaymentsService
 from gateway.register.eligibility import EligibilityService
 from gateway.register.facilities import FacilityRef
@@ -47,6 +48,7 @@ class EffectRunner:
         eligibility: EligibilityService,
         pins: AgentPins,
         agents: AgentDesk,
+        member_checks: Limit,
     ) -> None:
         self.enrolment = enrolment
         self.rights = rights
@@ -55,9 +57,15 @@ class EffectRunner:
         self.eligibility = eligibility
         self.pins = pins
         self.agents = agents
+        self.member_checks = member_checks
 
-    async def apply(self, effect: Effect, request_key: str, today: date) -> Any:
-        """`request_key` names the request (a USSD session); writes are idempotent on it."""
+    async def apply(self, effect: Effect, request_key: str, today: date, phone: str) -> Any:
+        """`request_key` names the request (a USSD session); writes are idempotent on it.
+        `Throttled` when `phone` has checked too many members (a scan of member numbers)."""
+        if isinstance(effect, ShowMemberStatus | CheckEligibility):
+            verdict = await self.member_checks.hit(phone)
+            if verdict.refused:
+                raise Throttled(verdict)
         match effect:
             case EnrolHousehold():
                 return await self.enrolment.enrol(effect, request_key, today)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters.ussd import africastalking
 from adapters.ussd.africastalking import Hop
 from db.sessions import SessionStore
+from gateway.limits.rates import Throttled
 from gateway.scheme.cache import SchemeCache
 from gateway.ussd.callers import CallerService
 from gateway.ussd.effect_runner import EffectRunner
@@ -88,6 +89,10 @@ class UssdService:
             async with asyncio.timeout(HOP_BUDGET):
                 reply = await self._answer(hop, phone, seen)
             return screens.clip_to_limit(reply, self.max_chars)
+        except Throttled as throttled:
+            # A scan of member numbers, or a desk far busier than any: ends here, politely.
+            minutes = max(1, -(-throttled.verdict.retry_after // 60))
+            return self._screen(seen.language, T("too_many_checks", {"minutes": minutes}))
         except PhoneNumberError:
             log.warning(
                 "USSD hop with an unusable phone number (session %s)", hop.session_id if hop else ""
@@ -119,7 +124,7 @@ class UssdService:
         applied: list[tuple[str, bool]] = []
         for text in inputs:
             applied.append((text, self.engine.is_secret(step.state.node)))
-            step = await self._settle(self.engine.advance(step.state, text, ctx), hop, ctx)
+            step = await self._settle(self.engine.advance(step.state, text, ctx), hop, phone, ctx)
             seen.language = step.state.language
         state = step.state
         # An agent's PIN is in the aggregator's text from its hop on: kept masked.
@@ -160,17 +165,17 @@ class UssdService:
         if language not in self.engine.catalogues:
             language = self.default_language
         step = await self._settle(
-            self.engine.start(replace(ctx, resume=resume), language, caller), hop, ctx
+            self.engine.start(replace(ctx, resume=resume), language, caller), hop, phone, ctx
         )
         log.info("USSD session %s opened by %s", hop.session_id, mask_phone(phone))
         return step, africastalking.first_inputs(hop.text)[:MAX_FIRST_HOP_INPUTS]
 
-    async def _settle(self, step: Step, hop: Hop, ctx: MenuContext) -> Step:
+    async def _settle(self, step: Step, hop: Hop, phone: str, ctx: MenuContext) -> Step:
         for _ in range(MAX_EFFECTS_PER_HOP):
             if step.effect is None:
                 return step
             result = await self.effects.apply(
-                step.effect, request_key=f"ussd:{hop.session_id}", today=ctx.today
+                step.effect, request_key=f"ussd:{hop.session_id}", today=ctx.today, phone=phone
             )
             step = self.engine.resume(step.state, result, ctx)
         raise RuntimeError("a journey asked for too many effects in one hop")
@@ -198,10 +203,13 @@ class UssdService:
         return self._notice(self.default_language, "bad_request")
 
     def _notice(self, language: str, key: str) -> str:
+        return self._screen(language, T(key))
+
+    def _screen(self, language: str, text: T) -> str:
         catalogue: Catalogue = (
             self.engine.catalogues.get(language) or self.engine.catalogues[self.default_language]
         )
-        return screens.clip_to_limit(screens.END + catalogue.render(T(key)), self.max_chars)
+        return screens.clip_to_limit(screens.END + catalogue.render(text), self.max_chars)
 
 
 @dataclass

@@ -30,6 +30,7 @@ WORST = {
     "who": "Marie-Bernadette K. (100123452)",
     "waiting_until": "2026-12-22",
     "copay_percent": 100,
+    "minutes": 60,
 }
 
 

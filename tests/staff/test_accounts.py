@@ -11,13 +11,16 @@ from sqlalchemy.orm import Session
 
 from db import models
 from db.engine import create_engine_async, session_factory
+from db.redis import connect
 from db.values import StaffRole
 from gateway import cli
+from gateway.limits.rates import Limits, RateLimiter
 from gateway.settings import Settings
 from gateway.staff import accounts as staff_accounts
 from gateway.staff.account_rules import StaffAccountError
 from gateway.staff.accounts import StaffAccounts
 from gateway.staff.demo import ensure_demo_staff
+from gateway.staff.login_limits import LoginLimits
 from tests.support.clock import Now
 
 PASSWORD = "correct horse battery"
@@ -32,7 +35,11 @@ def now() -> Now:
 @pytest.fixture
 async def accounts(settings: Settings, clean: None, now: Now) -> AsyncIterator[StaffAccounts]:
     engine = create_engine_async(settings.database_url)
-    yield StaffAccounts(session_factory(engine), now)
+    assert settings.redis_url is not None
+    redis = connect(settings.redis_url, 4, 2.0)
+    logins = LoginLimits(Limits(RateLimiter(redis, now), settings.limits))
+    yield StaffAccounts(session_factory(engine), now, logins)
+    await redis.aclose()
     await engine.dispose()
 
 
