@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import signal
 import sys
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from gateway.commands import CommandGroup, Context
@@ -94,7 +96,8 @@ def serve_run(context: Context, args: argparse.Namespace) -> int:
         )
         return 2
     # Each process reads the settings from the environment, as this one did.
-    uvicorn.run(
+    run = partial(
+        uvicorn.run,
         "gateway.app:create_app",
         factory=True,
         host=args.host,
@@ -105,6 +108,13 @@ def serve_run(context: Context, args: argparse.Namespace) -> int:
         # A line per hop costs a tenth of the hop; the gateway logs what matters itself.
         access_log=args.access_log,
     )
+    if args.workers == 1:
+        run()  # in this process: its counters are its own
+        return 0
+    from gateway.metrics.processes import shared_by_workers
+
+    with shared_by_workers():  # the workers' counters, added up by whichever is scraped
+        run()
     return 0
 
 
@@ -130,6 +140,10 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
             public_base_url=f"http://{args.host}:{args.port}",
         )
         settings = replace(settings, payments=payments)
+    # Its figures open to whoever dials in on this machine; bound to a network, /metrics
+    # asks for METRICS_TOKEN as `alafia serve` does.
+    if _loopback(args.host):
+        settings = replace(settings, metrics=replace(settings.metrics, open_without_token=True))
     print(demo.welcome(settings, args.host, args.port, seeded), flush=True)
     # The app starts the embedded Redis in its lifespan and stops it there, which
     # also runs when the process is asked to stop (SIGTERM, Ctrl-C).
@@ -141,3 +155,10 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
         access_log=args.access_log,
     )
     return 0
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

@@ -15,6 +15,7 @@ from db.engine import as_aware, writing
 from db.values import AuditAction
 from gateway.actors import agent_actor
 from gateway.audit import entry
+from gateway.metrics import events
 from gateway.secrets_kdf import hash_secret_async, verify_secret_async
 from menus.effects import PinCheck, PinSet
 from menus.journeys.agent import PIN_LENGTHS, trivial_pin
@@ -106,6 +107,7 @@ def _count_wrong(session: AsyncSession, agent: models.Agent, now: datetime) -> P
     if agent.pin_failures >= MAX_WRONG:
         agent.pin_failures, agent.locked_until = 0, now + LOCK
         session.add(entry(agent_actor(agent.id), AuditAction.PIN_LOCKED, now))
+        events.locked_out(events.AGENT)
         return _check("locked", locked_until=now + LOCK)
     session.add(entry(agent_actor(agent.id), AuditAction.PIN_WRONG, now))
     return _check("wrong", left=MAX_WRONG - agent.pin_failures)

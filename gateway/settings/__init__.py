@@ -22,6 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.settings.environment import ConfigError, Environment
+from gateway.settings.metrics import MetricsSettings
 from gateway.settings.payments import SANDBOX, PaymentSettings
 from gateway.settings.register import RegisterSettings
 from gateway.settings.sms import SmsSettings
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_TIMEZONE",
     "SANDBOX",
     "ConfigError",
+    "MetricsSettings",
     "PaymentSettings",
     "RegisterSettings",
     "Settings",
@@ -85,6 +87,7 @@ class Settings:
     payments: PaymentSettings
     sms: SmsSettings
     register: RegisterSettings
+    metrics: MetricsSettings
 
     @property
     def stats_cache(self) -> int:
@@ -128,4 +131,5 @@ class Settings:
             payments=PaymentSettings._read(env),
             sms=SmsSettings._read(env),
             register=RegisterSettings._read(env),
+            metrics=MetricsSettings._read(env),
         )

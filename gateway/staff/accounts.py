@@ -30,6 +30,7 @@ from db.engine import as_aware, writing
 from db.values import AuditAction
 from gateway import audit
 from gateway.actors import staff_actor
+from gateway.metrics import events
 from gateway.secrets_kdf import hash_secret, hash_secret_async, verify_secret_async
 from gateway.staff.account_rules import (
     MAX_PASSWORD,
@@ -374,6 +375,7 @@ class StaffAccounts:
                             details=details | {"until": _iso(now + LOCK_FOR)},
                         )
                     )
+                    events.locked_out(events.STAFF)
                     return LoginAttempt(LoginOutcome.LOCKED)
             return LoginAttempt(LoginOutcome.BAD_CREDENTIALS)
 

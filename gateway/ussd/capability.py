@@ -19,6 +19,7 @@ from gateway.capability import Built, Capability
 from gateway.commands import CommandGroup, Context
 from gateway.enrolment.capability import Enrolment
 from gateway.infrastructure import Shared
+from gateway.metrics import events
 from gateway.payments.capability import Payments
 from gateway.register.capability import Register
 from gateway.scheme.capability import Scheme
@@ -79,6 +80,7 @@ class Ussd(Capability):
         ):
             # Not the aggregator: whoever can post here could claim any phone number (an
             # agent's included), so without the token nothing is read.
+            events.hop_answered(events.NO_JOURNEY, events.REFUSED, 0.0)
             return PlainTextResponse(self.service.refusal(), status_code=403)
         hop = africastalking.parse_hop(await request.body())
         return PlainTextResponse(await self.service.answer(hop))
