@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from gateway.metrics.events import EVENTS
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The classic text format, which every Prometheus reads: our names and labels need
+# nothing newer (the client's own "latest" moved to 1.0.0 in recent releases).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class _Fixed(Collector):
