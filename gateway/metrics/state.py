@@ -41,6 +41,7 @@ class State:
     sms_queued: int = 0
     oldest_due_sms: float = 0.0
     sms_failed: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, reason)
+    sms_retrying: dict[str, int] = field(default_factory=dict)  # by the last reason
     register_pending: int = 0
     oldest_pending_register_event: float = 0.0
     register_dead: int = 0
@@ -99,6 +100,16 @@ async def _sms(session: AsyncSession, now: datetime, state: State) -> None:
         )
     ).all()
     state.sms_failed = _by_reason(rows)
+    # Tried and still queued: a refusal of our account (no credit, a sender id not
+    # approved) keeps every message here, retried, rather than failing any of them.
+    retried = (
+        await session.execute(
+            select(message.status, message.reason, func.count())
+            .where(queued, message.attempts > 0)
+            .group_by(message.status, message.reason)
+        )
+    ).all()
+    state.sms_retrying = {reason: n for (_, reason), n in _by_reason(retried).items()}
 
 
 async def _register(session: AsyncSession, now: datetime, state: State) -> None:
@@ -186,6 +197,12 @@ def families(state: State | None) -> list[Metric]:
             state.oldest_due_sms,
         ),
         _sms_failed(state.sms_failed),
+        _labelled(
+            "alafia_sms_retrying",
+            "Queued SMS already tried and to be tried again, by the last reason given.",
+            "reason",
+            state.sms_retrying,
+        ),
         _single(
             "alafia_register_outbox_depth",
             "Events waiting to be pushed to the central register.",

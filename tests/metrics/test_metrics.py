@@ -25,8 +25,11 @@ from gateway.staff.accounts import LoginOutcome, StaffAccounts
 from gateway.ussd.capability import Ussd
 from tests.metrics.scraping import BEARER, TOKEN, Scrape, scrape
 from tests.payments.test_momo_flow import momo_environ
+from tests.peers.at_sms import AtSmsPeer
 from tests.peers.momo import MomoPeer
+from tests.sms.test_dispatch import dispatcher_for
 from tests.support.agents import add_agent
+from tests.support.clock import Now as DispatchClock
 from tests.support.gateway import part, shared
 from tests.support.http_server import serve
 from tests.support.paying import PAY_ALL, Now, count, enrol, paying_gateway
@@ -221,6 +224,44 @@ async def test_payments_sms_register_and_session_ends_as_they_stand(
     assert failed.value("alafia_register_outbox_depth") == count(
         db, "SELECT COUNT(*) FROM register_events WHERE status = 'pending'"
     )
+
+
+@pytest.fixture
+def aggregator() -> Iterator[tuple[AtSmsPeer, str]]:
+    at = AtSmsPeer()
+    with serve(at.app) as base_url:
+        yield at, base_url
+        at.release()
+
+
+async def test_sms_refused_and_retried_by_reason(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now],
+    aggregator: tuple[AtSmsPeer, str],
+    db: Session,
+) -> None:
+    """Three confirmations to Africa's Talking: one number blacklisted (refused for
+    good), one refused because our account has no credit (kept and retried), one sent."""
+    app, http, _ = gateway
+    at, _ = aggregator
+    blacklisted, unpaid, fine = "+2290197000911", "+2290197000912", "+2290197000913"
+    for number in (blacklisted, unpaid, fine):
+        await enrol(http, number)
+    at.refuse(blacklisted, 406, "UserInBlacklist")
+    at.refuse(unpaid, 405, "InsufficientBalance")
+    queued = await scrape(http)
+    assert queued.value("alafia_sms_outbox_depth") == 3
+    assert queued.total("alafia_sms_failed") == 0
+    assert queued.total("alafia_sms_retrying") == 0
+
+    async with dispatcher_for(aggregator, shared(app).sessions, DispatchClock(10)) as dispatcher:
+        assert await dispatcher.work() == 3
+    sent = await scrape(http)
+    assert sent.value("alafia_sms_failed", status="refused", reason="UserInBlacklist") == 1
+    assert sent.total("alafia_sms_failed") == 1
+    assert sent.value("alafia_sms_retrying", reason="InsufficientBalance") == 1
+    assert sent.total("alafia_sms_retrying") == 1
+    assert sent.value("alafia_sms_outbox_depth") == 1
+    assert count(db, "SELECT COUNT(*) FROM messages WHERE status = 'sent'") == 1
 
 
 async def test_lockouts_of_agents_and_staff(
