@@ -121,6 +121,36 @@ async def test_refused_and_unreadable_hops_are_counted_apart(
     assert delta(after, before, "alafia_ussd_hops_total") == 2
 
 
+async def test_hops_without_the_token_and_hops_redis_fails_are_counted(
+    settings: Settings, clean: None
+) -> None:
+    from gateway.app import create_app
+
+    token = "ussd-token-for-the-metrics-tests"
+    # Redis where nothing listens: every hop that gets past the token fails to load its session.
+    closed = dataclasses.replace(
+        with_token(settings),
+        ussd_callback_token=token,
+        redis_url="redis://127.0.0.1:9/0",
+        redis_timeout=0.5,
+    )
+    app = create_app(closed)
+    form = {"sessionId": "ATUid_m1", "phoneNumber": PAYER, "serviceCode": "*384*22#", "text": ""}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            before = await scrape(http)
+            refused = await http.post("/ussd?token=not-the-token", data=form)
+            failed = await http.post(f"/ussd?token={token}", data=form)
+            after = await scrape(http)
+    assert refused.status_code == 403 and refused.text.startswith("END ")
+    assert failed.status_code == 200 and failed.text.startswith("END ")
+    hops = "alafia_ussd_hops_total"
+    assert delta(after, before, hops, journey="none", result="refused") == 1
+    assert delta(after, before, hops, journey="none", result="unavailable") == 1
+    assert delta(after, before, hops) == 2
+
+
 async def test_payments_sms_register_and_session_ends_as_they_stand(
     gateway: tuple[Starlette, httpx.AsyncClient, Now],
     peer: tuple[MomoPeer, str],
