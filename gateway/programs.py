@@ -142,7 +142,7 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
         settings = replace(settings, payments=payments)
     # Its figures open to whoever dials in on this machine; bound to a network, /metrics
     # asks for METRICS_TOKEN as `alafia serve` does.
-    if _loopback(args.host):
+    if loopback(args.host):
         settings = replace(settings, metrics=replace(settings.metrics, open_without_token=True))
     print(demo.welcome(settings, args.host, args.port, seeded), flush=True)
     # The app starts the embedded Redis in its lifespan and stops it there, which
@@ -157,7 +157,8 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _loopback(host: str) -> bool:
+def loopback(host: str) -> bool:
+    """An address only this machine reaches (where the demo may serve /metrics open)."""
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -50,3 +50,20 @@ def test_metrics_token_is_read_kept_out_of_reprs_and_long_enough() -> None:
     assert Settings.from_env({}).metrics.token is None
     with pytest.raises(ConfigError, match="METRICS_TOKEN must be at least 16"):
         Settings.from_env({"METRICS_TOKEN": "short"})
+
+
+@pytest.mark.parametrize(
+    ("host", "open_"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.20", False),
+        ("demo.example.org", False),
+    ],
+)
+def test_the_demo_serves_metrics_open_only_on_a_loopback_address(host: str, open_: bool) -> None:
+    from gateway.programs import loopback
+
+    assert loopback(host) is open_
