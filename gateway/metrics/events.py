@@ -77,10 +77,21 @@ rate_limit_refusals = Counter(
 )
 
 
+# A hop's two series, found once: `labels()` takes a lock and builds a key every call,
+# half the cost of counting a hop.
+_hop_series: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
+
+
 def hop_answered(journey: str, result: str, seconds: float) -> None:
     """One USSD hop: `journey` is a journey's name (from the menus, a fixed list)."""
-    hops.labels(journey, result).inc()
-    hop_seconds.labels(journey).observe(seconds)
+    series = _hop_series.get((journey, result))
+    if series is None:
+        series = _hop_series.setdefault(
+            (journey, result), (hops.labels(journey, result), hop_seconds.labels(journey))
+        )
+    count, latency = series
+    count.inc()
+    latency.observe(seconds)
 
 
 def session_ended(outcome: str, status: str) -> None:
