@@ -8,6 +8,7 @@ from gateway.agents.capability import Agents
 from gateway.capability import Capability
 from gateway.enrolment.capability import Enrolment
 from gateway.imports.capability import Imports
+from gateway.metrics.capability import Metrics
 from gateway.payments.capability import Payments
 from gateway.register.capability import Register
 from gateway.scheme.capability import Scheme
@@ -16,6 +17,7 @@ from gateway.staff.capability import Staff
 from gateway.ussd.capability import Ussd
 
 CAPABILITIES: tuple[type[Capability], ...] = (
+    Metrics,
     Scheme,
     Register,
     Sms,

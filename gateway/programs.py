@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from gateway.commands import CommandGroup, Context
@@ -125,7 +126,8 @@ def serve_run(context: Context, args: argparse.Namespace) -> int:
     if problems:
         return refuse("serve", problems)
     # Each process reads the settings from the environment, as this one did.
-    uvicorn.run(
+    run = partial(
+        uvicorn.run,
         "gateway.app:create_app",
         factory=True,
         host=args.host,
@@ -137,6 +139,13 @@ def serve_run(context: Context, args: argparse.Namespace) -> int:
         # A line per hop costs a tenth of the hop; the gateway logs what matters itself.
         access_log=args.access_log,
     )
+    if args.workers == 1:
+        run()  # in this process: its counters are its own
+        return 0
+    from gateway.metrics.processes import shared_by_workers
+
+    with shared_by_workers():  # the workers' counters, added up by whichever is scraped
+        run()
     return 0
 
 
@@ -165,6 +174,10 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
             public_base_url=f"http://{args.host}:{args.port}",
         )
         settings = replace(settings, payments=payments)
+    # Its figures open to whoever dials in on this machine; bound to a network, /metrics
+    # asks for METRICS_TOKEN as `alafia serve` does.
+    if loopback(args.host):
+        settings = replace(settings, metrics=replace(settings.metrics, open_without_token=True))
     print(demo.welcome(settings, args.host, args.port, seeded), flush=True)
     # The app starts the embedded Redis in its lifespan and stops it there, which
     # also runs when the process is asked to stop (SIGTERM, Ctrl-C).
@@ -176,3 +189,11 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
         access_log=args.access_log,
     )
     return 0
+
+
+def loopback(host: str) -> bool:
+    """An address only this machine reaches (where the demo may serve /metrics open)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

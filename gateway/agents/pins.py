@@ -24,6 +24,7 @@ from db.values import AuditAction
 from gateway.actors import agent_actor
 from gateway.agents.activation import grant_of, typed
 from gateway.audit import entry
+from gateway.metrics import events
 from gateway.secrets_kdf import hash_secret_async, verify_secret_async
 from menus.effects import PinCheck, PinSet
 from menus.identifiers import mask_phone
@@ -187,6 +188,7 @@ def _count_wrong(session: AsyncSession, agent: models.Agent, now: datetime) -> P
         HARD_LOCK_LEVEL,
         details["until"],
     )
+    events.locked_out(events.AGENT)
     if lasts is None:
         return _check("blocked")
     return _check("locked", locked_until=agent.locked_until, now=now)

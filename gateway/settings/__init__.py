@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.settings.environment import ConfigError, Environment
 from gateway.settings.limits import LimitSettings, Rate
+from gateway.settings.metrics import MetricsSettings
 from gateway.settings.payments import SANDBOX, PaymentSettings
 from gateway.settings.register import RegisterSettings
 from gateway.settings.sms import SmsSettings
@@ -35,6 +36,7 @@ __all__ = [
     "ConfigError",
     "LimitSettings",
     "Network",
+    "MetricsSettings",
     "PaymentSettings",
     "Rate",
     "RegisterSettings",
@@ -115,6 +117,7 @@ class Settings:
     sms: SmsSettings
     register: RegisterSettings
     limits: LimitSettings
+    metrics: MetricsSettings
 
     @property
     def stats_cache(self) -> int:
@@ -160,4 +163,5 @@ class Settings:
             sms=SmsSettings._read(env),
             register=RegisterSettings._read(env),
             limits=LimitSettings._read(env),
+            metrics=MetricsSettings._read(env),
         )

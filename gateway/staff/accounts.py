@@ -31,6 +31,7 @@ from db.engine import as_aware, writing
 from db.values import AuditAction
 from gateway import audit
 from gateway.actors import staff_actor
+from gateway.metrics import events
 from gateway.secrets_kdf import hash_secret, hash_secret_async, verify_secret_async
 from gateway.staff.account_rules import (
     MAX_PASSWORD,
@@ -397,6 +398,7 @@ class StaffAccounts:
                     details=details | {"until": _iso(until)},
                 )
             )
+        events.locked_out(events.STAFF)
 
     async def _audit(self, email: str, action: AuditAction, details: dict[str, object]) -> None:
         """An entry about a login, by the account when it exists, else by "anonymous"."""

@@ -22,7 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.sessions import SessionStore
+from gateway.metrics import events
 from menus.identifiers import PhoneNumberError, normalise_phone
+from menus.journeys import nodes_with
+from menus.nodes import Outcome
 from menus.state import SessionState
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,8 @@ class SessionEnds:
         self.store = store
         self.now = now
         self.country = country
+        # The funnel's outcomes (gateway/stats/funnel.py), by the node a session ended on.
+        self.outcomes = {node: outcome.value for outcome in Outcome for node in nodes_with(outcome)}
 
     async def record(self, notice: SessionEnd) -> bool:
         """False when this session's notification was already recorded."""
@@ -110,6 +115,7 @@ class SessionEnds:
                 session.add(row)
         except IntegrityError:
             return False  # the same notice twice at once: the other copy recorded it
+        events.session_ended(self.outcomes.get(node or "", events.NO_OUTCOME), notice.status)
         return True
 
     async def _stored_state(self, notice: SessionEnd) -> SessionState | None:

@@ -19,6 +19,7 @@ from gateway.capability import Built, Capability
 from gateway.commands import CommandGroup, Context
 from gateway.enrolment.capability import Enrolment
 from gateway.infrastructure import Shared
+from gateway.metrics import events
 from gateway.payments.capability import Payments
 from gateway.register.capability import Register
 from gateway.scheme.capability import Scheme
@@ -81,6 +82,7 @@ class Ussd(Capability):
             # Not the aggregator: whoever can post here could claim any phone number (an
             # agent's included), so nothing is read. A phone still gets an END screen; the
             # reason goes in a header for whoever set the callback URL up.
+            events.hop_answered(events.NO_JOURNEY, events.REFUSED, 0.0)
             return PlainTextResponse(
                 self.service.refusal(), status_code=403, headers={"X-Refused": refused.reason}
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -23,6 +24,7 @@ from adapters.ussd import africastalking
 from adapters.ussd.africastalking import Hop
 from db.sessions import SessionStore
 from gateway.limits.rates import Throttled
+from gateway.metrics import events
 from gateway.scheme.cache import SchemeCache
 from gateway.ussd.callers import CallerService
 from gateway.ussd.effect_runner import EffectRunner
@@ -81,9 +83,11 @@ class UssdService:
 
     async def answer(self, hop: Hop | None) -> str:
         """Never raises: a phone must get a proper screen, whatever failed inside."""
+        started = time.perf_counter()
         seen = Seen(self.default_language)
         try:
             if hop is None or not _well_formed(hop):
+                seen.result = events.REFUSED
                 return self.refusal()
             phone = normalise_phone(hop.phone_number, self.country)
             async with asyncio.timeout(HOP_BUDGET):
@@ -97,10 +101,12 @@ class UssdService:
             log.warning(
                 "USSD hop with an unusable phone number (session %s)", hop.session_id if hop else ""
             )
+            seen.result = events.REFUSED
             return self.refusal()
         except (RedisError, SQLAlchemyError, OSError, TimeoutError) as error:
             # The type only: a database error's text can carry the names being written.
             log.error("USSD hop failed, service unavailable: %s", type(error).__name__)
+            seen.result = events.UNAVAILABLE
             return self._notice(seen.language, "service_unavailable")
         except Exception as error:
             log.error(
@@ -108,7 +114,10 @@ class UssdService:
                 type(error).__name__,
                 exc_info=_trace_only(error),
             )
+            seen.result = events.UNAVAILABLE
             return self._notice(seen.language, "service_unavailable")
+        finally:
+            events.hop_answered(seen.journey, seen.result, time.perf_counter() - started)
 
     async def _answer(self, hop: Hop, phone: str, seen: Seen) -> str:
         loaded = await self.store.load(hop.session_id, phone)
@@ -118,6 +127,7 @@ class UssdService:
         else:
             state = SessionState.loads(loaded.state)
             if africastalking.already_seen(state.consumed, hop.text):
+                seen.journey = journey_of(state.node)
                 return state.reply  # the aggregator sent this hop again: same answer, applied once
             step, inputs = Step(state), [africastalking.new_input(state.consumed, hop.text)]
         seen.language = step.state.language
@@ -127,6 +137,7 @@ class UssdService:
             step = await self._settle(self.engine.advance(step.state, text, ctx), hop, phone, ctx)
             seen.language = step.state.language
         state = step.state
+        seen.journey = journey_of(state.node)
         # An agent's PIN is in the aggregator's text from its hop on: kept masked.
         state.consumed = africastalking.kept_text(state.consumed, hop.text, applied)
         snapshot = self.engine.resumable(state)
@@ -214,9 +225,17 @@ class UssdService:
 
 @dataclass
 class Seen:
-    """What a hop learnt before it failed: the language of its error screen."""
+    """What a hop learnt on its way: the language of its error screen, should it fail,
+    and what its metrics are counted under."""
 
     language: str
+    journey: str = events.NO_JOURNEY
+    result: str = events.ANSWERED
+
+
+def journey_of(node: str) -> str:
+    """The journey a node belongs to (nodes are named `journey.node`): a fixed list."""
+    return node.split(".", 1)[0]
 
 
 def _well_formed(hop: Hop) -> bool:
