@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.capability import Built, Capability
 from gateway.infrastructure import Shared
-from gateway.metrics import state
+from gateway.metrics import events, state
 from gateway.metrics.exposition import CONTENT_TYPE, exposition
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,8 @@ class Metrics(Capability):
         self.token = settings.token
         self.open = settings.open_without_token and settings.token is None
         self.shared_directory = settings.shared_directory
+        # Rate limits live in the shared infrastructure, which knows nothing of metrics.
+        shared.limits.limiter.on_refusal = _count_refusal
 
     def routes(self) -> Sequence[BaseRoute]:
         return [Route("/metrics", self.scrape, methods=["GET"])]
@@ -68,3 +70,8 @@ class Metrics(Capability):
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
             )
         return None
+
+
+def _count_refusal(limit: str) -> None:
+    """The limits name themselves `member-check`; Prometheus labels read `member_check`."""
+    events.rate_limited(limit.replace("-", "_"))
