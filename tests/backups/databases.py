@@ -5,10 +5,15 @@ of the test's own, or on PostgreSQL a database beside the suite's, named after i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import make_url, text
+import pytest
+from sqlalchemy import make_url, select, text
 
+from db import models
 from db.engine import create_engine_sync, is_sqlite
+from gateway import cli
+from tests.support.book import NOW
 
 
 def restore_target_url(suite_url: str, tmp_path: Path) -> str:
@@ -45,3 +50,31 @@ def empty_database(url: str) -> None:
             connection.execute(text("CREATE SCHEMA public"))
     finally:
         engine.dispose()
+
+
+def run(monkeypatch: pytest.MonkeyPatch, database_url: str, *argv: str) -> int:
+    """`alafia ...` with DATABASE_URL naming `database_url`."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return cli.main(list(argv), now=lambda: NOW)
+
+
+def contents(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, in primary-key order, and the schema revision."""
+    engine = create_engine_sync(url)
+    try:
+        with engine.connect() as connection:
+            rows = {
+                table.name: [
+                    tuple(row)
+                    for row in connection.execute(
+                        select(table).order_by(*table.primary_key.columns)
+                    )
+                ]
+                for table in models.Base.metadata.sorted_tables
+            }
+            rows["alembic_version"] = [
+                tuple(row) for row in connection.execute(text("SELECT * FROM alembic_version"))
+            ]
+    finally:
+        engine.dispose()
+    return rows

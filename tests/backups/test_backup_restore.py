@@ -8,97 +8,25 @@ import asyncio
 import json
 import sqlite3
 import zipfile
-from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from db import models
-from db.engine import create_engine_async, create_engine_sync, is_sqlite, session_factory
+from db.engine import create_engine_sync, is_sqlite
 from db.migrate import upgrade
-from gateway import cli
 from gateway.backups import archive
 from gateway.enrolment.service import EnrolmentService
 from gateway.payments.ledger import Billing
-from gateway.scheme import document as scheme
 from menus.values import Channel
-from tests.backups.databases import empty_database, restore_target_url
-from tests.conftest import DATA_TABLES
-from tests.support.book import NOW, SPONSORED, TIMEZONE, Book, write_book
+from tests.backups.databases import contents, empty_database, run
+from tests.support.book import NOW, TIMEZONE, Book
 from tests.support.households import enrol_household
-
-
-@pytest.fixture
-def sponsored_scheme(db: Session, clean: None) -> Iterator[None]:
-    with db.begin():
-        scheme.load(db, SPONSORED)
-    yield
-    db.rollback()
-    with db.begin():
-        db.execute(text("DELETE FROM sponsor_settlements"))
-        for table in DATA_TABLES:
-            db.execute(text(f"DELETE FROM {table}"))
-        db.execute(delete(models.Subsidy))
-        db.execute(delete(models.Sponsor))
-        db.execute(delete(models.Product).where(models.Product.code == "T-HALF"))
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine_async(database_url)
-    yield session_factory(engine)
-    await engine.dispose()
-
-
-@pytest.fixture
-async def book(
-    sponsored_scheme: None,
-    sessions: async_sessionmaker[AsyncSession],
-    enrolment: EnrolmentService,
-) -> Book:
-    return await write_book(sessions, enrolment)
-
-
-@pytest.fixture
-def target(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """An empty database of the suite's kind, to restore into."""
-    url = restore_target_url(database_url, tmp_path)
-    empty_database(url)
-    yield url
-    empty_database(url)
-
-
-def run(monkeypatch: pytest.MonkeyPatch, database_url: str, *argv: str) -> int:
-    """`alafia ...` with DATABASE_URL naming `database_url`."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    return cli.main(list(argv), now=lambda: NOW)
-
-
-def contents(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, in primary-key order, and the schema revision."""
-    engine = create_engine_sync(url)
-    try:
-        with engine.connect() as connection:
-            rows = {
-                table.name: [
-                    tuple(row)
-                    for row in connection.execute(
-                        select(table).order_by(*table.primary_key.columns)
-                    )
-                ]
-                for table in models.Base.metadata.sorted_tables
-            }
-            rows["alembic_version"] = [
-                tuple(row) for row in connection.execute(text("SELECT * FROM alembic_version"))
-            ]
-    finally:
-        engine.dispose()
-    return rows
 
 
 async def test_a_restore_gives_back_every_row_and_checks_the_ledger(
