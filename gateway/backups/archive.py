@@ -66,16 +66,20 @@ def sha256_of(path: Path) -> str:
 
 def write(target: Path, manifest: Manifest, payload: Path) -> None:
     """Write the backup to `target.partial`, then rename it: a crash or a full disk never
-    leaves a file under the final name that looks like a backup and is not one."""
+    leaves a file under the final name that looks like a backup and is not one. Readable by
+    its owner only: it holds names, phone numbers and national IDs."""
     partial = target.with_name(target.name + ".partial")
     # A custom-format dump is compressed already; a SQLite file compresses well.
     compression = zipfile.ZIP_STORED if manifest.database == POSTGRESQL else zipfile.ZIP_DEFLATED
+    partial.unlink(missing_ok=True)
     try:
-        with zipfile.ZipFile(partial, "w", allowZip64=True) as archive:
-            archive.writestr(MANIFEST, json.dumps(asdict(manifest), indent=2, sort_keys=True))
-            archive.write(payload, manifest.payload, compress_type=compression)
-        with partial.open("rb") as written:
-            os.fsync(written.fileno())
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as raw:
+            with zipfile.ZipFile(raw, "w", allowZip64=True) as archive:
+                archive.writestr(MANIFEST, json.dumps(asdict(manifest), indent=2, sort_keys=True))
+                archive.write(payload, manifest.payload, compress_type=compression)
+            raw.flush()
+            os.fsync(raw.fileno())
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)

@@ -40,6 +40,7 @@ async def test_a_restore_gives_back_every_row_and_checks_the_ledger(
 ) -> None:
     file = tmp_path / "alafia.backup"
     assert run(monkeypatch, database_url, "backup", str(file)) == 0
+    assert file.stat().st_mode & 0o777 == 0o600  # names, phones, national IDs: its owner's only
     said = capsys.readouterr().out
     assert "4 households, 12 persons, 6 payments" in said
     assert f"credited: 4 payments, {book.credited:,} FCFA" in said
