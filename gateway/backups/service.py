@@ -7,6 +7,7 @@ what can be lost: USSD and dashboard sessions, cached statistics, rate-limit cou
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from db.engine import create_engine_sync, is_sqlite
 from gateway.backups import archive, postgres_dump, sqlite_copy
@@ -67,8 +69,10 @@ def take(
             else:
                 manifest = _take_postgres(url, payload, created_at, pg_bin)
             archive.write(file, manifest, payload)
-    except (SqliteError, PgToolError, OSError) as error:
+    except (SqliteError, PgToolError, OSError, sqlite3.DatabaseError) as error:
         raise BackupRefused(str(error)) from None
+    except OperationalError as error:
+        raise BackupRefused(f"the database cannot be read: {error.orig}") from None
     return manifest
 
 
@@ -163,7 +167,12 @@ def restore(url: str, file: Path, force: bool = False, pg_bin: Path | None = Non
             "database it was taken from"
         )
     head = _check_revision(url, manifest, file)
-    _check_empty(url, force)
+    try:
+        _check_empty(url, force)
+    except sqlite3.DatabaseError as error:
+        raise BackupRefused(f"the database DATABASE_URL names cannot be read: {error}") from None
+    except OperationalError as error:
+        raise BackupRefused(f"the database cannot be reached: {error.orig}") from None
     try:
         with tempfile.TemporaryDirectory(prefix="alafia-restore-") as work:
             payload = archive.extract(file, manifest, Path(work))
@@ -233,7 +242,7 @@ def _held_by(url: str) -> str:
     try:
         with engine.connect() as connection:
             held = figures(connection)
-    except Exception:  # any other schema: the table count says enough
+    except SQLAlchemyError:  # any other schema: the table count says enough
         return ""
     finally:
         engine.dispose()

@@ -263,3 +263,21 @@ def test_a_postgresql_tool_older_than_the_server_is_refused() -> None:
     assert tool_of("pg_dump", Path("pg_dump"), "pg_dump (PostgreSQL) 17.2", 16).major == 17
     with pytest.raises(PgToolError, match="does not look like PostgreSQL's pg_dump"):
         tool_of("pg_dump", Path("pg_dump"), "something else 1.0", 16)
+
+
+def test_a_database_that_cannot_be_read_is_named(
+    backup_file: Path,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"not a database at all" * 100)
+    url = f"sqlite:///{garbage}"
+    if is_sqlite(database_url):  # a PostgreSQL backup is refused for SQLite before this
+        said = refused(monkeypatch, capsys, url, "restore", str(backup_file))
+        assert said.startswith("not restored: the database DATABASE_URL names cannot be read:")
+    said = refused(monkeypatch, capsys, url, "backup", str(tmp_path / "garbage.backup"))
+    assert said.startswith("not backed up: ") and "not a database" in said
+    assert garbage.read_bytes() == b"not a database at all" * 100
