@@ -180,7 +180,8 @@ def restore(url: str, file: Path, force: bool = False, pg_bin: Path | None = Non
                 sqlite_copy.copy_in(payload, sqlite_copy.database_path(url))
             else:
                 _restore_postgres(url, payload, manifest, force, pg_bin)
-    except (BackupFileError, SqliteError, PgToolError, OSError) as error:
+    except (BackupFileError, SqliteError, PgToolError, OSError, sqlite3.Error) as error:
+        # SQLite's copy and pg_restore each run in one transaction: a failure changed nothing.
         raise BackupRefused(str(error)) from None
     return _after_restore(url, manifest, head)
 
