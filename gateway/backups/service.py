@@ -209,7 +209,7 @@ def _check_revision(url: str, manifest: Manifest, file: Path) -> str:
 
 
 def _check_empty(url: str, force: bool) -> None:
-    found = _tables(url)
+    found = tables_in(url)
     if found and not force:
         raise BackupRefused(
             f"the database DATABASE_URL names is not empty ({len(found)} tables"
@@ -218,7 +218,8 @@ def _check_empty(url: str, force: bool) -> None:
         )
 
 
-def _tables(url: str) -> list[str]:
+def tables_in(url: str) -> list[str]:
+    """The tables the database holds, in any schema (PostgreSQL): none means empty."""
     if kind_of(url) == SQLITE:
         return sqlite_copy.tables(sqlite_copy.database_path(url))
     engine = create_engine_sync(url)

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from db import models
-from db.engine import create_engine_sync, is_sqlite
-from db.migrate import upgrade
+from db.engine import create_engine_sync, is_sqlite, sync_session_factory
+from db.migrate import alembic_config, current, upgrade
 from gateway.backups import archive
 from gateway.enrolment.service import EnrolmentService
 from gateway.payments.ledger import Billing
@@ -59,8 +60,6 @@ async def test_a_restore_gives_back_every_row_and_checks_the_ledger(
     # The restored database goes on: its id sequences follow the restored rows.
     engine = create_engine_sync(target)
     try:
-        from db.engine import sync_session_factory
-
         more = await enrol_household(
             EnrolmentService(sync_session_factory(engine)), "+2290197000705"
         )
@@ -250,10 +249,6 @@ async def test_an_older_backup_is_restored_then_brought_to_the_latest_schema(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from alembic.script import ScriptDirectory
-
-    from db.migrate import alembic_config
-
     script = ScriptDirectory.from_config(alembic_config(database_url))
     head = script.get_current_head()
     assert head is not None
@@ -267,6 +262,4 @@ async def test_an_older_backup_is_restored_then_brought_to_the_latest_schema(
     assert run(monkeypatch, target, "restore", str(file)) == 0
     said = capsys.readouterr().out
     assert f"at schema {older}" in said and f"schema upgraded from {older} to {head}" in said
-    from db.migrate import current
-
     assert current(target) == head

@@ -19,9 +19,10 @@ import pytest
 from sqlalchemy import func, select
 
 from db import models
-from db.engine import create_engine_sync, is_sqlite
+from db.engine import create_engine_sync, is_sqlite, sync_session_factory
 from gateway.backups import archive
 from gateway.backups.postgres_dump import PgToolError, tool_of
+from gateway.backups.service import tables_in
 from gateway.enrolment.service import EnrolmentService
 from tests.backups.databases import contents, run
 from tests.support.households import enrol_household
@@ -46,9 +47,7 @@ async def backup_file(
 
 
 def tables_of(url: str) -> int:
-    from gateway.backups.service import _tables
-
-    return len(_tables(url))
+    return len(tables_in(url))
 
 
 def refused(
@@ -172,8 +171,6 @@ async def test_a_database_that_is_not_empty_is_replaced_only_with_force(
     assert run(monkeypatch, target, "restore", str(backup_file)) == 0
     capsys.readouterr()
     # Life goes on in the restored database: a second household.
-    from db.engine import sync_session_factory
-
     engine = create_engine_sync(target)
     try:
         await enrol_household(EnrolmentService(sync_session_factory(engine)), "+2290197000702")
