@@ -191,6 +191,32 @@ async def test_a_backup_whose_database_was_doctored_differs_from_its_own_figures
     assert "payments: the backup recorded 6, the restored database holds 5" in out
 
 
+async def test_figures_that_differ_from_the_backups_record_are_reported(
+    book: Book,
+    database_url: str,
+    target: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """On either kind of database: the restored counts are compared with those recorded
+    in the manifest, and any difference is named (exit status 3)."""
+    file = tmp_path / "alafia.backup"
+    assert run(monkeypatch, database_url, "backup", str(file)) == 0
+
+    def recorded_more(manifest: dict[str, Any]) -> None:
+        manifest["figures"]["households"] += 1
+        manifest["figures"]["credited"] += 100
+
+    _rewrite(file, recorded_more)
+    capsys.readouterr()
+    assert run(monkeypatch, target, "restore", str(file)) == 3
+    out = capsys.readouterr().out
+    assert "ledger checked" in out  # the ledger itself adds up: the figures do not
+    assert "households: the backup recorded 5, the restored database holds 4" in out
+    assert f"credited: the backup recorded {book.credited + 100:,}" in out
+
+
 async def test_writes_going_on_during_a_backup_leave_it_consistent(
     sponsored_scheme: None,
     sessions: async_sessionmaker[AsyncSession],
