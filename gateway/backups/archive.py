@@ -13,9 +13,8 @@ import hashlib
 import json
 import os
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 FORMAT = "alafia-backup"
 FORMAT_VERSION = 1
@@ -49,7 +48,6 @@ class Manifest:
     alafia_version: str = ""
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def kind_name(self) -> str:
