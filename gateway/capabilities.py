@@ -5,6 +5,7 @@ with a `capability.py` and one line here (docs/architecture.md)."""
 from __future__ import annotations
 
 from gateway.agents.capability import Agents
+from gateway.backups.capability import Backups
 from gateway.capability import Capability
 from gateway.enrolment.capability import Enrolment
 from gateway.imports.capability import Imports
@@ -27,4 +28,5 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     Ussd,
     Staff,
     Imports,
+    Backups,
 )

@@ -1,0 +1,1 @@
+"""Backups of the database and their restore (gateway/backups/capability.py)."""
