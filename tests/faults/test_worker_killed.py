@@ -1,0 +1,124 @@
+"""A worker killed with SIGKILL while a call to the outside is in flight, then a new worker
+started: nothing lost, nothing done twice.
+
+Each test holds one call at the peer (before or after the peer did the work), kills the
+worker the moment it is held, ends the dead worker's lease as its running out would, and
+starts a new worker; then it reads the outcome from the database and the peer's records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.faults.conftest import Gated, gated
+from tests.peers.momo import MomoPeer
+from tests.support.paying import PAY_ALL, enrol, pay_by_ussd
+from tests.support.programs import PATIENCE, Program, environment, running, wait_for
+
+PAYER = "+2290197000951"  # MTN
+
+
+def _rows(db: Session, sql: str) -> list[tuple]:  # type: ignore[type-arg]
+    db.expire_all()
+    return [tuple(row) for row in db.execute(text(sql)).all()]
+
+
+def _kill_when_held(worker: Program, peer: Gated) -> None:
+    """The worker dies while its call is held at the peer."""
+    while not peer.gate.held.wait(0.05):
+        worker.check_alive()
+    worker.kill()
+
+
+def _lease_runs_out(db: Session, table: str) -> None:
+    """What the dead worker's lease would do once its time is up (minutes): let go."""
+    db.execute(text(f"UPDATE {table} SET claimed_until = NULL"))
+    db.commit()
+
+
+# -- (a) a payment submission to MoMo ---------------------------------------------------
+
+
+@pytest.fixture
+def momo() -> Iterator[Gated]:
+    with gated(MomoPeer()) as peer:
+        yield peer
+
+
+def momo_environ(momo: Gated) -> dict[str, str]:
+    peer: MomoPeer = momo.peer
+    return {
+        "PAYMENT_PROVIDER": "momo",
+        "PUBLIC_BASE_URL": "https://gateway.example.org",
+        "MOMO_BASE_URL": momo.url,
+        "MOMO_SUBSCRIPTION_KEY": peer.subscription_key,
+        "MOMO_API_USER": peer.api_user,
+        "MOMO_API_KEY": peer.api_key,
+        "MOMO_TARGET_ENVIRONMENT": peer.target_environment,
+        "MOMO_CURRENCY": "XOF",
+        "PAYMENT_POLL_AFTER": "1",
+    }
+
+
+@pytest.fixture
+async def phones(
+    settings: Settings, clean: None, momo: Gated
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway's USSD side, on the real clock as the worker processes are."""
+    paying = Settings.from_env({**momo_environ(momo)}).payments
+    app: Starlette = create_app(dataclasses.replace(settings, payments=paying))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            yield http
+
+
+@pytest.mark.parametrize("after", [True], ids=["after-momo-took-it"])
+async def test_a_payment_is_asked_once_and_credited_once(
+    after: bool,
+    phones: httpx.AsyncClient,
+    momo: Gated,
+    settings: Settings,
+    db: Session,
+    tmp_path: Path,
+) -> None:
+    peer: MomoPeer = momo.peer
+    await enrol(phones, PAYER)
+    reply = await pay_by_ussd(phones, PAYER, PAY_ALL)
+    assert reply.startswith("END Confirmez le paiement"), reply
+    [(reference, amount)] = _rows(db, "SELECT reference, amount FROM payments")
+
+    env = environment(settings, momo_environ(momo))
+    momo.gate.hold_next(lambda method, path, _: path.endswith("/requesttopay"), after=after)
+    first = Program(["worker", "--idle", "0.1"], env, tmp_path / "worker-1.log")
+    _kill_when_held(first, momo)
+    # The submission was written down before the call: the next worker asks, not re-sends.
+    assert _rows(db, "SELECT status, submitted_at IS NOT NULL FROM payments") == [
+        ("pending", True)
+    ]
+    _lease_runs_out(db, "payments")
+
+    with running(["worker", "--idle", "0.1"], env, tmp_path / "worker-2.log") as second:
+        wait_for(
+            "the payment credited",
+            lambda: _rows(db, "SELECT status FROM payments") == [("succeeded",)],
+            second,
+        )
+    asked = [r.headers["x-reference-id"] for r in peer.requests_to("requesttopay")]
+    # What MoMo took: one request, under our reference. When the first never reached it,
+    # the new worker asked about the reference (404), then sent it again, the same one.
+    assert asked == [reference]
+    assert list(peer.payments) == [reference]
+    assert _rows(db, "SELECT amount_paid FROM coverage_periods") == [(amount,)]
+    assert _rows(db, "SELECT COUNT(*) FROM payments") == [(1,)]
+    assert PATIENCE  # the waits above end a broken run; no duration is asserted
