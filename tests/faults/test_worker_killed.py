@@ -18,9 +18,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
+from db.values import MessagePurpose
 from gateway.app import create_app
-from gateway.settings import Settings
+from gateway.infrastructure import scheme_clock
+from gateway.settings import DEFAULT_TIMEZONE, Settings
+from gateway.sms.outbox import Outbox
 from tests.faults.conftest import Gated, gated
+from tests.peers.at_sms import AtSmsPeer
 from tests.peers.momo import MomoPeer
 from tests.support.paying import PAY_ALL, enrol, pay_by_ussd
 from tests.support.programs import PATIENCE, Program, environment, running, wait_for
@@ -71,9 +75,7 @@ def momo_environ(momo: Gated) -> dict[str, str]:
 
 
 @pytest.fixture
-async def phones(
-    settings: Settings, clean: None, momo: Gated
-) -> AsyncIterator[httpx.AsyncClient]:
+async def phones(settings: Settings, clean: None, momo: Gated) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway's USSD side, on the real clock as the worker processes are."""
     paying = Settings.from_env({**momo_environ(momo)}).payments
     app: Starlette = create_app(dataclasses.replace(settings, payments=paying))
@@ -103,9 +105,7 @@ async def test_a_payment_is_asked_once_and_credited_once(
     first = Program(["worker", "--idle", "0.1"], env, tmp_path / "worker-1.log")
     _kill_when_held(first, momo)
     # The submission was written down before the call: the next worker asks, not re-sends.
-    assert _rows(db, "SELECT status, submitted_at IS NOT NULL FROM payments") == [
-        ("pending", True)
-    ]
+    assert _rows(db, "SELECT status, submitted_at IS NOT NULL FROM payments") == [("pending", True)]
     _lease_runs_out(db, "payments")
 
     with running(["worker", "--idle", "0.1"], env, tmp_path / "worker-2.log") as second:
@@ -122,3 +122,83 @@ async def test_a_payment_is_asked_once_and_credited_once(
     assert _rows(db, "SELECT amount_paid FROM coverage_periods") == [(amount,)]
     assert _rows(db, "SELECT COUNT(*) FROM payments") == [(1,)]
     assert PATIENCE  # the waits above end a broken run; no duration is asserted
+
+
+# -- (b) an SMS batch to Africa's Talking -----------------------------------------------
+
+# Two texts (one per language): two calls to AT in one round, the second held.
+FR_PHONES = [f"+22901660001{i:02d}" for i in range(3)]
+EN_PHONES = [f"+22901660002{i:02d}" for i in range(3)]
+
+
+@pytest.fixture
+def at_sms() -> Iterator[Gated]:
+    with gated(AtSmsPeer()) as peer:
+        yield peer
+
+
+def at_environ(at_sms: Gated) -> dict[str, str]:
+    peer: AtSmsPeer = at_sms.peer
+    return {
+        "SMS_BACKEND": "africastalking",
+        "AT_SMS_URL": at_sms.url,
+        "AT_USERNAME": peer.username,
+        "AT_API_KEY": peer.api_key,
+        "AT_CALLBACK_TOKEN": "faults-callback-token",
+        "SMS_CONCURRENCY": "4",
+    }
+
+
+def _queue(db: Session, phones: list[str], language: str) -> None:
+    outbox = Outbox.standard()
+    for phone in phones:
+        db.add(
+            outbox.message(
+                phone=phone,
+                language=language,
+                purpose=MessagePurpose.REPLY,
+                template="reply_help",
+                params={},
+                now=scheme_clock(DEFAULT_TIMEZONE)(),
+            )
+        )
+    db.commit()
+
+
+async def test_an_sms_batch_sends_each_message_once(
+    at_sms: Gated, settings: Settings, clean: None, db: Session, tmp_path: Path
+) -> None:
+    peer: AtSmsPeer = at_sms.peer
+    _queue(db, FR_PHONES, "fr")
+    _queue(db, EN_PHONES, "en")
+    held = EN_PHONES[0].removeprefix("+").encode()
+    at_sms.gate.hold_next(lambda method, path, body: held in body, after=False)
+    env = environment(settings, at_environ(at_sms))
+
+    first = Program(["worker", "--idle", "0.1"], env, tmp_path / "worker-1.log")
+    while not at_sms.gate.held.wait(0.05):
+        first.check_alive()
+    # The call AT answered is written down while the other is still out: a kill now must
+    # not send those messages again.
+    wait_for(
+        "the messages AT took recorded as sent while another call of the batch is out",
+        lambda: (
+            _rows(db, "SELECT phone FROM messages WHERE status = 'sent' ORDER BY phone")
+            == [(p,) for p in FR_PHONES]
+        ),
+        first,
+    )
+    first.kill()
+    # ...and the held call was still out when the worker died: nothing written of it.
+    held_rows = "SELECT status, attempts FROM messages WHERE phone LIKE '+229016600020%'"
+    assert _rows(db, held_rows) == [("queued", 0)] * 3
+    _lease_runs_out(db, "messages")
+
+    with running(["worker", "--idle", "0.1"], env, tmp_path / "worker-2.log") as second:
+        wait_for(
+            "every message sent",
+            lambda: _rows(db, "SELECT COUNT(*) FROM messages WHERE status = 'sent'") == [(6,)],
+            second,
+        )
+    sent = sorted(m.number for m in peer.sent())
+    assert sent == sorted(FR_PHONES + EN_PHONES)  # each once: none lost, none twice

@@ -73,7 +73,8 @@ class Program:
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
-            raise AssertionError(f"{self.log.name} exited {self.process.returncode}:\n" + self.output())
+            status = self.process.returncode
+            raise AssertionError(f"{self.log.name} exited {status}:\n{self.output()}")
 
 
 @contextlib.contextmanager
