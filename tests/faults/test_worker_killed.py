@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,12 +21,15 @@ from starlette.applications import Starlette
 
 from db.values import MessagePurpose
 from gateway.app import create_app
+from gateway.enrolment.service import EnrolmentService
 from gateway.infrastructure import scheme_clock
 from gateway.settings import DEFAULT_TIMEZONE, Settings
 from gateway.sms.outbox import Outbox
 from tests.faults.conftest import Gated, gated
 from tests.peers.at_sms import AtSmsPeer
 from tests.peers.momo import MomoPeer
+from tests.peers.openimis import OpenImisPeer
+from tests.support.households import enrol_household
 from tests.support.paying import PAY_ALL, enrol, pay_by_ussd
 from tests.support.programs import PATIENCE, Program, environment, running, wait_for
 
@@ -202,3 +206,59 @@ async def test_an_sms_batch_sends_each_message_once(
         )
     sent = sorted(m.number for m in peer.sent())
     assert sent == sorted(FR_PHONES + EN_PHONES)  # each once: none lost, none twice
+
+
+# -- (c) a push to the central register (openIMIS) ------------------------------------
+
+
+@pytest.fixture
+def openimis() -> Iterator[Gated]:
+    with gated(OpenImisPeer(products=("FAMILLE",))) as peer:
+        yield peer
+
+
+def openimis_environ(openimis: Gated) -> dict[str, str]:
+    peer: OpenImisPeer = openimis.peer
+    return {
+        "REGISTER_ADAPTER": "openimis",
+        "OPENIMIS_BASE_URL": openimis.url,
+        "OPENIMIS_USERNAME": peer.username,
+        "OPENIMIS_PASSWORD": peer.password,
+    }
+
+
+def _identifiers(resources: list[dict[str, Any]]) -> list[str]:
+    return sorted(i["value"] for r in resources for i in r["identifier"])
+
+
+async def test_a_household_reaches_the_register_once(
+    openimis: Gated,
+    enrolment: EnrolmentService,
+    settings: Settings,
+    clean: None,
+    db: Session,
+    tmp_path: Path,
+) -> None:
+    peer: OpenImisPeer = openimis.peer
+    await enrol_household(enrolment, persons=3, day=scheme_clock(DEFAULT_TIMEZONE)().date())
+    numbers = sorted(n for (n,) in _rows(db, "SELECT member_no FROM members"))
+    # The household's Patients are in; the Group is created, but its answer never comes back.
+    openimis.gate.hold_next(
+        lambda method, path, _: method == "POST" and path.endswith("/Group/"), after=True
+    )
+    env = environment(settings, openimis_environ(openimis))
+    _kill_when_held(Program(["worker", "--idle", "0.1"], env, tmp_path / "worker-1.log"), openimis)
+    assert _rows(db, "SELECT status, attempts FROM register_events") == [("pending", 0)]
+    _lease_runs_out(db, "register_events")
+
+    with running(["worker", "--idle", "0.1"], env, tmp_path / "worker-2.log") as second:
+        wait_for(
+            "the household's event pushed",
+            lambda: _rows(db, "SELECT status, attempts FROM register_events") == [("pushed", 1)],
+            second,
+        )
+    # The new worker looked the household up by its numbers and found what the dead one
+    # had written: nothing created twice.
+    assert _identifiers(peer.resources("Patient")) == numbers
+    assert len(peer.resources("Group")) == 1
+    assert len(peer.seen("POST", "/Patient/")) == 3 and len(peer.seen("POST", "/Group/")) == 1
