@@ -94,20 +94,28 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 # Every browser test module: tests/staff/test_browser.py, test_households_browser.py...
 BROWSER_TESTS = re.compile(r"(^|/)test_(\w+_)?browser\.py$")
+# The fault tests: they skip only without PostgreSQL's initdb/pg_ctl on the machine.
+FAULT_TESTS = re.compile(r"(^|/)tests/faults/test_\w+\.py$")
+# In CI (.ci/run) a skip of these fails: a green run must mean they ran.
+REQUIRED = (
+    ("ALAFIA_REQUIRE_BROWSER", BROWSER_TESTS),
+    ("ALAFIA_REQUIRE_FAULTS", FAULT_TESTS),
+)
 
 
 def _skip_is_a_failure(report: pytest.CollectReport | pytest.TestReport) -> None:
     """With ALAFIA_REQUIRE_BROWSER=1 (CI) a browser test that skips, for whatever reason,
-    fails: a green run must mean the dashboard was driven in a real browser."""
-    if (
-        report.skipped
-        and not hasattr(report, "wasxfail")
-        and os.environ.get("ALAFIA_REQUIRE_BROWSER") == "1"
-        and BROWSER_TESTS.search(report.nodeid.split("::")[0])
-    ):
-        why = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
-        report.outcome = "failed"
-        report.longrepr = f"skipped ({why}), but ALAFIA_REQUIRE_BROWSER=1 requires it"
+    fails: a green run must mean the dashboard was driven in a real browser. Likewise
+    ALAFIA_REQUIRE_FAULTS=1 for the fault tests (PostgreSQL restarted under load)."""
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    module = report.nodeid.split("::")[0]
+    for flag, tests in REQUIRED:
+        if os.environ.get(flag) == "1" and tests.search(module):
+            why = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+            report.outcome = "failed"
+            report.longrepr = f"skipped ({why}), but {flag}=1 requires it"
+            return
 
 
 @pytest.hookimpl(wrapper=True)

@@ -78,11 +78,15 @@ class Dispatcher:
         if not claimed:
             return due
         ready = await self._hold_back(claimed, now)
-        by_id = {m.id: m for m in ready}
-        sent = await asyncio.gather(*(self._send(call) for call in _calls(ready)))
-        outcomes = [pair for results in sent for pair in results]
-        await self._record(outcomes, by_id, self.now())
+        await asyncio.gather(*(self._send_and_record(call) for call in _calls(ready)))
         return due
+
+    async def _send_and_record(self, call: tuple[str, list[Claimed]]) -> None:
+        """Each call's outcome is written as soon as it is known, not with the round's: a
+        worker killed while one call of the batch is out must not leave the messages
+        another call already handed over looking unsent (the next worker would send them
+        again)."""
+        await self._record(await self._send(call), self.now())
 
     async def _claim(self, now: datetime) -> tuple[list[Claimed], int]:
         """The due messages this worker now holds, and how many were due (some expire)."""
@@ -171,7 +175,6 @@ class Dispatcher:
     async def _record(
         self,
         outcomes: Sequence[tuple[Claimed, SendResult]],
-        by_id: dict[int, Claimed],
         now: datetime,
     ) -> None:
         if not outcomes:
