@@ -17,15 +17,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, inspect, select
 
 from db import models
 from db.values import PaymentStatus
 from gateway.agents.ledger import CASH_TAKEN
 
 SUCCEEDED = models.Payment.status == PaymentStatus.SUCCEEDED
-# What a payment credited its period: a debt paid twice keeps the excess for refund.
-CREDITED = models.Payment.amount - models.Payment.refund_due
+
+
+def _credited(connection: Connection) -> ColumnElement[int]:
+    """What a payment credited its period: a debt paid twice keeps the excess for refund
+    (`refund_due`, from revision 0010; a backup of an older schema has no such column)."""
+    columns = {column["name"] for column in inspect(connection).get_columns("payments")}
+    if "refund_due" in columns:
+        return models.Payment.amount - models.Payment.refund_due
+    return models.Payment.amount.expression
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ def figures(connection: Connection) -> Figures:
         return int(connection.scalar(select(func.count()).select_from(table)) or 0)
 
     credited_payments, credited = connection.execute(
-        select(func.count(), func.coalesce(func.sum(CREDITED), 0)).where(SUCCEEDED)
+        select(func.count(), func.coalesce(func.sum(_credited(connection)), 0)).where(SUCCEEDED)
     ).one()
     return Figures(
         households=count(models.Household),
@@ -89,7 +96,7 @@ def _premiums(connection: Connection, result: LedgerCheck) -> None:
         select(
             models.Payment.period_id.label("period_id"),
             func.count().label("payments"),
-            func.sum(CREDITED).label("amount"),
+            func.sum(_credited(connection)).label("amount"),
         )
         .where(SUCCEEDED)
         .group_by(models.Payment.period_id)

@@ -34,7 +34,7 @@ def serve_environ(**servers: str) -> dict[str, str]:
     return {
         **servers,
         "USSD_CALLBACK_TOKEN": TOKEN,
-        "AT_CALLBACK_TOKEN": "faults-at-token",
+        "AT_CALLBACK_TOKEN": "faults-at-callback-token",
         "REDIS_TIMEOUT": "1",
     }
 

@@ -22,6 +22,7 @@ from gateway.metrics import events
 from gateway.payments.capability import Payments
 from gateway.settings import Settings
 from gateway.staff.accounts import LoginOutcome, StaffAccounts
+from gateway.staff.login_limits import LoginLimits
 from gateway.ussd.capability import Ussd
 from tests.metrics.scraping import BEARER, TOKEN, Scrape, scrape
 from tests.payments.test_momo_flow import momo_environ
@@ -304,10 +305,10 @@ async def test_lockouts_of_agents_and_staff(
     pins = AgentPins(shared(app).sessions, now)
     for _ in range(5):
         await pins.verify(agent_id, "1111")
-    staff = StaffAccounts(shared(app).sessions, now)
+    staff = StaffAccounts(shared(app).sessions, now, LoginLimits(shared(app).limits))
     await staff.add("awa@example.org", "central_admin", None, "a long enough password", "cli:test")
     outcomes = [
-        (await staff.authenticate("awa@example.org", "wrong password!!", None)).outcome
+        (await staff.authenticate("awa@example.org", "wrong password!!", "192.0.2.10")).outcome
         for _ in range(5)
     ]
     assert outcomes[-1] is LoginOutcome.LOCKED
@@ -334,6 +335,19 @@ async def test_rate_limit_refusals_by_limit(
     after = await scrape(http)
     assert delta(after, before, "alafia_rate_limit_refusals_total", limit="member_check") == 2
     assert delta(after, before, "alafia_rate_limit_refusals_total", limit="login_ip") == 1
+
+
+async def test_a_real_limit_counts_its_refusals(
+    gateway: tuple[Starlette, httpx.AsyncClient, Now],
+) -> None:
+    """The gateway's own limits feed the counter, named as operations.md lists them."""
+    app, http, _ = gateway
+    before = await scrape(http)
+    checks = shared(app).limits.member_checks
+    for _ in range(checks.rate.limit + 2):
+        await checks.hit("+2290197000555")
+    after = await scrape(http)
+    assert delta(after, before, "alafia_rate_limit_refusals_total", limit="member_check") == 2
 
 
 # -- who may read them ---------------------------------------------------------------

@@ -77,9 +77,10 @@ async def write_book(
     await mobile_payment(billing, failed, 3150, PaymentState.FAILED)
     await mobile_payment(billing, failed, 1000, None)  # still waiting for the payer
 
-    agent_id = await Agents(sessions, lambda: NOW).add(
+    agent = await Agents(sessions, lambda: NOW).add(
         AGENT_PHONE, "Koffi Agent", "MS-PARAKOU", "cli:test"
     )
+    agent_id = agent.agent_id
     in_cash = await enrol_household(enrolment, "+2290197000703", persons=4)
     for amount in (2000, 1150):
         await billing.record_cash(
