@@ -23,8 +23,8 @@ class MaskingFormatter(logging.Formatter):
 
     # The traceback is cached on the record (`exc_text`) for every other handler: cache
     # it masked.
-    def formatException(self, ei: ExcInfo) -> str:  # noqa: N802 (logging's name)
+    def formatException(self, ei: ExcInfo) -> str:
         return mask(super().formatException(ei))
 
-    def formatStack(self, stack_info: str) -> str:  # noqa: N802 (logging's name)
+    def formatStack(self, stack_info: str) -> str:
         return mask(super().formatStack(stack_info))

@@ -1,6 +1,6 @@
 """What a log line must not carry, taken out of its text: phone numbers, national IDs
-(NPI), the values of query strings, secrets, long numbers in URL paths (member numbers) and the name fields of structured
-text.
+(NPI), the values of query strings, secrets, long numbers in URL paths (member numbers)
+and the name fields of structured text.
 
 It works on the finished line (message, traceback, stack) because a library's message or
 an exception's text is a string by the time it reaches us. Names cannot be recognised in
