@@ -36,6 +36,10 @@ from gateway.app import create_app
 from gateway.enrolment.service import EnrolmentService
 from gateway.scheme import document as scheme
 from gateway.settings import Settings
+from tests.support import log_privacy
+
+# Every log record of the run is checked for personal data (tests/support/log_privacy.py).
+pytest_plugins = ("tests.support.log_privacy",)
 
 DATA_TABLES = (
     "audit_log",
@@ -205,6 +209,7 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[Starlette]:
 def clean(database_url: str, redis_url: str, clock: Clock) -> Iterator[None]:
     """Each test starts with no household and no USSD session."""
     clock.day = TODAY
+    log_privacy.harvest(database_url)  # what the tests before stored, before it goes
     engine = create_engine_sync(database_url)
     with engine.begin() as connection:
         for table in DATA_TABLES:
@@ -214,6 +219,7 @@ def clean(database_url: str, redis_url: str, clock: Clock) -> Iterator[None]:
     redis.flushdb()
     redis.close()
     yield
+    log_privacy.harvest(database_url)
 
 
 @pytest.fixture
