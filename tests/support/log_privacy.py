@@ -188,6 +188,12 @@ def harvest(database_url: str) -> None:
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def harvest_personal_data() -> Callable[[str], None]:
+    """`harvest`, for the fixture that empties the test database."""
+    return harvest
+
+
 def remember(kind: str, value: str) -> None:
     """Adds one value (kind: phone, national_id, name, member_no) to what is looked for."""
     if _current:
