@@ -9,7 +9,9 @@ Talking SDK), tracebacks and stacks included. At the end each distinct line is c
 
 - against the personal data the tests actually stored: the phones (in every form people
   and aggregators write them), national IDs, names and member numbers found in the
-  personal columns of the test database (`harvest`, called by the `clean` fixture before
+  personal columns of the test database (members' names word by word; agents' and
+  payers' names whole, since tests name agents "Other Agent", and "Other" is in
+  httpx's "303 See Other") (`harvest`, called by the `clean` fixture before
   it empties the tables and after each test), plus the demo seed's phones;
 - against shapes, whoever's data it is: a full E.164 number, an NPI-shaped ten-digit
   number next to an identifier key, a `token=` with its value.
@@ -57,9 +59,9 @@ COLUMNS = (
     ("members", "member_no", "member_no"),
     ("households", "phone", "phone"),
     ("agents", "phone", "phone"),
-    ("agents", "name", "name"),
+    ("agents", "name", "full_name"),
     ("payments", "payer_phone", "phone"),
-    ("payments", "payer_name", "name"),
+    ("payments", "payer_name", "full_name"),
     ("messages", "phone", "phone"),
     ("sms_opt_outs", "phone", "phone"),
     ("facility_phones", "phone", "phone"),
@@ -85,6 +87,7 @@ class KnownPersonalData:
 
     numbers: dict[str, str] = field(default_factory=dict)  # digits -> what they are
     names: dict[str, str] = field(default_factory=dict)  # a word of a name -> the name
+    full_names: set[str] = field(default_factory=set)
     member_nos: set[str] = field(default_factory=set)
 
     def add(self, kind: str, value: str | None) -> None:
@@ -103,6 +106,8 @@ class KnownPersonalData:
             for word in _WORD.findall(value):
                 if len(word) >= MIN_NAME:
                     self.names[word] = value
+        elif kind == "full_name" and len(value) >= MIN_NAME:
+            self.full_names.add(value)
 
     def findings(self, lines: Iterable[Logged]) -> Iterator[tuple[Logged, str]]:
         for logged in lines:
@@ -115,6 +120,9 @@ class KnownPersonalData:
             yield self.numbers[number]
         for word in sorted({*_WORD.findall(line)} & self.names.keys()):
             yield f"name {self.names[word]!r} ({word})"
+        for name in sorted(self.full_names):
+            if name in line and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", line):
+                yield f"name {name!r}"
         in_urls = {n for part in _URL_PART.findall(line) for n in _NUMBER.findall(part)}
         for number in sorted(in_urls & self.member_nos):
             yield f"member number {number} in a URL"
@@ -195,7 +203,8 @@ def harvest_personal_data() -> Callable[[str], None]:
 
 
 def remember(kind: str, value: str) -> None:
-    """Adds one value (kind: phone, national_id, name, member_no) to what is looked for."""
+    """Adds one value (kind: phone, national_id, name, full_name, member_no) to what is
+    looked for."""
     if _current:
         _current[0].known.add(kind, value)
 
@@ -212,6 +221,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     def configure_and_keep_scanning(*args: Any, **kwargs: Any) -> None:
         original(*args, **kwargs)
+        root = logging.getLogger()
+        for handler in root.handlers:  # the product's handler writes what it would have
+            handler.setLevel(root.level)
         plugin.attach()
 
     logs.configure = configure_and_keep_scanning  # type: ignore[assignment]
