@@ -3,16 +3,17 @@ formatter, and the run fails if one of them carries personal data.
 
 A handler with `MaskingFormatter` sits on the root logger at DEBUG from the start of the
 session to its end, with the library levels `logs.configure` sets, so it sees what
-production would write at LOG_LEVEL=DEBUG: our loggers and every
-library's (httpx, httpcore, uvicorn, SQLAlchemy, alembic, urllib3 under the Africa's
-Talking SDK), tracebacks and stacks included. At the end each distinct line is checked
+production would write at LOG_LEVEL=DEBUG: our loggers and every library's (httpx,
+httpcore, uvicorn, SQLAlchemy, alembic, urllib3 under the Africa's Talking SDK),
+tracebacks and stacks included. At the end each distinct line is checked
 
-- against the personal data the tests actually stored: the phones (in every form people
-  and aggregators write them), national IDs, names and member numbers found in the
-  personal columns of the test database (members' names word by word; agents' and
-  payers' names whole, since tests name agents "Other Agent", and "Other" is in
-  httpx's "303 See Other") (`harvest`, called by the `clean` fixture before
-  it empties the tables and after each test), plus the demo seed's phones;
+- against the personal data of the tests: the phones (in every form people and
+  aggregators write them), national IDs, names and member numbers found in the personal
+  columns of the test database (`harvest`, called by the `clean` fixture before it empties
+  the tables and after each test), and every +229 number written in the tests' sources
+  and the demo seed (callers who are never stored). Members' names are matched word by
+  word; agents' and payers' names whole, since tests name an agent "Other Agent" and
+  httpx writes "303 See Other";
 - against shapes, whoever's data it is: a full E.164 number, an NPI-shaped ten-digit
   number next to an identifier key, a `token=` with its value.
 
@@ -29,6 +30,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +39,8 @@ from sqlalchemy import text
 from gateway import logs
 from gateway.logs.formatter import MaskingFormatter
 
+TESTS = Path(__file__).resolve().parent.parent
+_BENIN_PHONE = re.compile(r"\+229(?:01)?\d{8}(?!\d)")
 # The log line without its time: identical lines are checked once.
 LINE = "%(levelname)s %(name)s: %(message)s"
 MIN_NAME = 3
@@ -228,10 +232,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
     logs.configure = configure_and_keep_scanning  # type: ignore[assignment]
     config.add_cleanup(lambda: setattr(logs, "configure", original))
+    for phone in phones_in_test_data():
+        plugin.known.add("phone", phone)
+
+
+def phones_in_test_data() -> set[str]:
+    """The Beninese numbers written in the tests and the demo seed: also those of callers
+    who are never stored (a stranger dialling, an opt-out), which `harvest` cannot see."""
     from gateway import demo
 
-    for phone in (demo.DESK_PHONE, demo.AGENT):
-        plugin.known.add("phone", phone)
+    sources = [*TESTS.rglob("*.py"), Path(demo.__file__)]
+    return {phone for path in sources for phone in _BENIN_PHONE.findall(path.read_text())}
 
 
 def pytest_runtest_logstart(nodeid: str) -> None:
