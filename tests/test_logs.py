@@ -117,6 +117,7 @@ def register_like_server() -> Iterator[str]:
 def test_httpx_and_uvicorn_lines_keep_the_keys_but_not_the_values(
     written: io.StringIO, register_like_server: str
 ) -> None:
+    assert logging.getLogger("httpx").getEffectiveLevel() == logging.DEBUG  # as configured
     with httpx.Client() as client:
         client.get(
             f"{register_like_server}/api_fhir_r4/Patient/",

@@ -167,14 +167,32 @@ class LogPrivacy:
     known: KnownPersonalData = field(default_factory=KnownPersonalData)
     findings: list[tuple[Logged, str]] = field(default_factory=list)
 
+    levels: dict[str, int] = field(default_factory=dict)
+
     def attach(self) -> None:
         root = logging.getLogger()
         if self.handler not in root.handlers:
             root.addHandler(self.handler)
         root.setLevel(logging.DEBUG)
 
+    def remember_levels(self) -> None:
+        self.levels = {name: logger.level for name, logger in _loggers()}
+
+    def restore_levels(self) -> None:
+        """Each test starts with the levels of the session's start: a command run by an
+        earlier test (`alafia dial` quiets httpx for its screens) would hide records."""
+        for name, logger in _loggers():
+            level = self.levels.get(name, logging.NOTSET)
+            if logger.level != level:
+                logger.setLevel(level)
+
     def detach(self) -> None:
         logging.getLogger().removeHandler(self.handler)
+
+
+def _loggers() -> list[tuple[str, logging.Logger]]:
+    manager = logging.Logger.manager
+    return [(n, x) for n, x in list(manager.loggerDict.items()) if isinstance(x, logging.Logger)]
 
 
 _PLUGIN = pytest.StashKey[LogPrivacy]()
@@ -219,6 +237,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _current[:] = [plugin]
     plugin.attach()
     logs.quiet_libraries()  # as `logs.configure` does in production
+    plugin.remember_levels()
     # The product's `logs.configure` (run by `alafia` commands under test) replaces the
     # root's handlers and level: it keeps ours and DEBUG.
     original: Callable[..., Any] = logs.configure
@@ -248,6 +267,7 @@ def phones_in_test_data() -> set[str]:
 def pytest_runtest_logstart(nodeid: str) -> None:
     if _current:
         _current[0].attach()
+        _current[0].restore_levels()
         _current[0].handler.test = nodeid
 
 
