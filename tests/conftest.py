@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,6 +36,10 @@ from gateway.app import create_app
 from gateway.enrolment.service import EnrolmentService
 from gateway.scheme import document as scheme
 from gateway.settings import Settings
+
+# Every log record of the run is checked for personal data (tests/support/log_privacy.py);
+# pytester runs that check on a small suite of its own (tests/test_logs.py).
+pytest_plugins = ("tests.support.log_privacy", "pytester")
 
 DATA_TABLES = (
     "audit_log",
@@ -210,9 +214,12 @@ async def app(settings: Settings, clock: Clock) -> AsyncIterator[Starlette]:
 
 
 @pytest.fixture
-def clean(database_url: str, redis_url: str, clock: Clock) -> Iterator[None]:
+def clean(
+    database_url: str, redis_url: str, clock: Clock, harvest_personal_data: Callable[[str], None]
+) -> Iterator[None]:
     """Each test starts with no household and no USSD session."""
     clock.day = TODAY
+    harvest_personal_data(database_url)  # what the tests before stored, before it goes
     engine = create_engine_sync(database_url)
     with engine.begin() as connection:
         for table in DATA_TABLES:
@@ -224,6 +231,7 @@ def clean(database_url: str, redis_url: str, clock: Clock) -> Iterator[None]:
     redis.flushdb()
     redis.close()
     yield
+    harvest_personal_data(database_url)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,10 @@ from gateway.scheme import document as scheme
 from gateway.settings import Settings
 from tests.conftest import Clock
 from tests.support.http_server import serve
+from tests.support.log_privacy import KnownPersonalData
+
+# A line of `logs.configure`'s format: 2026-12-03 01:21:07,123 INFO gateway.x: ...
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \S+: ")
 
 
 @pytest.fixture
@@ -171,3 +176,12 @@ def test_demo_runs_the_whole_loop_enrol_pay_callback_cover(tmp_path: Path) -> No
     assert "embedded Redis" in output
     assert "SANDBOX" in output
     assert (tmp_path / "data" / "alafia.sqlite3").exists()
+    # Its log lines (the SMS it prints are not logs) carry neither the caller nor the
+    # names enrolled: the scan of the suite's logs does not see this child process.
+    known = KnownPersonalData()
+    known.add("phone", "+2290197000601")
+    for name in ("DOSSA", "Dossa", "Yao"):  # as typed and as stored
+        known.add("name", name)
+    logged = [line for line in output.splitlines() if LOG_LINE.match(line)]
+    assert "USSD session s1 opened by" in "\n".join(logged)
+    assert [(line, found) for line in logged for found in known.found_in(line)] == []

@@ -431,7 +431,7 @@ async def test_the_figures_count_today_the_campaign_and_cash_held(
     rt = shared(app)
     ledger = part(app, Payments).ledger
     agent_id = await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
-    other_id = await add_agent(app, "+2290197000602", "Other", "MS-PARAKOU", pin=PIN)
+    other_id = await add_agent(app, "+2290197000602", "Afi Zinsou", "MS-PARAKOU", pin=PIN)
     # Before the campaign (the school window opens on 1 September), during it, today.
     clock.day = date(2026, 8, 20)
     before = await register(app, "+2290197000701", persons=4, agent_id=agent_id, day=clock.day)
