@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
+import tomllib
 from pathlib import Path
 from types import ModuleType
 
@@ -107,3 +109,20 @@ def test_the_lock_pins_every_package_with_hashes() -> None:
     assert text.count("--hash=sha256:") >= len(requirements)
     assert {"starlette", "python-multipart", "jinja2", "h11", "uvicorn"} <= set(pins)
     assert tuple(int(part) for part in pins["starlette"].split(".")[:2]) >= (1, 0)
+
+
+def test_the_lock_holds_every_dependency_the_project_declares() -> None:
+    """A dependency added to pyproject.toml but not locked would make the deploy's
+    `pip install --no-deps .` leave it out: the lock is made again when one is added."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = project["dependencies"] + project["optional-dependencies"]["dci"]
+    text = (ROOT / "requirements.lock").read_text()
+    locked = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in text.splitlines()
+        if line and line[0].isalpha()
+    }
+    names = {re.split(r"[\[<>=;! ]", spec, maxsplit=1)[0] for spec in declared}
+    wanted = {name.lower().replace("_", "-") for name in names}
+
+    assert wanted - locked == set()
