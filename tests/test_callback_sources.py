@@ -149,6 +149,7 @@ async def through_uvicorn(app: Starlette, trusted: str, headers: dict[str, str])
             forwarded_allow_ips=trusted,
             lifespan="off",  # the app's own lifespan already runs (the module fixture)
             log_level="warning",
+            log_config=None,  # as `alafia serve`: its lines go through the root's masking
         )
     )
     serving = asyncio.create_task(server.serve())
