@@ -68,6 +68,7 @@ def gateway_url(settings: Settings, clock: Clock) -> Iterator[str]:
             host="127.0.0.1",
             port=port,
             log_level="warning",
+            log_config=None,  # as `alafia serve`: its lines go through the root's masking
             lifespan="on",
             loop="asyncio",
         )
