@@ -5,7 +5,6 @@ from the database itself (`state`), needing nothing from the others."""
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import Sequence
 
@@ -14,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gateway.callback_guard import same_secret
 from gateway.capability import Built, Capability
 from gateway.infrastructure import Shared
 from gateway.metrics import events, state
@@ -61,9 +61,7 @@ class Metrics(Capability):
                 status_code=403,
             )
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.strip().encode(), self.token.encode()
-        ):
+        if scheme.lower() != "bearer" or not same_secret(given.strip(), self.token):
             return JSONResponse(
                 {"error": "a bearer token (METRICS_TOKEN) is required"},
                 status_code=401,

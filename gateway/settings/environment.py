@@ -15,6 +15,11 @@ class ConfigError(ValueError):
         super().__init__("\n".join(self.problems))
 
 
+# The shortest secret a network-facing token may be (callbacks, metrics): long enough that
+# guessing is hopeless; a shorter one is usually a placeholder left in a config file.
+MIN_TOKEN_LENGTH = 16
+
+
 class Environment:
     """The variables being read, and every problem found in them so far.
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.settings.environment import Environment
-
-MIN_TOKEN_LENGTH = 16  # a guessable token would open the figures to anyone
+from gateway.settings.environment import MIN_TOKEN_LENGTH, Environment
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ Every problem is named at once, like every `ConfigError`, and no secret is repea
 from __future__ import annotations
 
 from gateway.settings import SANDBOX, Settings
+from gateway.settings.environment import MIN_TOKEN_LENGTH
 
-# Long enough that guessing is hopeless (MAKE_ONE prints 32 characters); a short token is
-# usually a placeholder left in a config file.
-MIN_TOKEN_LENGTH = 16
+# MAKE_ONE prints 32 characters, twice MIN_TOKEN_LENGTH.
 MAKE_ONE = 'make one with: python3 -c "import secrets; print(secrets.token_urlsafe(24))"'
 
 
