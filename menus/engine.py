@@ -115,6 +115,11 @@ class Engine:
         asked = self.nodes.get(node)
         return isinstance(asked, Ask) and asked.secret
 
+    def is_spoken(self, node: str) -> bool:
+        """The question at `node` wants words a keypad cannot type: a voice host records it."""
+        asked = self.nodes.get(node)
+        return isinstance(asked, Ask) and asked.spoken
+
     def resumable(self, state: SessionState) -> dict[str, Any] | None:
         """What to keep so that a dropped session can be continued from the next dial."""
         journey = self.journeys[state.node.split(".", 1)[0]]

@@ -139,7 +139,10 @@ class Ask:
 
     A `secret` answer (an agent's PIN) is masked in what the session keeps of the
     aggregator's text; the journey must hand it to an effect in the same hop and keep
-    no copy in the session's data."""
+    no copy in the session's data.
+
+    A `spoken` answer (a name) is one a keypad cannot type: a voice host records it and
+    answers with `menus.recorded.answer(...)`, which `parse` must then accept."""
 
     id: str
     _: KW_ONLY
@@ -148,6 +151,7 @@ class Ask:
     save: Save
     next: Next
     secret: bool = False
+    spoken: bool = False
 
 
 @dataclass(frozen=True)
