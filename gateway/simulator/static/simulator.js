@@ -116,8 +116,14 @@
   }
 
   /* The server */
+  // `data-busy` on the phone says a request is out (what a test waits on).
+  function setBusy(busy) {
+    phoneState.busy = busy;
+    root.dataset.busy = String(busy);
+  }
+
   async function post(path, fields) {
-    phoneState.busy = true;
+    setBusy(true);
     const form = new URLSearchParams({ ...fields, csrf: root.dataset.csrf, phoneNumber: phone.value });
     try {
       const reply = await fetch(path, {
@@ -130,7 +136,7 @@
     } catch (error) {
       return { status: 0, text: texts.network_error };
     } finally {
-      phoneState.busy = false;
+      setBusy(false);
     }
   }
 
