@@ -8,12 +8,15 @@ and every middleware and guard of the real callback runs as for the aggregator.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.types import ASGIApp, Message
+
+log = logging.getLogger(__name__)
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -75,7 +78,14 @@ async def post_form(
         elif message["type"] == "http.response.body":
             chunks.append(bytes(message.get("body", b"")))
 
-    await app(scope, receive, send)
+    try:
+        await app(scope, receive, send)
+    except Exception:
+        # Starlette has answered 500 and raises again for the server to log: logged here,
+        # where the server would have, and the 500 goes back to the page.
+        log.exception("the callback %s failed for the simulator", path)
+        if not chunks:
+            status, headers, chunks = 500, [], [b"Internal Server Error"]
     named = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in headers}
     return Answer(
         status,

@@ -12,6 +12,9 @@ from dataclasses import replace
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from db.values import StaffRole
 from gateway.simulator.capability import Simulator
@@ -238,3 +241,18 @@ async def test_without_a_voice_channel_the_page_is_told_404(
     finally:
         routes.extend(voice)
     assert answer.status_code == 404
+
+
+async def test_a_channel_that_fails_gives_the_page_a_500_not_a_crash(
+    demo: httpx.AsyncClient, demo_app: Starlette
+) -> None:
+    async def broken(request: Request) -> Response:
+        raise RuntimeError("the voice host fell over")
+
+    demo_app.router.routes.insert(0, Route("/voice", broken, methods=["POST"]))
+    try:
+        call = {"session": "00ff00ff00ff00bb", "phoneNumber": "97000001", "number": "3322"}
+        answer = await demo.post("/simulator/voice", data={**call, "isActive": "1"})
+    finally:
+        demo_app.router.routes.pop(0)
+    assert answer.status_code == 500
