@@ -1,8 +1,9 @@
 """The phone simulator in a real browser (Debian's headless Chromium driven by Playwright),
 against the whole gateway served by uvicorn, in the demo's mode with the callbacks'
 secrets set: a household of two is enrolled by pressing the keypad's buttons, names
-typed by multi-tap; then a call walks a scripted voice menu that speaks Africa's
-Talking's voice protocol (tests/simulator/voice_peer.py).
+typed by multi-tap; then a call finds no voice channel (the page says so), and once a
+scripted voice menu that speaks Africa's Talking's voice protocol is at /voice
+(tests/simulator/voice_peer.py), walks it.
 
 Without /usr/bin/chromium the module is skipped, unless ALAFIA_REQUIRE_BROWSER=1 (CI).
 """
@@ -20,6 +21,7 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.applications import Starlette
 
 from db import models
 from gateway.app import create_app
@@ -70,25 +72,20 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def voice() -> ScriptedVoice:
-    return ScriptedVoice(AT_TOKEN)
-
-
-@pytest.fixture(scope="module")
-def gateway_url(
-    database_url: str,
-    redis_url: str,
-    clock: Clock,
-    voice: ScriptedVoice,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[str]:
-    """The whole gateway as `alafia demo` runs it (tokens set all the same), in a thread
-    with its own event loop, the scripted voice menu at /voice."""
+def served_app(
+    database_url: str, redis_url: str, clock: Clock, tmp_path_factory: pytest.TempPathFactory
+) -> Starlette:
     settings = gateway_settings(
         database_url, redis_url, tmp_path_factory.mktemp("simulator"), demo=True
     )
-    app = create_app(settings, clock)
-    voice.mount(app)
+    return create_app(settings, clock)
+
+
+@pytest.fixture(scope="module")
+def gateway_url(served_app: Starlette) -> Iterator[str]:
+    """The whole gateway as `alafia demo` runs it (tokens set all the same), in a thread
+    with its own event loop."""
+    app = served_app
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -180,10 +177,28 @@ async def test_a_whole_household_enrolment_on_the_keypad(
 
 
 async def test_a_call_to_the_voice_menu_shows_what_would_be_said(
-    page: Page, voice: ScriptedVoice, gateway_url: str, clean: None
+    page: Page, served_app: Starlette, gateway_url: str, clean: None
 ) -> None:
     await page.check('input[name="channel"][value="voice"]')
     await page.fill("#sim-phone", PHONE)
+    routes = served_app.router.routes
+    real = [route for route in routes if getattr(route, "path", None) == "/voice"]
+    for route in real:
+        routes.remove(route)
+    try:
+        await page.click("#sim-send")
+        await expect(page.locator("#sim-screen")).to_have_text(
+            "La voix n'est pas disponible sur ce serveur (pas de /voice)."
+        )
+        voice = ScriptedVoice(AT_TOKEN)
+        voice.mount(served_app)
+        await walk_the_voice_menu(page, voice, gateway_url)
+    finally:
+        routes[:] = [route for route in routes if getattr(route, "path", None) != "/voice"]
+        routes.extend(real)
+
+
+async def walk_the_voice_menu(page: Page, voice: ScriptedVoice, gateway_url: str) -> None:
     await page.click("#sim-send")  # calls the voice number shown
     said = page.locator("#sim-transcript")
     await expect(said).to_contain_text(WELCOME)

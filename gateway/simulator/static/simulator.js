@@ -391,14 +391,19 @@
     }
   });
   byId("sim-settings").addEventListener("submit", (event) => event.preventDefault());
+  // The fields and the transcript of the channel chosen (a reload may keep the choice).
+  function showChannel() {
+    for (const part of root.querySelectorAll("[data-channel]")) {
+      part.hidden = part.dataset.channel !== channel();
+    }
+  }
   for (const radio of document.querySelectorAll('input[name="channel"]')) {
     radio.addEventListener("change", () => {
       if (inCall()) return;
-      for (const part of root.querySelectorAll("[data-channel]")) {
-        part.hidden = part.dataset.channel !== channel();
-      }
+      showChannel();
       idle();
     });
   }
+  showChannel();
   idle();
 })();
