@@ -17,7 +17,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from db.values import StaffRole
-from gateway.simulator.capability import Simulator
+from gateway.settings import ConfigError, Settings, SimulatorSettings
+from gateway.simulator.capability import STATIC, Simulator
+from gateway.simulator.pages import PAGE_TEXTS
+from gateway.staff.language import catalogue
 from tests.conftest import Clock
 from tests.simulator.conftest import (
     AT_NETWORK,
@@ -256,3 +259,20 @@ async def test_a_channel_that_fails_gives_the_page_a_500_not_a_crash(
     finally:
         demo_app.router.routes.pop(0)
     assert answer.status_code == 500
+
+
+def test_every_text_the_script_writes_is_in_both_catalogues() -> None:
+    script = (STATIC / "simulator.js").read_text(encoding="utf-8")
+    assert set(re.findall(r"texts\.(\w+)", script)) == set(PAGE_TEXTS)
+    for lang in ("fr", "en"):
+        assert all(f"simulator.js.{name}" in catalogue(lang) for name in PAGE_TEXTS), lang
+
+
+def test_the_training_range_is_read_and_checked() -> None:
+    assert Settings.from_env({}).simulator == SimulatorSettings(phone_prefix=None)
+    spaced = Settings.from_env({"SIMULATOR_PHONE_PREFIX": " +229 01 990 "}).simulator
+    assert spaced.phone_prefix == "+22901990"
+    assert spaced.admits("+2290199000101") and not spaced.admits("+2290197000101")
+    for wrong in ("22901990", "+229", "+22901990x"):
+        with pytest.raises(ConfigError, match="SIMULATOR_PHONE_PREFIX"):
+            Settings.from_env({"SIMULATOR_PHONE_PREFIX": wrong})
