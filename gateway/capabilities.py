@@ -13,6 +13,7 @@ from gateway.metrics.capability import Metrics
 from gateway.payments.capability import Payments
 from gateway.register.capability import Register
 from gateway.scheme.capability import Scheme
+from gateway.simulator.capability import Simulator
 from gateway.sms.capability import Sms
 from gateway.staff.capability import Staff
 from gateway.ussd.capability import Ussd
@@ -27,6 +28,7 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     Agents,
     Ussd,
     Staff,
+    Simulator,
     Imports,
     Backups,
 )

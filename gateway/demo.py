@@ -64,6 +64,7 @@ def welcome(settings: Settings, host: str, port: int, seeded: Seeded) -> str:
         f"\nAlafia demo is running on http://{host}:{port}\n"
         f"Dial it from another terminal:\n"
         f"    alafia dial --url http://{host}:{port}/ussd\n"
+        f"Or open the phone simulator in a browser: http://{host}:{port}/simulator\n"
         f"Or point Africa's Talking's USSD callback at http://<this host>:{port}/ussd\n"
         f"Payments: {payments.default_provider}"
         + (

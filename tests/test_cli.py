@@ -169,10 +169,16 @@ def test_demo_runs_the_whole_loop_enrol_pay_callback_cover(tmp_path: Path) -> No
             time.sleep(0.5)
             rights = dial(f"s3-{time.monotonic()}", ["3"])
         assert "Soins couverts à partir du" in rights and "Déjà payé: 1 575 FCFA" in rights
+        # The phone simulator is open in the demo, without a login (gateway/simulator).
+        simulator = httpx.post(
+            f"{url}/simulator/ussd",
+            data={"session": "00c0ffee", "phoneNumber": "97000602", "code": "*384*22#", "text": ""},
+        )
+        assert simulator.status_code == 200 and simulator.text.startswith("CON "), simulator.text
     finally:
         demo.terminate()
         output, _ = demo.communicate(timeout=30)
-    assert "alafia dial --url" in output
+    assert "alafia dial --url" in output and "/simulator" in output
     assert "embedded Redis" in output
     assert "SANDBOX" in output
     assert (tmp_path / "data" / "alafia.sqlite3").exists()

@@ -8,8 +8,9 @@ them all before the next start rather than one per restart.
 `environment` holds the reader every section goes through, which records a problem and
 goes on rather than stopping at the first. A section with settings of its own is read in
 its own module: mobile money in `payments`, SMS in `sms`, the central register in
-`register`, limits on bodies and rates in `limits`; this one reads the rest (storage,
-Redis, the USSD session, the place and the logs) and puts them together.
+`register`, limits on bodies and rates in `limits`, the phone simulator in `simulator`;
+this one reads the rest (storage, Redis, the USSD session, the place and the logs) and
+puts them together.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gateway.settings.limits import LimitSettings, Rate
 from gateway.settings.metrics import MetricsSettings
 from gateway.settings.payments import SANDBOX, PaymentSettings
 from gateway.settings.register import RegisterSettings
+from gateway.settings.simulator import SimulatorSettings
 from gateway.settings.sms import SmsSettings
 
 # What the rest of the gateway imports from here, wherever in the package it is defined.
@@ -41,6 +43,7 @@ __all__ = [
     "Rate",
     "RegisterSettings",
     "Settings",
+    "SimulatorSettings",
     "SmsSettings",
 ]
 
@@ -118,6 +121,7 @@ class Settings:
     register: RegisterSettings
     limits: LimitSettings
     metrics: MetricsSettings
+    simulator: SimulatorSettings
 
     @property
     def stats_cache(self) -> int:
@@ -164,4 +168,5 @@ class Settings:
             register=RegisterSettings._read(env),
             limits=LimitSettings._read(env),
             metrics=MetricsSettings._read(env),
+            simulator=SimulatorSettings._read(env),
         )

@@ -36,6 +36,8 @@ from gateway.staff.pages import render
 
 LOGIN = "/admin/login"
 HOME = "/admin"
+# Where a login may lead back to: the dashboard, and the phone simulator it links to.
+AFTER_LOGIN = (HOME, "/simulator")
 
 StaffEndpoint = Callable[[Request, StaffUser], Awaitable[Response]]
 
@@ -103,11 +105,11 @@ def same_origin(request: Request) -> bool:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after the login: only a page of the dashboard, never another site
-    (`//evil.example`, `/\\evil.example` and `https://...` are all refused)."""
+    """Where to go after the login: only a page of the dashboard or the simulator, never
+    another site (`//evil.example`, `/\\evil.example` and `https://...` are all refused)."""
     if (
         not target
-        or not target.startswith(HOME)
+        or not target.startswith(AFTER_LOGIN)
         or "//" in target
         or "\\" in target
         or any(ord(ch) < 32 for ch in target)
