@@ -33,12 +33,25 @@ class Money:
 Text = Union[T, str]  # noqa: UP007 - runtime alias used in isinstance-free code
 
 
+# Keys starting with this are about the catalogue, not texts to show: `_status`
+# (`draft` until a speaker has reviewed it), `_reviewed_by`, `_encoding` (`gsm7` when the
+# language is written folded into GSM-7, `ucs2` when it keeps letters such as ɔ and ɛ).
+META = "_"
+DRAFT, REVIEWED = "draft", "reviewed"
+
+
 class Catalogue:
     """The texts of one language. Missing keys fail loudly in tests, not on a phone."""
 
     def __init__(self, language: str, texts: Mapping[str, str]) -> None:
         self.language = language
-        self.texts = dict(texts)
+        self.texts = {k: v for k, v in texts.items() if not k.startswith(META)}
+        self.meta = {k: v for k, v in texts.items() if k.startswith(META)}
+
+    @property
+    def reviewed(self) -> bool:
+        """A speaker has read it: only then is it offered to callers by default."""
+        return self.meta.get("_status") == REVIEWED
 
     def render(self, text: Text) -> str:
         if isinstance(text, str):
