@@ -67,10 +67,11 @@ def read(text: str) -> tuple[dict[str, str], list[Entry]]:
     """The header's fields and the entries; ValueError names the line that is not PO."""
     entries: list[Entry] = []
     current: dict[str, str] = {}
+    notes: list[str] = []
     fuzzy, start, last = False, 0, ""
 
     def close() -> None:
-        nonlocal current, fuzzy
+        nonlocal current, fuzzy, notes
         if current:
             if "msgid" not in current or "msgstr" not in current:
                 raise ValueError(f"line {start}: an entry without msgid or msgstr")
@@ -79,11 +80,12 @@ def read(text: str) -> tuple[dict[str, str], list[Entry]]:
                     current.get("msgctxt", ""),
                     current["msgid"],
                     current["msgstr"],
+                    notes,
                     fuzzy=fuzzy,
                     line=start,
                 )
             )
-        current, fuzzy = {}, False
+        current, fuzzy, notes = {}, False, []
 
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -91,6 +93,8 @@ def read(text: str) -> tuple[dict[str, str], list[Entry]]:
             if current and (not line or "msgstr" in current):
                 close()  # a blank line or a comment after msgstr: the next entry's
             fuzzy = fuzzy or (line.startswith("#,") and "fuzzy" in line)
+            if line.startswith("#."):
+                notes.append(line[2:].strip())
             continue
         keyword, _, rest = line.partition(" ")
         if line.startswith('"'):
