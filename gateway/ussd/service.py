@@ -170,6 +170,8 @@ class UssdService:
         resume = json.loads(raw_resume) if raw_resume and not hop.text else None
         if resume is not None and resume.get("node") not in self.engine.nodes:
             resume = None  # a snapshot from a journey that has since changed
+        if resume is not None and resume.get("language") not in self.engine.catalogues:
+            resume = {**resume, "language": self.default_language}  # no longer offered
         language = str(
             (resume or {}).get("language") or caller.get("language") or self.default_language
         )

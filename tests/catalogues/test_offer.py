@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis import Redis
 from starlette.applications import Starlette
 
 from gateway.app import create_app
@@ -81,3 +82,17 @@ async def test_a_draft_enabled_by_the_operator_is_offered_and_shown_in_ucs2(
         assert "ɔ" in home and not gsm.is_gsm7(home)
         assert gsm.fits(home, settings.ussd_max_chars)
         assert home.endswith("98 Suitɛ 0 Rɛtɔur")  # the menu paged for UCS-2's 80
+
+
+async def test_a_dropped_session_in_a_language_no_longer_offered_resumes_in_the_default(
+    settings: Settings, clock: Clock, clean: None, catalogues_dir: Path, redis_url: str
+) -> None:
+    # kept while the draft was enabled; the gateway has restarted without it since
+    snapshot = {"node": "enrol.last_name", "language": CODE, "data": {}, "cursor": {}, "back": []}
+    redis = Redis.from_url(redis_url)
+    redis.set(f"ussd:{{{HOP['phoneNumber']}}}:resume", json.dumps(snapshot))
+    redis.close()
+    async for http in _gateway(replace(settings, catalogues_dir=catalogues_dir), clock):
+        offer = await hop(http, "ATUid_draft_3", "")
+        assert offer.startswith("CON ") and gsm.is_gsm7(offer), offer
+        assert await hop(http, "ATUid_draft_3", "1") == "CON Chef de ménage\nNom de famille:"
