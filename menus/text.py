@@ -7,6 +7,7 @@ screen is put into words at the last moment, in the session's language.
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -73,6 +74,11 @@ class Catalogue:
     def money(self, amount: int) -> str:
         grouped = f"{amount:,}".replace(",", self.texts.get("thousands_separator", " "))
         return self.texts["money"].format(amount=grouped)
+
+
+def placeholders(template: str) -> set[str]:
+    """The `{fields}` of a text; ValueError when its braces do not pair."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 def load_catalogues(package: str = "menus", folder: str = "catalogues") -> dict[str, Catalogue]:

@@ -9,8 +9,8 @@ the longest values. Every problem is listed; none stops the others being found.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,6 @@ from gateway.catalogues.installed import (
     SCREENS,
     SMS,
     SOURCE_LANGUAGE,
-    catalogues,
     installed_files,
     read,
     shipped,
@@ -29,7 +28,7 @@ from gateway.catalogues.worst_case import SMS_VALUES
 from menus import gsm
 from menus.journeys import all_journeys
 from menus.nodes import Ask, Menu, Say
-from menus.text import DRAFT, REVIEWED, Catalogue, Money, T
+from menus.text import DRAFT, REVIEWED, Catalogue, Money, T, placeholders
 
 LIMITS = (160, 182)  # what operators cut screens at (USSD_MAX_CHARS takes only these)
 # Keys the Catalogue itself reads to format values, not named by any journey.
@@ -53,11 +52,6 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.language} {self.part}" + (f" {self.key}" if self.key else "")
         return f"{where}: {self.what}"
-
-
-def placeholders(template: str) -> set[str]:
-    """The `{fields}` of a text; ValueError when its braces do not pair."""
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 def check_texts(source: Catalogue, catalogue: Catalogue, part: str) -> list[Problem]:
@@ -223,8 +217,12 @@ def check_all(directory: Path) -> list[Problem]:
                 read(language, path)
             except ValueError as error:
                 problems.append(Problem(language, part, "", str(error)))
-    screens = catalogues(SCREENS, directory)
-    sms = catalogues(SMS, directory)
+    # Every readable file, including those the gateway leaves out as incomplete.
+    screens, sms = shipped(SCREENS), shipped(SMS)
+    for part, found in ((SCREENS, screens), (SMS, sms)):
+        for language, path in installed_files(part, directory).items():
+            with suppress(ValueError):
+                found.setdefault(language, read(language, path))
     for language in sorted(set(screens) | set(sms)):
         problems += check_language(screens, sms, language)
     return problems

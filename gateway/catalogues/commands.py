@@ -11,6 +11,7 @@ from gateway.catalogues import installed, translation
 from gateway.catalogues.checks import Problem, check_all
 from gateway.commands import refused
 from gateway.settings import Settings
+from menus.text import Catalogue
 
 
 def export(settings: Settings, args: argparse.Namespace) -> int:
@@ -29,7 +30,7 @@ def export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _encoding_of(catalogue: installed.Catalogue | None) -> str:
+def _encoding_of(catalogue: Catalogue | None) -> str:
     """A known language's own choice; UCS-2 for a new one, the smaller room."""
     if catalogue is None:
         return "ucs2"

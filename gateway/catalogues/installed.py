@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from menus.text import Catalogue, load_catalogues
+from menus.text import Catalogue, load_catalogues, placeholders
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +59,39 @@ def read(language: str, path: Path) -> Catalogue:
 
 
 def found(part: str, directory: Path) -> dict[str, Found]:
-    """Shipped and installed catalogues of `part`; an unreadable or shadowing file is
-    left out with a warning (`alafia catalogue check` reports it as a problem)."""
+    """Shipped and installed catalogues of `part`; an unreadable, incomplete or shadowing
+    file is left out with a warning (`alafia catalogue check` says all that is wrong)."""
     catalogues = {code: Found(c, None) for code, c in shipped(part).items()}
     for language, path in installed_files(part, directory).items():
         if language in catalogues:
             log.warning("catalogue %s ignored: %r ships with the package", path, language)
             continue
         try:
-            catalogues[language] = Found(read(language, path), path)
+            catalogue = read(language, path)
         except ValueError as error:
             log.warning("catalogue ignored: %s", error)
+            continue
+        unusable = _unusable(catalogues[SOURCE_LANGUAGE].catalogue, catalogue)
+        if unusable:  # a phone would meet a missing text: never offered
+            log.warning("catalogue %s ignored: %s (alafia catalogue check)", path, unusable)
+            continue
+        catalogues[language] = Found(catalogue, path)
     return catalogues
+
+
+def _unusable(source: Catalogue, catalogue: Catalogue) -> str | None:
+    """Why `catalogue` cannot word every screen `source` words, if it cannot."""
+    missing = set(source.texts) - set(catalogue.texts)
+    if missing:
+        return f"{len(missing)} texts missing, {sorted(missing)[0]} first"
+    for key, text in source.texts.items():
+        try:
+            same = placeholders(text) == placeholders(catalogue.texts[key])
+        except ValueError:
+            same = False
+        if not same:
+            return f"the fields of {key} differ from French"
+    return None
 
 
 def catalogues(part: str, directory: Path) -> dict[str, Catalogue]:

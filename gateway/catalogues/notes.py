@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gateway.catalogues.checks import FORMAT_KEYS, SMS_SEGMENTS, placeholders, sms_words
+from gateway.catalogues.checks import FORMAT_KEYS, SMS_SEGMENTS, sms_words
 from gateway.catalogues.installed import SCREENS, SMS
 from gateway.catalogues.tour import Tour, tour_everything
 from menus import gsm
 from menus.screens import CONTINUE
-from menus.text import Catalogue
+from menus.text import Catalogue, placeholders
 
 TIGHTEST = 160  # several operators cut screens here; 182 leaves more room
 _FORMAT_NOTES = {

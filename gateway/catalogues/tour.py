@@ -95,8 +95,14 @@ class Tour:
 
     @classmethod
     def of(cls, catalogues: Mapping[str, Catalogue], language: str, limit: int) -> Tour:
-        """A tour of `language`; the others in `catalogues` are on its language menu."""
-        engine = _EveryPage(all_journeys(), {c: _Listening(k) for c, k in catalogues.items()})
+        """A tour of `language`; the others in `catalogues` with a name are on its
+        language menu."""
+        named = {
+            code: _Listening(catalogue)
+            for code, catalogue in catalogues.items()
+            if code == language or "language_name" in catalogue.texts
+        }
+        engine = _EveryPage(all_journeys(), named)
         engine.pages = []
         return cls(engine, language, limit)
 

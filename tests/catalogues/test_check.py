@@ -77,3 +77,14 @@ def test_a_gsm7_catalogue_must_be_written_in_gsm7(
     err = capsys.readouterr().err
     assert "qaa screens nav_back: not GSM-7: 'ɔɛ'" in err
     assert "qaa sms" not in err
+
+
+def test_the_gateway_leaves_out_a_catalogue_a_phone_would_meet_a_missing_text_in(
+    catalogues_dir: Path,
+) -> None:
+    whole = toned_texts(SCREENS_FR, _status="reviewed", _reviewed_by="A. Speaker")
+    install(catalogues_dir, "screens", CODE, whole)
+    install(catalogues_dir, "screens", "qab", {k: v for k, v in whole.items() if k != "cancel"})
+    install(catalogues_dir, "screens", "qac", {**whole, "rights_none": "ɔ {nobody}"})
+    found = installed.catalogues(installed.SCREENS, catalogues_dir)
+    assert sorted(found) == ["en", "fr", CODE]
