@@ -10,7 +10,6 @@ the longest values. Every problem is listed; none stops the others being found.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from gateway.catalogues.installed import (
     SOURCE_LANGUAGE,
     installed_files,
     read,
+    readable,
     shipped,
 )
 from gateway.catalogues.tour import Tour, TourLost, tour_everything
@@ -218,11 +218,7 @@ def check_all(directory: Path) -> list[Problem]:
             except ValueError as error:
                 problems.append(Problem(language, part, "", str(error)))
     # Every readable file, including those the gateway leaves out as incomplete.
-    screens, sms = shipped(SCREENS), shipped(SMS)
-    for part, found in ((SCREENS, screens), (SMS, sms)):
-        for language, path in installed_files(part, directory).items():
-            with suppress(ValueError):
-                found.setdefault(language, read(language, path))
+    screens, sms = readable(SCREENS, directory), readable(SMS, directory)
     for language in sorted(set(screens) | set(sms)):
         problems += check_language(screens, sms, language)
     return problems

@@ -18,8 +18,8 @@ def export(settings: Settings, args: argparse.Namespace) -> int:
     language = args.language
     if not translation.LANGUAGE_CODE.match(language):
         return refused("exported", ValueError(f"{language!r} is not a language code"))
-    screens = installed.catalogues(installed.SCREENS, settings.catalogues_dir)
-    sms = installed.catalogues(installed.SMS, settings.catalogues_dir)
+    screens = installed.readable(installed.SCREENS, settings.catalogues_dir)
+    sms = installed.readable(installed.SMS, settings.catalogues_dir)
     encoding = args.encoding or _encoding_of(screens.get(language))
     text = translation.export(language, encoding, screens, sms)
     try:

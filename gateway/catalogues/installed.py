@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,4 +96,16 @@ def _unusable(source: Catalogue, catalogue: Catalogue) -> str | None:
 
 
 def catalogues(part: str, directory: Path) -> dict[str, Catalogue]:
+    """What the gateway uses: the shipped ones, and the installed ones it can."""
     return {code: f.catalogue for code, f in found(part, directory).items()}
+
+
+def readable(part: str, directory: Path) -> dict[str, Catalogue]:
+    """Shipped and every readable installed catalogue, incomplete ones included: what
+    the checks judge and what a translator's file starts from."""
+    every = shipped(part)
+    for language, path in installed_files(part, directory).items():
+        if language not in every:
+            with suppress(ValueError):
+                every[language] = read(language, path)
+    return every

@@ -173,3 +173,14 @@ def test_a_file_that_is_not_po_is_refused_with_its_line(
     path.write_text('msgid ""\nmsgstr ""\n\nmsgctxt "screens:cancel"\nmsgid "Annuler\n', "utf-8")
     assert cli.main(["catalogue", "import", str(path), "--language", CODE]) == 2
     assert "line 5: a string in double quotes was expected" in capsys.readouterr().err
+
+
+def test_an_incomplete_installed_language_exports_with_what_it_has(
+    tmp_path: Path, catalogues_dir: Path
+) -> None:
+    (catalogues_dir / "screens").mkdir(parents=True)
+    partial = {"_status": "draft", "cancel": "ɔ", "language_name": "Essai"}
+    (catalogues_dir / "screens" / f"{CODE}.json").write_text(json.dumps(partial), "utf-8")
+    _, entries = export(tmp_path)
+    found = {e.context: e.translation for e in entries if e.translation}
+    assert found == {"screens:cancel": "ɔ", "screens:language_name": "Essai"}
