@@ -3,7 +3,8 @@
 Every reply must fit `max_chars` counted with the `CON `/`END ` prefix, in GSM-7 units
 or UCS-2 units when a character needs it. Lists that do not fit are split into pages
 (98 next, 0 back, 00 main menu); a single line too long for any page is clipped, which
-the catalogue tests forbid for our own texts.
+the catalogue checks forbid (`alafia catalogue check`). A screen in UCS-2 (a language
+written with ɔ, ɛ, tone marks) that would be clipped is shown folded into GSM-7 instead.
 """
 
 from __future__ import annotations
