@@ -7,6 +7,7 @@ from __future__ import annotations
 from gateway.agents.capability import Agents
 from gateway.backups.capability import Backups
 from gateway.capability import Capability
+from gateway.catalogues.capability import Catalogues
 from gateway.enrolment.capability import Enrolment
 from gateway.imports.capability import Imports
 from gateway.metrics.capability import Metrics
@@ -31,4 +32,5 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     Simulator,
     Imports,
     Backups,
+    Catalogues,
 )

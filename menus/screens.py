@@ -3,7 +3,8 @@
 Every reply must fit `max_chars` counted with the `CON `/`END ` prefix, in GSM-7 units
 or UCS-2 units when a character needs it. Lists that do not fit are split into pages
 (98 next, 0 back, 00 main menu); a single line too long for any page is clipped, which
-the catalogue tests forbid for our own texts.
+the catalogue checks forbid (`alafia catalogue check`). A screen in UCS-2 (a language
+written with ɔ, ɛ, tone marks) that would be clipped is shown folded into GSM-7 instead.
 """
 
 from __future__ import annotations
@@ -39,15 +40,32 @@ class Rendered:
 
 
 def render(screen: Screen, catalogue: Catalogue, page: int, max_chars: int) -> Rendered:
-    heading = [catalogue.render(line) for line in screen.heading]
-    notice = [catalogue.render(screen.notice)] if screen.notice is not None else []
-    items = [catalogue.render(item) for item in screen.items]
-    back = catalogue.render(T("nav_back"))
+    rendered = _render(screen, catalogue.render, page, max_chars)
+    if rendered.clipped and not gsm.is_gsm7(rendered.body):
+        # A language written with letters such as ɔ and ɛ needs UCS-2, which halves the
+        # room: a screen that cannot fit whole that way is shown folded into GSM-7 (ɔ as
+        # o, tone marks dropped), unless its script has no close Latin letter.
+        folded = _render(screen, lambda text: _fold(catalogue.render(text)), page, max_chars)
+        if not folded.clipped:
+            return folded
+    return rendered
+
+
+def _fold(words: str) -> str:
+    folded = gsm.fold(words)
+    return folded if folded.count("?") == words.count("?") else words
+
+
+def _render(screen: Screen, words: Callable[[Text], str], page: int, max_chars: int) -> Rendered:
+    heading = [words(line) for line in screen.heading]
+    notice = [words(screen.notice)] if screen.notice is not None else []
+    items = [words(item) for item in screen.items]
+    back = words(T("nav_back"))
     whole = notice + heading + items + ([back] if screen.can_go_back and not screen.end else [])
     prefix = END if screen.end else CONTINUE
     if gsm.fits(prefix + "\n".join(whole), max_chars):
         return Rendered(prefix + "\n".join(whole), 1, screen.end)
-    return _paginate(notice, heading, items, screen, catalogue, page, max_chars)
+    return _paginate(notice, heading, items, screen, words, page, max_chars)
 
 
 def _paginate(
@@ -55,12 +73,12 @@ def _paginate(
     heading: list[str],
     items: list[str],
     screen: Screen,
-    catalogue: Catalogue,
+    words: Callable[[Text], str],
     page: int,
     max_chars: int,
 ) -> Rendered:
-    more = catalogue.render(T("nav_more"))
-    last_nav = catalogue.render(T("nav_last_page"))
+    more = words(T("nav_more"))
+    last_nav = words(T("nav_last_page"))
 
     def fits_page(lines: list[str]) -> bool:
         return gsm.fits(CONTINUE + "\n".join([*lines, more]), max_chars)

@@ -7,6 +7,7 @@ screen is put into words at the last moment, in the session's language.
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,12 +34,25 @@ class Money:
 Text = Union[T, str]  # noqa: UP007 - runtime alias used in isinstance-free code
 
 
+# Keys starting with this are about the catalogue, not texts to show: `_status`
+# (`draft` until a speaker has reviewed it), `_reviewed_by`, `_encoding` (`gsm7` when the
+# language is written folded into GSM-7, `ucs2` when it keeps letters such as ɔ and ɛ).
+META = "_"
+DRAFT, REVIEWED = "draft", "reviewed"
+
+
 class Catalogue:
     """The texts of one language. Missing keys fail loudly in tests, not on a phone."""
 
     def __init__(self, language: str, texts: Mapping[str, str]) -> None:
         self.language = language
-        self.texts = dict(texts)
+        self.texts = {k: v for k, v in texts.items() if not k.startswith(META)}
+        self.meta = {k: v for k, v in texts.items() if k.startswith(META)}
+
+    @property
+    def reviewed(self) -> bool:
+        """A speaker has read it: only then is it offered to callers by default."""
+        return self.meta.get("_status") == REVIEWED
 
     def render(self, text: Text) -> str:
         if isinstance(text, str):
@@ -60,6 +74,11 @@ class Catalogue:
     def money(self, amount: int) -> str:
         grouped = f"{amount:,}".replace(",", self.texts.get("thousands_separator", " "))
         return self.texts["money"].format(amount=grouped)
+
+
+def placeholders(template: str) -> set[str]:
+    """The `{fields}` of a text; ValueError when its braces do not pair."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 def load_catalogues(package: str = "menus", folder: str = "catalogues") -> dict[str, Catalogue]:

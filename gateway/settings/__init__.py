@@ -103,6 +103,10 @@ class Settings:
     ussd_resume_ttl: int
     ussd_max_chars: int
     default_language: str
+    # Catalogues a mutual installs without editing the package (`screens/<lang>.json`,
+    # `sms/<lang>.json`), and the draft languages it offers callers all the same.
+    catalogues_dir: Path
+    draft_languages: frozenset[str]
     national_id_length: int
     country: str
     timezone: str
@@ -151,6 +155,10 @@ class Settings:
             # Operators cut at 160 or 182; our texts are written and tested for both.
             ussd_max_chars=env.whole_number("USSD_MAX_CHARS", 160, 160, 182),
             default_language=env.text("DEFAULT_LANGUAGE", "fr"),
+            catalogues_dir=Path(env.text("CATALOGUES_DIR") or data_dir / "catalogues").resolve(),
+            draft_languages=frozenset(
+                code.strip() for code in env.text("DRAFT_LANGUAGES", "").split(",") if code.strip()
+            ),
             national_id_length=env.whole_number("NATIONAL_ID_LENGTH", 10, 4, 20),
             country=env.text("COUNTRY", "BJ"),
             timezone=_timezone(env),

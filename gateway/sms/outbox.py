@@ -40,7 +40,7 @@ class Outbox:
     def configured(cls, settings: Settings) -> Outbox:
         """The outbox as the settings describe it: the gateway's and the commands'."""
         return cls(
-            SmsTexts.load(settings.default_language, settings.sms.ussd_code),
+            SmsTexts.configured(settings),
             QuietHours.parse(settings.sms.quiet_hours, settings.timezone),
         )
 

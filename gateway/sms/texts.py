@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from gateway.catalogues import installed
+from gateway.catalogues.offer import offered_by
+from gateway.settings import Settings
 from menus.gsm import fold
 from menus.text import Catalogue, Money, T, load_catalogues
 
@@ -34,7 +37,16 @@ class SmsTexts:
 
     @classmethod
     def load(cls, default_language: str, ussd_code: str) -> SmsTexts:
+        """The shipped templates only (tools and tests)."""
         return cls(load_catalogues("gateway.sms", "templates"), default_language, ussd_code)
+
+    @classmethod
+    def configured(cls, settings: Settings) -> SmsTexts:
+        """Shipped and installed templates of the languages callers are offered."""
+        catalogues = installed.catalogues(installed.SMS, settings.catalogues_dir)
+        return cls(
+            offered_by(settings, catalogues), settings.default_language, settings.sms.ussd_code
+        )
 
     def language(self, wanted: str | None) -> str:
         return wanted if wanted in self.catalogues else self.default_language

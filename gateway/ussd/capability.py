@@ -16,6 +16,7 @@ from db.sessions import SessionStore
 from gateway.agents.capability import Agents
 from gateway.callback_guard import CallbackGuard, Refused
 from gateway.capability import Built, Capability
+from gateway.catalogues.offer import offered_screens
 from gateway.commands import CommandGroup, Context
 from gateway.enrolment.capability import Enrolment
 from gateway.infrastructure import Shared
@@ -30,7 +31,6 @@ from gateway.ussd.service import UssdService
 from menus.engine import Engine
 from menus.identifiers import NationalIdRule
 from menus.journeys import all_journeys
-from menus.text import load_catalogues
 
 
 class Ussd(Capability):
@@ -39,7 +39,7 @@ class Ussd(Capability):
     def __init__(self, shared: Shared, built: Built) -> None:
         super().__init__(shared, built)
         settings = shared.settings
-        catalogues = load_catalogues()
+        catalogues = offered_screens(settings)
         if settings.default_language not in catalogues:
             raise ConfigError(f"DEFAULT_LANGUAGE {settings.default_language!r} has no catalogue")
         enrolment, payments = built.get(Enrolment), built.get(Payments)

@@ -74,9 +74,9 @@ class UssdService:
         self.country = country
         self.zone = ZoneInfo(timezone)
         self.clock = clock  # tests fix the day; production reads the scheme's calendar
-        # The language menu lists the default language first, the others by code.
-        order = sorted(engine.catalogues, key=lambda code: (code != default_language, code))
-        self.languages = {code: engine.catalogues[code].texts["language_name"] for code in order}
+        # The engine holds the languages offered, in the language menu's order
+        # (gateway/catalogues/offer.py decides both).
+        self.languages = {code: c.texts["language_name"] for code, c in engine.catalogues.items()}
 
     def today(self) -> date:
         return self.clock() if self.clock else datetime.now(self.zone).date()
@@ -170,6 +170,8 @@ class UssdService:
         resume = json.loads(raw_resume) if raw_resume and not hop.text else None
         if resume is not None and resume.get("node") not in self.engine.nodes:
             resume = None  # a snapshot from a journey that has since changed
+        if resume is not None and resume.get("language") not in self.engine.catalogues:
+            resume = {**resume, "language": self.default_language}  # no longer offered
         language = str(
             (resume or {}).get("language") or caller.get("language") or self.default_language
         )

@@ -8,30 +8,14 @@ from datetime import datetime
 
 import pytest
 
+from gateway.catalogues.worst_case import SMS_VALUES
 from gateway.sms.outbox import Outbox
 from gateway.sms.texts import SmsTexts
 from menus import gsm
 
 TEXTS = SmsTexts.load("fr", "*384*22#")
-# The longest values a template meets in the field.
-WORST = {
-    "member_no": "100123452",
-    "persons": 12,
-    "amount": 1_000_000,
-    "amount_due": 18_900,
-    "receipt_no": "261123-7F6276B729",
-    "covered_from": "2026-12-23",
-    "covered_until": "2027-12-22",
-    "grace_until": "2028-01-21",
-    "closes_on": "2027-12-31",
-    "days": 30,
-    "product": "Famille",
-    "mutual": "Mutuelle de santé de N'Dali",
-    "who": "Marie-Bernadette K. (100123452)",
-    "waiting_until": "2026-12-22",
-    "copay_percent": 100,
-    "minutes": 60,
-}
+# The longest values a template meets in the field (shared with `alafia catalogue check`).
+WORST = SMS_VALUES
 
 
 def test_every_language_has_every_template() -> None:

@@ -1,0 +1,465 @@
+"""A tour of every screen of every journey, in one language, with the worst data.
+
+It drives the menu engine as a phone would, through every journey and every outcome an
+effect can report, every answer first typed wrong once, with the longest names, numbers
+and amounts (worst_case.py), and keeps every page of every screen it showed and the
+catalogue keys each screen put into words. `alafia catalogue check` and `import` judge a
+catalogue on it; the export derives where each key appears from it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.catalogues.worst_case import (
+    LARGEST_AMOUNT,
+    LARGEST_HOUSEHOLD,
+    LONG_DEPENDANT,
+    LONG_FAMILY_NAME,
+    LONG_FIRST_NAMES,
+    LONGEST_NUMBER,
+    LONGEST_PHONE,
+    PHONE,
+    STATUSES,
+    TODAY,
+    WRONG,
+    coverage_view,
+    scheme_for,
+)
+from menus import screens
+from menus.context import MenuContext, SchemeSnapshot
+from menus.effects import CheckEligibility, EnrolHousehold
+from menus.engine import Engine, Step
+from menus.journeys import all_journeys, facility, nodes_with
+from menus.nodes import Outcome
+from menus.state import SessionState
+from menus.text import Catalogue, T, Text
+
+
+class TourLost(RuntimeError):
+    """The tour did not reach the screen it meant to: the journeys changed under it."""
+
+
+def expect(condition: object, what: object) -> None:
+    if not condition:
+        raise TourLost(str(what))
+
+
+@dataclass
+class Shown:
+    node: str
+    pages: list[screens.Rendered]
+    keys: dict[str, int]  # the catalogue keys put into words, and their longest wording
+
+
+class _Listening(Catalogue):
+    """A catalogue that notes which keys it put into words, and how long they came out."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        super().__init__(catalogue.language, catalogue.texts)
+        self.meta = catalogue.meta
+        self.heard: dict[str, int] = {}
+
+    def render(self, text: Text) -> str:
+        words = super().render(text)
+        if isinstance(text, T):
+            self.heard[text.key] = max(self.heard.get(text.key, 0), len(words))
+        return words
+
+
+class _EveryPage(Engine):
+    """The engine, keeping every page of each screen it shows, not only the one asked."""
+
+    pages: list[list[screens.Rendered]]
+
+    def _finish(self, state: SessionState, ctx: MenuContext, screen: screens.Screen) -> Step:
+        catalogue = self.catalogues[state.language]
+        first = screens.render(screen, catalogue, 0, ctx.max_chars)
+        self.pages.append(
+            [screens.render(screen, catalogue, p, ctx.max_chars) for p in range(first.pages)]
+        )
+        return super()._finish(state, ctx, screen)
+
+
+@dataclass
+class Tour:
+    """Drives the engine and keeps every screen it showed, with all of its pages."""
+
+    engine: Engine
+    language: str
+    limit: int
+    shown: list[Shown] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, catalogues: Mapping[str, Catalogue], language: str, limit: int) -> Tour:
+        """A tour of `language`; the others in `catalogues` with a name are on its
+        language menu."""
+        named = {
+            code: _Listening(catalogue)
+            for code, catalogue in catalogues.items()
+            if code == language or "language_name" in catalogue.texts
+        }
+        engine = _EveryPage(all_journeys(), named)
+        engine.pages = []
+        return cls(engine, language, limit)
+
+    @property
+    def _listening(self) -> _Listening:
+        catalogue = self.engine.catalogues[self.language]
+        assert isinstance(catalogue, _Listening)
+        return catalogue
+
+    def context(
+        self,
+        scheme: SchemeSnapshot | None = None,
+        resume: dict[str, Any] | None = None,
+        payments: bool = False,
+    ) -> MenuContext:
+        codes = list(self.engine.catalogues)
+        languages = {code: self.engine.catalogues[code].texts["language_name"] for code in codes}
+        scheme = scheme_for(codes) if scheme is None else scheme
+        return MenuContext(scheme, TODAY, self.limit, languages, payments=payments, resume=resume)
+
+    def menu_choice(self) -> str:
+        """What to type on the language menu for this tour's language."""
+        return str(list(self.engine.catalogues).index(self.language) + 1)
+
+    def record(self, step: Step) -> Step:
+        pages = self.engine.pages if isinstance(self.engine, _EveryPage) else []
+        if step.reply is not None:
+            expect(len(pages) == 1, f"one screen per reply at {step.state.node}")
+            heard = dict(self._listening.heard)
+            self._listening.heard.clear()
+            self.shown.append(Shown(step.state.node, pages.pop(), heard))
+        else:
+            expect(not pages, f"no screen before an effect at {step.state.node}")
+        return step
+
+    def start(self, caller: dict[str, Any], **context: Any) -> Session:
+        ctx = self.context(**context)
+        return Session(self, ctx, self.record(self.engine.start(ctx, self.language, caller)))
+
+
+@dataclass
+class Session:
+    tour: Tour
+    ctx: MenuContext
+    step: Step
+
+    @property
+    def node(self) -> str:
+        return self.step.state.node
+
+    def type(self, *answers: str, wrong_first: bool = False) -> Session:
+        for answer in answers:
+            if wrong_first and self.node in WRONG:
+                self._advance(WRONG[self.node])
+            self._advance(answer)
+        return self
+
+    def _advance(self, answer: str) -> None:
+        expect(self.step.effect is None, f"an answer while {self.node} awaits an effect")
+        state = SessionState.loads(self.step.state.dumps())
+        self.step = self.tour.record(self.tour.engine.advance(state, answer, self.ctx))
+
+    def at(self, node: str) -> Session:
+        expect(self.node == node, f"at {self.node}, not {node}")
+        return self
+
+    def resume(self, result: Any) -> Session:
+        expect(self.step.effect is not None, f"an effect result at {self.node}, which asked none")
+        self.step = self.tour.record(self.tour.engine.resume(self.step.state, result, self.ctx))
+        return self
+
+
+def enrol_to_summary(tour: Tour, product: str = "1", wrong_first: bool = True) -> Session:
+    known = {"phone": PHONE, "language": tour.language, "member_no": LONGEST_NUMBER}
+    session = tour.start(known).type("1", "1", "1", product, wrong_first=wrong_first)
+    session.at("enrol.last_name")
+    session.type(LONG_FAMILY_NAME, LONG_FIRST_NAMES, "2", "1990", "1", wrong_first=wrong_first)
+    session.type("1", wrong_first=wrong_first)  # no NPI
+    if session.node == "enrol.household_size":
+        session.type(str(LARGEST_HOUSEHOLD), wrong_first=wrong_first)
+        for _ in range(LARGEST_HOUSEHOLD - 1):
+            session.type(LONG_DEPENDANT, "1", "15041988", "4", wrong_first=wrong_first)
+    session.at("enrol.summary")
+    return session
+
+
+def tour_everything(tour: Tour) -> None:
+    known = {"phone": PHONE, "language": tour.language, "member_no": LONGEST_NUMBER}
+    # a new caller: the language screen, then home without "my rights"
+    tour.start({"phone": PHONE}).type(tour.menu_choice(), wrong_first=True)
+    # a member: home, a change of language remembered
+    session = tour.start(known).type("4", wrong_first=True)
+    session.type(tour.menu_choice()).resume(None)
+    session.at("main.home")
+
+    # enrolment, the largest household, every answer first typed wrong once
+    enrolled = enrol_to_summary(tour)
+    snapshot = json.loads(json.dumps(tour.engine.resumable(enrolled.step.state)))
+    enrolled.type("1", wrong_first=True)
+    expect(isinstance(enrolled.step.effect, EnrolHousehold), "the summary confirmed enrols")
+    for outcome in ("enrolled", "duplicate", "closed", "full"):
+        result = {
+            "outcome": outcome,
+            "member_no": LONGEST_NUMBER,
+            "premium_due": LARGEST_AMOUNT,
+            "persons": LARGEST_HOUSEHOLD,
+            "opens_on": "2027-12-01" if outcome == "closed" else None,
+        }
+        session = enrol_to_summary(tour, wrong_first=False).type("1").resume(result)
+        expect(session.step.state.ended, f"{session.node} ends the session")
+    # a household product and a one-person product, then cancel
+    enrol_to_summary(tour, product="2", wrong_first=False).type("2")
+    enrol_to_summary(tour, product="3", wrong_first=False).type("2")
+    # a closed campaign, and no mutual at all
+    tour.start(known).type("1", "1", "1", "4")
+    tour.start(known, scheme=SchemeSnapshot()).type("1")
+
+    # a dropped enrolment offered back
+    expect(snapshot is not None, "a dropped enrolment can be resumed")
+    tour.start(known, resume=snapshot).type("1", wrong_first=True)
+
+    # three wrong answers in a row
+    session = tour.start(known).type("1", "1", "1", "1", "1", "1", "1")
+    expect(session.step.state.ended, f"{session.node} ends the session")
+
+    # my rights: nothing, then every status with a household of sixteen
+    members = [
+        {"member_no": LONGEST_NUMBER, "first_names": LONG_FIRST_NAMES, "initial": "M"}
+    ] * LARGEST_HOUSEHOLD
+    tour.start(known).type("2").resume({"found": False, "members": [], "coverage": None})
+    tour.start(known).type("2").resume({"found": True, "members": members, "coverage": None})
+    for status in sorted(STATUSES):
+        rights = {"found": True, "members": members, "coverage": coverage_view(status)}
+        tour.start(known).type("2").resume(rights)
+
+    # checking a member number: wrong format, wrong digit, unknown, every status
+    tour.start(known).type("3", "1", "100000012", LONGEST_NUMBER).resume(
+        {"found": False, "member_no": LONGEST_NUMBER, "initial": "", "coverage": None}
+    )
+    for status in sorted(STATUSES):
+        status_result = {
+            "found": True,
+            "member_no": LONGEST_NUMBER,
+            "initial": "M",
+            "coverage": coverage_view(status),
+        }
+        tour.start(known).type("3", LONGEST_NUMBER).resume(status_result)
+
+    tour_facility(tour)
+    tour_payments(tour)
+    tour_agent(tour)
+
+
+AGENT = {"phone": PHONE, "agent_id": 7, "agent_mutual": "MS-1"}
+PIN = "4826"
+CODE = "48260371"
+
+
+def _pin_check(outcome: str, left: int = 4) -> dict[str, Any]:
+    return {"outcome": outcome, "attempts_left": left, "locked_until": "23:59"}
+
+
+def agent_menu(tour: Tour) -> Session:
+    session = tour.start(AGENT).resume(_pin_check("ok")).type(PIN).resume(_pin_check("ok"))
+    session.at("agent.menu")
+    return session
+
+
+def found_household(coverage: dict[str, Any] | None, persons: int = 15) -> dict[str, Any]:
+    member = {"member_no": LONGEST_NUMBER, "first_names": LONG_FIRST_NAMES, "initial": "M"}
+    return {
+        "outcome": "found",
+        "member_no": LONGEST_NUMBER,
+        "head_last_name": LONG_FAMILY_NAME,
+        "head_first_names": LONG_FIRST_NAMES,
+        "persons": persons,
+        "max_persons": LARGEST_HOUSEHOLD,
+        "premium_per_added": LARGEST_AMOUNT,
+        "coverage": coverage,
+        "members": [member] * persons,
+    }
+
+
+def tour_agent(tour: Tour) -> None:
+    """An agent's phone: the PIN in every state, then every action and its outcomes."""
+    # the activation code: too short, wrong, then right
+    session = tour.start(AGENT).resume(_pin_check("no_pin")).type(CODE, wrong_first=True)
+    session.resume(_pin_check("wrong")).type(CODE, wrong_first=True)
+    session.resume({**_pin_check("ok"), "grant": "g"})
+    session.at("agent.new_pin")
+    for outcome in ("locked", "blocked", "no_code", "code_expired", "disabled"):
+        session = tour.start(AGENT).resume(_pin_check("no_pin")).type(CODE)
+        expect(session.resume(_pin_check(outcome)).step.state.ended, outcome)
+    # the first PIN: too simple, typed differently twice, then kept
+    session = tour.start(AGENT).resume(_pin_check("no_pin")).type(CODE)
+    session.resume({**_pin_check("ok"), "grant": "g"}).type(PIN, wrong_first=True)
+    session.resume(True).type(PIN, wrong_first=True).resume({"outcome": "mismatch"})
+    session.type(PIN, wrong_first=True).resume(True).type(PIN)
+    session.resume({"outcome": "set"}).type("99")
+    session.at("agent.pin_saved")
+    # a wrong PIN, then the right one; locked; disabled
+    session = tour.start(AGENT).resume(_pin_check("ok")).type(PIN, wrong_first=True)
+    session.resume(_pin_check("wrong")).type(PIN, wrong_first=True).resume(_pin_check("ok"))
+    session.at("agent.menu")
+    for outcome in ("locked", "blocked", "disabled", "no_code", "code_expired"):
+        expect(tour.start(AGENT).resume(_pin_check(outcome)).step.state.ended, outcome)
+    agent_menu(tour).type("99")
+
+    # a household for someone else, on a one-person product
+    for outcome in ("enrolled", "duplicate"):
+        session = agent_menu(tour).type("1", LONGEST_PHONE, "3", wrong_first=True)
+        session.at("enrol.last_name")
+        session.type(LONG_FAMILY_NAME, LONG_FIRST_NAMES, "2", "1990", "1", "1", "1")
+        result = {
+            "outcome": outcome,
+            "member_no": LONGEST_NUMBER,
+            "premium_due": LARGEST_AMOUNT,
+            "persons": 1,
+            "opens_on": None,
+        }
+        effect = session.step.effect
+        expect(isinstance(effect, EnrolHousehold), "an agent's household is enrolled")
+        expect(getattr(effect, "phone", None) == LONGEST_PHONE, "for the phone the agent typed")
+        session.resume(result)
+
+    # a member added: every outcome, a full household, cancelled
+    coverage = coverage_view("active")
+    for outcome in ("added", "duplicate", "full", "other_mutual", "unknown_member", "no_period"):
+        wrong_first = outcome == "added"
+        session = agent_menu(tour).type("2", LONGEST_NUMBER, wrong_first=wrong_first)
+        session.resume(found_household(coverage)).type(
+            LONG_DEPENDANT, "2", "15041988", "4", "1", wrong_first=wrong_first
+        )
+        session.resume({"outcome": outcome, "member_no": LONGEST_NUMBER, "amount_due": 1})
+        expect(session.step.state.ended, outcome)
+    agent_menu(tour).type("2", LONGEST_NUMBER).resume(found_household(coverage, persons=16))
+    session = agent_menu(tour).type("2", LONGEST_NUMBER).resume(found_household(coverage))
+    session.type(LONG_DEPENDANT, "2", "15041988", "4", "2")
+    session.at("agent.cancelled")
+    for outcome in ("other_mutual", "unknown_member", "disabled"):
+        session = agent_menu(tour).type("2", LONGEST_NUMBER)
+        session.resume({**found_household(None), "outcome": outcome})
+
+    # cash: every outcome, and a household that owes nothing
+    for outcome in ("recorded", "above_due", "nothing_due", "bad_amount"):
+        wrong_first = outcome == "recorded"
+        session = agent_menu(tour).type("3", LONGEST_NUMBER, wrong_first=wrong_first)
+        # the worst case first: a mobile payment of the household awaits its payer
+        pending = LARGEST_AMOUNT if wrong_first else 0
+        session.resume({**found_household(coverage), "pending_mobile": pending})
+        session.at("agent.cash_amount")
+        session.type(str(LARGEST_AMOUNT), LONG_FIRST_NAMES, "1", wrong_first=wrong_first)
+        cash = {
+            "outcome": outcome,
+            "receipt_no": "261123-ABCDEF1234",
+            "amount": LARGEST_AMOUNT,
+            "amount_due": LARGEST_AMOUNT,
+        }
+        session.resume(cash)
+        expect(session.step.state.ended, outcome)
+    paid = {**coverage, "amount_due": 0}
+    agent_menu(tour).type("3", LONGEST_NUMBER).resume(found_household(paid))
+
+    # a look-up of the largest household, the agent's figures, a change of PIN
+    session = agent_menu(tour).type("4", LONGEST_NUMBER, wrong_first=True)
+    session.resume(found_household(coverage, persons=16))
+    big = 99_999
+    figures = {
+        "households_today": big,
+        "members_today": big,
+        "cash_today": LARGEST_AMOUNT,
+        "households_campaign": big,
+        "members_campaign": big,
+        "cash_campaign": LARGEST_AMOUNT * 99,
+        "campaign_since": "2026-09-01",
+        "cash_held": LARGEST_AMOUNT * 99,
+    }
+    agent_menu(tour).type("5").resume(figures)
+    session = agent_menu(tour).type("6", PIN, wrong_first=True).resume(_pin_check("ok"))
+    session.at("agent.new_pin")
+
+
+def tour_facility(tour: Tour) -> None:
+    """A facility's desk phone: its entry comes first; every answer a check can give."""
+    desk = {"phone": PHONE, "language": tour.language, "facility_id": 7}
+    answer = {
+        "member_no": LONGEST_NUMBER,
+        "end": "2027-12-22",
+        "grace_until": "2028-01-21",
+        "waiting_until": "2026-12-22",
+        "copay_percent": 100,
+        "first_name": LONG_FIRST_NAMES.split()[0],
+        "initial": "M",
+        "source": "local",
+    }
+    session = tour.start(desk).type("1", "1", "100000012", LONGEST_NUMBER)
+    expect(isinstance(session.step.effect, CheckEligibility), "a desk checks a member")
+    session.resume({**answer, "outcome": "unknown_member", "status": None})
+    cases: list[tuple[str, str | None, str]] = [
+        ("covered", "active", "local"),
+        ("covered", "grace", "register"),
+    ]
+    cases += [("register_unavailable", None, "register")]
+    cases += [("not_covered", s, "local") for s in facility.NOT_COVERED_REASONS]
+    cases += [("not_covered", "waiting", "register")]
+    for outcome, status, source in cases:
+        result = {**answer, "outcome": outcome, "status": status, "source": source}
+        tour.start(desk).type("1", LONGEST_NUMBER).resume(result)
+
+
+def tour_payments(tour: Tour) -> None:
+    """The pay journey, where mobile money is configured (its entry is second then)."""
+    known = {"phone": PHONE, "language": tour.language, "member_no": LONGEST_NUMBER}
+    due = {"found": True, "member_no": LONGEST_NUMBER, "initial": "M"}
+    owing = {**due, "amount_due": LARGEST_AMOUNT}
+    # the own household, a part of the largest amount, from the longest other number
+    for outcome in ("started", "no_provider", "nothing_due", "above_limit", "refused"):
+        wrong_first = outcome == "started"
+        session = tour.start(known, payments=True).type("2", wrong_first=wrong_first)
+        session.at("pay.whose")
+        session.type("1", wrong_first=wrong_first).resume(owing)
+        session.at("pay.amount")
+        session.type("2", str(LARGEST_AMOUNT), "2", LONGEST_PHONE, wrong_first=wrong_first)
+        session.at("pay.confirm")
+        session.type("1", wrong_first=wrong_first)
+        session.resume({"outcome": outcome, "amount": LARGEST_AMOUNT})
+        expect(session.step.state.ended, outcome)
+        started = session.node in nodes_with(Outcome.PAYMENT_STARTED)
+        expect(started == (outcome == "started"), outcome)  # as the statistics count it
+    # all of it from this phone, then cancelled
+    session = tour.start(known, payments=True).type("2", "1").resume(owing).type("1", "1", "2")
+    session.at("pay.cancelled")
+    # a payment in flight for part of it: shown with what is left, then waited for or
+    # cancelled; a start refused because one began meanwhile shows the same screen
+    pending = {"reference": "r", "amount": LARGEST_AMOUNT, "payer": "+229 01 97 ** ** ** 12"}
+    in_flight = {**owing, "pending": pending}
+    session = tour.start(known, payments=True).type("2", "1").resume(in_flight)
+    session.at("pay.pending")
+    session.type("99", "1").at("pay.waiting")
+    for outcome, node in [
+        ("cancelled", "pay.pending_cancelled"),
+        ("not_yours", "pay.cancel_not_yours"),
+        ("not_pending", "pay.pending_settled"),
+    ]:
+        session = tour.start(known, payments=True).type("2", "1").resume(in_flight).type("2")
+        session.resume({"outcome": outcome}).at(node)
+    session = tour.start(known, payments=True).type("2", "1").resume(owing)
+    session.type("1", "1", "1").resume({"outcome": "pending", "amount": 1, "pending": pending})
+    session.at("pay.pending")
+    # another household: unknown; a new caller starts there, and owes nothing
+    session = tour.start(known, payments=True).type("2", "2", wrong_first=True)
+    session.at("pay.other_household")
+    session.type(LONGEST_NUMBER, wrong_first=True).resume(
+        {**due, "found": False, "initial": "", "amount_due": 0}
+    )
+    session.at("pay.unknown")
+    language = tour.menu_choice()
+    session = tour.start({"phone": PHONE}, payments=True).type(language, "2", LONGEST_NUMBER)
+    session.resume({**due, "amount_due": 0})
+    session.at("pay.nothing_due")
