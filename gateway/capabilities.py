@@ -16,6 +16,7 @@ from gateway.scheme.capability import Scheme
 from gateway.sms.capability import Sms
 from gateway.staff.capability import Staff
 from gateway.ussd.capability import Ussd
+from gateway.voice.capability import Voice
 
 CAPABILITIES: tuple[type[Capability], ...] = (
     Metrics,
@@ -26,6 +27,7 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     Enrolment,
     Agents,
     Ussd,
+    Voice,
     Staff,
     Imports,
     Backups,

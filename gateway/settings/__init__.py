@@ -28,6 +28,7 @@ from gateway.settings.metrics import MetricsSettings
 from gateway.settings.payments import SANDBOX, PaymentSettings
 from gateway.settings.register import RegisterSettings
 from gateway.settings.sms import SmsSettings
+from gateway.settings.voice import VoiceSettings
 
 # What the rest of the gateway imports from here, wherever in the package it is defined.
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "RegisterSettings",
     "Settings",
     "SmsSettings",
+    "VoiceSettings",
 ]
 
 DEFAULT_TIMEZONE = "Africa/Porto-Novo"
@@ -118,6 +120,7 @@ class Settings:
     register: RegisterSettings
     limits: LimitSettings
     metrics: MetricsSettings
+    voice: VoiceSettings
 
     @property
     def stats_cache(self) -> int:
@@ -164,4 +167,5 @@ class Settings:
             register=RegisterSettings._read(env),
             limits=LimitSettings._read(env),
             metrics=MetricsSettings._read(env),
+            voice=VoiceSettings._read(env, data_dir),
         )

@@ -699,7 +699,7 @@ def tour_payments(tour: Tour) -> None:
 
 
 @pytest.fixture
-def make_tour(monkeypatch: pytest.MonkeyPatch) -> Any:
+def make_tour() -> Any:
     tours: list[Tour] = []
     real_render = screens.render
 
@@ -711,10 +711,9 @@ def make_tour(monkeypatch: pytest.MonkeyPatch) -> Any:
         tours[-1].rendered.append(pages)
         return real_render(screen, catalogue, page, max_chars)
 
-    monkeypatch.setattr(screens, "render", render_all_pages)
-
     def make(language: str, limit: int) -> Tour:
-        tours.append(Tour(Engine(all_journeys(), CATALOGUES), language, limit))
+        engine = Engine(all_journeys(), CATALOGUES, renderer=render_all_pages)
+        tours.append(Tour(engine, language, limit))
         return tours[-1]
 
     return make
