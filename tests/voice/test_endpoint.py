@@ -13,6 +13,7 @@ import pytest
 from redis import Redis
 
 from gateway.app import create_app
+from gateway.enrolment.service import EnrolmentService
 from gateway.settings import Settings
 from gateway.voice.capability import Voice
 from menus import recorded
@@ -26,7 +27,7 @@ from tests.peers.at_voice import Call
 from tests.support.gateway import part
 from tests.support.households import enrol_household
 from tests.support.http_server import free_port
-from tests.voice.conftest import TOKEN, VoiceGateway
+from tests.voice.conftest import VoiceGateway
 
 CALLER = "+2290197000851"
 FIRST = {
@@ -188,7 +189,10 @@ def spoken_question(voice_gateway: VoiceGateway) -> Iterator[None]:
 
 
 async def test_a_spoken_question_records_the_caller(
-    spoken_question: None, phone: Callable[[str], Call], voice_gateway: VoiceGateway, enrolment
+    spoken_question: None,
+    phone: Callable[[str], Call],
+    voice_gateway: VoiceGateway,
+    enrolment: EnrolmentService,
 ) -> None:
     await enrol_household(enrolment, CALLER, persons=1)
     call = phone(CALLER)
@@ -215,7 +219,7 @@ async def test_a_spoken_question_records_the_caller(
 
 
 async def test_silence_on_a_spoken_question(
-    spoken_question: None, phone: Callable[[str], Call], enrolment
+    spoken_question: None, phone: Callable[[str], Call], enrolment: EnrolmentService
 ) -> None:
     await enrol_household(enrolment, CALLER, persons=1)
     call = phone(CALLER)
