@@ -108,8 +108,8 @@ class Settings:
     scheme_refresh_seconds: int
     # A secret the aggregator's USSD callback URL carries (`/ussd?token=`); None: none asked.
     ussd_callback_token: str | None = field(repr=False)
-    # The only source networks Africa's Talking's callbacks (/ussd, /ussd/events, /sms/*) are
-    # accepted from; empty: any. Checked on the peer address (gateway/callback_guard.py).
+    # The only source networks Africa's Talking's callbacks (/ussd, /ussd/events, /sms/*,
+    # /voice) are accepted from; empty: any. Checked on the peer address (callback_guard.py).
     callback_networks: tuple[Network, ...]
     # How old the dashboard's figures may be (0: computed on every request); None when
     # STATS_CACHE_SECONDS is not set: `stats_cache` then says 60, and the demo counts live.
