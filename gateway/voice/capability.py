@@ -19,14 +19,11 @@ from gateway.callback_guard import CallbackGuard, Refused
 from gateway.capability import Built, Capability
 from gateway.commands import CommandGroup, Context
 from gateway.infrastructure import Shared
-from gateway.payments.capability import Payments
-from gateway.scheme.capability import Scheme
 from gateway.ussd.capability import Ussd
 from gateway.voice.prompts import SUFFIX, Prompts
 from gateway.voice.service import VoiceService
 from gateway.voice.speech import Speech
 from menus.engine import Engine
-from menus.identifiers import NationalIdRule
 from menus.journeys import all_journeys
 from menus.spoken import SpokenRenderer
 from menus.text import load_catalogues
@@ -62,17 +59,9 @@ class Voice(Capability):
         self.service = VoiceService(
             Engine(all_journeys(), catalogues, renderer=renderer),
             SessionStore(shared.redis, voice.session_ttl, settings.ussd_resume_ttl, "voice"),
-            built.get(Scheme).cache,
-            ussd.effects,
+            ussd.host,
             ussd.callers,
             speech,
-            default_language=settings.default_language,
-            national_id=NationalIdRule(settings.national_id_length),
-            country=settings.country,
-            timezone=settings.timezone,
-            max_chars=settings.ussd_max_chars,
-            clock=shared.today,
-            payments_available=built.get(Payments).providers.available,
         )
 
     def routes(self) -> Sequence[BaseRoute]:

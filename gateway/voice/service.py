@@ -13,10 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,14 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters.voice.africastalking import Callback
 from db.sessions import SessionStore
 from gateway.limits.rates import Throttled
-from gateway.scheme.cache import SchemeCache
 from gateway.ussd.callers import CallerService
-from gateway.ussd.effect_runner import EffectRunner
+from gateway.ussd.host import MenuHost
 from gateway.voice.speech import Speech
 from menus import recorded
 from menus.context import MenuContext
 from menus.engine import Engine, Step
-from menus.identifiers import NationalIdRule, PhoneNumberError, mask_phone, normalise_phone
+from menus.identifiers import PhoneNumberError, mask_phone, normalise_phone
 from menus.spoken import Spoken
 from menus.state import SessionState
 from menus.text import T
@@ -41,7 +37,6 @@ log = logging.getLogger(__name__)
 # The provider waits a few seconds for each reply: past this, say "unavailable" in time.
 TURN_BUDGET = 8.0
 MAX_DIGITS = 40  # far more than a member number or a phone number
-MAX_EFFECTS_PER_TURN = 4
 KEYS = frozenset("0123456789*#")
 
 
@@ -50,38 +45,17 @@ class VoiceService:
         self,
         engine: Engine,
         store: SessionStore,
-        scheme: SchemeCache,
-        effects: EffectRunner,
+        host: MenuHost,
         callers: CallerService,
         speech: Speech,
-        *,
-        default_language: str,
-        national_id: NationalIdRule,
-        country: str,
-        timezone: str,
-        max_chars: int,
-        clock: Callable[[], date] | None = None,
-        payments_available: bool = False,
     ) -> None:
         self.engine = engine
         self.store = store
-        self.scheme = scheme
-        self.effects = effects
+        self.host = host  # the short code's: the same context and effects
         self.callers = callers
         self.speech = speech
-        self.default_language = default_language
-        self.national_id = national_id
-        self.country = country
-        self.zone = ZoneInfo(timezone)
-        self.max_chars = max_chars
-        self.clock = clock
-        self.payments_available = payments_available
-        # The language menu lists the default language first, the others by code.
-        order = sorted(engine.catalogues, key=lambda code: (code != default_language, code))
-        self.languages = {code: engine.catalogues[code].texts["language_name"] for code in order}
-
-    def today(self) -> date:
-        return self.clock() if self.clock else datetime.now(self.zone).date()
+        self.default_language = host.default_language
+        self.country = host.country
 
     async def hang_up(self, call: Callback) -> None:
         """The call is over (`isActive=0`): its session goes; nothing is answered."""
@@ -136,7 +110,7 @@ class VoiceService:
 
     async def _answer(self, call: Callback, phone: str) -> str:
         loaded = await self.store.load(call.session_id, phone)
-        ctx = await self._context()
+        ctx = await self.host.context()
         before: list[T] = []
         if loaded.state is None:
             if call.dtmf_digits is not None or call.recording_url is not None:
@@ -204,22 +178,4 @@ class VoiceService:
         return step
 
     async def _settle(self, step: Step, call: Callback, phone: str, ctx: MenuContext) -> Step:
-        for _ in range(MAX_EFFECTS_PER_TURN):
-            if step.effect is None:
-                return step
-            result = await self.effects.apply(
-                step.effect, request_key=f"voice:{call.session_id}", today=ctx.today, phone=phone
-            )
-            step = self.engine.resume(step.state, result, ctx)
-        raise RuntimeError("a journey asked for too many effects in one turn")
-
-    async def _context(self) -> MenuContext:
-        return MenuContext(
-            scheme=await self.scheme.get(),
-            today=self.today(),
-            max_chars=self.max_chars,
-            languages=self.languages,
-            national_id=self.national_id,
-            country=self.country,
-            payments=self.payments_available,
-        )
+        return await self.host.settle(self.engine, step, ctx, f"voice:{call.session_id}", phone)
