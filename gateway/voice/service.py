@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from dataclasses import replace
 
 from redis.exceptions import RedisError
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 TURN_BUDGET = 8.0
 MAX_DIGITS = 40  # far more than a member number or a phone number
 KEYS = frozenset("0123456789*#")
+CAUSE = re.compile(r"[A-Z_]{1,40}")  # NORMAL_CLEARING...: anything else is not logged
 
 
 class VoiceService:
@@ -64,7 +66,7 @@ class VoiceService:
             await self.store.forget(call.session_id, phone)
         except PhoneNumberError:
             return
-        except (RedisError, OSError) as error:  # it expires by itself
+        except Exception as error:  # it expires by itself; the provider expects no reply
             log.warning("Voice call end not cleaned up: %s", type(error).__name__)
             return
         log.info(
@@ -72,7 +74,7 @@ class VoiceService:
             call.session_id,
             mask_phone(phone),
             call.duration_seconds,
-            call.hangup_cause or "no cause given",
+            call.hangup_cause if CAUSE.fullmatch(call.hangup_cause) else "no known cause",
         )
 
     async def answer(self, call: Callback | None) -> str:
