@@ -19,6 +19,7 @@ from gateway.callback_guard import CallbackGuard, Refused
 from gateway.capability import Built, Capability
 from gateway.commands import CommandGroup, Context
 from gateway.infrastructure import Shared
+from gateway.metrics import events
 from gateway.ussd.capability import Ussd
 from gateway.voice.prompts import SUFFIX, Prompts
 from gateway.voice.service import VoiceService
@@ -76,6 +77,7 @@ class Voice(Capability):
             self.guard.check(request)
         except Refused as refused:
             # Not the provider: nothing is read. A caller still hears a sentence.
+            events.voice_turn(events.NO_JOURNEY, events.REFUSED)
             return xml(self.service.refusal(), refused.status, {"X-Refused": refused.reason})
         call = africastalking.parse_callback(await request.body())
         if call is not None and not call.active:

@@ -22,8 +22,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters.voice.africastalking import Callback
 from db.sessions import SessionStore
 from gateway.limits.rates import Throttled
+from gateway.metrics import events
 from gateway.ussd.callers import CallerService
 from gateway.ussd.host import MenuHost
+from gateway.ussd.service import journey_of
 from gateway.voice.speech import Speech
 from menus import recorded
 from menus.context import MenuContext
@@ -79,22 +81,28 @@ class VoiceService:
 
     async def answer(self, call: Callback | None) -> str:
         """The XML of this turn. Never raises: a caller must hear something."""
-        language = self.default_language
+        journey, result = events.NO_JOURNEY, events.ANSWERED
         try:
             if call is None:
+                result = events.REFUSED
                 return self.refusal()
             phone = normalise_phone(call.caller_number, self.country)
             async with asyncio.timeout(TURN_BUDGET):
-                return await self._answer(call, phone)
+                reply, node = await self._answer(call, phone)
+            journey = journey_of(node)
+            return reply
         except Throttled as throttled:
             minutes = max(1, -(-throttled.verdict.retry_after // 60))
-            return self.speech.notice(language, T("too_many_checks", {"minutes": minutes}))
+            text = T("too_many_checks", {"minutes": minutes})
+            return self.speech.notice(self.default_language, text)
         except PhoneNumberError:
             log.warning("Voice callback with an unusable caller number")
+            result = events.REFUSED
             return self.refusal()
         except (RedisError, SQLAlchemyError, OSError, TimeoutError) as error:
             # The type only: a database error's text can carry the names being written.
             log.error("Voice callback failed, service unavailable: %s", type(error).__name__)
+            result = events.UNAVAILABLE
             return self.unavailable()
         except Exception as error:
             log.error(
@@ -102,7 +110,10 @@ class VoiceService:
                 type(error).__name__,
                 exc_info=not isinstance(error, SQLAlchemyError),
             )
+            result = events.UNAVAILABLE
             return self.unavailable()
+        finally:
+            events.voice_turn(journey, result)
 
     def refusal(self) -> str:
         return self.speech.notice(self.default_language, T("bad_request"))
@@ -110,7 +121,8 @@ class VoiceService:
     def unavailable(self) -> str:
         return self.speech.notice(self.default_language, T("service_unavailable"))
 
-    async def _answer(self, call: Callback, phone: str) -> str:
+    async def _answer(self, call: Callback, phone: str) -> tuple[str, str]:
+        """The reply, and the node the call is at after it."""
         loaded = await self.store.load(call.session_id, phone)
         ctx = await self.host.context()
         before: list[T] = []
@@ -147,9 +159,9 @@ class VoiceService:
             # Another copy of this callback was stored first: say what it says.
             again = await self.store.load(call.session_id, phone)
             if again.state is None:
-                return self.unavailable()
+                return self.unavailable(), state.node
             state = SessionState.loads(again.state)
-        return self.speech.reply(Spoken.loads(state.reply), state.language, before)
+        return self.speech.reply(Spoken.loads(state.reply), state.language, before), state.node
 
     def _heard(self, state: SessionState, call: Callback) -> str | None:
         """The answer this callback carries for the question at `state.node`; None when

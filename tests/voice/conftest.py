@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.conftest import Clock
+from tests.metrics.scraping import TOKEN as METRICS_TOKEN
 from tests.payments.test_momo_flow import momo_environ
 from tests.peers.at_voice import AtVoice, Call
 from tests.peers.momo import MomoPeer
@@ -62,6 +63,7 @@ def voice_gateway(
             payments=read.payments,
             voice=read.voice,
             sms=dataclasses.replace(settings.sms, callback_token=TOKEN),
+            metrics=dataclasses.replace(settings.metrics, token=METRICS_TOKEN),
         )
         app = create_app(voiced, clock)
         with serve(app, port):

@@ -23,6 +23,7 @@ from menus.journeys import all_journeys, main
 from menus.nodes import Ask, Entry, Invalid, Journey, Say
 from menus.state import SessionState
 from menus.text import T, Text
+from tests.metrics.scraping import Scrape, scrape
 from tests.peers.at_voice import Call
 from tests.support.gateway import part
 from tests.support.households import enrol_household
@@ -137,6 +138,27 @@ async def test_keys_no_phone_can_press_are_a_wrong_answer(phone: Callable[[str],
     assert ended.ends and ended.heard == [
         "Trop de réponses invalides. Merci de rappeler plus tard."
     ]
+
+
+def delta(after: Scrape, before: Scrape, name: str, **labels: str) -> float:
+    return after.total(name, **labels) - before.total(name, **labels)
+
+
+async def test_turns_are_counted_by_journey_and_result(
+    voice_gateway: VoiceGateway, phone: Callable[[str], Call], http: httpx.AsyncClient
+) -> None:
+    async with httpx.AsyncClient(base_url=voice_gateway.base_url) as metrics:
+        before = await scrape(metrics)
+        call = phone(CALLER)
+        await call.dial()  # the language menu
+        await call.press("1")  # the main menu
+        await http.post(f"{voice_gateway.base_url}/voice", data=FIRST)  # no token
+        await http.post(voice_gateway.voice_url, content=b"isActive=1")  # unreadable
+        after = await scrape(metrics)
+    turns = "alafia_voice_turns_total"
+    assert delta(after, before, turns, journey="main", result="answered") == 2
+    assert delta(after, before, turns, journey="none", result="refused") == 2
+    assert delta(after, before, turns) == 4
 
 
 # -- an answer a keypad cannot type -----------------------------------------------
