@@ -7,11 +7,15 @@ import dataclasses
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from redis import Redis
+from starlette.applications import Starlette
 
+from adapters.voice.africastalking import parse_callback
+from db.sessions import Loaded
 from gateway.app import create_app
 from gateway.enrolment.service import EnrolmentService
 from gateway.settings import Settings
@@ -159,6 +163,34 @@ async def test_turns_are_counted_by_journey_and_result(
     assert delta(after, before, turns, journey="main", result="answered") == 2
     assert delta(after, before, turns, journey="none", result="refused") == 2
     assert delta(after, before, turns) == 4
+
+
+async def test_a_callback_that_loses_the_race_says_what_the_winner_stored(
+    app: Starlette, clean: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another callback of the call is stored while this one is between its read and its
+    write: this one's answer is dropped, and it says what the stored session says."""
+    service = part(app, Voice).service
+    first = parse_callback(urlencode(FIRST).encode())
+    french = parse_callback(urlencode({**FIRST, "dtmfDigits": "1"}).encode())
+    english = parse_callback(urlencode({**FIRST, "dtmfDigits": "2"}).encode())
+    assert first is not None and french is not None and english is not None
+    await service.answer(first)  # the language menu
+    store, read = service.store, service.store.load
+    winners: list[str] = []
+
+    async def read_then_lose(session_id: str, phone: str) -> Loaded:
+        loaded = await read(session_id, phone)
+        monkeypatch.setattr(store, "load", read)
+        winners.append(await service.answer(english))  # stored first
+        return loaded
+
+    monkeypatch.setattr(store, "load", read_then_lose)
+    late = await service.answer(french)
+    assert winners == [late]
+    assert said(late)[0] == "Health mutual"  # the English menu, not the French one
+    state = SessionState.loads((await store.load(FIRST["sessionId"], CALLER)).state or "")
+    assert (state.node, state.language) == ("main.home", "en")
 
 
 # -- an answer a keypad cannot type -----------------------------------------------
