@@ -156,7 +156,8 @@ class VoiceService:
             keep_resume=snapshot is None and not forget,
         )
         if not written:
-            # Another copy of this callback was stored first: say what it says.
+            # Another callback of this call (a copy, or a late one) was stored first:
+            # say what the stored session says, so the caller hears one consistent call.
             again = await self.store.load(call.session_id, phone)
             if again.state is None:
                 return self.unavailable(), state.node
