@@ -41,15 +41,20 @@ class Loaded:
 
 
 class SessionStore:
-    def __init__(self, redis: Redis, session_ttl: int, resume_ttl: int) -> None:
+    def __init__(
+        self, redis: Redis, session_ttl: int, resume_ttl: int, channel: str = "ussd"
+    ) -> None:
         self.redis = redis
+        self.channel = channel  # "ussd" or "voice": a call never reads a USSD session
         self.session_ttl = session_ttl
         self.resume_ttl = resume_ttl
         self._save = redis.register_script(_SAVE)
 
-    @staticmethod
-    def keys(session_id: str, phone: str) -> tuple[str, str]:
-        return f"ussd:{{{phone}}}:s:{session_id}", f"ussd:{{{phone}}}:resume"
+    def keys(self, session_id: str, phone: str) -> tuple[str, str]:
+        return (
+            f"{self.channel}:{{{phone}}}:s:{session_id}",
+            f"{self.channel}:{{{phone}}}:resume",
+        )
 
     async def load(self, session_id: str, phone: str) -> Loaded:
         session_key, resume_key = self.keys(session_id, phone)
@@ -85,6 +90,10 @@ class SessionStore:
             ],
         )
         return bool(written)
+
+    async def forget(self, session_id: str, phone: str) -> None:
+        """Drop a session that has ended (its phone's resume snapshot stays)."""
+        await self.redis.delete(self.keys(session_id, phone)[0])
 
 
 def _text(raw: bytes | str | None) -> str | None:

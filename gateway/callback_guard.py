@@ -1,7 +1,8 @@
 """The guard on Africa's Talking's callbacks (the USSD hop, SMS reports, inbound SMS,
-opt-outs, USSD session ends): AT signs none of them, so each URL carries a secret of ours
-(`?token=`: USSD_CALLBACK_TOKEN on /ussd, AT_CALLBACK_TOKEN on the others), compared in
-constant time, and CALLBACK_ALLOW_NETWORKS may restrict them to AT's source networks.
+opt-outs, USSD session ends, voice calls): AT signs none of them, so each URL carries a
+secret of ours (`?token=`: USSD_CALLBACK_TOKEN on /ussd, AT_CALLBACK_TOKEN on the others),
+compared in constant time, and CALLBACK_ALLOW_NETWORKS may restrict them to AT's source
+networks.
 
 Both are checked whenever they are set, whatever the SMS backend. The source is the peer
 address uvicorn gives the application: behind a reverse proxy, uvicorn replaces it with the

@@ -18,6 +18,7 @@ from gateway.simulator.capability import Simulator
 from gateway.sms.capability import Sms
 from gateway.staff.capability import Staff
 from gateway.ussd.capability import Ussd
+from gateway.voice.capability import Voice
 
 CAPABILITIES: tuple[type[Capability], ...] = (
     Metrics,
@@ -28,6 +29,7 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     Enrolment,
     Agents,
     Ussd,
+    Voice,
     Staff,
     Simulator,
     Imports,

@@ -39,7 +39,7 @@ from menus.nodes import (
     resolve,
     store,
 )
-from menus.screens import Screen
+from menus.screens import Renderer, Screen
 from menus.state import SessionState
 from menus.text import Catalogue, T, Text
 
@@ -63,6 +63,7 @@ class Engine:
         catalogues: Mapping[str, Catalogue],
         entry_node: str = "main.start",
         home_node: str = "main.go_home",
+        renderer: Renderer = screens.render,
     ) -> None:
         listed = list(journeys)
         # Start-up fails on a target that does not exist, not the phone that reaches it.
@@ -75,6 +76,8 @@ class Engine:
                 raise JourneyError(journey, node_id, f"the engine's {role} node does not exist")
         self.entry_node = entry_node
         self.home_node = home_node
+        # The same journeys in other words: a USSD body by default, spoken phrases for voice.
+        self.renderer = renderer
 
     # -- the host's three calls -------------------------------------------------
 
@@ -244,7 +247,12 @@ class Engine:
             )
         elif isinstance(node, Ask):
             screen = Screen(
-                tuple(resolve(node.prompt, ctx, state)), (), False, bool(state.back), notice
+                tuple(resolve(node.prompt, ctx, state)),
+                (),
+                False,
+                bool(state.back),
+                notice,
+                spoken=node.spoken,
             )
         elif isinstance(node, Say):
             screen = Screen(
@@ -256,7 +264,7 @@ class Engine:
 
     def _finish(self, state: SessionState, ctx: MenuContext, screen: Screen) -> Step:
         catalogue = self.catalogues[state.language]
-        rendered = screens.render(screen, catalogue, state.page, ctx.max_chars)
+        rendered = self.renderer(screen, catalogue, state.page, ctx.max_chars)
         state.page = min(state.page, rendered.pages - 1)
         state.ended = rendered.end
         state.reply = rendered.body

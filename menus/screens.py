@@ -29,6 +29,7 @@ class Screen:
     end: bool = False
     can_go_back: bool = False
     notice: Text | None = None  # a short reason shown above, after a wrong answer
+    spoken: bool = False  # the question wants words a keypad cannot type (a voice host records)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,12 @@ class Rendered:
     pages: int
     end: bool
     clipped: bool = field(default=False, compare=False)
+
+
+# How a host puts screens into words: `render` (a USSD body) unless it says otherwise
+# (menus.spoken for voice). Arguments: the screen, the session's catalogue, the page, the
+# operator's screen size.
+Renderer = Callable[[Screen, Catalogue, int, int], Rendered]
 
 
 def render(screen: Screen, catalogue: Catalogue, page: int, max_chars: int) -> Rendered:

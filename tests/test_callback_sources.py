@@ -33,9 +33,17 @@ HOP = {
     "networkCode": "61603",
     "text": "",
 }
+CALL = {
+    "isActive": "1",
+    "sessionId": "ATVId_sources_1",
+    "direction": "Inbound",
+    "callerNumber": "+2290197000903",
+    "destinationNumber": "+22921000000",
+}
 # route -> (form, token it carries)
 ROUTES: dict[str, tuple[dict[str, str], str]] = {
     "/ussd": (HOP, USSD_TOKEN),
+    "/voice": (CALL, AT_TOKEN),
     "/ussd/events": (notice("ATUid_sources_end"), AT_TOKEN),
     **{route: (form, AT_TOKEN) for route, form in SMS_CALLBACKS},
 }
@@ -85,6 +93,12 @@ def refused_for(response: httpx.Response, reason: str) -> bool:
             and response.headers["x-refused"] == reason
         )
     expected = 403 if reason == WRONG_SOURCE else 401
+    if response.request.url.path == "/voice":  # a caller hears a sentence, the reason in a header
+        return (
+            response.status_code == expected
+            and response.headers["content-type"].startswith("application/xml")
+            and response.headers["x-refused"] == reason
+        )
     return response.status_code == expected and response.json() == {"error": reason}
 
 

@@ -70,18 +70,21 @@ class _Listening(Catalogue):
         return words
 
 
-class _EveryPage(Engine):
-    """The engine, keeping every page of each screen it shows, not only the one asked."""
+class _EveryPage:
+    """The USSD renderer, keeping every page of each screen it puts into words, not only
+    the one the session is on (the engine takes it as its renderer)."""
 
-    pages: list[list[screens.Rendered]]
+    def __init__(self) -> None:
+        self.pages: list[list[screens.Rendered]] = []
 
-    def _finish(self, state: SessionState, ctx: MenuContext, screen: screens.Screen) -> Step:
-        catalogue = self.catalogues[state.language]
-        first = screens.render(screen, catalogue, 0, ctx.max_chars)
+    def __call__(
+        self, screen: screens.Screen, catalogue: Catalogue, page: int, max_chars: int
+    ) -> screens.Rendered:
+        first = screens.render(screen, catalogue, 0, max_chars)
         self.pages.append(
-            [screens.render(screen, catalogue, p, ctx.max_chars) for p in range(first.pages)]
+            [screens.render(screen, catalogue, p, max_chars) for p in range(first.pages)]
         )
-        return super()._finish(state, ctx, screen)
+        return screens.render(screen, catalogue, page, max_chars)
 
 
 @dataclass
@@ -92,6 +95,7 @@ class Tour:
     language: str
     limit: int
     shown: list[Shown] = field(default_factory=list)
+    every_page: _EveryPage = field(default_factory=_EveryPage)  # filled by a tour's own engine
 
     @classmethod
     def of(cls, catalogues: Mapping[str, Catalogue], language: str, limit: int) -> Tour:
@@ -102,9 +106,9 @@ class Tour:
             for code, catalogue in catalogues.items()
             if code == language or "language_name" in catalogue.texts
         }
-        engine = _EveryPage(all_journeys(), named)
-        engine.pages = []
-        return cls(engine, language, limit)
+        every_page = _EveryPage()
+        engine = Engine(all_journeys(), named, renderer=every_page)
+        return cls(engine, language, limit, every_page=every_page)
 
     @property
     def _listening(self) -> _Listening:
@@ -128,7 +132,7 @@ class Tour:
         return str(list(self.engine.catalogues).index(self.language) + 1)
 
     def record(self, step: Step) -> Step:
-        pages = self.engine.pages if isinstance(self.engine, _EveryPage) else []
+        pages = self.every_page.pages
         if step.reply is not None:
             expect(len(pages) == 1, f"one screen per reply at {step.state.node}")
             heard = dict(self._listening.heard)

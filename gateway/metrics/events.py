@@ -1,6 +1,6 @@
-"""What happens in the serving processes, counted as it happens: USSD hops, session ends,
-lock-outs, rate-limit refusals. Any module may call these functions; each is one counter
-increment (and, for a hop, one histogram observation), with no I/O of its own.
+"""What happens in the serving processes, counted as it happens: USSD hops, voice turns,
+session ends, lock-outs, rate-limit refusals. Any module may call these functions; each is
+one counter increment (and, for a hop, one histogram observation), with no I/O of its own.
 
 With several worker processes (`alafia serve --workers N`) the Prometheus client keeps
 these values in files of a directory the processes share (`PROMETHEUS_MULTIPROC_DIR`,
@@ -56,6 +56,13 @@ hop_seconds = Histogram(
     buckets=HOP_BUCKETS,
     registry=EVENTS,
 )
+voice_turns = Counter(
+    "alafia_voice_turns",
+    "Voice callbacks answered (a call's turns), by journey (where the call is after it) "
+    "and result.",
+    ["journey", "result"],
+    registry=EVENTS,
+)
 session_ends = Counter(
     "alafia_ussd_session_ends",
     "USSD sessions ended (Africa's Talking's notices, once each), by outcome "
@@ -92,6 +99,11 @@ def hop_answered(journey: str, result: str, seconds: float) -> None:
     count, latency = series
     count.inc()
     latency.observe(seconds)
+
+
+def voice_turn(journey: str, result: str) -> None:
+    """One turn of a call, counted like a hop (`result` from HOP_RESULTS)."""
+    voice_turns.labels(journey, result).inc()
 
 
 def session_ended(outcome: str, status: str) -> None:

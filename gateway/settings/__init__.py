@@ -30,6 +30,7 @@ from gateway.settings.payments import SANDBOX, PaymentSettings
 from gateway.settings.register import RegisterSettings
 from gateway.settings.simulator import SimulatorSettings
 from gateway.settings.sms import SmsSettings
+from gateway.settings.voice import VoiceSettings
 
 # What the rest of the gateway imports from here, wherever in the package it is defined.
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "Settings",
     "SimulatorSettings",
     "SmsSettings",
+    "VoiceSettings",
 ]
 
 DEFAULT_TIMEZONE = "Africa/Porto-Novo"
@@ -113,8 +115,8 @@ class Settings:
     scheme_refresh_seconds: int
     # A secret the aggregator's USSD callback URL carries (`/ussd?token=`); None: none asked.
     ussd_callback_token: str | None = field(repr=False)
-    # The only source networks Africa's Talking's callbacks (/ussd, /ussd/events, /sms/*) are
-    # accepted from; empty: any. Checked on the peer address (gateway/callback_guard.py).
+    # The only source networks Africa's Talking's callbacks (/ussd, /ussd/events, /sms/*,
+    # /voice) are accepted from; empty: any. Checked on the peer address (callback_guard.py).
     callback_networks: tuple[Network, ...]
     # How old the dashboard's figures may be (0: computed on every request); None when
     # STATS_CACHE_SECONDS is not set: `stats_cache` then says 60, and the demo counts live.
@@ -126,6 +128,7 @@ class Settings:
     limits: LimitSettings
     metrics: MetricsSettings
     simulator: SimulatorSettings
+    voice: VoiceSettings
 
     @property
     def stats_cache(self) -> int:
@@ -177,4 +180,5 @@ class Settings:
             limits=LimitSettings._read(env),
             metrics=MetricsSettings._read(env),
             simulator=SimulatorSettings._read(env),
+            voice=VoiceSettings._read(env, data_dir),
         )

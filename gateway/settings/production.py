@@ -57,7 +57,8 @@ def serve_problems(settings: Settings) -> list[str]:
         else _token_problem(
             "AT_CALLBACK_TOKEN",
             settings.sms.callback_token,
-            "anyone could post to /sms/delivery, /sms/inbound, /sms/optout and /ussd/events; "
+            "anyone could post to /sms/delivery, /sms/inbound, /sms/optout, /ussd/events and "
+            "/voice; "
             "set a secret and add ?token=<the secret> to those callback URLs, or list "
             "Africa's Talking's networks in CALLBACK_ALLOW_NETWORKS instead",
         )

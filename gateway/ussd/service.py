@@ -14,8 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,6 +27,7 @@ from gateway.metrics import events
 from gateway.scheme.cache import SchemeCache
 from gateway.ussd.callers import CallerService
 from gateway.ussd.effect_runner import EffectRunner
+from gateway.ussd.host import MenuHost
 from menus import screens
 from menus.context import MenuContext
 from menus.engine import Engine, Step
@@ -42,7 +42,6 @@ HOP_BUDGET = 8.0
 MAX_TEXT = 1000  # a whole session of typing is far below this
 MAX_SESSION_ID = 100  # it names the enrolment request (households.request_key)
 MAX_FIRST_HOP_INPUTS = 40
-MAX_EFFECTS_PER_HOP = 4
 
 
 class UssdService:
@@ -64,22 +63,23 @@ class UssdService:
     ) -> None:
         self.engine = engine
         self.store = store
-        self.scheme = scheme
-        self.effects = effects
         self.callers = callers
-        self.payments_available = payments_available
+        self.host = MenuHost(
+            scheme,
+            effects,
+            engine.catalogues,
+            max_chars=max_chars,
+            default_language=default_language,
+            national_id=national_id,
+            country=country,
+            timezone=timezone,
+            clock=clock,
+            payments_available=payments_available,
+        )
+        self.effects = effects
         self.max_chars = max_chars
         self.default_language = default_language
-        self.national_id = national_id
         self.country = country
-        self.zone = ZoneInfo(timezone)
-        self.clock = clock  # tests fix the day; production reads the scheme's calendar
-        # The engine holds the languages offered, in the language menu's order
-        # (gateway/catalogues/offer.py decides both).
-        self.languages = {code: c.texts["language_name"] for code, c in engine.catalogues.items()}
-
-    def today(self) -> date:
-        return self.clock() if self.clock else datetime.now(self.zone).date()
 
     async def answer(self, hop: Hop | None) -> str:
         """Never raises: a phone must get a proper screen, whatever failed inside."""
@@ -121,7 +121,7 @@ class UssdService:
 
     async def _answer(self, hop: Hop, phone: str, seen: Seen) -> str:
         loaded = await self.store.load(hop.session_id, phone)
-        ctx = await self._context()  # once per hop: the day and the scheme hold for all of it
+        ctx = await self.host.context()
         if loaded.state is None:
             step, inputs = await self._open(hop, phone, loaded.resume, ctx)
         else:
@@ -184,25 +184,7 @@ class UssdService:
         return step, africastalking.first_inputs(hop.text)[:MAX_FIRST_HOP_INPUTS]
 
     async def _settle(self, step: Step, hop: Hop, phone: str, ctx: MenuContext) -> Step:
-        for _ in range(MAX_EFFECTS_PER_HOP):
-            if step.effect is None:
-                return step
-            result = await self.effects.apply(
-                step.effect, request_key=f"ussd:{hop.session_id}", today=ctx.today, phone=phone
-            )
-            step = self.engine.resume(step.state, result, ctx)
-        raise RuntimeError("a journey asked for too many effects in one hop")
-
-    async def _context(self) -> MenuContext:
-        return MenuContext(
-            scheme=await self.scheme.get(),
-            today=self.today(),
-            max_chars=self.max_chars,
-            languages=self.languages,
-            national_id=self.national_id,
-            country=self.country,
-            payments=self.payments_available,
-        )
+        return await self.host.settle(self.engine, step, ctx, f"ussd:{hop.session_id}", phone)
 
     async def _lost_race(self, hop: Hop, phone: str) -> str:
         """Another copy of this hop (or a faster next hop) was stored first: show what

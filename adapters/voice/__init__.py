@@ -1,0 +1,1 @@
+"""Voice (IVR) providers: how a call's callback arrives and how our reply is written."""

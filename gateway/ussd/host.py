@@ -1,0 +1,76 @@
+"""What every channel that runs the menus shares, the short code and calls alike: the
+context a turn runs in (the day, the scheme, the languages offered) and the effects its
+steps ask for, applied until the engine has something to show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from gateway.scheme.cache import SchemeCache
+from gateway.ussd.effect_runner import EffectRunner
+from menus.context import MenuContext
+from menus.engine import Engine, Step
+from menus.identifiers import NationalIdRule
+from menus.text import Catalogue
+
+MAX_EFFECTS_PER_TURN = 4
+
+
+class MenuHost:
+    def __init__(
+        self,
+        scheme: SchemeCache,
+        effects: EffectRunner,
+        catalogues: Mapping[str, Catalogue],
+        *,
+        max_chars: int,
+        default_language: str,
+        national_id: NationalIdRule,
+        country: str,
+        timezone: str,
+        clock: Callable[[], date] | None = None,
+        payments_available: bool = False,
+    ) -> None:
+        self.scheme = scheme
+        self.effects = effects
+        self.payments_available = payments_available
+        self.max_chars = max_chars
+        self.default_language = default_language
+        self.national_id = national_id
+        self.country = country
+        self.zone = ZoneInfo(timezone)
+        self.clock = clock  # tests fix the day; production reads the scheme's calendar
+        # The catalogues are the languages offered, in the language menu's order
+        # (gateway/catalogues/offer.py decides both).
+        self.languages = {code: c.texts["language_name"] for code, c in catalogues.items()}
+
+    def today(self) -> date:
+        return self.clock() if self.clock else datetime.now(self.zone).date()
+
+    async def context(self) -> MenuContext:
+        """Once per turn: the day and the scheme hold for all of it."""
+        return MenuContext(
+            scheme=await self.scheme.get(),
+            today=self.today(),
+            max_chars=self.max_chars,
+            languages=self.languages,
+            national_id=self.national_id,
+            country=self.country,
+            payments=self.payments_available,
+        )
+
+    async def settle(
+        self, engine: Engine, step: Step, ctx: MenuContext, request_key: str, phone: str
+    ) -> Step:
+        """`step` once every effect it asks for is applied (`request_key` names the turn's
+        session, so that an enrolment is recorded once)."""
+        for _ in range(MAX_EFFECTS_PER_TURN):
+            if step.effect is None:
+                return step
+            result = await self.effects.apply(
+                step.effect, request_key=request_key, today=ctx.today, phone=phone
+            )
+            step = engine.resume(step.state, result, ctx)
+        raise RuntimeError("a journey asked for too many effects in one turn")
