@@ -276,3 +276,17 @@ def test_the_training_range_is_read_and_checked() -> None:
     for wrong in ("22901990", "+229", "+22901990x"):
         with pytest.raises(ConfigError, match="SIMULATOR_PHONE_PREFIX"):
             Settings.from_env({"SIMULATOR_PHONE_PREFIX": wrong})
+
+
+async def test_the_voice_mode_reaches_the_real_voice_channel(demo: httpx.AsyncClient) -> None:
+    """No scripted peer here: the simulator's call goes to the gateway's own `/voice`."""
+    call = {"session": "00ff00ff00ff00cc", "phoneNumber": "97000077", "number": "+22921000000"}
+    first = await demo.post("/simulator/voice", data={**call, "isActive": "1"})
+    assert first.status_code == 200 and first.headers["content-type"].startswith("application/xml")
+    assert "Pour Francais, tapez 1." in first.text and "<GetDigits" in first.text  # a new phone
+    menu = await demo.post("/simulator/voice", data={**call, "isActive": "1", "digits": "1"})
+    assert "Pour Vérifier un numéro de membre, tapez 2." in menu.text  # not yet a member
+    check = await demo.post("/simulator/voice", data={**call, "isActive": "1", "digits": "2"})
+    assert "Numéro de membre (9 chiffres):" in check.text and 'finishOnKey="#"' in check.text
+    ended = await demo.post("/simulator/voice", data={**call, "isActive": "0", "duration": "9"})
+    assert ended.status_code == 200
