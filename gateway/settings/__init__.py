@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from gateway.settings.environment import ConfigError, Environment
 from gateway.settings.limits import LimitSettings, Rate
 from gateway.settings.metrics import MetricsSettings
+from gateway.settings.recordings import RecordingSettings
 from gateway.settings.payments import SANDBOX, PaymentSettings
 from gateway.settings.register import RegisterSettings
 from gateway.settings.sms import SmsSettings
@@ -118,6 +119,7 @@ class Settings:
     register: RegisterSettings
     limits: LimitSettings
     metrics: MetricsSettings
+    recordings: RecordingSettings
 
     @property
     def stats_cache(self) -> int:
@@ -164,4 +166,5 @@ class Settings:
             register=RegisterSettings._read(env),
             limits=LimitSettings._read(env),
             metrics=MetricsSettings._read(env),
+            recordings=RecordingSettings._read(env),
         )
