@@ -15,6 +15,7 @@ from gateway.register.capability import Register
 from gateway.scheme.capability import Scheme
 from gateway.sms.capability import Sms
 from gateway.staff.capability import Staff
+from gateway.transcriptions.capability import Transcriptions
 from gateway.ussd.capability import Ussd
 
 CAPABILITIES: tuple[type[Capability], ...] = (
@@ -27,6 +28,7 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     Agents,
     Ussd,
     Staff,
+    Transcriptions,
     Imports,
     Backups,
 )

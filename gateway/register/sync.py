@@ -5,7 +5,8 @@ A household's next event waits until the one before it is pushed (or dead), so t
 register never sees a payment before the enrolment it belongs to. Several workers on
 PostgreSQL share the work with row locks (SKIP LOCKED) and a lease. The register ids
 each push returns (or confirms before failing half-way) are kept, so a retry updates
-what exists and never creates a second household.
+what exists and never creates a second household. A household enrolled by voice has
+all its events held until staff have typed every name its callers said.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from adapters.register import (
 )
 from db import models
 from db.engine import writing
-from db.values import RegisterEventStatus
+from db.values import RegisterEventStatus, TranscriptionStatus
 from gateway.backoff import backoff
 from gateway.register.records import build_event
 
@@ -96,6 +97,15 @@ class RegisterSync:
                             earlier.household_id == event.household_id,
                             earlier.id < event.id,
                             earlier.status == RegisterEventStatus.PENDING,
+                        )
+                        .exists(),
+                        # Held while a name of the household waits for its transcription:
+                        # the register gets real names, never the empty ones stored
+                        # meanwhile (gateway.transcriptions).
+                        ~select(models.Transcription.id)
+                        .where(
+                            models.Transcription.household_id == event.household_id,
+                            models.Transcription.status != TranscriptionStatus.DONE,
                         )
                         .exists(),
                     )

@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from gateway.settings.environment import ConfigError, Environment
 from gateway.settings.limits import LimitSettings, Rate
 from gateway.settings.metrics import MetricsSettings
-from gateway.settings.recordings import RecordingSettings
 from gateway.settings.payments import SANDBOX, PaymentSettings
+from gateway.settings.recordings import RecordingSettings
 from gateway.settings.register import RegisterSettings
 from gateway.settings.sms import SmsSettings
 

@@ -101,8 +101,7 @@ class RecordingFetcher:
             if attempts >= MAX_FETCHES:
                 values["status"] = TranscriptionStatus.NO_AUDIO
                 log.warning(
-                    "recording of transcription %s never came after %d tries (%s): "
-                    "left for staff",
+                    "recording of transcription %s never came after %d tries (%s): left for staff",
                     claim.id,
                     attempts,
                     missing,
