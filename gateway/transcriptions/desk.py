@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -117,7 +116,7 @@ class TranscriptionDesk:
             total = await session.scalar(
                 select(func.count()).select_from(waiting.with_only_columns(row.id).subquery())
             )
-        return [_pending(*found) for found in rows], int(total or 0)
+        return [_pending(*found.tuple()) for found in rows], int(total or 0)
 
     async def name(self, scope: Scope, transcription_id: int) -> PendingName:
         """One name still to type; `AlreadyDone` once it is typed."""
@@ -130,7 +129,7 @@ class TranscriptionDesk:
             ).first()
         if found is None:
             raise AlreadyDone()
-        return _pending(*found)
+        return _pending(*found.tuple())
 
     async def audio(self, scope: Scope, transcription_id: int) -> Audio | None:
         """The stored recording; None when there is none (not fetched yet, or typed)."""
@@ -161,9 +160,17 @@ class TranscriptionDesk:
                 models.Member, found.member_id, with_for_update=True, populate_existing=True
             )
             assert member is not None  # a foreign key
+            # As a correction is audited: each field before and after, so that the
+            # household's history shows who wrote which name.
+            changes: dict[str, dict[str, str]] = {}
             if typed.last_name is not None:
+                changes["last_name"] = {"before": member.last_name, "after": typed.last_name}
                 member.last_name = typed.last_name
             if typed.first_names is not None:
+                changes["first_names"] = {
+                    "before": member.first_names,
+                    "after": typed.first_names,
+                }
                 member.first_names = typed.first_names
             found.status = TranscriptionStatus.DONE
             found.audio = None  # a voice is personal data: kept no longer than needed
@@ -176,7 +183,7 @@ class TranscriptionDesk:
                     now,
                     household_id=found.household_id,
                     member_no=member.member_no,
-                    details={"transcription": found.id, "fields": found.fields},
+                    details={"transcription": found.id, "changes": changes},
                 )
             )
             await session.flush()
@@ -241,7 +248,9 @@ async def _in_scope(
     return found
 
 
-def _waiting(scope: Scope) -> Select[tuple[Any, ...]]:
+def _waiting(
+    scope: Scope,
+) -> Select[models.Transcription, models.Member, models.Household, models.SchemeUnit]:
     """Names not typed yet in the scope, with their member, household and mutual."""
     row = models.Transcription
     return (
