@@ -116,7 +116,7 @@ class TranscriptionDesk:
             total = await session.scalar(
                 select(func.count()).select_from(waiting.with_only_columns(row.id).subquery())
             )
-        return [_pending(*found.tuple()) for found in rows], int(total or 0)
+        return [_pending(*found) for found in rows], int(total or 0)
 
     async def name(self, scope: Scope, transcription_id: int) -> PendingName:
         """One name still to type; `AlreadyDone` once it is typed."""
@@ -129,7 +129,7 @@ class TranscriptionDesk:
             ).first()
         if found is None:
             raise AlreadyDone()
-        return _pending(*found.tuple())
+        return _pending(*found)
 
     async def audio(self, scope: Scope, transcription_id: int) -> Audio | None:
         """The stored recording; None when there is none (not fetched yet, or typed)."""
