@@ -14,6 +14,7 @@ from db import models
 from gateway.register.capability import Register
 from menus import recorded
 from tests.support.gateway import part
+from tests.support.ussd_phone import Phone
 from tests.transcriptions.spoken import enrol_by_voice, urls
 
 PHONE = "+2290197000961"
@@ -96,3 +97,24 @@ async def test_the_same_caller_enrolling_again_is_told_the_household_exists(
     assert "déjà inscrite" in again.screens[-1]
     assert db.scalar(select(func.count()).select_from(models.Household)) == 1
     assert db.scalar(select(func.count()).select_from(models.Transcription)) == 3
+
+
+async def test_the_short_code_says_recorded_name_where_a_name_waits(
+    app: Starlette, client: httpx.AsyncClient, db: Session
+) -> None:
+    """The household's own phone on the short code: its rights list the members with
+    "nom enregistré" for the spoken names, and a check of the head's number shows the
+    number alone (no initial of an empty name)."""
+    walked = await enrol_by_voice(app, db, PHONE, "3", urls(BASE, "d"))
+    phone = Phone(client, PHONE)
+    home = await phone.dial()
+    assert "2. Mes droits" in home
+    rights = await phone.type("2")
+    lines = rights.splitlines()
+    assert f"{walked.member_no} nom enregistré" in lines
+    assert any(line.endswith(" Sena") for line in lines)
+    assert not any(line.rstrip().endswith(walked.member_no) for line in lines)
+    await phone.dial()
+    await phone.type("3")
+    check = await phone.type(walked.member_no)
+    assert f"Membre {walked.member_no}\n" in check and "(." not in check
