@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, Exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from adapters.register import (
     CentralRegister,
@@ -44,6 +44,19 @@ LEASE = timedelta(minutes=5)  # longer than a push of several calls with their t
 def retry_after(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min ... then hourly."""
     return backoff(attempts, most=3600, jitter=0.2)
+
+
+def names_pending(household_id: ColumnElement[int] | InstrumentedAttribute[int]) -> Exists:
+    """Whether a name of the household, said on the voice line, is not typed yet: its
+    events wait (and are no sign of a register that is behind)."""
+    return (
+        select(models.Transcription.id)
+        .where(
+            models.Transcription.household_id == household_id,
+            models.Transcription.status != TranscriptionStatus.DONE,
+        )
+        .exists()
+    )
 
 
 @dataclass(frozen=True)
@@ -102,12 +115,7 @@ class RegisterSync:
                         # Held while a name of the household waits for its transcription:
                         # the register gets real names, never the empty ones stored
                         # meanwhile (gateway.transcriptions).
-                        ~select(models.Transcription.id)
-                        .where(
-                            models.Transcription.household_id == event.household_id,
-                            models.Transcription.status != TranscriptionStatus.DONE,
-                        )
-                        .exists(),
+                        ~names_pending(event.household_id),
                     )
                     .order_by(event.id)
                     .limit(self.batch)

@@ -5,15 +5,18 @@ wait. The same family dialling again is recognised. Real engine, database and Re
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from db import models
+from gateway.metrics import state
 from gateway.register.capability import Register
 from menus import recorded
-from tests.support.gateway import part
+from tests.support.gateway import part, shared
 from tests.support.ussd_phone import Phone
 from tests.transcriptions.spoken import enrol_by_voice, urls
 
@@ -85,6 +88,10 @@ async def test_a_household_enrolled_by_voice_waits_for_its_names(
     assert await part(app, Register).sync.work() == 0
     db.expire_all()
     assert [e.status for e in events] == ["pending"]
+    # Held on purpose, not a register that is behind: /metrics tells them apart.
+    figures = await state.read(shared(app).sessions, shared(app).now() + timedelta(hours=5))
+    assert figures.names_to_transcribe == {"awaiting_audio": 3, "ready": 0, "no_audio": 0}
+    assert (figures.register_pending, figures.oldest_pending_register_event) == (1, 0.0)
 
 
 async def test_the_same_caller_enrolling_again_is_told_the_household_exists(
