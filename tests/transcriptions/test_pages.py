@@ -229,3 +229,17 @@ def _messages(db: Session, household_id: int) -> list[models.Message]:
     return list(
         db.scalars(select(models.Message).where(models.Message.household_id == household_id)).all()
     )
+
+
+async def test_a_name_waiting_is_written_on_its_own_page_not_corrected(
+    web: httpx.AsyncClient, app: Starlette, spoken: Households, db: Session
+) -> None:
+    """The correction form of a member whose name waits sends staff to the names to
+    transcribe: typed there, the name drops its recording and releases the SMS."""
+    await logged_in(web, app, *MANAGER)
+    household = spoken.parakou.household_id
+    form = await web.get(f"/admin/households/{household}/members/{spoken.parakou.member_no}")
+    assert form.status_code == 303 and form.headers["location"] == "/admin/transcriptions"
+    page = await web.get(f"/admin/households/{household}")
+    assert f"/admin/households/{household}/members/{spoken.parakou.member_no}" not in page.text
+    assert 'href="/admin/transcriptions"' in page.text
