@@ -168,7 +168,8 @@ class EnrolmentService:
         if not spoken:
             # The member number reaches the family in writing, with the enrolment or not at
             # all; with names still to transcribe, once the last is typed
-            # (`gateway.transcriptions.service`), so that it never waits on a wrong name.
+            # (`gateway.transcriptions.desk`), when the household is known by name here and in the
+            # register.
             session.add(enrolment_sms(self.outbox, household, people[0], period, self.now()))
         # Pushed once the names are typed: the register sync holds a household's events
         # while any transcription of it is pending (`gateway.register.sync`).
