@@ -23,15 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import as_aware
-from db.values import (
-    MessageStatus,
-    NoticeOutcome,
-    PaymentStatus,
-    RegisterEventStatus,
-    TranscriptionStatus,
-)
+from db.values import MessageStatus, NoticeOutcome, PaymentStatus, RegisterEventStatus
 from gateway.metrics.events import AGENT, STAFF
 from gateway.register.sync import names_pending
+from gateway.transcriptions.fetching import waiting_by_state
 
 SMS_FAILURES = (MessageStatus.UNDELIVERED, MessageStatus.REFUSED, MessageStatus.EXPIRED)
 REASONS_SHOWN = 20  # per status; the rarer ones add up under "other"
@@ -62,7 +57,7 @@ async def read(sessions: async_sessionmaker[AsyncSession], now: datetime) -> Sta
         await _payments(session, now, state)
         await _sms(session, now, state)
         await _register(session, now, state)
-        await _transcriptions(session, state)
+        state.names_to_transcribe = await waiting_by_state(session)
         await _locked(session, now, state)
     return state
 
@@ -132,18 +127,6 @@ async def _register(session: AsyncSession, now: datetime, state: State) -> None:
     )
     state.oldest_pending_register_event = _age(oldest, now)
     state.register_dead = await _count(session, event, event.status == RegisterEventStatus.DEAD)
-
-
-async def _transcriptions(session: AsyncSession, state: State) -> None:
-    row = models.Transcription
-    counted = await session.execute(
-        select(row.status, func.count())
-        .where(row.status != TranscriptionStatus.DONE)
-        .group_by(row.status)
-    )
-    state.names_to_transcribe = {
-        str(status): 0 for status in TranscriptionStatus if status != TranscriptionStatus.DONE
-    } | {status: n for status, n in counted.all()}
 
 
 async def _locked(session: AsyncSession, now: datetime, state: State) -> None:

@@ -17,6 +17,7 @@ from gateway.sms.capability import Sms
 from gateway.staff import transcription_pages
 from gateway.staff.capability import Staff
 from gateway.staff.dashboard import serving
+from gateway.transcriptions import commands
 from gateway.transcriptions.desk import TranscriptionDesk
 from gateway.transcriptions.fetching import RecordingFetcher
 
@@ -44,6 +45,8 @@ class Transcriptions(Capability):
 
     async def stop(self) -> None:
         await self.source.aclose()
+
+    add_commands = staticmethod(commands.add_commands)
 
     def _with_desk(self, endpoint: Endpoint) -> Endpoint:
         async def served(request: Request) -> Response:

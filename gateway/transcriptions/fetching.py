@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.recordings import Recording, RecordingNotYet, RecordingRefused, RecordingSource
@@ -132,3 +132,40 @@ class RecordingFetcher:
             )
         if not moved.rowcount:  # type: ignore[attr-defined]
             log.info("transcription %s changed during its fetch; outcome dropped", claim.id)
+
+
+async def waiting_by_state(session: AsyncSession) -> dict[str, int]:
+    """Names not typed yet, by the state of their recording (every state, 0 included)."""
+    row = models.Transcription
+    found = await session.execute(
+        select(row.status, func.count())
+        .where(row.status != TranscriptionStatus.DONE)
+        .group_by(row.status)
+    )
+    return {
+        str(status): 0 for status in TranscriptionStatus if status != TranscriptionStatus.DONE
+    } | {status: n for status, n in found.all()}
+
+
+async def counts(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    async with sessions() as session:
+        return await waiting_by_state(session)
+
+
+async def fetch_again(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
+    """Every recording given up on (`no_audio`) fetched again by the next worker round,
+    with all its tries: after VOICE_RECORDING_HOSTS was set or mended, or the provider's
+    outage ended."""
+    row = models.Transcription
+    async with writing(sessions) as session:
+        moved = await session.execute(
+            update(row)
+            .where(row.status == TranscriptionStatus.NO_AUDIO)
+            .values(
+                status=TranscriptionStatus.AWAITING_AUDIO,
+                fetch_attempts=0,
+                next_fetch_at=now,
+                claimed_until=None,
+            )
+        )
+    return int(moved.rowcount)  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from db import models
 from gateway.enrolment.capability import Enrolment
 from gateway.ussd.capability import Ussd
 from menus import recorded
-from menus.effects import EnrolHousehold, RememberLanguage
+from menus.effects import EnrolHousehold, PersonDraft, RememberLanguage
 from menus.engine import Engine
 from tests.support.gateway import part
 
@@ -107,3 +107,25 @@ async def _apply(app: Starlette, effect: object, key: str) -> object:
         return True
     assert isinstance(effect, EnrolHousehold), effect
     return await part(app, Enrolment).service.enrol(effect, key, part(app, Ussd).service.today())
+
+
+def spoken_household(phone: str, base: str = "https://media.voice.test") -> EnrolHousehold:
+    """The effect a voice enrolment of Parakou ends with, for tests without the engine."""
+    last, first, dependant = urls(base, phone[-4:])
+    return EnrolHousehold(
+        "MS-PARAKOU",
+        "FAMILLE",
+        phone,
+        "fr",
+        PersonDraft(recorded.answer(last), recorded.answer(first), "F", "1990-01-01", True, "head"),
+        (
+            PersonDraft(
+                recorded.answer(dependant),
+                recorded.answer(dependant),
+                "M",
+                "2016-01-01",
+                True,
+                "child",
+            ),
+        ),
+    )

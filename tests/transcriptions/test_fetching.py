@@ -6,24 +6,29 @@ nothing fetched). Time is moved, not waited for."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from adapters.recordings import RecordingSource
 from db import models
+from gateway import cli
+from gateway.enrolment.service import EnrolmentService
+from gateway.settings import Settings
 from gateway.transcriptions.capability import Transcriptions
 from gateway.transcriptions.fetching import MAX_FETCHES, RecordingFetcher
+from tests.conftest import TODAY
 from tests.support.clock import Now
 from tests.support.gateway import part, shared
 from tests.support.http_server import serve
 from tests.transcriptions.recordings_peer import RecordingsPeer
-from tests.transcriptions.spoken import enrol_by_voice, urls
+from tests.transcriptions.spoken import enrol_by_voice, spoken_household, urls
 
 PHONE = "+2290197000962"
 SOUND = b"ID3\x04\x00" + bytes(range(256)) * 8
@@ -153,3 +158,31 @@ def test_a_late_recording_is_tried_again_within_the_hour() -> None:
     waits = [retry_after(attempt) for attempt in range(1, MAX_FETCHES)]
     assert waits[0] >= timedelta(seconds=30)
     assert sum(waits, timedelta()) <= timedelta(hours=2, minutes=30)
+
+
+def test_the_recordings_given_up_on_are_fetched_again_on_request(
+    enrolment: EnrolmentService,
+    db: Session,
+    capsys: pytest.CaptureFixture[str],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    clean: None,
+) -> None:
+    """`alafia transcriptions status` counts the names waiting; `retry` puts the ones
+    whose recording never came back in the worker's hands, with all their tries (after
+    VOICE_RECORDING_HOSTS was set, say)."""
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("ALAFIA_DATA_DIR", str(settings.data_dir))
+    asyncio.run(enrolment.enrol(spoken_household(PHONE), "cli-test", TODAY))
+    db.execute(update(models.Transcription).values(status="no_audio", fetch_attempts=MAX_FETCHES))
+    db.commit()
+
+    assert cli.main(["transcriptions", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "no_audio               3" in out and "VOICE_RECORDING_HOSTS is not set" in out
+    assert cli.main(["transcriptions", "retry"]) == 0
+    assert "3 recordings to fetch again" in capsys.readouterr().out
+    db.expire_all()
+    assert {(t.status, t.fetch_attempts) for t in db.scalars(select(models.Transcription))} == {
+        ("awaiting_audio", 0)
+    }
