@@ -16,6 +16,7 @@ from db import models
 from gateway.metrics import state
 from gateway.register.capability import Register
 from menus import recorded
+from tests.support.agents import new_agent
 from tests.support.gateway import part, shared
 from tests.support.ussd_phone import Phone
 from tests.transcriptions.spoken import enrol_by_voice, urls
@@ -125,3 +126,19 @@ async def test_the_short_code_says_recorded_name_where_a_name_waits(
     await phone.type("3")
     check = await phone.type(walked.member_no)
     assert f"Membre {walked.member_no}\n" in check and "(." not in check
+
+
+async def test_an_agent_finding_the_household_reads_recorded_name(
+    app: Starlette, client: httpx.AsyncClient, db: Session
+) -> None:
+    """A field agent of the mutual looks the household up to add a member: the heading
+    and the list say "nom enregistré" where a name waits, never an initial of nothing."""
+    walked = await enrol_by_voice(app, db, PHONE, "3", urls(BASE, "e"))
+    agent = "+2290197000963"
+    await new_agent(app, agent, "Bio Sika", "MS-PARAKOU", pin="4826")
+    phone = Phone(client, agent)
+    await phone.dial("4826")
+    await phone.type("2")  # add a member
+    found = await phone.type(walked.member_no)
+    assert f"Ménage {walked.member_no} nom enregistré, 3 pers." in found, found
+    assert " ., " not in found
