@@ -90,6 +90,24 @@ class RegisterEventStatus(StrEnum):
     SKIPPED = "skipped"  # this register takes no such event (or the gateway is the register)
 
 
+class TranscriptionStatus(StrEnum):
+    """A name spoken instead of typed (`transcriptions.status`). Every status but `done`
+    keeps the member's name pending."""
+
+    AWAITING_AUDIO = "awaiting_audio"  # the worker has still to fetch the recording
+    READY = "ready"  # the audio is stored: staff can listen and type the name
+    NO_AUDIO = "no_audio"  # the recording never came: staff call the household instead
+    DONE = "done"  # typed by staff; the audio is dropped
+
+
+class TranscribedFields(StrEnum):
+    """Which of a member's name columns a recording fills (`transcriptions.fields`)."""
+
+    LAST_NAME = "last_name"
+    FIRST_NAMES = "first_names"
+    NAME = "name"  # both: a dependant's "NOM Prénom(s)" said in one breath
+
+
 class CheckChannel(StrEnum):
     """How a health facility asked whether a member is covered
     (`eligibility_checks.channel`)."""
@@ -163,6 +181,7 @@ class AuditAction(StrEnum):
     MEMBER_CORRECTED = "member_corrected"
     HOUSEHOLD_CORRECTED = "household_corrected"
     MEMBER_MOVED = "member_moved"
+    NAME_TRANSCRIBED = "name_transcribed"  # a recorded name typed by staff
     HOUSEHOLD_CHANGE_REFUSED = "household_change_refused"  # outside the role or scope
     # Health facilities
     FACILITY_ADDED = "facility_added"

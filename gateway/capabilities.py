@@ -17,6 +17,7 @@ from gateway.scheme.capability import Scheme
 from gateway.simulator.capability import Simulator
 from gateway.sms.capability import Sms
 from gateway.staff.capability import Staff
+from gateway.transcriptions.capability import Transcriptions
 from gateway.ussd.capability import Ussd
 from gateway.voice.capability import Voice
 
@@ -32,6 +33,7 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     Voice,
     Staff,
     Simulator,
+    Transcriptions,
     Imports,
     Backups,
     Catalogues,

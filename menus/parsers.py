@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
-from menus import gsm
+from menus import gsm, recorded
 from menus.context import MenuContext
 from menus.identifiers import MemberNumberError, parse_member_number
 from menus.nodes import Invalid
 from menus.state import SessionState
-from menus.text import Money, T
+from menus.text import Money, T, Text
 
 MAX_NAME = 40
 _SEPARATORS = " '.-"
@@ -49,6 +51,21 @@ def capitalised(name: str) -> str:
 
 def given_names(text: str, ctx: MenuContext, state: SessionState) -> str:
     return within_limit(capitalised(clean_name(text)))
+
+
+Parser = Callable[[str, MenuContext, SessionState], Any]
+
+
+def or_recorded(parse: Parser) -> Parser:
+    """`parse`, for a question a voice host may answer with a recording (`Ask.spoken`):
+    the recording's token is the answer, kept as it is until staff transcribe it. The
+    typed parsers themselves never take one (a colon is no letter), so a staff form or
+    an import cannot store a token for a name."""
+
+    def parse_or_keep(text: str, ctx: MenuContext, state: SessionState) -> Any:
+        return text if recorded.recording_of(text) is not None else parse(text, ctx, state)
+
+    return parse_or_keep
 
 
 def birth_date(text: str, ctx: MenuContext, state: SessionState) -> dict[str, object]:
@@ -111,3 +128,17 @@ def whole_francs(text: str, highest: int) -> int:
 def display_name(name: str) -> str:
     """Names go on screens in GSM-7 so that one accent does not halve the room."""
     return gsm.fold(name)
+
+
+def name_pending(name: str) -> bool:
+    """A name nobody has typed yet: a recording's token in a session, or the empty name
+    a member is stored with until staff transcribe the recording."""
+    return not name or recorded.recording_of(name) is not None
+
+
+def shown_name(*parts: str) -> Text:
+    """A name for a screen: "recorded name" in words while any part of it waits for
+    its transcription, never the token or an empty gap."""
+    if any(name_pending(part) for part in parts):
+        return T("recorded_name")
+    return display_name(" ".join(parts))

@@ -42,6 +42,7 @@ from gateway.settings import Settings
 pytest_plugins = ("tests.support.log_privacy", "pytester")
 
 DATA_TABLES = (
+    "transcriptions",
     "audit_log",
     "cash_handovers",
     "ussd_session_ends",

@@ -17,6 +17,7 @@ from db.models.scheme import Occupation, Product, SchemeUnit
 from db.models.sms import InboundSms, Message, SmsCampaign, SmsEarlyReport, SmsOptOut
 from db.models.sponsors import Sponsor, SponsorSettlement, Subsidy
 from db.models.staff import AuditEntry, StaffAccount
+from db.models.transcriptions import Transcription
 from db.models.ussd import UssdSessionEnd
 
 __all__ = [
@@ -47,5 +48,6 @@ __all__ = [
     "SponsorSettlement",
     "StaffAccount",
     "Subsidy",
+    "Transcription",
     "UssdSessionEnd",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from adapters.register import EventKind
 from db import models
 from db.engine import begin_writing, hold_decision_lock, write_queue
-from db.values import AuditAction, MessagePurpose, UnitLevel
+from db.values import (
+    AuditAction,
+    MessagePurpose,
+    TranscribedFields,
+    TranscriptionStatus,
+    UnitLevel,
+)
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment.entitlements import terms_of
@@ -24,6 +30,7 @@ from gateway.register.outgoing import register_event
 from gateway.scheme.cache import offers, product_rule
 from gateway.settings import DEFAULT_TIMEZONE
 from gateway.sms.outbox import Outbox
+from menus import recorded
 from menus.effects import EnrolHousehold, EnrolResult, PersonDraft
 from menus.identifiers import member_number
 from menus.values import CoverageStatus, Relationship
@@ -154,23 +161,18 @@ class EnrolmentService:
         open_rights_if_paid(period, today, today)  # a fully sponsored household owes nothing
         session.add(period)
         session.flush()
-        # The member number reaches the family in writing, with the enrolment or not at all.
-        session.add(
-            self.outbox.message(
-                phone=household.phone,
-                language=household.language,
-                purpose=MessagePurpose.CONFIRMATION,
-                template="enrolled" if period.premium_due > 0 else "enrolled_sponsored",
-                params={
-                    "member_no": people[0].member_no,
-                    "persons": persons,
-                    "amount_due": period.premium_due,
-                },
-                now=self.now(),
-                household_id=household.id,
-                dedupe_key=f"enrolled:{household.id}",
-            )
+        spoken = transcriptions_for(
+            household.id, zip((request.head, *request.dependants), people, strict=True), self.now()
         )
+        session.add_all(spoken)
+        if not spoken:
+            # The member number reaches the family in writing, with the enrolment or not at
+            # all; with names still to transcribe, once the last is typed
+            # (`gateway.transcriptions.desk`), when the household is known by name here and in the
+            # register.
+            session.add(enrolment_sms(self.outbox, household, people[0], period, self.now()))
+        # Pushed once the names are typed: the register sync holds a household's events
+        # while any transcription of it is pending (`gateway.register.sync`).
         session.add(register_event(EventKind.HOUSEHOLD_ENROLLED, household.id, self.now()))
         if request.agent_id is not None:
             session.add(
@@ -184,11 +186,12 @@ class EnrolmentService:
                 )
             )
         log.info(
-            "household %s enrolled in %s: %d persons, %d XOF due",
+            "household %s enrolled in %s: %d persons, %d XOF due, %d names to transcribe",
             household.id,
             mutual.code,
             persons,
             period.premium_due,
+            len(spoken),
         )
         return EnrolResult(
             outcome="enrolled",
@@ -215,15 +218,29 @@ class EnrolmentService:
             if holder is not None:
                 return _result_for(session, holder.household_id, "duplicate")
         head = request.head
+        born = date.fromisoformat(head.birth_date)
+        if name_recorded(head):
+            # A spoken name cannot be compared: the same phone, a head whose name also
+            # waits for its transcription, born the same day, of the same sex (a caller
+            # enrolling again while the SMS waits for the names).
+            same_head = (
+                models.Member.last_name == "",
+                models.Member.birth_date == born,
+                models.Member.sex == head.sex,
+            )
+        else:
+            same_head = (
+                models.Member.last_name == head.last_name,
+                models.Member.first_names == head.first_names,
+                models.Member.birth_year == born.year,
+            )
         same_family = session.scalar(
             select(models.Household.id)
             .join(models.Member, models.Member.household_id == models.Household.id)
             .where(
                 models.Household.phone == request.phone,
                 models.Member.relationship_to_head == Relationship.HEAD,
-                models.Member.last_name == head.last_name,
-                models.Member.first_names == head.first_names,
-                models.Member.birth_year == date.fromisoformat(head.birth_date).year,
+                *same_head,
             )
             .limit(1)
         )
@@ -241,14 +258,16 @@ def _may_register(session: Session, agent_id: int, mutual: models.SchemeUnit) ->
 def member_from(
     person: PersonDraft, household_id: int, agent_id: int | None, created_at: datetime
 ) -> models.Member:
-    """A member row for a person as typed (its number is set once it has an id)."""
+    """A member row for a person as typed (its number is set once it has an id). A name
+    spoken instead is stored empty until staff transcribe it: never the recording's
+    address, which no screen, SMS or register may take for a name."""
     born = date.fromisoformat(person.birth_date)
     return models.Member(
         household_id=household_id,
         agent_id=agent_id,
         created_at=created_at,
-        last_name=person.last_name,
-        first_names=person.first_names,
+        last_name="" if recorded.recording_of(person.last_name) else person.last_name,
+        first_names="" if recorded.recording_of(person.first_names) else person.first_names,
         sex=person.sex,
         birth_date=born,
         birth_year=born.year,
@@ -256,6 +275,75 @@ def member_from(
         relationship_to_head=person.relationship,
         occupation=person.occupation,
         national_id=person.national_id,
+    )
+
+
+def name_recorded(person: PersonDraft) -> bool:
+    return any(recorded.recording_of(name) for name in (person.last_name, person.first_names))
+
+
+def transcriptions_for(
+    household_id: int,
+    persons: Iterable[tuple[PersonDraft, models.Member]],
+    now: datetime,
+) -> list[models.Transcription]:
+    """One transcription per recording: a dependant's whole name is one, the head's
+    family name and first names two. The worker fetches each at once."""
+    found: list[models.Transcription] = []
+    for person, member in persons:
+        last, first = (
+            recorded.recording_of(person.last_name),
+            recorded.recording_of(person.first_names),
+        )
+        if last is not None and last == first:
+            wanted = [(TranscribedFields.NAME, last)]
+        else:
+            wanted = [
+                (fields, url)
+                for fields, url in (
+                    (TranscribedFields.LAST_NAME, last),
+                    (TranscribedFields.FIRST_NAMES, first),
+                )
+                if url is not None
+            ]
+        found += [
+            models.Transcription(
+                household_id=household_id,
+                member_id=member.id,
+                fields=fields,
+                recording_url=url,
+                status=TranscriptionStatus.AWAITING_AUDIO,
+                fetch_attempts=0,
+                next_fetch_at=now,
+                created_at=now,
+            )
+            for fields, url in wanted
+        ]
+    return found
+
+
+def enrolment_sms(
+    outbox: Outbox,
+    household: models.Household,
+    head: models.Member,
+    period: models.CoveragePeriod,
+    now: datetime,
+) -> models.Message:
+    """The SMS that gives the family its member number: sent once per household (its
+    dedupe key), at enrolment or when the last recorded name is transcribed."""
+    return outbox.message(
+        phone=household.phone,
+        language=household.language,
+        purpose=MessagePurpose.CONFIRMATION,
+        template="enrolled" if period.premium_due > 0 else "enrolled_sponsored",
+        params={
+            "member_no": head.member_no,
+            "persons": period.persons,
+            "amount_due": terms_of(period).amount_due,
+        },
+        now=now,
+        household_id=household.id,
+        dedupe_key=f"enrolled:{household.id}",
     )
 
 

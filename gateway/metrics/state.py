@@ -25,6 +25,8 @@ from db import models
 from db.engine import as_aware
 from db.values import MessageStatus, NoticeOutcome, PaymentStatus, RegisterEventStatus
 from gateway.metrics.events import AGENT, STAFF
+from gateway.register.sync import names_pending
+from gateway.transcriptions.fetching import waiting_by_state
 
 SMS_FAILURES = (MessageStatus.UNDELIVERED, MessageStatus.REFUSED, MessageStatus.EXPIRED)
 REASONS_SHOWN = 20  # per status; the rarer ones add up under "other"
@@ -45,6 +47,7 @@ class State:
     register_pending: int = 0
     oldest_pending_register_event: float = 0.0
     register_dead: int = 0
+    names_to_transcribe: dict[str, int] = field(default_factory=dict)  # by transcription status
     locked: dict[str, int] = field(default_factory=dict)  # by kind of account
 
 
@@ -54,6 +57,7 @@ async def read(sessions: async_sessionmaker[AsyncSession], now: datetime) -> Sta
         await _payments(session, now, state)
         await _sms(session, now, state)
         await _register(session, now, state)
+        state.names_to_transcribe = await waiting_by_state(session)
         await _locked(session, now, state)
     return state
 
@@ -116,7 +120,11 @@ async def _register(session: AsyncSession, now: datetime, state: State) -> None:
     event = models.RegisterEvent
     pending = event.status == RegisterEventStatus.PENDING
     state.register_pending = await _count(session, event, pending)
-    oldest = await session.scalar(select(func.min(event.occurred_at)).where(pending))
+    # A household whose names wait for staff holds its events on purpose: not a register
+    # that is behind (those wait in alafia_names_to_transcribe).
+    oldest = await session.scalar(
+        select(func.min(event.occurred_at)).where(pending, ~names_pending(event.household_id))
+    )
     state.oldest_pending_register_event = _age(oldest, now)
     state.register_dead = await _count(session, event, event.status == RegisterEventStatus.DEAD)
 
@@ -217,6 +225,13 @@ def families(state: State | None) -> list[Metric]:
             "alafia_register_dead_letters",
             "Register events that failed for good (`alafia register retry` after a look).",
             state.register_dead,
+        ),
+        _labelled(
+            "alafia_names_to_transcribe",
+            "Names said on the voice line not typed yet, by the state of their recording "
+            "(awaiting_audio, ready, no_audio: never came, staff call the household).",
+            "state",
+            state.names_to_transcribe,
         ),
         _labelled(
             "alafia_accounts_locked",

@@ -5,7 +5,8 @@ A household's next event waits until the one before it is pushed (or dead), so t
 register never sees a payment before the enrolment it belongs to. Several workers on
 PostgreSQL share the work with row locks (SKIP LOCKED) and a lease. The register ids
 each push returns (or confirms before failing half-way) are kept, so a retry updates
-what exists and never creates a second household.
+what exists and never creates a second household. A household enrolled by voice has
+all its events held until staff have typed every name its callers said.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, Exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from adapters.register import (
     CentralRegister,
@@ -30,7 +31,7 @@ from adapters.register import (
 )
 from db import models
 from db.engine import writing
-from db.values import RegisterEventStatus
+from db.values import RegisterEventStatus, TranscriptionStatus
 from gateway.backoff import backoff
 from gateway.register.records import build_event
 
@@ -43,6 +44,19 @@ LEASE = timedelta(minutes=5)  # longer than a push of several calls with their t
 def retry_after(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min ... then hourly."""
     return backoff(attempts, most=3600, jitter=0.2)
+
+
+def names_pending(household_id: ColumnElement[int] | InstrumentedAttribute[int]) -> Exists:
+    """Whether a name of the household, said on the voice line, is not typed yet: its
+    events wait (and are no sign of a register that is behind)."""
+    return (
+        select(models.Transcription.id)
+        .where(
+            models.Transcription.household_id == household_id,
+            models.Transcription.status != TranscriptionStatus.DONE,
+        )
+        .exists()
+    )
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,10 @@ class RegisterSync:
                             earlier.status == RegisterEventStatus.PENDING,
                         )
                         .exists(),
+                        # Held while a name of the household waits for its transcription:
+                        # the register gets real names, never the empty ones stored
+                        # meanwhile (gateway.transcriptions).
+                        ~names_pending(event.household_id),
                     )
                     .order_by(event.id)
                     .limit(self.batch)

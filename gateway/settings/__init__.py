@@ -27,6 +27,7 @@ from gateway.settings.environment import ConfigError, Environment
 from gateway.settings.limits import LimitSettings, Rate
 from gateway.settings.metrics import MetricsSettings
 from gateway.settings.payments import SANDBOX, PaymentSettings
+from gateway.settings.recordings import RecordingSettings
 from gateway.settings.register import RegisterSettings
 from gateway.settings.simulator import SimulatorSettings
 from gateway.settings.sms import SmsSettings
@@ -129,6 +130,7 @@ class Settings:
     metrics: MetricsSettings
     simulator: SimulatorSettings
     voice: VoiceSettings
+    recordings: RecordingSettings
 
     @property
     def stats_cache(self) -> int:
@@ -181,4 +183,5 @@ class Settings:
             metrics=MetricsSettings._read(env),
             simulator=SimulatorSettings._read(env),
             voice=VoiceSettings._read(env, data_dir),
+            recordings=RecordingSettings._read(env),
         )

@@ -275,7 +275,12 @@ class InboundService:
         view = coverage_view(period, now.date())
         status = view["status"] if view else NO_PERIOD
         # Someone else's number gets its status and dates only: no amounts, no names.
-        who = member_no if own else f"{member_no} ({member.first_names[:1].upper()}.)"
+        # A name said on the voice line and not typed yet has no initial: the number alone.
+        who = (
+            member_no
+            if own or not member.first_names
+            else f"{member_no} ({member.first_names[:1].upper()}.)"
+        )
         params: dict[str, Any] = {"who": who}
         if period is not None and view is not None:
             # Derived like the other dates: the period's stored copy may not be written yet.

@@ -134,6 +134,10 @@ async def member(request: Request, staff: StaffUser) -> Response:
         if request.method == "POST":
             await changes.authorise(staff.id, staff.scope, household_id, "member", member_no)
         current = await changes.member(staff.scope, household_id, member_no)
+        if not current.last_name or not current.first_names:
+            # A name said on the voice line is written on its own page, with its
+            # recording, and releases the household's SMS once the last is typed.
+            return RedirectResponse("/admin/transcriptions", status_code=303)
         if request.method == "GET":
             return _member_page(request, current, _member_shown(current), current.version)
         form = await request.form()

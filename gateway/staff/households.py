@@ -291,6 +291,10 @@ def _coverage(period: models.CoveragePeriod, today: date) -> CoverageLine:
 
 
 def _name(member: models.Member, scope: Scope) -> str:
+    """Empty while a name said on the voice line waits for its transcription: the page
+    says so in words (never an initial of nothing)."""
+    if not member.last_name or not member.first_names:
+        return ""
     if scope.sees_personal_data:
         return f"{member.last_name} {member.first_names}"
     return f"{member.last_name[:1]}. {member.first_names[:1]}."

@@ -38,12 +38,17 @@ def household_found(next_node: str) -> Route:
 
 def household_heading(state: SessionState) -> Text:
     found = state.data["household"]
-    name = f"{found['head_last_name']} {found['head_first_names'][:1]}."
+    last, first = found["head_last_name"], found["head_first_names"]
+    name: Text = (
+        parsers.shown_name(last, first)
+        if parsers.name_pending(last) or parsers.name_pending(first)
+        else parsers.display_name(f"{last} {first[:1]}.")
+    )
     return T(
         "agent_household",
         {
             "member_no": found["member_no"],
-            "name": parsers.display_name(name),
+            "name": name,
             "persons": found["persons"],
         },
     )
@@ -55,7 +60,7 @@ def _lookup_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     lines += [
         T(
             "member_line",
-            {"member_no": m["member_no"], "name": parsers.display_name(m["first_names"])},
+            {"member_no": m["member_no"], "name": parsers.shown_name(m["first_names"])},
         )
         for m in found["members"]
     ]

@@ -17,8 +17,10 @@ def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     status = state.data["status"]
     if not status["found"]:
         return [T("member_unknown", {"member_no": status["member_no"]})]
+    params = {"member_no": status["member_no"], "initial": status["initial"]}
     return [
-        T("member_heading", {"member_no": status["member_no"], "initial": status["initial"]}),
+        # A name still to transcribe has no initial yet: the number alone.
+        T("member_heading", params) if status["initial"] else T("member_heading_unnamed", params),
         *coverage_lines(status["coverage"], show_amount=False),
     ]
 

@@ -38,7 +38,7 @@ def _summary(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
         T(
             "enrol_summary",
             {
-                "name": parsers.display_name(f"{head['last_name']} {head['first_names']}"),
+                "name": parsers.shown_name(head["last_name"], head["first_names"]),
                 "persons": persons,
                 "product": parsers.display_name(product.names.get(state.language, product.code)),
                 "total": Money(product.member_share(persons)),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from menus import parsers
+from menus import parsers, recorded
 from menus.context import MenuContext
 from menus.journeys.enrol_offer import chosen_product
 from menus.nodes import Ask, Branch, Invalid, Menu, Node, Option, routes_to
@@ -101,7 +101,10 @@ def _after_count(ctx: MenuContext, state: SessionState) -> str:
 
 
 def _dependant_name(text: str, ctx: MenuContext, state: SessionState) -> dict[str, str]:
-    """`NOM Prenom(s)`; a single word is a first name sharing the head's family name."""
+    """`NOM Prenom(s)`; a single word is a first name sharing the head's family name.
+    Spoken, the one recording stands for both until staff transcribe it."""
+    if recorded.recording_of(text) is not None:
+        return {"last_name": text, "first_names": text}
     words = parsers.clean_name(text).split(" ")
     if len(words) == 1:
         last_name, first_names = head_answers(state)["last_name"], parsers.capitalised(words[0])
@@ -129,16 +132,18 @@ HOUSEHOLD_NODES: tuple[Node, ...] = (
     Ask(
         "last_name",
         prompt=[T("ask_head_last_name")],
-        parse=parsers.family_name,
+        parse=parsers.or_recorded(parsers.family_name),
         save=_save_head("last_name"),
         next="first_names",
+        spoken=True,
     ),
     Ask(
         "first_names",
         prompt=[T("ask_head_first_names")],
-        parse=parsers.given_names,
+        parse=parsers.or_recorded(parsers.given_names),
         save=_save_head("first_names"),
         next="sex",
+        spoken=True,
     ),
     Menu("sex", prompt=[T("ask_head_sex")], options=SEXES, next="birth", save=_save_head("sex")),
     Ask(
@@ -175,6 +180,7 @@ HOUSEHOLD_NODES: tuple[Node, ...] = (
         parse=_dependant_name,
         save=_save_dependant("name"),
         next="dep_sex",
+        spoken=True,
     ),
     Menu(
         "dep_sex",

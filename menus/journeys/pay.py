@@ -84,16 +84,13 @@ def _after_cancel(ctx: MenuContext, state: SessionState) -> str:
 
 def _due_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     due = state.data["due"]
-    return [
-        T(
-            "pay_due",
-            {
-                "member_no": due["member_no"],
-                "initial": due["initial"],
-                "amount": Money(due["amount_due"]),
-            },
-        )
-    ]
+    params = {
+        "member_no": due["member_no"],
+        "initial": due["initial"],
+        "amount": Money(due["amount_due"]),
+    }
+    # A name still to transcribe has no initial yet: the number alone.
+    return [T("pay_due", params) if due["initial"] else T("pay_due_unnamed", params)]
 
 
 def _save_amount(state: SessionState, everything: bool) -> None:

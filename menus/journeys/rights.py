@@ -25,7 +25,7 @@ def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     lines += [
         T(
             "member_line",
-            {"member_no": m["member_no"], "name": parsers.display_name(m["first_names"])},
+            {"member_no": m["member_no"], "name": parsers.shown_name(m["first_names"])},
         )
         for m in rights["members"]
     ]
