@@ -92,3 +92,4 @@ class MenuContext:
     country: str = "BJ"  # region of phone numbers typed without a country code
     payments: bool = False  # whether mobile money is configured here
     resume: dict[str, Any] | None = None  # an unfinished journey this phone may continue
+    by_voice: bool = False  # a call: spoken questions may be answered with a recording

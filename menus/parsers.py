@@ -58,12 +58,15 @@ Parser = Callable[[str, MenuContext, SessionState], Any]
 
 def or_recorded(parse: Parser) -> Parser:
     """`parse`, for a question a voice host may answer with a recording (`Ask.spoken`):
-    the recording's token is the answer, kept as it is until staff transcribe it. The
-    typed parsers themselves never take one (a colon is no letter), so a staff form or
-    an import cannot store a token for a name."""
+    the recording's token is the answer, kept as it is until staff transcribe it. Only
+    on a call: a phone on the short code that types `rec:<address>` is refused like any
+    other name, and the typed parsers never take one (a colon is no letter), so a staff
+    form or an import cannot store a token for a name either."""
 
     def parse_or_keep(text: str, ctx: MenuContext, state: SessionState) -> Any:
-        return text if recorded.recording_of(text) is not None else parse(text, ctx, state)
+        if ctx.by_voice and recorded.recording_of(text) is not None:
+            return text
+        return parse(text, ctx, state)
 
     return parse_or_keep
 

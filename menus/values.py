@@ -17,6 +17,7 @@ class Channel(StrEnum):
     USSD = "ussd"  # the household itself, on the short code
     AGENT = "agent"  # a field agent, on the short code
     IMPORT = "import"  # a file of households (`alafia import households`)
+    VOICE = "voice"  # the household itself, on a call (`POST /voice`)
 
 
 class CheckOutcome(StrEnum):

@@ -124,7 +124,7 @@ class VoiceService:
     async def _answer(self, call: Callback, phone: str) -> tuple[str, str]:
         """The reply, and the node the call is at after it."""
         loaded = await self.store.load(call.session_id, phone)
-        ctx = await self.host.context()
+        ctx = replace(await self.host.context(), by_voice=True)
         before: list[T] = []
         if loaded.state is None:
             if call.dtmf_digits is not None or call.recording_url is not None:

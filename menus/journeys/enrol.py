@@ -72,7 +72,7 @@ def _enrol(ctx: MenuContext, state: SessionState) -> EnrolHousehold:
         language=state.language,
         head=_draft(head, Relationship.HEAD),
         dependants=tuple(_draft({**d, **d["name"]}, d["relationship"]) for d in deps),
-        channel=Channel.AGENT if agent else Channel.USSD,
+        channel=Channel.AGENT if agent else Channel.VOICE if ctx.by_voice else Channel.USSD,
         agent_id=agent.id if agent else None,
     )
 

@@ -6,7 +6,7 @@ gateway's own services, as the voice channel does."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,7 +52,7 @@ async def enrol_by_voice(
     typed on the keypad (ASSOGBA Sena); then confirm."""
     ussd = part(app, Ussd).service
     engine: Engine = ussd.engine
-    ctx = await ussd._context()
+    ctx = replace(await ussd.host.context(), by_voice=True)  # as the voice channel's
     last, first, dependant = recordings
     answers = [
         "1",  # Français
@@ -106,7 +106,9 @@ async def _apply(app: Starlette, effect: object, key: str) -> object:
     if isinstance(effect, RememberLanguage):
         return True
     assert isinstance(effect, EnrolHousehold), effect
-    return await part(app, Enrolment).service.enrol(effect, key, part(app, Ussd).service.today())
+    return await part(app, Enrolment).service.enrol(
+        effect, key, part(app, Ussd).service.host.today()
+    )
 
 
 def spoken_household(phone: str, base: str = "https://media.voice.test") -> EnrolHousehold:

@@ -142,3 +142,18 @@ async def test_an_agent_finding_the_household_reads_recorded_name(
     found = await phone.type(walked.member_no)
     assert f"Ménage {walked.member_no} nom enregistré, 3 pers." in found, found
     assert " ., " not in found
+
+
+async def test_a_recording_token_typed_on_the_short_code_is_no_name(
+    client: httpx.AsyncClient, db: Session
+) -> None:
+    """Only a call answers a name with a recording: typed on the short code, the token is
+    refused like any name with a colon, and nothing will ever fetch its address."""
+    phone = Phone(client, "+2290197000964")
+    await phone.dial()
+    for answer in ("1", "1", "3", "1"):  # Français, enrol, the mutual, Famille
+        screen = await phone.type(answer)
+    assert "Nom de famille" in screen, screen
+    refused = await phone.type(recorded.answer("http://10.0.0.1/admin"))
+    assert "Nom de famille" in refused and "invalide" in refused.lower(), refused
+    assert db.scalar(select(func.count()).select_from(models.Transcription)) == 0
