@@ -180,6 +180,9 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
         settings = replace(settings, metrics=replace(settings.metrics, open_without_token=True))
     # The phone simulator without a login and for any number: the demo's data are its own.
     settings = replace(settings, simulator=replace(settings.simulator, open_without_login=True))
+    # Names said in the simulator's calls are its own recordings, served by this process.
+    if not settings.recordings.hosts:
+        settings = replace(settings, recordings=replace(settings.recordings, hosts=(args.host,)))
     print(demo.welcome(settings, args.host, args.port, seeded), flush=True)
     # The app starts the embedded Redis in its lifespan and stops it there, which
     # also runs when the process is asked to stop (SIGTERM, Ctrl-C).
