@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from db.values import StaffRole
 from gateway.settings import Settings
 from gateway.simulator import forward
 from gateway.simulator.callbacks import BadForm, Called, Dialled, field
@@ -134,6 +135,9 @@ class SimulatorPages:
             raise Refusal(403, "simulator.refused.csrf")
         if self.is_off:
             raise Refusal(403, "simulator.off")
+        if staff.role == StaffRole.VIEWER:
+            # A simulated phone enrols and pays for real: not for a read-only account.
+            raise Refusal(403, "simulator.refused.viewer")
         return form, staff
 
     def _phone(self, form: FormData) -> str:

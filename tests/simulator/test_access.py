@@ -152,8 +152,11 @@ async def test_production_asks_staff_to_log_in_and_comes_back(
 async def test_production_wants_the_csrf_token_and_a_training_number(
     production: httpx.AsyncClient, production_app: Starlette
 ) -> None:
-    csrf = await logged_in(production, production_app, StaffRole.VIEWER, "ZS-PARAKOU")
+    viewer = await logged_in(production, production_app, StaffRole.VIEWER, "ZS-PARAKOU")
+    read_only = await production.post("/simulator/ussd", data=hop(csrf=viewer))
+    assert read_only.status_code == 403 and "lecture seule" in read_only.text
 
+    csrf = await logged_in(production, production_app, StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
     stale = await production.post("/simulator/ussd", data=hop(csrf="not-the-token"))
     assert stale.status_code == 403 and "jeton" in stale.text
     real_phone = await production.post(
