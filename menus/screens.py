@@ -38,6 +38,8 @@ class Rendered:
     pages: int
     end: bool
     clipped: bool = field(default=False, compare=False)
+    # A line was cut laying the pages out: the same for every page of the screen.
+    cut: bool = field(default=False, compare=False)
 
 
 # How a host puts screens into words: `render` (a USSD body) unless it says otherwise
@@ -48,14 +50,21 @@ Renderer = Callable[[Screen, Catalogue, int, int], Rendered]
 
 def render(screen: Screen, catalogue: Catalogue, page: int, max_chars: int) -> Rendered:
     rendered = _render(screen, catalogue.render, page, max_chars)
-    if rendered.clipped and not gsm.is_gsm7(rendered.body):
+    if rendered.cut and not _all_gsm7(screen, catalogue):
         # A language written with letters such as ɔ and ɛ needs UCS-2, which halves the
         # room: a screen that cannot fit whole that way is shown folded into GSM-7 (ɔ as
-        # o, tone marks dropped), unless its script has no close Latin letter.
+        # o, tone marks dropped), unless its script has no close Latin letter. Decided
+        # for the whole screen, never page by page: pages laid out two ways would skip
+        # or repeat options between them.
         folded = _render(screen, lambda text: _fold(catalogue.render(text)), page, max_chars)
-        if not folded.clipped:
+        if not folded.cut:
             return folded
     return rendered
+
+
+def _all_gsm7(screen: Screen, catalogue: Catalogue) -> bool:
+    texts = [*screen.heading, *screen.items, *([screen.notice] if screen.notice else [])]
+    return all(gsm.is_gsm7(catalogue.render(text)) for text in texts)
 
 
 def _fold(words: str) -> str:
@@ -123,9 +132,10 @@ def _paginate(
         lines.append(last_nav)
     prefix = END if end else CONTINUE
     body = prefix + "\n".join(lines)
+    cut = clipped
     if not gsm.fits(body, max_chars):
         body, clipped = clip_to_limit(body, max_chars), True
-    return Rendered(body, len(pages), end, clipped)
+    return Rendered(body, len(pages), end, clipped, cut)
 
 
 def _after(lines: list[str], fits_page: Callable[[list[str]], bool]) -> Callable[[str], bool]:

@@ -56,6 +56,18 @@ def test_a_screen_too_long_for_ucs2_is_folded_whole_not_cut() -> None:
     assert kept.body == "END " + TONED.texts["nav_back"] and not gsm.is_gsm7(kept.body)
 
 
+def test_folding_is_decided_for_the_whole_screen_so_no_option_is_skipped() -> None:
+    """Only the third option needs cutting in UCS-2: every page is folded, so the pages
+    are laid out one way and each option shows on exactly one of them."""
+    options = ("1 " + "A" * 60, "2 ɔ" + "B" * 20, "3 ɔ" + "C" * 90, "4 " + "D" * 20)
+    screen = Screen(heading=("Menu",), items=options)
+    first = screens.render(screen, TONED, 0, 160)
+    bodies = [screens.render(screen, TONED, page, 160).body for page in range(first.pages)]
+    for option in ("1 A", "2 oB", "3 oC", "4 D"):
+        assert sum(option in body for body in bodies) == 1, (option, bodies)
+    assert all(gsm.is_gsm7(body) for body in bodies)
+
+
 def test_a_script_with_no_latin_letter_is_cut_not_turned_into_question_marks() -> None:
     catalogue = Catalogue(CODE, {**TONED.texts, "home_title": "ߒ" * 100})  # N'Ko
     shown = screens.render(Screen(heading=(T("home_title"),), end=True), catalogue, 0, 160)
