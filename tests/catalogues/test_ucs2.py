@@ -57,12 +57,14 @@ def test_a_screen_too_long_for_ucs2_is_folded_whole_not_cut() -> None:
 
 
 def test_folding_is_decided_for_the_whole_screen_so_no_option_is_skipped() -> None:
-    """Only the third option needs cutting in UCS-2: every page is folded, so the pages
-    are laid out one way and each option shows on exactly one of them."""
+    """Only the third option needs cutting in UCS-2, and the first page would be GSM-7
+    anyway (French navigation): every page is folded all the same, so the pages are laid
+    out one way and each option shows on exactly one of them."""
     options = ("1 " + "A" * 60, "2 ɔ" + "B" * 20, "3 ɔ" + "C" * 90, "4 " + "D" * 20)
     screen = Screen(heading=("Menu",), items=options)
-    first = screens.render(screen, TONED, 0, 160)
-    bodies = [screens.render(screen, TONED, page, 160).body for page in range(first.pages)]
+    french = SCREENS["fr"]
+    first = screens.render(screen, french, 0, 160)
+    bodies = [screens.render(screen, french, page, 160).body for page in range(first.pages)]
     for option in ("1 A", "2 oB", "3 oC", "4 D"):
         assert sum(option in body for body in bodies) == 1, (option, bodies)
     assert all(gsm.is_gsm7(body) for body in bodies)
