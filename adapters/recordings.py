@@ -49,7 +49,8 @@ class RecordingSource(HttpAdapter):
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise RecordingRefused("not an http(s) address")
         if not self.allows(parts.hostname):
-            raise RecordingRefused("host not in VOICE_RECORDING_HOSTS")
+            # The host is named so that whoever reads it can add the provider's to the list.
+            raise RecordingRefused(f"host {parts.hostname} not in VOICE_RECORDING_HOSTS")
         try:
             async with self._client.stream("GET", url) as response:
                 if response.status_code in (404, 425) or response.status_code >= 500:

@@ -132,10 +132,10 @@ def _paginate(
         lines.append(last_nav)
     prefix = END if end else CONTINUE
     body = prefix + "\n".join(lines)
-    cut = clipped
+    laid_out_cut = clipped
     if not gsm.fits(body, max_chars):
         body, clipped = clip_to_limit(body, max_chars), True
-    return Rendered(body, len(pages), end, clipped, cut)
+    return Rendered(body, len(pages), end, clipped, laid_out_cut)
 
 
 def _after(lines: list[str], fits_page: Callable[[list[str]], bool]) -> Callable[[str], bool]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from db.models.base import Base
@@ -31,7 +31,8 @@ class Transcription(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     # db.values.TranscribedFields: last_name, first_names, or name (both, in one recording)
     fields: Mapped[str] = mapped_column(String(16))
-    recording_url: Mapped[str] = mapped_column(String(1000))
+    # Text: a provider's signed URL can run past any length we would pick.
+    recording_url: Mapped[str] = mapped_column(Text)
     # db.values.TranscriptionStatus: awaiting_audio, ready, no_audio, done
     status: Mapped[str] = mapped_column(String(16))
     fetch_attempts: Mapped[int] = mapped_column(Integer, default=0)

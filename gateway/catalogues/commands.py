@@ -39,7 +39,7 @@ def _encoding_of(catalogue: Catalogue | None) -> str:
 
 def take(settings: Settings, args: argparse.Namespace) -> int:
     try:
-        text = Path(args.file).read_text("utf-8")
+        text = Path(args.file).read_text("utf-8-sig")  # some editors start a PO with a BOM
     except (OSError, UnicodeDecodeError) as error:
         return refused("imported", error)
     taken = translation.take(

@@ -71,7 +71,7 @@ def read(text: str) -> tuple[dict[str, str], list[Entry]]:
     fuzzy, start, last = False, 0, ""
 
     def close() -> None:
-        nonlocal current, fuzzy, notes
+        nonlocal current, fuzzy, notes, last
         if current:
             if "msgid" not in current or "msgstr" not in current:
                 raise ValueError(f"line {start}: an entry without msgid or msgstr")
@@ -85,7 +85,7 @@ def read(text: str) -> tuple[dict[str, str], list[Entry]]:
                     line=start,
                 )
             )
-        current, fuzzy, notes = {}, False, []
+        current, fuzzy, notes, last = {}, False, [], ""
 
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()

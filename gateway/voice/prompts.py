@@ -17,7 +17,7 @@ from menus.text import Catalogue
 
 SUFFIX = ".mp3"
 # Both parts of a prompt's path come from a URL when served: nothing that climbs out.
-LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
+LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?")  # as catalogues name them: ff-BF
 NAME = re.compile(r"[a-z0-9_]{1,80}")
 
 

@@ -14,7 +14,7 @@ from menus.effects import AddMember, PersonDraft
 from menus.journeys.agent_households import find_household, household_found, household_heading
 from menus.journeys.agent_phone import calling_agent_id
 from menus.journeys.enrol_household import RELATIONSHIPS, SEXES
-from menus.nodes import Act, Ask, Branch, Menu, Node, Option, Say, routes_to
+from menus.nodes import Act, Ask, Branch, Invalid, Menu, Node, Option, Say, routes_to
 from menus.state import SessionState
 from menus.text import Money, T, Text
 
@@ -35,7 +35,10 @@ def _new_member_name(text: str, ctx: MenuContext, state: SessionState) -> dict[s
     """`NOM Prenom(s)`; one word is a first name with the head's family name."""
     words = parsers.clean_name(text).split(" ")
     if len(words) == 1:
-        last, first = state.data["household"]["head_last_name"], parsers.capitalised(words[0])
+        head_last_name = state.data["household"]["head_last_name"]
+        if parsers.name_pending(head_last_name):  # said on a call, not yet transcribed
+            raise Invalid(T("agent_error_full_name"))
+        last, first = head_last_name, parsers.capitalised(words[0])
     else:
         last, first = words[0].upper(), parsers.capitalised(" ".join(words[1:]))
     return {"last_name": parsers.within_limit(last), "first_names": parsers.within_limit(first)}

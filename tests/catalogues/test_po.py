@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.catalogues import po
 
 WRAPPED = r"""# translator-comments
@@ -44,3 +46,9 @@ def test_what_is_written_reads_back_the_same() -> None:
     assert [(e.context, e.source, e.translation, e.notes, e.fuzzy) for e in back] == [
         ("sms:x", 'a "b"\n\tc\\', "ɛ́\n", ["Budget: 3"], True)
     ]
+
+
+def test_a_string_after_a_blank_line_is_a_problem_named_by_its_line_not_a_crash() -> None:
+    stray = 'msgctxt "screens:cancel"\nmsgid "Annuler"\nmsgstr "x"\n\n"stray"\n'
+    with pytest.raises(ValueError, match=r"^line 5: a string outside any entry$"):
+        po.read(stray)

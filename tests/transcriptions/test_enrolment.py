@@ -142,6 +142,9 @@ async def test_an_agent_finding_the_household_reads_recorded_name(
     found = await phone.type(walked.member_no)
     assert f"Ménage {walked.member_no} nom enregistré, 3 pers." in found, found
     assert " ., " not in found
+    # A first name alone would take the head's family name, which nobody has typed yet.
+    alone = await phone.type("Koffi")
+    assert "Nom du chef pas encore transcrit: tapez NOM et prénom(s)" in alone, alone
 
 
 async def test_a_recording_token_typed_on_the_short_code_is_no_name(

@@ -147,7 +147,7 @@ async def test_the_gateway_fetches_only_from_voice_recording_hosts(
     walked = await enrol_by_voice(app, db, PHONE, "3", urls(base_url, "own"))
     assert await part(app, Transcriptions).fetcher.work() == 3
     assert {(t.status, t.last_error) for t in transcriptions(db, walked.household_id)} == {
-        ("no_audio", "host not in VOICE_RECORDING_HOSTS")
+        ("no_audio", "host 127.0.0.1 not in VOICE_RECORDING_HOSTS")
     }
     assert recordings.asked("own-last") == 0
 

@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("household_id", sa.Integer(), nullable=False),
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("fields", sa.String(length=16), nullable=False),
-        sa.Column("recording_url", sa.String(length=1000), nullable=False),
+        sa.Column("recording_url", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("fetch_attempts", sa.Integer(), nullable=False),
         sa.Column("next_fetch_at", sa.DateTime(timezone=True), nullable=True),
