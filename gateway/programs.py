@@ -182,7 +182,8 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
     settings = replace(settings, simulator=replace(settings.simulator, open_without_login=True))
     # Names said in the simulator's calls are its own recordings, served by this process.
     if not settings.recordings.hosts:
-        settings = replace(settings, recordings=replace(settings.recordings, hosts=(args.host,)))
+        own = (args.host, "localhost") if loopback(args.host) else (args.host,)
+        settings = replace(settings, recordings=replace(settings.recordings, hosts=own))
     print(demo.welcome(settings, args.host, args.port, seeded), flush=True)
     # The app starts the embedded Redis in its lifespan and stops it there, which
     # also runs when the process is asked to stop (SIGTERM, Ctrl-C).
