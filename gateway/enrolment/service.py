@@ -330,17 +330,19 @@ def enrolment_sms(
     now: datetime,
 ) -> models.Message:
     """The SMS that gives the family its member number: sent once per household (its
-    dedupe key), at enrolment or when the last recorded name is transcribed."""
+    dedupe key), at enrolment or when the last recorded name is transcribed (by when
+    the premium may have been paid)."""
+    amount_due = terms_of(period).amount_due
+    if period.premium_due == 0:
+        template = "enrolled_sponsored"
+    else:
+        template = "enrolled" if amount_due > 0 else "enrolled_paid"
     return outbox.message(
         phone=household.phone,
         language=household.language,
         purpose=MessagePurpose.CONFIRMATION,
-        template="enrolled" if period.premium_due > 0 else "enrolled_sponsored",
-        params={
-            "member_no": head.member_no,
-            "persons": period.persons,
-            "amount_due": terms_of(period).amount_due,
-        },
+        template=template,
+        params={"member_no": head.member_no, "persons": period.persons, "amount_due": amount_due},
         now=now,
         household_id=household.id,
         dedupe_key=f"enrolled:{household.id}",

@@ -243,3 +243,32 @@ async def test_a_name_waiting_is_written_on_its_own_page_not_corrected(
     page = await web.get(f"/admin/households/{household}")
     assert f"/admin/households/{household}/members/{spoken.parakou.member_no}" not in page.text
     assert 'href="/admin/transcriptions"' in page.text
+
+
+async def test_a_household_that_paid_while_its_names_waited_is_told_it_has_paid(
+    web: httpx.AsyncClient, app: Starlette, spoken: Households, db: Session
+) -> None:
+    """The member number's SMS goes out when the last name is typed, maybe days later:
+    by then the premium may be paid, and it must not ask for 0 F."""
+    await logged_in(web, app, *MANAGER)
+    household = spoken.parakou.household_id
+    period = db.scalars(
+        select(models.CoveragePeriod).where(models.CoveragePeriod.household_id == household)
+    ).one()
+    period.amount_paid = period.premium_due  # paid in cash to an agent meanwhile
+    db.commit()
+    for transcription, names in zip(
+        spoken.ids["parakou"],
+        (
+            {"last_name": "HOUNGBO"},
+            {"first_names": "Afi"},
+            {"last_name": "HOUNGBO", "first_names": "Marc"},
+        ),
+        strict=True,
+    ):
+        form = await web.get(f"/admin/transcriptions/{transcription}")
+        await web.post(
+            f"/admin/transcriptions/{transcription}", data={**names, "csrf": hidden(form, "csrf")}
+        )
+    (message,) = _messages(db, household)
+    assert message.template == "enrolled_paid" and "Votre cotisation est payée." in message.text
