@@ -27,6 +27,7 @@ from gateway.scheme.capability import Scheme
 from gateway.settings import ConfigError
 from gateway.ussd.callers import CallerService
 from gateway.ussd.effect_runner import EffectRunner
+from gateway.ussd.host import MenuHost
 from gateway.ussd.service import UssdService
 from menus.engine import Engine
 from menus.identifiers import NationalIdRule
@@ -47,9 +48,8 @@ class Ussd(Capability):
         callers = CallerService(shared.sessions)
         self.guard = CallbackGuard(settings.ussd_callback_token, settings.callback_networks)
         self.store = SessionStore(shared.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl)
-        self.service = UssdService(
-            Engine(all_journeys(), catalogues),
-            self.store,
+        engine = Engine(all_journeys(), catalogues)
+        host = MenuHost(
             built.get(Scheme).cache,
             EffectRunner(
                 enrolment.service,
@@ -61,7 +61,7 @@ class Ussd(Capability):
                 agents.desk,
                 shared.limits.member_checks,
             ),
-            callers,
+            catalogues,
             max_chars=settings.ussd_max_chars,
             default_language=settings.default_language,
             national_id=NationalIdRule(settings.national_id_length),
@@ -70,6 +70,7 @@ class Ussd(Capability):
             clock=shared.today,
             payments_available=payments.providers.available,
         )
+        self.service = UssdService(engine, self.store, host, callers)
 
     def routes(self) -> Sequence[BaseRoute]:
         return [Route("/ussd", self.hop, methods=["POST"])]

@@ -4,15 +4,18 @@ steps ask for, applied until the engine has something to show."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from db.sessions import SessionStore
 from gateway.scheme.cache import SchemeCache
 from gateway.ussd.effect_runner import EffectRunner
 from menus.context import MenuContext
 from menus.engine import Engine, Step
 from menus.identifiers import NationalIdRule
+from menus.state import SessionState
 from menus.text import Catalogue
 
 MAX_EFFECTS_PER_TURN = 4
@@ -74,3 +77,30 @@ class MenuHost:
             )
             step = engine.resume(step.state, result, ctx)
         raise RuntimeError("a journey asked for too many effects in one turn")
+
+
+async def keep_turn(
+    engine: Engine,
+    store: SessionStore,
+    session_id: str,
+    phone: str,
+    version: int,
+    state: SessionState,
+) -> bool:
+    """Store the turn's session and what a dropped one may be continued from; False when
+    another turn of the same session was stored first."""
+    snapshot = engine.resumable(state)
+    if snapshot is not None:
+        state.owns_resume = True
+    # Only the session that wrote the snapshot clears it on an outcome: one that merely
+    # passed a closed campaign must not erase another, unfinished enrolment.
+    forget = state.forget_resume or (state.owns_resume and engine.finished_resumable(state))
+    state.forget_resume = False  # done by this save
+    return await store.save(
+        session_id,
+        phone,
+        version,
+        state.dumps(),
+        json.dumps(snapshot, ensure_ascii=False) if snapshot else None,
+        keep_resume=snapshot is None and not forget,
+    )

@@ -12,9 +12,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
 
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,14 +22,12 @@ from adapters.ussd.africastalking import Hop
 from db.sessions import SessionStore
 from gateway.limits.rates import Throttled
 from gateway.metrics import events
-from gateway.scheme.cache import SchemeCache
 from gateway.ussd.callers import CallerService
-from gateway.ussd.effect_runner import EffectRunner
-from gateway.ussd.host import MenuHost
+from gateway.ussd.host import MenuHost, keep_turn
 from menus import screens
 from menus.context import MenuContext
 from menus.engine import Engine, Step
-from menus.identifiers import NationalIdRule, PhoneNumberError, mask_phone, normalise_phone
+from menus.identifiers import PhoneNumberError, mask_phone, normalise_phone
 from menus.state import SessionState
 from menus.text import Catalogue, T
 
@@ -46,40 +42,15 @@ MAX_FIRST_HOP_INPUTS = 40
 
 class UssdService:
     def __init__(
-        self,
-        engine: Engine,
-        store: SessionStore,
-        scheme: SchemeCache,
-        effects: EffectRunner,
-        callers: CallerService,
-        *,
-        max_chars: int,
-        default_language: str,
-        national_id: NationalIdRule,
-        country: str,
-        timezone: str,
-        clock: Callable[[], date] | None = None,
-        payments_available: bool = False,
+        self, engine: Engine, store: SessionStore, host: MenuHost, callers: CallerService
     ) -> None:
         self.engine = engine
         self.store = store
+        self.host = host  # the turn's context and effects, shared with calls
         self.callers = callers
-        self.host = MenuHost(
-            scheme,
-            effects,
-            engine.catalogues,
-            max_chars=max_chars,
-            default_language=default_language,
-            national_id=national_id,
-            country=country,
-            timezone=timezone,
-            clock=clock,
-            payments_available=payments_available,
-        )
-        self.effects = effects
-        self.max_chars = max_chars
-        self.default_language = default_language
-        self.country = country
+        self.max_chars = host.max_chars
+        self.default_language = host.default_language
+        self.country = host.country
 
     async def answer(self, hop: Hop | None) -> str:
         """Never raises: a phone must get a proper screen, whatever failed inside."""
@@ -140,24 +111,9 @@ class UssdService:
         seen.journey = journey_of(state.node)
         # An agent's PIN is in the aggregator's text from its hop on: kept masked.
         state.consumed = africastalking.kept_text(state.consumed, hop.text, applied)
-        snapshot = self.engine.resumable(state)
-        if snapshot is not None:
-            state.owns_resume = True
-        # Only the session that wrote the snapshot clears it on an outcome: one that merely
-        # passed a closed campaign must not erase another, unfinished enrolment.
-        forget = state.forget_resume or (
-            state.owns_resume and self.engine.finished_resumable(state)
-        )
-        state.forget_resume = False  # done by this hop's save
-        written = await self.store.save(
-            hop.session_id,
-            phone,
-            loaded.version,
-            state.dumps(),
-            json.dumps(snapshot, ensure_ascii=False) if snapshot else None,
-            keep_resume=snapshot is None and not forget,
-        )
-        if not written:
+        if not await keep_turn(
+            self.engine, self.store, hop.session_id, phone, loaded.version, state
+        ):
             return await self._lost_race(hop, phone)
         return state.reply
 

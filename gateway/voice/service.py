@@ -24,7 +24,7 @@ from db.sessions import SessionStore
 from gateway.limits.rates import Throttled
 from gateway.metrics import events
 from gateway.ussd.callers import CallerService
-from gateway.ussd.host import MenuHost
+from gateway.ussd.host import MenuHost, keep_turn
 from gateway.ussd.service import journey_of
 from gateway.voice.speech import Speech
 from menus import recorded
@@ -140,22 +140,9 @@ class VoiceService:
             else:
                 step = await self._settle(self.engine.advance(state, heard, ctx), call, phone, ctx)
         state = step.state
-        snapshot = self.engine.resumable(state)
-        if snapshot is not None:
-            state.owns_resume = True
-        forget = state.forget_resume or (
-            state.owns_resume and self.engine.finished_resumable(state)
-        )
-        state.forget_resume = False
-        written = await self.store.save(
-            call.session_id,
-            phone,
-            loaded.version,
-            state.dumps(),
-            json.dumps(snapshot, ensure_ascii=False) if snapshot else None,
-            keep_resume=snapshot is None and not forget,
-        )
-        if not written:
+        if not await keep_turn(
+            self.engine, self.store, call.session_id, phone, loaded.version, state
+        ):
             # Another callback of this call (a copy, or a late one) was stored first:
             # say what the stored session says, so the caller hears one consistent call.
             again = await self.store.load(call.session_id, phone)

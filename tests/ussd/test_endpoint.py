@@ -166,7 +166,7 @@ async def test_a_failure_mid_session_answers_in_the_session_language_and_logs_no
             "INSERT INTO members VALUES ('HOUNKPE', 'Ayaba')", {}, Exception("disk I/O error")
         )
 
-    monkeypatch.setattr(part(app, Ussd).service.effects.enrolment, "enrol", broken)
+    monkeypatch.setattr(part(app, Ussd).service.host.effects.enrolment, "enrol", broken)
     phone = Phone(client, "+2290197000207")
     await phone.dial("2")
     for answer in ["1", "1", "Hounkpe", "Ayaba", "2", "1980", "1", "1", "1"]:
