@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
@@ -28,6 +25,7 @@ from gateway.app import create_app
 from tests.conftest import Clock
 from tests.simulator.conftest import AT_TOKEN, gateway_settings
 from tests.simulator.voice_peer import ASK_NAME, THANKS, WELCOME, ScriptedVoice
+from tests.support.http_server import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRED = os.environ.get("ALAFIA_REQUIRE_BROWSER") == "1"
@@ -65,12 +63,6 @@ ENROLMENT = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served_app(
     database_url: str, redis_url: str, clock: Clock, tmp_path_factory: pytest.TempPathFactory
@@ -85,30 +77,8 @@ def served_app(
 def gateway_url(served_app: Starlette) -> Iterator[str]:
     """The whole gateway as `alafia demo` runs it (tokens set all the same), in a thread
     with its own event loop."""
-    app = served_app
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            log_config=None,  # as `alafia serve`: its lines go through the root's masking
-            lifespan="on",
-            loop="asyncio",
-        )
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        if not thread.is_alive():
-            pytest.fail("the gateway did not start")
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(served_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
