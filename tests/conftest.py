@@ -39,7 +39,7 @@ from gateway.settings import Settings
 
 # Every log record of the run is checked for personal data (tests/support/log_privacy.py);
 # pytester runs that check on a small suite of its own (tests/test_logs.py).
-pytest_plugins = ("tests.support.log_privacy", "pytester")
+pytest_plugins = ("tests.support.log_privacy", "tests.support.outages", "pytester")
 
 DATA_TABLES = (
     "transcriptions",

@@ -3,20 +3,14 @@ what is wrong, and nothing is half-written."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gateway.app import create_app
 from gateway.enrolment.service import EnrolmentService
-from gateway.settings import Settings
 from menus.effects import EnrolHousehold, PersonDraft
 from tests.conftest import TODAY
-from tests.support.http_server import free_port
 
 FORM = {
     "sessionId": "ATUid_down",
@@ -24,33 +18,6 @@ FORM = {
     "phoneNumber": "+2290197000301",
     "networkCode": "61603",
 }
-
-
-async def _client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http,
-    ):
-        yield http
-
-
-@pytest.fixture
-async def without_redis(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    dead = dataclasses.replace(
-        settings, redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_timeout=0.5
-    )
-    async for http in _client_for(dead):
-        yield http
-
-
-@pytest.fixture
-async def without_database(settings: Settings, clean: None) -> AsyncIterator[httpx.AsyncClient]:
-    dead = dataclasses.replace(
-        settings, database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/none"
-    )
-    async for http in _client_for(dead):
-        yield http
 
 
 async def test_redis_down_gives_an_end_screen(without_redis: httpx.AsyncClient) -> None:

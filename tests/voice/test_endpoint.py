@@ -3,9 +3,8 @@ callbacks, repeats, recorded answers, Redis or the database down, the prompt fil
 
 from __future__ import annotations
 
-import dataclasses
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -16,9 +15,7 @@ from starlette.applications import Starlette
 
 from adapters.voice.africastalking import parse_callback
 from db.sessions import Loaded
-from gateway.app import create_app
 from gateway.enrolment.service import EnrolmentService
-from gateway.settings import Settings
 from gateway.voice.capability import Voice
 from menus import recorded
 from menus.context import MenuContext
@@ -31,7 +28,6 @@ from tests.metrics.scraping import Scrape, scrape
 from tests.peers.at_voice import Call
 from tests.support.gateway import part
 from tests.support.households import enrol_household
-from tests.support.http_server import free_port
 from tests.voice.conftest import VoiceGateway
 
 CALLER = "+2290197000851"
@@ -285,33 +281,6 @@ async def test_silence_on_a_spoken_question(
 
 
 # -- Redis or the database down ---------------------------------------------------
-
-
-async def _client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as http,
-    ):
-        yield http
-
-
-@pytest.fixture
-async def without_redis(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    dead = dataclasses.replace(
-        settings, redis_url=f"redis://127.0.0.1:{free_port()}/0", redis_timeout=0.5
-    )
-    async for http in _client_for(dead):
-        yield http
-
-
-@pytest.fixture
-async def without_database(settings: Settings, clean: None) -> AsyncIterator[httpx.AsyncClient]:
-    dead = dataclasses.replace(
-        settings, database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/none"
-    )
-    async for http in _client_for(dead):
-        yield http
 
 
 async def test_redis_down_is_said(without_redis: httpx.AsyncClient) -> None:
