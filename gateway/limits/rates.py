@@ -85,6 +85,11 @@ class Verdict:
     def refused(self) -> bool:
         return not self.allowed
 
+    @property
+    def retry_minutes(self) -> int:
+        """What a refusal tells people to wait: whole minutes, never 0."""
+        return max(1, -(-self.retry_after // 60))
+
 
 class RateLimiter:
     """The shared counter every named limit goes through."""

@@ -156,7 +156,7 @@ class InboundService:
         if not phone.startswith("+"):
             return "not_a_phone"  # a short code or a name: the aggregator would refuse a reply
         if throttled is not None:
-            minutes = max(1, -(-throttled.retry_after // 60))
+            minutes = throttled.retry_minutes
             reply: tuple[str, dict[str, Any], str | None] | None = (
                 "reply_too_many_checks",
                 {"minutes": minutes},

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from db.sessions import SessionStore
@@ -48,6 +49,24 @@ class MenuHost:
         # The catalogues are the languages offered, in the language menu's order
         # (gateway/catalogues/offer.py decides both).
         self.languages = {code: c.texts["language_name"] for code, c in catalogues.items()}
+
+    def opening(
+        self, engine: Engine, raw_resume: str | None, caller: Mapping[str, Any]
+    ) -> tuple[dict[str, Any] | None, str]:
+        """What a new session may continue (the phone's dropped journey, if the engine
+        still has its node) and the language it starts in: the snapshot's, the caller's
+        own, or the default, whichever is first and still offered."""
+        resume = json.loads(raw_resume) if raw_resume else None
+        if resume is not None and resume.get("node") not in engine.nodes:
+            resume = None  # a snapshot from a journey that has since changed
+        if resume is not None and resume.get("language") not in engine.catalogues:
+            resume = {**resume, "language": self.default_language}  # no longer offered
+        language = str(
+            (resume or {}).get("language") or caller.get("language") or self.default_language
+        )
+        if language not in engine.catalogues:
+            language = self.default_language
+        return resume, language
 
     def today(self) -> date:
         return self.clock() if self.clock else datetime.now(self.zone).date()

@@ -9,7 +9,6 @@ first hop (who is calling) and written only by effects (enrolment).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -66,7 +65,7 @@ class UssdService:
             return screens.clip_to_limit(reply, self.max_chars)
         except Throttled as throttled:
             # A scan of member numbers, or a desk far busier than any: ends here, politely.
-            minutes = max(1, -(-throttled.verdict.retry_after // 60))
+            minutes = throttled.verdict.retry_minutes
             return self._screen(seen.language, T("too_many_checks", {"minutes": minutes}))
         except PhoneNumberError:
             log.warning(
@@ -123,16 +122,7 @@ class UssdService:
         caller = await self.callers.caller(phone)
         # Digits dialled with the code (*384*22*2#) choose from the first screen; they
         # must not answer a resume offer the person has not seen.
-        resume = json.loads(raw_resume) if raw_resume and not hop.text else None
-        if resume is not None and resume.get("node") not in self.engine.nodes:
-            resume = None  # a snapshot from a journey that has since changed
-        if resume is not None and resume.get("language") not in self.engine.catalogues:
-            resume = {**resume, "language": self.default_language}  # no longer offered
-        language = str(
-            (resume or {}).get("language") or caller.get("language") or self.default_language
-        )
-        if language not in self.engine.catalogues:
-            language = self.default_language
+        resume, language = self.host.opening(self.engine, None if hop.text else raw_resume, caller)
         step = await self._settle(
             self.engine.start(replace(ctx, resume=resume), language, caller), hop, phone, ctx
         )

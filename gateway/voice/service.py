@@ -11,7 +11,6 @@ pressed, so a callback with neither keys nor a recording says the current questi
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from dataclasses import replace
@@ -92,8 +91,7 @@ class VoiceService:
             journey = journey_of(node)
             return reply
         except Throttled as throttled:
-            minutes = max(1, -(-throttled.verdict.retry_after // 60))
-            text = T("too_many_checks", {"minutes": minutes})
+            text = T("too_many_checks", {"minutes": throttled.verdict.retry_minutes})
             return self.speech.notice(self.default_language, text)
         except PhoneNumberError:
             log.warning("Voice callback with an unusable caller number")
@@ -165,14 +163,7 @@ class VoiceService:
         self, call: Callback, phone: str, raw_resume: str | None, ctx: MenuContext
     ) -> Step:
         caller = await self.callers.caller(phone)
-        resume = json.loads(raw_resume) if raw_resume else None
-        if resume is not None and resume.get("node") not in self.engine.nodes:
-            resume = None  # a snapshot from a journey that has since changed
-        language = str(
-            (resume or {}).get("language") or caller.get("language") or self.default_language
-        )
-        if language not in self.engine.catalogues:
-            language = self.default_language
+        resume, language = self.host.opening(self.engine, raw_resume, caller)
         step = await self._settle(
             self.engine.start(replace(ctx, resume=resume), language, caller), call, phone, ctx
         )

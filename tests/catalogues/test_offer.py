@@ -96,3 +96,21 @@ async def test_a_dropped_session_in_a_language_no_longer_offered_resumes_in_the_
         offer = await hop(http, "ATUid_draft_3", "")
         assert offer.startswith("CON ") and gsm.is_gsm7(offer), offer
         assert await hop(http, "ATUid_draft_3", "1") == "CON Chef de ménage\nNom de famille:"
+
+
+async def test_a_dropped_call_in_a_language_no_longer_offered_resumes_in_the_default(
+    settings: Settings, clock: Clock, clean: None, catalogues_dir: Path, redis_url: str
+) -> None:
+    """The same on a call: both channels open a session through one MenuHost.opening."""
+    phone = "+2290197000932"
+    snapshot = {"node": "enrol.last_name", "language": CODE, "data": {}, "cursor": {}, "back": []}
+    redis = Redis.from_url(redis_url)
+    redis.set(f"voice:{{{phone}}}:resume", json.dumps(snapshot))
+    redis.close()
+    call = {"isActive": "1", "sessionId": "ATVId_draft_4", "callerNumber": phone}
+    async for http in _gateway(replace(settings, catalogues_dir=catalogues_dir), clock):
+        offer = await http.post("/voice", data=call)
+        assert offer.status_code == 200 and "<GetDigits" in offer.text, offer.text
+        assert "indisponible" not in offer.text and "ɔ" not in offer.text
+        resumed = await http.post("/voice", data={**call, "dtmfDigits": "1"})
+        assert "Chef de ménage" in resumed.text and "<Record" in resumed.text, resumed.text
