@@ -60,12 +60,13 @@ class Speech:
     def reply(self, spoken: Spoken, language: str, before: Sequence[T] = ()) -> str:
         """The XML for one turn of the call: `before` (a notice of ours), then what the
         menus said, asked again on silence unless the call ends."""
-        said = self._prompts(self._phrases(before, language) + list(spoken.phrases), language)
+        # The menus' phrases are looked up once (each recording is a file to find) and
+        # said in all three asks.
+        question = self._prompts(spoken.phrases, language)
+        said = self._prompts(self._phrases(before, language), language) + question
         if spoken.wants is Wants.NOTHING:
             return response(said)
-        again = self._prompts(
-            self._phrases([T("voice_no_answer")], language) + list(spoken.phrases), language
-        )
+        again = self._prompts(self._phrases([T("voice_no_answer")], language), language) + question
         asks = [self._ask(spoken.wants, said)]
         asks += [self._ask(spoken.wants, again) for _ in range(ASKED - 1)]
         return response([*asks, *self._goodbye(language)])
