@@ -108,6 +108,52 @@ class TranscribedFields(StrEnum):
     NAME = "name"  # both: a dependant's "NOM Prénom(s)" said in one breath
 
 
+class CoverKind(StrEnum):
+    """How a product dates its cover years (`products.cover_kind`)."""
+
+    ROLLING = "rolling"  # 12 months from the day rights open
+    SCHEME_YEAR = "scheme_year"  # the same dates for everyone, from `products.year_starts`
+
+
+class LateJoiners(StrEnum):
+    """What joining a scheme year after it started costs (`products.late_joiners`)."""
+
+    FULL = "full"
+    PRORATA = "prorata"  # the share of the year still to run, in whole months
+
+
+class CoverGround(StrEnum):
+    """On what ground a person is covered in a cover year (`cover_lines.ground`)."""
+
+    MEMBER = "member"  # their premium is paid (by the household, a sponsor or a group)
+    UNDER_FIVE = "under_five"  # free care for young children, paid by the free-care sponsor
+    PREGNANCY = "pregnancy"  # free care for pregnant women, until `ends_on`
+    INDIGENT = "indigent"  # the State pays 100 %
+
+
+class ExemptionGround(StrEnum):
+    """A recorded exemption (`member_exemptions.ground`): the grounds a birth date cannot
+    tell."""
+
+    PREGNANCY = "pregnancy"
+    INDIGENT = "indigent"
+
+
+class ExemptionSource(StrEnum):
+    """Who recorded an exemption (`member_exemptions.source`)."""
+
+    STAFF = "staff"
+    IMPORT = "import"
+    SOCIAL_REGISTRY = "social_registry"  # the DCI social registry's answer
+
+
+class LeftReason(StrEnum):
+    """Why a member was dropped at a renewal (`members.left_reason`)."""
+
+    LEFT = "left"
+    DIED = "died"
+
+
 class CheckChannel(StrEnum):
     """How a health facility asked whether a member is covered
     (`eligibility_checks.channel`)."""

@@ -10,7 +10,14 @@ and importing this package registers them all on `Base.metadata`.
 from db.models.agents import Agent, CacheVersion, CashHandover
 from db.models.base import Base
 from db.models.facilities import EligibilityCheck, Facility, FacilityPhone
-from db.models.households import CoveragePeriod, Household, Member
+from db.models.households import (
+    CoveragePeriod,
+    CoverLine,
+    Household,
+    Member,
+    MemberExemption,
+    PeriodShare,
+)
 from db.models.payments import Payment, PaymentNotice
 from db.models.register import RegisterEvent, RegisterLink
 from db.models.scheme import Occupation, Product, SchemeUnit
@@ -26,6 +33,7 @@ __all__ = [
     "Base",
     "CacheVersion",
     "CashHandover",
+    "CoverLine",
     "CoveragePeriod",
     "EligibilityCheck",
     "Facility",
@@ -33,10 +41,12 @@ __all__ = [
     "Household",
     "InboundSms",
     "Member",
+    "MemberExemption",
     "Message",
     "Occupation",
     "Payment",
     "PaymentNotice",
+    "PeriodShare",
     "Product",
     "RegisterEvent",
     "RegisterLink",

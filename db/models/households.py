@@ -81,8 +81,31 @@ class Member(Base):
     # The agent who registered this person (with the household or added later).
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Dropped from the household at a renewal (db.values.LeftReason): kept for history
+    # and the register, no longer covered from the next cover year on.
+    left_on: Mapped[date | None] = mapped_column(Date)
+    left_reason: Mapped[str | None] = mapped_column(String(16))
 
     household: Mapped[Household] = relationship(back_populates="members")
+
+
+class MemberExemption(Base):
+    """A ground on which a person's premium is paid by the scheme's free-care sponsor
+    (db.values.ExemptionGround): indigence (the social registry, staff, an import) or a
+    pregnancy, each with its dates. Children under the product's age limit need no row:
+    their birth date says it."""
+
+    __tablename__ = "member_exemptions"
+    __table_args__ = (Index("ix_member_exemptions_member_ground", "member_id", "ground"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    ground: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # db.values.ExemptionSource
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by: Mapped[str | None] = mapped_column(String(80))  # an actor, as in the audit
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class CoveragePeriod(Base):
@@ -120,5 +143,54 @@ class CoveragePeriod(Base):
     covered_from: Mapped[date | None] = mapped_column(Date, index=True)
     covered_until: Mapped[date | None] = mapped_column(Date, index=True)
     grace_until: Mapped[date | None] = mapped_column(Date, index=True)
+    # The cover year this one renews (None for a first enrolment, migration 0012).
+    renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("coverage_periods.id"), index=True)
+    # The request that opened it (a USSD session, an import row, a bulk run): asked
+    # twice, it finds this period instead of opening a second one.
+    request_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    channel: Mapped[str | None] = mapped_column(String(16))  # menus.values.Channel
+    # A scheme year's fixed dates; None for rolling cover, derived from the payment.
+    cover_starts_on: Mapped[date | None] = mapped_column(Date)
+    cover_ends_on: Mapped[date | None] = mapped_column(Date)
+    # Copied from the product: the share of the premium that opens rights.
+    threshold_percent: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    # An overpayment of the year before, counted as paid on this one.
+    carried_in: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     household: Mapped[Household] = relationship(back_populates="periods")
+
+
+class CoverLine(Base):
+    """One person's part of a cover year: their price, on what ground they are covered
+    and who pays their share (`gateway.enrolment.pricing`)."""
+
+    __tablename__ = "cover_lines"
+    __table_args__ = (
+        UniqueConstraint("period_id", "member_id", name="uq_cover_lines_period_member"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("coverage_periods.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    category: Mapped[str] = mapped_column(String(16))  # "adult" or a price band's category
+    ground: Mapped[str] = mapped_column(String(16))  # db.values.CoverGround
+    price: Mapped[int] = mapped_column(Integer)
+    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("sponsors.id"))
+    sponsor_amount: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PeriodShare(Base):
+    """What one sponsor owes on one cover year and what it has paid; the period's
+    `sponsor_share`/`sponsor_paid` are their sums (several sponsors may share a year:
+    a commune's subsidy for all, the State for an indigent member)."""
+
+    __tablename__ = "period_shares"
+    __table_args__ = (
+        UniqueConstraint("period_id", "sponsor_id", name="uq_period_shares_period_sponsor"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("coverage_periods.id"), index=True)
+    sponsor_id: Mapped[int] = mapped_column(ForeignKey("sponsors.id"), index=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    paid: Mapped[int] = mapped_column(Integer, default=0)

@@ -61,6 +61,22 @@ class Product(Base):
     copay_percent: Mapped[int] = mapped_column(Integer, default=0)
     benefits: Mapped[list[Any]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The scheme's calendar (migration 0012). "rolling": 12 months from the day rights
+    # open (the first rule); "scheme_year": everyone covered from `year_starts` ("MM-DD")
+    # for `cover_months`, late joiners paying the full year or a pro-rata share.
+    cover_kind: Mapped[str] = mapped_column(String(16), default="rolling", server_default="rolling")
+    year_starts: Mapped[str | None] = mapped_column(String(5))
+    late_joiners: Mapped[str] = mapped_column(String(16), default="full", server_default="full")
+    # Renewal opens this many days before cover ends, and closes when grace ends.
+    renewal_opens_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    # Rights may open once this share of the premium is paid (Rwanda opens at 75 %).
+    cover_threshold_percent: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    # Prices by age band, first match wins: [{"category": "child", "max_age": 17,
+    # "premium": 1000, "names": {...}}]; anyone else pays `premium_per_person` ("adult").
+    person_prices: Mapped[list[Any] | None] = mapped_column(JSON)
+    # Free care and indigence on this product, and the sponsor who pays for them:
+    # {"sponsor": "ETAT", "under_age": 5, "pregnancy": true, "indigent": true}.
+    free_care: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     unit: Mapped[SchemeUnit] = relationship()
 
