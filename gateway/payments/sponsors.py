@@ -1,9 +1,10 @@
 """Sponsors' shares of premiums, and the settlement of what they owe.
 
-A subsidy gives a sponsor a share of a product's premium (a percentage, or an amount per
-person, never more than the premium), for every household on the product or for one
-category of households. The member's share is what USSD asks for; the sponsor's share is
-a receivable, settled in bulk and spread over the periods it owes, oldest first.
+Each person's share is priced by `gateway.enrolment.pricing` (a subsidy, or free care
+paid 100 % by the product's free-care sponsor); each sponsor's share of a cover year is a
+`period_shares` row, and the period's `sponsor_share`/`sponsor_paid` are their sums. The
+household's share is what USSD asks for; a sponsor's is a receivable, settled in bulk and
+spread over its own shares, oldest year first.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 
 from adapters.register import EventKind
 from db import models
@@ -22,36 +22,6 @@ from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import terms_of
 from gateway.register.outgoing import register_event
 from menus.values import CoverageStatus
-
-
-@dataclass(frozen=True)
-class Share:
-    sponsor: models.Sponsor
-    amount: int
-
-
-def sponsor_share(
-    session: Session, product_id: int, category: str | None, premium: int, persons: int
-) -> Share | None:
-    """The subsidy that applies: one for the household's category before a product-wide one."""
-    rows = (
-        session.execute(
-            select(models.Subsidy, models.Sponsor)
-            .join(models.Sponsor, models.Sponsor.id == models.Subsidy.sponsor_id)
-            .where(
-                models.Subsidy.product_id == product_id,
-                or_(models.Subsidy.category.is_(None), models.Subsidy.category == category),
-            )
-        )
-    ).all()
-    if not rows:
-        return None
-    chosen, sponsor = sorted(rows, key=lambda row: row[0].category is None)[0]
-    if chosen.percent is not None:
-        amount = premium * chosen.percent // 100
-    else:
-        amount = (chosen.amount_per_person or 0) * persons
-    return Share(sponsor, min(amount, premium))
 
 
 def rights_open(period: models.CoveragePeriod) -> bool:
