@@ -189,6 +189,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
     "renewals_due": {
         "period": PERIOD,
         "due": {"type": "integer", "description": "households due and not renewed, in all"},
+        "by_commune": _list(_keyed(due=_integer())),
         "households": _list(
             {
                 "type": "object",

@@ -166,7 +166,8 @@ async def renewals_due(
     initials and the phone masked, and no village.
 
     Without `from`/`to`: cover ending from 30 days ago (in grace) to 60 days ahead
-    (renewal open). At most 500 rows (`households`); `due` counts them all."""
+    (renewal open). At most 500 rows (`households`); `due` counts them all, `by_commune`
+    by the household's commune."""
     since = filters.since or today - timedelta(days=DUE_SINCE_DAYS)
     until = filters.until or today + timedelta(days=DUE_UNTIL_DAYS)
     personal = scope.sees_personal_data
@@ -174,14 +175,16 @@ async def renewals_due(
         sel = await select_for(session, source, scope, filters)
         renewal, on = _renewal_of(P, None)
         head = aliased(M)
-        kept = (
-            select(P.id)
-            .select_from(P)
-            .join(H, and_(*_due_years(sel)))
-            .outerjoin(renewal, on)
-            .where(ending_between(since, until), renewal.id.is_(None))
-        )
-        due = int(await session.scalar(select(func.count()).select_from(kept.subquery())) or 0)
+        by_commune = (
+            await session.execute(
+                select(H.commune, func.count())
+                .select_from(P)
+                .join(H, and_(*_due_years(sel)))
+                .outerjoin(renewal, on)
+                .where(ending_between(since, until), renewal.id.is_(None))
+                .group_by(H.commune)
+            )
+        ).all()
         rows = (
             await session.execute(
                 select(
@@ -232,7 +235,11 @@ async def renewals_due(
     ]
     return {
         "period": {"from": since.isoformat(), "to": until.isoformat()},
-        "due": due,
+        "due": sum(int(count) for _, count in by_commune),
+        "by_commune": [
+            {"key": commune or "unknown", "due": int(count)}
+            for commune, count in sorted(by_commune, key=lambda row: row[0] or "")
+        ],
         "households": households,
     }
 

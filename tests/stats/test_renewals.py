@@ -214,6 +214,7 @@ async def test_households_still_to_visit(cover_years: dict[str, int], login: Any
     # By default from 30 days ago to 60 days ahead: A and B renewed, G in grace, D ending.
     assert soon["period"] == {"from": "2026-10-24", "to": "2027-01-22"}
     assert soon["due"] == 2
+    assert by_key(soon["by_commune"], "due") == {"N'Dali": 1, "Parakou": 1}
     rows = soon["households"]
     assert [row["household_id"] for row in rows] == [cover_years["G"], cover_years["D"]]
     assert rows[0] | {"member_no": None} == {
