@@ -58,7 +58,7 @@ from gateway.staff.sessions import COOKIE, StaffSessions
 
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/alafia_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/8"
-SEED_TABLE = "bench_dashboard_seed"
+SEED_TABLE = "bench_dashboard_seed_v2"  # v2: older years covered and renewed (0015)
 PERSONS = 5  # per household
 AGENTS = 300
 TARGET_MS = 500.0
@@ -77,6 +77,10 @@ CALLS: tuple[tuple[str, str], ...] = (
     ("funnel", "funnel"),
     ("enrolment, agent channel, 90 days", "enrolment?channel=agent&from={quarter_ago}"),
     ("collection, FAMILLE, 90 days", "collection?product=FAMILLE&from={quarter_ago}"),
+    ("renewals", "renewals"),
+    ("renewals due", "renewals_due"),
+    ("retention", "retention"),
+    ("renewals, FAMILLE, 90 days", "renewals?product=FAMILLE&from={quarter_ago}"),
 )
 
 HOUSEHOLDS_SQL = """
@@ -125,11 +129,19 @@ FROM households h
 
 OLDER_PERIODS_SQL = """
 INSERT INTO coverage_periods (id, household_id, product_id, starts_on, persons, premium_due,
-                              amount_paid, sponsor_share, sponsor_paid, waits_for_sponsor,
-                              waiting_days, cover_months, grace_days, status)
+                              amount_paid, paid_in_full_on, sponsor_share, sponsor_paid,
+                              waits_for_sponsor, waiting_days, cover_months, grace_days, status,
+                              covered_from, covered_until, grace_until, channel)
 SELECT %(households)s + h.id, h.id, h.product_id, h.created_at::date - 400, 5, 5 * 1575,
-       5 * 1575, 0, 0, false, 30, 12, 30, 'lapsed'
+       5 * 1575, h.created_at::date - 400, 0, 0, false, 30, 12, 30, 'lapsed',
+       h.created_at::date - 370, h.created_at::date - 6, h.created_at::date + 24, h.channel
 FROM households h WHERE h.id % 3 = 0
+"""
+
+# The renewing third: their current year renews the older one (the renewal statistics).
+RENEWALS_SQL = """
+UPDATE coverage_periods SET renewal_of_id = %(households)s + household_id, channel = 'ussd'
+WHERE id = household_id AND household_id % 3 = 0
 """
 
 PAYMENTS_SQL = """
@@ -237,6 +249,7 @@ def seed(url: str, members: int, env: dict[str, str], log: TextIO) -> dict[str, 
             ("members", MEMBERS_SQL),
             ("periods", PERIODS_SQL),
             ("older periods", OLDER_PERIODS_SQL),
+            ("renewals", RENEWALS_SQL),
             ("payments", PAYMENTS_SQL),
             ("messages", MESSAGES_SQL),
             ("ussd session ends", SESSION_ENDS_SQL),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import date
 
 from gateway.commands import Context
 from gateway.settings import Settings
@@ -57,7 +58,10 @@ def seed(context: Context) -> Seeded:
     return Seeded(key, code, staff)
 
 
-def welcome(settings: Settings, host: str, port: int, seeded: Seeded) -> str:
+def welcome(
+    settings: Settings, host: str, port: int, seeded: Seeded, today: date | None = None
+) -> str:
+    """`today`: the day `--today` moved the scheme's calendar to."""
     payments = settings.payments
     accounts = "".join(f"\n    {email}  password {password}" for email, password in seeded.staff)
     return (
@@ -91,6 +95,12 @@ def welcome(settings: Settings, host: str, port: int, seeded: Seeded) -> str:
             accounts
             if seeded.staff
             else " (demo accounts made earlier: alafia staff reset-password --email ...)"
+        )
+        + (
+            f"\nThe scheme's calendar runs as of {today.isoformat()} (--today): cover dates, "
+            "renewals and reminders count from that day"
+            if today is not None
+            else ""
         )
         + "\n"
     )

@@ -36,9 +36,16 @@ Now = Callable[[], datetime]
 Today = Callable[[], date]
 
 
-def scheme_clock(timezone: str, day: Today | None = None) -> Now:
-    """The scheme's time of day. Tests fix the day (`day`); the time of day stays real."""
+def scheme_clock(timezone: str, day: Today | None = None, *, moved_to: date | None = None) -> Now:
+    """The scheme's time of day. Tests fix the day (`day`); the time of day stays real.
+
+    `moved_to` (`alafia demo --today`) moves the whole calendar by whole days so that
+    it reads that day now, and keeps ticking from there: the hours pass, and midnight
+    brings the next day, as they would on a real deployment a year later."""
     zone = ZoneInfo(timezone)
+    if moved_to is not None:
+        shift = moved_to - datetime.now(zone).date()
+        return lambda: datetime.now(zone) + shift
     if day is None:
         return lambda: datetime.now(zone)
     return lambda: datetime.combine(day(), datetime.now(zone).timetz())

@@ -10,10 +10,12 @@ import logging
 import signal
 import sys
 from dataclasses import replace
+from datetime import date
 from functools import partial
 from typing import Any
 
 from gateway.commands import CommandGroup, Context
+from gateway.infrastructure import scheme_clock
 from gateway.settings import Settings
 from gateway.settings.production import serve_problems, worker_problems
 
@@ -27,6 +29,13 @@ def add_commands(commands: CommandGroup[Any]) -> None:
     demo.add_argument("--host", default="127.0.0.1", help="a loopback address: the demo is open")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    demo.add_argument(
+        "--today",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="run the scheme's calendar as of that day on the same data (e.g. a year on, "
+        "to show a renewal); the time of day keeps ticking",
+    )
     demo.set_defaults(run=demo_run)
 
     serve = commands.add_parser("serve", help="run the production HTTP server")
@@ -39,6 +48,7 @@ def add_commands(commands: CommandGroup[Any]) -> None:
         help="proxies whose X-Forwarded-For names the client (uvicorn's default: 127.0.0.1); "
         "the source CALLBACK_ALLOW_NETWORKS checks",
     )
+    _refused_today(serve)
     serve.set_defaults(run=serve_run)
 
     worker = commands.add_parser(
@@ -47,11 +57,31 @@ def add_commands(commands: CommandGroup[Any]) -> None:
     worker.add_argument(
         "--idle", type=float, default=1.0, help="seconds to wait when nothing is due"
     )
+    _refused_today(worker)
     worker.set_defaults(run=worker_run)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(title="db commands")
     upgrade = db.add_parser("upgrade", help="create or migrate the database to the latest schema")
     upgrade.set_defaults(run=db_upgrade)
+
+
+def _day(typed: str) -> date:
+    try:
+        return date.fromisoformat(typed)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a day like 2027-12-03, got {typed!r}") from None
+
+
+def _refused_today(parser: argparse.ArgumentParser) -> None:
+    """Accepted by the parser only to be refused with a reason, rather than argparse's
+    bare "unrecognized arguments"."""
+    parser.add_argument("--today", help="refused: only `alafia demo` moves the calendar")
+
+
+TODAY_REFUSED = (
+    "--today moves the scheme's calendar, which only `alafia demo` may do: cover dates, "
+    "reminders and payments of a real scheme follow the real date"
+)
 
 
 def migrate(settings: Settings) -> None:
@@ -93,7 +123,10 @@ def worker_run(context: Context, args: argparse.Namespace) -> int:
     from gateway.process import Gateway
     from gateway.worker import Worker
 
-    if problems := worker_problems(context.settings):
+    problems = worker_problems(context.settings)
+    if args.today is not None:
+        problems.append(TODAY_REFUSED)
+    if problems:
         return refuse("worker", problems)
 
     async def work() -> None:
@@ -123,6 +156,8 @@ def serve_run(context: Context, args: argparse.Namespace) -> int:
             "--forwarded-allow-ips '*' with CALLBACK_ALLOW_NETWORKS: anyone could pass the "
             "allow-list with a forged X-Forwarded-For; name your proxies' addresses"
         )
+    if args.today is not None:
+        problems.append(TODAY_REFUSED)
     if problems:
         return refuse("serve", problems)
     # Each process reads the settings from the environment, as this one did.
@@ -158,6 +193,10 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
     if not is_loopback(args.host):
         # The demo asks for no token and pays from a sandbox: it must not face a network.
         return refuse("demo", [f"--host {args.host} is not a loopback address; use alafia serve"])
+    if args.today is not None:
+        # Everything in this process reads this one clock: the gateway, its worker and
+        # the seeding below.
+        context = replace(context, now=scheme_clock(context.settings.timezone, moved_to=args.today))
     settings = context.settings
     migrate(settings)
     seeded = demo.seed(context)
@@ -184,11 +223,11 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
     if not settings.recordings.hosts:
         own = (args.host, "localhost") if loopback(args.host) else (args.host,)
         settings = replace(settings, recordings=replace(settings.recordings, hosts=own))
-    print(demo.welcome(settings, args.host, args.port, seeded), flush=True)
+    print(demo.welcome(settings, args.host, args.port, seeded, args.today), flush=True)
     # The app starts the embedded Redis in its lifespan and stops it there, which
     # also runs when the process is asked to stop (SIGTERM, Ctrl-C).
     uvicorn.run(
-        create_app(settings, run_worker=True),
+        create_app(settings, run_worker=True, now=context.now),
         host=args.host,
         port=args.port,
         log_config=None,

@@ -14,14 +14,17 @@ from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from db import models
 from db.engine import writing
 from db.values import MessagePurpose, UnitLevel
 from gateway.sms.outbox import Outbox, insert_once
+from gateway.sms.renewal_amounts import next_year_amounts, years_to_renew
 from gateway.sms.texts import CAMPAIGN_TEMPLATES
 
 CHUNK = 1000
+RENEW = "campaign_renew"  # says what renewing costs each household
 
 
 class CampaignError(ValueError):
@@ -115,14 +118,24 @@ class Campaigns:
                 )
             ).all()
             dialect = session.get_bind().dialect.name
+            amounts = (
+                await _renewal_amounts(session, [row[0] for row in rows], now)
+                if template == RENEW
+                else {}
+            )
             queued = 0
             for household_id, phone, language, mutual_name in rows:
+                params: dict[str, Any] = {"mutual": mutual_name}
+                if template == RENEW:
+                    if amounts.get(household_id) is None:
+                        continue  # renewed and paid already: nothing to ask
+                    params["amount"] = amounts[household_id]
                 message = self.outbox.message(
                     phone=phone,
                     language=language,
                     purpose=MessagePurpose.CAMPAIGN,
                     template=template,
-                    params={"mutual": mutual_name},
+                    params=params,
                     now=now,
                     household_id=household_id,
                     # One per number, even where a phone is the contact of two households.
@@ -131,6 +144,20 @@ class Campaigns:
                 )
                 queued += len((await session.execute(insert_once(message, dialect))).all())
             return queued, rows[-1][0] if rows else 0
+
+
+async def _renewal_amounts(
+    session: AsyncSession, household_ids: list[int], now: datetime
+) -> dict[int, int | None]:
+    """What each household pays to renew its latest cover year (`campaign_renew` says
+    it); None for one whose renewal already opened rights."""
+
+    def read(sync: Session) -> dict[int, int | None]:
+        latest = years_to_renew(sync, household_ids, now.date())
+        amounts = next_year_amounts(sync, list(latest.values()), now.date())
+        return {household: amounts.get(period) for household, period in latest.items()}
+
+    return await session.run_sync(read)
 
 
 async def _check(session: AsyncSession, segment: Segment) -> int | None:

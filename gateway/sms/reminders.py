@@ -30,6 +30,7 @@ from gateway.enrolment.entitlements import terms_of
 from gateway.register.outgoing import register_event
 from gateway.scheme.cache import product_rule
 from gateway.sms.outbox import Outbox, insert_once
+from gateway.sms.renewal_amounts import next_year_amounts
 from gateway.sms.schedule import (
     CATCH_UP,
     Planned,
@@ -52,6 +53,8 @@ NOTICES = {
     CoverageStatus.GRACE: Reminder.GRACE_STARTED,
     CoverageStatus.LAPSED: Reminder.LAPSED,
 }
+# Notices that ask to renew: they say for how much (`gateway.sms.renewal_amounts`).
+RENEWAL_NOTICES = frozenset({Reminder.GRACE_STARTED, Reminder.LAPSED})
 REGISTER_EVENTS = {
     CoverageStatus.ACTIVE: EventKind.COVERAGE_ACTIVATED,
     CoverageStatus.LAPSED: EventKind.COVERAGE_LAPSED,
@@ -142,7 +145,7 @@ class Reminders:
                     .with_for_update(of=period, skip_locked=True)
                 )
             ).all()
-            queued = 0
+            notices = []
             for row, addressee in _addressed(rows):
                 status = coverage.status_on(terms_of(row), today)
                 if status == row.status:
@@ -153,8 +156,18 @@ class Reminders:
                     session.add(register_event(kind, row.household_id, now, period_id=row.id))
                 template = NOTICES.get(status)
                 if template is not None and addressee is not None:
-                    key = f"{template}:{row.id}"
-                    queued += await self._queue(session, row, addressee, template, key, now, {})
+                    notices.append((row, addressee, template))
+            renewing = [row.id for row, _, template in notices if template in RENEWAL_NOTICES]
+            amounts = await session.run_sync(next_year_amounts, renewing, today)
+            queued = 0
+            for row, addressee, template in notices:
+                params: dict[str, Any] = {}
+                if template in RENEWAL_NOTICES:
+                    if amounts.get(row.id) is None:
+                        continue  # renewed and paid already (or not priced: logged)
+                    params["amount"] = amounts[row.id]
+                key = f"{template}:{row.id}"
+                queued += await self._queue(session, row, addressee, template, key, now, params)
             return _page(rows, queued)
 
     async def _premium_due(self, now: datetime, today: date, window: Window, after: int) -> Page:
@@ -211,10 +224,16 @@ class Reminders:
                     .limit(CHUNK)
                 )
             ).all()
+            addressed = _addressed(rows)
+            amounts = await session.run_sync(
+                next_year_amounts, [row.id for row, _ in addressed], today
+            )
             queued = 0
-            for row, addressee in _addressed(rows):
+            for row, addressee in addressed:
                 assert addressee is not None and row.covered_until is not None
-                params = {"days": (row.covered_until - today).days}
+                if amounts.get(row.id) is None:
+                    continue  # not priced (logged); renewed ones are not read at all
+                params = {"days": (row.covered_until - today).days, "amount": amounts[row.id]}
                 key = f"{kind}{row.id}"
                 queued += await self._queue(
                     session, row, addressee, Reminder.COVER_ENDING, key, now, params

@@ -59,7 +59,9 @@ class StatsPage:
         return f"/admin/stats/{self.figure}"
 
 
-HOME = StatsPage("overview", ("overview", "overview_status", "timeseries"), PERIOD + PLACE)
+HOME = StatsPage(
+    "overview", ("overview", "overview_status", "renewal_rate", "timeseries"), PERIOD + PLACE
+)
 PAGES = (
     StatsPage(
         "enrolment",
@@ -87,6 +89,18 @@ PAGES = (
         ("funnel", "funnel_by_mutual", "funnel_by_journey", "funnel_by_status", "funnel_stops"),
         (*PERIOD, "mutual"),
     ),
+    StatsPage(
+        "renewals",
+        (
+            "renewal_rate",
+            "renewal_rate_by_mutual",
+            "renewal_rate_by_commune",
+            "renewal_rate_by_product",
+            "renewal_rate_by_channel",
+        ),
+    ),
+    StatsPage("renewals_due", ("renewals_due_total", "renewals_due_by_commune", "renewals_due")),
+    StatsPage("retention", ("retention",)),
 )
 BY_FIGURE = {page.figure: page for page in PAGES}
 

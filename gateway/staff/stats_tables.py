@@ -311,6 +311,128 @@ def _funnel_stops(result: dict[str, Any], who: Audience) -> Table:
     )
 
 
+_RENEWAL_COLUMNS = (
+    Column("due", "stats.due"),
+    Column("renewed", "stats.renewed"),
+    Column("paid", "stats.renewed_paid"),
+    Column("renewal_rate", "stats.renewal_rate", CellKind.RATE),
+    Column("paid_rate", "stats.paid_rate", CellKind.RATE),
+)
+RETENTION_YEARS = 5  # columns of years after; older cohorts' later years are in the API
+
+
+def _renewal_rate(result: dict[str, Any], who: Audience) -> Table:
+    return Table(
+        "renewal_rate",
+        "stats.table.renewal_rate",
+        _RENEWAL_COLUMNS,
+        [{key: result[key] for key in ("due", "renewed", "paid", "renewal_rate", "paid_rate")}],
+    )
+
+
+def _renewal_rate_by(dimension: str) -> Callable[[dict[str, Any], Audience], Table]:
+    def build(result: dict[str, Any], who: Audience) -> Table:
+        return Table(
+            f"renewal_rate_by_{dimension}",
+            f"stats.table.renewal_rate_by_{dimension}",
+            (Column("key", f"stats.{dimension}", CellKind.LABEL), *_RENEWAL_COLUMNS),
+            list(result[f"by_{dimension}"]),
+            (Chart("renewed", total="due", heading="stats.chart.renewed_of_due"),),
+        )
+
+    return build
+
+
+def _renewal_channels(result: dict[str, Any], who: Audience) -> Table:
+    return Table(
+        "renewal_rate_by_channel",
+        "stats.table.renewal_rate_by_channel",
+        (
+            Column("key", "stats.channel", CellKind.LABEL),
+            Column("renewed", "stats.renewed"),
+            Column("paid", "stats.renewed_paid"),
+            Column("share", "stats.renewal_share", CellKind.RATE),
+        ),
+        [
+            {**row, "key": label(who.lang, "stats.channel", row["key"])}
+            for row in result["by_channel"]
+        ],
+        (Chart("renewed"),),
+    )
+
+
+def _renewals_due_total(result: dict[str, Any], who: Audience) -> Table:
+    period = result["period"]
+    return Table(
+        "renewals_due_total",
+        "stats.table.renewals_due_total",
+        (
+            Column("from", "stats.ending_from", CellKind.LABEL),
+            Column("to", "stats.ending_to", CellKind.LABEL),
+            Column("due", "stats.due_not_renewed"),
+        ),
+        [{"from": period["from"], "to": period["to"], "due": result["due"]}],
+    )
+
+
+def _renewals_due_by_commune(result: dict[str, Any], who: Audience) -> Table:
+    return Table(
+        "renewals_due_by_commune",
+        "stats.table.renewals_due_by_commune",
+        (Column("key", "stats.commune", CellKind.LABEL), Column("due", "stats.due_not_renewed")),
+        list(result["by_commune"]),
+        (Chart("due"),),
+    )
+
+
+def _renewals_due(result: dict[str, Any], who: Audience) -> Table:
+    # Names and phones come masked for viewers from the figure itself.
+    return Table(
+        "renewals_due",
+        "stats.table.renewals_due",
+        (
+            Column("member_no", "stats.member_no", CellKind.LABEL),
+            Column("name", "stats.head", CellKind.LABEL),
+            Column("phone", "stats.phone", CellKind.LABEL),
+            Column("mutual", "stats.mutual", CellKind.LABEL),
+            Column("commune", "stats.commune", CellKind.LABEL),
+            Column("village", "stats.village", CellKind.LABEL),
+            Column("product", "stats.product", CellKind.LABEL),
+            Column("ends_on", "stats.ends_on", CellKind.LABEL),
+            Column("grace_until", "stats.grace_until", CellKind.LABEL),
+            Column("status", "stats.status", CellKind.LABEL),
+        ),
+        [
+            {**row, "status": label(who.lang, "status", row["status"])}
+            for row in result["households"]
+        ],
+    )
+
+
+def _retention(result: dict[str, Any], who: Audience) -> Table:
+    rows = []
+    for cohort in result["cohorts"]:
+        row: dict[str, Any] = {"key": str(cohort["year"]), "households": cohort["households"]}
+        for later in cohort["still_covered"]:
+            if later["after_years"] <= RETENTION_YEARS:
+                row[f"after_{later['after_years']}"] = later["rate"]
+        rows.append(row)
+    return Table(
+        "retention",
+        "stats.table.retention",
+        (
+            Column("key", "stats.cohort", CellKind.LABEL),
+            Column("households", "stats.households"),
+            *(
+                Column(f"after_{n}", f"stats.retention.after_{n}", CellKind.RATE)
+                for n in range(1, RETENTION_YEARS + 1)
+            ),
+        ),
+        rows,
+        (Chart("after_1", heading="stats.chart.retention_after_1"),),
+    )
+
+
 def _specs() -> list[TableSpec]:
     specs = [
         TableSpec("overview", "overview", _overview),
@@ -366,6 +488,16 @@ def _specs() -> list[TableSpec]:
             _counts("funnel_by_status", "by_status", "stats.session_status", None),
         ),
         TableSpec("funnel_stops", "funnel", _funnel_stops),
+        TableSpec("renewal_rate", "renewals", _renewal_rate),
+        *(
+            TableSpec(f"renewal_rate_by_{dimension}", "renewals", _renewal_rate_by(dimension))
+            for dimension in ("mutual", "commune", "product")
+        ),
+        TableSpec("renewal_rate_by_channel", "renewals", _renewal_channels),
+        TableSpec("renewals_due_total", "renewals_due", _renewals_due_total),
+        TableSpec("renewals_due_by_commune", "renewals_due", _renewals_due_by_commune),
+        TableSpec("renewals_due", "renewals_due", _renewals_due),
+        TableSpec("retention", "retention", _retention),
     ]
     return specs
 

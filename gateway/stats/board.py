@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 
 from gateway.staff.scope import Scope
-from gateway.stats import figures, funnel
+from gateway.stats import figures, funnel, renewals
 from gateway.stats.filters import BadFilter, Filters, parse
 from gateway.stats.selection import Source
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 Figure = Callable[[Source, Scope, Filters, date], Awaitable[dict[str, Any]]]
 
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout
-KEY = "stats:v2:"  # v2: the funnel per mutual (a new shape)
+KEY = "stats:v3:"  # v3: renewals counted by `renewal_of_id` (a new meaning)
 VIEWS = "stats:views"  # what staff looked at lately, by last use: the worker keeps it warm
 LOCK_SECONDS = 30  # longer than any figure may take (the statement timeout is 5 s)
 
@@ -61,6 +61,9 @@ FIGURES: dict[str, Figure] = {
     "agents": _undated(figures.agents),
     "sms": _undated(figures.sms),
     "funnel": _undated(funnel.funnel),
+    "renewals": renewals.renewals,
+    "renewals_due": renewals.renewals_due,
+    "retention": renewals.retention,
 }
 
 

@@ -15,8 +15,9 @@ Meanings, once for all:
   (a member added later counts when added);
 - the product of a household is its current one (`households.product_id`);
 - coverage is each household's latest cover year (its status now), for cover years
-  opened (`starts_on`) in the period; a renewal is a cover year that is not the
-  household's first;
+  opened (`starts_on`) in the period; a renewal is a cover year that renews another
+  (`renewal_of_id`, set for earlier data by migration 0012); the renewal rate, the
+  households due and retention are in `gateway.stats.renewals`;
 - premiums are those of cover years opened in the period (cancelled ones left out);
   money collected is succeeded payments settled in the period.
 
@@ -142,7 +143,9 @@ async def enrolment(source: Source, scope: Scope, filters: Filters) -> dict[str,
 async def coverage(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
     """Households (and the persons of their cover year) by the status of their latest
     cover year: covered (`active`), waiting, pending payment, in grace, lapsed ("droits
-    fermés"), cancelled; by mutual too; and renewals among the cover years opened."""
+    fermés"), cancelled; by mutual too; and among the cover years opened in the period,
+    the first years and the renewals (a year whose `renewal_of_id` names the year it
+    renews; the renewal rate is `/renewals`)."""
     async with reading(source) as session:
         sel = await select_for(session, source, scope, filters)
         rows = (
@@ -152,10 +155,8 @@ async def coverage(source: Source, scope: Scope, filters: Filters) -> dict[str, 
                 .group_by(H.mutual_id, P.status)
             )
         ).all()
-        earlier = aliased(P)
-        renewal = exists().where(
-            earlier.household_id == P.household_id, earlier.starts_on < P.starts_on
-        )
+        # A renewal renews a year (`renewal_of_id`), as in `gateway.stats.renewals`.
+        renewal = P.renewal_of_id.is_not(None)
         opened = (
             await session.execute(
                 select(func.count(), func.sum(case((renewal, 1), else_=0)))

@@ -52,9 +52,31 @@ def _keyed(**properties: Any) -> dict[str, Any]:
     }
 
 
+def _rate() -> dict[str, Any]:
+    return {"type": ["number", "null"], "description": "null when nothing is due"}
+
+
+def _day() -> dict[str, Any]:
+    return {"type": ["string", "null"], "format": "date"}
+
+
 STATUSES = {"$ref": "#/components/schemas/Statuses"}
+RENEWALS = {"$ref": "#/components/schemas/Renewals"}
+PERIOD = {
+    "type": "object",
+    "description": "the period the cover years end in, as counted (defaults applied)",
+    "properties": {"from": _day(), "to": _day()},
+    "required": ["from", "to"],
+}
 PREMIUMS = {"$ref": "#/components/schemas/Premiums"}
 COLLECTED = {"$ref": "#/components/schemas/Collected"}
+RENEWAL_COUNTS = {
+    "due": {"type": "integer", "description": "cover years ending in the period"},
+    "renewed": {"type": "integer", "description": "of those, renewed (renewal_of_id)"},
+    "paid": {"type": "integer", "description": "of those renewals, paid"},
+    "renewal_rate": _rate(),
+    "paid_rate": _rate(),
+}
 BREAKDOWN = _list(_keyed(households=_integer(), persons=_integer()))
 
 RESPONSES: dict[str, dict[str, Any]] = {
@@ -153,6 +175,66 @@ RESPONSES: dict[str, dict[str, Any]] = {
         "average_hops": {"type": ["number", "null"]},
         "average_duration_ms": {"type": ["number", "null"]},
     },
+    "renewals": {
+        "period": PERIOD,
+        **RENEWAL_COUNTS,
+        "by_mutual": _list(RENEWALS),
+        "by_commune": _list(RENEWALS),
+        "by_product": _list(RENEWALS),
+        "by_channel": _list(
+            _keyed(renewed=_integer(), paid=_integer(), share=_rate())
+            | {"description": "by the renewal's channel; share = renewed by it ÷ all due"}
+        ),
+    },
+    "renewals_due": {
+        "period": PERIOD,
+        "due": {"type": "integer", "description": "households due and not renewed, in all"},
+        "by_commune": _list(_keyed(due=_integer())),
+        "households": _list(
+            {
+                "type": "object",
+                "description": (
+                    "the nearest ends first, at most 500; for viewers the name is initials, "
+                    "the phone masked and the village null"
+                ),
+                "properties": {
+                    "household_id": _integer(),
+                    "member_no": {"type": ["string", "null"], "description": "the head's"},
+                    "name": {"type": ["string", "null"], "description": "the head's"},
+                    "phone": {"type": "string"},
+                    "mutual": {"type": "string"},
+                    "commune": {"type": ["string", "null"]},
+                    "village": {"type": ["string", "null"]},
+                    "product": {"type": "string"},
+                    "ends_on": _day(),
+                    "grace_until": _day(),
+                    "status": {"type": "string", "enum": list(CoverageStatus)},
+                },
+            }
+        ),
+    },
+    "retention": {
+        "cohorts": _list(
+            {
+                "type": "object",
+                "properties": {
+                    "year": {"type": "integer", "description": "the year first covered"},
+                    "households": _integer(),
+                    "still_covered": _list(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "year": _integer(),
+                                "after_years": _integer(),
+                                "households": _integer(),
+                                "rate": _rate(),
+                            },
+                        }
+                    ),
+                },
+            }
+        )
+    },
 }
 
 
@@ -221,8 +303,12 @@ def document(endpoints: Iterable[Documented], prefix: str) -> dict[str, Any]:
             "title": "Alafia statistics API",
             "version": "1",
             "description": (
-                "Figures of enrolment, coverage, collection, agents, SMS and the USSD funnel, "
-                "for the part of the scheme the logged-in staff member sees. "
+                "Figures of enrolment, coverage, collection, renewal, retention, agents, SMS "
+                "and the USSD funnel, for the part of the scheme the logged-in staff member "
+                "sees. A household is due for renewal in a period when one of its cover "
+                "years ends in it (cover_ends_on for a scheme year, else covered_until); it "
+                "renewed when a cover year whose renewal_of_id is that year exists; the "
+                "renewal rate is renewed ÷ due. "
                 "See docs/statistics-api.md."
             ),
         },
@@ -241,6 +327,7 @@ def document(endpoints: Iterable[Documented], prefix: str) -> dict[str, Any]:
                     sponsor_paid=_integer(),
                 ),
                 "Collected": _keyed(payments=_integer(), amount=_integer()),
+                "Renewals": _keyed(**RENEWAL_COUNTS),
             },
         },
     }

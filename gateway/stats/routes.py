@@ -49,6 +49,9 @@ ENDPOINTS = (
     Endpoint("agents", "Field agents' registrations and cash collected"),
     Endpoint("sms", "SMS by status and delivery"),
     Endpoint("funnel", "The USSD funnel: sessions, enrolments, payments, where people stop"),
+    Endpoint("renewals", "Renewal rate (renewed ÷ due) by mutual, commune, product and channel"),
+    Endpoint("renewals_due", "Households due for renewal and not renewed yet, to visit"),
+    Endpoint("retention", "Households of each year's intake still covered the years after"),
 )
 
 

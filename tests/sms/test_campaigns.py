@@ -180,7 +180,9 @@ WORDS: list[tuple[str, str, str, str]] = [
         "campaign_renew",
         KANDI_EN,
         "en",
-        "Mutuelle de santé de Kandi: renew your enrolment to stay covered all year. Dial *384*22#.",
+        # What renewing its one-person household's latest year costs, and how to pay.
+        "Mutuelle de santé de Kandi: renew for 1,575 FCFA to stay covered all year."
+        " Dial *384*22# or see an agent.",
     ),
 ]
 

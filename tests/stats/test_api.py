@@ -196,20 +196,29 @@ async def known(app: Starlette, db: Session, enrolment: EnrolmentService, clean:
             .where(models.CoveragePeriod.household_id == ids[key])
             .values(status=status)
         )
-    db.add(
-        models.CoveragePeriod(
-            household_id=ids["D"],
-            product_id=db.scalar(select(models.Product.id).where(models.Product.code == "FAMILLE")),
-            starts_on=date(2025, 10, 1),
-            persons=4,
-            premium_due=6300,
-            amount_paid=6300,
-            paid_in_full_on=date(2025, 10, 1),
-            waiting_days=30,
-            cover_months=12,
-            grace_days=30,
-            status="lapsed",
+    earlier = models.CoveragePeriod(
+        household_id=ids["D"],
+        product_id=db.scalar(select(models.Product.id).where(models.Product.code == "FAMILLE")),
+        starts_on=date(2025, 10, 1),
+        persons=4,
+        premium_due=6300,
+        amount_paid=6300,
+        paid_in_full_on=date(2025, 10, 1),
+        waiting_days=30,
+        cover_months=12,
+        grace_days=30,
+        status="lapsed",
+    )
+    db.add(earlier)
+    db.flush()
+    # D's 2026 year renews it (what a renewal writes, and migration 0012 backfilled).
+    db.execute(
+        update(models.CoveragePeriod)
+        .where(
+            models.CoveragePeriod.household_id == ids["D"],
+            models.CoveragePeriod.id != earlier.id,
         )
+        .values(renewal_of_id=earlier.id)
     )
     db.execute(text("DELETE FROM messages"))
     for household, status, delivery, purpose in (

@@ -1,0 +1,339 @@
+"""The figures a mutual steers its yearly campaign by: how many households due for renewal
+came back (the renewal rate), which ones are still to visit, and how many households of
+each year's intake are still covered the years after (retention).
+
+Meanings, once for all (docs/statistics-api.md says the same):
+- a cover year *ends* on its fixed `cover_ends_on` (a scheme year), otherwise on its
+  `covered_until` (rolling cover: a year never paid has no end, so is never due);
+- a household is *due* for renewal in a period when one of its cover years (not
+  cancelled) ends in that period; counted per cover year, so a household whose two
+  years both end in a long period counts twice;
+- it *renewed* when a cover year with `renewal_of_id` = that year exists (opened, not
+  cancelled); *paid* when that renewal's share that opens rights is paid
+  (`paid_in_full_on`);
+- the renewal rate is renewed ÷ due; its channel is the renewal's own `channel`.
+
+Every query is grouped in SQL and reads the cover years by index: the end dates
+(`covered_until`, and `cover_ends_on` since migration 0015) for the period, and
+`renewal_of_id` (migration 0012) for the renewal of each.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from db import models
+from gateway.staff.scope import Scope
+from gateway.stats.filters import Filters
+from gateway.stats.selection import Selection, Source, reading, select_for
+from menus.identifiers import mask_phone
+from menus.values import CoverageStatus, Relationship
+
+H = models.Household
+M = models.Member
+P = models.CoveragePeriod
+
+# The households still to visit, when the request names no period: cover ending from a
+# month ago (in grace) to the next two months (the renewal window opens 60 days before
+# the end by default).
+DUE_SINCE_DAYS, DUE_UNTIL_DAYS = 30, 60
+DUE_ROWS = 500  # the nearest ends first; `due` says how many there are in all
+
+
+def ends_on() -> ColumnElement[Any]:
+    """The day a cover year ends: its fixed end, or the end of its rolling cover."""
+    return func.coalesce(P.cover_ends_on, P.covered_until)
+
+
+def ending_between(since: date | None, until: date | None) -> ColumnElement[bool]:
+    """Cover years ending in the period, written so that each arm reads an index of its
+    own (`cover_ends_on`, `covered_until`) rather than the COALESCE of the two."""
+    fixed: list[ColumnElement[bool]] = [P.cover_ends_on.is_not(None)]
+    rolling: list[ColumnElement[bool]] = [P.cover_ends_on.is_(None), P.covered_until.is_not(None)]
+    if since is not None:
+        fixed.append(P.cover_ends_on >= since)
+        rolling.append(P.covered_until >= since)
+    if until is not None:
+        fixed.append(P.cover_ends_on <= until)
+        rolling.append(P.covered_until <= until)
+    return or_(and_(*fixed), and_(*rolling))
+
+
+def _due_years(sel: Selection) -> list[ColumnElement[bool]]:
+    """Cover years of the scope's households (the household's mutual and commune; the
+    year's own product), not cancelled: the condition of the join to `households` too."""
+    conditions = [H.id == P.household_id, *sel.in_mutuals(H.mutual_id)]
+    conditions.append(P.status != CoverageStatus.CANCELLED)
+    if sel.product_id is not None:
+        conditions.append(P.product_id == sel.product_id)
+    if sel.filters.commune is not None:
+        conditions.append(H.commune == sel.filters.commune)
+    return conditions
+
+
+def _renewal_of(due: Any, channel: str | None) -> tuple[Any, ColumnElement[bool]]:
+    """The renewal of a due year, for an outer join: found by `renewal_of_id`'s index."""
+    renewal = aliased(P)
+    on = [renewal.renewal_of_id == due.id, renewal.status != CoverageStatus.CANCELLED]
+    if channel is not None:
+        on.append(renewal.channel == channel)
+    return renewal, and_(*on)
+
+
+async def renewals(source: Source, scope: Scope, filters: Filters, today: date) -> dict[str, Any]:
+    """The renewal rate: of the households due for renewal in the period (a cover year,
+    not cancelled, ending in it: on its fixed `cover_ends_on` for a scheme year, else on
+    its `covered_until`), how many renewed (a cover year whose `renewal_of_id` is that
+    year exists, not cancelled) and how many of those renewals are paid (the share that
+    opens rights); `renewal_rate` = renewed ÷ due, `paid_rate` = paid ÷ due. Counted per
+    cover year. By mutual, commune (the household's), product (the due year's) and
+    channel (the renewal's own `channel`; there `share` = renewed by that channel ÷ all
+    due, and the shares add up to the renewal rate).
+
+    Without `to`, the period runs to today: a year not yet ended is not due yet. The
+    `channel` filter keeps the renewals made through that channel (the due stay all)."""
+    until = filters.until or today
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        renewal, on = _renewal_of(P, filters.channel)
+        rows = (
+            await session.execute(
+                select(
+                    H.mutual_id,
+                    H.commune,
+                    P.product_id,
+                    renewal.channel,
+                    func.count(P.id),
+                    func.count(renewal.id),
+                    func.count(renewal.paid_in_full_on),
+                )
+                .select_from(P)
+                .join(H, and_(*_due_years(sel)))
+                .outerjoin(renewal, on)
+                .where(ending_between(filters.since, until))
+                .group_by(H.mutual_id, H.commune, P.product_id, renewal.channel)
+            )
+        ).all()
+    due, renewed, paid = (sum(int(row[i]) for row in rows) for i in (4, 5, 6))
+    result: dict[str, Any] = {
+        "period": {"from": _iso(filters.since), "to": until.isoformat()},
+        **_rates(due, renewed, paid),
+    }
+    for dimension, name in (
+        ("mutual", lambda row: sel.mutual_code(row[0])),
+        ("commune", lambda row: row[1] or "unknown"),
+        ("product", lambda row: sel.product_code(row[2])),
+    ):
+        sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for row in rows:
+            total = sums[name(row)]
+            for i in range(3):
+                total[i] += int(row[4 + i])
+        result[f"by_{dimension}"] = [
+            {"key": key, **_rates(*counts)} for key, counts in sorted(sums.items())
+        ]
+    by_channel: Counter[str] = Counter()
+    paid_by_channel: Counter[str] = Counter()
+    for row in rows:
+        if row[3] is not None or row[5]:
+            by_channel[row[3] or "unknown"] += int(row[5])
+            paid_by_channel[row[3] or "unknown"] += int(row[6])
+    result["by_channel"] = [
+        {
+            "key": key,
+            "renewed": count,
+            "paid": paid_by_channel[key],
+            "share": _rate(count, due),
+        }
+        for key, count in sorted(by_channel.items())
+    ]
+    return result
+
+
+async def renewals_due(
+    source: Source, scope: Scope, filters: Filters, today: date
+) -> dict[str, Any]:
+    """The households still to visit: due for renewal in the period (a cover year ending
+    in it, as in `renewals`) and not renewed yet, the nearest end first, with what an
+    agent needs to find them: the head's member number and name, the household's phone,
+    commune and village. Staff who may not see personal data (viewers) get the name's
+    initials and the phone masked, and no village.
+
+    Without `from`/`to`: cover ending from 30 days ago (in grace) to 60 days ahead
+    (renewal open). At most 500 rows (`households`); `due` counts them all, `by_commune`
+    by the household's commune."""
+    since = filters.since or today - timedelta(days=DUE_SINCE_DAYS)
+    until = filters.until or today + timedelta(days=DUE_UNTIL_DAYS)
+    personal = scope.sees_personal_data
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        renewal, on = _renewal_of(P, None)
+        head = aliased(M)
+        by_commune = (
+            await session.execute(
+                select(H.commune, func.count())
+                .select_from(P)
+                .join(H, and_(*_due_years(sel)))
+                .outerjoin(renewal, on)
+                .where(ending_between(since, until), renewal.id.is_(None))
+                .group_by(H.commune)
+            )
+        ).all()
+        rows = (
+            await session.execute(
+                select(
+                    H.id,
+                    H.mutual_id,
+                    H.phone,
+                    H.commune,
+                    H.village,
+                    P.product_id,
+                    ends_on(),
+                    P.grace_until,
+                    P.status,
+                    head.member_no,
+                    head.last_name,
+                    head.first_names,
+                )
+                .select_from(P)
+                .join(H, and_(*_due_years(sel)))
+                .outerjoin(renewal, on)
+                .outerjoin(
+                    head,
+                    and_(
+                        head.household_id == H.id,
+                        head.relationship_to_head == Relationship.HEAD,
+                        head.left_on.is_(None),
+                    ),
+                )
+                .where(ending_between(since, until), renewal.id.is_(None))
+                .order_by(ends_on(), H.id)
+                .limit(DUE_ROWS)
+            )
+        ).all()
+    households = [
+        {
+            "household_id": row[0],
+            "member_no": row[9],
+            "name": _name(row[10], row[11], personal),
+            "phone": row[2] if personal else mask_phone(row[2]),
+            "mutual": sel.mutual_code(row[1]),
+            "commune": row[3],
+            "village": row[4] if personal else None,
+            "product": sel.product_code(row[5]),
+            "ends_on": _iso(row[6]),
+            "grace_until": _iso(row[7]),
+            "status": row[8],
+        }
+        for row in rows
+    ]
+    return {
+        "period": {"from": since.isoformat(), "to": until.isoformat()},
+        "due": sum(int(count) for _, count in by_commune),
+        "by_commune": [
+            {"key": commune or "unknown", "due": int(count)}
+            for commune, count in sorted(by_commune, key=lambda row: row[0] or "")
+        ],
+        "households": households,
+    }
+
+
+async def retention(source: Source, scope: Scope, filters: Filters, today: date) -> dict[str, Any]:
+    """Retention over the years: households by the year they were first covered (their
+    cohort: the first cover year, not cancelled, whose rights opened), and how many of
+    them are covered again each year after, up to this year. A cover year belongs to the
+    year its cover starts: the scheme year's fixed start, else the day rights opened
+    (`covered_from`), so a rolling renewal paid before the end counts in the next year.
+    `rate` = covered that year ÷ the cohort.
+
+    `from`/`to` keep the cohorts of those years; `mutual`, `commune`, `product` and
+    `channel` are the household's (its current product, how it first came)."""
+    year = func.extract("year", func.coalesce(P.cover_starts_on, P.covered_from))
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        years = (
+            select(P.household_id.label("household_id"), year.label("year"))
+            .select_from(P)
+            .join(H, H.id == P.household_id)
+            .where(
+                P.covered_from.is_not(None),
+                P.status != CoverageStatus.CANCELLED,
+                *sel.households(),
+            )
+            .distinct()
+            .subquery()
+        )
+        first = (
+            select(years.c.household_id, func.min(years.c.year).label("cohort"))
+            .group_by(years.c.household_id)
+            .subquery()
+        )
+        cohort_filter: list[ColumnElement[bool]] = []
+        if filters.since is not None:
+            cohort_filter.append(first.c.cohort >= filters.since.year)
+        if filters.until is not None:
+            cohort_filter.append(first.c.cohort <= filters.until.year)
+        rows = (
+            await session.execute(
+                select(first.c.cohort, years.c.year, func.count())
+                .select_from(years)
+                .join(first, first.c.household_id == years.c.household_id)
+                .where(*cohort_filter)
+                .group_by(first.c.cohort, years.c.year)
+            )
+        ).all()
+    covered: dict[int, dict[int, int]] = defaultdict(dict)
+    for cohort, covered_year, count in rows:
+        covered[int(cohort)][int(covered_year)] = int(count)
+    cohorts = []
+    for cohort in sorted(covered):
+        size = covered[cohort].get(cohort, 0)
+        later = range(cohort + 1, max(today.year, max(covered[cohort])) + 1)
+        cohorts.append(
+            {
+                "year": cohort,
+                "households": size,
+                "still_covered": [
+                    {
+                        "year": y,
+                        "after_years": y - cohort,
+                        "households": covered[cohort].get(y, 0),
+                        "rate": _rate(covered[cohort].get(y, 0), size),
+                    }
+                    for y in later
+                ],
+            }
+        )
+    return {"cohorts": cohorts}
+
+
+def _rates(due: int, renewed: int, paid: int) -> dict[str, Any]:
+    return {
+        "due": due,
+        "renewed": renewed,
+        "paid": paid,
+        "renewal_rate": _rate(renewed, due),
+        "paid_rate": _rate(paid, due),
+    }
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _name(last: str | None, first: str | None, personal: bool) -> str | None:
+    if last is None:
+        return None
+    if personal:
+        return f"{last} {first or ''}".strip()
+    return " ".join(f"{part[:1]}." for part in (last, first or "") if part)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
