@@ -256,8 +256,7 @@ class OpenImisRegister(HttpAdapter):
                 head_id=ids[patient_key(household.head.member_no)],
                 insuree_ids=[ids[patient_key(m.member_no)] for m in household.members],
             )
-            response = await self._call("POST", "Contract/", json=fhir.contract(coverage, parties))
-            ids[key] = fhir.uuid_of(json_object(response))
+            ids[key] = await self._create_contract(coverage, household, parties)
         policy_id = ids[key]
         payments = [p for p in coverage.payments if premium_key(p.reference) not in ids]
         for index, payment in enumerate(payments):
@@ -270,6 +269,20 @@ class OpenImisRegister(HttpAdapter):
             if fhir.contract_status(contract) in fhir.IN_FORCE:
                 await self._mutate(gql.suspend_policy(policy_id))
             ids[suspended_key(coverage.reference)] = policy_id
+
+    async def _create_contract(
+        self, coverage: CoverageRecord, household: HouseholdRecord, parties: fhir.ContractParties
+    ) -> str:
+        """Offer the cover year, unless an earlier try whose answer was lost already did:
+        openIMIS cannot search contracts by identifier, and refuses a second policy only when
+        the first one's enrolment date falls inside the new one's dates
+        (``contractSerializer.py``), so its own list of the head's policies is asked first."""
+        found = gql.policies(await self._graphql(gql.policies_by_insuree(household.head.member_no)))
+        same = [p for p in found if p.ends_on == coverage.end]
+        if same:
+            return same[0].uuid
+        response = await self._call("POST", "Contract/", json=fhir.contract(coverage, parties))
+        return fhir.uuid_of(json_object(response))
 
     async def _product_id(self, product_code: str) -> str:
         if product_code not in self._products:

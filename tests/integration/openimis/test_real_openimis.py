@@ -443,7 +443,9 @@ async def test_a_refused_contract_is_a_refusal_not_a_retry(
     )
 
     # A second year over the same dates: openIMIS answers 500 with its reason.
-    overlapping = year(today, CoverageStatus.PENDING_PAYMENT)
+    overlapping = replace(
+        year(today, CoverageStatus.PENDING_PAYMENT), end=first.end + dt.timedelta(days=1)
+    )
     with pytest.raises(RegisterRejected, match="Contract exists for this patient") as refused:
         await register.push(event(EventKind.COVERAGE_ACTIVATED, home, ids, coverage=overlapping))
     assert refused.value.status_code == 500
