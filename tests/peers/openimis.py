@@ -44,6 +44,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -165,6 +166,7 @@ class OpenImisPeer:
         self.families: dict[str, Family] = {}
         self.policies: dict[str, Policy] = {}
         self.mutation_logs: list[dict[str, Any]] = []
+        self.today: Callable[[], dt.date] = dt.date.today  # openIMIS's own clock
         self.requests: list[Seen] = []
         self.logins = 0
         self._tokens: dict[str, float] = {}
@@ -191,6 +193,10 @@ class OpenImisPeer:
     def garble_next(self, *, method: str | None = None, path: str | None = None) -> None:
         """Do the next matching request's work, then answer with broken JSON."""
         self._faults.append(Fault("garbled", method, path))
+
+    def add_product(self, code: str) -> None:
+        """A product created in openIMIS, with a UUID of its own."""
+        self.products[code] = str(uuid.uuid4())
 
     def revoke_tokens(self) -> None:
         """Forget every token issued, as a restarted server would."""
@@ -576,7 +582,7 @@ class OpenImisPeer:
         for other in self.policies.values():  # contractSerializer.create
             if other.family == family.uuid and effective <= other.start_date <= expiry:
                 raise Refused("Contract exists for this patient")
-        if start > dt.date.today():  # PolicyService.update_or_create
+        if start > self.today():  # PolicyService.update_or_create
             raise Refused("['policy.enroll_date_in_the_future']")
         policy = Policy(
             uuid=str(uuid.uuid4()),
