@@ -169,7 +169,8 @@ def policies(body: Mapping[str, Any]) -> list[Policy]:
 
 def eligibility(found: list[Policy], member_no: str, on: dt.date) -> RegisterEligibility:
     """Covered when an active policy's cover dates hold the day; otherwise the latest period
-    known, so a health worker can say when cover ended."""
+    known, so a health worker can say when cover ended. The policy is named as openIMIS's
+    Coverage resource, which carries the policy's UUID."""
     covering = [p for p in found if p.covers(on)]
     if covering:
         return _answer(member_no, on, Eligibility.COVERED, covering[0])
@@ -184,7 +185,7 @@ def _answer(
     member_no: str, on: dt.date, status: Eligibility, policy: Policy
 ) -> RegisterEligibility:
     return RegisterEligibility(
-        member_no, on, status, policy.starts_on, policy.ends_on, f"Contract/{policy.uuid}"
+        member_no, on, status, policy.starts_on, policy.ends_on, f"Coverage/{policy.uuid}"
     )
 
 

@@ -9,6 +9,7 @@ starts a new worker; then it reads the outcome from the database and the peer's 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from gateway.sms.outbox import Outbox
 from tests.faults.conftest import Gated, gated
 from tests.peers.at_sms import AtSmsPeer
 from tests.peers.momo import MomoPeer
-from tests.peers.openimis import OpenImisPeer
+from tests.peers.openimis import OFFICER, VILLAGE, OpenImisPeer
 from tests.support.households import enrol_household
 from tests.support.paying import PAY_ALL, enrol, pay_by_ussd
 from tests.support.programs import PATIENCE, Program, environment, running, wait_for
@@ -224,6 +225,8 @@ def openimis_environ(openimis: Gated) -> dict[str, str]:
         "OPENIMIS_BASE_URL": openimis.url,
         "OPENIMIS_USERNAME": peer.username,
         "OPENIMIS_PASSWORD": peer.password,
+        "OPENIMIS_OFFICER_UUID": OFFICER,
+        "OPENIMIS_LOCATIONS": json.dumps({"*": VILLAGE}),
     }
 
 

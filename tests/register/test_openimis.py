@@ -444,7 +444,7 @@ async def test_eligibility_of_a_member_with_an_active_policy(register: OpenImisR
 
     assert answer.status is Eligibility.COVERED and answer.covered
     assert answer.period_end == period.end
-    assert answer.coverage_ref == f"Contract/{result.register_ids['contract:CP-2026-0042']}"
+    assert answer.coverage_ref == f"Coverage/{result.register_ids['contract:CP-2026-0042']}"
 
 
 async def test_eligibility_of_an_unpaid_policy_is_not_covered(register: OpenImisRegister):

@@ -369,7 +369,7 @@ async def test_a_renewal_is_a_new_offered_policy_after_the_first(
     during_second = second.start + dt.timedelta(days=10)
     answer = await register.check_eligibility(home.head.member_no, during_second)
     assert answer.status is Eligibility.COVERED
-    assert answer.coverage_ref == f"Contract/{ids[contract_key(second.reference)]}"
+    assert answer.coverage_ref == f"Coverage/{ids[contract_key(second.reference)]}"
 
 
 # -- lapse and eligibility ---------------------------------------------------------------
