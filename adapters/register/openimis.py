@@ -165,12 +165,13 @@ class OpenImisRegister(HttpAdapter):
 
     async def _write_household(self, event: RegisterEvent, ids: dict[str, str]) -> str:
         """Create what openIMIS lacks (the head first: posting it creates the family), and
-        rewrite the members a correction touched; return the family UUID."""
+        rewrite the members a correction touched; return the family UUID. The place is
+        needed (and must be mapped) only for what is written."""
         household = event.household
-        place = await self._place_of(household)
         head = household.head
         head_key = patient_key(head.member_no)
         if head_key not in ids:
+            place = await self._place_of(household)
             ids[head_key] = await self._create_patient(head, household, place, None)
         if GROUP_KEY not in ids:
             ids[GROUP_KEY] = await self._family_of(ids[head_key])
@@ -180,8 +181,10 @@ class OpenImisRegister(HttpAdapter):
                 continue
             key = patient_key(member.member_no)
             if key not in ids:
+                place = await self._place_of(household)
                 ids[key] = await self._create_patient(member, household, place, family_id)
             elif event.kind is EventKind.HOUSEHOLD_UPDATED:
+                place = await self._place_of(household)
                 body = fhir.patient(
                     member, household, self._identifiers, place, family_id=family_id
                 )

@@ -620,3 +620,18 @@ async def test_an_unreachable_register_means_retry_later():
     async with OpenImisRegister(settings_) as register:
         with pytest.raises(RegisterUnavailable):
             await register.find_person(None, HEAD.member_no)
+
+
+async def test_a_known_household_pays_even_after_its_place_left_the_mapping(
+    base_url: str, register: OpenImisRegister
+):
+    first = await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
+    paid = PaymentRecord("pay-1", 3150, TODAY - dt.timedelta(days=40), "mtn_momo")
+    period = coverage(CoverageStatus.ACTIVE, payments=(paid,))
+
+    async with OpenImisRegister(settings(base_url, locations={"Kandi": VILLAGE})) as remapped:
+        result = await remapped.push(
+            event(EventKind.COVERAGE_ACTIVATED, coverage=period, known_ids=first.register_ids)
+        )
+
+    assert "contract:CP-2026-0042" in result.register_ids
