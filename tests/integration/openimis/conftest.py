@@ -41,7 +41,7 @@ def _find() -> Backend | str:
     if not url:
         served = HOME / "server.url"
         if not served.exists():
-            return f"no ALAFIA_OPENIMIS_URL and no assembled backend in {HOME} (run.sh makes one)"
+            return f"no ALAFIA_OPENIMIS_URL and no openIMIS served from {HOME} (run.sh serves one)"
         url = served.read_text().strip()
     if not seed_file.exists():
         return f"no seeded facts at {seed_file}"
