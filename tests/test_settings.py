@@ -272,11 +272,15 @@ def test_every_provider_problem_is_reported_with_the_others() -> None:
 
 # -- the central register ---------------------------------------------------------------------
 
+OFFICER = "671ef662-cd56-4740-8d2d-55cb4f451418"
+VILLAGE = "ca5ec00f-eaa3-4af8-ac11-7bc5abb3341b"
 OPENIMIS = {
     "REGISTER_ADAPTER": "openimis",
     "OPENIMIS_BASE_URL": "https://imis.example.bj",
     "OPENIMIS_USERNAME": "gateway",
     "OPENIMIS_PASSWORD": "very-secret",
+    "OPENIMIS_OFFICER_UUID": OFFICER,
+    "OPENIMIS_LOCATIONS": f'{{"Parakou/Banikanni": "{VILLAGE}", "*": "{VILLAGE}"}}',
 }
 DCI = {
     "REGISTER_ADAPTER": "dci",
@@ -298,27 +302,54 @@ def test_the_local_register_reads_no_remote_settings() -> None:
 
 def test_openimis_settings() -> None:
     register = Settings.from_env(
-        {**OPENIMIS, "OPENIMIS_TIMEOUT_SECONDS": "4.5", "OPENIMIS_ELIGIBILITY_SERVICE": "CONS"}
+        {
+            **OPENIMIS,
+            "OPENIMIS_TIMEOUT_SECONDS": "4.5",
+            "OPENIMIS_PRODUCTS": '{"FAMILLE": "FAM0001"}',
+            "OPENIMIS_NATIONAL_ID_TYPE": "",
+        }
     ).register
     loaded = register.openimis
 
     assert loaded is not None
     assert loaded.base_url == "https://imis.example.bj"
     assert loaded.timeout_seconds == 4.5
-    assert loaded.eligibility_service == "CONS"
-    assert loaded.insurer == "openIMIS"
-    assert loaded.member_no_code == "Code" and loaded.national_id_code == "NationalId"
+    assert loaded.officer_id == OFFICER
+    assert loaded.locations == {"Parakou/Banikanni": VILLAGE, "*": VILLAGE}
+    assert loaded.products == {"FAMILLE": "FAM0001"}
+    assert loaded.member_no_code == "Code" and loaded.national_id_code == "PPN"
+    assert loaded.national_id_type is None  # set blank: the NPI goes without a document type
     assert register.dci is None
     assert "very-secret" not in repr(loaded)
     assert "very-secret" not in repr(register)
+
+
+def test_openimis_sends_the_npi_as_a_national_id_card_by_default() -> None:
+    loaded = Settings.from_env(OPENIMIS).register.openimis
+
+    assert loaded is not None and loaded.national_id_type == "N"
 
 
 def test_openimis_names_what_is_missing() -> None:
     environ = {"REGISTER_ADAPTER": "openimis", "OPENIMIS_BASE_URL": "https://imis.example.bj"}
 
     assert problems_of(environ) == [
-        "REGISTER_ADAPTER=openimis: missing openIMIS settings: OPENIMIS_USERNAME, OPENIMIS_PASSWORD"
+        "REGISTER_ADAPTER=openimis: missing openIMIS settings: OPENIMIS_USERNAME,"
+        " OPENIMIS_PASSWORD, OPENIMIS_OFFICER_UUID, OPENIMIS_LOCATIONS"
     ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"OPENIMIS_OFFICER_UUID": "E00001"}, "OPENIMIS_OFFICER_UUID must be the UUID"),
+        ({"OPENIMIS_LOCATIONS": "Parakou"}, "OPENIMIS_LOCATIONS must be a JSON object"),
+        ({"OPENIMIS_LOCATIONS": '{"Parakou": "R1D2M1V1"}'}, "must be a village Location UUID"),
+        ({"OPENIMIS_PRODUCTS": '["FAMILLE"]'}, "OPENIMIS_PRODUCTS must be a JSON object"),
+    ],
+)
+def test_openimis_says_which_setting_is_wrong(changes: dict[str, str], problem: str) -> None:
+    assert any(problem in p for p in problems_of({**OPENIMIS, **changes}))
 
 
 def test_dci_settings() -> None:

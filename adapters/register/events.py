@@ -103,7 +103,10 @@ class HouseholdRecord:
     mutual_code: str
     members: tuple[MemberRecord, ...]  # every current member, head included
     phone: str | None = None  # E.164 contact phone of the household
-    location_code: str | None = None  # the register's code for the household's village
+    # Where the household lives, as the gateway records it; a register maps these names
+    # to its own places (openIMIS: OPENIMIS_LOCATIONS).
+    commune: str | None = None
+    village: str | None = None
 
     def __post_init__(self) -> None:
         heads = [m for m in self.members if m.relationship is Relationship.HEAD]

@@ -1,28 +1,30 @@
-"""openIMIS as the central register, through its FHIR R4 API.
+"""openIMIS as the central register: its FHIR R4 API for insurees and new policies, its GraphQL
+API for what happens to a policy afterwards (see ``openimis_graphql`` for why).
 
-    POST {base}/api/api_fhir_r4/login/  {"username", "password"} -> {"token", "exp"}
-    Patient/, Group/, Contract/          search ?identifier=, then PUT {id}/ or POST
-    CoverageEligibilityRequest/          -> CoverageEligibilityResponse
+    POST {base}/api/api_fhir_r4/login/        {"username", "password"} -> {"token", "exp"}
+    POST Patient/                             the head (openIMIS creates the family), then each
+                                              member pointing at that family
+    GET  Patient/<uuid>/                      the family's UUID, read back from the head
+    PUT  Patient/<uuid>/                      a member corrected (never the head: openIMIS would
+                                              detach it from its family)
+    GET  Location/<uuid>/, InsurancePlan/?identifier=<code>   looked up once per process
+    POST Contract/                            each cover year, a renewal included, as a new
+                                              policy "Offered", idle until paid
+    POST {base}/api/graphql                   createPremium per payment, suspendPolicies on a
+                                              lapse, mutationLogs to know what already passed
+    POST {base}/api/graphql                   policiesByInsuree: is a member covered on a day
 
-What each event becomes on the register:
-
-- household_enrolled, member_added, household_updated: every member written as a Patient (the
-  head first, then the others pointing at their family) and the family as a Group listing them
-  all; a member moved to another family is rewritten by that family's event, pointing at it;
-- coverage_activated, coverage_lapsed, payment_recorded: the family made sure of (created only
-  if missing), then the coverage period written as a Contract with its policy status, its
-  periods, its product and every premium paid so far.
-
-A retry never creates a duplicate: an id stored from an earlier push is updated in place; an
-unknown one is first looked up by identifier (member number, head's member number, coverage
-period reference) and created only if the register has none.
+Every id kept is an openIMIS UUID: ``patient:<member no>``, ``group`` (the family),
+``contract:<cover year>``; ``premium:<payment>`` and ``suspended:<cover year>`` mark what
+openIMIS confirmed. A retry sends only what is not marked; a premium whose answer was lost is
+found in openIMIS's mutation log instead of being paid twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -31,20 +33,39 @@ import httpx
 
 from adapters.http_client import HttpAdapter
 from adapters.register import openimis_fhir as fhir
+from adapters.register import openimis_graphql as gql
 from adapters.register.answers import get_str, json_object
 from adapters.register.base import Eligibility, PushResult, RegisterEligibility, RegisterPerson
-from adapters.register.errors import RegisterError, RegisterMalformedAnswer, RegisterRejected
-from adapters.register.events import EventKind, HouseholdRecord, MemberRecord, RegisterEvent
+from adapters.register.errors import (
+    RegisterError,
+    RegisterMalformedAnswer,
+    RegisterRejected,
+    RegisterUnavailable,
+)
+from adapters.register.events import (
+    CoverageRecord,
+    EventKind,
+    HouseholdRecord,
+    MemberRecord,
+    RegisterEvent,
+)
 from adapters.register.tokens import AccessToken, TokenCache, send_authorized
 from adapters.register.transport import raise_for_login, raise_for_status, send, timeout
-from menus.values import Relationship
+from menus.values import CoverageStatus, Relationship
 
 FHIR_PATH = "/api/api_fhir_r4/"
 GROUP_KEY = "group"
+ANY_PLACE = "*"  # the location key every household without a closer match falls back on
 
-_HOUSEHOLD_KINDS = frozenset(
-    {EventKind.HOUSEHOLD_ENROLLED, EventKind.MEMBER_ADDED, EventKind.HOUSEHOLD_UPDATED}
+_COVERAGE_KINDS = frozenset(
+    {EventKind.COVERAGE_ACTIVATED, EventKind.PAYMENT_RECORDED, EventKind.COVERAGE_LAPSED}
 )
+# Cover years our scheme counts as paid: their last payment may activate the openIMIS policy
+# even when part of the money (a sponsor's) never passes through openIMIS.
+_PAID = frozenset({CoverageStatus.WAITING, CoverageStatus.ACTIVE, CoverageStatus.GRACE})
+_ENDED = frozenset({CoverageStatus.LAPSED, CoverageStatus.CANCELLED})
+_EXISTS = re.compile(r"Exists patient with following chfid")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def patient_key(member_no: str) -> str:
@@ -55,49 +76,68 @@ def contract_key(coverage_reference: str) -> str:
     return f"contract:{coverage_reference}"
 
 
+def premium_key(payment_reference: str) -> str:
+    return f"premium:{payment_reference}"
+
+
+def suspended_key(coverage_reference: str) -> str:
+    return f"suspended:{coverage_reference}"
+
+
+def place_key(commune: str | None, village: str | None = None) -> str:
+    """How a household's place is written in OPENIMIS_LOCATIONS: "commune/village" or
+    "commune", compared without case or extra spaces."""
+    parts = [" ".join((p or "").split()).casefold() for p in (commune, village) if p]
+    return "/".join(parts)
+
+
 @dataclass(frozen=True)
 class OpenImisSettings:
     base_url: str  # e.g. https://imis.example.bj, without /api/api_fhir_r4
     username: str
     password: str = field(repr=False)
+    # The enrolment officer openIMIS records as the author of every policy (Practitioner UUID).
+    officer_id: str = ""
+    # Our "commune/village" (or "commune", or "*") -> openIMIS village Location UUID.
+    locations: Mapping[str, str] = field(default_factory=dict)
+    # Our product code -> openIMIS product code or UUID; a product not listed keeps its code.
+    products: Mapping[str, str] = field(default_factory=dict)
     timeout_seconds: float = 10.0
-    insurer: str = "openIMIS"  # Organization named in eligibility requests
-    eligibility_service: str | None = None  # service code to ask about, e.g. "CONS"
     member_no_code: str = "Code"
-    national_id_code: str = "NationalId"
-
-
-@dataclass(frozen=True)
-class _Target:
-    """One resource to write, and how to find it on the register when its id is not known."""
-
-    resource_type: str
-    key: str  # its name in the register-ids map
-    identifier_code: str
-    identifier_value: str
-    build: Callable[[], dict[str, Any]]  # built late, so it sees the ids known by then
+    national_id_code: str = "PPN"
+    national_id_type: str | None = "N"  # openIMIS identification type of the NPI
 
 
 class OpenImisRegister(HttpAdapter):
     def __init__(self, settings: OpenImisSettings) -> None:
         self._settings = settings
         self._identifiers = fhir.Identifiers(
-            member_no_code=settings.member_no_code, national_id_code=settings.national_id_code
+            member_no_code=settings.member_no_code,
+            national_id_code=settings.national_id_code,
+            national_id_type=settings.national_id_type,
         )
+        self._locations = {
+            place_key(*key.split("/", 1)) or key: village
+            for key, village in settings.locations.items()
+        }
+        base = settings.base_url.rstrip("/")
+        self._graphql_url = base + gql.PATH
         super().__init__(
-            base_url=settings.base_url.rstrip("/") + FHIR_PATH,
+            base_url=base + FHIR_PATH,
             timeout=timeout(settings.timeout_seconds),
             headers={"Accept": "application/fhir+json, application/json"},
         )
         self._tokens = TokenCache(self._login)
+        self._places: dict[str, fhir.Place] = {}  # village UUID -> names, read once
+        self._products: dict[str, str] = {}  # our product code -> openIMIS UUID, read once
 
     async def push(self, event: RegisterEvent) -> PushResult:
         ids = dict(event.known_ids)
         try:
-            overwrite = event.kind in _HOUSEHOLD_KINDS
-            group_id = await self._write_household(event.household, ids, overwrite=overwrite)
-            if event.kind not in _HOUSEHOLD_KINDS:
-                await self._upsert(self._contract(event, group_id, ids), ids, overwrite=True)
+            family_id = await self._write_household(event, ids)
+            if event.kind in _COVERAGE_KINDS:
+                assert event.coverage is not None  # RegisterEvent guarantees it
+                await self._write_coverage(event.coverage, event.household, family_id, ids)
         except RegisterError as exc:
             exc.register_ids = {**exc.register_ids, **ids}
             raise
@@ -106,163 +146,229 @@ class OpenImisRegister(HttpAdapter):
     async def find_person(
         self, national_id: str | None, member_no: str | None
     ) -> RegisterPerson | None:
+        """By member number only: openIMIS retrieves insurees by UUID or insuree number and
+        has no search by id document (``views/fhir/insuree.py``)."""
         if national_id is None and member_no is None:
             raise ValueError("give a national id, a member number, or both")
-        searches = (
-            (self._identifiers.national_id_code, national_id),
-            (self._identifiers.member_no_code, member_no),
-        )
-        for code, value in searches:
-            if value:
-                resource = await self._search("Patient", code, value)
-                if resource is not None:
-                    return fhir.person(resource, self._identifiers)
-        return None
+        if not member_no:
+            return None
+        resource = await self._by_identifier("Patient", member_no)
+        return fhir.person(resource, self._identifiers) if resource is not None else None
 
     async def check_eligibility(self, member_no: str, on: dt.date) -> RegisterEligibility:
-        request = fhir.eligibility_request(
-            member_no,
-            on,
-            insurer=self._settings.insurer,
-            service_code=self._settings.eligibility_service,
-        )
-        response = await self._call(
-            "POST", "CoverageEligibilityRequest/", json=request, allow=frozenset({404})
-        )
-        if response.status_code == 404:
+        found = gql.policies(await self._graphql(gql.policies_by_insuree(member_no)))
+        if not found and await self._by_identifier("Patient", member_no) is None:
             return RegisterEligibility(member_no, on, Eligibility.UNKNOWN_MEMBER)
-        return fhir.eligibility(json_object(response), member_no, on)
+        return gql.eligibility(found, member_no, on)
 
-    # -- household and coverage ------------------------------------------------------------
+    # -- the family ------------------------------------------------------------------------
 
-    async def _write_household(
-        self, household: HouseholdRecord, ids: dict[str, str], *, overwrite: bool
-    ) -> str:
-        """Write (or, with overwrite off, only create what is missing) the family; return the
-        Group id. The head goes first: openIMIS hangs a family on its head."""
-        keys = [GROUP_KEY, *(patient_key(m.member_no) for m in household.members)]
-        complete = all(key in ids for key in keys)
-        await self._upsert(self._patient(household.head, household), ids, overwrite=overwrite)
-        group = self._group(household, ids)
-        group_id = await self._upsert(group, ids, overwrite=False)
+    async def _write_household(self, event: RegisterEvent, ids: dict[str, str]) -> str:
+        """Create what openIMIS lacks (the head first: posting it creates the family), and
+        rewrite the members a correction touched; return the family UUID. The place is
+        needed (and must be mapped) only for what is written."""
+        household = event.household
+        head = household.head
+        head_key = patient_key(head.member_no)
+        if head_key not in ids:
+            place = await self._place_of(household)
+            ids[head_key] = await self._create_patient(head, household, place, None)
+        if GROUP_KEY not in ids:
+            ids[GROUP_KEY] = await self._family_of(ids[head_key])
+        family_id = ids[GROUP_KEY]
         for member in household.members:
-            if member.relationship is not Relationship.HEAD:
-                target = self._patient(member, household, group_id=group_id)
-                await self._upsert(target, ids, overwrite=overwrite)
-        if overwrite or not complete:
-            # Now that every member has an id, the Group can list them all.
-            await self._upsert(group, ids, overwrite=True)
-        return group_id
+            if member.relationship is Relationship.HEAD:
+                continue
+            key = patient_key(member.member_no)
+            if key not in ids:
+                place = await self._place_of(household)
+                ids[key] = await self._create_patient(member, household, place, family_id)
+            elif event.kind is EventKind.HOUSEHOLD_UPDATED:
+                place = await self._place_of(household)
+                body = fhir.patient(
+                    member, household, self._identifiers, place, family_id=family_id
+                )
+                await self._call("PUT", f"Patient/{ids[key]}/", json={**body, "id": ids[key]})
+        return family_id
 
-    def _patient(
+    async def _create_patient(
         self,
         member: MemberRecord,
         household: HouseholdRecord,
-        *,
-        group_id: str | None = None,
-    ) -> _Target:
-        return _Target(
-            resource_type="Patient",
-            key=patient_key(member.member_no),
-            identifier_code=self._identifiers.member_no_code,
-            identifier_value=member.member_no,
-            build=lambda: fhir.patient(member, household, self._identifiers, group_id=group_id),
+        place: fhir.Place,
+        family_id: str | None,
+    ) -> str:
+        body = fhir.patient(member, household, self._identifiers, place, family_id=family_id)
+        try:
+            response = await self._call("POST", "Patient/", json=body)
+        except RegisterRejected as exc:
+            if not _EXISTS.search(str(exc)):
+                raise
+            # Created by an earlier try whose answer was lost: take it if openIMIS says which.
+            found = await self._by_identifier("Patient", member.member_no)
+            if found is None:
+                raise
+            return fhir.uuid_of(found)
+        return fhir.uuid_of(json_object(response))
+
+    async def _family_of(self, head_id: str) -> str:
+        response = await self._call("GET", f"Patient/{head_id}/")
+        family_id = fhir.family_of(json_object(response))
+        if family_id is None:
+            raise RegisterMalformedAnswer(f"Patient/{head_id} is a head without a family")
+        return family_id
+
+    async def _place_of(self, household: HouseholdRecord) -> fhir.Place:
+        keys = (
+            place_key(household.commune, household.village),
+            place_key(household.commune),
+            ANY_PLACE,
         )
+        village_id = next((self._locations[k] for k in keys if k and k in self._locations), None)
+        if village_id is None:
+            where = place_key(household.commune, household.village) or "no commune"
+            raise RegisterRejected(
+                f"household {household.reference} ({where}): no openIMIS village for it in"
+                " OPENIMIS_LOCATIONS; add one, then retry"
+            )
+        if village_id not in self._places:
+            chain: list[dict[str, Any]] = []
+            location_id: str | None = village_id
+            while location_id is not None and len(chain) < 4:
+                location = json_object(await self._call("GET", f"Location/{location_id}/"))
+                chain.append(location)
+                location_id = fhir.parent_of(location)
+            self._places[village_id] = fhir.place(chain)
+        return self._places[village_id]
 
-    def _group(self, household: HouseholdRecord, ids: Mapping[str, str]) -> _Target:
-        return _Target(
-            resource_type="Group",
-            key=GROUP_KEY,
-            identifier_code=self._identifiers.member_no_code,
-            identifier_value=household.head.member_no,
-            build=lambda: fhir.group(household, self._identifiers, _patient_ids(household, ids)),
-        )
+    # -- the cover year --------------------------------------------------------------------
 
-    def _contract(self, event: RegisterEvent, group_id: str, ids: Mapping[str, str]) -> _Target:
-        coverage = event.coverage
-        assert coverage is not None  # RegisterEvent guarantees it for coverage and payments
-        household = event.household
-        return _Target(
-            resource_type="Contract",
-            key=contract_key(coverage.reference),
-            identifier_code=self._identifiers.member_no_code,
-            identifier_value=coverage.reference,
-            build=lambda: fhir.contract(
-                coverage,
-                household,
-                self._identifiers,
-                group_id=group_id,
-                patient_ids=_patient_ids(household, ids),
-            ),
-        )
+    async def _write_coverage(
+        self,
+        coverage: CoverageRecord,
+        household: HouseholdRecord,
+        family_id: str,
+        ids: dict[str, str],
+    ) -> None:
+        key = contract_key(coverage.reference)
+        if key not in ids:
+            parties = fhir.ContractParties(
+                officer_id=self._settings.officer_id,
+                product_id=await self._product_id(coverage.product_code),
+                family_id=family_id,
+                head_id=ids[patient_key(household.head.member_no)],
+                insuree_ids=[ids[patient_key(m.member_no)] for m in household.members],
+            )
+            ids[key] = await self._create_contract(coverage, household, parties)
+        policy_id = ids[key]
+        payments = [p for p in coverage.payments if premium_key(p.reference) not in ids]
+        for index, payment in enumerate(payments):
+            last = index == len(payments) - 1
+            enforce = last and coverage.status in _PAID
+            await self._mutate(gql.create_premium(policy_id, payment, enforce=enforce))
+            ids[premium_key(payment.reference)] = payment.reference
+        if coverage.status in _ENDED and suspended_key(coverage.reference) not in ids:
+            contract = json_object(await self._call("GET", f"Contract/{policy_id}/"))
+            if fhir.contract_status(contract) in fhir.IN_FORCE:
+                await self._mutate(gql.suspend_policy(policy_id))
+            ids[suspended_key(coverage.reference)] = policy_id
 
-    # -- idempotent writes -----------------------------------------------------------------
+    async def _create_contract(
+        self, coverage: CoverageRecord, household: HouseholdRecord, parties: fhir.ContractParties
+    ) -> str:
+        """Offer the cover year, unless an earlier try whose answer was lost already did:
+        openIMIS cannot search contracts by identifier, and refuses a second policy only when
+        the first one's enrolment date falls inside the new one's dates
+        (``contractSerializer.py``), so its own list of the head's policies is asked first."""
+        found = gql.policies(await self._graphql(gql.policies_by_insuree(household.head.member_no)))
+        same = [p for p in found if p.ends_on == coverage.end]
+        if same:
+            return same[0].uuid
+        response = await self._call("POST", "Contract/", json=fhir.contract(coverage, parties))
+        return fhir.uuid_of(json_object(response))
 
-    async def _upsert(self, target: _Target, ids: dict[str, str], *, overwrite: bool) -> str:
-        known = ids.get(target.key)
-        if known is not None:
-            if not overwrite or await self._update(target, known):
-                return known
-            # The register lost the id we stored (a restored backup, a manual clean-up):
-            # look the resource up again by identifier before creating anything.
-            del ids[target.key]
-        found = await self._search(
-            target.resource_type, target.identifier_code, target.identifier_value
-        )
-        if found is not None:
-            found_id = fhir.resource_id(found)
-            ids[target.key] = found_id
-            if overwrite and not await self._update(target, found_id):
-                raise RegisterMalformedAnswer(
-                    f"{target.resource_type}/{found_id} found by identifier but not updatable"
-                )
-            return found_id
-        created = await self._create(target)
-        ids[target.key] = created
-        return created
+    async def _product_id(self, product_code: str) -> str:
+        if product_code not in self._products:
+            code = self._settings.products.get(product_code, product_code)
+            if _UUID.match(code):
+                self._products[product_code] = code
+            else:
+                plan = await self._by_identifier("InsurancePlan", code)
+                if plan is None:
+                    raise RegisterRejected(
+                        f"openIMIS has no product {code!r} (for {product_code}): create it, or"
+                        " map it in OPENIMIS_PRODUCTS, then retry"
+                    )
+                self._products[product_code] = fhir.uuid_of(plan)
+        return self._products[product_code]
 
-    async def _search(self, resource_type: str, code: str, value: str) -> dict[str, Any] | None:
+    # -- GraphQL ---------------------------------------------------------------------------
+
+    async def _mutate(self, request: dict[str, Any]) -> None:
+        """Run a mutation once: a retry whose first answer was lost finds it in the log."""
+        mutation_id = request["variables"]["input"]["clientMutationId"]
+        if await self._applied(mutation_id):
+            return
+        await self._graphql(request)
+        if not await self._applied(mutation_id, after_sending=True):
+            raise RegisterMalformedAnswer(f"openIMIS logged nothing for {mutation_id}")
+
+    async def _applied(self, mutation_id: str, *, after_sending: bool = False) -> bool:
+        """Whether openIMIS's mutation log says it was applied; False when it was never tried
+        (or, before sending, failed for a passing reason); a failure raised as such."""
+        logged = gql.outcomes(await self._graphql(gql.mutation_log(mutation_id)))
+        if any(o.status is gql.MutationStatus.SUCCESS for o in logged):
+            return True
+        if any(o.status is gql.MutationStatus.RECEIVED for o in logged):
+            # A production openIMIS applies mutations later, through its task queue.
+            raise RegisterUnavailable(f"openIMIS has not applied {mutation_id} yet")
+        if not logged:
+            return False
+        error = logged[-1].error or "no reason given"
+        if fhir.is_transient(error):
+            if not after_sending:
+                return False
+            raise RegisterUnavailable(f"openIMIS could not apply {mutation_id}: {error}"[:300])
+        raise RegisterRejected(f"openIMIS refused {mutation_id}: {error}"[:300])
+
+    async def _graphql(self, request: dict[str, Any]) -> dict[str, Any]:
+        response = await self._call("POST", self._graphql_url, json=request)
+        body = json_object(response)
+        problem = gql.errors_of(body)
+        if problem is not None:
+            raise RegisterMalformedAnswer(f"openIMIS GraphQL: {problem}")
+        return body
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    async def _by_identifier(self, resource_type: str, value: str) -> dict[str, Any] | None:
+        """openIMIS's ``?identifier=`` retrieves one resource by insuree number or code
+        (its ``id`` is then that number: read the UUID identifier), 404 when none."""
         response = await self._call(
             "GET", f"{resource_type}/", params={"identifier": value}, allow=frozenset({404})
         )
-        if response.status_code == 404:  # openIMIS's answer to an identifier it does not know
+        if response.status_code == 404:
             return None
-        resources = fhir.resources_in(json_object(response), resource_type)
-        # A register may ignore a search parameter and list everything: keep exact matches only.
-        matches = [r for r in resources if fhir.identifier_value(r, code) == value]
-        if len(matches) > 1:
-            raise RegisterRejected(
-                f"the register holds {len(matches)} {resource_type} resources with {code} {value}:"
-                " merge them there, then retry"
-            )
-        return matches[0] if matches else None
-
-    async def _create(self, target: _Target) -> str:
-        response = await self._call("POST", f"{target.resource_type}/", json=target.build())
-        try:
-            return fhir.resource_id(json_object(response))
-        except RegisterMalformedAnswer:
-            # Some servers answer a create with an empty body and the new id in Location.
-            location = response.headers.get("Location", "")
-            match = re.search(rf"{target.resource_type}/([^/]+)", location)
-            if match is None:
-                raise
-            return match.group(1)
-
-    async def _update(self, target: _Target, resource_id: str) -> bool:
-        """PUT the resource; False when the register has no resource with that id."""
-        body = {**target.build(), "id": resource_id}
-        response = await self._call(
-            "PUT", f"{target.resource_type}/{resource_id}/", json=body, allow=frozenset({404})
-        )
-        return response.status_code != 404
-
-    # -- HTTP ------------------------------------------------------------------------------
+        body = json_object(response)
+        if body.get("resourceType") == "Bundle":  # a later openIMIS may answer a search set
+            entries = [e.get("resource") for e in body.get("entry") or [] if isinstance(e, dict)]
+            return next((r for r in entries if isinstance(r, dict)), None)
+        if body.get("resourceType") != resource_type:
+            raise RegisterMalformedAnswer(f"{resource_type} lookup: a {body.get('resourceType')!r}")
+        return body
 
     async def _call(
         self, method: str, path: str, *, allow: frozenset[int] = frozenset(), **kwargs: Any
     ) -> httpx.Response:
         response = await send_authorized(self._client, self._tokens, method, path, **kwargs)
+        if response.status_code >= 500:
+            # openIMIS answers a refused write with 500 and an OperationOutcome saying why:
+            # retrying the same data 48 times would change nothing.
+            reason = fhir.refusal(_json_or_none(response))
+            if reason is not None:
+                where = f"{method} {response.request.url.path}"
+                message = f"{where}: openIMIS refused: {reason}"[:300]
+                raise RegisterRejected(message, status_code=500)
         if response.status_code not in allow:
             raise_for_status(response)
         return response
@@ -278,10 +384,35 @@ class OpenImisRegister(HttpAdapter):
         return AccessToken(get_str(body, "token", "login"), float(expires))
 
 
-def _patient_ids(household: HouseholdRecord, ids: Mapping[str, str]) -> dict[str, str]:
-    """Member number -> Patient id, for the members whose id is known."""
-    return {
-        m.member_no: ids[patient_key(m.member_no)]
-        for m in household.members
-        if patient_key(m.member_no) in ids
-    }
+def _json_or_none(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def settings_problems(settings: OpenImisSettings) -> list[str]:
+    """What makes these settings unusable, in words for the operator."""
+    problems = []
+    if not _UUID.match(settings.officer_id):
+        problems.append("OPENIMIS_OFFICER_UUID must be the UUID of an openIMIS enrolment officer")
+    if not settings.locations:
+        problems.append(
+            'OPENIMIS_LOCATIONS must map places to openIMIS villages, e.g. {"*": "<uuid>"}'
+        )
+    for key, value in settings.locations.items():
+        if not _UUID.match(value):
+            problems.append(f"OPENIMIS_LOCATIONS[{key!r}] must be a village Location UUID")
+    return problems
+
+
+__all__ = [
+    "OpenImisRegister",
+    "OpenImisSettings",
+    "contract_key",
+    "patient_key",
+    "place_key",
+    "premium_key",
+    "settings_problems",
+    "suspended_key",
+]

@@ -62,6 +62,8 @@ async def build_event(
             mutual_code=mutual.code if mutual else "",
             members=tuple(_member(m) for m in members),
             phone=household.phone,
+            commune=household.commune,
+            village=household.village,
         ),
         occurred_at=_local(row.occurred_at, now),
         coverage=period,

@@ -5,15 +5,22 @@ is read, and then every one of its required variables must be set.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from adapters.register.dci import RECEIPTS_PATH, TOKEN_PATH, DciSettings
 from adapters.register.dci_records import IdTypes
-from adapters.register.openimis import OpenImisSettings
+from adapters.register.openimis import OpenImisSettings, settings_problems
 from gateway.settings.environment import Environment
 
 REGISTER_ADAPTERS = ("local", "openimis", "dci")
-OPENIMIS_REQUIRED = ("OPENIMIS_BASE_URL", "OPENIMIS_USERNAME", "OPENIMIS_PASSWORD")
+OPENIMIS_REQUIRED = (
+    "OPENIMIS_BASE_URL",
+    "OPENIMIS_USERNAME",
+    "OPENIMIS_PASSWORD",
+    "OPENIMIS_OFFICER_UUID",
+    "OPENIMIS_LOCATIONS",
+)
 DCI_REQUIRED = (
     "DCI_BASE_URL",
     "DCI_CLIENT_ID",
@@ -29,18 +36,48 @@ def _openimis(env: Environment) -> OpenImisSettings | None:
     if missing:
         env.problem(f"REGISTER_ADAPTER=openimis: missing openIMIS settings: {', '.join(missing)}")
     timeout_seconds = env.seconds("OPENIMIS_TIMEOUT_SECONDS", 10.0)
+    locations = _json_map(env, "OPENIMIS_LOCATIONS")
+    products = _json_map(env, "OPENIMIS_PRODUCTS")
     if missing:
         return None
-    return OpenImisSettings(
+    settings = OpenImisSettings(
         base_url=env.text("OPENIMIS_BASE_URL"),
         username=env.text("OPENIMIS_USERNAME"),
         password=env.text("OPENIMIS_PASSWORD"),
+        officer_id=env.text("OPENIMIS_OFFICER_UUID"),
+        locations=locations,
+        products=products,
         timeout_seconds=timeout_seconds,
-        insurer=env.text("OPENIMIS_INSURER", "openIMIS"),
-        eligibility_service=env.text("OPENIMIS_ELIGIBILITY_SERVICE") or None,
         member_no_code=env.text("OPENIMIS_MEMBER_NO_CODE", "Code"),
-        national_id_code=env.text("OPENIMIS_NATIONAL_ID_CODE", "NationalId"),
+        national_id_code=env.text("OPENIMIS_NATIONAL_ID_CODE", "PPN"),
+        national_id_type=_optional(env.raw("OPENIMIS_NATIONAL_ID_TYPE", "N")),
     )
+    for problem in settings_problems(settings):
+        env.problem(f"REGISTER_ADAPTER=openimis: {problem}")
+    return settings
+
+
+def _json_map(env: Environment, name: str) -> dict[str, str]:
+    """A JSON object of names to names, e.g. {"Parakou/Banikanni": "<uuid>"}."""
+    raw = env.text(name)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        env.problem(f"{name} must be a JSON object: {exc}")
+        return {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        env.problem(f'{name} must be a JSON object of texts, e.g. {{"Parakou": "<uuid>"}}')
+        return {}
+    return value
+
+
+def _optional(raw: str) -> str | None:
+    """Blank (set but empty) turns the setting off."""
+    return raw.strip() or None
 
 
 def _dci(env: Environment) -> DciSettings | None:

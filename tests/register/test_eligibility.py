@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
-from adapters.register import Eligibility, EventKind, openimis_fhir
+from adapters.register import EventKind, PaymentRecord
 from adapters.register.openimis import OpenImisRegister, OpenImisSettings
 from gateway.app import create_app
 from gateway.payments.capability import Payments
@@ -34,7 +34,7 @@ from menus import gsm
 from menus.identifiers import member_number
 from menus.values import CoverageStatus
 from tests.conftest import TODAY, Clock
-from tests.peers.openimis import OpenImisPeer
+from tests.peers.openimis import OFFICER, VILLAGE, OpenImisPeer
 from tests.sms.test_inbound import Reply, one_reply, replies, texts, wrong_check_digit
 from tests.support.gateway import part
 from tests.support.http_server import free_port, serve
@@ -227,9 +227,6 @@ async def test_fhir_answers_where_the_member_stands(
     if waiting:
         expected["waiting_until"] = waiting
     assert extensions(body) == expected
-    # What openIMIS clients read of it (the gateway's own openIMIS reader as one of them).
-    read = openimis_fhir.eligibility(body, head, clock.day)
-    assert read.status is (Eligibility.COVERED if covered else Eligibility.NOT_COVERED)
     outcome = "covered" if covered else "not_covered"
     assert checks(db) == [(facility.id, head, clock.day.isoformat(), "fhir", outcome, "local")]
 
@@ -643,10 +640,18 @@ async def peer() -> AsyncIterator[tuple[OpenImisPeer, str]]:
     """openIMIS, holding one covered family and one whose policy expired."""
     peer = OpenImisPeer()
     with serve(peer.app) as url:
-        settings = OpenImisSettings(base_url=url, username="gateway", password="s3cret")
+        settings = OpenImisSettings(
+            base_url=url,
+            username="gateway",
+            password="s3cret",
+            officer_id=OFFICER,
+            locations={"*": VILLAGE},
+        )
         async with OpenImisRegister(settings) as register:
             start, end = REGISTER_COVER
-            covered = coverage(CoverageStatus.ACTIVE, start=start, end=end)
+            # Paid on the first day: openIMIS dates the policy's effect from the payment.
+            paid = PaymentRecord("pay-there", 3150, start, "mtn_momo")
+            covered = coverage(CoverageStatus.ACTIVE, start=start, end=end, payments=(paid,))
             await register.push(
                 event(
                     EventKind.COVERAGE_ACTIVATED,
@@ -680,6 +685,8 @@ async def gateway_asking(
             "OPENIMIS_USERNAME": "gateway",
             "OPENIMIS_PASSWORD": "s3cret",
             "OPENIMIS_TIMEOUT_SECONDS": "2",
+            "OPENIMIS_OFFICER_UUID": OFFICER,
+            "OPENIMIS_LOCATIONS": json.dumps({"*": VILLAGE}),
         }
     ).register
     remote = dataclasses.replace(settings, register=register)
@@ -707,7 +714,9 @@ async def register_down(
 
 
 def eligibility_requests(peer: OpenImisPeer) -> list[str]:
-    return [s.body["patient"]["reference"] for s in peer.seen("POST", "CoverageEligibilityRequest")]
+    """Whom the gateway asked openIMIS about (its GraphQL list of an insuree's policies)."""
+    asked = [s.body for s in peer.seen("POST", "/graphql")]
+    return [b["variables"]["chfId"] for b in asked if "policiesByInsuree" in b["query"]]
 
 
 async def test_a_member_only_the_register_knows_is_answered_by_it(
@@ -745,7 +754,7 @@ async def test_a_member_only_the_register_knows_is_answered_by_it(
     ]
     assert insurance["coverage"] == {"reference": f"Coverage/{contract['id']}"}
     assert extensions(body) == {"status": "covered", "source": "register"}
-    assert eligibility_requests(peer) == [f"Patient/{ONLY_THERE}"] * 2
+    assert eligibility_requests(peer) == [ONLY_THERE] * 2
     assert checks(db) == [
         (facility.id, ONLY_THERE, TODAY.isoformat(), "api", "covered", "register"),
         (facility.id, ONLY_THERE, TODAY.isoformat(), "fhir", "covered", "register"),
@@ -793,7 +802,7 @@ async def test_a_member_unknown_here_and_there_is_a_404_that_says_so(
         "member_no": UNKNOWN,
     }
     assert UNKNOWN in is_outcome(outcome, 404, "not-found")
-    assert eligibility_requests(peer) == [f"Patient/{UNKNOWN}"] * 2
+    assert eligibility_requests(peer) == [UNKNOWN] * 2
     assert [c[4:] for c in checks(db)] == [("unknown_member", "register")] * 2
 
 
@@ -846,8 +855,8 @@ async def test_a_register_answering_errors_counts_as_down(
 ) -> None:
     app, http, peer = remote
     _, key = await add_facility(app)
-    peer.fail_next(502, path="CoverageEligibilityRequest")
-    peer.garble_next(path="CoverageEligibilityRequest")
+    peer.fail_next(502, path="/graphql")
+    peer.garble_next(path="/graphql")
 
     failed = await rest(http, ONLY_THERE, key)
     garbled = await fhir(http, fhir_request(ONLY_THERE), key)

@@ -1,9 +1,10 @@
-"""The openIMIS register adapter against a local openIMIS FHIR R4 peer over real HTTP."""
+"""The openIMIS register adapter against the openIMIS peer (tests/peers/openimis.py, rebuilt
+from openIMIS's own code) over real HTTP. The same adapter runs against a real openIMIS in
+tests/integration/openimis."""
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
@@ -22,7 +23,7 @@ from adapters.register import (
 )
 from adapters.register.openimis import OpenImisRegister, OpenImisSettings
 from menus.values import CoverageStatus
-from tests.peers.openimis import OpenImisPeer
+from tests.peers.openimis import OFFICER, OTHER_VILLAGE, VILLAGE, OpenImisPeer
 from tests.support.http_server import serve
 from tests.support.register_records import CHILD, HEAD, SPOUSE, TODAY, coverage, event, household
 
@@ -39,7 +40,13 @@ def base_url(peer: OpenImisPeer) -> Iterator[str]:
 
 
 def settings(base_url: str, **changes: Any) -> OpenImisSettings:
-    values: dict[str, Any] = {"username": "gateway", "password": "s3cret", "timeout_seconds": 1.0}
+    values: dict[str, Any] = {
+        "username": "gateway",
+        "password": "s3cret",
+        "officer_id": OFFICER,
+        "locations": {"*": VILLAGE, "Kandi/Sonsoro": OTHER_VILLAGE},
+        "timeout_seconds": 1.0,
+    }
     return OpenImisSettings(base_url=base_url, **{**values, **changes})
 
 
@@ -81,7 +88,7 @@ async def test_renews_a_token_the_register_refuses(register: OpenImisRegister, p
     assert await register.find_person(None, HEAD.member_no) is None
     assert peer.logins == 2
     searches = peer.seen("GET", "/Patient/")
-    assert [s.status for s in searches] == [200, 401, 200]
+    assert [s.status for s in searches] == [404, 401, 404]
 
 
 async def test_refused_credentials_wait_for_a_configuration_fix(base_url: str):
@@ -104,36 +111,102 @@ async def test_a_login_refused_for_a_wrong_url_or_form_waits_for_a_fix(
 # -- pushes ------------------------------------------------------------------------------
 
 
-async def test_household_enrolled_writes_patients_and_their_group(
+def patient_of(peer: OpenImisPeer, member_no: str) -> dict[str, Any]:
+    return next(p for p in peer.resources("Patient") if code(p, "Code") == member_no)
+
+
+def code(resource: dict[str, Any], kind: str) -> str | None:
+    for identifier in resource.get("identifier", []):
+        if any(c.get("code") == kind for c in identifier["type"]["coding"]):
+            return str(identifier["value"])
+    return None
+
+
+def sent_bodies(peer: OpenImisPeer, method: str, path: str) -> list[dict[str, Any]]:
+    return [s.body for s in peer.seen(method, path)]
+
+
+async def test_household_enrolled_writes_the_head_then_the_members_into_its_family(
     register: OpenImisRegister, peer: OpenImisPeer
 ):
     result = await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
 
-    patients = {p["identifier"][0]["value"]: p for p in peer.resources("Patient")}
-    [group] = peer.resources("Group")
+    [family] = peer.resources("Group")
     ids = result.register_ids
     assert ids == {
-        "group": group["id"],
-        "patient:2026000017": patients["2026000017"]["id"],
-        "patient:2026000025": patients["2026000025"]["id"],
+        "group": family["id"],
+        "patient:2026000017": patient_of(peer, HEAD.member_no)["id"],
+        "patient:2026000025": patient_of(peer, SPOUSE.member_no)["id"],
     }
-    assert [m["entity"]["reference"] for m in group["member"]] == [
-        f"Patient/{ids['patient:2026000017']}",
-        f"Patient/{ids['patient:2026000025']}",
+    # openIMIS makes the family with its head: no Group is ever posted.
+    assert peer.seen("POST", "/Group/") == []
+    assert family["member"] == [
+        {"entity": {"reference": f"Patient/{ids['patient:2026000017']}"}},
+        {"entity": {"reference": f"Patient/{ids['patient:2026000025']}"}},
     ]
-    assert group["quantity"] == 2
-    assert group["identifier"][0]["value"] == HEAD.member_no
-
-    head, spouse = patients["2026000017"], patients["2026000025"]
-    assert head["identifier"][1]["type"]["coding"][0]["code"] == "NationalId"
-    assert head["identifier"][1]["value"] == "1234567890"
+    head, spouse = sent_bodies(peer, "POST", "/Patient/")
     assert head["birthDate"] == "1985-01-01"  # year-only birth date
     assert head["telecom"] == [{"system": "phone", "value": "+2290197123456"}]
     assert {"url": head["extension"][0]["url"], "valueBoolean": True} in head["extension"]
-    assert spouse["extension"][0]["valueBoolean"] is False
-    assert spouse["extension"][1]["valueReference"] == {"reference": f"Group/{group['id']}"}
-    assert spouse["contact"][0]["relationship"][0]["coding"][0]["display"] == "spouse"
-    assert spouse["name"] == [{"use": "usual", "family": "ADJOVI", "given": ["Afi", "Reine"]}]
+    assert [i["type"]["coding"][0]["code"] for i in head["identifier"]] == ["Code", "PPN"]
+    identification = next(e for e in head["extension"] if e["url"].endswith("identification"))
+    assert identification["extension"][0] == {"url": "number", "valueString": "1234567890"}
+    assert not any(e["url"].endswith("group-reference") for e in head["extension"])
+    [address] = head["address"]
+    assert (address["use"], address["city"], address["district"], address["state"]) == (
+        "home",
+        "Holobo",
+        "Jambero",
+        "Region 1",
+    )
+    assert [e["url"].rsplit("/", 1)[1] for e in address["extension"]] == [
+        "address-municipality",
+        "address-location-reference",
+    ]
+    assert address["extension"][1]["valueReference"] == {"reference": f"Location/{VILLAGE}"}
+    assert spouse["extension"][1]["valueReference"] == {"reference": f"Group/{family['id']}"}
+    assert spouse["contact"][0]["relationship"][0]["coding"][0]["display"] == "Spouse"
+    assert spouse["name"] == [{"use": "usual", "family": "ADJOVI", "given": ["Afi Reine"]}]
+    # openIMIS keeps what it read: the whole given names, the NPI, the relation.
+    assert patient_of(peer, SPOUSE.member_no)["name"][0]["given"] == ["Afi Reine"]
+    assert patient_of(peer, SPOUSE.member_no)["contact"] == spouse["contact"]
+
+
+async def test_a_household_lives_in_the_village_its_commune_maps_to(
+    register: OpenImisRegister, peer: OpenImisPeer
+):
+    home = replace(household(), commune="Kandi", village="Sonsoro")
+    await register.push(event(EventKind.HOUSEHOLD_ENROLLED, home))
+
+    [head, _] = sent_bodies(peer, "POST", "/Patient/")
+    location = head["address"][0]["extension"][1]["valueReference"]
+    assert location == {"reference": f"Location/{OTHER_VILLAGE}"}
+    assert head["address"][0]["city"] == "Octo"
+
+
+async def test_a_household_without_a_mapped_village_is_refused_before_sending(
+    base_url: str, peer: OpenImisPeer
+):
+    async with OpenImisRegister(settings(base_url, locations={"Kandi": VILLAGE})) as register:
+        with pytest.raises(RegisterRejected, match="OPENIMIS_LOCATIONS"):
+            await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
+
+    assert peer.seen("POST", "/Patient/") == []
+
+
+async def test_a_patient_without_address_is_refused_by_openimis_as_a_refusal(
+    register: OpenImisRegister, peer: OpenImisPeer
+):
+    # What happened to every household before the adapter sent an address (issue 15):
+    # openIMIS answers 500 with an OperationOutcome, a refusal rather than an outage.
+    await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
+    bare = {**sent_bodies(peer, "POST", "/Patient/")[0], "address": []}
+    bare["identifier"] = [{**bare["identifier"][0], "value": "2026000099"}]
+
+    with pytest.raises(RegisterRejected, match="not iterable") as failure:
+        await register._call("POST", "Patient/", json=bare)
+
+    assert failure.value.status_code == 500
 
 
 async def test_a_retried_push_whose_answer_was_lost_creates_no_duplicate(
@@ -141,31 +214,50 @@ async def test_a_retried_push_whose_answer_was_lost_creates_no_duplicate(
 ):
     enrolled = event(EventKind.HOUSEHOLD_ENROLLED)
     first = await register.push(enrolled)
-    second = await register.push(enrolled)  # no ids stored: found again by identifier
+    # No ids stored: openIMIS says the insurees exist, and which they are.
+    second = await register.push(enrolled)
 
     assert len(peer.resources("Patient")) == 2
     assert len(peer.resources("Group")) == 1
     assert second.register_ids == first.register_ids
-    assert len(peer.seen("POST", "/Patient/")) == 2
 
 
-async def test_a_push_with_stored_ids_updates_in_place(
+async def test_a_push_with_stored_ids_sends_nothing_again(
     register: OpenImisRegister, peer: OpenImisPeer
 ):
     first = await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
     requests_before = len(peer.requests)
 
-    again = event(EventKind.HOUSEHOLD_ENROLLED, known_ids=first.register_ids)
-    await register.push(again)
+    await register.push(event(EventKind.HOUSEHOLD_ENROLLED, known_ids=first.register_ids))
 
-    later = peer.requests[requests_before:]
-    assert {s.method for s in later} == {"PUT"}
-    assert len(peer.resources("Patient")) == 2
+    assert peer.requests[requests_before:] == []
 
 
-async def test_member_added_writes_the_new_member_into_the_group(
+async def test_a_corrected_household_rewrites_its_members_but_never_its_head(
     register: OpenImisRegister, peer: OpenImisPeer
 ):
+    first = await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
+    corrected = household(HEAD, replace(SPOUSE, given_names="Afi Reine Marie"))
+
+    await register.push(
+        event(
+            EventKind.HOUSEHOLD_UPDATED,
+            corrected,
+            member_no=SPOUSE.member_no,
+            known_ids=first.register_ids,
+        )
+    )
+
+    # A head PUT would detach it from its family (patientConverter.build_imis_family).
+    [put] = peer.seen("PUT", "/Patient/")
+    assert put.path.endswith(f"/Patient/{first.register_ids['patient:2026000025']}/")
+    assert put.body["name"][0]["given"] == ["Afi Reine Marie"]
+    assert put.body["extension"][1]["valueReference"] == {
+        "reference": f"Group/{first.register_ids['group']}"
+    }
+
+
+async def test_member_added_joins_the_family(register: OpenImisRegister, peer: OpenImisPeer):
     first = await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
 
     grown = household(HEAD, SPOUSE, CHILD)
@@ -174,131 +266,195 @@ async def test_member_added_writes_the_new_member_into_the_group(
     )
     result = await register.push(added)
 
-    assert len(peer.resources("Patient")) == 3
     assert len(peer.seen("POST", "/Patient/")) == 3
-    [group] = peer.resources("Group")
-    assert group["quantity"] == 3
-    assert f"Patient/{result.register_ids['patient:2026000033']}" in {
-        m["entity"]["reference"] for m in group["member"]
-    }
+    [family] = peer.resources("Group")
+    assert family["quantity"] == 3
+    child = sent_bodies(peer, "POST", "/Patient/")[-1]
+    assert child["contact"][0]["relationship"][0]["coding"][0]["display"] == "Son/Daughter"
+    assert {"entity": {"reference": f"Patient/{result.register_ids['patient:2026000033']}"}} in (
+        family["member"]
+    )
 
 
-async def test_coverage_activated_writes_an_active_contract(
+async def test_coverage_activated_offers_a_contract_and_pays_it(
     register: OpenImisRegister, peer: OpenImisPeer
 ):
     first = await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
-    period = coverage(CoverageStatus.ACTIVE)
+    paid = PaymentRecord("pay-1", 3150, TODAY - dt.timedelta(days=40), "mtn_momo")
+    period = coverage(CoverageStatus.ACTIVE, payments=(paid,))
 
     result = await register.push(
         event(EventKind.COVERAGE_ACTIVATED, coverage=period, known_ids=first.register_ids)
     )
 
+    [sent] = sent_bodies(peer, "POST", "/Contract/")
     [contract] = peer.resources("Contract")
-    assert result.register_ids["contract:CP-2026-0042"] == contract["id"]
-    assert contract["status"] == "active"
-    assert contract["subject"] == [{"reference": f"Group/{first.register_ids['group']}"}]
-    asset = contract["term"][0]["asset"][0]
+    ids = result.register_ids
+    assert ids["contract:CP-2026-0042"] == contract["id"]
+    assert ids["premium:pay-1"] == "pay-1"
+    assert (sent["status"], sent["legalState"]) == ("Idle", {"text": "Offered"})
+    assert sent["author"] == {"reference": f"Practitioner/{OFFICER}"}
+    assert sent["subject"] == [{"reference": f"Group/{ids['group']}"}]
+    term = sent["term"][0]
+    assert term["offer"]["party"][0]["reference"] == [
+        {"reference": f"Patient/{ids['patient:2026000017']}"}
+    ]
+    asset = term["asset"][0]
+    product = peer.products["FAM-2026"]
+    assert asset["valuedItem"][0]["entityReference"] == {"reference": f"InsurancePlan/{product}"}
+    assert asset["valuedItem"][0]["net"] == {"value": 3150, "currency": "XOF"}
     assert asset["usePeriod"] == [
         {"start": period.start.isoformat(), "end": period.end.isoformat()}
     ]
-    assert asset["valuedItem"][0]["entityReference"] == {"reference": "InsurancePlan/FAM-2026"}
-    assert asset["valuedItem"][0]["net"] == {"value": 3150, "currency": "XOF"}
-    assert {r["reference"] for r in asset["typeReference"]} == {
-        f"Patient/{first.register_ids['patient:2026000017']}",
-        f"Patient/{first.register_ids['patient:2026000025']}",
-    }
-    # The household existed: nothing but the contract was written.
-    assert len(peer.seen("PUT", "/Patient/")) == 0
+    assert "extension" not in asset  # premiums go through GraphQL, one by one
+    assert contract["status"] == "Policy"  # openIMIS's name for an active policy
+    [premium] = [
+        s.body for s in peer.seen("POST", "/graphql") if "createPremium" in s.body["query"]
+    ]
+    assert premium["variables"]["input"]["receipt"] == "pay-1"
+    assert premium["variables"]["input"]["action"] == "ENFORCE"
+    # The household existed: nothing of it was written again.
+    assert len(peer.seen("POST", "/Patient/")) == 2 and peer.seen("PUT", "/Patient/") == []
 
 
-async def test_coverage_lapsed_updates_the_same_contract(
+async def test_the_product_uuid_is_looked_up_once(register: OpenImisRegister, peer: OpenImisPeer):
+    for status in (CoverageStatus.PENDING_PAYMENT, CoverageStatus.ACTIVE):
+        await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=coverage(status)))
+
+    assert len(peer.seen("GET", "/InsurancePlan/")) == 1
+
+
+async def test_a_renewal_is_a_new_offered_contract(register: OpenImisRegister, peer: OpenImisPeer):
+    first = coverage(CoverageStatus.ACTIVE, start=TODAY - dt.timedelta(days=300), end=TODAY)
+    done = await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=first))
+    second = replace(
+        coverage(CoverageStatus.PENDING_PAYMENT, start=TODAY + dt.timedelta(days=1)),
+        reference="CP-2026-0099",
+        renewal=True,
+        enrolled_on=TODAY,
+    )
+
+    result = await register.push(
+        event(EventKind.COVERAGE_ACTIVATED, coverage=second, known_ids=done.register_ids)
+    )
+
+    contracts = sent_bodies(peer, "POST", "/Contract/")
+    assert [c["legalState"] for c in contracts] == [{"text": "Offered"}] * 2
+    assert (
+        result.register_ids["contract:CP-2026-0099"] != done.register_ids["contract:CP-2026-0042"]
+    )
+    assert len(peer.resources("Contract")) == 2
+
+
+async def test_later_payments_go_through_graphql_and_activate_when_complete(
     register: OpenImisRegister, peer: OpenImisPeer
 ):
-    activated = await register.push(
-        event(EventKind.COVERAGE_ACTIVATED, coverage=coverage(CoverageStatus.ACTIVE))
+    one = PaymentRecord("pay-1", 1575, TODAY - dt.timedelta(days=40), "mtn_momo")
+    two = PaymentRecord("pay-2", 1575, TODAY - dt.timedelta(days=35), "cash")
+    half = coverage(CoverageStatus.PENDING_PAYMENT, payments=(one,))
+    done = await register.push(
+        event(EventKind.PAYMENT_RECORDED, coverage=half, payment_reference="pay-1")
     )
-    await register.push(
+    assert peer.resources("Contract")[0]["status"] == "Offered"  # idle: half paid
+
+    whole = coverage(CoverageStatus.WAITING, payments=(one, two))
+    result = await register.push(
         event(
-            EventKind.COVERAGE_LAPSED,
-            coverage=coverage(CoverageStatus.LAPSED),
-            known_ids=activated.register_ids,
+            EventKind.PAYMENT_RECORDED,
+            coverage=whole,
+            payment_reference="pay-2",
+            known_ids=done.register_ids,
         )
     )
 
-    [contract] = peer.resources("Contract")
-    assert contract["status"] == "Expired"
+    assert len(peer.seen("POST", "/Contract/")) == 1  # no PUT: openIMIS has none
+    assert peer.seen("PUT", "/Contract/") == []
+    [policy] = peer.policies.values()
+    assert [p["receipt"] for p in policy.premiums] == ["pay-1", "pay-2"]
+    assert policy.premiums[1]["pay_type"] == "C"
+    assert peer.resources("Contract")[0]["status"] == "Policy"
+    assert {"premium:pay-1", "premium:pay-2"} <= set(result.register_ids)
 
 
-async def test_payment_recorded_lists_every_premium_paid(
+async def test_a_premium_whose_answer_was_lost_is_not_paid_twice(
     register: OpenImisRegister, peer: OpenImisPeer
 ):
-    payments = (
-        PaymentRecord("pay-1", 1575, TODAY - dt.timedelta(days=40), "mtn_momo"),
-        PaymentRecord("pay-2", 1575, TODAY - dt.timedelta(days=35), "fedapay"),
-    )
-    period = coverage(CoverageStatus.WAITING, payments=payments)
+    paid = PaymentRecord("pay-1", 3150, TODAY - dt.timedelta(days=40), "mtn_momo")
+    period = coverage(CoverageStatus.ACTIVE, payments=(paid,))
+    done = await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=period))
+    lost = {k: v for k, v in done.register_ids.items() if k != "premium:pay-1"}
 
+    again = await register.push(
+        event(EventKind.COVERAGE_ACTIVATED, coverage=period, known_ids=lost)
+    )
+
+    [policy] = peer.policies.values()
+    assert [p["receipt"] for p in policy.premiums] == ["pay-1"]
+    assert again.register_ids["premium:pay-1"] == "pay-1"
+
+
+async def test_a_lapse_suspends_the_policy_once(register: OpenImisRegister, peer: OpenImisPeer):
+    paid = PaymentRecord("pay-1", 3150, TODAY - dt.timedelta(days=40), "mtn_momo")
+    activated = await register.push(
+        event(
+            EventKind.COVERAGE_ACTIVATED, coverage=coverage(CoverageStatus.ACTIVE, payments=(paid,))
+        )
+    )
+    lapsed = coverage(CoverageStatus.LAPSED, payments=(paid,))
+
+    result = await register.push(
+        event(EventKind.COVERAGE_LAPSED, coverage=lapsed, known_ids=activated.register_ids)
+    )
     await register.push(
-        event(EventKind.PAYMENT_RECORDED, coverage=period, payment_reference="pay-2")
+        event(EventKind.COVERAGE_LAPSED, coverage=lapsed, known_ids=result.register_ids)
     )
 
     [contract] = peer.resources("Contract")
-    assert contract["status"] == "Ready"  # paid, waiting period running (openIMIS status 16)
-    premiums = contract["term"][0]["asset"][0]["extension"]
-    amounts = [{e["url"]: e for e in p["extension"]} for p in premiums]
-    assert [a["receipt"]["valueString"] for a in amounts] == ["pay-1", "pay-2"]
-    assert [a["amount"]["valueMoney"] for a in amounts] == [{"value": 1575, "currency": "XOF"}] * 2
+    assert contract["status"] == "Disputed"  # openIMIS's name for a suspended policy
+    suspensions = [s for s in peer.seen("POST", "/graphql") if "suspendPolicies" in s.body["query"]]
+    assert len(suspensions) == 1
 
 
-async def test_a_coverage_event_for_an_unpushed_household_creates_it_first(
-    register: OpenImisRegister, peer: OpenImisPeer
-):
-    await register.push(
-        event(EventKind.COVERAGE_ACTIVATED, coverage=coverage(CoverageStatus.ACTIVE))
-    )
+async def test_a_contract_whose_answer_was_lost_is_found_again(base_url: str, peer: OpenImisPeer):
+    peer.slow_next(1.5, method="POST", path="/Contract/")
+    period = coverage(CoverageStatus.PENDING_PAYMENT)
+    async with OpenImisRegister(settings(base_url)) as register:
+        with pytest.raises(RegisterUnavailable) as failure:
+            await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=period))
+        peer.wait_idle()
+        result = await register.push(
+            event(
+                EventKind.COVERAGE_ACTIVATED, coverage=period, known_ids=failure.value.register_ids
+            )
+        )
 
-    assert len(peer.resources("Patient")) == 2
-    [group] = peer.resources("Group")
-    assert group["quantity"] == 2  # rewritten once both members had ids
-    assert len(peer.resources("Contract")) == 1
-
-
-async def test_a_stored_id_the_register_lost_is_found_again(
-    register: OpenImisRegister, peer: OpenImisPeer
-):
-    first = await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
-    stale = {**first.register_ids, "patient:2026000025": str(uuid.uuid4())}
-
-    result = await register.push(event(EventKind.HOUSEHOLD_ENROLLED, known_ids=stale))
-
-    assert result.register_ids == first.register_ids
-    assert len(peer.resources("Patient")) == 2
+    [contract] = peer.resources("Contract")
+    assert result.register_ids["contract:CP-2026-0042"] == contract["id"]
 
 
 # -- eligibility -------------------------------------------------------------------------
 
 
 async def test_eligibility_of_a_member_with_an_active_policy(register: OpenImisRegister):
-    period = coverage(CoverageStatus.ACTIVE)
-    await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=period))
+    paid = PaymentRecord("pay-1", 3150, TODAY - dt.timedelta(days=40), "mtn_momo")
+    period = coverage(CoverageStatus.ACTIVE, payments=(paid,))
+    result = await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=period))
 
     answer = await register.check_eligibility(SPOUSE.member_no, TODAY)
 
     assert answer.status is Eligibility.COVERED and answer.covered
-    assert (answer.period_start, answer.period_end) == (period.start, period.end)
-    assert answer.coverage_ref is not None and answer.coverage_ref.startswith("Coverage/")
+    assert answer.period_end == period.end
+    assert answer.coverage_ref == f"Coverage/{result.register_ids['contract:CP-2026-0042']}"
 
 
-async def test_eligibility_of_an_expired_policy_reads_the_period(register: OpenImisRegister):
-    # openIMIS lists the expired policy as in force: only its period says it is over.
-    ended = TODAY - dt.timedelta(days=35)
-    period = coverage(CoverageStatus.LAPSED, start=TODAY - dt.timedelta(days=400), end=ended)
-    await register.push(event(EventKind.COVERAGE_LAPSED, coverage=period))
+async def test_eligibility_of_an_unpaid_policy_is_not_covered(register: OpenImisRegister):
+    await register.push(
+        event(EventKind.COVERAGE_ACTIVATED, coverage=coverage(CoverageStatus.PENDING_PAYMENT))
+    )
 
     answer = await register.check_eligibility(HEAD.member_no, TODAY)
 
     assert answer.status is Eligibility.NOT_COVERED
-    assert answer.period_end == ended
 
 
 async def test_eligibility_of_a_member_without_policy(register: OpenImisRegister):
@@ -310,22 +466,21 @@ async def test_eligibility_of_a_member_without_policy(register: OpenImisRegister
     assert answer.period_end is None
 
 
-async def test_eligibility_of_an_unknown_member(register: OpenImisRegister, peer: OpenImisPeer):
+async def test_eligibility_of_an_unknown_member(register: OpenImisRegister):
     answer = await register.check_eligibility("2026999999", TODAY)
 
     assert answer.status is Eligibility.UNKNOWN_MEMBER
-    [request] = peer.seen("POST", "/CoverageEligibilityRequest/")
-    assert request.body["patient"] == {"reference": "Patient/2026999999"}
-    assert request.body["created"] == TODAY.isoformat()
 
 
 # -- find_person -------------------------------------------------------------------------
 
 
-async def test_find_person_by_national_id(register: OpenImisRegister):
+async def test_find_person_by_member_number_reads_the_uuid_and_the_npi(
+    register: OpenImisRegister,
+):
     result = await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
 
-    person = await register.find_person("1234567890", None)
+    person = await register.find_person("1234567890", HEAD.member_no)
 
     assert person is not None
     assert person.register_id == result.register_ids["patient:2026000017"]
@@ -336,53 +491,45 @@ async def test_find_person_by_national_id(register: OpenImisRegister):
     assert person.phone == "+2290197123456"
 
 
-async def test_find_person_by_member_number(register: OpenImisRegister):
+async def test_find_person_by_national_id_alone_finds_nobody(register: OpenImisRegister):
+    # openIMIS retrieves insurees by UUID or insuree number only.
     await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
 
-    person = await register.find_person(None, SPOUSE.member_no)
-
-    assert person is not None
-    assert (person.given_names, person.birth_date, person.is_head) == (
-        "Afi Reine",
-        BirthDate(1990, 3, 12),
-        False,
-    )
+    assert await register.find_person("1234567890", None) is None
 
 
 async def test_find_person_not_known(register: OpenImisRegister):
     assert await register.find_person("9999999999", "2026999999") is None
 
 
-async def test_works_with_openimis_own_identifier_search(base_url: str, peer: OpenImisPeer):
-    # Stock openIMIS answers ?identifier= with the resource itself, or 404 when none.
-    peer.search_style = "openimis"
-    async with OpenImisRegister(settings(base_url)) as register:
-        enrolled = event(EventKind.HOUSEHOLD_ENROLLED)
-        await register.push(enrolled)
-        await register.push(enrolled)
-        person = await register.find_person(None, HEAD.member_no)
-        missing = await register.find_person(None, "2026999999")
-
-    assert len(peer.resources("Patient")) == 2
-    assert person is not None and person.member_no == HEAD.member_no
-    assert missing is None
-
-
 # -- failures ----------------------------------------------------------------------------
 
 
 async def test_a_server_error_means_retry_later(register: OpenImisRegister, peer: OpenImisPeer):
-    peer.fail_next(500, method="POST", path="/Group/")
+    peer.fail_next(503, method="POST", path="/Patient/")
     enrolled = event(EventKind.HOUSEHOLD_ENROLLED)
 
     with pytest.raises(RegisterUnavailable) as failure:
         await register.push(enrolled)
 
-    # The head was written before the failure: its id travels with the error.
+    assert failure.value.register_ids == {}
+    await register.push(enrolled)
+    assert len(peer.resources("Patient")) == 2
+    assert len(peer.resources("Group")) == 1
+
+
+async def test_a_half_written_family_keeps_its_ids_for_the_retry(
+    register: OpenImisRegister, peer: OpenImisPeer
+):
+    enrolled = event(EventKind.HOUSEHOLD_ENROLLED)
+    peer.fail_next(502, method="GET", path="/Patient/")  # reading the head's family back
+
+    with pytest.raises(RegisterUnavailable) as failure:
+        await register.push(enrolled)
+
     assert set(failure.value.register_ids) == {"patient:2026000017"}
     await register.push(replace(enrolled, known_ids=failure.value.register_ids))
     assert len(peer.resources("Patient")) == 2
-    assert len(peer.resources("Group")) == 1
 
 
 async def test_a_timeout_means_retry_later_and_the_retry_duplicates_nothing(
@@ -402,22 +549,50 @@ async def test_a_timeout_means_retry_later_and_the_retry_duplicates_nothing(
     assert len(peer.resources("Group")) == 1
 
 
-async def test_a_refused_event_goes_to_the_dead_letters(
+async def test_an_unknown_product_is_refused_before_openimis_sees_a_contract(
     register: OpenImisRegister, peer: OpenImisPeer
 ):
     unknown_product = coverage(CoverageStatus.ACTIVE, product="NO-SUCH-PLAN")
 
-    with pytest.raises(RegisterRejected, match="unknown InsurancePlan") as failure:
+    with pytest.raises(RegisterRejected, match="no product 'NO-SUCH-PLAN'"):
         await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=unknown_product))
 
-    assert failure.value.status_code == 400
-    assert peer.resources("Contract") == []
+    assert peer.seen("POST", "/Contract/") == []
+
+
+async def test_a_500_with_openimis_reason_is_a_refusal_not_a_retry(
+    register: OpenImisRegister, peer: OpenImisPeer
+):
+    first = coverage(CoverageStatus.ACTIVE)
+    done = await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=first))
+    # openIMIS refuses a policy whose dates hold an earlier one's enrolment date.
+    earlier = first.enrolled_on - dt.timedelta(days=30)
+    overlapping = replace(
+        first, reference="CP-2026-0077", enrolled_on=earlier, start=earlier, end=first.end
+    )
+    overlapping = replace(overlapping, end=first.end + dt.timedelta(days=1))
+
+    with pytest.raises(RegisterRejected, match="Contract exists for this patient") as failure:
+        await register.push(
+            event(EventKind.COVERAGE_ACTIVATED, coverage=overlapping, known_ids=done.register_ids)
+        )
+
+    assert failure.value.status_code == 500
+
+
+async def test_a_500_without_a_reason_is_retried(register: OpenImisRegister, peer: OpenImisPeer):
+    peer.fail_next(500, method="POST", path="/Contract/")
+
+    with pytest.raises(RegisterUnavailable):
+        await register.push(
+            event(EventKind.COVERAGE_ACTIVATED, coverage=coverage(CoverageStatus.ACTIVE))
+        )
 
 
 async def test_a_garbled_answer_is_malformed_and_the_retry_duplicates_nothing(
     register: OpenImisRegister, peer: OpenImisPeer
 ):
-    peer.garble_next(method="POST", path="/Group/")  # created, but the answer is lost
+    peer.garble_next(method="POST", path="/Patient/")  # created, but the answer is lost
     enrolled = event(EventKind.HOUSEHOLD_ENROLLED)
 
     with pytest.raises(RegisterMalformedAnswer):
@@ -432,14 +607,31 @@ async def test_a_garbled_eligibility_answer_is_malformed(
     register: OpenImisRegister, peer: OpenImisPeer
 ):
     await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
-    peer.garble_next(path="/CoverageEligibilityRequest/")
+    peer.garble_next(path="/graphql")
 
     with pytest.raises(RegisterMalformedAnswer):
         await register.check_eligibility(HEAD.member_no, TODAY)
 
 
 async def test_an_unreachable_register_means_retry_later():
-    settings_ = OpenImisSettings("http://127.0.0.1:9", "gateway", "s3cret", timeout_seconds=1.0)
+    settings_ = OpenImisSettings(
+        "http://127.0.0.1:9", "gateway", "s3cret", officer_id=OFFICER, timeout_seconds=1.0
+    )
     async with OpenImisRegister(settings_) as register:
         with pytest.raises(RegisterUnavailable):
             await register.find_person(None, HEAD.member_no)
+
+
+async def test_a_known_household_pays_even_after_its_place_left_the_mapping(
+    base_url: str, register: OpenImisRegister
+):
+    first = await register.push(event(EventKind.HOUSEHOLD_ENROLLED))
+    paid = PaymentRecord("pay-1", 3150, TODAY - dt.timedelta(days=40), "mtn_momo")
+    period = coverage(CoverageStatus.ACTIVE, payments=(paid,))
+
+    async with OpenImisRegister(settings(base_url, locations={"Kandi": VILLAGE})) as remapped:
+        result = await remapped.push(
+            event(EventKind.COVERAGE_ACTIVATED, coverage=period, known_ids=first.register_ids)
+        )
+
+    assert "contract:CP-2026-0042" in result.register_ids

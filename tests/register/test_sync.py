@@ -45,7 +45,7 @@ from gateway.sms.reminders import Reminders
 from gateway.worker import Worker
 from tests.conftest import TODAY, Clock
 from tests.peers.dci import DciPeer
-from tests.peers.openimis import OpenImisPeer
+from tests.peers.openimis import OFFICER, VILLAGE, OpenImisPeer
 from tests.support.clock import Now
 from tests.support.gateway import gateway_of, part
 from tests.support.households import enrol_household
@@ -122,7 +122,13 @@ def dci() -> Iterator[Served]:
 
 
 def openimis_settings(url: str, **changes: Any) -> OpenImisSettings:
-    values: dict[str, Any] = {"username": "gateway", "password": "s3cret", "timeout_seconds": 1.0}
+    values: dict[str, Any] = {
+        "username": "gateway",
+        "password": "s3cret",
+        "officer_id": OFFICER,
+        "locations": {"*": VILLAGE},
+        "timeout_seconds": 1.0,
+    }
     return OpenImisSettings(base_url=url, **{**values, **changes})
 
 
@@ -246,6 +252,8 @@ def writes_by_household(peer: OpenImisPeer, db: Session) -> dict[int, list[str]]
     for seen in peer.requests:
         if seen.method not in ("POST", "PUT") or "/login/" in seen.path or seen.status >= 300:
             continue
+        if "/graphql" in seen.path:
+            continue
         body = seen.body
         if body["resourceType"] == "Contract":
             head = groups[body["subject"][0]["reference"].removeprefix("Group/")]
@@ -277,14 +285,10 @@ def assert_one_of_each(peer: OpenImisPeer, db: Session) -> None:
         assert {k: v for k, v in ids.items() if k.startswith("patient:")} == {
             f"patient:{n}": patient_id[n] for n in numbers
         }
-    contracts = {code(c): c["id"] for c in peer.resources("Contract")}
-    assert len(contracts) == len(peer.resources("Contract"))
-    kept_contracts = {
-        k.removeprefix("contract:"): v
-        for ids in kept.values()
-        for k, v in ids.items()
-        if k.startswith("contract:")
-    }
+    contracts = sorted(c["id"] for c in peer.resources("Contract"))
+    kept_contracts = sorted(
+        v for ids in kept.values() for k, v in ids.items() if k.startswith("contract:")
+    )
     assert kept_contracts == contracts
 
 
@@ -360,25 +364,24 @@ async def test_openimis_holds_every_household_once_with_its_payment(
     assert_one_of_each(peer, db)
 
     # The register saw the household's writes in the order of its events: the family
-    # first, then its policy created once and updated by each change of cover.
+    # first (its head makes it), then its policy offered once; the premium and the lapse
+    # went through openIMIS's GraphQL mutations.
     writes = writes_by_household(peer, db)
-    family_writes = ["POST Patient", "POST Group", "POST Patient", "POST Patient", "PUT Group"]
-    assert writes[paid] == [*family_writes, "POST Contract", "PUT Contract", "PUT Contract"]
+    family_writes = ["POST Patient"] * 3
+    assert writes[paid] == [*family_writes, "POST Contract"]
     assert all(writes[family[h]] == family_writes for h in (heads[0], heads[2]))
     [contract] = peer.resources("Contract")
-    assert code(contract) == f"CP-{period_of(db, paid)}"
+    assert links(db)[paid][f"contract:CP-{period_of(db, paid)}"] == contract["id"]
     assert contract["subject"] == [{"reference": f"Group/{links(db)[paid]['group']}"}]
-    [premium] = contract["term"][0]["asset"][0]["extension"]
-    parts = {p["url"]: p for p in premium["extension"]}
-    assert parts["receipt"]["valueString"] == payment
-    assert parts["amount"]["valueMoney"] == {"value": PREMIUM, "currency": "XOF"}
-    statuses_sent = [
-        s.body["status"]
-        for s in peer.requests
-        if s.body and s.body.get("resourceType") == "Contract" and s.method in ("POST", "PUT")
+    [policy] = peer.policies.values()
+    assert [(p["receipt"], p["amount"]) for p in policy.premiums] == [(payment, PREMIUM)]
+    assert contract["status"] == "Disputed"  # suspended once the cover lapsed
+    mutations = [
+        s.body["variables"]["input"]["clientMutationId"].split("-")[1]
+        for s in peer.seen("POST", "/graphql")
+        if s.body["query"].lstrip().startswith("mutation")
     ]
-    # Each push carries the household's state when it is pushed.
-    assert statuses_sent == (["Ready", "active", "Expired"] if each_step else ["Expired"] * 3)
+    assert mutations == ["premium", "suspend"]
 
     # Nothing new to push, now or later, nor after a restart.
     seen = len(peer.requests)
@@ -478,8 +481,10 @@ def assert_kept_ids_exist(peer: OpenImisPeer, db: Session) -> None:
                 assert code(by_type["Group"][value]) == heads[household_id]
             elif kind == "patient":
                 assert code(by_type["Patient"][value]) == name
-            else:
-                assert kind == "contract" and code(by_type["Contract"][value]) == name
+            elif kind == "contract":
+                assert value in by_type["Contract"]
+            else:  # a premium or a suspension openIMIS confirmed, named by our reference
+                assert kind in ("premium", "suspended") and value
 
 
 @pytest.mark.parametrize("outage", ["nothing listening", "503 to every request"])
@@ -551,8 +556,8 @@ async def test_a_register_down_for_a_while_gets_everything_once_when_back(
     assert all(e.status == "pushed" for e in events(db))
     assert_in_order_and_once([p for p in register.pushes if p.outcome == "ok"], db)
     assert_one_of_each(peer, db)
-    assert len(peer.seen("POST", "/Group/")) == 4
-    assert len(peer.seen("POST", "/Contract/")) == 2
+    assert len(peer.resources("Group")) == 4
+    assert len([s for s in peer.seen("POST", "/Contract/") if s.status == 201]) == 2
     if outage == "503 to every request":
         assert switch.refused == 6  # each failed push stopped at its first call: the login
 
@@ -561,21 +566,17 @@ async def test_a_register_down_for_a_while_gets_everything_once_when_back(
 
 
 HALF_WAY = {
-    "the Group refused after the head's Patient was created": (
-        lambda peer: peer.fail_next(503, method="POST", path="/Group/"),
-        "household_enrolled",
-    ),
-    "the Group's last update fails": (
-        lambda peer: peer.fail_next(500, method="PUT", path="/Group/"),
+    "the family read back fails after the head's Patient was created": (
+        lambda peer: peer.fail_next(503, method="GET", path="/Patient/"),
         "household_enrolled",
     ),
     "a Patient created but its answer lost": (
         lambda peer: peer.slow_next(1.5, method="POST", path="/Patient/"),
         "household_enrolled",
     ),
-    "the Group created but its answer lost": (
-        lambda peer: peer.slow_next(1.5, method="POST", path="/Group/"),
-        "household_enrolled",
+    "openIMIS's GraphQL down for now": (
+        lambda peer: peer.fail_next(503, method="POST", path="/graphql"),
+        "payment_recorded",
     ),
     "the Contract refused for now": (
         lambda peer: peer.fail_next(503, method="POST", path="/Contract/"),
@@ -620,8 +621,10 @@ async def test_a_push_that_fails_half_way_is_finished_without_duplicates(
     assert_one_of_each(peer, db)
     assert len(peer.resources("Contract")) == 1
     assert len([s for s in peer.seen("POST", "/Patient/") if s.status == 201]) == 3
-    assert len([s for s in peer.seen("POST", "/Group/") if s.status == 201]) == 1
+    assert len(peer.resources("Group")) == 1
     assert len([s for s in peer.seen("POST", "/Contract/") if s.status == 201]) == 1
+    [policy] = peer.policies.values()
+    assert len(policy.premiums) == 1
 
 
 async def test_a_worker_that_dies_mid_push_leaves_its_event_to_the_next_after_the_lease(
@@ -634,10 +637,10 @@ async def test_a_worker_that_dies_mid_push_leaves_its_event_to_the_next_after_th
 ) -> None:
     peer: OpenImisPeer = openimis.peer
     await enrol_many(enrolment, 1)
-    peer.slow_next(2.0, method="POST", path="/Group/")
+    peer.slow_next(2.0, method="GET", path="/Patient/")
     dying = asyncio.create_task(sync_of(sessions, to_openimis, now).work())
     for _ in range(400):  # until its push reaches the register, however busy the machine
-        if peer.seen("POST", "/Group/"):
+        if peer.seen("GET", "/Patient/"):
             break
         await asyncio.sleep(0.025)
     dying.cancel()  # the worker is killed while its push waits for the register
@@ -667,7 +670,7 @@ async def test_a_push_that_outlives_its_lease_does_not_overwrite_the_next_worker
 ) -> None:
     peer: OpenImisPeer = openimis.peer
     await enrol_many(enrolment, 1)
-    peer.slow_next(1.0, method="POST", path="/Group/")
+    peer.slow_next(1.0, method="GET", path="/Patient/")
     stuck_clock = Now()  # the slow worker's clock stays at its claim: its outcome shows
     slow = asyncio.create_task(sync_of(sessions, to_openimis, stuck_clock).work())
     await asyncio.sleep(0.3)  # the slow worker waits for the register...
@@ -691,10 +694,9 @@ async def test_a_push_that_outlives_its_lease_does_not_overwrite_the_next_worker
 
 GARBLED = {
     "the login": ("POST", "/login/"),
-    "the search for the head": ("GET", "/Patient/"),
     "the head's Patient, created": ("POST", "/Patient/"),
-    "the Group, created": ("POST", "/Group/"),
-    "the search for the Group": ("GET", "/Group/"),
+    "the head's family, read back": ("GET", "/Patient/"),
+    "the village, read": ("GET", "/Location/"),
 }
 
 
@@ -720,9 +722,9 @@ async def test_a_garbled_answer_is_retried_and_never_half_applied(
     assert garbled.last_error and garbled.last_error.startswith("RegisterMalformedAnswer")
     # Only the ids the register confirmed are kept; the garbled answer's is not.
     assert_kept_ids_exist(peer, db)
-    kept = links(db)
-    if method == "POST" and path == "/Group/":
-        assert "group" not in kept[garbled.household_id] and len(peer.resources("Group")) == 1
+    if (method, path) == ("GET", "/Patient/"):
+        assert "group" not in links(db)[garbled.household_id]
+        assert len(peer.resources("Group")) == 1
 
     now.later(minutes=1)
     assert await drain(sync) == 1
@@ -730,7 +732,7 @@ async def test_a_garbled_answer_is_retried_and_never_half_applied(
     assert_one_of_each(peer, db)
 
 
-async def test_a_garbled_answer_to_an_update_is_not_read(
+async def test_a_garbled_answer_to_a_new_contract_is_retried_without_a_second(
     enrolment: EnrolmentService,
     sessions: async_sessionmaker[AsyncSession],
     now: Now,
@@ -738,12 +740,17 @@ async def test_a_garbled_answer_to_an_update_is_not_read(
     openimis: Served,
     to_openimis: Recording,
 ) -> None:
-    """An update's 200 is all the adapter needs: it takes no id from the body."""
-    await enrol_many(enrolment, 1)
-    openimis.peer.garble_next(method="PUT", path="/Group/")
-    await drain(sync_of(sessions, to_openimis, now))
-    assert [(e.status, e.attempts) for e in events(db)] == [("pushed", 1)]
+    """The policy was made but its answer lost: the retry finds it among the head's."""
+    [head] = await enrol_many(enrolment, 1)
+    await pay(sessions, now, head)
+    openimis.peer.garble_next(method="POST", path="/Contract/")
+    sync = sync_of(sessions, to_openimis, now)
+    await drain(sync)
+    now.later(minutes=1)
+    await drain(sync)
+    assert {e.status for e in events(db)} == {"pushed"}
     assert_one_of_each(openimis.peer, db)
+    assert len(openimis.peer.resources("Contract")) == 1
 
 
 async def test_an_answer_that_cannot_be_decoded_is_retried_then_dead(
@@ -781,7 +788,7 @@ async def test_an_answer_that_cannot_be_decoded_is_retried_then_dead(
 
 
 REJECTIONS = {
-    "a product the register does not know": ("payment_recorded", "HTTP 400"),
+    "a product the register does not know": ("payment_recorded", "no product 'FAMILLE'"),
     "a Patient refused as unprocessable": ("household_enrolled", "HTTP 422"),
 }
 
@@ -820,7 +827,7 @@ async def test_a_rejected_event_is_dead_until_retried(
         (dead.id, "dead", dead.last_error)
     ]
 
-    peer.products.add("FAMILLE")  # the register is fixed
+    peer.add_product("FAMILLE")  # the register is fixed
     queue = RegisterQueue(sessions, now)
     assert await queue.retry(event_ids=[dead.id + 100]) == 0
     assert await queue.retry() == 1
@@ -955,7 +962,7 @@ async def test_two_workers_push_each_event_once_and_in_order(
     assert all(r.pushes for r in registers)  # the two workers shared the work
     assert_one_of_each(peer, db)
     assert len(peer.seen("POST", "/Patient/")) == 30
-    assert len(peer.seen("POST", "/Group/")) == 10
+    assert len(peer.resources("Group")) == 10
     assert len(peer.seen("POST", "/Contract/")) == 10
 
 
@@ -987,6 +994,8 @@ async def test_events_skipped_by_the_local_register_reach_openimis_once_retried(
         "OPENIMIS_BASE_URL": openimis.url,
         "OPENIMIS_USERNAME": "gateway",
         "OPENIMIS_PASSWORD": "s3cret",
+        "OPENIMIS_OFFICER_UUID": OFFICER,
+        "OPENIMIS_LOCATIONS": json.dumps({"*": VILLAGE}),
     }
     remote = registers.build(Settings.from_env(env).register, sessions)
     assert isinstance(remote, OpenImisRegister) and registers.is_remote(remote)
@@ -1024,6 +1033,8 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings, openimis: Serve
     monkeypatch.setenv("OPENIMIS_BASE_URL", openimis.url)
     monkeypatch.setenv("OPENIMIS_USERNAME", "gateway")
     monkeypatch.setenv("OPENIMIS_PASSWORD", "s3cret")
+    monkeypatch.setenv("OPENIMIS_OFFICER_UUID", OFFICER)
+    monkeypatch.setenv("OPENIMIS_LOCATIONS", json.dumps({"*": VILLAGE}))
 
 
 async def alafia(now: Now, *argv: str) -> int:
@@ -1063,7 +1074,7 @@ async def test_register_status_and_retry_commands(
     assert any(line.startswith("oldest pending event: ") for line in lines)
     assert (
         f"event {dead.id} (payment_recorded, household {dead.household_id}) dead after 1"
-        f" attempt: rejected: POST /api/api_fhir_r4/Contract/: HTTP 400" in out
+        " attempt: rejected: openIMIS has no product 'FAMILLE'" in out
     )
     assert (
         f"event {waiting.id} (household_enrolled, household {waiting.household_id}) pending"
@@ -1086,7 +1097,7 @@ async def test_register_status_and_retry_commands(
     assert capsys.readouterr().out.startswith("0 events queued again")
 
     # Fixed and back: the worker pushes what the operator sent again, and the rest.
-    peer.products.add("FAMILLE")
+    peer.add_product("FAMILLE")
     openimis.switch.mode = "up"
     now.later(days=1)  # past the command's own clock and the backoff
     await drain(sync)
@@ -1196,14 +1207,13 @@ async def test_openimis_gets_the_local_day_of_a_payment(
     day = TODAY + dt.timedelta(days=1)
     now.day(day, hour)
     now.later(minutes=30)
+    openimis.peer.today = lambda: day  # openIMIS refuses enrolments after its own today
     head = await enrol_household(enrolment, phone(1), day=day)
     await pay(sessions, now, head)
     await drain(sync_of(sessions, to_openimis, now))
 
-    [contract] = openimis.peer.resources("Contract")
-    [premium] = contract["term"][0]["asset"][0]["extension"]
-    parts = {p["url"]: p for p in premium["extension"]}
-    assert parts["date"]["valueDate"] == day.isoformat()
+    [policy] = openimis.peer.policies.values()
+    assert [p["pay_date"] for p in policy.premiums] == [day]
 
 
 @pytest.mark.parametrize("hour", [0, 12, 23])
@@ -1280,6 +1290,8 @@ async def test_everything_enrolled_by_ussd_and_paid_reaches_openimis_once(
             "OPENIMIS_BASE_URL": openimis.url,
             "OPENIMIS_USERNAME": "gateway",
             "OPENIMIS_PASSWORD": "s3cret",
+            "OPENIMIS_OFFICER_UUID": OFFICER,
+            "OPENIMIS_LOCATIONS": json.dumps({"*": VILLAGE}),
             "REGISTER_MAX_ATTEMPTS": "5",
         }
     ).register
@@ -1306,4 +1318,5 @@ async def test_everything_enrolled_by_ussd_and_paid_reaches_openimis_once(
     assert_one_of_each(openimis.peer, db)
     assert sorted(len(g["member"]) for g in openimis.peer.resources("Group")) == [2, 3, 4]
     [contract] = openimis.peer.resources("Contract")
-    assert code(contract) == f"CP-{period_of(db, households(db)[heads[2]])}"
+    paid = households(db)[heads[2]]
+    assert links(db)[paid][f"contract:CP-{period_of(db, paid)}"] == contract["id"]

@@ -14,7 +14,7 @@ from adapters.register.dci import DciRegister, DciSettings
 from adapters.register.openimis import OpenImisRegister, OpenImisSettings
 from menus.values import Relationship
 from tests.peers.dci import DciPeer
-from tests.peers.openimis import OpenImisPeer
+from tests.peers.openimis import OFFICER, VILLAGE, OpenImisPeer
 from tests.support.http_server import serve
 from tests.support.register_records import CHILD, HEAD, SPOUSE, event, household
 
@@ -30,7 +30,14 @@ def openimis() -> OpenImisPeer:
 @pytest.fixture
 async def imis(openimis: OpenImisPeer) -> AsyncIterator[OpenImisRegister]:
     with serve(openimis.app) as url:
-        settings = OpenImisSettings(url, "gateway", "s3cret", timeout_seconds=1.0)
+        settings = OpenImisSettings(
+            url,
+            "gateway",
+            "s3cret",
+            officer_id=OFFICER,
+            locations={"*": VILLAGE},
+            timeout_seconds=1.0,
+        )
         async with OpenImisRegister(settings) as adapter:
             yield adapter
 
@@ -61,11 +68,17 @@ async def dci(dci_url: str) -> AsyncIterator[DciRegister]:
         yield adapter
 
 
+def code(resource: dict[str, Any]) -> str:
+    return next(
+        i["value"] for i in resource["identifier"] if i["type"]["coding"][0]["code"] == "Code"
+    )
+
+
 def patients(peer: OpenImisPeer) -> dict[str, dict[str, Any]]:
-    return {p["identifier"][0]["value"]: p for p in peer.resources("Patient")}
+    return {code(p): p for p in peer.resources("Patient")}
 
 
-async def test_openimis_rewrites_a_corrected_member_in_place(
+async def test_openimis_is_sent_a_corrected_member_in_place(
     imis: OpenImisRegister, openimis: OpenImisPeer
 ) -> None:
     first = await imis.push(event(EventKind.HOUSEHOLD_ENROLLED))
@@ -81,11 +94,15 @@ async def test_openimis_rewrites_a_corrected_member_in_place(
     )
 
     assert len(openimis.resources("Patient")) == 2  # updated, not created again
-    spouse = patients(openimis)[SPOUSE.member_no]
-    assert spouse["name"] == [{"use": "usual", "family": "ADJOVY", "given": ["Afi", "Renée"]}]
+    [put] = openimis.seen("PUT", "/Patient/")
+    assert put.path.endswith(f"/Patient/{first.register_ids['patient:2026000025']}/")
+    assert put.body["name"] == [{"use": "usual", "family": "ADJOVY", "given": ["Afi Renée"]}]
+    # openIMIS 24.04 answers 200 and keeps the old values (insuree 1.8.0): a known limit,
+    # docs/integrations/openimis.md.
+    assert patients(openimis)[SPOUSE.member_no]["name"][0]["family"] == "ADJOVI"
 
 
-async def test_openimis_follows_a_member_moved_to_another_family(
+async def test_a_member_moved_to_another_family_is_not_created_twice_in_openimis(
     imis: OpenImisRegister, openimis: OpenImisPeer
 ) -> None:
     await imis.push(event(EventKind.HOUSEHOLD_ENROLLED, household(HEAD, SPOUSE, CHILD)))
@@ -100,13 +117,12 @@ async def test_openimis_follows_a_member_moved_to_another_family(
     await imis.push(event(EventKind.HOUSEHOLD_UPDATED, household(HEAD, SPOUSE)))
 
     assert len(openimis.resources("Patient")) == 4
-    groups = {g["identifier"][0]["value"]: g for g in openimis.resources("Group")}
-    assert groups[HEAD.member_no]["quantity"] == 2
-    assert groups["2026000041"]["quantity"] == 2
-    child = patients(openimis)[CHILD.member_no]
-    assert {"reference": f"Group/{groups['2026000041']['id']}"} in [
-        extension.get("valueReference") for extension in child["extension"]
-    ]
+    # openIMIS keeps an insuree in the family it joined: no FHIR or GraphQL call of 24.04
+    # moves one (a known limit, docs/integrations/openimis.md). The child is found by its
+    # number, not created again.
+    groups = {code(g): g for g in openimis.resources("Group")}
+    assert groups[HEAD.member_no]["quantity"] == 3
+    assert groups["2026000041"]["quantity"] == 1
 
 
 async def test_dci_registers_every_member_again_as_they_are_now(
