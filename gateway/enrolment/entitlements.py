@@ -21,6 +21,11 @@ def terms_of(period: models.CoveragePeriod) -> coverage.PeriodTerms:
         cover_months=period.cover_months,
         grace_days=period.grace_days,
         cancelled_on=period.cancelled_on,
+        cover_starts_on=period.cover_starts_on,
+        cover_ends_on=period.cover_ends_on,
+        # Unset until the row is flushed (their defaults are the table's).
+        threshold_percent=100 if period.threshold_percent is None else period.threshold_percent,
+        carried_in=period.carried_in or 0,
     )
 
 

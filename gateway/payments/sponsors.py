@@ -55,8 +55,9 @@ def sponsor_share(
 
 
 def rights_open(period: models.CoveragePeriod) -> bool:
-    """The household's share is paid, and the sponsor's too when cover waits for it."""
-    own = period.amount_paid >= period.premium_due
+    """The household has paid the share of its premium that opens rights (the product's
+    threshold, what it carried in counted), and the sponsors theirs when cover waits."""
+    own = terms_of(period).threshold_reached
     sponsor = not period.waits_for_sponsor or period.sponsor_paid >= period.sponsor_share
     return own and sponsor
 
