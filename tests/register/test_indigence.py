@@ -5,6 +5,7 @@ database (SQLite, or PostgreSQL with TEST_DATABASE_URL)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -325,3 +326,28 @@ async def test_the_indigence_command(
     monkeypatch.delenv("DCI_INDIGENT_SCORE_TYPE")
     assert await alafia(now, "register", "indigence") == 2
     assert "set DCI_INDIGENT_SCORE_BELOW" in capsys.readouterr().err
+
+
+def test_the_worker_checks_new_households_with_dci_and_a_rule_only(
+    settings: Settings, url: str
+) -> None:
+    from gateway.process import Gateway
+    from gateway.register.capability import Register
+
+    dci = {
+        "REGISTER_ADAPTER": "dci",
+        "DCI_BASE_URL": url,
+        "DCI_CLIENT_ID": "alafia",
+        "DCI_CLIENT_SECRET": "s3cret",
+        "DCI_SENDER_ID": "alafia.gateway",
+        "DCI_RECEIVER_ID": "social.registry",
+        "DCI_PROGRAMME_ID": "AMU-BJ-MUTUELLES",
+    }
+    for environ, checked in (
+        ({**dci, "DCI_INDIGENT_SCORE_BELOW": "20"}, True),
+        (dci, False),
+        ({}, False),
+    ):
+        register = Settings.from_env(environ).register
+        built = Gateway(dataclasses.replace(settings, register=register))
+        assert (built.get(Register).sync.indigence is not None) is checked
