@@ -31,6 +31,7 @@ from gateway.enrolment.exemptions import record_exemption
 log = logging.getLogger(__name__)
 
 ASKED_AT_ONCE = 4  # registry calls in flight; the registry is shared with other programmes
+PAGE = 200  # members read, asked and written per round
 
 
 @dataclass
@@ -74,29 +75,37 @@ class IndigenceCheck:
         self.calls = asyncio.Semaphore(ASKED_AT_ONCE)
 
     async def run(self, mutual_code: str | None = None) -> IndigenceCounts:
-        """Every current member with an NPI, of one mutual (and the units below it) or all."""
-        async with self.sessions() as session:
-            query = (
-                select(models.Member.id, models.Member.national_id)
-                .join(models.Household, models.Household.id == models.Member.household_id)
-                .where(models.Member.national_id.is_not(None), models.Member.left_on.is_(None))
-                .order_by(models.Member.id)
-            )
-            if mutual_code is not None:
+        """Every current member with an NPI, of one mutual (and the units below it) or all,
+        a page at a time (a national register holds millions)."""
+        query = (
+            select(models.Member.id, models.Member.national_id)
+            .join(models.Household, models.Household.id == models.Member.household_id)
+            .where(models.Member.national_id.is_not(None), models.Member.left_on.is_(None))
+            .order_by(models.Member.id)
+            .limit(PAGE)
+        )
+        if mutual_code is not None:
+            async with self.sessions() as session:
                 unit = await session.scalar(
                     select(models.SchemeUnit).where(models.SchemeUnit.code == mutual_code)
                 )
-                if unit is None:
-                    raise LookupError(f"no mutual or unit with code {mutual_code!r}")
-                below = select(models.SchemeUnit.id).where(
-                    or_(
-                        models.SchemeUnit.id == unit.id,
-                        models.SchemeUnit.path.startswith(unit.path + "/"),
-                    )
+            if unit is None:
+                raise LookupError(f"no mutual or unit with code {mutual_code!r}")
+            below = select(models.SchemeUnit.id).where(
+                or_(
+                    models.SchemeUnit.id == unit.id,
+                    models.SchemeUnit.path.startswith(unit.path + "/"),
                 )
-                query = query.where(models.Household.mutual_id.in_(below))
-            members = [Asked(i, n) for i, n in (await session.execute(query)).all() if n]
-        return await self._ask_all(members)
+            )
+            query = query.where(models.Household.mutual_id.in_(below))
+        counts, after = IndigenceCounts(), 0
+        while True:
+            async with self.sessions() as session:
+                rows = (await session.execute(query.where(models.Member.id > after))).all()
+            if not rows:
+                return counts
+            after = rows[-1][0]
+            counts.add(await self._ask_all([Asked(i, n) for i, n in rows if n]))
 
     async def household(self, household_id: int) -> IndigenceCounts:
         """The current members with an NPI of one household (a new enrolment)."""

@@ -147,6 +147,28 @@ async def test_indigent_members_get_an_exemption_once(
     assert len(exemptions(db)) == 2
 
 
+async def test_members_are_asked_a_page_at_a_time(
+    enrolment: EnrolmentService,
+    sessions: async_sessionmaker[AsyncSession],
+    now: Now,
+    db: Session,
+    peer: DciPeer,
+    register: DciRegister,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gateway.register import indigence
+
+    monkeypatch.setattr(indigence, "PAGE", 2)
+    head = await enrol_household(enrolment, "+2290197000701", persons=3)
+    ids = give_npis(db, head, "1000000001", "1000000002", "1000000003")
+    peer.add_group(["1000000001", "1000000002", "1000000003"], poverty_score=POOR)
+
+    counts = await IndigenceCheck(sessions, register, now, recorded_by="cli:test").run()
+
+    assert (counts.asked, counts.recorded) == (3, 3)
+    assert [e[0] for e in exemptions(db)] == ids
+
+
 async def test_an_exemption_the_registry_no_longer_supports_is_ended(
     enrolment: EnrolmentService,
     sessions: async_sessionmaker[AsyncSession],
