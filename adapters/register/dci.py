@@ -154,7 +154,12 @@ class DciRegister(HttpAdapter):
         }
         # The standard gives this endpoint a callback header: action "notify" and a status.
         answer = await self._exchange(
-            self._settings.updates_path, "notify", message, status="succ", count=len(members)
+            self._settings.updates_path,
+            "notify",
+            message,
+            status="succ",
+            count=len(members),
+            queued_is_fine=True,  # the standard's own example answers it "rcvd"
         )
         reply = _message_of(answer, "enrolled_response", "enrolment update answer")
         for item in _items(reply, "enrolled_response", "enrolment update answer"):
@@ -282,6 +287,7 @@ class DciRegister(HttpAdapter):
         *,
         status: str | None = None,
         count: int = 1,
+        queued_is_fine: bool = False,
     ) -> dict[str, Any]:
         """Send one signed envelope and return the answer, or raise what it means."""
         head = envelope.header(
@@ -300,7 +306,7 @@ class DciRegister(HttpAdapter):
             _raise_ack_error(ack, path)
         answer_header = answer.get("header")
         if isinstance(answer_header, dict):
-            _check_status(answer_header, path)
+            _check_status(answer_header, path, queued_is_fine=queued_is_fine)
         return answer
 
     async def _fetch_token(self) -> AccessToken:

@@ -284,13 +284,14 @@ async def test_an_update_the_registry_rejects_goes_to_the_dead_letters(
 
 async def test_an_update_the_registry_queues_is_delivered(register: DciRegister, peer: DciPeer):
     queued = {
+        "header": {**HEADER, "status": "rcvd"},  # as the standard's processflow1res
         "message": {
             "transaction_id": "t",
             "correlation_id": "c-7",
             "enrolled_response": [
                 {"reference_id": "r", "timestamp": "2026-01-01T00:00:00Z", "status": "rcvd"}
             ],
-        }
+        },
     }
     peer.fail_next(200, path=UPDATES, body=queued)
 
