@@ -74,7 +74,8 @@ def dci_settings(url: str) -> DciSettings:
         receiver_id="social.registry",
         programme_id="AMU-BJ-MUTUELLES",
         indigence=RULE,
-        timeout_seconds=1.0,
+        # Roomy: a run asks several members at once, on a machine shared with other suites.
+        timeout_seconds=10.0,
     )
 
 
