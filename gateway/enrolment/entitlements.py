@@ -59,13 +59,14 @@ async def current_period(
 
 
 async def members_of(session: AsyncSession, household_id: int) -> list[models.Member]:
-    """A household's members, the head first, then in the order they were registered
-    (a member moved in from another household may have registered before its head)."""
+    """A household's current members (not dropped at a renewal), the head first, then in
+    the order they were registered (a member moved in from another household may have
+    registered before its head)."""
     return list(
         (
             await session.scalars(
                 select(models.Member)
-                .where(models.Member.household_id == household_id)
+                .where(models.Member.household_id == household_id, models.Member.left_on.is_(None))
                 .order_by(
                     case((models.Member.relationship_to_head == "head", 0), else_=1),
                     models.Member.id,

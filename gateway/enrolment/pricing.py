@@ -19,7 +19,7 @@ what remains, so the sum of shares is always the price, to the franc.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from db import models
 from db.values import CoverGround, ExemptionGround
 from gateway.payments.sponsors import open_rights_if_paid
-from gateway.scheme.calendar import CoverYear
+from gateway.scheme.calendar import Calendar, CoverYear, first_year
 from menus.values import CoverageStatus, Relationship
 
 ADULT = "adult"  # the category of whoever no price band matches
@@ -203,6 +203,31 @@ def quote_of(lines: Iterable[Line]) -> Quote:
     )
 
 
+def rules_from(
+    product: models.Product, subsidy: models.Subsidy | None, sponsor_ids: dict[str, int]
+) -> PriceRules:
+    """The product's rules with the subsidy that applies; `sponsor_ids` maps the loaded
+    sponsors' codes to their ids (the free-care sponsor is named by its code)."""
+    free_care = product.free_care or {}
+    sponsor_id = None
+    if free_care.get("sponsor"):
+        sponsor_id = sponsor_ids.get(free_care["sponsor"])
+        if sponsor_id is None:
+            raise LookupError(f"free-care sponsor {free_care['sponsor']!r} is not loaded")
+    return PriceRules(
+        premium_per_person=product.premium_per_person,
+        household_premium=product.household_premium,
+        bands=bands_of(product.person_prices),
+        free_care_sponsor_id=sponsor_id,
+        under_age=free_care.get("under_age"),
+        pregnancy=bool(free_care.get("pregnancy")),
+        indigent=bool(free_care.get("indigent")),
+        subsidy=SubsidyRule(subsidy.sponsor_id, subsidy.percent, subsidy.amount_per_person)
+        if subsidy
+        else None,
+    )
+
+
 def rules_of(
     session: Session, product: models.Product, household_category: str | None
 ) -> PriceRules:
@@ -215,26 +240,26 @@ def rules_of(
         )
     ).scalars()
     chosen = min(subsidies, key=lambda s: (s.category is None, s.id), default=None)
-    free_care = product.free_care or {}
-    sponsor_id = None
-    if free_care.get("sponsor"):
-        sponsor_id = session.scalar(
-            select(models.Sponsor.id).where(models.Sponsor.code == free_care["sponsor"])
-        )
-        if sponsor_id is None:
-            raise LookupError(f"free-care sponsor {free_care['sponsor']!r} is not loaded")
-    return PriceRules(
-        premium_per_person=product.premium_per_person,
-        household_premium=product.household_premium,
-        bands=bands_of(product.person_prices),
-        free_care_sponsor_id=sponsor_id,
-        under_age=free_care.get("under_age"),
-        pregnancy=bool(free_care.get("pregnancy")),
-        indigent=bool(free_care.get("indigent")),
-        subsidy=SubsidyRule(chosen.sponsor_id, chosen.percent, chosen.amount_per_person)
-        if chosen
-        else None,
-    )
+    code = (product.free_care or {}).get("sponsor")
+    sponsor_ids = {}
+    if code:
+        found = session.scalar(select(models.Sponsor.id).where(models.Sponsor.code == code))
+        sponsor_ids = {code: found} if found is not None else {}
+    return rules_from(product, chosen, sponsor_ids)
+
+
+def household_pricer(cal: Calendar, rules: PriceRules) -> Callable[[tuple[date, ...], date], int]:
+    """What a household of persons born on these days pays to join today: the menus'
+    summary (`menus.context.Product.premium_of`) asks it, so the screen shows the very
+    amount the enrolment will ask for. Nobody has recorded exemptions yet: only age
+    bands, free care by age and product-wide subsidies apply."""
+
+    def household_price(births: tuple[date, ...], today: date) -> int:
+        year = first_year(cal, today)
+        persons = [Person(None, born, "") for born in births]
+        return price(rules, persons, pricing_day(year, today), year.share).household_share
+
+    return household_price
 
 
 def pricing_day(year: CoverYear, today: date) -> date:
