@@ -204,7 +204,9 @@ class DciRegister(HttpAdapter):
                 },
             },
         }
-        answer = await self._exchange(ENROLLED_PATH, "search", message)
+        # Each item has its own status, checked below: a header "rcvd" (as the standard's
+        # example answer has) does not hide a usable answer.
+        answer = await self._exchange(ENROLLED_PATH, "search", message, queued_is_fine=True)
         reply = _message_of(answer, "enrolled_response", "enrolled answer")
         answers = []
         for item in _items(reply, "enrolled_response", "enrolled answer"):

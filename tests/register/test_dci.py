@@ -336,6 +336,27 @@ async def test_eligibility_is_for_our_programme_only(register: DciRegister, peer
     assert answer.status is Eligibility.NOT_COVERED
 
 
+async def test_an_enrolled_answer_counts_by_its_items_not_its_header(
+    register: DciRegister, peer: DciPeer
+):
+    def answer(status: str) -> dict[str, Any]:
+        item = {"reference_id": "r", "timestamp": "2026-01-01T00:00:00Z", "status": status}
+        message = {"transaction_id": "t", "correlation_id": "c", "enrolled_response": [item]}
+        return {"header": {**HEADER, "status": "rcvd"}, "message": message}
+
+    usable = answer("succ")
+    usable["message"]["enrolled_response"][0]["enrolled_status"] = "yes"
+    assert answer_problems("ibr", ENROLLED, usable) == []
+    peer.fail_next(200, path=ENROLLED, body=usable)
+    assert (await register.check_eligibility(HEAD.member_no, TODAY)).covered
+
+    queued = answer("pdng")
+    queued["message"]["enrolled_response"][0]["enrolled_status"] = "no"
+    peer.fail_next(200, path=ENROLLED, body=queued)
+    with pytest.raises(RegisterUnavailable, match="queued"):
+        await register.check_eligibility(HEAD.member_no, TODAY)
+
+
 async def test_eligibility_of_a_member_whose_rights_closed(register: DciRegister):
     await register.push(event(EventKind.COVERAGE_LAPSED, coverage=coverage(CoverageStatus.LAPSED)))
 
