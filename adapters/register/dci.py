@@ -19,7 +19,8 @@ programme's enrolment status is one of the standard's: Active, Suspended; see
 - coverage_activated: an update of every member, Active from the period's first covered day;
 - coverage_lapsed: an update of every member, Suspended;
 - household_enrolled, household_updated: an update of every member as they are now, with the
-  household's status; member_added: of the new member. Before the cover starts (nothing paid,
+  household's status (and, on household_updated, of those who left it: Deceased when they
+  died, else Suspended); member_added: of the new member. Before the cover starts (nothing paid,
   or the waiting period) the standard has no status for them: not applicable, and the
   activation that follows carries the whole household;
 - payment_recorded: not applicable. The IBR records benefits a programme pays *to* a
@@ -148,6 +149,20 @@ class DciRegister(HttpAdapter):
             )
             for member in members
         ]
+        # Who left the household: Deceased when they died, else Suspended (the standard has
+        # no status for someone who just left; Graduated means leaving the programme for good).
+        beneficiaries += [
+            records.beneficiary(
+                gone.member,
+                event.household,
+                event.coverage,
+                status=records.DECEASED if gone.died else records.SUSPENDED,
+                changed_on=gone.left_on,
+                programme_id=self._settings.programme_id,
+                id_types=self._settings.id_types,
+            )
+            for gone in event.household.left
+        ]
         message = {
             "transaction_id": event.event_id,
             "enrolled_updates": {"beneficiaries": beneficiaries},
@@ -158,7 +173,7 @@ class DciRegister(HttpAdapter):
             "notify",
             message,
             status="succ",
-            count=len(members),
+            count=len(beneficiaries),
             queued_is_fine=True,  # the standard's own example answers it "rcvd"
         )
         reply = _message_of(answer, "enrolled_response", "enrolment update answer")

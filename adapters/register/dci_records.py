@@ -28,6 +28,7 @@ from menus.values import CoverageStatus, Relationship
 # household still paying or waiting for its cover has none: it is not a beneficiary yet.
 ACTIVE = "Active"
 SUSPENDED = "Suspended"
+DECEASED = "Deceased"
 ENROLMENT_STATUSES = ("Active", "Deceased", "Graduated", "Suspended")
 
 _SEX_CODES = {Sex.MALE: "M", Sex.FEMALE: "F", Sex.OTHER: "O"}

@@ -98,12 +98,24 @@ class MemberRecord:
 
 
 @dataclass(frozen=True)
+class LeftMember:
+    """A member dropped from the household (at a renewal): gone, or dead."""
+
+    member: MemberRecord
+    left_on: dt.date
+    died: bool = False
+
+
+@dataclass(frozen=True)
 class HouseholdRecord:
     reference: str  # the gateway's own household reference
     mutual_code: str
     members: tuple[MemberRecord, ...]  # every current member, head included
     phone: str | None = None  # E.164 contact phone of the household
     location_code: str | None = None  # the register's code for the household's village
+    # household_updated only: the members who left it, for registers that keep a status per
+    # person (DCI); the others ignore them.
+    left: tuple[LeftMember, ...] = ()
 
     def __post_init__(self) -> None:
         heads = [m for m in self.members if m.relationship is Relationship.HEAD]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import datetime as dt
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -22,6 +24,7 @@ from adapters.register import (
 )
 from adapters.register.dci import DciRegister, DciSettings
 from adapters.register.dci_records import IndigenceRule
+from adapters.register.events import LeftMember
 from menus.values import CoverageStatus
 from tests.peers.dci import DciPeer
 from tests.peers.dci_standard import answer_problems, request_problems
@@ -142,8 +145,8 @@ async def test_a_signature_the_registry_cannot_verify_waits_for_a_key_fix(
 ACTIVE = coverage(CoverageStatus.ACTIVE)
 
 
-def active(kind: EventKind = EventKind.COVERAGE_ACTIVATED, **fields: Any) -> Any:
-    return event(kind, coverage=ACTIVE, **fields)
+def active(kind: EventKind = EventKind.COVERAGE_ACTIVATED, home: Any = None, **fields: Any) -> Any:
+    return event(kind, home, coverage=ACTIVE, **fields)
 
 
 def update_of(peer: DciPeer, transaction_id: str) -> dict[str, Any]:
@@ -216,6 +219,31 @@ async def test_coverage_lapsed_suspends_members(register: DciRegister, peer: Dci
     programme = beneficiary(peer, HEAD.member_no)["member"]["programme_identifier"]
     assert programme["enrolment_status"] == "Suspended"
     assert programme["status_change_date"] == TODAY.isoformat()
+
+
+async def test_members_who_left_are_deceased_or_suspended(register: DciRegister, peer: DciPeer):
+    await register.push(active(home=household(HEAD, SPOUSE, CHILD)))
+    gone_on = TODAY - dt.timedelta(days=3)
+    home = dataclasses.replace(
+        household(HEAD),
+        left=(LeftMember(SPOUSE, gone_on), LeftMember(CHILD, gone_on, died=True)),
+    )
+    updated = event(EventKind.HOUSEHOLD_UPDATED, home, coverage=ACTIVE)
+
+    await register.push(updated)
+
+    [sent] = [
+        s for s in peer.seen(UPDATES) if s.body["message"]["transaction_id"] == updated.event_id
+    ]
+    assert sent.problems == [] and sent.body["header"]["total_count"] == 3
+    status = {
+        number: peer.beneficiaries[(number, PROGRAMME)]["member"]["programme_identifier"]
+        for number in (HEAD.member_no, SPOUSE.member_no, CHILD.member_no)
+    }
+    assert status[HEAD.member_no]["enrolment_status"] == "Active"
+    assert status[SPOUSE.member_no]["enrolment_status"] == "Suspended"
+    assert status[CHILD.member_no]["enrolment_status"] == "Deceased"
+    assert status[CHILD.member_no]["status_change_date"] == gone_on.isoformat()
 
 
 async def test_payment_recorded_is_not_supported(register: DciRegister, peer: DciPeer):

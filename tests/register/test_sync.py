@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from adapters.register import EventKind
 from adapters.register.dci import DciRegister, DciSettings
 from adapters.register.openimis import OpenImisRegister, OpenImisSettings
 from db.engine import (
@@ -38,6 +39,7 @@ from gateway.payments.ledger import Billing
 from gateway.register import registers
 from gateway.register.capability import Register
 from gateway.register.local import LocalRegister
+from gateway.register.outgoing import register_event
 from gateway.register.sync import RegisterQueue, RegisterSync, retry_after
 from gateway.settings import ConfigError, RegisterSettings, Settings
 from gateway.sms.outbox import Outbox
@@ -1315,3 +1317,47 @@ async def test_everything_enrolled_by_ussd_and_paid_reaches_openimis_once(
     assert sorted(len(g["member"]) for g in openimis.peer.resources("Group")) == [2, 3, 4]
     [contract] = openimis.peer.resources("Contract")
     assert code(contract) == f"CP-{period_of(db, households(db)[heads[2]])}"
+
+
+async def test_dci_hears_of_members_dropped_at_a_renewal(
+    enrolment: EnrolmentService,
+    sessions: async_sessionmaker[AsyncSession],
+    now: Now,
+    db: Session,
+    dci: Served,
+    to_dci: Recording,
+) -> None:
+    """A member dropped from the household (`left_on`, as a renewal does) reaches the
+    registry on the household_updated that follows: Deceased when they died."""
+    peer: DciPeer = dci.peer
+    head = await enrol_household(enrolment, phone(1))
+    await pay(sessions, now, head)
+    await sweep(sessions, now, COVERED_FROM)
+    sync = sync_of(sessions, to_dci, now)
+    await drain(sync)
+    household_id = households(db)[head]
+    _, died, left = members(db)[household_id]
+    gone_on = now().date()
+    for number, reason in ((died, "died"), (left, "left")):
+        db.execute(
+            text("UPDATE members SET left_on = :d, left_reason = :r WHERE member_no = :n"),
+            {"d": gone_on, "r": reason, "n": number},
+        )
+    db.commit()
+    async with sessions() as session, session.begin():
+        session.add(register_event(EventKind.HOUSEHOLD_UPDATED, household_id, now()))
+
+    await drain(sync)
+
+    updated = peer.seen("/registry/sync/enrollment/updates")[-1]
+    assert updated.problems == []
+    status = {
+        number: peer.beneficiaries[(number, PROGRAMME)]["member"]["programme_identifier"]
+        for number in (head, died, left)
+    }
+    assert [status[n]["enrolment_status"] for n in (head, died, left)] == [
+        "Active",
+        "Deceased",
+        "Suspended",
+    ]
+    assert status[died]["status_change_date"] == gone_on.isoformat()
