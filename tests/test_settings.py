@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from adapters.register.dci_records import IndigenceRule
 from gateway.settings import ConfigError, Settings
 
 
@@ -354,12 +355,19 @@ def test_openimis_says_which_setting_is_wrong(changes: dict[str, str], problem: 
 
 def test_dci_settings() -> None:
     register = Settings.from_env(
-        {**DCI, "DCI_RECEIPTS_PATH": "none", "DCI_NATIONAL_ID_TYPE": "NPI"}
+        {
+            **DCI,
+            "DCI_UPDATES_PATH": "none",
+            "DCI_NATIONAL_ID_TYPE": "NPI",
+            "DCI_INDIGENT_SCORE_BELOW": "12.5",
+            "DCI_INDIGENT_SCORE_TYPE": "PMT",
+        }
     ).register
     loaded = register.dci
 
     assert loaded is not None
-    assert loaded.receipts_path is None
+    assert loaded.updates_path is None
+    assert loaded.indigence == IndigenceRule(12.5, "PMT")
     assert loaded.id_types.national_id == "NPI"
     assert loaded.id_types.member_no == "MEMBER_NO"
     assert loaded.token_url == "/oauth2/client/token"
@@ -373,8 +381,25 @@ def test_dci_defaults() -> None:
     loaded = Settings.from_env(DCI).register.dci
 
     assert loaded is not None
-    assert loaded.receipts_path == "/registry/receipts"
+    assert loaded.updates_path == "/registry/sync/enrollment/updates"
+    assert loaded.indigence is None
     assert loaded.signing_key is None and loaded.signing_key_id is None
+
+
+def test_dci_refuses_the_2024_draft_and_a_bad_indigence_rule() -> None:
+    environ = {
+        **DCI,
+        "DCI_RECEIPTS_PATH": "/registry/receipts",
+        "DCI_INDIGENT_SCORE_BELOW": "low",
+    }
+
+    found = problems_of(environ)
+
+    assert any("DCI_RECEIPTS_PATH belongs to the 2024 draft" in p for p in found)
+    assert "DCI_INDIGENT_SCORE_BELOW must be a number, not 'low'" in found
+    assert problems_of({**DCI, "DCI_INDIGENT_SCORE_TYPE": "PMT"}) == [
+        "DCI_INDIGENT_SCORE_TYPE needs DCI_INDIGENT_SCORE_BELOW"
+    ]
 
 
 def test_dci_names_what_is_missing() -> None:

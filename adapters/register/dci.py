@@ -1,23 +1,32 @@
 """A DCI registry (OpenSPP, OpenG2P, openIMIS...) as the central register.
 
-    POST {token_url}             client_credentials -> {"access_token", "expires_in"}
-    POST /registry/sync/search   query_type idtype-value: find a person
-    POST /registry/sync/enrolled is this member enrolled in our programme: "yes" | "no"
-    POST /registry/receipts      IBR receipts REGISTER / DEREGISTER: push enrolments
+Follows the DCI standard's release files (``spdci/standards``, ``release/yaml``,
+``ibr_api_v1.0.0.yaml`` for the beneficiary registry and ``social_api_v1.0.0.yaml`` for the
+social registry; the exact commit is in docs/integrations/dci.md)::
 
-Every body is a signed envelope (see ``dci_envelope``). What each event becomes:
+    POST {token_url}                       client_credentials -> {"access_token", "expires_in"}
+    POST /registry/sync/search             idtype-value: find a person (IBR Beneficiary), or
+                                           with response_entity Group, their household's
+                                           social standing (social registry Group)
+    POST /registry/sync/enrolled           enrolled_criteria, the programme in the query
+                                           expression -> enrolled_response[].enrolled_status
+    POST /registry/sync/enrollment/updates enrolled_updates.beneficiaries -> enrolled_response[]
 
-- household_enrolled: REGISTER of every member, enrolment status from the coverage (Pending
-  while nothing is paid);
-- member_added: REGISTER of the new member;
-- household_updated: REGISTER of every member again, as they are now (a corrected name or
-  birth date, a new contact phone on the head, a member moved in under this assistance unit);
-- coverage_activated: REGISTER of every member, Active from the period's first covered day;
-- coverage_lapsed: DEREGISTER of every member, Suspended;
-- payment_recorded: not supported. DCI receipts of type PAYMENT record benefits a programme paid
-  *to* a beneficiary; the standard has no message for a premium a member pays.
+Every body is a signed envelope (see ``dci_envelope``). What each event becomes (the
+programme's enrolment status is one of the standard's: Active, Suspended; see
+``dci_records.enrolment_status``):
 
-The receipt's transaction_id is the outbox event id, the same on every retry, so the registry
+- coverage_activated: an update of every member, Active from the period's first covered day;
+- coverage_lapsed: an update of every member, Suspended;
+- household_enrolled, household_updated: an update of every member as they are now, with the
+  household's status (and, on household_updated, of those who left it: Deceased when they
+  died, else Suspended); member_added: of the new member. Before the cover starts (nothing paid,
+  or the waiting period) the standard has no status for them: not applicable, and the
+  activation that follows carries the whole household;
+- payment_recorded: not applicable. The IBR records benefits a programme pays *to* a
+  beneficiary; the standard has no message for a premium a member pays.
+
+The update's transaction_id is the outbox event id, the same on every retry, so the registry
 can recognise a replay; each beneficiary is keyed by member number and programme.
 """
 
@@ -41,14 +50,17 @@ from adapters.register.errors import (
     RegisterUnavailable,
     RegisterUnsupported,
 )
-from adapters.register.events import EventKind, MemberRecord, RegisterEvent
+from adapters.register.events import EventKind, RegisterEvent
 from adapters.register.tokens import AccessToken, TokenCache, send_authorized
 from adapters.register.transport import raise_for_login, raise_for_status, send, timeout
 
 SEARCH_PATH = "/registry/sync/search"
 ENROLLED_PATH = "/registry/sync/enrolled"
-RECEIPTS_PATH = "/registry/receipts"
+UPDATES_PATH = "/registry/sync/enrollment/updates"
 TOKEN_PATH = "/oauth2/client/token"
+# Where the enrolled query names the programme: the standard's example spells it so
+# (src/extensions/ibr/EnrolledCriteria.yaml), "program" included.
+PROGRAMME_ATTRIBUTE = "programme_identifier.program.programme_identifier"
 # RFC 6749 lets a token answer omit expires_in; renew early rather than trust a guess.
 _DEFAULT_TOKEN_LIFETIME = 300.0
 
@@ -80,7 +92,9 @@ class DciSettings:
     receiver_id: str  # the registry's id, e.g. "social.registry"
     programme_id: str  # our health-insurance programme's identifier at the registry
     token_url: str = TOKEN_PATH  # relative to base_url, or absolute
-    receipts_path: str | None = RECEIPTS_PATH  # None: the registry takes no receipts
+    updates_path: str | None = UPDATES_PATH  # None: the registry takes no enrolment updates
+    # Who is indigent by the social registry's groups; None: we do not ask it.
+    indigence: records.IndigenceRule | None = None
     id_types: records.IdTypes = field(default_factory=records.IdTypes)
     signing_key: str | None = field(default=None, repr=False)  # base64 Ed25519 private key
     signing_key_id: str | None = None
@@ -104,12 +118,25 @@ class DciRegister(HttpAdapter):
         if event.kind is EventKind.PAYMENT_RECORDED:
             raise RegisterUnsupported(
                 event.kind,
-                "DCI receipts record benefits paid to beneficiaries; the standard has no"
-                " message for a premium paid by a member",
+                "the DCI beneficiary registry records benefits paid to beneficiaries; the"
+                " standard has no message for a premium paid by a member",
             )
-        if self._settings.receipts_path is None:
-            raise RegisterUnsupported(event.kind, "this registry takes no receipts (search only)")
-        receipt_type, members, status = self._receipt_plan(event)
+        if self._settings.updates_path is None:
+            raise RegisterUnsupported(
+                event.kind, "this registry takes no enrolment updates (search only)"
+            )
+        status = records.enrolment_status(event.coverage)
+        if status is None:
+            raise RegisterUnsupported(
+                event.kind,
+                "not a beneficiary yet: the standard's enrolment statuses (Active, Suspended,"
+                " Deceased, Graduated) have none before the cover starts; the activation"
+                " carries the whole household",
+            )
+        members = event.household.members
+        if event.kind is EventKind.MEMBER_ADDED:
+            assert event.member_no is not None  # RegisterEvent guarantees it
+            members = (event.household.member(event.member_no),)
         beneficiaries = [
             records.beneficiary(
                 member,
@@ -122,19 +149,42 @@ class DciRegister(HttpAdapter):
             )
             for member in members
         ]
+        # Who left the household: Deceased when they died, else Suspended (the standard has
+        # no status for someone who just left; Graduated means leaving the programme for good).
+        beneficiaries += [
+            records.beneficiary(
+                gone.member,
+                event.household,
+                event.coverage,
+                status=records.DECEASED if gone.died else records.SUSPENDED,
+                changed_on=gone.left_on,
+                programme_id=self._settings.programme_id,
+                id_types=self._settings.id_types,
+            )
+            for gone in event.household.left
+        ]
         message = {
             "transaction_id": event.event_id,
-            "receipt_information": {"receipt_type": receipt_type, "beneficiaries": beneficiaries},
+            "enrolled_updates": {"beneficiaries": beneficiaries},
         }
-        # The standard's receipts endpoint declares the action "notify".
-        answer = await self._exchange(self._settings.receipts_path, "notify", message)
-        ack = get_dict(answer, "message", "receipt answer")
-        if get_str(ack, "ack_status", "receipt answer") not in ("ACK", "NACK"):
-            raise RegisterMalformedAnswer(f"receipt answer: ack_status {ack['ack_status']!r}")
+        # The standard gives this endpoint a callback header: action "notify" and a status.
+        answer = await self._exchange(
+            self._settings.updates_path,
+            "notify",
+            message,
+            status="succ",
+            count=len(beneficiaries),
+            queued_is_fine=True,  # the standard's own example answers it "rcvd"
+        )
+        reply = _message_of(answer, "enrolled_response", "enrolment update answer")
+        for item in _items(reply, "enrolled_response", "enrolment update answer"):
+            # rcvd/pdng: the registry holds the update and applies it later; a replay of the
+            # same transaction_id is how we would send it again, so nothing is lost.
+            _check_status(item, "enrolment update", queued_is_fine=True)
         ids = dict(event.known_ids)
-        correlation = opt_str(ack, "correlation_id", "receipt answer")
+        correlation = opt_str(reply, "correlation_id", "enrolment update answer")
         if correlation:
-            ids[f"receipt:{event.kind}"] = correlation
+            ids[f"update:{event.kind}"] = correlation
         return PushResult(register_ids=MappingProxyType(ids))
 
     async def find_person(
@@ -159,47 +209,81 @@ class DciRegister(HttpAdapter):
         message = {
             "transaction_id": envelope.new_id(),
             "enrolled_criteria": {
-                "query_type": "idtype-value",
-                "query": {"type": self._settings.id_types.member_no, "value": member_no},
-                # Where the programme goes is not fixed by the standard: see the docs page.
-                "programme_identifier": self._settings.programme_id,
+                "query_type": "expression",
+                "response_entity": "Member",
+                # The programme goes inside the query expression, with the attribute names
+                # of the standard's own example (src/extensions/ibr/EnrolledCriteria.yaml).
+                "query": {
+                    "person_identifier": {"eq": member_no},
+                    PROGRAMME_ATTRIBUTE: {"eq": self._settings.programme_id},
+                },
             },
         }
-        answer = await self._exchange(ENROLLED_PATH, "search", message)
-        reply = get_dict(answer, "message", "enrolled answer")
-        enrolled = get_str(reply, "enrolled_status", "enrolled answer")
-        if enrolled == "yes":
+        # Each item has its own status, checked below: a header "rcvd" (as the standard's
+        # example answer has) does not hide a usable answer.
+        answer = await self._exchange(ENROLLED_PATH, "search", message, queued_is_fine=True)
+        reply = _message_of(answer, "enrolled_response", "enrolled answer")
+        answers = []
+        for item in _items(reply, "enrolled_response", "enrolled answer"):
+            _check_status(item, "enrolled check")
+            enrolled = get_str(item, "enrolled_status", "enrolled answer")
+            if enrolled not in ("yes", "no"):
+                raise RegisterMalformedAnswer(f"enrolled answer: enrolled_status {enrolled!r}")
+            answers.append(enrolled)
+        if "yes" in answers:
             return RegisterEligibility(member_no, on, Eligibility.COVERED)
-        if enrolled != "no":
-            raise RegisterMalformedAnswer(f"enrolled answer: enrolled_status {enrolled!r}")
         # "no" covers both a stranger and a member whose rights are closed: tell them apart.
         if await self._search(self._settings.id_types.member_no, member_no) is None:
             return RegisterEligibility(member_no, on, Eligibility.UNKNOWN_MEMBER)
         return RegisterEligibility(member_no, on, Eligibility.NOT_COVERED)
 
-    @staticmethod
-    def _receipt_plan(event: RegisterEvent) -> tuple[str, tuple[MemberRecord, ...], str]:
-        members = event.household.members
-        if event.kind is EventKind.COVERAGE_LAPSED:
-            return "DEREGISTER", members, records.SUSPENDED
-        if event.kind is EventKind.MEMBER_ADDED:
-            assert event.member_no is not None  # RegisterEvent guarantees it
-            members = (event.household.member(event.member_no),)
-        return "REGISTER", members, records.enrolment_status(event.coverage)
+    async def social_standing(self, national_id: str) -> records.SocialStanding | None:
+        """The social registry's group (household) of the person with this NPI, with its
+        poverty score; None when the registry lists no group holding them."""
+        id_type = self._settings.id_types.national_id
+        found = await self._search_records(id_type, national_id, entity="Group")
+        groups = records.groups_holding(found, id_type, national_id, self._settings.id_types)
+        if len(groups) > 1:
+            raise RegisterRejected(f"the registry lists {len(groups)} groups holding one NPI")
+        return records.standing(groups[0], self._settings.id_types) if groups else None
+
+    async def is_indigent(self, national_id: str) -> bool | None:
+        """By the configured rule; None when the registry does not know the person."""
+        rule = self._settings.indigence
+        if rule is None:
+            raise ValueError("no indigence rule is configured (DCI_INDIGENT_SCORE_BELOW)")
+        standing = await self.social_standing(national_id)
+        return None if standing is None else rule.holds(standing)
 
     async def _search(self, id_type: str, value: str) -> dict[str, Any] | None:
+        candidates = await self._search_records(id_type, value)
+        id_types = self._settings.id_types
+        # Keep exact matches only: a registry may answer loosely (prefix or fuzzy match).
+        found = [r for r in candidates if records.matches(r, id_type, value, id_types)]
+        if len(found) > 1:
+            raise RegisterRejected(
+                f"the registry holds {len(found)} records with {id_type} {value}"
+            )
+        return found[0] if found else None
+
+    async def _search_records(
+        self, id_type: str, value: str, *, entity: str | None = None
+    ) -> list[dict[str, Any]]:
+        criteria: dict[str, Any] = {
+            "version": envelope.VERSION,
+            "query_type": "idtype-value",
+            "query": {"type": id_type, "value": value},
+            "pagination": {"page_size": 10, "page_number": 1},
+        }
+        if entity:  # the social registry's search answers Groups or Members
+            criteria["response_entity"] = entity
         message = {
             "transaction_id": envelope.new_id(),
             "search_request": [
                 {
                     "reference_id": envelope.new_id(),
                     "timestamp": envelope.now(),
-                    "search_criteria": {
-                        "version": envelope.VERSION,
-                        "query_type": "idtype-value",
-                        "query": {"type": id_type, "value": value},
-                        "pagination": {"page_size": 10, "page_number": 1},
-                    },
+                    "search_criteria": criteria,
                 }
             ],
         }
@@ -210,22 +294,25 @@ class DciRegister(HttpAdapter):
             raise RegisterMalformedAnswer("search answer: no search_response")
         item = as_dict(responses[0], "search_response")
         _check_status(item, "search")
-        id_types = self._settings.id_types
-        candidates = [as_dict(r, "reg_record") for r in records.records_of(item)]
-        # Keep exact matches only: a registry may answer loosely (prefix or fuzzy match).
-        found = [r for r in candidates if records.matches(r, id_type, value, id_types)]
-        if len(found) > 1:
-            raise RegisterRejected(
-                f"the registry holds {len(found)} records with {id_type} {value}"
-            )
-        return found[0] if found else None
+        return [as_dict(r, "reg_record") for r in records.records_of(item)]
 
-    async def _exchange(self, path: str, action: str, message: Mapping[str, Any]) -> dict[str, Any]:
+    async def _exchange(
+        self,
+        path: str,
+        action: str,
+        message: Mapping[str, Any],
+        *,
+        status: str | None = None,
+        count: int = 1,
+        queued_is_fine: bool = False,
+    ) -> dict[str, Any]:
         """Send one signed envelope and return the answer, or raise what it means."""
         head = envelope.header(
             action,
             sender_id=self._settings.sender_id,
             receiver_id=self._settings.receiver_id,
+            status=status,
+            total_count=count,
         )
         body = envelope.envelope(head, message, self._signer)
         response = await send_authorized(self._client, self._tokens, "POST", path, json=body)
@@ -236,7 +323,7 @@ class DciRegister(HttpAdapter):
             _raise_ack_error(ack, path)
         answer_header = answer.get("header")
         if isinstance(answer_header, dict):
-            _check_status(answer_header, path)
+            _check_status(answer_header, path, queued_is_fine=queued_is_fine)
         return answer
 
     async def _fetch_token(self) -> AccessToken:
@@ -257,10 +344,26 @@ class DciRegister(HttpAdapter):
         return AccessToken(token, time.time() + seconds)
 
 
-def _check_status(part: Mapping[str, Any], where: str) -> None:
+def _message_of(answer: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    """The answer's message. The standard declares these answers' schema where OpenAPI wants
+    a response (``default: $ref: .../EnrolledResponse``): read the message from the envelope
+    the other synchronous answers use, or the bare message a registry may send instead."""
+    if key in answer:
+        return dict(answer)
+    return get_dict(answer, "message", where)
+
+
+def _items(reply: Mapping[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    items = reply.get(key)
+    if not isinstance(items, list) or not items:
+        raise RegisterMalformedAnswer(f"{where}: no {key}")
+    return [as_dict(item, key) for item in items]
+
+
+def _check_status(part: Mapping[str, Any], where: str, *, queued_is_fine: bool = False) -> None:
     """A request status in a synchronous answer: only "succ" carries a usable result."""
     status = part.get("status")
-    if status is None or status == "succ":
+    if status is None or status == "succ" or (queued_is_fine and status in ("rcvd", "pdng")):
         return
     reason = f"{part.get('status_reason_code') or ''} {part.get('status_reason_message') or ''}"
     if status == "rjct":

@@ -51,21 +51,34 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def header(action: str, *, sender_id: str, receiver_id: str) -> dict[str, Any]:
+def header(
+    action: str,
+    *,
+    sender_id: str,
+    receiver_id: str,
+    status: str | None = None,
+    total_count: int = 1,
+) -> dict[str, Any]:
     """A fresh request header; message_id is per delivery attempt, unlike transaction_id.
 
-    Each of our messages carries one request (one search, one receipt), hence total_count 1.
+    ``total_count`` is the number of requests the message carries (one search, or the
+    beneficiaries of one enrolment update). ``status`` is for the endpoints the standard gives
+    a callback header (``MsgCallbackHeader_V1.0.0``, where it is required): the enrolment
+    updates.
     """
-    return {
+    head: dict[str, Any] = {
         "version": VERSION,
         "message_id": new_id(),
         "message_ts": now(),
         "action": action,
         "sender_id": sender_id,
         "receiver_id": receiver_id,
-        "total_count": 1,
+        "total_count": total_count,
         "is_msg_encrypted": False,
     }
+    if status is not None:
+        head["status"] = status
+    return head
 
 
 def envelope(

@@ -1,10 +1,13 @@
-"""DCI registry records: beneficiaries we send in receipts, persons we read from searches.
+"""DCI registry records: beneficiaries we send in enrolment updates, persons and groups we
+read from searches.
 
-No I/O here. Shapes follow the DCI Integrated Beneficiary Registry (IBR) standard v1.0.0: the
-ReceiptRequest example for what we send, and both the IBR search record (``member`` with its
-``demographic_info``) and the plain ``Person`` of social and civil registries for what we read.
-The standard writes dates in ISO 8601 but some of its own examples use ``DD.MM.YYYY``; both are
-read.
+No I/O here. Shapes follow the DCI standard's release files (``spdci/standards``,
+``release/yaml/ibr_api_v1.0.0.yaml`` and ``social_api_v1.0.0.yaml``; see
+docs/integrations/dci.md): the IBR ``Beneficiary`` example (``reg_records`` items, which the
+``EnrollmentUpdatesRequest.enrolled_updates.beneficiaries`` reuse) for what we send; the IBR
+``Beneficiary``, the social registry's ``Group`` (``group_head_info``, ``member_list``,
+``poverty_score``) and the plain ``Person`` for what we read. The standard writes dates in
+ISO 8601 but some of its own examples use ``DD.MM.YYYY``; both are read.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from adapters.register.errors import RegisterMalformedAnswer
 from adapters.register.events import BirthDate, CoverageRecord, HouseholdRecord, MemberRecord, Sex
 from menus.values import CoverageStatus, Relationship
 
-# Programme enrolment status sent for each coverage status. The standard shows only "Active";
-# the others are ours, announced to the registry operator (docs/integrations/dci.md).
+# The programme enrolment statuses of the standard (IBR code directory CD.IBR.02,
+# src/extensions/ibr/EnrollmentStatus.yaml): Active, Deceased, Graduated, Suspended. A
+# household still paying or waiting for its cover has none: it is not a beneficiary yet.
 ACTIVE = "Active"
-PENDING = "Pending"
 SUSPENDED = "Suspended"
+DECEASED = "Deceased"
+ENROLMENT_STATUSES = ("Active", "Deceased", "Graduated", "Suspended")
 
 _SEX_CODES = {Sex.MALE: "M", Sex.FEMALE: "F", Sex.OTHER: "O"}
 _SEX_READ = {
@@ -45,14 +50,15 @@ class IdTypes:
     member_no: str = "MEMBER_NO"
 
 
-def enrolment_status(coverage: CoverageRecord | None) -> str:
+def enrolment_status(coverage: CoverageRecord | None) -> str | None:
+    """The standard's status for the household's cover now; None before its cover starts."""
     if coverage is None:
-        return PENDING
+        return None
     if coverage.status.covers_care:
         return ACTIVE
     if coverage.status in (CoverageStatus.LAPSED, CoverageStatus.CANCELLED):
         return SUSPENDED
-    return PENDING
+    return None
 
 
 def beneficiary(
@@ -175,3 +181,68 @@ def matches(record: Mapping[str, Any], id_type: str, value: str, id_types: IdTyp
 def records_of(search_item: Mapping[str, Any]) -> list[Any]:
     data = as_dict(search_item.get("data"), "search_response.data")
     return opt_list(data, "reg_records", "search_response.data")
+
+
+# -- social registry groups ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SocialStanding:
+    """What a social registry says of the group (household) a person belongs to.
+
+    From the social registry's ``Group`` (social_api_v1.0.0.yaml, ``SearchResponse``
+    ``reg_records`` example): ``poverty_score`` (a number) and ``poverty_score_type`` (e.g.
+    ``income-based``, ``PMT``). The standard fixes neither the scale nor which end is poor;
+    the rule that makes someone indigent is a setting (``IndigenceRule``).
+    """
+
+    group_id: str | None
+    poverty_score: float | None
+    score_type: str | None
+
+
+@dataclass(frozen=True)
+class IndigenceRule:
+    """A group whose poverty score is below ``score_below`` is indigent (the standard's own
+    example selects poor groups with ``poverty_score $lt 5``); ``score_type``, when set, must
+    match the group's ``poverty_score_type``."""
+
+    score_below: float
+    score_type: str | None = None
+
+    def holds(self, standing: SocialStanding) -> bool:
+        if standing.poverty_score is None:
+            return False
+        if self.score_type is not None and standing.score_type != self.score_type:
+            return False
+        return standing.poverty_score < self.score_below
+
+
+def groups_holding(
+    found: list[Any], id_type: str, value: str, id_types: IdTypes
+) -> list[dict[str, Any]]:
+    """The groups of a search answer that list the person (head or member) exactly."""
+    groups = []
+    for item in found:
+        group = as_dict(item, "reg_record")
+        members = [group.get("group_head_info"), *(opt_list(group, "member_list", "group") or [])]
+        if any(
+            isinstance(m, dict) and identifiers({"member": m}, id_types).get(id_type) == value
+            for m in members
+        ):
+            groups.append(group)
+    return groups
+
+
+def standing(group: Mapping[str, Any], id_types: IdTypes) -> SocialStanding:
+    score = group.get("poverty_score")
+    if isinstance(score, bool) or score in (None, ""):
+        value = None
+    else:
+        try:
+            value = float(score)
+        except (TypeError, ValueError) as exc:
+            raise RegisterMalformedAnswer(f"group.poverty_score {score!r}") from exc
+    ids = identifiers({"identifier": group.get("group_identifier")}, id_types)
+    group_id = next(iter(ids.values()), None) or opt_str(group, "@id", "group")
+    return SocialStanding(group_id, value, opt_str(group, "poverty_score_type", "group"))

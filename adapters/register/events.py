@@ -98,6 +98,15 @@ class MemberRecord:
 
 
 @dataclass(frozen=True)
+class LeftMember:
+    """A member dropped from the household (at a renewal): gone, or dead."""
+
+    member: MemberRecord
+    left_on: dt.date
+    died: bool = False
+
+
+@dataclass(frozen=True)
 class HouseholdRecord:
     reference: str  # the gateway's own household reference
     mutual_code: str
@@ -107,6 +116,9 @@ class HouseholdRecord:
     # to its own places (openIMIS: OPENIMIS_LOCATIONS).
     commune: str | None = None
     village: str | None = None
+    # household_updated only: the members who left it, for registers that keep a status per
+    # person (DCI); the others ignore them.
+    left: tuple[LeftMember, ...] = ()
 
     def __post_init__(self) -> None:
         heads = [m for m in self.members if m.relationship is Relationship.HEAD]

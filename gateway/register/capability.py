@@ -28,6 +28,7 @@ class Register(Capability):
             shared.now,
             max_attempts=settings.max_attempts,
             concurrency=settings.concurrency,
+            indigence=registers.indigence_check(self.adapter, settings, shared),
         )
         self.queue = RegisterQueue(shared.sessions, shared.now)
         self.facilities = Facilities(shared.sessions, shared.now)

@@ -33,6 +33,12 @@ def add_commands(commands: CommandGroup[Any]) -> None:
         help="also events skipped while the gateway was its own register",
     )
     retry.set_defaults(run=_retry)
+    indigence = register.add_parser(
+        "indigence",
+        help="indigent exemptions from the DCI social registry (members with an NPI)",
+    )
+    indigence.add_argument("--mutual", help="only this mutual (or unit, with those below it)")
+    indigence.set_defaults(run=_indigence)
 
     facilities = commands.add_parser("facilities", help="health facilities").add_subparsers(
         title="facilities commands"
@@ -94,6 +100,44 @@ def _retry(context: Context, args: argparse.Namespace) -> int:
     )
     print(f"{moved} events queued again; the worker pushes them")
     return 0
+
+
+def _indigence(context: Context, args: argparse.Namespace) -> int:
+    from adapters.register.dci import DciRegister
+    from gateway.register import registers
+    from gateway.register.indigence import IndigenceCheck, IndigenceCounts
+
+    settings = context.settings.register
+    if settings.adapter != "dci" or settings.dci is None:
+        print("no indigence check: REGISTER_ADAPTER is not dci", file=sys.stderr)
+        return 2
+    if settings.dci.indigence is None:
+        print("no indigence check: set DCI_INDIGENT_SCORE_BELOW", file=sys.stderr)
+        return 2
+
+    async def run(sessions: Any) -> IndigenceCounts:
+        register = registers.build(settings, sessions)
+        assert isinstance(register, DciRegister)
+        try:
+            check = IndigenceCheck(sessions, register, context.now, recorded_by=cli_actor())
+            return await check.run(args.mutual)
+        finally:
+            await register.aclose()
+
+    try:
+        counts = context.with_sessions(run)
+    except LookupError as error:
+        return refused("checked", error)
+    print(
+        f"{counts.asked} members with an NPI asked: {counts.indigent} indigent "
+        f"({counts.recorded} exemptions recorded, {counts.already} already recorded), "
+        f"{counts.ended} exemptions ended, {counts.unknown} unknown to the registry, "
+        f"{counts.failed} not answered"
+    )
+    for reason in counts.errors[:20]:
+        print(f"  {reason}", file=sys.stderr)
+    # Not answered: run it again later; a cron job sees the failure in the status.
+    return 1 if counts.failed else 0
 
 
 def with_facilities(context: Context, work: Callable[[Facilities], Awaitable[T]]) -> T:

@@ -17,9 +17,10 @@ from adapters.register import (
     RegisterEvent,
     Sex,
 )
+from adapters.register.events import LeftMember
 from db import models
 from db.engine import as_aware
-from db.values import PaymentStatus
+from db.values import LeftReason, PaymentStatus
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, members_of, terms_of
 from menus.values import Relationship
@@ -54,6 +55,9 @@ async def build_event(
         current = await current_period(session, household.id, now.date())
         if current is not None:
             period = await _coverage(session, current.id, now)
+    left: tuple[LeftMember, ...] = ()
+    if kind is EventKind.HOUSEHOLD_UPDATED:
+        left = tuple(await _left(session, household.id))
     return RegisterEvent(
         event_id=row.event_id,
         kind=kind,
@@ -64,6 +68,7 @@ async def build_event(
             phone=household.phone,
             commune=household.commune,
             village=household.village,
+            left=left,
         ),
         occurred_at=_local(row.occurred_at, now),
         coverage=period,
@@ -94,6 +99,20 @@ def _member(member: models.Member) -> MemberRecord:
         national_id=member.national_id,
         phone=member.phone,
     )
+
+
+async def _left(session: AsyncSession, household_id: int) -> list[LeftMember]:
+    """The members dropped from the household, for registers that keep a status per person."""
+    rows = await session.scalars(
+        select(models.Member)
+        .where(models.Member.household_id == household_id, models.Member.left_on.is_not(None))
+        .order_by(models.Member.id)
+    )
+    return [
+        LeftMember(_member(m), m.left_on, died=m.left_reason == LeftReason.DIED)
+        for m in rows
+        if m.left_on is not None
+    ]
 
 
 def _local(moment: datetime, now: datetime) -> datetime:

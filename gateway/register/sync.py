@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from adapters.register import (
     CentralRegister,
+    EventKind,
     RegisterError,
     RegisterEvent,
     RegisterRejected,
@@ -35,9 +36,14 @@ from db.values import RegisterEventStatus, TranscriptionStatus
 from gateway.backoff import backoff
 from gateway.register.records import build_event
 
+if TYPE_CHECKING:
+    from gateway.register.indigence import IndigenceCheck
+
 log = logging.getLogger(__name__)
 
 BATCH = 20
+# Events that bring people the social registry may know as indigent (by their NPI).
+NEW_PEOPLE = frozenset({EventKind.HOUSEHOLD_ENROLLED, EventKind.MEMBER_ADDED})
 LEASE = timedelta(minutes=5)  # longer than a push of several calls with their timeouts
 
 
@@ -75,9 +81,13 @@ class RegisterSync:
         *,
         max_attempts: int,
         concurrency: int = 4,
+        indigence: IndigenceCheck | None = None,
     ) -> None:
         self.sessions = sessions
         self.register = register
+        # DCI with an indigence rule: a new household's members are checked once it is
+        # pushed, and the event waits (retried like a push) until the registry answers.
+        self.indigence = indigence
         self.now = now
         self.max_attempts = max_attempts
         # Claim no more than are pushed at once: a claimed event waiting for a free call
@@ -147,7 +157,25 @@ class RegisterSync:
             # connections (the pool every job shares) while it answers.
             if event is not None:
                 outcome = await self._send(event, attempts)
+                if self.indigence is not None and event.kind in NEW_PEOPLE:
+                    outcome = await self._check_indigence(row.household_id, attempts, outcome)
             await self._record(row, attempts, outcome, now)
+
+    async def _check_indigence(self, household_id: int, attempts: int, sent: Outcome) -> Outcome:
+        if sent.status not in (RegisterEventStatus.PUSHED, RegisterEventStatus.SKIPPED):
+            return sent  # tried again with the push
+        assert self.indigence is not None
+        counts = await self.indigence.household(household_id)
+        if not counts.failed:
+            return sent
+        status = (
+            RegisterEventStatus.DEAD
+            if attempts >= self.max_attempts
+            else RegisterEventStatus.PENDING
+        )
+        # The push is sent again with the check: the registry applies it once (its
+        # transaction_id is the event's).
+        return Outcome(status, f"indigence not known: {counts.errors[0]}", sent.register_ids)
 
     async def _send(self, event: RegisterEvent, attempts: int) -> Outcome:
         try:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from adapters.register.dci import RECEIPTS_PATH, TOKEN_PATH, DciSettings
-from adapters.register.dci_records import IdTypes
+from adapters.register.dci import TOKEN_PATH, UPDATES_PATH, DciSettings
+from adapters.register.dci_records import IdTypes, IndigenceRule
 from adapters.register.openimis import OpenImisSettings, settings_problems
 from gateway.settings.environment import Environment
 
@@ -89,9 +89,17 @@ def _dci(env: Environment) -> DciSettings | None:
     if signing_key and not signing_key_id:
         env.problem("REGISTER_ADAPTER=dci: DCI_SIGNING_KEY needs DCI_SIGNING_KEY_ID")
     timeout_seconds = env.seconds("DCI_TIMEOUT_SECONDS", 10.0)
+    if env.text("DCI_RECEIPTS_PATH"):
+        # The 2024 draft's /registry/receipts is no longer spoken: say so rather than
+        # push somewhere a released registry has no such endpoint.
+        env.problem(
+            "DCI_RECEIPTS_PATH belongs to the 2024 draft (receipts), no longer supported: "
+            "remove it; enrolments go to DCI_UPDATES_PATH (default " + UPDATES_PATH + ")"
+        )
+    indigence = _indigence(env)
     if missing:
         return None
-    receipts = env.text("DCI_RECEIPTS_PATH", RECEIPTS_PATH)
+    updates = env.text("DCI_UPDATES_PATH", UPDATES_PATH)
     return DciSettings(
         base_url=env.text("DCI_BASE_URL"),
         client_id=env.text("DCI_CLIENT_ID"),
@@ -100,7 +108,8 @@ def _dci(env: Environment) -> DciSettings | None:
         receiver_id=env.text("DCI_RECEIVER_ID"),
         programme_id=env.text("DCI_PROGRAMME_ID"),
         token_url=env.text("DCI_TOKEN_URL", TOKEN_PATH),
-        receipts_path=None if receipts.lower() == "none" else receipts,
+        updates_path=None if updates.lower() == "none" else updates,
+        indigence=indigence,
         id_types=IdTypes(
             national_id=env.text("DCI_NATIONAL_ID_TYPE", "UIN"),
             member_no=env.text("DCI_MEMBER_ID_TYPE", "MEMBER_NO"),
@@ -109,6 +118,21 @@ def _dci(env: Environment) -> DciSettings | None:
         signing_key_id=signing_key_id,
         timeout_seconds=timeout_seconds,
     )
+
+
+def _indigence(env: Environment) -> IndigenceRule | None:
+    """Who is indigent by the social registry: off unless DCI_INDIGENT_SCORE_BELOW is set."""
+    below = env.text("DCI_INDIGENT_SCORE_BELOW")
+    if not below:
+        if env.text("DCI_INDIGENT_SCORE_TYPE"):
+            env.problem("DCI_INDIGENT_SCORE_TYPE needs DCI_INDIGENT_SCORE_BELOW")
+        return None
+    try:
+        score = float(below)
+    except ValueError:
+        env.problem(f"DCI_INDIGENT_SCORE_BELOW must be a number, not {below!r}")
+        return None
+    return IndigenceRule(score, env.text("DCI_INDIGENT_SCORE_TYPE") or None)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from adapters.register import EventKind
 from adapters.register.dci import DciRegister, DciSettings
 from adapters.register.openimis import OpenImisRegister, OpenImisSettings
 from db.engine import (
@@ -38,6 +39,7 @@ from gateway.payments.ledger import Billing
 from gateway.register import registers
 from gateway.register.capability import Register
 from gateway.register.local import LocalRegister
+from gateway.register.outgoing import register_event
 from gateway.register.sync import RegisterQueue, RegisterSync, retry_after
 from gateway.settings import ConfigError, RegisterSettings, Settings
 from gateway.sms.outbox import Outbox
@@ -416,50 +418,52 @@ async def test_dci_registers_every_member_once_and_skips_premiums(
     family = households(db)
     paid = family[heads[1]]
 
-    # DCI has no message for a premium paid by a member: that event is skipped, not failed.
+    # DCI has no message for a premium paid by a member, and no enrolment status for a
+    # household not covered yet: those events are skipped, not failed.
+    def skippable(e: Any) -> bool:
+        if e.kind == "payment_recorded":
+            return True
+        # Pushed at each step, the paid household's enrolment went out before its cover.
+        return e.kind == "household_enrolled" and (e.household_id != paid or each_step)
+
     for e in events(db):
-        expected = "skipped" if e.kind == "payment_recorded" else "pushed"
+        expected = "skipped" if skippable(e) else "pushed"
         assert (e.kind, e.status, e.attempts) == (e.kind, expected, 1)
-    [skipped] = [e for e in events(db) if e.status == "skipped"]
-    assert skipped.household_id == paid and "premium" in (skipped.last_error or "")
+    skipped = [e for e in events(db) if e.status == "skipped"]
+    [premium] = [e for e in skipped if e.kind == "payment_recorded"]
+    assert premium.household_id == paid and "premium" in (premium.last_error or "")
+    assert all("not a beneficiary yet" in (e.last_error or "") for e in skipped if e != premium)
     assert_in_order_and_once(to_dci.pushes, db)
 
     by_id = event_ids(db)
-    sent = [s.body["message"] for s in peer.seen("/registry/receipts")]
-    assert len(sent) == len(peer.receipts) == 5  # each receipt once: no replay needed
-    mine = [m for m in sent if by_id[m["transaction_id"]][0] == paid]
-    assert [by_id[m["transaction_id"]][1] for m in mine] == [
-        "household_enrolled",
-        "coverage_activated",
-        "coverage_lapsed",
-    ]
-    assert [m["receipt_information"]["receipt_type"] for m in mine] == [
-        "REGISTER",
-        "REGISTER",
-        "DEREGISTER",
-    ]
+    updates = peer.seen("/registry/sync/enrollment/updates")
+    assert all(u.problems == [] for u in updates)  # the standard's schema holds
+    sent = [u.body["message"] for u in updates]
+    assert len(sent) == len(peer.updates) == (2 if each_step else 3)  # each once: no replay
+    assert {by_id[m["transaction_id"]][0] for m in sent} == {paid}
+    assert [by_id[m["transaction_id"]][1] for m in sent] == (
+        ["household_enrolled"] if not each_step else []
+    ) + ["coverage_activated", "coverage_lapsed"]
     sent_status = [
-        m["receipt_information"]["beneficiaries"][0]["member"]["programme_identifier"][
+        m["enrolled_updates"]["beneficiaries"][0]["member"]["programme_identifier"][
             "enrolment_status"
         ]
-        for m in mine
+        for m in sent
     ]
-    # Each receipt carries the cover as it stands when pushed.
-    assert sent_status == (["Pending", "Active", "Suspended"] if each_step else ["Suspended"] * 3)
+    # Each update carries the cover as it stands when pushed.
+    assert sent_status == (["Active", "Suspended"] if each_step else ["Suspended"] * 3)
     every_member = members(db)
-    assert sorted(m for m, _ in peer.beneficiaries) == sorted(
-        m for ms in every_member.values() for m in ms
-    )
-    for household_id, numbers in every_member.items():
-        status = "Suspended" if household_id == paid else "Pending"
-        for number in numbers:
-            programme = peer.beneficiaries[(number, PROGRAMME)]["member"]["programme_identifier"]
-            assert programme["enrolment_status"] == status
+    assert sorted(m for m, _ in peer.beneficiaries) == sorted(every_member[paid])
+    for number in every_member[paid]:
+        programme = peer.beneficiaries[(number, PROGRAMME)]["member"]["programme_identifier"]
+        assert programme["enrolment_status"] == "Suspended"
     kept = links(db)
-    correlations = {r["transaction_id"]: r["correlation_id"] for r in peer.receipts.values()}
-    for event_id, (household_id, kind) in by_id.items():
-        if kind != "payment_recorded":
-            assert kept[household_id][f"receipt:{kind}"] == correlations[event_id]
+    correlations = {
+        u.body["message"]["transaction_id"]: u.answer["message"]["correlation_id"] for u in updates
+    }
+    for event_id, correlation in correlations.items():
+        household_id, kind = by_id[event_id]
+        assert kept[household_id][f"update:{kind}"] == correlation
 
     seen = len(peer.requests)
     assert await sync.work() == 0
@@ -841,7 +845,7 @@ async def test_a_rejected_event_is_dead_until_retried(
     assert len(peer.resources("Contract")) == 1
 
 
-async def test_a_receipt_the_dci_registry_refuses_is_dead_until_retried(
+async def test_an_update_the_dci_registry_refuses_is_dead_until_retried(
     enrolment: EnrolmentService,
     sessions: async_sessionmaker[AsyncSession],
     now: Now,
@@ -850,20 +854,23 @@ async def test_a_receipt_the_dci_registry_refuses_is_dead_until_retried(
     to_dci: Recording,
 ) -> None:
     peer: DciPeer = dci.peer
-    await enrol_many(enrolment, 1)
-    peer.fail_next(400, path="/registry/receipts", body={"errors": [{"code": "err.request.bad"}]})
+    [head] = await enrol_many(enrolment, 1)
+    await pay(sessions, now, head)
+    await sweep(sessions, now, COVERED_FROM)
+    updates = "/registry/sync/enrollment/updates"
+    peer.fail_next(400, path=updates, body={"errors": [{"code": "err.request.bad"}]})
     sync = sync_of(sessions, to_dci, now)
 
     await drain(sync)
-    [dead] = events(db)
-    assert (dead.status, dead.attempts) == ("dead", 1)
+    [dead] = [e for e in events(db) if e.status == "dead"]
+    assert (dead.kind, dead.attempts) == ("household_enrolled", 1)
     assert dead.last_error and "HTTP 400" in dead.last_error
-    assert peer.receipts == {}
+    assert len(peer.updates) == 1  # the activation went on: it carries the whole household
 
     assert await RegisterQueue(sessions, now).retry() == 1
     await drain(sync)
-    assert [e.status for e in events(db)] == ["pushed"]
-    assert len(peer.receipts) == 1 and len(peer.beneficiaries) == 3
+    assert {e.status for e in events(db) if e.kind != "payment_recorded"} == {"pushed"}
+    assert len(peer.updates) == 2 and len(peer.beneficiaries) == 3
 
 
 # -- 7: an event that keeps failing goes to the dead letters -----------------------------
@@ -1229,16 +1236,19 @@ async def test_dci_gets_the_local_day_of_an_enrolment(
     day = TODAY + dt.timedelta(days=1)
     now.day(day, hour)
     now.later(minutes=30)
-    await enrol_household(enrolment, phone(1), day=day)
+    head = await enrol_household(enrolment, phone(1), day=day)
+    await pay(sessions, now, head)
+    await sweep(sessions, now, day + dt.timedelta(days=30))  # covered: now a beneficiary
     await drain(sync_of(sessions, to_dci, now))
 
-    [receipt] = dci.peer.receipts.values()
-    member = receipt["receipt_information"]["beneficiaries"][0]["member"]
+    [enrolled] = [i for i, (_, kind) in event_ids(db).items() if kind == "household_enrolled"]
+    update = dci.peer.updates[enrolled]
+    member = update["enrolled_updates"]["beneficiaries"][0]["member"]
     assert member["programme_identifier"]["status_change_date"] == day.isoformat()
     assert member["registration_date"] == day.isoformat()
 
 
-async def test_a_dead_enrolment_sent_again_late_leaves_dci_knowing_the_cover(
+async def test_a_skipped_enrolment_sent_again_late_leaves_dci_knowing_the_cover(
     enrolment: EnrolmentService,
     sessions: async_sessionmaker[AsyncSession],
     now: Now,
@@ -1247,23 +1257,23 @@ async def test_a_dead_enrolment_sent_again_late_leaves_dci_knowing_the_cover(
     to_dci: Recording,
 ) -> None:
     """Events carry the household's state when pushed: an enrolment retried after the cover
-    opened must not set the members back to Pending at the registry."""
+    opened tells the registry the members are Active, not what they were when enrolled."""
     peer: DciPeer = dci.peer
     head = await enrol_household(enrolment, phone(1))
-    peer.fail_next(400, path="/registry/receipts", body={"errors": [{"code": "err.request.bad"}]})
     sync = sync_of(sessions, to_dci, now)
     await drain(sync)
     await pay(sessions, now, head)
     await sweep(sessions, now, COVERED_FROM)
     await drain(sync)
     assert [(e.kind, e.status) for e in events(db)] == [
-        ("household_enrolled", "dead"),
+        ("household_enrolled", "skipped"),
         ("payment_recorded", "skipped"),
         ("coverage_activated", "pushed"),
     ]
     assert (await to_dci.check_eligibility(head, now().date())).covered
 
-    assert await RegisterQueue(sessions, now).retry() == 1
+    skipped = ("skipped",)
+    assert await RegisterQueue(sessions, now).retry(statuses=skipped) == 2
     await drain(sync)
     assert {e.status for e in events(db) if e.kind != "payment_recorded"} == {"pushed"}
     for number in members(db)[households(db)[head]]:
@@ -1320,3 +1330,47 @@ async def test_everything_enrolled_by_ussd_and_paid_reaches_openimis_once(
     [contract] = openimis.peer.resources("Contract")
     paid = households(db)[heads[2]]
     assert links(db)[paid][f"contract:CP-{period_of(db, paid)}"] == contract["id"]
+
+
+async def test_dci_hears_of_members_dropped_at_a_renewal(
+    enrolment: EnrolmentService,
+    sessions: async_sessionmaker[AsyncSession],
+    now: Now,
+    db: Session,
+    dci: Served,
+    to_dci: Recording,
+) -> None:
+    """A member dropped from the household (`left_on`, as a renewal does) reaches the
+    registry on the household_updated that follows: Deceased when they died."""
+    peer: DciPeer = dci.peer
+    head = await enrol_household(enrolment, phone(1))
+    await pay(sessions, now, head)
+    await sweep(sessions, now, COVERED_FROM)
+    sync = sync_of(sessions, to_dci, now)
+    await drain(sync)
+    household_id = households(db)[head]
+    _, died, left = members(db)[household_id]
+    gone_on = now().date()
+    for number, reason in ((died, "died"), (left, "left")):
+        db.execute(
+            text("UPDATE members SET left_on = :d, left_reason = :r WHERE member_no = :n"),
+            {"d": gone_on, "r": reason, "n": number},
+        )
+    db.commit()
+    async with sessions() as session, session.begin():
+        session.add(register_event(EventKind.HOUSEHOLD_UPDATED, household_id, now()))
+
+    await drain(sync)
+
+    updated = peer.seen("/registry/sync/enrollment/updates")[-1]
+    assert updated.problems == []
+    status = {
+        number: peer.beneficiaries[(number, PROGRAMME)]["member"]["programme_identifier"]
+        for number in (head, died, left)
+    }
+    assert [status[n]["enrolment_status"] for n in (head, died, left)] == [
+        "Active",
+        "Deceased",
+        "Suspended",
+    ]
+    assert status[died]["status_change_date"] == gone_on.isoformat()

@@ -12,11 +12,11 @@ import pytest
 from adapters.register import EventKind, HouseholdRecord
 from adapters.register.dci import DciRegister, DciSettings
 from adapters.register.openimis import OpenImisRegister, OpenImisSettings
-from menus.values import Relationship
+from menus.values import CoverageStatus, Relationship
 from tests.peers.dci import DciPeer
 from tests.peers.openimis import OFFICER, VILLAGE, OpenImisPeer
 from tests.support.http_server import serve
-from tests.support.register_records import CHILD, HEAD, SPOUSE, event, household
+from tests.support.register_records import CHILD, HEAD, SPOUSE, coverage, event, household
 
 PROGRAMME = "AMU-BJ-MUTUELLES"
 CORRECTED = dataclasses.replace(SPOUSE, family_name="ADJOVY", given_names="Afi Renée")
@@ -128,17 +128,19 @@ async def test_a_member_moved_to_another_family_is_not_created_twice_in_openimis
 async def test_dci_registers_every_member_again_as_they_are_now(
     dci: DciRegister, dci_peer: DciPeer
 ) -> None:
-    await dci.push(event(EventKind.HOUSEHOLD_ENROLLED))
+    covered = coverage(CoverageStatus.ACTIVE)  # DCI hears of beneficiaries once covered
+    await dci.push(event(EventKind.HOUSEHOLD_ENROLLED, coverage=covered))
     moved_phone = dataclasses.replace(household(HEAD, CORRECTED), phone="+2290196555555")
 
-    updated = event(EventKind.HOUSEHOLD_UPDATED, moved_phone, member_no=SPOUSE.member_no)
+    updated = event(
+        EventKind.HOUSEHOLD_UPDATED, moved_phone, member_no=SPOUSE.member_no, coverage=covered
+    )
     result = await dci.push(updated)
 
-    last = list(dci_peer.receipts.values())[-1]
+    last = dci_peer.updates[updated.event_id]
     assert last["transaction_id"] == updated.event_id
-    assert last["receipt_information"]["receipt_type"] == "REGISTER"
     assert {
-        b["member"]["member_identifier"] for b in last["receipt_information"]["beneficiaries"]
+        b["member"]["member_identifier"] for b in last["enrolled_updates"]["beneficiaries"]
     } == {
         HEAD.member_no,
         SPOUSE.member_no,
@@ -148,4 +150,4 @@ async def test_dci_registers_every_member_again_as_they_are_now(
     assert person["name"] == {"first_name": "Afi Renée", "surname": "ADJOVY"}
     head = dci_peer.beneficiaries[(HEAD.member_no, PROGRAMME)]
     assert head["member"]["demographic_info"]["person"]["phone_number"] == "+2290196555555"
-    assert "receipt:household_updated" in result.register_ids
+    assert "update:household_updated" in result.register_ids
