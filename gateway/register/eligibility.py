@@ -48,16 +48,20 @@ class Answer:
     initial: str | None = None
     reason: str | None = None  # why a number is bad: format, check_digit
     coverage_ref: str | None = None
+    # The member's mutual (their insurer), when the gateway's own data answered.
+    mutual_code: str | None = None
+    mutual_name: str | None = None
 
     @property
     def covered(self) -> bool:
         return self.outcome == CheckOutcome.COVERED
 
 
-def _local_read() -> Any:  # a Select of eleven typed columns
-    """A member, its household's latest period opened on or before the day, and the
-    product's co-payment: one statement, built once."""
+def _local_read() -> Any:  # a Select of thirteen typed columns
+    """A member, its household's latest period opened on or before the day, the
+    product's co-payment and the household's mutual: one statement, built once."""
     member, period, product = models.Member, models.CoveragePeriod, models.Product
+    household, mutual = models.Household, models.SchemeUnit
     latest = (
         select(period.id)
         .where(period.household_id == member.household_id, period.starts_on <= bindparam("on"))
@@ -79,8 +83,12 @@ def _local_read() -> Any:  # a Select of eleven typed columns
             period.grace_days,
             product.copay_percent,
             period.cancelled_on,
+            mutual.code,
+            mutual.name,
         )
         .select_from(member)
+        .join(household, household.id == member.household_id)
+        .join(mutual, mutual.id == household.mutual_id)
         .outerjoin(period, period.id == latest)
         .outerjoin(product, product.id == period.product_id)
         .where(member.member_no == bindparam("member_no"))
@@ -154,6 +162,8 @@ class EligibilityService:
         named = {
             "first_name": first_names.split()[0] if first_names else "",
             "initial": last_name[:1].upper(),
+            "mutual_code": row[11],
+            "mutual_name": row[12],
         }
         if found is None:
             return Answer(

@@ -11,6 +11,7 @@ from adapters.register.dci import RECEIPTS_PATH, TOKEN_PATH, DciSettings
 from adapters.register.dci_records import IdTypes
 from adapters.register.openimis import OpenImisSettings
 from gateway.settings.environment import Environment
+from gateway.settings.fhir import canonical_base
 
 REGISTER_ADAPTERS = ("local", "openimis", "dci")
 OPENIMIS_REQUIRED = ("OPENIMIS_BASE_URL", "OPENIMIS_USERNAME", "OPENIMIS_PASSWORD")
@@ -82,6 +83,8 @@ class RegisterSettings:
     # Read only for the register in use (REGISTER_ADAPTER); None otherwise.
     openimis: OpenImisSettings | None = None
     dci: DciSettings | None = None
+    # FHIR_CANONICAL_BASE (settings/fhir.py); None: PUBLIC_BASE_URL/fhir.
+    fhir_canonical_base: str | None = None
 
     @classmethod
     def _read(cls, env: Environment) -> RegisterSettings:
@@ -92,4 +95,5 @@ class RegisterSettings:
             concurrency=env.whole_number("REGISTER_CONCURRENCY", 4, 1, 64),
             openimis=_openimis(env) if adapter == "openimis" else None,
             dci=_dci(env) if adapter == "dci" else None,
+            fhir_canonical_base=canonical_base(env),
         )
