@@ -81,6 +81,14 @@ async def test_metadata_says_what_the_server_really_does(client: httpx.AsyncClie
     }
 
 
+async def test_head_is_a_get_without_its_body(client: httpx.AsyncClient) -> None:
+    response = await client.head("/fhir/metadata")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == JSON_TYPE
+    assert response.content == b""
+
+
 # -- content negotiation --------------------------------------------------------------
 
 # Accept -> status of GET /fhir/metadata

@@ -61,9 +61,10 @@ def routes(api: FhirApi) -> list[BaseRoute]:
 
 
 async def _serve(api: FhirApi, handlers: Mapping[str, Handler], request: Request) -> Response:
-    handler = handlers.get(request.method)
     if not handlers:
         return refused(404, "not-supported", f"{request.url.path} is not served here")
+    # HEAD is a GET without its body (the server drops the body).
+    handler = handlers.get("GET" if request.method == "HEAD" else request.method)
     if handler is None:
         allowed = ", ".join(handlers)
         return refused(
