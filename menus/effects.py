@@ -195,6 +195,9 @@ class MemberLine(TypedDict):
     member_no: str
     first_names: str
     initial: str
+    # On what ground the person is covered in the cover year shown (db.values.CoverGround:
+    # member, under_five, pregnancy, indigent); absent or None when no line says it.
+    ground: NotRequired[str | None]
 
 
 class RightsResult(TypedDict):
@@ -208,6 +211,7 @@ class StatusResult(TypedDict):
     member_no: str
     initial: str
     coverage: CoverageView | None
+    ground: NotRequired[str | None]  # as MemberLine's
 
 
 class EligibilityResult(TypedDict):

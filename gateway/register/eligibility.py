@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.register import CentralRegister, Eligibility
 from db import models
+from db.values import CoverGround
 from gateway.enrolment import coverage
 from gateway.register.check_log import CheckLog
 from gateway.register.facilities import FacilityRef
@@ -51,16 +52,21 @@ class Answer:
     # The member's mutual (their insurer), when the gateway's own data answered.
     mutual_code: str | None = None
     mutual_name: str | None = None
+    # On what ground the member is covered in this cover year (member, under_five,
+    # pregnancy, indigent): who pays for the care. None when no cover line says it.
+    ground: CoverGround | None = None
 
     @property
     def covered(self) -> bool:
         return self.outcome == CheckOutcome.COVERED
 
 
-def _local_read() -> Any:  # a Select of thirteen typed columns
+def _local_read() -> Any:  # a Select of typed columns
     """A member, its household's latest period opened on or before the day, the
-    product's co-payment and the household's mutual: one statement, built once."""
+    member's ground in it, the product's co-payment and the household's mutual: one
+    statement, built once."""
     member, period, product = models.Member, models.CoveragePeriod, models.Product
+    line = models.CoverLine
     household, mutual = models.Household, models.SchemeUnit
     latest = (
         select(period.id)
@@ -83,14 +89,20 @@ def _local_read() -> Any:  # a Select of thirteen typed columns
             period.grace_days,
             product.copay_percent,
             period.cancelled_on,
-            mutual.code,
-            mutual.name,
+            period.cover_starts_on,
+            period.cover_ends_on,
+            period.threshold_percent,
+            period.carried_in,
+            line.ground,
+            mutual.code.label("mutual_code"),
+            mutual.name.label("mutual_name"),
         )
         .select_from(member)
         .join(household, household.id == member.household_id)
         .join(mutual, mutual.id == household.mutual_id)
         .outerjoin(period, period.id == latest)
         .outerjoin(product, product.id == period.product_id)
+        .outerjoin(line, (line.period_id == period.id) & (line.member_id == member.id))
         .where(member.member_no == bindparam("member_no"))
     )
 
@@ -162,8 +174,8 @@ class EligibilityService:
         named = {
             "first_name": first_names.split()[0] if first_names else "",
             "initial": last_name[:1].upper(),
-            "mutual_code": row[11],
-            "mutual_name": row[12],
+            "mutual_code": row.mutual_code,
+            "mutual_name": row.mutual_name,
         }
         if found is None:
             return Answer(
@@ -182,6 +194,10 @@ class EligibilityService:
             cover_months=row.cover_months,
             grace_days=row.grace_days,
             cancelled_on=_day(row.cancelled_on),
+            cover_starts_on=_day(row.cover_starts_on),
+            cover_ends_on=_day(row.cover_ends_on),
+            threshold_percent=row.threshold_percent,
+            carried_in=row.carried_in,
         )
         status = coverage.status_on(terms, on)
         waiting_until = None
@@ -199,6 +215,7 @@ class EligibilityService:
             grace_until=terms.grace_until,
             copay_percent=copay,
             coverage_ref=f"CP-{found}",
+            ground=CoverGround(row.ground) if row.ground else None,
             **named,
         )
 

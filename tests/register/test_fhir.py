@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.app import create_app
+from gateway.enrolment.service import EnrolmentService
 from gateway.register.fhir import extensions
 from gateway.register.fhir import routes as fhir_routes
 from gateway.settings import ConfigError, Settings
@@ -42,6 +43,7 @@ from tests.register.test_eligibility import (
 from tests.register.test_eligibility import (
     extensions as extensions_of,
 )
+from tests.register.test_ground import family
 from tests.support.fhir_answers import FhirAnswerError, check_resource
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "integrations" / "fhir.md"
@@ -403,3 +405,21 @@ NOT_R4: list[tuple[str, dict[str, Any], str]] = [
 def test_the_checker_refuses_what_r4_refuses(case: str, body: dict[str, Any], says: str) -> None:
     with pytest.raises(FhirAnswerError, match=re.escape(says)):
         check_resource(body)
+
+
+# -- on what ground a person is covered (issue 13) ---------------------------------------
+
+
+async def test_the_answer_says_on_what_ground_each_person_is_covered(
+    app: Starlette, client: httpx.AsyncClient, enrolment: EnrolmentService, db: Session
+) -> None:
+    head, baby = await family(enrolment, db)  # a mother, and her baby on free care
+    _, key = await add_facility(app)
+
+    grounds = {
+        number: extensions_of((await fhir(client, fhir_request(number), key)).json())
+        for number in (head, baby)
+    }
+
+    assert grounds[head]["cover-ground"] == "member"
+    assert grounds[baby]["cover-ground"] == "under_five"

@@ -199,4 +199,8 @@ def _extensions(answer: Answer, base: str) -> list[dict[str, Any]]:
     ]
     if answer.waiting_until is not None:
         found.append(extensions.WAITING_UNTIL.value(base, answer.waiting_until.isoformat()))
+    # Who pays for this person's care: R4 has no element for it (Coverage.type is the kind
+    # of plan, the same for the whole household).
+    if answer.ground is not None:
+        found.append(extensions.COVER_GROUND.value(base, str(answer.ground)))
     return found
