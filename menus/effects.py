@@ -277,9 +277,11 @@ class AgentHousehold(TypedDict):
     head_first_names: str
     persons: int
     max_persons: int | None
-    premium_per_added: int  # what one more person adds to the premium
+    premium_per_added: int  # what one more adult adds to the premium
     coverage: CoverageView | None
     members: list[MemberLine]
+    # The household's product: the menus price a newcomer by age (`Product.premium_of`).
+    product_code: NotRequired[str]
     # A mobile-money payment of the period awaiting its payer: not to be taken in cash too.
     pending_mobile: NotRequired[int]
 
