@@ -119,10 +119,10 @@ class Publisher:
             }
         return {"type": "Organization", "display": self.register}
 
-    def coverage(self, answer: Answer, insurer: dict[str, Any]) -> dict[str, Any]:
-        """The cover year as a contained Coverage: it has no URL of its own here, and the
-        register's is on another server, so the answer carries what it knows of it."""
-        assert answer.coverage_ref is not None
+    def coverage(self, answer: Answer, reference: str, insurer: dict[str, Any]) -> dict[str, Any]:
+        """The cover year `reference` (ours, CP-<n>, or the register's) as a contained
+        Coverage: it has no URL of its own here, and the register's is on another server,
+        so the answer carries what it knows of it."""
         if answer.source == CheckSource.LOCAL:
             system = f"{self.base}/identifiers/coverage-period"
         else:
@@ -136,7 +136,7 @@ class Publisher:
         coverage: dict[str, Any] = {
             "resourceType": "Coverage",
             "id": COVERAGE_ID,
-            "identifier": [{"system": system, "value": answer.coverage_ref}],
+            "identifier": [{"system": system, "value": reference}],
             "status": status,
             "beneficiary": {"reference": f"Patient/{answer.member_no}"},
             "payor": [insurer],
@@ -173,7 +173,7 @@ def response(answer: Answer, asked: Asked, today: date, publisher: Publisher) ->
     # R4 makes `insurance.coverage` 1..1: without a cover year there is no insurance entry
     # (the coverage-status extension then says "none").
     if answer.coverage_ref:
-        resource["contained"] = [publisher.coverage(answer, insurer)]
+        resource["contained"] = [publisher.coverage(answer, answer.coverage_ref, insurer)]
         insurance: dict[str, Any] = {
             "coverage": {"reference": f"#{COVERAGE_ID}"},
             "inforce": answer.covered,
