@@ -21,6 +21,7 @@ from starlette.routing import Route
 from gateway import logs
 from gateway.limits.bodies import BodyLimit
 from gateway.process import Gateway
+from gateway.register.fhir.outcomes import too_large as fhir_too_large
 from gateway.settings import Settings
 from gateway.worker import Worker
 
@@ -101,6 +102,7 @@ def create_app(
                 BodyLimit,
                 default=settings.limits.body_bytes,
                 larger=[(IMPORT_PATH, settings.limits.import_body_bytes)],
+                formats=[("/fhir/", fhir_too_large)],
             )
         ],
     )

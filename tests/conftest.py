@@ -38,8 +38,14 @@ from gateway.scheme import document as scheme
 from gateway.settings import Settings
 
 # Every log record of the run is checked for personal data (tests/support/log_privacy.py);
-# pytester runs that check on a small suite of its own (tests/test_logs.py).
-pytest_plugins = ("tests.support.log_privacy", "tests.support.outages", "pytester")
+# pytester runs that check on a small suite of its own (tests/test_logs.py). Every answer
+# of /fhir/* is parsed by an independent FHIR library (tests/support/fhir_answers.py).
+pytest_plugins = (
+    "tests.support.log_privacy",
+    "tests.support.outages",
+    "tests.support.fhir_answers",
+    "pytester",
+)
 
 DATA_TABLES = (
     "transcriptions",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,11 +22,34 @@ class BodyTooLarge(Exception):
     """Raised inside the handler's `receive` when a streamed body passes the cap."""
 
 
+# The refusal in a route's own format: the cap -> (content type, body).
+Refusal = Callable[[int], tuple[bytes, bytes]]
+
+
+def _json_refusal(cap: int) -> tuple[bytes, bytes]:
+    body = json.dumps({"error": f"request body too large: at most {cap} bytes"})
+    return b"application/json", body.encode()
+
+
 class BodyLimit:
-    def __init__(self, app: ASGIApp, default: int, larger: Sequence[tuple[str, int]] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        default: int,
+        larger: Sequence[tuple[str, int]] = (),
+        formats: Sequence[tuple[str, Refusal]] = (),
+    ) -> None:
         self.app = app
         self.default = default
         self.larger = tuple(larger)  # (path prefix, cap) for the routes that take files
+        # (path prefix, refusal) for routes whose clients expect another format (FHIR).
+        self.formats = tuple(formats)
+
+    def refusal_for(self, path: str) -> Refusal:
+        for prefix, refusal in self.formats:
+            if path.startswith(prefix):
+                return refusal
+        return _json_refusal
 
     def cap_for(self, path: str) -> int:
         for prefix, cap in self.larger:
@@ -42,7 +65,7 @@ class BodyLimit:
         declared = _content_length(scope)
         if declared is not None and declared > cap:
             log.warning("body refused: declares %d bytes, cap %d", declared, cap)
-            await _too_large(send, cap)
+            await _too_large(send, cap, self.refusal_for(scope["path"]))
             return
         received = 0
         started = False
@@ -67,7 +90,7 @@ class BodyLimit:
         except BodyTooLarge:
             log.warning("body refused: more than %d bytes streamed", cap)
             if not started:
-                await _too_large(send, cap)
+                await _too_large(send, cap, self.refusal_for(scope["path"]))
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -80,14 +103,14 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _too_large(send: Send, cap: int) -> None:
-    body = json.dumps({"error": f"request body too large: at most {cap} bytes"}).encode()
+async def _too_large(send: Send, cap: int, refusal: Refusal) -> None:
+    content_type, body = refusal(cap)
     await send(
         {
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],

@@ -4,6 +4,7 @@ eligibility answered by REST, FHIR, USSD and SMS, and `alafia register|facilitie
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib.metadata import version
 
 from starlette.routing import BaseRoute
 
@@ -12,7 +13,12 @@ from gateway.infrastructure import Shared
 from gateway.register import commands, registers, routes
 from gateway.register.eligibility import EligibilityService
 from gateway.register.facilities import Facilities
+from gateway.register.fhir import routes as fhir_routes
+from gateway.register.fhir.eligibility import Publisher
 from gateway.register.sync import RegisterQueue, RegisterSync
+
+# The insurer an answer of the central register names (it does not say which mutual).
+REGISTER_NAMES = {"openimis": "openIMIS", "dci": "social registry (DCI)"}
 
 
 class Register(Capability):
@@ -37,14 +43,24 @@ class Register(Capability):
         )
 
     def routes(self) -> Sequence[BaseRoute]:
-        return routes.routes(
-            routes.EligibilityApi(
-                self.facilities,
-                self.eligibility,
-                self.shared.now,
-                self.shared.limits.eligibility,
-            )
+        checks = routes.EligibilityApi(
+            self.facilities,
+            self.eligibility,
+            self.shared.now,
+            self.shared.limits.eligibility,
         )
+        settings = self.shared.settings
+        endpoint = f"{settings.payments.public_base_url}/fhir"
+        fhir = fhir_routes.FhirApi(
+            checks,
+            Publisher(
+                base=settings.register.fhir_canonical_base or endpoint,
+                register=REGISTER_NAMES.get(settings.register.adapter, "central register"),
+            ),
+            endpoint=endpoint,
+            version=version("alafia"),
+        )
+        return [*routes.routes(checks), *fhir_routes.routes(fhir)]
 
     def jobs(self) -> Sequence[Job]:
         # Bounded: a register that hangs must not hold the payments and SMS of the round.

@@ -49,6 +49,9 @@ class Answer:
     initial: str | None = None
     reason: str | None = None  # why a number is bad: format, check_digit
     coverage_ref: str | None = None
+    # The member's mutual (their insurer), when the gateway's own data answered.
+    mutual_code: str | None = None
+    mutual_name: str | None = None
     # On what ground the member is covered in this cover year (member, under_five,
     # pregnancy, indigent): who pays for the care. None when no cover line says it.
     ground: CoverGround | None = None
@@ -60,9 +63,11 @@ class Answer:
 
 def _local_read() -> Any:  # a Select of typed columns
     """A member, its household's latest period opened on or before the day, the
-    member's ground in it and the product's co-payment: one statement, built once."""
+    member's ground in it, the product's co-payment and the household's mutual: one
+    statement, built once."""
     member, period, product = models.Member, models.CoveragePeriod, models.Product
     line = models.CoverLine
+    household, mutual = models.Household, models.SchemeUnit
     latest = (
         select(period.id)
         .where(period.household_id == member.household_id, period.starts_on <= bindparam("on"))
@@ -89,8 +94,12 @@ def _local_read() -> Any:  # a Select of typed columns
             period.threshold_percent,
             period.carried_in,
             line.ground,
+            mutual.code.label("mutual_code"),
+            mutual.name.label("mutual_name"),
         )
         .select_from(member)
+        .join(household, household.id == member.household_id)
+        .join(mutual, mutual.id == household.mutual_id)
         .outerjoin(period, period.id == latest)
         .outerjoin(product, product.id == period.product_id)
         .outerjoin(line, (line.period_id == period.id) & (line.member_id == member.id))
@@ -165,6 +174,8 @@ class EligibilityService:
         named = {
             "first_name": first_names.split()[0] if first_names else "",
             "initial": last_name[:1].upper(),
+            "mutual_code": row.mutual_code,
+            "mutual_name": row.mutual_name,
         }
         if found is None:
             return Answer(

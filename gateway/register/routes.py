@@ -1,12 +1,11 @@
-"""Eligibility for health facilities over HTTP: REST and FHIR, with the facility's key.
+"""Eligibility for health facilities over REST, with the facility's key (FHIR, with the
+same key and limit, is in `fhir/routes.py`).
 
 GET /api/v1/eligibility/{member_no}?date=YYYY-MM-DD   Authorization: Bearer <key>
-POST /fhir/CoverageEligibilityRequest                  Authorization: Bearer <key>
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,7 +19,6 @@ from starlette.routing import BaseRoute, Route
 
 from db.values import CheckChannel
 from gateway.limits.rates import Limit, Verdict
-from gateway.register import fhir
 from gateway.register.eligibility import (
     Answer,
     EligibilityService,
@@ -46,23 +44,16 @@ class EligibilityApi:
         verdict = await self.limit.hit(f"facility:{facility.id}")
         return verdict if verdict.refused else None
 
+    async def facility(self, request: Request) -> FacilityRef | None:
+        """The facility whose key the request carries; None without a valid one."""
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            return None
+        return await self.facilities.by_key(key.strip())
+
 
 def routes(api: EligibilityApi) -> list[BaseRoute]:
-    return [
-        Route("/api/v1/eligibility/{member_no}", partial(eligibility, api), methods=["GET"]),
-        # openIMIS clients post with a trailing slash; a redirect would lose the POST.
-        *(
-            Route(path, partial(fhir_eligibility, api), methods=["POST"])
-            for path in ("/fhir/CoverageEligibilityRequest", "/fhir/CoverageEligibilityRequest/")
-        ),
-    ]
-
-
-async def _facility(api: EligibilityApi, request: Request) -> FacilityRef | None:
-    scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
-        return None
-    return await api.facilities.by_key(key.strip())
+    return [Route("/api/v1/eligibility/{member_no}", partial(eligibility, api), methods=["GET"])]
 
 
 def _unauthorised() -> Response:
@@ -121,7 +112,7 @@ def as_json(answer: Answer) -> dict[str, Any]:
 
 async def eligibility(api: EligibilityApi, request: Request) -> Response:
     try:
-        facility = await _facility(api, request)
+        facility = await api.facility(request)
     except (SQLAlchemyError, OSError):
         return _busy()
     if facility is None:
@@ -160,53 +151,3 @@ async def eligibility(api: EligibilityApi, request: Request) -> Response:
             headers={"Retry-After": "60"},
         )
     return JSONResponse(as_json(answer))
-
-
-def _fhir(
-    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(
-        json.dumps(body), status_code=status, media_type=fhir.FHIR_JSON, headers=headers
-    )
-
-
-async def fhir_eligibility(api: EligibilityApi, request: Request) -> Response:
-    try:
-        facility = await _facility(api, request)
-    except (SQLAlchemyError, OSError):
-        return _fhir(fhir.outcome("transient", "busy or the database is unreachable"), 503)
-    if facility is None:
-        # A 401 must say how to authenticate (RFC 9110), as the REST endpoint does.
-        return _fhir(
-            fhir.outcome("login", "a valid facility API key is required"),
-            401,
-            {"WWW-Authenticate": "Bearer"},
-        )
-    if (throttled := await api.throttled(facility)) is not None:
-        message = f"too many checks with this key: try again in {throttled.retry_after} s"
-        return _fhir(
-            fhir.outcome("throttled", message),
-            429,
-            {"Retry-After": str(throttled.retry_after)},
-        )
-    today = api.now().date()
-    try:
-        body = json.loads(await request.body())
-        member_no, on = fhir.read_request(body, today)
-    except RecursionError:
-        return _fhir(fhir.outcome("invalid", "body is nested too deeply"), 400)
-    except (ValueError, fhir.FhirRequestError) as error:
-        message = str(error) if isinstance(error, fhir.FhirRequestError) else "body is not JSON"
-        return _fhir(fhir.outcome("invalid", message), 400)
-    try:
-        answer = await api.eligibility.check(facility, member_no, on, CheckChannel.FHIR)
-    except (SQLAlchemyError, OSError):
-        return _fhir(fhir.outcome("transient", "busy or the database is unreachable"), 503)
-    if answer.outcome == CheckOutcome.BAD_NUMBER:
-        reason = BAD_NUMBER_REASONS.get(answer.reason or "", "not a member number")
-        return _fhir(fhir.outcome("invalid", f"invalid member number: {reason}"), 400)
-    if answer.outcome == CheckOutcome.UNKNOWN_MEMBER:
-        return _fhir(fhir.outcome("not-found", f"no patient {answer.member_no}"), 404)
-    if answer.outcome == CheckOutcome.REGISTER_UNAVAILABLE:
-        return _fhir(fhir.outcome("transient", "the central register cannot be reached"), 503)
-    return _fhir(fhir.response(answer, today))

@@ -12,6 +12,7 @@ from adapters.register.dci import TOKEN_PATH, UPDATES_PATH, DciSettings
 from adapters.register.dci_records import IdTypes, IndigenceRule
 from adapters.register.openimis import OpenImisSettings, settings_problems
 from gateway.settings.environment import Environment
+from gateway.settings.fhir import canonical_base
 
 REGISTER_ADAPTERS = ("local", "openimis", "dci")
 OPENIMIS_REQUIRED = (
@@ -143,6 +144,8 @@ class RegisterSettings:
     # Read only for the register in use (REGISTER_ADAPTER); None otherwise.
     openimis: OpenImisSettings | None = None
     dci: DciSettings | None = None
+    # FHIR_CANONICAL_BASE (settings/fhir.py); None: PUBLIC_BASE_URL/fhir.
+    fhir_canonical_base: str | None = None
 
     @classmethod
     def _read(cls, env: Environment) -> RegisterSettings:
@@ -153,4 +156,5 @@ class RegisterSettings:
             concurrency=env.whole_number("REGISTER_CONCURRENCY", 4, 1, 64),
             openimis=_openimis(env) if adapter == "openimis" else None,
             dci=_dci(env) if adapter == "dci" else None,
+            fhir_canonical_base=canonical_base(env),
         )

@@ -101,12 +101,37 @@ def fhir_request(member_no: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+# FHIR_CANONICAL_BASE unset: PUBLIC_BASE_URL/fhir, the default PUBLIC_BASE_URL here.
+CANONICAL = "http://127.0.0.1:8000/fhir"
+
+
 def extensions(body: dict[str, Any]) -> dict[str, Any]:
+    """The answer's extensions by their id, each URL checked to be ours."""
     found: dict[str, Any] = {}
     for extension in body.get("extension", []):
         value = [v for k, v in extension.items() if k.startswith("value")]
-        found[extension["url"]] = value[0]
+        base, _, name = extension["url"].rpartition("/")
+        assert base == f"{CANONICAL}/StructureDefinition", extension
+        found[name] = value[0]
     return found
+
+
+def coverage_of(body: dict[str, Any], insurance: dict[str, Any]) -> dict[str, Any]:
+    """The Coverage an insurance entry names: contained in the answer."""
+    reference = insurance["coverage"]["reference"]
+    assert reference.startswith("#"), reference
+    [coverage] = [c for c in body["contained"] if c["id"] == reference[1:]]
+    assert coverage["resourceType"] == "Coverage"
+    return dict(coverage)
+
+
+def copay_of(insurance: dict[str, Any]) -> int | None:
+    """The co-payment rate, where R4 puts it: a copay-percent benefit."""
+    for item in insurance.get("item", []):
+        for benefit in item.get("benefit", []):
+            if benefit["type"]["coding"][0]["code"] == "copay-percent":
+                return int(benefit["allowedUnsignedInt"])
+    return None
 
 
 def checks(db: Session) -> list[tuple[Any, ...]]:
@@ -214,18 +239,31 @@ async def test_fhir_answers_where_the_member_stands(
     assert (body["status"], body["outcome"]) == ("active", "complete")
     assert body["patient"] == {"reference": f"Patient/{head}"}
     assert body["servicedDate"] == body["created"] == clock.day.isoformat()
-    [insurance] = body["insurance"]
+    assert body["insurer"] == {
+        "type": "Organization",
+        "identifier": {"system": f"{CANONICAL}/identifiers/mutual", "value": "MS-KANDI"},
+        "display": "Mutuelle de santé de Kandi",
+    }
+    assert body["request"]["type"] == "CoverageEligibilityRequest"
+    [insurance] = body["insurance"]  # a cover year, even unpaid
     assert insurance["inforce"] is covered
+    coverage = coverage_of(body, insurance)
+    assert coverage["identifier"][0]["value"].startswith("CP-")
+    assert coverage["beneficiary"] == body["patient"]
+    assert coverage["payor"] == [body["insurer"]]
+    assert coverage["status"] == ("draft" if status == "pending_payment" else "active")
     if period["start"]:
         # In grace the period reaches its end: openIMIS clients read the period, not inforce.
         grace = {"end": "2028-01-21"} if status == "grace" else {}
         assert insurance["benefitPeriod"] == {**period, **grace}
-        assert insurance["coverage"]["reference"].startswith("Coverage/CP-")
+        assert coverage["period"]["start"] == period["start"]
     else:
         assert "benefitPeriod" not in insurance
-    expected = {"status": status, "source": "local", "copay_percent": 25}
+    assert copay_of(insurance) == 25
+    # The head of a household pays their own premium: covered as a member.
+    expected = {"coverage-status": status, "eligibility-source": "local", "cover-ground": "member"}
     if waiting:
-        expected["waiting_until"] = waiting
+        expected["waiting-until"] = waiting
     assert extensions(body) == expected
     outcome = "covered" if covered else "not_covered"
     assert checks(db) == [(facility.id, head, clock.day.isoformat(), "fhir", outcome, "local")]
@@ -261,8 +299,11 @@ async def test_a_date_asks_about_another_day(
     assert (answer["date"], answer["status"], answer["covered"]) == (day, status, covered)
     assert answer["period"] == (NO_PERIOD if status == "none" else COVER)
     assert body["servicedDate"] == day and body["created"] == TODAY.isoformat()
-    assert body["insurance"][0]["inforce"] is covered
-    assert extensions(body)["status"] == status
+    if status == "none":  # no cover year that day: R4 wants no insurance without a coverage
+        assert "insurance" not in body and "contained" not in body
+    else:
+        assert body["insurance"][0]["inforce"] is covered
+    assert extensions(body)["coverage-status"] == status
     outcome = "covered" if covered else "not_covered"
     assert checks(db) == [
         (facility.id, head, day, "api", outcome, "local"),
@@ -752,8 +793,16 @@ async def test_a_member_only_the_register_knows_is_answered_by_it(
         for c in peer.resources("Contract")
         if c["term"][0]["asset"][0]["usePeriod"][0]["start"] == "2026-07-01"
     ]
-    assert insurance["coverage"] == {"reference": f"Coverage/{contract['id']}"}
-    assert extensions(body) == {"status": "covered", "source": "register"}
+    # The register's coverage lives on the register: the answer carries what it said of it.
+    assert coverage_of(body, insurance)["identifier"] == [
+        {
+            "system": f"{CANONICAL}/identifiers/register-coverage",
+            "value": f"Coverage/{contract['id']}",
+        }
+    ]
+    assert body["insurer"] == {"type": "Organization", "display": "openIMIS"}
+    assert copay_of(insurance) is None  # the register does not say
+    assert extensions(body) == {"coverage-status": "covered", "eligibility-source": "register"}
     assert eligibility_requests(peer) == [ONLY_THERE] * 2
     assert checks(db) == [
         (facility.id, ONLY_THERE, TODAY.isoformat(), "api", "covered", "register"),
