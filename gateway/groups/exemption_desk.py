@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.engine import writing
-from db.values import AuditAction, ExemptionSource
+from db.values import AuditAction, ExemptionGround, ExemptionSource
 from gateway import audit
-from gateway.groups.exemption_rules import ExemptionRefused, check, exemption_row
+from gateway.enrolment.exemptions import record_exemption
+from gateway.groups.exemption_rules import ExemptionRefused, check
 from gateway.staff.scope import Scope
 
 
@@ -59,14 +60,19 @@ class ExemptionDesk:
             )
             if same is not None and same.ends_on == ends_on:
                 return False
-            if same is not None:
-                same.ends_on = ends_on  # a corrected end date
-            else:
-                session.add(
-                    exemption_row(
-                        member.id, ground, ExemptionSource.STAFF, starts_on, ends_on, by, now
-                    )
+            member_id = member.id
+            await session.run_sync(
+                lambda sync: record_exemption(
+                    sync,
+                    member_id,
+                    ExemptionGround(ground),
+                    ExemptionSource.STAFF,
+                    starts_on,
+                    ends_on,
+                    by,
+                    now,
                 )
+            )
             session.add(
                 audit.entry(
                     by,

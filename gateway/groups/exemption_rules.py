@@ -1,12 +1,11 @@
-"""The rules of an exemption (pregnancy with its end, indigence), shared by the staff
-desk and the household import, and the row that records one."""
+"""The rules of an exemption's dates (a pregnancy has an end, at most 300 days away),
+shared by the staff desk and the household import."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from db import models
-from db.values import ExemptionGround, ExemptionSource
+from db.values import ExemptionGround
 
 GROUNDS = tuple(ground.value for ground in ExemptionGround)
 LONGEST_PREGNANCY_DAYS = 300  # an end date further away is a typing mistake
@@ -31,23 +30,3 @@ def check(ground: str, starts_on: date, ends_on: date | None) -> None:
             raise ExemptionRefused("pregnancy_needs_end")
         if (ends_on - starts_on).days > LONGEST_PREGNANCY_DAYS:
             raise ExemptionRefused("pregnancy_too_long")
-
-
-def exemption_row(
-    member_id: int,
-    ground: str,
-    source: ExemptionSource,
-    starts_on: date,
-    ends_on: date | None,
-    by: str,
-    now: datetime,
-) -> models.MemberExemption:
-    return models.MemberExemption(
-        member_id=member_id,
-        ground=ground,
-        source=source,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        recorded_by=by,
-        created_at=now,
-    )

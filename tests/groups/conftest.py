@@ -44,3 +44,7 @@ async def web(app: Starlette, no_groups: None) -> AsyncIterator[httpx.AsyncClien
     transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 40000))
     async with httpx.AsyncClient(transport=transport, base_url="https://gateway.test") as http:
         yield http
+
+
+# The products of these tests (tests/groups/scheme.py), for every test module here.
+from tests.groups.scheme import products  # noqa: E402, F401
