@@ -54,7 +54,12 @@ def products(db: Session, no_groups: None) -> Iterator[dict[str, int]]:
             update(models.Product)
             .where(models.Product.code == "T-FREE")
             .values(
-                free_care={"sponsor": "T-ETAT", "under_age": 5, "indigent": True},
+                free_care={
+                    "sponsor": "T-ETAT",
+                    "under_age": 5,
+                    "indigent": True,
+                    "pregnancy": True,
+                },
                 person_prices=[{"category": "child", "max_age": 17, "premium": 500}],
             )
         )
