@@ -6,12 +6,17 @@ its whole premium for the next year falls on sponsors (free care, indigence, a s
 of 100 %, a group with a contract for that year): nobody has to act for it. A household
 that would owe its own share is left to its own renewal (the short code, an agent).
 
-Batches of households by id: one read of the batch's years, one of their members and one
-of their exemptions, the prices in Python, then one multi-row INSERT each of the periods
-(with RETURNING), their lines, their sponsors' shares and their register events, in one
-transaction per batch. A failure loses at most the batch it is in; running again skips
-every household already renewed for that year (its period renews the current one, and
-its request key `renew:<household>:<year start>` is unique) and finishes the job.
+Batches of households by id: one read of the households, one of their years, one of
+their members and one of their exemptions; the prices in Python with the enrolment's own
+pure rules (`gateway.enrolment.pricing.price`); then one batched INSERT each of the
+periods (their ids taken beforehand), their lines, their sponsors' shares and their
+register events, in one transaction per batch. The INSERTs are executemany of one
+prepared statement, which psycopg sends in pipeline mode: on PostgreSQL that measured
+4.5 × faster than SQLAlchemy's `insertmanyvalues` (multi-row VALUES with RETURNING) and 16 ×
+faster than `insert().values([...])` for the same 20,000 rows. A failure loses at most the
+batch it is in; running again skips every household already renewed for that year (its
+latest period renews the one before; its request key `renew:<household>:<year renewed>`
+and the one-renewal-per-year index are unique) and finishes the job.
 """
 
 from __future__ import annotations
@@ -210,7 +215,7 @@ class BulkRenewal:
             with self.sessions() as session, session.begin():
                 begin_writing(session)
                 connection = session.connection()
-                ids = _reserve_ids(connection, len(periods))
+                ids = reserve_period_ids(connection, len(periods))
                 lines: list[dict[str, Any]] = []
                 shares: list[dict[str, Any]] = []
                 events: list[dict[str, Any]] = []
@@ -224,8 +229,8 @@ class BulkRenewal:
                     ]
                     if row["paid_in_full_on"] is not None:
                         events.append(_event_row(plan.due.household_id, period_id, now))
-                # Core executemany, no RETURNING: the driver sends one prepared statement
-                # for every row (psycopg's pipeline) instead of parsing huge VALUES lists.
+                # Core executemany, no RETURNING: psycopg sends one prepared statement for
+                # every row in pipeline mode (module docstring: why not multi-row VALUES).
                 written: tuple[tuple[type[models.Base], list[dict[str, Any]]], ...] = (
                     (models.CoveragePeriod, periods),
                     (models.CoverLine, lines),
@@ -422,7 +427,7 @@ def _period_row(plan: Plan, scheme: _Scheme, today: date) -> dict[str, Any]:
     return {column: getattr(period, column) for column in _PERIOD_COLUMNS}
 
 
-def _reserve_ids(connection: Connection, count: int) -> list[int]:
+def reserve_period_ids(connection: Connection, count: int) -> list[int]:
     """Ids for the batch's new periods, taken before they are written so that their lines
     and shares can name them without a RETURNING per row: from the sequence on
     PostgreSQL; on SQLite after the largest, under the writer's lock this transaction
