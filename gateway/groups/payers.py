@@ -26,8 +26,11 @@ from db import models
 from db.engine import writing
 from db.values import AuditAction, GroupKind, UnitLevel
 from gateway import audit
+from gateway.enrolment.entitlements import current_period, members_of
+from gateway.enrolment.repricing import apply_price, person_of, price_for
 from gateway.payments.sponsors import Sponsors
 from gateway.staff.scope import Scope
+from menus.values import CoverageStatus
 
 CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{1,23}")
 SPONSOR_PREFIX = "GRP-"
@@ -214,8 +217,10 @@ class GroupPayers:
     async def join(
         self, code: str, member_no: str, *, by: str, scope: Scope | None, now: datetime
     ) -> int:
-        """A household (by its head's or any member's number) joins the group: its next
-        cover years are priced for the group. Returns the household's id."""
+        """A household (by its head's or any member's number) joins the group: its cover
+        years are priced for the group from the next one, and from the current one when
+        nothing of it is paid yet (an agent enrolled it for the group). Returns the
+        household's id."""
         async with writing(self.sessions, f"group:{code}") as session:
             group = await _group(session, code, scope)
             household = await session.scalar(
@@ -228,6 +233,7 @@ class GroupPayers:
             if household.mutual_id != group.mutual_id:
                 raise GroupError("other_mutual", member_no)
             join_group(household, group)
+            repriced = await _reprice_unpaid(session, household, now.date())
             session.add(
                 audit.entry(
                     by,
@@ -235,7 +241,7 @@ class GroupPayers:
                     now,
                     household_id=household.id,
                     member_no=member_no,
-                    details={"group": code},
+                    details={"group": code, "current_year_repriced": repriced},
                 )
             )
             return household.id
@@ -352,6 +358,31 @@ def join_group(household: models.Household, group: models.PayerGroup) -> None:
     is the one the group's subsidy applies to."""
     household.group_id = group.id
     household.category = sponsor_code(group.code)
+
+
+async def _reprice_unpaid(session: AsyncSession, household: models.Household, today: date) -> bool:
+    """The current year priced again for the group, when nothing of it is paid yet and
+    it is not over: what the household was asked, the group now owes."""
+    period = await current_period(session, household.id, today)
+    if (
+        period is None
+        or period.amount_paid
+        or period.sponsor_paid
+        or period.status != CoverageStatus.PENDING_PAYMENT
+    ):
+        return False
+    await session.refresh(period, with_for_update=True)
+    everyone = [person_of(m) for m in await members_of(session, household.id)]
+    price = await price_for(session, household, period, everyone)
+    # The group's share must arrive before cover starts: the year now waits for it.
+    waiting = await session.scalars(
+        select(models.Sponsor.waits_for_payment).where(
+            models.Sponsor.id.in_(list(price.quote.sponsors))
+        )
+    )
+    period.waits_for_sponsor = any(waiting)
+    await apply_price(session, period, price, today)
+    return True
 
 
 async def _mutual(session: AsyncSession, code: str, scope: Scope | None) -> models.SchemeUnit:

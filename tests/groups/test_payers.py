@@ -34,7 +34,9 @@ async def sessions(settings: Settings) -> async_sessionmaker[AsyncSession]:
     await engine.dispose()
 
 
-async def enrol(enrolment: EnrolmentService, mutual: str, persons: int) -> str:
+async def enrol(
+    enrolment: EnrolmentService, mutual: str, persons: int, category: str | None = "GRP-EPP-KANDI"
+) -> str:
     def person(relationship: str, name: str) -> PersonDraft:
         return PersonDraft("GADO", name, "F", "1985-01-01", True, relationship)
 
@@ -47,7 +49,7 @@ async def enrol(enrolment: EnrolmentService, mutual: str, persons: int) -> str:
             person("head", "Awa"),
             tuple(person("child", f"Enfant{'abcdef'[i]}") for i in range(persons - 1)),
             channel="agent",
-            category="GRP-EPP-KANDI",
+            category=category,
         ),
         f"test:{uuid.uuid4()}",
         TODAY,
@@ -134,6 +136,44 @@ async def test_a_school_pays_its_invoice_and_its_pupils_rights_open(
         .where(models.Member.member_no == first)
     )
     assert household is not None and household.group_id is not None
+
+
+async def test_a_household_an_agent_enrolled_joins_and_the_group_owes_its_unpaid_year(
+    products: dict[str, int],
+    sessions: async_sessionmaker[AsyncSession],
+    enrolment: EnrolmentService,
+    db: Session,
+) -> None:
+    groups = GroupPayers(sessions)
+    await groups.add(
+        "EPP-KANDI", "EPP Kandi", "school", "MS-KANDI", None, by="cli:test", scope=None, now=NOW
+    )
+    await groups.sign(
+        "EPP-KANDI",
+        TODAY.year,
+        "T-COOP",
+        TODAY,
+        TODAY + timedelta(days=364),
+        by="cli:test",
+        scope=None,
+        now=NOW,
+    )
+    member_no = await enrol(enrolment, "MS-KANDI", 2, category=None)
+    db.expire_all()
+    period = db.scalar(select(models.CoveragePeriod))
+    assert period is not None and (period.premium_due, period.sponsor_share) == (2000, 0)
+
+    await groups.join("EPP-KANDI", member_no, by="cli:test", scope=None, now=NOW)
+
+    db.expire_all()
+    period = db.scalar(select(models.CoveragePeriod))
+    assert period is not None
+    assert (period.premium_due, period.sponsor_share, period.status) == (0, 2000, "pending_payment")
+    (entry,) = audit_rows(db, "group_member_added")
+    assert entry.details == {"group": "EPP-KANDI", "current_year_repriced": True}
+    with pytest.raises(GroupError):  # a household of another mutual
+        other = await enrol(enrolment, "MS-PARAKOU", 1, category=None)
+        await groups.join("EPP-KANDI", other, by="cli:test", scope=None, now=NOW)
 
 
 async def test_group_pages_follow_the_staff_members_unit(
