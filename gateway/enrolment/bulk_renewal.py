@@ -10,10 +10,8 @@ Batches of households by id: one read of the households, one of their years, one
 their members and one of their exemptions; the prices in Python with the enrolment's own
 pure rules (`gateway.enrolment.pricing.price`); then one batched INSERT each of the
 periods (their ids taken beforehand), their lines, their sponsors' shares and their
-register events, in one transaction per batch. The INSERTs are executemany of one
-prepared statement, which psycopg sends in pipeline mode: on PostgreSQL that measured
-4.5 × faster than SQLAlchemy's `insertmanyvalues` (multi-row VALUES with RETURNING) and 16 ×
-faster than `insert().values([...])` for the same 20,000 rows. A failure loses at most the
+register events (`db.bulk.insert_rows`: one multi-row INSERT per table on PostgreSQL), in
+one transaction per batch. A failure loses at most the
 batch it is in; running again skips every household already renewed for that year (its
 latest period renews the one before; its request key `renew:<household>:<year renewed>`
 and the one-renewal-per-year index are unique) and finishes the job.
@@ -29,12 +27,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, text
+from sqlalchemy import Connection, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.register import EventKind
 from db import models
+from db.bulk import insert_rows
 from db.engine import begin_writing
 from db.values import AuditAction, ExemptionGround, RegisterEventStatus, UnitLevel
 from gateway import audit
@@ -169,8 +168,7 @@ class BulkRenewal:
         self, session: Session, scheme: _Scheme, due: Sequence[Due], outcome: Outcome
     ) -> list[Plan]:
         today = self.now().date()
-        persons = _persons(session, [d.household_id for d in due], today)
-        plans = []
+        renewing: list[tuple[Due, models.Product, CoverYear]] = []
         for household in due:
             period = household.period
             product = scheme.products[period.product_id]
@@ -192,6 +190,11 @@ class BulkRenewal:
             if household.group_id is not None and not scheme.contracted(household.group_id, starts):
                 outcome.no_contract += 1
                 continue
+            renewing.append((household, product, year))
+        # Members and exemptions of the households to price only.
+        persons = _persons(session, [household.household_id for household, _, _ in renewing], today)
+        plans = []
+        for household, product, year in renewing:
             quote = price(
                 scheme.rules(product, household.category),
                 persons.get(household.household_id, []),
@@ -229,8 +232,6 @@ class BulkRenewal:
                     ]
                     if row["paid_in_full_on"] is not None:
                         events.append(_event_row(plan.due.household_id, period_id, now))
-                # Core executemany, no RETURNING: psycopg sends one prepared statement for
-                # every row in pipeline mode (module docstring: why not multi-row VALUES).
                 written: tuple[tuple[type[models.Base], list[dict[str, Any]]], ...] = (
                     (models.CoveragePeriod, periods),
                     (models.CoverLine, lines),
@@ -238,8 +239,7 @@ class BulkRenewal:
                     (models.RegisterEvent, events),
                 )
                 for model, rows in written:
-                    if rows:
-                        connection.execute(insert(model), rows)
+                    insert_rows(connection, model, rows)
         except IntegrityError:
             log.warning("bulk renewal: a batch met a renewal made meanwhile; run again")
             raise
@@ -354,6 +354,8 @@ def _persons(
 ) -> dict[int, list[Person]]:
     """The households' current members, the head first, with their exemptions still
     valid today or later (as `gateway.enrolment.pricing.persons_of` reads one)."""
+    if not household_ids:
+        return {}
     members = session.execute(
         select(
             models.Member.id,
