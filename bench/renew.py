@@ -13,10 +13,9 @@ What it does:
    this year and the next), the others paying their own premium; 2 % of the members
    carry an exemption;
 2. baseline: the rows a renewal writes (one period, its lines, its share per renewed
-   household), built in Python beforehand and INSERTed the fastest way we found with
-   this driver (ids taken from the sequence, then one executemany per table, which
-   psycopg pipelines; multi-row VALUES with RETURNING measured 4.5 × slower), --batch
-   households per transaction, then deleted. That is the floor for "these rows are in
+   household), built in Python beforehand and INSERTed the way renew writes them (ids
+   taken from the sequence, then one multi-row INSERT per table, `db.bulk.insert_rows`),
+   --batch households per transaction, then deleted. That is the floor for "these rows are in
    the database", with no reading, pricing or rights;
 3. `alafia renew --mutual MS-KANDI --dry-run`, then `alafia renew --mutual MS-KANDI`
    (the measured figure), then the same again (which must renew nothing), all through
@@ -49,6 +48,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from db import models
+from db.bulk import insert_rows
 from db.engine import create_engine_sync, is_sqlite
 from db.migrate import upgrade
 from gateway import cli
@@ -296,9 +296,9 @@ def baseline(engine: Engine, batch: int, premium: int) -> dict[str, Any]:
                 }
                 for period_id, (period, _) in zip(ids, chunk, strict=True)
             ]
-            connection.execute(insert(models.CoveragePeriod), periods)
-            connection.execute(insert(models.CoverLine), lines)
-            connection.execute(insert(models.PeriodShare), shares)
+            insert_rows(connection, models.CoveragePeriod, periods)
+            insert_rows(connection, models.CoverLine, lines)
+            insert_rows(connection, models.PeriodShare, shares)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     with engine.begin() as connection:
         keys = select(models.CoveragePeriod.id).where(

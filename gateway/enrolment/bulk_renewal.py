@@ -402,7 +402,10 @@ def _period_row(plan: Plan, scheme: _Scheme, today: date) -> dict[str, Any]:
         **_EMPTY_PERIOD,
         "household_id": due.household_id,
         "product_id": product.id,
-        "starts_on": today,  # the day it was opened, as `open_period` writes it
+        # Opened today for a year that begins later: it starts when its cover begins, so
+        # the year in force stays what facilities and the rights screen read until then
+        # (as a renewal on the short code, `gateway.enrolment.renewal`).
+        "starts_on": max(today, year.starts_on or today),
         "persons": len(quote.lines),
         "premium_due": quote.household_share,
         "amount_paid": 0,

@@ -162,6 +162,9 @@ async def test_group_and_free_care_households_are_renewed_the_others_left_to_the
     first, second = periods(db, grouped)
     assert second.renewal_of_id == first.id
     assert second.request_key == f"renew:{grouped}:{first.id}"
+    # Opened today for the year after the current one: it starts when that one ends.
+    assert first.covered_until is not None
+    assert second.starts_on == second.cover_starts_on == first.covered_until + timedelta(days=1)
     assert (second.premium_due, second.sponsor_share, second.waits_for_sponsor) == (0, 2000, True)
     assert second.status == "pending_payment" and second.channel == "bulk"
     shares = db.execute(

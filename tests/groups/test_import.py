@@ -190,6 +190,8 @@ async def test_a_row_naming_an_enrolled_member_renews_the_household(
     ).all()
     assert len(periods) == 2 and periods[1].renewal_of_id == periods[0].id
     assert periods[1].channel == "import"
+    assert periods[0].covered_until is not None
+    assert periods[1].starts_on == periods[0].covered_until + timedelta(days=1)
     lines = db.execute(
         select(models.CoverLine.category, models.CoverLine.ground, models.CoverLine.price)
         .where(models.CoverLine.period_id == periods[1].id)
