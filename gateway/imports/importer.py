@@ -30,6 +30,7 @@ from gateway.imports.households_csv import ValidHousehold
 from gateway.imports.renewals import Renewed, household_named, record_exemptions, renew_in
 from gateway.imports.rows import SchemeRules
 from gateway.scheme.cache import offers
+from gateway.scheme.calendar import calendar_of, first_year
 from gateway.sms.outbox import Outbox
 from menus.identifiers import NationalIdRule
 
@@ -208,6 +209,15 @@ class HouseholdImport:
                     self._renew(session, named, household, group, now, done, None)
                     continue
                 request = household.request
+                if group is not None and not _contracted(session, group, request.product_code, now):
+                    done.refused.append(
+                        (
+                            household,
+                            f"group {group.code} has no contract for {request.product_code} "
+                            "this year (alafia groups contract)",
+                        )
+                    )
+                    continue
                 if group is not None:  # its subsidy applies to the group's category
                     request = replace(request, category=sponsor_code(group.code))
                 result = self.enrolment.enrol_in(
@@ -332,6 +342,30 @@ class HouseholdImport:
                     },
                 )
             )
+
+
+def _contracted(
+    session: Session, group: models.PayerGroup, product_code: str, now: datetime
+) -> bool:
+    """The group has a contract on this product for the cover year a household joining
+    today enrols into: else the household would be asked for a premium staff believe
+    the group pays."""
+    product = session.scalar(select(models.Product).where(models.Product.code == product_code))
+    if product is None:
+        return False
+    year = first_year(calendar_of(product), now.date())
+    starts = year.starts_on or now.date()
+    return (
+        session.scalar(
+            select(models.GroupContract.id).where(
+                models.GroupContract.group_id == group.id,
+                models.GroupContract.product_id == product.id,
+                models.GroupContract.starts_on <= starts,
+                models.GroupContract.ends_on >= starts,
+            )
+        )
+        is not None
+    )
 
 
 def _batches(items: Sequence[ValidHousehold], size: int) -> Iterator[Sequence[ValidHousehold]]:

@@ -139,6 +139,7 @@ async def test_bad_campaign_cells_are_reported_by_row(
             "1;ALI;Moussa;M;1980;chef;97000021;T-COOP;NOBODY;;;",
             "2;BIO;Rose;F;1990;chef;97000022;T-FREE;;grossesse;;",
             "3;SABI;Issa;M;1970;chef;97000023;T-FREE;;;;123456789",
+            "4;KORA;Awa;F;1970;chef;97000024;T-FREE;COOP-KANDI;;;",
         ],
     )
     assert await run(path) == 1
@@ -146,6 +147,7 @@ async def test_bad_campaign_cells_are_reported_by_row(
     assert '"NOBODY" is not a group payer of MS-KANDI (COOP-KANDI)' in out
     assert "line 3" in out and "a pregnancy needs its end date" in out
     assert '"123456789" is not a member number' in out
+    assert "group COOP-KANDI has no contract for T-FREE this year" in out
     db.expire_all()
     assert db.scalar(select(models.Household.id)) is None
 
