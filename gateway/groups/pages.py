@@ -31,10 +31,11 @@ from gateway.groups.exemption_rules import GROUNDS, ExemptionRefused
 from gateway.groups.payers import KINDS, GroupError, GroupPayers
 from gateway.staff.auth import StaffUser
 from gateway.staff.dashboard import Dashboard, dashboard_of, serving
-from gateway.staff.form_fields import form_text
+from gateway.staff.form_fields import form_text, read_phone
 from gateway.staff.guard import Forbidden, NotFound, staff_page
 from gateway.staff.pages import add_nav_link, render
 from gateway.staff.scope_sql import within_scope
+from menus.identifiers import PhoneNumberError
 
 GROUPS = "/admin/groups"
 EXEMPTIONS = "/admin/exemptions"
@@ -74,12 +75,17 @@ async def groups(request: Request, staff: StaffUser) -> Response:
         _writer(staff)
         form = await request.form()
         try:
+            treasurer = form_text(form, "treasurer", 30)
+            try:
+                phone = read_phone(treasurer, dashboard.country) if treasurer else None
+            except PhoneNumberError:
+                raise GroupError("phone") from None
             await service.add(
                 form_text(form, "code", 24).upper(),
                 form_text(form, "name", 120),
                 form_text(form, "kind", 16),
                 form_text(form, "mutual", 32),
-                None,
+                phone,
                 by=staff_actor(staff.id),
                 scope=staff.scope,
                 now=dashboard.now(),

@@ -207,9 +207,26 @@ async def test_group_pages_follow_the_staff_members_unit(
             "name": "EPP Parakou",
             "kind": "school",
             "mutual": "MS-PARAKOU",
+            "treasurer": "97 00 06 01",
         },
     )
     assert answer.status_code == 303
+    treasurer = db.scalar(
+        select(models.PayerGroup.treasurer_phone).where(models.PayerGroup.code == "EPP-PARAKOU")
+    )
+    assert treasurer == "+2290197000601"
+    refused = await web.post(
+        "/admin/groups",
+        data={
+            "csrf": csrf,
+            "code": "X-2",
+            "name": "X",
+            "kind": "school",
+            "mutual": "MS-PARAKOU",
+            "treasurer": "12",
+        },
+    )
+    assert refused.status_code == 400 and "numéro valide" in text_of(refused)
     contract = {
         "csrf": csrf,
         "year": str(TODAY.year),
