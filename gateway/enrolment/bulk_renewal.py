@@ -23,7 +23,6 @@ import logging
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -134,29 +133,19 @@ class BulkRenewal:
                 raise UnknownMutual(mutual_code)
             scheme = _Scheme.read(session, product_code)
         after = 0
-        # A batch is written in a thread of its own while the next one is read and
-        # priced: both wait mostly on the database, on two connections. One write at a
-        # time, in order: a failed batch stops the run before the next is written.
-        writing: Future[None] | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="renew-write") as writer:
-            while True:
-                with self.sessions() as session:
-                    due, last = _due(session, mutual.id, scheme.product_ids, after, self.batch)
-                    if last is None:
-                        break
-                    after = last
-                    plans = self._plan(session, scheme, due, outcome)
-                if writing is not None:
-                    writing.result()  # the batch before is written, or its error raised
-                    writing = None
-                if dry_run:
-                    for plan in plans:
-                        _count(outcome, plan, scheme)
-                elif plans:
-                    writing = writer.submit(self._write, plans, scheme, outcome)
-                progress(len(due))
-            if writing is not None:
-                writing.result()
+        while True:
+            with self.sessions() as session:
+                due, last = _due(session, mutual.id, scheme.product_ids, after, self.batch)
+                if last is None:
+                    break
+                after = last
+                plans = self._plan(session, scheme, due, outcome)
+            if not dry_run and plans:
+                self._write(plans, scheme, outcome)
+            elif dry_run:
+                for plan in plans:
+                    _count(outcome, plan, scheme)
+            progress(len(due))
         if not dry_run and outcome.households:
             with self.sessions() as session, session.begin():
                 session.add(
