@@ -147,6 +147,15 @@ class ExemptionSource(StrEnum):
     SOCIAL_REGISTRY = "social_registry"  # the DCI social registry's answer
 
 
+class GroupKind(StrEnum):
+    """What a group payer is (`payer_groups.kind`)."""
+
+    SCHOOL = "school"
+    ASSOCIATION = "association"
+    COOPERATIVE = "cooperative"
+    OCCUPATION = "occupation"  # a socio-professional category
+
+
 class LeftReason(StrEnum):
     """Why a member was dropped at a renewal (`members.left_reason`)."""
 
@@ -234,3 +243,10 @@ class AuditAction(StrEnum):
     FACILITY_KEY_REPLACED = "facility_key_replaced"
     FACILITY_REVOKED = "facility_revoked"
     FACILITY_PHONES_SET = "facility_phones_set"
+    # Exemptions and group payers (issue 13)
+    EXEMPTION_RECORDED = "exemption_recorded"
+    GROUP_ADDED = "group_added"
+    GROUP_CONTRACT_SIGNED = "group_contract_signed"
+    GROUP_MEMBER_ADDED = "group_member_added"
+    GROUP_TRANSFER_RECORDED = "group_transfer_recorded"
+    BULK_RENEWAL = "bulk_renewal"

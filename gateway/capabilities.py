@@ -9,6 +9,7 @@ from gateway.backups.capability import Backups
 from gateway.capability import Capability
 from gateway.catalogues.capability import Catalogues
 from gateway.enrolment.capability import Enrolment
+from gateway.groups.capability import Groups
 from gateway.imports.capability import Imports
 from gateway.metrics.capability import Metrics
 from gateway.payments.capability import Payments
@@ -32,6 +33,7 @@ CAPABILITIES: tuple[type[Capability], ...] = (
     Ussd,
     Voice,
     Staff,
+    Groups,
     Simulator,
     Transcriptions,
     Imports,

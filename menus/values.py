@@ -18,6 +18,7 @@ class Channel(StrEnum):
     AGENT = "agent"  # a field agent, on the short code
     IMPORT = "import"  # a file of households (`alafia import households`)
     VOICE = "voice"  # the household itself, on a call (`POST /voice`)
+    BULK = "bulk"  # a sponsored year opened by `alafia renew` (cover periods only)
 
 
 class CheckOutcome(StrEnum):

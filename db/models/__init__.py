@@ -10,6 +10,7 @@ and importing this package registers them all on `Base.metadata`.
 from db.models.agents import Agent, CacheVersion, CashHandover
 from db.models.base import Base
 from db.models.facilities import EligibilityCheck, Facility, FacilityPhone
+from db.models.groups import GroupContract, PayerGroup
 from db.models.households import (
     CoveragePeriod,
     CoverLine,
@@ -38,12 +39,14 @@ __all__ = [
     "EligibilityCheck",
     "Facility",
     "FacilityPhone",
+    "GroupContract",
     "Household",
     "InboundSms",
     "Member",
     "MemberExemption",
     "Message",
     "Occupation",
+    "PayerGroup",
     "Payment",
     "PaymentNotice",
     "PeriodShare",

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,6 +43,8 @@ class Household(Base):
     # Who asked for this enrolment (a USSD session, an import row): the same request
     # arriving twice finds its household instead of creating a second one.
     request_key: Mapped[str] = mapped_column(String(120), unique=True)
+    # The group that pays its premium (migration 0013), if any.
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("payer_groups.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     members: Mapped[list[Member]] = relationship(back_populates="household", order_by="Member.id")
@@ -116,6 +119,14 @@ class CoveragePeriod(Base):
     __tablename__ = "coverage_periods"
     __table_args__ = (
         UniqueConstraint("household_id", "starts_on", name="uq_coverage_periods_household_start"),
+        # A year is renewed once, whoever renews it (migration 0013).
+        Index(
+            "uq_coverage_periods_one_renewal",
+            "renewal_of_id",
+            unique=True,
+            sqlite_where=text("renewal_of_id IS NOT NULL AND cancelled_on IS NULL"),
+            postgresql_where=text("renewal_of_id IS NOT NULL AND cancelled_on IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

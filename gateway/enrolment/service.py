@@ -37,6 +37,7 @@ from menus.identifiers import member_number
 from menus.values import Relationship
 
 log = logging.getLogger(__name__)
+MembersHook = Callable[[Session, list[models.Member]], None]
 
 
 class EnrolmentService:
@@ -69,14 +70,21 @@ class EnrolmentService:
             return self.enrol_in(session, request, request_key, today)
 
     def enrol_in(
-        self, session: Session, request: EnrolHousehold, request_key: str, today: date
+        self,
+        session: Session,
+        request: EnrolHousehold,
+        request_key: str,
+        today: date,
+        before_pricing: MembersHook | None = None,
     ) -> EnrolResult:
         """Enrol within a transaction the caller began with `begin_writing` (a bulk
-        import writes many households per commit); the caller commits or rolls back."""
+        import writes many households per commit); the caller commits or rolls back.
+        `before_pricing` is given the new members (head first) before the first year is
+        priced: the import records their exemptions there, so they count from it."""
         # One decision at a time per phone: two sessions of one family cannot both
         # find it "not enrolled yet".
         hold_decision_lock(session, f"household-phone:{request.phone}")
-        return self._enrol(session, request, request_key, today)
+        return self._enrol(session, request, request_key, today, before_pricing)
 
     def _after_race(self, request: EnrolHousehold, request_key: str) -> EnrolResult:
         with self.sessions() as session:
@@ -86,7 +94,12 @@ class EnrolmentService:
             return again
 
     def _enrol(
-        self, session: Session, request: EnrolHousehold, request_key: str, today: date
+        self,
+        session: Session,
+        request: EnrolHousehold,
+        request_key: str,
+        today: date,
+        before_pricing: MembersHook | None = None,
     ) -> EnrolResult:
         done = self._already_done(session, request, request_key)
         if done is not None:
@@ -143,12 +156,16 @@ class EnrolmentService:
         session.flush()
         for person in people:
             person.member_no = member_number(person.id)
+        if before_pricing is not None:
+            before_pricing(session, people)
         year = first_year(cal, today)
         quote = pricing.quote(
             session,
             product,
             household.category,
-            [pricing.Person(p.id, p.birth_date, p.sex) for p in people],
+            pricing.persons_of(session, household.id, today)
+            if before_pricing is not None
+            else [pricing.Person(p.id, p.birth_date, p.sex) for p in people],
             year,
             today,
         )

@@ -27,6 +27,12 @@ NAMES: dict[str, tuple[str, ...]] = {
     "occupation": ("occupation", "activite", "profession"),
     "village": ("village",),
     "category": ("category", "categorie"),
+    # An enrolled member: the row renews its household (docs/import-households.md).
+    "member_no": ("member_no", "numero_membre", "no_membre", "matricule"),
+    # pregnancy|grossesse or indigent|indigent, and for a pregnancy the day it ends.
+    "exemption": ("exemption", "exoneration"),
+    "exemption_until": ("exemption_until", "fin_exemption", "exemption_fin"),
+    "group": ("group", "groupe"),  # the code of the group payer that pays its premium
 }
 REQUIRED = ("household", "last_name", "first_names", "sex", "birth_date", "relationship", "phone")
 _BY_NAME = {name: canonical for canonical, names in NAMES.items() for name in names}

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.imports.columns import Columns, map_columns
-from gateway.imports.rows import MemberRow, Problem, RowReader, SchemeRules
+from gateway.imports.rows import Exemption, MemberRow, Problem, RowReader, SchemeRules
 from gateway.imports.table import Table
 from menus.effects import EnrolHousehold
 from menus.values import Channel, Relationship
@@ -25,6 +25,16 @@ class ValidHousehold:
     lines: tuple[int, ...]
     request: EnrolHousehold
     village: str | None
+    # Per person, in the request's order (the head, then the dependants): the member
+    # number given (an enrolled member: the household renews) and an exemption.
+    member_nos: tuple[str | None, ...] = ()
+    exemptions: tuple[Exemption | None, ...] = ()
+    group: str | None = None  # a group payer's code
+
+    @property
+    def renewal(self) -> bool:
+        """Named by a member number: the household is enrolled, this is its renewal."""
+        return any(self.member_nos)
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,11 @@ def _household(
     product = _one_value(members, lambda m: m.product, columns.written.get("product"), problems)
     village = _one_value(members, lambda m: m.village, columns.written.get("village"), problems)
     category = _one_value(members, lambda m: m.category, columns.written.get("category"), problems)
+    group = _one_value(members, lambda m: m.group, columns.written.get("group"), problems)
+    if group is not None and category is not None:
+        problems.append(
+            Problem(first_line, columns.written.get("group"), "a group pays: leave category empty")
+        )
     product_column = columns.written.get("product")
     if product is None and len(rules.products) == 1:
         product = next(iter(rules.products))
@@ -129,17 +144,29 @@ def _household(
         )
     if problems or head is None or head.person is None or phone is None or product is None:
         return None, problems
+    ordered = [head, *(m for m in members if m is not head)]
     request = EnrolHousehold(
         mutual_code=rules.mutual_code,
         product_code=product,
         phone=phone,
         language=rules.language,
         head=head.person,
-        dependants=tuple(m.person for m in members if m is not head and m.person is not None),
+        dependants=tuple(m.person for m in ordered[1:] if m.person is not None),
         channel=Channel.IMPORT,
         category=category,
     )
-    return ValidHousehold(key, tuple(m.line for m in members), request, village), []
+    return (
+        ValidHousehold(
+            key,
+            tuple(m.line for m in members),
+            request,
+            village,
+            tuple(m.member_no for m in ordered),
+            tuple(m.exemption for m in ordered),
+            group,
+        ),
+        [],
+    )
 
 
 def _said(problems: list[Problem], line: int, column: str) -> bool:

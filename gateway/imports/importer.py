@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -23,10 +24,13 @@ from db.engine import begin_writing
 from db.values import AuditAction, UnitLevel
 from gateway import audit
 from gateway.enrolment.service import EnrolmentService
+from gateway.groups.payers import sponsor_code
 from gateway.imports.columns import fold
 from gateway.imports.households_csv import ValidHousehold
+from gateway.imports.renewals import Renewed, household_named, record_exemptions, renew_in
 from gateway.imports.rows import SchemeRules
 from gateway.scheme.cache import offers
+from gateway.scheme.calendar import calendar_of, first_year
 from gateway.sms.outbox import Outbox
 from menus.identifiers import NationalIdRule
 
@@ -65,8 +69,14 @@ def read_rules(
     for occupation in session.scalars(select(models.Occupation)):
         for name in (occupation.code, *occupation.names.values()):
             occupations[fold(str(name))] = occupation.code
+    groups = frozenset(
+        session.scalars(
+            select(models.PayerGroup.code).where(models.PayerGroup.mutual_id == mutual.id)
+        )
+    )
     return SchemeRules(
         mutual_code=mutual.code,
+        groups=groups,
         products=products,
         occupations=occupations,
         today=now.date(),
@@ -100,12 +110,14 @@ class Written:
     earlier: list[ValidHousehold] = field(default_factory=list)  # by a run of this file
     duplicates: list[tuple[ValidHousehold, str]] = field(default_factory=list)  # who is there
     refused: list[tuple[ValidHousehold, str]] = field(default_factory=list)  # why
+    renewed: list[tuple[ValidHousehold, str]] = field(default_factory=list)  # head's member no
 
     def extend(self, other: Written) -> None:
         self.imported += other.imported
         self.earlier += other.earlier
         self.duplicates += other.duplicates
         self.refused += other.refused
+        self.renewed += other.renewed
 
     @property
     def already(self) -> int:
@@ -168,6 +180,19 @@ class HouseholdImport:
                     )
                 )
             )
+            mutual = session.scalar(
+                select(models.SchemeUnit).where(
+                    models.SchemeUnit.code == batch[0].request.mutual_code,
+                    models.SchemeUnit.level == UnitLevel.MUTUAL,
+                )
+            )
+            assert mutual is not None  # checked when the rules were read
+            groups = {
+                group.code: group
+                for group in session.scalars(
+                    select(models.PayerGroup).where(models.PayerGroup.mutual_id == mutual.id)
+                )
+            }
             # In phone order: each household takes its phone's decision lock until the
             # commit, and two imports taking them in the same order cannot deadlock.
             for household in sorted(batch, key=lambda h: h.request.phone):
@@ -175,28 +200,114 @@ class HouseholdImport:
                 if key in seen:
                     done.earlier.append(household)
                     continue
-                result = self.enrolment.enrol_in(session, household.request, key, now.date())
+                group = groups.get(household.group) if household.group else None
+                named = household_named(session, mutual.id, household)
+                if isinstance(named, Renewed):
+                    done.refused.append((household, named.reason))
+                    continue
+                if named is not None:
+                    self._renew(session, named, household, group, now, done, None)
+                    continue
+                request = household.request
+                if group is not None and not _contracted(session, group, request.product_code, now):
+                    done.refused.append(
+                        (
+                            household,
+                            f"group {group.code} has no contract for {request.product_code} "
+                            "this year (alafia groups contract)",
+                        )
+                    )
+                    continue
+                if group is not None:  # its subsidy applies to the group's category
+                    request = replace(request, category=sponsor_code(group.code))
+                result = self.enrolment.enrol_in(
+                    session,
+                    request,
+                    key,
+                    now.date(),
+                    partial(self._exempt, household=household, now=now),
+                )
                 if result["outcome"] == "enrolled":
                     done.imported.append((household, result["member_no"]))
                 elif result["outcome"] == "duplicate":
                     # Enrolled another way (USSD, an agent, another file): same phone,
-                    # head's name and birth year, or a national ID already held.
-                    done.duplicates.append(
-                        (household, f"already enrolled, head's member number {result['member_no']}")
+                    # head's name and birth year, or a national ID already held. Its row
+                    # renews it when renewal is open.
+                    enrolled = session.scalar(
+                        select(models.Household)
+                        .join(models.Member, models.Member.household_id == models.Household.id)
+                        .where(models.Member.member_no == result["member_no"])
                     )
+                    assert enrolled is not None
+                    self._renew(session, enrolled, household, group, now, done, result["member_no"])
                 else:
                     reason = REFUSALS.get(result["outcome"], result["outcome"])
                     if result["opens_on"]:
                         reason += f" (opens on {result['opens_on']})"
                     done.refused.append((household, reason))
-            self._record(session, done.imported, keys, now)
+            self._record(session, done.imported, keys, groups, now)
         return done
+
+    def _exempt(
+        self,
+        session: Session,
+        members: list[models.Member],
+        *,
+        household: ValidHousehold,
+        now: datetime,
+    ) -> None:
+        record_exemptions(session, members, household, now, self.actor)
+
+    def _renew(
+        self,
+        session: Session,
+        enrolled: models.Household,
+        household: ValidHousehold,
+        group: models.PayerGroup | None,
+        now: datetime,
+        done: Written,
+        duplicate_of: str | None,
+    ) -> None:
+        """A household already enrolled: renewed when its renewal is open. Found only as
+        a duplicate (no member number in the file), a renewal not open yet is what it
+        always was: already enrolled, nothing changed."""
+        renewed = renew_in(session, enrolled, household, group, now, self.actor)
+        if renewed.outcome == "renewed":
+            done.renewed.append((household, renewed.member_no))
+            session.add(
+                audit.entry(
+                    self.actor,
+                    AuditAction.HOUSEHOLD_IMPORTED,
+                    now,
+                    household_id=enrolled.id,
+                    member_no=renewed.member_no,
+                    details={
+                        "file": self.file_name,
+                        "line": household.lines[0],
+                        "persons": len(household.lines),
+                        "renewal": True,
+                    },
+                )
+            )
+        elif renewed.outcome == "earlier":
+            done.earlier.append(household)
+        elif duplicate_of is not None:
+            done.duplicates.append(
+                (
+                    household,
+                    f"already enrolled, head's member number {duplicate_of}"
+                    f" (not renewed: {renewed.reason})",
+                )
+            )
+        else:
+            done.refused.append((household, f"not renewed: {renewed.reason}"))
 
     def _record(
         self,
         session: Session,
         imported: Sequence[tuple[ValidHousehold, str]],
         keys: dict[int, str],
+        groups: dict[str, models.PayerGroup],
         now: datetime,
     ) -> None:
         """What the service does not know of: the village, and who imported it from
@@ -215,6 +326,8 @@ class HouseholdImport:
             row = stored[keys[id(household)]]
             if household.village:
                 row.village = household.village
+            if household.group is not None:
+                row.group_id = groups[household.group].id
             session.add(
                 audit.entry(
                     self.actor,
@@ -229,6 +342,30 @@ class HouseholdImport:
                     },
                 )
             )
+
+
+def _contracted(
+    session: Session, group: models.PayerGroup, product_code: str, now: datetime
+) -> bool:
+    """The group has a contract on this product for the cover year a household joining
+    today enrols into: else the household would be asked for a premium staff believe
+    the group pays."""
+    product = session.scalar(select(models.Product).where(models.Product.code == product_code))
+    if product is None:
+        return False
+    year = first_year(calendar_of(product), now.date())
+    starts = year.starts_on or now.date()
+    return (
+        session.scalar(
+            select(models.GroupContract.id).where(
+                models.GroupContract.group_id == group.id,
+                models.GroupContract.product_id == product.id,
+                models.GroupContract.starts_on <= starts,
+                models.GroupContract.ends_on >= starts,
+            )
+        )
+        is not None
+    )
 
 
 def _batches(items: Sequence[ValidHousehold], size: int) -> Iterator[Sequence[ValidHousehold]]:

@@ -59,7 +59,9 @@ def summary(
         return
     print(
         f"\n{validation.rows} rows read: {len(written.imported)} households imported "
-        f"({written.members} members), {written.already} already there"
+        f"({written.members} members), "
+        f"{f'{len(written.renewed)} renewed for their next year, ' if written.renewed else ''}"
+        f"{written.already} already there"
         f"{f' ({len(written.earlier)} from an earlier run)' if written.earlier else ''}, "
         f"{skipped} skipped for errors, {len(written.refused)} refused by the scheme, "
         f"in {seconds:.1f} s",

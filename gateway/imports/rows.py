@@ -13,12 +13,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from gateway.groups.exemption_rules import ExemptionRefused
+from gateway.groups.exemption_rules import check as check_exemption
 from gateway.imports.columns import Columns, fold
 from gateway.imports.table import Row
 from menus import parsers
 from menus.context import MenuContext, SchemeSnapshot
 from menus.effects import PersonDraft
-from menus.identifiers import NationalIdRule, PhoneNumberError, normalise_phone
+from menus.identifiers import (
+    MemberNumberError,
+    NationalIdRule,
+    PhoneNumberError,
+    normalise_phone,
+    parse_member_number,
+)
 from menus.nodes import Invalid
 from menus.state import SessionState
 from menus.values import Relationship
@@ -53,6 +61,7 @@ class SchemeRules:
     national_id: NationalIdRule = field(default_factory=NationalIdRule)
     country: str = "BJ"
     language: str = "fr"
+    groups: frozenset[str] = frozenset()  # the codes of the mutual's group payers
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,18 @@ class MemberRow:
     product: str | None
     village: str | None
     category: str | None
+    member_no: str | None = None
+    exemption: Exemption | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """An exemption a row gives its person (recorded with source `import`)."""
+
+    ground: str  # db.values.ExemptionGround
+    starts_on: date
+    ends_on: date | None
 
 
 class RowReader:
@@ -116,6 +137,13 @@ class RowReader:
         product = check("product", self._product)
         village = check("village", _village)
         category = check("category", _category)
+        member_no = check("member_no", _member_no)
+        ground = check("exemption", _ground)
+        until = check("exemption_until", self._until)
+        group = check("group", self._group)
+        exemption = None
+        if ground is not None or until is not None:
+            exemption = self._exemption(ground, until, row.line, problems)
         person = None
         if not problems:
             assert last_name and first_names and sex and born and relationship
@@ -129,7 +157,58 @@ class RowReader:
                 occupation=occupation,
                 national_id=national_id,
             )
-        return MemberRow(row.line, person, phone, product, village, category), problems
+        return (
+            MemberRow(
+                row.line, person, phone, product, village, category, member_no, exemption, group
+            ),
+            problems,
+        )
+
+    def _exemption(
+        self, ground: str | None, until: str | None, line: int, problems: list[Problem]
+    ) -> Exemption | None:
+        ends = date.fromisoformat(until) if until else None
+        if ground is None:
+            if not any(p.line == line for p in problems):
+                problems.append(
+                    Problem(line, self.columns.written.get("exemption"), "empty: which exemption?")
+                )
+            return None
+        try:
+            check_exemption(ground, self.rules.today, ends)
+        except ExemptionRefused as refused:
+            problems.append(
+                Problem(
+                    line,
+                    self.columns.written.get("exemption_until"),
+                    EXEMPTION_REFUSALS.get(refused.reason, str(refused)),
+                )
+            )
+            return None
+        return Exemption(ground, self.rules.today, ends)
+
+    def _until(self, raw: str) -> str | None:
+        if not raw:
+            return None
+        text = _EXCEL_TIME.sub("", raw)
+        try:
+            if _ISO_DATE.fullmatch(text):
+                return date.fromisoformat("-".join(p.zfill(2) for p in text.split("-"))).isoformat()
+            day, month, year = (int(part) for part in text.split("/"))
+            return date(year, month, day).isoformat()
+        except ValueError:
+            raise _Refused(f'"{_shown(raw)}" is not a date: DD/MM/YYYY or YYYY-MM-DD') from None
+
+    def _group(self, raw: str) -> str | None:
+        if not raw:
+            return None
+        code = raw.strip().upper()
+        if code not in self.rules.groups:
+            known = ", ".join(sorted(self.rules.groups)) or "none"
+            raise _Refused(
+                f'"{_shown(raw)}" is not a group payer of {self.rules.mutual_code} ({known})'
+            )
+        return code
 
     def _family_name(self, raw: str) -> str:
         return self._name(raw, parsers.family_name)
@@ -233,6 +312,33 @@ def _choice(raw: str, words: Mapping[str, str], expected: str) -> str:
     if code is None:
         raise _Refused(f'"{_shown(raw)}": expected {expected}')
     return code
+
+
+EXEMPTION_REFUSALS = {
+    "pregnancy_needs_end": "a pregnancy needs its end date in the exemption_until column",
+    "pregnancy_too_long": "a pregnancy ends at most 300 days from today",
+    "ends_before_start": "the exemption ends before today",
+}
+_GROUNDS = {
+    "pregnancy": ("pregnancy", "grossesse", "enceinte", "pregnant"),
+    "indigent": ("indigent", "indigence", "indigente"),
+}
+_GROUND = {word: code for code, words in _GROUNDS.items() for word in words}
+
+
+def _ground(raw: str) -> str | None:
+    if not raw:
+        return None
+    return _choice(raw, _GROUND, "pregnancy|grossesse or indigent")
+
+
+def _member_no(raw: str) -> str | None:
+    if not raw:
+        return None
+    try:
+        return parse_member_number(raw)
+    except MemberNumberError:
+        raise _Refused(f'"{_shown(raw)}" is not a member number (a digit is wrong?)') from None
 
 
 def _village(raw: str) -> str | None:
