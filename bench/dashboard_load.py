@@ -58,7 +58,7 @@ from gateway.staff.sessions import COOKIE, StaffSessions
 
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/alafia_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/8"
-SEED_TABLE = "bench_dashboard_seed_v2"  # v2: older years covered and renewed (0015)
+SEED_TABLE = "bench_dashboard_seed_v2"  # v2: older years covered and renewed (0014)
 PERSONS = 5  # per household
 AGENTS = 300
 TARGET_MS = 500.0

@@ -162,7 +162,7 @@ class CoveragePeriod(Base):
     channel: Mapped[str | None] = mapped_column(String(16))  # menus.values.Channel
     # A scheme year's fixed dates; None for rolling cover, derived from the payment.
     cover_starts_on: Mapped[date | None] = mapped_column(Date)
-    cover_ends_on: Mapped[date | None] = mapped_column(Date, index=True)  # renewals due (0015)
+    cover_ends_on: Mapped[date | None] = mapped_column(Date, index=True)  # renewals due (0014)
     # Copied from the product: the share of the premium that opens rights.
     threshold_percent: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     # An overpayment of the year before, counted as paid on this one.

@@ -14,7 +14,7 @@ Meanings, once for all (docs/statistics-api.md says the same):
 - the renewal rate is renewed ÷ due; its channel is the renewal's own `channel`.
 
 Every query is grouped in SQL and reads the cover years by index: the end dates
-(`covered_until`, and `cover_ends_on` since migration 0015) for the period, and
+(`covered_until`, and `cover_ends_on` since migration 0014) for the period, and
 `renewal_of_id` (migration 0012) for the renewal of each.
 """
 

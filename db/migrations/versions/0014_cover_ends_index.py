@@ -1,7 +1,7 @@
 """an index on the fixed end of scheme years, for the renewal statistics
 
-Revision ID: 0015
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-03
 
 A household is due for renewal in a period when one of its cover years ends in it: a
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
