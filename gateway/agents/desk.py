@@ -69,7 +69,8 @@ class AgentDesk:
             if isinstance(refused, str):
                 return _not_found(refused, member_no)
             household = refused.household
-            members = await members_of(session, household.id)
+            # Those who left at a renewal are history, not the household.
+            members = [m for m in await members_of(session, household.id) if m.left_on is None]
             product = await session.get(models.Product, household.product_id)
             assert product is not None
             period = await current_period(session, household.id, today)
@@ -136,7 +137,9 @@ class AgentDesk:
             assert product is not None
             rule = product_rule(product)
             persons = await session.scalar(
-                select(func.count()).where(models.Member.household_id == household_id)
+                select(func.count()).where(
+                    models.Member.household_id == household_id, models.Member.left_on.is_(None)
+                )
             )
             if rule.max_members is not None and (persons or 0) >= rule.max_members:
                 return MemberAdded(outcome="full", member_no="", amount_due=0)

@@ -83,7 +83,8 @@ class RightsService:
             )
             if household is None:
                 return RightsResult(found=False, members=[], coverage=None)
-            members = await members_of(session, household.id)
+            # Those who left at a renewal are no longer covered: not on the screen.
+            members = [m for m in await members_of(session, household.id) if m.left_on is None]
             period = await current_period(session, household.id, today)
             return RightsResult(
                 found=True,

@@ -5,7 +5,8 @@ Talking protocol, against the real Redis and database of the run.
 
 Step keys: `dial` (a new session; its value is the dial string's extra digits),
 `type` (an answer), `repeat` (the aggregator resends the last hop), `phone` (switch
-phones). Checks: `see` / `not_see` (substrings), `end` (END instead of CON),
+phones), `days` (the gateway's day moves on that many days: a year later, to renew).
+Checks: `see` / `not_see` (substrings), `end` (END instead of CON),
 `same` (the same reply as the step before), `keep` (a regex whose group is saved
 for `{name}` in later steps). `database` counts rows once the story is over.
 `agents` (phone, name, mutual, optional pin) exist before the story starts; an agent's
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import re
 from contextlib import AsyncExitStack
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ from tests.support.ussd_phone import Phone
 
 FILES = sorted(JOURNEYS.glob("*.yaml"))
 STORY_KEYS = {"name", "phone", "agents", "today", "steps", "database", "sql", "payments"}
-ACTIONS = {"dial", "type", "repeat", "phone"}  # one a step
+ACTIONS = {"dial", "type", "repeat", "phone", "days"}  # one a step
 CHECKS = {"see", "not_see", "end", "same", "keep"}  # on the reply of a dial, type or repeat
 
 
@@ -58,9 +59,11 @@ def mistakes(story: dict[str, Any]) -> list[str]:
         found += [f"step {number}: unknown key {key!r}" for key in sorted(keys - ACTIONS - CHECKS)]
         actions = sorted(keys & ACTIONS)
         if len(actions) != 1:
-            found.append(f"step {number}: needs one of dial, type, repeat, phone, has {actions}")
-        elif actions == ["phone"] and keys & CHECKS:
-            found.append(f"step {number}: a phone switch gets no reply to check")
+            found.append(
+                f"step {number}: needs one of dial, type, repeat, phone, days, has {actions}"
+            )
+        elif actions in (["phone"], ["days"]) and keys & CHECKS:
+            found.append(f"step {number}: a {actions[0]} step gets no reply to check")
     return found
 
 
@@ -74,14 +77,16 @@ def test_the_runner_refuses_what_it_would_not_read() -> None:
             {"type": "1", "dial": ""},
             {"phone": "+2290197000102", "see": ["Mutuelle"]},
             {"see": ["Mutuelle"]},
+            {"days": 365, "end": True},
         ],
     }
     assert mistakes(story) == [
         "unknown key 'step'",
         "step 1: unknown key 'se'",
-        "step 2: needs one of dial, type, repeat, phone, has ['dial', 'type']",
-        "step 3: a phone switch gets no reply to check",
-        "step 4: needs one of dial, type, repeat, phone, has []",
+        "step 2: needs one of dial, type, repeat, phone, days, has ['dial', 'type']",
+        "step 3: a phone step gets no reply to check",
+        "step 4: needs one of dial, type, repeat, phone, days, has []",
+        "step 5: a days step gets no reply to check",
     ]
 
 
@@ -135,6 +140,9 @@ async def tell(
         where = f"{path.name} step {number} {step}"
         if "phone" in step:
             phone = Phone(client, step["phone"])
+            continue
+        if "days" in step:
+            clock.day += timedelta(days=int(step["days"]))
             continue
         if "dial" in step:
             reply = await phone.dial(str(step["dial"]).format(**kept))
