@@ -157,10 +157,11 @@ def _after_offer(ctx: MenuContext, state: SessionState) -> str:
     }.get(outcome, "agent.refused")
 
 
-def _heading(state: SessionState) -> list[Text]:
+def _heading(state: SessionState, lapse: bool = True) -> list[Text]:
+    """The household next year; first, once, that a lapse brings a new waiting period."""
     offer = state.data["offer"]
     lines: list[Text] = []
-    if offer["outcome"] == "lapsed":
+    if lapse and offer["outcome"] == "lapsed":
         lines.append(T("renew_lapsed"))
     lines.append(T("renew_heading", {"member_no": offer["member_no"], "persons": offer["persons"]}))
     return lines
@@ -169,13 +170,9 @@ def _heading(state: SessionState) -> list[Text]:
 def _members_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     lines = _heading(state)
     if _own(state):
-        lines += [
-            T(
-                "renew_member_head" if m["head"] else "renew_member",
-                {"name": parsers.shown_name(m["first_names"])},
-            )
-            for m in state.data["offer"]["members"]
-        ]
+        for m in state.data["offer"]["members"]:
+            name = {"name": parsers.shown_name(m["first_names"])}
+            lines.append(T("renew_member_head", name) if m["head"] else T("renew_member", name))
     return lines
 
 
@@ -209,9 +206,12 @@ def _save_reason(state: SessionState, reason: str) -> None:
     state.data["head_left"] = head is not None and head["member_no"] == removing
 
 
-@routes_to("new_head", "offer")
+@routes_to("new_head", "offer", "nobody_left")
 def _after_reason(ctx: MenuContext, state: SessionState) -> str:
-    return "new_head" if state.data.pop("head_left", False) else "offer"
+    if not state.data.pop("head_left", False):
+        return "offer"
+    # A newborn cannot head a household: with nobody else, there is nobody to renew.
+    return "new_head" if _heads(ctx, state) else "nobody_left"
 
 
 def _heads(ctx: MenuContext, state: SessionState) -> list[Option]:
@@ -256,7 +256,7 @@ def _newborn_added(state: SessionState, birth: Any) -> None:
 
 def _summary_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     offer = state.data["offer"]
-    lines = _heading(state)
+    lines = _heading(state, lapse=False)  # said on the screen before, and said again after
     lines.append(T("renew_premium", {"amount": Money(offer["premium"])}))
     if offer["sponsors"]:
         lines.append(T("renew_sponsors", {"amount": Money(offer["sponsors"])}))

@@ -40,8 +40,9 @@ from tests.conftest import JOURNEYS, Clock
 from tests.payments.test_momo_flow import momo_environ
 from tests.peers.momo import MomoPeer
 from tests.support.agents import new_agent
+from tests.support.gateway import shared
 from tests.support.http_server import serve
-from tests.support.paying import paying_gateway
+from tests.support.paying import Now, paying_gateway
 from tests.support.ussd_phone import Phone
 
 FILES = sorted(JOURNEYS.glob("*.yaml"))
@@ -102,15 +103,19 @@ async def test_journey(
     story: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
     assert mistakes(story) == [], path.name
     async with AsyncExitStack() as stack:
+        now = None
         if story.get("payments") == "momo":
             momo = MomoPeer()
             environ = momo_environ((momo, stack.enter_context(serve(momo.app))))
-            app, client, _ = await stack.enter_async_context(
+            app, client, now = await stack.enter_async_context(
                 paying_gateway(settings, "momo", environ)
             )
+            own_day = shared(app).today  # that gateway's own day, which `days` moves
+            assert isinstance(own_day, Clock)
+            clock = own_day
         else:
             assert "payments" not in story, f"{path.name}: payments can only be momo"
-        await tell(story, path, client, clock, db, app)
+        await tell(story, path, client, clock, db, app, now)
 
 
 async def tell(
@@ -120,8 +125,10 @@ async def tell(
     clock: Clock,
     db: Session,
     app: Starlette,
+    now: Now | None = None,
 ) -> None:
-    """Send the story's steps and check every reply, then the database."""
+    """Send the story's steps and check every reply, then the database. `now`: the
+    paying gateway's time of day, moved with `clock` by `days`."""
     kept: dict[str, str] = {}
     for agent in story.get("agents", []):
         code_name = agent.pop("code", None)
@@ -143,6 +150,8 @@ async def tell(
             continue
         if "days" in step:
             clock.day += timedelta(days=int(step["days"]))
+            if now is not None:
+                now.at += timedelta(days=int(step["days"]))
             continue
         if "dial" in step:
             reply = await phone.dial(str(step["dial"]).format(**kept))
