@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -28,6 +29,12 @@ class Product:
     # A sponsor's share for every household on the product (categories aside).
     sponsor_percent: int = 0
     sponsor_per_person: int = 0
+    # The host's pricing of a household joining today, person by person (age bands,
+    # free care by age, pro-rata): a pure function of the persons' birth dates and the day
+    # (`gateway.enrolment.pricing.household_pricer`). None: priced by the counts above.
+    household_price: Callable[[tuple[date, ...], date], int] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def premium_for(self, persons: int) -> int:
         """A lump sum for the household where the product has one, else per person."""
@@ -40,6 +47,12 @@ class Product:
         premium = self.premium_for(persons)
         sponsored = premium * self.sponsor_percent // 100 + self.sponsor_per_person * persons
         return premium - min(sponsored, premium)
+
+    def premium_of(self, births: Sequence[date], today: date) -> int:
+        """What a household of persons born on `births` pays itself, joining today."""
+        if self.household_price is not None:
+            return self.household_price(tuple(births), today)
+        return self.member_share(len(births))
 
     def is_open(self, day: date) -> bool:
         if self.window is None:

@@ -22,7 +22,7 @@ from gateway.actors import agent_actor
 from gateway.agents.ledger import CASH_TAKEN, cash_held
 from gateway.audit import entry
 from gateway.enrolment.entitlements import coverage_view, current_period, members_of, terms_of
-from gateway.enrolment.repricing import apply_price, price_for
+from gateway.enrolment.repricing import apply_price, person_of, price_for
 from gateway.enrolment.service import member_from
 from gateway.payments.ledger import Billing, PaymentRefused, in_flight
 from gateway.register.outgoing import register_event
@@ -151,8 +151,9 @@ class AgentDesk:
             session.add(added)
             await session.flush()
             added.member_no = member_number(added.id)
-            apply_price(
-                period, await price_for(session, household, period, (persons or 0) + 1), today
+            everyone = [person_of(m) for m in await members_of(session, household_id)]
+            await apply_price(
+                session, period, await price_for(session, household, period, everyone), today
             )
             due = terms_of(period).amount_due
             session.add(

@@ -7,7 +7,9 @@ sponsors.py, gateway/agents/ledger.py):
   refund as `refund_due`, in the transaction that marks it succeeded, and nothing else
   writes `amount_paid`); so the totals agree too;
 - a succeeded payment has its receipt number, and belongs to its period's household;
-- what each sponsor's settlements allocated is what its periods record as `sponsor_paid`;
+- what each sponsor's settlements allocated is what its shares of cover years record as
+  paid (`period_shares.paid`), and each year's `sponsor_share`/`sponsor_paid` are the sums
+  of its shares;
 - no agent has handed over more cash than they collected.
 """
 
@@ -56,7 +58,7 @@ class LedgerCheck:
     credited: int = 0  # their sum
     paid: int = 0  # the periods' amount_paid, summed
     settled: int = 0  # sponsors' settlements, allocated
-    sponsor_paid: int = 0  # the periods' sponsor_paid, summed
+    sponsor_paid: int = 0  # the sponsors' shares of cover years, paid, summed
     cash_held: int = 0  # by agents, not yet handed over
     problems: list[str] = field(default_factory=list)
 
@@ -163,9 +165,9 @@ def _sponsors(connection: Connection, result: LedgerCheck) -> None:
     )
     recorded: dict[int, int] = _by_id(
         connection.execute(
-            select(models.CoveragePeriod.sponsor_id, func.sum(models.CoveragePeriod.sponsor_paid))
-            .where(models.CoveragePeriod.sponsor_id.is_not(None))
-            .group_by(models.CoveragePeriod.sponsor_id)
+            select(models.PeriodShare.sponsor_id, func.sum(models.PeriodShare.paid)).group_by(
+                models.PeriodShare.sponsor_id
+            )
         ).all()
     )
     codes = {row.id: row.code for row in connection.execute(select(models.Sponsor))}
@@ -176,8 +178,32 @@ def _sponsors(connection: Connection, result: LedgerCheck) -> None:
         if settled != paid:
             result.problems.append(
                 f"sponsor {codes.get(sponsor_id, sponsor_id)}: its settlements allocated "
-                f"{settled:,} FCFA; its cover periods record {paid:,} FCFA paid"
+                f"{settled:,} FCFA; its shares of cover years record {paid:,} FCFA paid"
             )
+    share = models.PeriodShare
+    sums = (
+        select(
+            share.period_id,
+            func.sum(share.amount).label("amount"),
+            func.sum(share.paid).label("paid"),
+        )
+        .group_by(share.period_id)
+        .subquery()
+    )
+    period = models.CoveragePeriod
+    apart = connection.scalar(
+        select(func.count())
+        .select_from(period)
+        .outerjoin(sums, sums.c.period_id == period.id)
+        .where(
+            (period.sponsor_share != func.coalesce(sums.c.amount, 0))
+            | (period.sponsor_paid != func.coalesce(sums.c.paid, 0))
+        )
+    )
+    if apart:
+        result.problems.append(
+            f"{apart} cover years whose sponsor share or paid is not the sum of their shares"
+        )
     over = connection.scalar(
         select(func.count())
         .select_from(models.SponsorSettlement)

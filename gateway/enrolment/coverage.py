@@ -1,14 +1,18 @@
 """Where a coverage period stands on a given day, from its dates and its money.
 
 pending_payment -> waiting -> active -> grace -> lapsed, plus cancelled (the
-`CoverageStatus` the register is told too). Cover starts
-once the premium is paid in full and the waiting period is over; it lasts
-`cover_months` from that start; after the grace period the rights are closed.
+`CoverageStatus` the register is told too). Rights open once the share of the premium
+that opens them is paid (`threshold_percent`, 100 by default; what was carried in from
+the year before counts as paid); cover starts when the waiting period is over, and
+never before a scheme year's fixed start (`cover_starts_on`); it lasts `cover_months`
+from that start, or to the scheme year's fixed end (`cover_ends_on`); after the grace
+period the rights are closed. What is due stays the whole rest of the premium.
 """
 
 from __future__ import annotations
 
 import calendar
+import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -30,17 +34,37 @@ class PeriodTerms:
     cover_months: int
     grace_days: int
     cancelled_on: date | None = None
+    # A fixed start cover cannot precede (a scheme year's, or a rolling renewal's day
+    # after the previous end) and a scheme year's fixed end.
+    cover_starts_on: date | None = None
+    cover_ends_on: date | None = None
+    threshold_percent: int = 100
+    carried_in: int = 0
+
+    @property
+    def threshold_amount(self) -> int:
+        """What must be paid (or carried in) for rights to open, rounded up."""
+        return math.ceil(self.premium_due * self.threshold_percent / 100)
+
+    @property
+    def threshold_reached(self) -> bool:
+        return self.amount_paid + self.carried_in >= self.threshold_amount
 
     @property
     def covered_from(self) -> date | None:
         if self.paid_in_full_on is None:
             return None
-        return self.paid_in_full_on + timedelta(days=self.waiting_days)
+        start = self.paid_in_full_on + timedelta(days=self.waiting_days)
+        return start if self.cover_starts_on is None else max(start, self.cover_starts_on)
 
     @property
     def covered_until(self) -> date | None:
         start = self.covered_from
-        return None if start is None else add_months(start, self.cover_months) - timedelta(days=1)
+        if start is None:
+            return None
+        if self.cover_ends_on is not None:
+            return self.cover_ends_on
+        return add_months(start, self.cover_months) - timedelta(days=1)
 
     @property
     def grace_until(self) -> date | None:
@@ -49,7 +73,7 @@ class PeriodTerms:
 
     @property
     def amount_due(self) -> int:
-        return max(0, self.premium_due - self.amount_paid)
+        return max(0, self.premium_due - self.amount_paid - self.carried_in)
 
 
 def status_on(terms: PeriodTerms, day: date) -> CoverageStatus:

@@ -21,6 +21,11 @@ def terms_of(period: models.CoveragePeriod) -> coverage.PeriodTerms:
         cover_months=period.cover_months,
         grace_days=period.grace_days,
         cancelled_on=period.cancelled_on,
+        cover_starts_on=period.cover_starts_on,
+        cover_ends_on=period.cover_ends_on,
+        # Unset until the row is flushed (their defaults are the table's).
+        threshold_percent=100 if period.threshold_percent is None else period.threshold_percent,
+        carried_in=period.carried_in or 0,
     )
 
 
@@ -54,13 +59,14 @@ async def current_period(
 
 
 async def members_of(session: AsyncSession, household_id: int) -> list[models.Member]:
-    """A household's members, the head first, then in the order they were registered
-    (a member moved in from another household may have registered before its head)."""
+    """A household's current members (not dropped at a renewal), the head first, then in
+    the order they were registered (a member moved in from another household may have
+    registered before its head)."""
     return list(
         (
             await session.scalars(
                 select(models.Member)
-                .where(models.Member.household_id == household_id)
+                .where(models.Member.household_id == household_id, models.Member.left_on.is_(None))
                 .order_by(
                     case((models.Member.relationship_to_head == "head", 0), else_=1),
                     models.Member.id,

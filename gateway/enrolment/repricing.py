@@ -1,24 +1,31 @@
-"""A cover year's premium priced again for a new number of persons: a member added, or
-moved from one household to another.
+"""A cover year priced again for the persons now in it: a member added, or moved from one
+household to another.
 
-The rule is the enrolment's: the product's premium for that many persons, the sponsor's
-share taken off again, what the household has paid kept. Rights already open stay open
-(what a newcomer adds is owed); a smaller premium now covered by what was paid opens them.
-`gateway.agents.desk` adds a member through it too.
+The rule is the enrolment's (`gateway.enrolment.pricing`): each person's price, ground and
+sponsor, for the share of the year the period was opened for; what the household has paid
+is kept. Rights already open stay open (what a newcomer adds is owed); a smaller premium
+now covered by what was paid opens them. `gateway.agents.desk` adds a member through it
+too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from db import models
-from gateway.enrolment import coverage
+from db.values import LateJoiners
+from gateway.enrolment import coverage, pricing
 from gateway.enrolment.entitlements import terms_of
-from gateway.payments.sponsors import open_rights_if_paid, sponsor_share
-from gateway.scheme.cache import product_rule
+from gateway.enrolment.exemptions import exemptions_on
+from gateway.payments.sponsors import open_rights_if_paid
+from gateway.scheme.calendar import CoverYear, months_to_run
 from menus.values import CoverageStatus
 
 # A cover year still to come or running: its premium follows who is in the household. One
@@ -28,41 +35,123 @@ OPEN = frozenset({CoverageStatus.PENDING_PAYMENT, CoverageStatus.WAITING, Covera
 
 @dataclass(frozen=True)
 class Price:
-    """What a cover year asks for a number of persons."""
+    """What a cover year asks for its persons."""
 
     persons: int
     premium_due: int  # the household's own share
     sponsor_share: int
+    quote: pricing.Quote
 
 
 def is_open(period: models.CoveragePeriod, today: date) -> bool:
     return coverage.status_on(terms_of(period), today) in OPEN
 
 
+def year_of(period: models.CoveragePeriod, product: models.Product) -> CoverYear:
+    """The cover year a period was opened for, as `pricing.quote` takes it: a pro-rata
+    late joiner's share is the one of the day it was opened."""
+    share = Fraction(1)
+    start, end = period.cover_starts_on, period.cover_ends_on
+    if (
+        start is not None
+        and end is not None
+        and product.late_joiners == LateJoiners.PRORATA
+        and period.starts_on > start
+        and period.renewal_of_id is None
+    ):
+        share = Fraction(months_to_run(start, end, period.starts_on), period.cover_months)
+    return CoverYear(start if end else None, end, period.waiting_days, share, lapsed=False)
+
+
+def person_of(member: models.Member) -> pricing.Person:
+    return pricing.Person(member.id, member.birth_date, member.sex)
+
+
 async def price_for(
-    session: AsyncSession, household: models.Household, period: models.CoveragePeriod, persons: int
+    session: AsyncSession,
+    household: models.Household,
+    period: models.CoveragePeriod,
+    persons: Sequence[pricing.Person],
 ) -> Price:
     """The period's price for `persons`, written nowhere (to show before a change)."""
     product = await session.get(models.Product, period.product_id)
     assert product is not None  # a foreign key
-    premium = product_rule(product).premium_for(persons)
-    share = await session.run_sync(
-        lambda sync: sponsor_share(sync, period.product_id, household.category, premium, persons)
-    )
-    sponsored = share.amount if share else 0
-    return Price(persons, premium - sponsored, sponsored)
+    year = year_of(period, product)
+
+    def priced(sync: Session) -> pricing.Quote:
+        ids = [p.member_id for p in persons if p.member_id is not None]
+        exempt = exemptions_on(sync, ids, pricing.pricing_day(year, period.starts_on))
+        return pricing.quote(
+            sync,
+            product,
+            household.category,
+            [
+                pricing.Person(p.member_id, p.birth_date, p.sex, exempt.get(p.member_id or 0, ()))
+                for p in persons
+            ],
+            year,
+            period.starts_on,
+        )
+
+    quote = await session.run_sync(priced)
+    return Price(len(persons), quote.household_share, sum(quote.sponsors.values()), quote)
 
 
 def preview(period: models.CoveragePeriod, price: Price, today: date) -> models.CoveragePeriod:
     """The period as `price` would leave it: a copy outside any session, saved nowhere."""
     columns = models.CoveragePeriod.__table__.columns
     copy = models.CoveragePeriod(**{column.key: getattr(period, column.key) for column in columns})
-    apply_price(copy, price, today)
+    _set_totals(copy, price, today)
     return copy
 
 
-def apply_price(period: models.CoveragePeriod, price: Price, today: date) -> None:
+def _set_totals(period: models.CoveragePeriod, price: Price, today: date) -> None:
     period.persons = price.persons
     period.sponsor_share = price.sponsor_share
     period.premium_due = price.premium_due
+    sponsors = price.quote.sponsors
+    period.sponsor_id = next(iter(sponsors)) if len(sponsors) == 1 else None
     open_rights_if_paid(period, today, today)
+
+
+async def apply_price(
+    session: AsyncSession, period: models.CoveragePeriod, price: Price, today: date
+) -> None:
+    """Reprice the period: its totals, its lines (one per person) and its sponsors'
+    shares (what a sponsor has paid stays with its share)."""
+    _set_totals(period, price, today)
+    await session.execute(delete(models.CoverLine).where(models.CoverLine.period_id == period.id))
+    session.add_all(
+        models.CoverLine(
+            period_id=period.id,
+            member_id=line.member_id,
+            category=line.category,
+            ground=line.ground,
+            price=line.price,
+            sponsor_id=line.sponsor_id,
+            sponsor_amount=line.sponsor_amount,
+        )
+        for line in price.quote.lines
+    )
+    shares = {
+        share.sponsor_id: share
+        for share in await session.scalars(
+            select(models.PeriodShare).where(models.PeriodShare.period_id == period.id)
+        )
+    }
+    for sponsor_id, amount in price.quote.sponsors.items():
+        share = shares.pop(sponsor_id, None)
+        if share is None:
+            session.add(
+                models.PeriodShare(
+                    period_id=period.id, sponsor_id=sponsor_id, amount=amount, paid=0
+                )
+            )
+        else:
+            share.amount = amount
+    for share in shares.values():
+        if share.paid:
+            share.amount = 0  # paid for someone no longer here: kept, for the ledger
+        else:
+            await session.delete(share)
+    await session.flush()

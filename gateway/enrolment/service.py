@@ -24,16 +24,17 @@ from db.values import (
 )
 from gateway import audit
 from gateway.actors import agent_actor
+from gateway.enrolment import pricing
 from gateway.enrolment.entitlements import terms_of
-from gateway.payments.sponsors import open_rights_if_paid, sponsor_share
 from gateway.register.outgoing import register_event
 from gateway.scheme.cache import offers, product_rule
+from gateway.scheme.calendar import calendar_of, campaign_open, first_year, next_campaign
 from gateway.settings import DEFAULT_TIMEZONE
 from gateway.sms.outbox import Outbox
 from menus import recorded
 from menus.effects import EnrolHousehold, EnrolResult, PersonDraft
 from menus.identifiers import member_number
-from menus.values import CoverageStatus, Relationship
+from menus.values import Relationship
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +111,11 @@ class EnrolmentService:
         rule = product_rule(product)
         if rule.max_members is not None and persons > rule.max_members:
             return _refused("full", persons)
-        if not rule.is_open(today):
+        cal = calendar_of(product)
+        if not campaign_open(cal, today):
             result = _refused("closed", persons)
-            result["opens_on"] = rule.next_opening(today).isoformat()
+            opens_on = next_campaign(cal, today)
+            result["opens_on"] = opens_on.isoformat() if opens_on else None
             return result
 
         household = models.Household(
@@ -140,27 +143,26 @@ class EnrolmentService:
         session.flush()
         for person in people:
             person.member_no = member_number(person.id)
-        premium = rule.premium_for(persons)
-        share = sponsor_share(session, product.id, household.category, premium, persons)
-        period = models.CoveragePeriod(
-            household_id=household.id,
-            product_id=product.id,
-            starts_on=today,
-            persons=persons,
-            premium_due=premium - (share.amount if share else 0),
-            amount_paid=0,
-            sponsor_id=share.sponsor.id if share else None,
-            sponsor_share=share.amount if share else 0,
-            sponsor_paid=0,
-            waits_for_sponsor=share.sponsor.waits_for_payment if share else False,
-            waiting_days=product.waiting_days,
-            cover_months=product.cover_months,
-            grace_days=product.grace_days,
-            status=CoverageStatus.PENDING_PAYMENT,
+        year = first_year(cal, today)
+        quote = pricing.quote(
+            session,
+            product,
+            household.category,
+            [pricing.Person(p.id, p.birth_date, p.sex) for p in people],
+            year,
+            today,
         )
-        open_rights_if_paid(period, today, today)  # a fully sponsored household owes nothing
-        session.add(period)
-        session.flush()
+        period = pricing.open_period(
+            session,
+            household,
+            product,
+            quote,
+            year,
+            today=today,
+            now=household.created_at,
+            channel=request.channel,
+            request_key=request_key,
+        )
         spoken = transcriptions_for(
             household.id, zip((request.head, *request.dependants), people, strict=True), self.now()
         )

@@ -1,9 +1,10 @@
 """Sponsors' shares of premiums, and the settlement of what they owe.
 
-A subsidy gives a sponsor a share of a product's premium (a percentage, or an amount per
-person, never more than the premium), for every household on the product or for one
-category of households. The member's share is what USSD asks for; the sponsor's share is
-a receivable, settled in bulk and spread over the periods it owes, oldest first.
+Each person's share is priced by `gateway.enrolment.pricing` (a subsidy, or free care
+paid 100 % by the product's free-care sponsor); each sponsor's share of a cover year is a
+`period_shares` row, and the period's `sponsor_share`/`sponsor_paid` are their sums. The
+household's share is what USSD asks for; a sponsor's is a receivable, settled in bulk and
+spread over its own shares, oldest year first.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 
 from adapters.register import EventKind
 from db import models
@@ -24,39 +24,10 @@ from gateway.register.outgoing import register_event
 from menus.values import CoverageStatus
 
 
-@dataclass(frozen=True)
-class Share:
-    sponsor: models.Sponsor
-    amount: int
-
-
-def sponsor_share(
-    session: Session, product_id: int, category: str | None, premium: int, persons: int
-) -> Share | None:
-    """The subsidy that applies: one for the household's category before a product-wide one."""
-    rows = (
-        session.execute(
-            select(models.Subsidy, models.Sponsor)
-            .join(models.Sponsor, models.Sponsor.id == models.Subsidy.sponsor_id)
-            .where(
-                models.Subsidy.product_id == product_id,
-                or_(models.Subsidy.category.is_(None), models.Subsidy.category == category),
-            )
-        )
-    ).all()
-    if not rows:
-        return None
-    chosen, sponsor = sorted(rows, key=lambda row: row[0].category is None)[0]
-    if chosen.percent is not None:
-        amount = premium * chosen.percent // 100
-    else:
-        amount = (chosen.amount_per_person or 0) * persons
-    return Share(sponsor, min(amount, premium))
-
-
 def rights_open(period: models.CoveragePeriod) -> bool:
-    """The household's share is paid, and the sponsor's too when cover waits for it."""
-    own = period.amount_paid >= period.premium_due
+    """The household has paid the share of its premium that opens rights (the product's
+    threshold, what it carried in counted), and the sponsors theirs when cover waits."""
+    own = terms_of(period).threshold_reached
     sponsor = not period.waits_for_sponsor or period.sponsor_paid >= period.sponsor_share
     return own and sponsor
 
@@ -79,6 +50,16 @@ class Receivable:
     periods: int
 
 
+def allocate(
+    period: models.CoveragePeriod, share: models.PeriodShare, amount: int, day: date, today: date
+) -> None:
+    """Credit `amount` of a sponsor's money to its share of a year: the share and the
+    period's total move together (`sponsor_paid` is the sum of the shares' `paid`)."""
+    share.paid += amount
+    period.sponsor_paid += amount
+    open_rights_if_paid(period, day, today)
+
+
 class Sponsors:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
@@ -87,29 +68,27 @@ class Sponsors:
         async with self.sessions() as session:
             rows = (
                 await session.execute(
-                    select(models.Sponsor, models.CoveragePeriod)
-                    .join(
-                        models.CoveragePeriod, models.CoveragePeriod.sponsor_id == models.Sponsor.id
+                    select(
+                        models.PeriodShare.sponsor_id,
+                        func.sum(models.PeriodShare.amount - models.PeriodShare.paid),
+                        func.count(),
                     )
-                    .where(models.CoveragePeriod.sponsor_paid < models.CoveragePeriod.sponsor_share)
+                    .where(models.PeriodShare.paid < models.PeriodShare.amount)
+                    .group_by(models.PeriodShare.sponsor_id)
                 )
             ).all()
             sponsors = (
                 await session.scalars(select(models.Sponsor).order_by(models.Sponsor.code))
             ).all()
-        owed: dict[int, list[int]] = {}
-        for sponsor, period in rows:
-            owed.setdefault(sponsor.id, []).append(period.sponsor_share - period.sponsor_paid)
-        return [
-            Receivable(s.code, s.name, sum(owed.get(s.id, [])), len(owed.get(s.id, [])))
-            for s in sponsors
-        ]
+        owed = {sponsor_id: (int(amount), int(count)) for sponsor_id, amount, count in rows}
+        return [Receivable(s.code, s.name, *owed.get(s.id, (0, 0))) for s in sponsors]
 
     async def settle(
         self, sponsor_code: str, amount: int, reference: str, received_on: date, now: datetime
     ) -> int:
-        """Record a sponsor's transfer once (by its reference) and spread it over the
-        periods it owes, oldest first; returns the amount allocated (the rest is credit)."""
+        """Record a sponsor's transfer once (by its reference) and spread it over its own
+        shares of cover years, oldest year first; returns the amount allocated (the rest
+        is credit)."""
         if amount <= 0:
             raise ValueError("a settlement is a positive whole number of francs")
         async with writing(self.sessions, f"sponsor:{sponsor_code}") as session:
@@ -125,26 +104,29 @@ class Sponsors:
             )
             if earlier is not None:
                 return earlier.allocated  # the same transfer entered twice
-            periods = (
-                await session.scalars(
-                    select(models.CoveragePeriod)
+            owed = (
+                await session.execute(
+                    select(models.PeriodShare, models.CoveragePeriod)
+                    .join(
+                        models.CoveragePeriod,
+                        models.CoveragePeriod.id == models.PeriodShare.period_id,
+                    )
                     .where(
-                        models.CoveragePeriod.sponsor_id == sponsor.id,
-                        models.CoveragePeriod.sponsor_paid < models.CoveragePeriod.sponsor_share,
+                        models.PeriodShare.sponsor_id == sponsor.id,
+                        models.PeriodShare.paid < models.PeriodShare.amount,
                     )
                     .order_by(models.CoveragePeriod.starts_on, models.CoveragePeriod.id)
                     .with_for_update()
                 )
             ).all()
             left = amount
-            for period in periods:
+            for share, period in owed:
                 if left == 0:
                     break
-                part = min(left, period.sponsor_share - period.sponsor_paid)
-                period.sponsor_paid += part
+                part = min(left, share.amount - share.paid)
                 left -= part
                 was = period.status
-                open_rights_if_paid(period, received_on, now.date())
+                allocate(period, share, part, received_on, now.date())
                 if period.status == CoverageStatus.ACTIVE != was:
                     # The sponsor's share opened cover at once: the register hears it now.
                     session.add(

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
 from db.values import UnitLevel
+from gateway.enrolment import pricing
+from gateway.scheme.calendar import calendar_of
 from menus.context import Mutual, Occupation, Product, SchemeSnapshot
 
 log = logging.getLogger(__name__)
@@ -38,9 +40,15 @@ def product_rule(
     product: models.Product,
     mutual_codes: frozenset[str] = frozenset(),
     subsidy: models.Subsidy | None = None,
+    sponsor_ids: dict[str, int] | None = None,
 ) -> Product:
     """The product's rules as plain values, shared by the menus and the services.
-    `subsidy` is the sponsor's share for every household on it, if any."""
+    `subsidy` is the sponsor's share for every household on it, if any; with the
+    sponsors' ids by code, the menus price a household person by person."""
+    pricer = None
+    if sponsor_ids is not None:
+        rules = pricing.rules_from(product, subsidy, sponsor_ids)
+        pricer = pricing.household_pricer(calendar_of(product), rules)
     return Product(
         code=product.code,
         names=dict(product.names),
@@ -51,6 +59,7 @@ def product_rule(
         window=_window(product),
         sponsor_percent=(subsidy.percent or 0) if subsidy else 0,
         sponsor_per_person=(subsidy.amount_per_person or 0) if subsidy else 0,
+        household_price=pricer,
     )
 
 
@@ -73,9 +82,12 @@ async def read_scheme(session: AsyncSession) -> SchemeSnapshot:
     subsidies = {
         s.product_id: s
         for s in await session.scalars(
-            select(models.Subsidy).where(models.Subsidy.category.is_(None))
+            select(models.Subsidy)
+            .where(models.Subsidy.category.is_(None))
+            .order_by(models.Subsidy.id.desc())  # the oldest wins, as in pricing.rules_of
         )
     }
+    sponsor_ids = {s.code: s.id for s in await session.scalars(select(models.Sponsor))}
     return SchemeSnapshot(
         mutuals=tuple(Mutual(u.code, u.name, u.commune or "") for u in mutual_rows),
         products=tuple(
@@ -83,6 +95,7 @@ async def read_scheme(session: AsyncSession) -> SchemeSnapshot:
                 p,
                 frozenset(m.code for m in mutual_rows if offers(by_id[p.unit_id], m)),
                 subsidies.get(p.id),
+                sponsor_ids,
             )
             for p in products
         ),

@@ -37,7 +37,14 @@ from gateway import audit
 from gateway.actors import staff_actor
 from gateway.enrolment import coverage
 from gateway.enrolment.entitlements import current_period, members_of, terms_of
-from gateway.enrolment.repricing import Price, apply_price, is_open, preview, price_for
+from gateway.enrolment.repricing import (
+    Price,
+    apply_price,
+    is_open,
+    person_of,
+    preview,
+    price_for,
+)
 from gateway.register.outgoing import register_event
 from gateway.scheme.cache import product_rule
 from gateway.staff.household_changes import (
@@ -188,7 +195,7 @@ class MemberMoves:
             ):
                 if period is not None and price is not None:
                     was = period.status
-                    apply_price(period, price, today)
+                    await apply_price(session, period, price, today)
                     if period.status == CoverageStatus.ACTIVE != was:
                         # A smaller premium already paid, no waiting period: cover opens now.
                         session.add(
@@ -310,7 +317,10 @@ async def _side(
             status_before=status,
             status_after=status,
         )
-    price = await price_for(session, household, period, persons + change)
+    after_move = [m for m in members if m.id != rows.member.id]
+    if change > 0:
+        after_move.append(rows.member)
+    price = await price_for(session, household, period, [person_of(m) for m in after_move])
     after = preview(period, price, today)
     if change < 0:
         rows.source_period, rows.source_price = period, price

@@ -34,6 +34,8 @@ def _summary(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     product = chosen_product(ctx, state)
     persons = state.data["dep_count"] + 1
     head = head_answers(state)
+    deps = state.data.get("deps", [])[: state.data["dep_count"]]
+    births = [date.fromisoformat(p["birth"]["date"]) for p in (head, *deps)]
     return [
         T(
             "enrol_summary",
@@ -41,7 +43,7 @@ def _summary(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
                 "name": parsers.shown_name(head["last_name"], head["first_names"]),
                 "persons": persons,
                 "product": parsers.display_name(product.names.get(state.language, product.code)),
-                "total": Money(product.member_share(persons)),
+                "total": Money(product.premium_of(births, ctx.today)),
             },
         )
     ]

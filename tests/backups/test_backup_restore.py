@@ -105,10 +105,14 @@ async def test_a_tampered_ledger_is_caught_after_the_restore(
     ("tamper", "found"),
     [
         (
-            "UPDATE coverage_periods SET sponsor_paid = sponsor_paid + 500"
-            " WHERE sponsor_id IS NOT NULL",
+            "UPDATE period_shares SET paid = paid + 500",
             "sponsor T-COMMUNE: its settlements allocated 1,500 FCFA; "
-            "its cover periods record 2,000 FCFA paid",
+            "its shares of cover years record 2,000 FCFA paid",
+        ),
+        (
+            "UPDATE coverage_periods SET sponsor_paid = sponsor_paid + 500"
+            " WHERE id = (SELECT min(period_id) FROM period_shares)",
+            "1 cover years whose sponsor share or paid is not the sum of their shares",
         ),
         (
             "UPDATE cash_handovers SET amount = 5000",
