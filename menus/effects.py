@@ -251,6 +251,7 @@ class RightsResult(TypedDict):
     found: bool
     members: list[MemberLine]
     coverage: CoverageView | None
+    next: NotRequired[CoverageView | None]  # the next year, renewed before it begins
 
 
 class StatusResult(TypedDict):

@@ -21,7 +21,13 @@ from db.values import AuditAction, MessagePurpose
 from gateway.actors import agent_actor
 from gateway.agents.ledger import CASH_TAKEN, cash_held
 from gateway.audit import entry
-from gateway.enrolment.entitlements import coverage_view, current_period, members_of, terms_of
+from gateway.enrolment.entitlements import (
+    coverage_view,
+    current_period,
+    members_of,
+    period_to_pay,
+    terms_of,
+)
 from gateway.enrolment.repricing import apply_price, person_of, price_for
 from gateway.enrolment.service import member_from
 from gateway.payments.ledger import Billing, PaymentRefused, in_flight
@@ -73,7 +79,8 @@ class AgentDesk:
             members = [m for m in await members_of(session, household.id) if m.left_on is None]
             product = await session.get(models.Product, household.product_id)
             assert product is not None
-            period = await current_period(session, household.id, today)
+            # What the household owes: next year's premium once it renewed.
+            period = await period_to_pay(session, household.id, today)
             pending = await in_flight(session, period.id) if period is not None else None
         head = next((m for m in members if m.relationship_to_head == Relationship.HEAD), members[0])
         rule = product_rule(product)

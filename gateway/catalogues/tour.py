@@ -553,3 +553,15 @@ def tour_renewal(tour: Tour) -> None:
     ] * 30
     agent_menu(tour).type("98", "8").resume({"outcome": "listed", "households": households})
     agent_menu(tour).type("98", "8").resume({"outcome": "listed", "households": []})
+    # the rights of the largest household renewed for next year, paid or not
+    members = [
+        {"member_no": LONGEST_NUMBER, "first_names": LONG_FIRST_NAMES, "initial": "M"}
+    ] * LARGEST_HOUSEHOLD
+    for upcoming in (coverage_view("waiting"), {**coverage_view("pending_payment"), "start": None}):
+        rights = {
+            "found": True,
+            "members": members,
+            "coverage": coverage_view("active"),
+            "next": upcoming,
+        }
+        tour.start(due).type("3").resume(rights).at("rights.show")

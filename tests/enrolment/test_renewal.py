@@ -18,6 +18,7 @@ from adapters.register import EventKind
 from db import models
 from db.engine import create_engine_async, create_engine_sync, session_factory
 from db.engine import sync_session_factory as sync_sessions
+from gateway.enrolment.entitlements import RightsService
 from gateway.enrolment.renewal import RenewalService
 from gateway.enrolment.service import EnrolmentService
 from gateway.payments.ledger import Billing
@@ -405,3 +406,53 @@ async def test_two_renewals_at_once_open_one_year(
     assert answers[0] == answers[1]
     assert count(db, "SELECT COUNT(*) FROM coverage_periods") == 2
     assert count(db, "SELECT COUNT(*) FROM members") == 4
+
+
+async def test_the_year_in_force_stays_until_the_renewal_begins_and_the_receipt_gives_the_new_dates(
+    renewal: RenewalService,
+    enrolment: EnrolmentService,
+    billing: Billing,
+    db: Session,
+    now: Now,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Renewed on time, a household is covered by the year it paid until its end (the
+    rights screen and a facility say so), pays next year before it begins, and its
+    receipt gives next year's dates."""
+    head, period = await paid_household(enrolment, billing, db)
+    assert period.covered_until is not None
+    day = now.day = in_window(period)
+    await renewal.renew(RenewHousehold(head, RenewalChanges()), "k1", day)
+    rights = await RightsService(sessions).household_rights("+2290197000701", day)
+    assert rights["coverage"] is not None
+    assert (rights["coverage"]["status"], rights["coverage"]["end"]) == (
+        "active",
+        period.covered_until.isoformat(),
+    )
+    upcoming = rights.get("next")
+    assert upcoming is not None and upcoming["status"] == "pending_payment"
+    db.expire_all()
+    year = db.scalar(
+        select(models.CoveragePeriod).where(models.CoveragePeriod.renewal_of_id == period.id)
+    )
+    assert year is not None
+    await billing.record_cash(head, year.premium_due, "Rose")
+    db.expire_all()
+    assert db.get(models.CoveragePeriod, year.id).amount_paid == year.premium_due  # type: ignore[union-attr]
+    receipt = db.scalar(
+        select(models.Message.params)
+        .where(models.Message.template == "receipt_paid")
+        .order_by(models.Message.id.desc())
+        .limit(1)
+    )
+    starts = period.covered_until + timedelta(days=1)
+    assert receipt is not None
+    assert receipt["covered_from"] == starts.isoformat()
+    assert date.fromisoformat(receipt["covered_until"]) > starts + timedelta(days=360)
+    rights = await RightsService(sessions).household_rights("+2290197000701", day)
+    upcoming = rights.get("next")
+    assert upcoming is not None and upcoming["start"] == starts.isoformat()  # paid ahead
+    rights = await RightsService(sessions).household_rights("+2290197000701", starts)
+    assert rights["coverage"] is not None
+    assert rights["coverage"]["status"] == "active"
+    assert rights["coverage"]["start"] == starts.isoformat()
