@@ -180,10 +180,9 @@ def _members_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 def _member_options(ctx: MenuContext, state: SessionState) -> list[Option]:
     options = [Option(T("renew_keep"), "keep", next="summary")]
     if _own(state):
-        options += [
-            Option(T("renew_remove"), "remove", next="remove_who"),
-            Option(T("renew_add"), "add", next="add_name"),
-        ]
+        options.append(Option(T("renew_remove"), "remove", next="remove_who"))
+        if not ctx.by_voice:  # a name cannot be keyed on a call: an agent adds the newborn
+            options.append(Option(T("renew_add"), "add", next="add_name"))
     return options
 
 

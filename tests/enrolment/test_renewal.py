@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
@@ -456,3 +457,46 @@ async def test_the_year_in_force_stays_until_the_renewal_begins_and_the_receipt_
     assert rights["coverage"] is not None
     assert rights["coverage"]["status"] == "active"
     assert rights["coverage"]["start"] == starts.isoformat()
+
+
+async def test_a_database_failing_mid_renewal_leaves_nothing_half_written(
+    enrolment: EnrolmentService,
+    billing: Billing,
+    db: Session,
+    now: Now,
+    database_url: str,
+    app: Starlette,
+    clean: None,
+) -> None:
+    """The last write of a renewal (its audit entry) fails: the members who left, the
+    newborn, the year, its lines and events are all undone; asked again, it is made."""
+    head, period = await paid_household(enrolment, billing, db)
+    day = now.day = in_window(period)
+    agent = await add_agent(app, "+2290197000812", "Bio Sika", "MS-PARAKOU")
+    leaving = members(db, head)[2].member_no
+    assert leaving is not None
+    changes = RenewalChanges(removed=(MemberRemoval(leaving, "died"),), added=(newborn(day),))
+    request = RenewHousehold(head, changes, Channel.AGENT, agent_id=agent)
+    engine = create_engine_sync(database_url)
+    service = RenewalService(sync_sessions(engine), Outbox.standard(), now)
+
+    def fail_the_audit(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith("INSERT INTO audit_log"):
+            raise OperationalError(statement, {}, Exception("disk I/O error"))
+
+    before = {table: count(db, f"SELECT COUNT(*) FROM {table}") for table in WRITTEN}
+    event.listen(engine, "before_cursor_execute", fail_the_audit)
+    try:
+        with pytest.raises(OperationalError):
+            await service.renew(request, "k1", day)
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_the_audit)
+    assert {table: count(db, f"SELECT COUNT(*) FROM {table}") for table in WRITTEN} == before
+    assert count(db, "SELECT COUNT(*) FROM members WHERE left_on IS NOT NULL") == 0
+    assert (await service.renew(request, "k1", day))["outcome"] == "renewed"
+    engine.dispose()
+    assert count(db, "SELECT COUNT(*) FROM coverage_periods") == 2
+    assert count(db, "SELECT COUNT(*) FROM members WHERE left_reason = 'died'") == 1
+
+
+WRITTEN = ("coverage_periods", "cover_lines", "members", "register_events", "messages", "audit_log")
