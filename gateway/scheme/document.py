@@ -1,4 +1,5 @@
-"""Load a scheme (units, occupations, products) from YAML or JSON, idempotently.
+"""Load a scheme (units, occupations, products, sponsors and subsidies) from YAML or
+JSON, idempotently.
 
 Rows are matched on their codes: loading the same file twice changes nothing, loading
 an edited file updates what changed. Every problem in the file is reported at once.
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import models
-from db.values import UnitLevel
+from db.values import CoverKind, LateJoiners, UnitLevel
 
 _MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
 
@@ -105,6 +106,12 @@ def validate(document: dict[str, Any]) -> list[str]:
         problems += _product_problems(where, product, codes, product_codes)
         product_codes.add(str(product.get("code")))
     problems += _sponsor_problems(document, product_codes)
+    sponsor_codes = {
+        str(s.get("code")) for s in document.get("sponsors") or [] if isinstance(s, dict)
+    }
+    for i, product in enumerate(document.get("products") or []):
+        if isinstance(product, dict) and product.get("free_care") is not None:
+            problems += _free_care_problems(f"products[{i}]", product["free_care"], sponsor_codes)
     return problems
 
 
@@ -149,7 +156,10 @@ WHOLE_NUMBERS = (
     "cover_months",
     "grace_days",
     "copay_percent",
+    "renewal_opens_days",
+    "cover_threshold_percent",
 )
+FREE_CARE_KEYS = {"sponsor", "under_age", "pregnancy", "indigent"}
 
 
 def _product_problems(
@@ -182,7 +192,82 @@ def _product_problems(
         or not _month_day_ok(window.get("closes", ""))
     ):
         problems.append(f'{where}: window needs opens and closes as "MM-DD"')
+    return problems + _calendar_problems(where, product) + _band_problems(where, product)
+
+
+def _calendar_problems(where: str, product: dict[str, Any]) -> list[str]:
+    problems = []
+    kind = product.get("cover_kind", CoverKind.ROLLING)
+    if kind not in tuple(CoverKind):
+        problems.append(f"{where}: cover_kind must be one of {', '.join(CoverKind)}, not {kind!r}")
+    starts = product.get("year_starts")
+    if kind == CoverKind.SCHEME_YEAR and not _month_day_ok(starts or ""):
+        problems.append(f'{where}: a scheme_year needs year_starts as "MM-DD" (e.g. "09-01")')
+    if kind == CoverKind.ROLLING and starts is not None:
+        problems.append(f"{where}: year_starts is for cover_kind scheme_year only")
+    late = product.get("late_joiners", LateJoiners.FULL)
+    if late not in tuple(LateJoiners):
+        problems.append(f"{where}: late_joiners must be one of {', '.join(LateJoiners)}")
+    threshold = product.get("cover_threshold_percent")
+    if isinstance(threshold, int) and not 1 <= threshold <= 100:
+        problems.append(f"{where}: cover_threshold_percent must be between 1 and 100")
     return problems
+
+
+def _band_problems(where: str, product: dict[str, Any]) -> list[str]:
+    bands = product.get("person_prices")
+    if bands is None:
+        return []
+    if not isinstance(bands, list) or not bands:
+        return [f"{where}: person_prices must be a list of bands (category, max_age, premium)"]
+    problems: list[str] = []
+    if product.get("household_premium") is not None:
+        problems.append(f"{where}: person_prices cannot go with a household_premium")
+    previous = -1
+    for j, band in enumerate(bands):
+        at = f"{where}.person_prices[{j}]"
+        if not isinstance(band, dict) or not band.get("category"):
+            problems.append(f"{at}: needs category, max_age and premium")
+            continue
+        if band["category"] == "adult":
+            problems.append(f"{at}: adult is the category of whoever no band matches")
+        age, premium = band.get("max_age"), band.get("premium")
+        if not isinstance(age, int) or not _whole(age) or not _whole(premium):
+            problems.append(f"{at}: max_age and premium must be whole numbers")
+            continue
+        if age <= previous:
+            problems.append(f"{at}: max_age must increase from band to band")
+        previous = age
+        if band.get("names") is not None and not _names_ok(band["names"]):
+            problems.append(f"{at}: names must map each language to a text")
+    return problems
+
+
+def _free_care_problems(where: str, free_care: object, sponsors: set[str]) -> list[str]:
+    if not isinstance(free_care, dict):
+        return [f"{where}: free_care must be a mapping (sponsor, under_age, pregnancy, indigent)"]
+    problems = [
+        f"{where}: free_care has no {key!r} (known: {', '.join(sorted(FREE_CARE_KEYS))})"
+        for key in free_care
+        if key not in FREE_CARE_KEYS
+    ]
+    if free_care.get("sponsor") not in sponsors:
+        problems.append(
+            f"{where}: free_care sponsor {free_care.get('sponsor')!r} is not a sponsor of this file"
+        )
+    age = free_care.get("under_age")
+    if age is not None and (not isinstance(age, int) or not _whole(age) or age < 1):
+        problems.append(f"{where}: free_care under_age must be a whole number of years")
+    for key in ("pregnancy", "indigent"):
+        if not isinstance(free_care.get(key, False), bool):
+            problems.append(f"{where}: free_care {key} is true or false")
+    if age is None and not free_care.get("pregnancy") and not free_care.get("indigent"):
+        problems.append(f"{where}: free_care names no one (under_age, pregnancy or indigent)")
+    return problems
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def load(session: Session, document: dict[str, Any]) -> LoadReport:
@@ -225,6 +310,15 @@ def load(session: Session, document: dict[str, Any]) -> LoadReport:
         product.copay_percent = spec.get("copay_percent", 0)
         product.benefits = list(spec.get("benefits", []))
         product.active = spec.get("active", True)
+        product.cover_kind = spec.get("cover_kind", CoverKind.ROLLING)
+        product.year_starts = spec.get("year_starts")
+        product.late_joiners = spec.get("late_joiners", LateJoiners.FULL)
+        product.renewal_opens_days = spec.get("renewal_opens_days", 60)
+        product.cover_threshold_percent = spec.get("cover_threshold_percent", 100)
+        product.person_prices = (
+            [dict(b) for b in spec["person_prices"]] if spec.get("person_prices") else None
+        )
+        product.free_care = dict(spec["free_care"]) if spec.get("free_care") else None
         session.add(product)
     session.flush()
     _load_sponsors(session, document)
@@ -286,6 +380,13 @@ def describe(session: Session) -> dict[str, Any]:
                 else None,
                 "waiting_days": p.waiting_days,
                 "cover_months": p.cover_months,
+                "cover_kind": p.cover_kind,
+                "year_starts": p.year_starts,
+                "late_joiners": p.late_joiners,
+                "renewal_opens_days": p.renewal_opens_days,
+                "cover_threshold_percent": p.cover_threshold_percent,
+                "person_prices": p.person_prices,
+                "free_care": p.free_care,
                 "active": p.active,
             }
             for p in products

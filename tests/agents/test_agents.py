@@ -375,7 +375,7 @@ async def test_an_agent_disabled_mid_session_is_told_the_account_is_disabled(
     # Adding a member says so too.
     await Agents(rt.sessions, rt.now).enable(AGENT, "cli:test")
     await phone.dial(PIN)
-    for answer in ("2", member_no, "Koffi", "1", "2020", "2"):
+    for answer in ("2", member_no, "Koffi", "1", "2000", "2"):
         await phone.type(answer)
     await Agents(rt.sessions, rt.now).disable(AGENT, "cli:test")
     assert "Compte agent désactivé" in await phone.type("1")
@@ -477,7 +477,7 @@ async def add_member(phone: Phone, member_no: str, name: str) -> str:
     await phone.type(member_no)
     await phone.type(name)
     await phone.type("1")
-    await phone.type("2020")
+    await phone.type("2000")
     await phone.type("2")
     return await phone.type("1")
 

@@ -66,7 +66,7 @@ def collect(settings: Settings, phone: str, amounts: list[int], persons: int = 4
                 ).scalar_one()
             person = PersonDraft("ASSOGBA", "Rose", "F", "1990-01-01", True, "head")
             children = tuple(
-                PersonDraft("ASSOGBA", f"Enfant{i}", "F", "2015-01-01", True, "child")
+                PersonDraft("ASSOGBA", f"Enfant{i}", "F", "2004-01-01", True, "child")
                 for i in range(persons - 1)
             )
             result = await EnrolmentService(sync_session_factory(sync_engine)).enrol(

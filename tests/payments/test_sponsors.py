@@ -73,7 +73,8 @@ def sponsored_scheme(db: Session, clean: None) -> Iterator[None]:
         db.execute(delete(models.Subsidy))
         for table in DATA_TABLES:
             db.execute(text(f"DELETE FROM {table}"))
-        db.execute(delete(models.Sponsor))
+        # The demo's own sponsor (ETAT, free care) stays: the demo products name it.
+        db.execute(delete(models.Sponsor).where(models.Sponsor.code.like("T-%")))
         db.execute(delete(models.Product).where(models.Product.code.in_(["T-HALF", "T-POOR"])))
 
 

@@ -384,3 +384,121 @@ def test_unreadable_files(tmp_path: Path, content: str, problem: str) -> None:
 def test_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SchemeError, match="cannot read"):
         read_file(tmp_path / "nowhere.yaml")
+
+
+# -- the calendar, prices per person and free care --------------------------------------
+
+
+def test_the_demo_products_carry_their_calendar_and_prices(db: Session) -> None:
+    with db.begin():
+        products = {p.code: p for p in db.scalars(select(models.Product))}
+        family, school = products["FAMILLE"], products["SCOLAIRE"]
+        assert (family.cover_kind, family.year_starts, family.renewal_opens_days) == (
+            "rolling",
+            None,
+            60,
+        )
+        assert family.person_prices is not None
+        assert [(b["category"], b["max_age"], b["premium"]) for b in family.person_prices] == [
+            ("child", 17, 1000)
+        ]
+        assert family.free_care == {
+            "sponsor": "ETAT",
+            "under_age": 5,
+            "pregnancy": True,
+            "indigent": True,
+        }
+        assert (school.cover_kind, school.year_starts, school.late_joiners) == (
+            "scheme_year",
+            "09-01",
+            "prorata",
+        )
+        assert family.cover_threshold_percent == school.cover_threshold_percent == 100
+        assert db.scalar(select(models.Sponsor.name).where(models.Sponsor.code == "ETAT"))
+
+
+def test_calendar_defaults(rolled_back: Session) -> None:
+    load(rolled_back, TEST_NETWORK)
+    product = rolled_back.scalars(
+        select(models.Product).where(models.Product.code == TEST_NETWORK["products"][0]["code"])
+    ).one()
+    assert (product.cover_kind, product.late_joiners, product.year_starts) == (
+        "rolling",
+        "full",
+        None,
+    )
+    assert (product.renewal_opens_days, product.cover_threshold_percent) == (60, 100)
+    assert product.person_prices is None and product.free_care is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"cover_kind": "monthly"}, "products[0]: cover_kind must be one of rolling, scheme_year"),
+        ({"cover_kind": "scheme_year"}, "products[0]: a scheme_year needs year_starts"),
+        ({"cover_kind": "scheme_year", "year_starts": "9-1"}, "needs year_starts as"),
+        ({"cover_kind": "scheme_year", "year_starts": "02-29"}, "needs year_starts as"),
+        ({"year_starts": "01-01"}, "year_starts is for cover_kind scheme_year only"),
+        ({"late_joiners": "half"}, "late_joiners must be one of full, prorata"),
+        ({"cover_threshold_percent": 0}, "cover_threshold_percent must be between 1 and 100"),
+        ({"cover_threshold_percent": 101}, "cover_threshold_percent must be between 1 and 100"),
+        ({"renewal_opens_days": -1}, "renewal_opens_days must be a whole number"),
+        ({"person_prices": []}, "person_prices must be a list of bands"),
+        ({"person_prices": [{"max_age": 4, "premium": 0}]}, "needs category, max_age"),
+        (
+            {"person_prices": [{"category": "kid", "max_age": "4", "premium": 0}]},
+            "max_age and premium must be whole numbers",
+        ),
+        (
+            {
+                "person_prices": [
+                    {"category": "child", "max_age": 17, "premium": 1000},
+                    {"category": "baby", "max_age": 4, "premium": 0},
+                ]
+            },
+            "products[0].person_prices[1]: max_age must increase from band to band",
+        ),
+        (
+            {"person_prices": [{"category": "adult", "max_age": 99, "premium": 1}]},
+            "adult is the category of whoever no band matches",
+        ),
+        (
+            {
+                "household_premium": 5000,
+                "person_prices": [{"category": "child", "max_age": 17, "premium": 1}],
+            },
+            "person_prices cannot go with a household_premium",
+        ),
+        ({"free_care": "ETAT"}, "free_care must be a mapping"),
+        ({"free_care": {"sponsor": "NOBODY", "under_age": 5}}, "sponsor 'NOBODY' is not a sponsor"),
+        ({"free_care": {"sponsor": "T-ETAT", "under_age": 0}}, "under_age must be a whole number"),
+        ({"free_care": {"sponsor": "T-ETAT", "pregnancy": "yes"}}, "pregnancy is true or false"),
+        ({"free_care": {"sponsor": "T-ETAT"}}, "free_care names no one"),
+        ({"free_care": {"sponsor": "T-ETAT", "elderly": True}}, "free_care has no 'elderly'"),
+    ],
+)
+def test_calendar_price_and_free_care_problems(fields: dict[str, Any], problem: str) -> None:
+    document = copy.deepcopy(TEST_NETWORK)
+    document["products"][0].update(fields)
+    document["sponsors"] = [{"code": "T-ETAT", "name": "Etat"}]
+    problems = validate(document)
+    assert any(problem in found for found in problems), problems
+
+
+def test_a_good_calendar_and_free_care_validate() -> None:
+    document = copy.deepcopy(TEST_NETWORK)
+    document["products"][0].update(
+        {
+            "cover_kind": "scheme_year",
+            "year_starts": "01-01",
+            "late_joiners": "prorata",
+            "cover_threshold_percent": 75,
+            "person_prices": [
+                {"category": "baby", "max_age": 4, "premium": 0},
+                {"category": "child", "max_age": 17, "premium": 1000, "names": {"fr": "Enfant"}},
+            ],
+            "free_care": {"sponsor": "T-ETAT", "pregnancy": True, "indigent": True},
+        }
+    )
+    document["sponsors"] = [{"code": "T-ETAT", "name": "Etat"}]
+    assert validate(document) == []

@@ -26,7 +26,13 @@ NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 10, 0, tzinfo=ZoneInfo(TIMEZO
 AGENT_PHONE = "+2290196000001"
 # A product half paid by a sponsor, beside the demo scheme (loaded by the test).
 SPONSORED = {
-    "units": [{"code": "RMS-BJ", "level": "network", "name": "Réseau (démo)"}],
+    "units": [
+        {
+            "code": "RMS-BJ",
+            "level": "network",
+            "name": "Réseau des mutuelles de santé du Bénin (démo)",
+        }
+    ],
     "products": [
         {
             "code": "T-HALF",

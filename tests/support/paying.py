@@ -59,7 +59,7 @@ async def enrol(http: httpx.AsyncClient, phone_number: str, persons: int = 3) ->
     await phone.dial("1")
     answers = ["1", "1", "Dah", "Kpadé", "1", "1980", "1", "1", str(persons)]
     for i in range(persons - 1):
-        answers += [f"Enfant{'abcdefgh'[i]}", "1", "2015", "2"]
+        answers += [f"Enfant{'abcdefgh'[i]}", "1", "2004", "2"]  # grown up: adult price
     for answer in answers:
         await phone.type(answer)
     reply = await phone.type("1")
