@@ -157,11 +157,11 @@ def _after_offer(ctx: MenuContext, state: SessionState) -> str:
     }.get(outcome, "agent.refused")
 
 
-def _heading(state: SessionState, lapse: bool = True) -> list[Text]:
-    """The household next year; first, once, that a lapse brings a new waiting period."""
+def _heading(state: SessionState) -> list[Text]:
+    """The household next year; first, that a lapse brings a new waiting period."""
     offer = state.data["offer"]
     lines: list[Text] = []
-    if lapse and offer["outcome"] == "lapsed":
+    if offer["outcome"] == "lapsed":
         lines.append(T("renew_lapsed"))
     lines.append(T("renew_heading", {"member_no": offer["member_no"], "persons": offer["persons"]}))
     return lines
@@ -254,9 +254,10 @@ def _newborn_added(state: SessionState, birth: Any) -> None:
 
 
 def _summary_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    # The household and the lapse were on the screen before: the money alone here, so
+    # that confirm and cancel fit on the first page.
     offer = state.data["offer"]
-    lines = _heading(state, lapse=False)  # said on the screen before, and said again after
-    lines.append(T("renew_premium", {"amount": Money(offer["premium"])}))
+    lines: list[Text] = [T("renew_premium", {"amount": Money(offer["premium"])})]
     if offer["sponsors"]:
         lines.append(T("renew_sponsors", {"amount": Money(offer["sponsors"])}))
     if offer["carried"]:
