@@ -245,6 +245,9 @@ class MemberLine(TypedDict):
     member_no: str
     first_names: str
     initial: str
+    # On what ground the person is covered in the cover year shown (db.values.CoverGround:
+    # member, under_five, pregnancy, indigent); absent or None when no line says it.
+    ground: NotRequired[str | None]
 
 
 class RightsResult(TypedDict):
@@ -259,6 +262,7 @@ class StatusResult(TypedDict):
     member_no: str
     initial: str
     coverage: CoverageView | None
+    ground: NotRequired[str | None]  # as MemberLine's
 
 
 class EligibilityResult(TypedDict):
@@ -324,9 +328,11 @@ class AgentHousehold(TypedDict):
     head_first_names: str
     persons: int
     max_persons: int | None
-    premium_per_added: int  # what one more person adds to the premium
+    premium_per_added: int  # what one more adult adds to the premium
     coverage: CoverageView | None
     members: list[MemberLine]
+    # The household's product: the menus price a newcomer by age (`Product.premium_of`).
+    product_code: NotRequired[str]
     # A mobile-money payment of the period awaiting its payer: not to be taken in cash too.
     pending_mobile: NotRequired[int]
 

@@ -103,6 +103,7 @@ class AgentDesk:
             persons=persons,
             max_persons=rule.max_members,
             premium_per_added=rule.premium_for(persons + 1) - rule.premium_for(persons),
+            product_code=product.code,
             coverage=coverage_view(period, today),
             members=[
                 MemberLine(

@@ -90,6 +90,22 @@ async def members_of(session: AsyncSession, household_id: int) -> list[models.Me
     )
 
 
+async def grounds_of(
+    session: AsyncSession, period: models.CoveragePeriod | None, member_ids: list[int]
+) -> dict[int, str]:
+    """On what ground each member is covered in `period` (`cover_lines.ground`); a
+    member without a line (a year opened before lines existed) is left out."""
+    if period is None or not member_ids:
+        return {}
+    rows = await session.execute(
+        select(models.CoverLine.member_id, models.CoverLine.ground).where(
+            models.CoverLine.period_id == period.id,
+            models.CoverLine.member_id.in_(member_ids),
+        )
+    )
+    return {member_id: ground for member_id, ground in rows}
+
+
 class RightsService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
@@ -107,6 +123,7 @@ class RightsService:
             members = [m for m in await members_of(session, household.id) if m.left_on is None]
             period = await current_period(session, household.id, today)
             upcoming = await period_to_pay(session, household.id, today)
+            grounds = await grounds_of(session, period, [m.id for m in members])
             return RightsResult(
                 found=True,
                 # A renewal opened for later: next year, shown under the year in force.
@@ -118,6 +135,7 @@ class RightsService:
                         member_no=m.member_no or "",
                         first_names=m.first_names,
                         initial=m.last_name[:1],
+                        ground=grounds.get(m.id),
                     )
                     for m in members
                 ],
@@ -132,9 +150,11 @@ class RightsService:
             if member is None:
                 return StatusResult(found=False, member_no=member_no, initial="", coverage=None)
             period = await current_period(session, member.household_id, today)
+            grounds = await grounds_of(session, period, [member.id])
             return StatusResult(
                 found=True,
                 member_no=member_no,
                 initial=member.first_names[:1].upper(),
                 coverage=coverage_view(period, today),
+                ground=grounds.get(member.id),
             )

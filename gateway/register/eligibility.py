@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.register import CentralRegister, Eligibility
 from db import models
+from db.values import CoverGround
 from gateway.enrolment import coverage
 from gateway.register.check_log import CheckLog
 from gateway.register.facilities import FacilityRef
@@ -48,16 +49,20 @@ class Answer:
     initial: str | None = None
     reason: str | None = None  # why a number is bad: format, check_digit
     coverage_ref: str | None = None
+    # On what ground the member is covered in this cover year (member, under_five,
+    # pregnancy, indigent): who pays for the care. None when no cover line says it.
+    ground: CoverGround | None = None
 
     @property
     def covered(self) -> bool:
         return self.outcome == CheckOutcome.COVERED
 
 
-def _local_read() -> Any:  # a Select of eleven typed columns
-    """A member, its household's latest period opened on or before the day, and the
-    product's co-payment: one statement, built once."""
+def _local_read() -> Any:  # a Select of typed columns
+    """A member, its household's latest period opened on or before the day, the
+    member's ground in it and the product's co-payment: one statement, built once."""
     member, period, product = models.Member, models.CoveragePeriod, models.Product
+    line = models.CoverLine
     latest = (
         select(period.id)
         .where(period.household_id == member.household_id, period.starts_on <= bindparam("on"))
@@ -79,10 +84,16 @@ def _local_read() -> Any:  # a Select of eleven typed columns
             period.grace_days,
             product.copay_percent,
             period.cancelled_on,
+            period.cover_starts_on,
+            period.cover_ends_on,
+            period.threshold_percent,
+            period.carried_in,
+            line.ground,
         )
         .select_from(member)
         .outerjoin(period, period.id == latest)
         .outerjoin(product, product.id == period.product_id)
+        .outerjoin(line, (line.period_id == period.id) & (line.member_id == member.id))
         .where(member.member_no == bindparam("member_no"))
     )
 
@@ -172,6 +183,10 @@ class EligibilityService:
             cover_months=row.cover_months,
             grace_days=row.grace_days,
             cancelled_on=_day(row.cancelled_on),
+            cover_starts_on=_day(row.cover_starts_on),
+            cover_ends_on=_day(row.cover_ends_on),
+            threshold_percent=row.threshold_percent,
+            carried_in=row.carried_in,
         )
         status = coverage.status_on(terms, on)
         waiting_until = None
@@ -189,6 +204,7 @@ class EligibilityService:
             grace_until=terms.grace_until,
             copay_percent=copay,
             coverage_ref=f"CP-{found}",
+            ground=CoverGround(row.ground) if row.ground else None,
             **named,
         )
 

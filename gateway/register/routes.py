@@ -110,6 +110,9 @@ def as_json(answer: Answer) -> dict[str, Any]:
         if answer.status == CoverageStatus.GRACE
         else None,
         "copay_percent": answer.copay_percent,
+        # Who pays for this person's cover: member (their premium), or free care by the
+        # product's sponsor (under_five, pregnancy, indigent); null when not recorded.
+        "ground": answer.ground,
         "first_name": answer.first_name,
         "initial": answer.initial,
         "source": answer.source,

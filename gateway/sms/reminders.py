@@ -168,7 +168,7 @@ class Reminders:
                         period.id > after,
                         period.status == CoverageStatus.PENDING_PAYMENT,
                         period.cancelled_on.is_(None),
-                        period.amount_paid < period.premium_due,
+                        period.amount_paid + period.carried_in < period.premium_due,
                         period.starts_on <= today - timedelta(days=window.first),
                         period.starts_on >= today - timedelta(days=window.last),
                         _not_queued(kind, period.id),

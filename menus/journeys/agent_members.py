@@ -6,6 +6,7 @@ enrolment. The gateway writes the member (`AddMember`) and says what is now due.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from menus import parsers
@@ -54,10 +55,21 @@ def _add_summary(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
                     f"{person['name']['last_name']} {person['name']['first_names']}"
                 ),
                 "household": state.data["household"]["member_no"],
-                "amount": Money(state.data["household"]["premium_per_added"]),
+                "amount": Money(_added_price(ctx, state)),
             },
         )
     ]
+
+
+def _added_price(ctx: MenuContext, state: SessionState) -> int:
+    """What the newcomer adds: their own price by age (a child's band, free care for a
+    baby) on a product priced per person; one more share of the count otherwise."""
+    household = state.data["household"]
+    product = ctx.scheme.product(household.get("product_code", ""))
+    if product is None or product.household_premium is not None:
+        return int(household["premium_per_added"])
+    born = date.fromisoformat(state.data["new"]["birth"]["date"])
+    return product.premium_of([born], ctx.today)
 
 
 def _add(ctx: MenuContext, state: SessionState) -> AddMember:

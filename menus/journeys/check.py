@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from menus import parsers
 from menus.context import MenuContext
 from menus.effects import ShowMemberStatus
-from menus.journeys.coverage_lines import coverage_lines
+from menus.journeys.coverage_lines import FREE_CARE_GROUNDS, coverage_lines
 from menus.nodes import Act, Ask, Entry, Journey, Say
 from menus.state import SessionState
 from menus.text import T, Text
@@ -22,6 +22,8 @@ def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
         # A name still to transcribe has no initial yet: the number alone.
         T("member_heading", params) if status["initial"] else T("member_heading_unnamed", params),
         *coverage_lines(status["coverage"], show_amount=False),
+        # Someone else's number: that a sponsor pays, never why (a pregnancy, indigence).
+        *([T("covered_free")] if status.get("ground") in FREE_CARE_GROUNDS else []),
     ]
 
 

@@ -8,6 +8,10 @@ from typing import Any
 from menus.text import Money, T, Text
 from menus.values import CoverageStatus
 
+# The grounds (db.values.CoverGround) on which a free-care sponsor pays a person's
+# premium; "member" is the ordinary case and goes unsaid.
+FREE_CARE_GROUNDS = ("under_five", "pregnancy", "indigent")
+
 
 def coverage_lines(coverage: dict[str, Any] | None, show_amount: bool = True) -> list[Text]:
     """`show_amount` is False for someone else's number: what a household owes tells

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from menus import parsers
 from menus.context import MenuContext
 from menus.effects import ShowHouseholdRights
-from menus.journeys.coverage_lines import coverage_lines
+from menus.journeys.coverage_lines import FREE_CARE_GROUNDS, coverage_lines
 from menus.nodes import Act, Entry, Journey, Say
 from menus.state import SessionState
 from menus.text import Money, T, Text
@@ -32,14 +33,17 @@ def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
         lines.append(T("rights_next_paid", dates))
     elif upcoming:
         lines.append(T("rights_next_due", {"amount": Money(upcoming["amount_due"])}))
-    lines += [
-        T(
-            "member_line",
-            {"member_no": m["member_no"], "name": parsers.shown_name(m["first_names"])},
-        )
-        for m in rights["members"]
-    ]
+    lines += [_member(m) for m in rights["members"]]
     return lines
+
+
+def _member(member: dict[str, Any]) -> Text:
+    """One member; someone whose premium a free-care sponsor pays says on what ground."""
+    params = {"member_no": member["member_no"], "name": parsers.shown_name(member["first_names"])}
+    ground = member.get("ground")
+    if ground in FREE_CARE_GROUNDS:
+        return T("member_line_ground", {**params, "ground": T(f"ground_{ground}")})
+    return T("member_line", params)
 
 
 JOURNEY = Journey(

@@ -28,6 +28,7 @@ from gateway.catalogues.worst_case import (
 )
 from menus import gsm, parsers
 from menus.journeys import all_journeys, facility
+from menus.journeys.coverage_lines import FREE_CARE_GROUNDS
 from menus.nodes import Option
 from menus.parsers import MAX_NAME
 from menus.text import T, load_catalogues
@@ -86,6 +87,7 @@ def referenced_keys() -> set[str]:
         "status_": STATUSES,
         "error_member_no_": member_number_reasons(),
         "facility_not_covered_": set(facility.NOT_COVERED_REASONS),
+        "ground_": set(FREE_CARE_GROUNDS),
     }
     assert prefixes == set(expansions)
     assert member_number_reasons() == {"format", "check_digit"}

@@ -180,6 +180,7 @@ async def test_rest_answers_where_the_member_stands(
         "waiting_period_ends": waiting,
         "grace_period_ends": "2028-01-21" if status == "grace" else None,
         "copay_percent": 25,
+        "ground": "member",
         "first_name": "Kpadé",
         "initial": "D",
         "source": "local",
@@ -728,6 +729,7 @@ async def test_a_member_only_the_register_knows_is_answered_by_it(
         "waiting_period_ends": None,
         "grace_period_ends": None,
         "copay_percent": None,  # the register does not say
+        "ground": None,  # nor on what ground
         "first_name": None,
         "initial": None,
         "source": "register",
