@@ -23,6 +23,7 @@ from gateway.enrolment.entitlements import RightsService
 from gateway.enrolment.renewal import RenewalService
 from gateway.enrolment.service import EnrolmentService
 from gateway.payments.ledger import Billing
+from gateway.register.capability import Register
 from gateway.register.records import build_event
 from gateway.settings import Settings
 from gateway.sms.outbox import Outbox
@@ -37,6 +38,7 @@ from menus.values import Channel
 from tests.conftest import TODAY
 from tests.support.agents import add_agent
 from tests.support.clock import ZONE
+from tests.support.gateway import part
 from tests.support.households import enrol_household
 
 
@@ -416,6 +418,7 @@ async def test_the_year_in_force_stays_until_the_renewal_begins_and_the_receipt_
     db: Session,
     now: Now,
     sessions: async_sessionmaker[AsyncSession],
+    app: Starlette,
 ) -> None:
     """Renewed on time, a household is covered by the year it paid until its end (the
     rights screen and a facility say so), pays next year before it begins, and its
@@ -424,6 +427,8 @@ async def test_the_year_in_force_stays_until_the_renewal_begins_and_the_receipt_
     assert period.covered_until is not None
     day = now.day = in_window(period)
     await renewal.renew(RenewHousehold(head, RenewalChanges()), "k1", day)
+    checked = await part(app, Register).eligibility.answer(head, day)
+    assert (checked.outcome, checked.period_end) == ("covered", period.covered_until)
     rights = await RightsService(sessions).household_rights("+2290197000701", day)
     assert rights["coverage"] is not None
     assert (rights["coverage"]["status"], rights["coverage"]["end"]) == (
