@@ -953,6 +953,66 @@ def test_my_rights_still_show_what_my_household_owes() -> None:
     assert "Reste à payer: 1 575 FCFA" in phone.reply.split("\n")
 
 
+@pytest.mark.parametrize("ground", ["under_five", "pregnancy", "indigent"])
+def test_a_check_says_a_sponsor_pays_never_why(ground: str) -> None:
+    phone = Phone.dial(KNOWN).type("3", "100000011")
+    phone.resume(
+        {
+            "found": True,
+            "member_no": "100000011",
+            "initial": "A",
+            "coverage": {
+                "status": "active",
+                "start": "2026-02-09",
+                "end": "2027-02-08",
+                "amount_due": 0,
+            },
+            "ground": ground,
+        }
+    )
+    assert phone.reply.endswith("Cotisation prise en charge (gratuité).")
+    assert "grossesse" not in phone.reply and "indigent" not in phone.reply
+
+
+def test_my_rights_say_who_is_in_free_care() -> None:
+    phone = Phone.dial(KNOWN).type("2")
+    phone.resume(
+        {
+            "found": True,
+            "members": [
+                {
+                    "member_no": "100000011",
+                    "first_names": "Afi",
+                    "initial": "A",
+                    "ground": "member",
+                },
+                {
+                    "member_no": "100000022",
+                    "first_names": "Ella",
+                    "initial": "A",
+                    "ground": "under_five",
+                },
+                {
+                    "member_no": "100000033",
+                    "first_names": "Awa",
+                    "initial": "A",
+                    "ground": "pregnancy",
+                },
+            ],
+            "coverage": {
+                "status": "active",
+                "start": "2026-02-09",
+                "end": "2027-02-08",
+                "amount_due": 0,
+            },
+        }
+    )
+    lines = phone.reply.split("\n")
+    assert "100000011 Afi" in lines
+    assert "100000022 Ella: gratuité -5 ans" in lines
+    assert "100000033 Awa: gratuité grossesse" in lines
+
+
 def test_a_journey_node_defined_twice_is_refused() -> None:
     twice = Journey(
         "twice", (Say("hello", lines=[T("home_title")]), Say("hello", lines=[T("no_offer")]))

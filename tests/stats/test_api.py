@@ -326,21 +326,25 @@ async def test_coverage_status_and_renewals(known: None, login: Any, db: Session
     assert sql(db, "SELECT COUNT(*) FROM coverage_periods WHERE status = 'lapsed'") == 2
 
 
+SCHOOL = 262
+
+
 async def test_collection(known: None, login: Any, db: Session) -> None:
     admin = await login(StaffRole.CENTRAL_ADMIN)
 
     figures = await admin.figures("collection")
     november = await admin.figures("collection", **{"from": "2026-11-01", "to": "2026-11-30"})
 
-    due = 4725 + 3150 + 350 + 6300 + 6300 + 3150
+    # The pupil joined SCOLAIRE in November: 9 of the school year's 12 months at 350.
+    due = 4725 + 3150 + SCHOOL + 6300 + 6300 + 3150
     paid = 4725 + 1000 + 6300 + 6300
     premiums = figures["premiums"]
     assert (premiums["premium_due"], premiums["premium_paid"]) == (due, paid)
     assert premiums["collection_rate"] == round(paid / due, 4)
     assert due == sql(db, "SELECT SUM(premium_due) FROM coverage_periods")
     assert by_key(figures["premiums_by_product"], "premium_due") == {
-        "FAMILLE": due - 350,
-        "SCOLAIRE": 350,
+        "FAMILLE": due - SCHOOL,
+        "SCOLAIRE": SCHOOL,
     }
     assert by_key(figures["premiums_by_mutual"], "premium_paid") == {
         "MS-PARAKOU": 5725,
@@ -353,7 +357,7 @@ async def test_collection(known: None, login: Any, db: Session) -> None:
     assert by_key(figures["collected_by_channel"], "payments") == {"agent": 2, "ussd": 1}
     assert sql(db, "SELECT SUM(amount) FROM payments WHERE status = 'succeeded'") == 12025
     # November: the cover years A, B, C opened, the cash settled then.
-    assert november["premiums"]["premium_due"] == 4725 + 3150 + 350
+    assert november["premiums"]["premium_due"] == 4725 + 3150 + SCHOOL
     assert november["collected"]["amount"] == 5725
 
 

@@ -42,7 +42,7 @@ async def test_a_household_enrolled_by_voice_waits_for_its_names(
     )
     summary = walked.screens[-2]
     assert summary.startswith("CON nom enregistré, 3 pers."), summary
-    assert "Cotisation: 4 725 FCFA/an" in summary
+    assert "Cotisation: 3 575 FCFA/an" in summary  # a child among the three: 1 000
     assert all("rec:" not in screen and BASE not in screen for screen in walked.screens)
     assert walked.member_no in walked.screens[-1]
 
@@ -73,7 +73,7 @@ async def test_a_household_enrolled_by_voice_waits_for_its_names(
             models.CoveragePeriod.household_id == walked.household_id
         )
     )
-    assert period is not None and (period.persons, period.premium_due) == (3, 4725)
+    assert period is not None and (period.persons, period.premium_due) == (3, 3575)
     # The member number is not sent yet: the SMS waits for the names.
     assert (
         db.scalars(
