@@ -199,6 +199,7 @@ class AuditAction(StrEnum):
     HOUSEHOLD_VIEWED = "household_viewed"
     HOUSEHOLD_SEARCH = "household_search"
     MEMBER_ADDED = "member_added"
+    HOUSEHOLD_RENEWED = "household_renewed"  # by an agent: members changed, next year opened
     # Cash
     CASH_RECORDED = "cash_recorded"
     CASH_HANDED_OVER = "cash_handed_over"

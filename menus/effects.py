@@ -154,6 +154,53 @@ class ShowAgentFigures:
     agent_id: int
 
 
+# -- renewal: the next cover year of a known household, by its phone or an agent.
+
+
+@dataclass(frozen=True)
+class MemberRemoval:
+    member_no: str
+    reason: str  # db.values.LeftReason: left, died
+
+
+@dataclass(frozen=True)
+class RenewalChanges:
+    """The household as it will be next year: who leaves, who joins (a newborn), and
+    who heads it when the head leaves."""
+
+    removed: tuple[MemberRemoval, ...] = ()
+    added: tuple[PersonDraft, ...] = ()
+    new_head: str | None = None  # a member number, when the head is removed
+
+
+@dataclass(frozen=True)
+class RenewalOffer:
+    """Where the household of `member_no` stands for renewal, and next year's premium
+    with `changes` made (read only). `agent_id`: an agent asks, for their mutual only."""
+
+    member_no: str  # or "" with `phone`: an agent finds a household by its phone too
+    changes: RenewalChanges = RenewalChanges()
+    agent_id: int | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class RenewHousehold:
+    """Open the household's next cover year with `changes` made; once per request."""
+
+    member_no: str
+    changes: RenewalChanges
+    channel: Channel = Channel.USSD
+    agent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class HouseholdsDue:
+    """The households of the agent's mutual whose renewal is open or overdue."""
+
+    agent_id: int
+
+
 Effect = Union[  # noqa: UP007
     AgentStatus,
     VerifyAgentPin,
@@ -164,6 +211,9 @@ Effect = Union[  # noqa: UP007
     AddMember,
     RecordCash,
     ShowAgentFigures,
+    RenewalOffer,
+    RenewHousehold,
+    HouseholdsDue,
     EnrolHousehold,
     ShowHouseholdRights,
     ShowMemberStatus,
@@ -204,6 +254,7 @@ class RightsResult(TypedDict):
     found: bool
     members: list[MemberLine]
     coverage: CoverageView | None
+    next: NotRequired[CoverageView | None]  # the next year, renewed before it begins
 
 
 class StatusResult(TypedDict):
@@ -310,3 +361,49 @@ class AgentFiguresResult(TypedDict):
     cash_campaign: int
     campaign_since: str  # ISO day
     cash_held: int
+
+
+class RenewalMember(TypedDict):
+    member_no: str
+    first_names: str
+    initial: str
+    head: bool
+
+
+class RenewalOfferResult(TypedDict):
+    # open, lapsed (a new waiting period applies), not_yet (opens_on), renewed (the year
+    # is open already), no_cover (the first year was never paid), unknown_member,
+    # other_mutual, disabled
+    outcome: str
+    member_no: str  # the head's
+    head_last_name: str  # a newborn's family name when only a first name is typed
+    opens_on: str | None  # ISO day the renewal window opens, with not_yet
+    members: list[RenewalMember]  # next year's, with the changes made
+    persons: int
+    premium: int  # the whole year's, every person's price
+    household_share: int  # what the household pays itself
+    sponsors: int  # what sponsors pay
+    carried: int  # an overpayment of the year before, counted as paid
+    amount_due: int  # household_share less what is carried
+
+
+class RenewalResult(TypedDict):
+    # renewed (also for a repeat), not_yet, no_cover, head_needed, nobody_left,
+    # unknown_member, other_mutual, disabled
+    outcome: str
+    member_no: str  # the head's: the payment is made on it
+    amount_due: int
+    lapsed: bool  # renewed after rights lapsed: a new waiting period applies
+    opens_on: str | None
+
+
+class DueHousehold(TypedDict):
+    member_no: str
+    name: str  # the head's family name and initial
+    phone: str  # in full: the agent calls or visits
+    ends_on: str  # ISO day cover ends (or ended)
+
+
+class HouseholdsDueResult(TypedDict):
+    outcome: str  # listed, disabled
+    households: list[DueHousehold]

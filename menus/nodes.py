@@ -171,6 +171,7 @@ class Outcome(StrEnum):
     renaming a node keeps the funnel right."""
 
     ENROLLED = "enrolled"
+    RENEWED = "renewed"
     PAYMENT_STARTED = "payment_started"
 
 

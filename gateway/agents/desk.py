@@ -21,7 +21,13 @@ from db.values import AuditAction, MessagePurpose
 from gateway.actors import agent_actor
 from gateway.agents.ledger import CASH_TAKEN, cash_held
 from gateway.audit import entry
-from gateway.enrolment.entitlements import coverage_view, current_period, members_of, terms_of
+from gateway.enrolment.entitlements import (
+    coverage_view,
+    current_period,
+    members_of,
+    period_to_pay,
+    terms_of,
+)
 from gateway.enrolment.repricing import apply_price, person_of, price_for
 from gateway.enrolment.service import member_from
 from gateway.payments.ledger import Billing, PaymentRefused, in_flight
@@ -69,10 +75,12 @@ class AgentDesk:
             if isinstance(refused, str):
                 return _not_found(refused, member_no)
             household = refused.household
-            members = await members_of(session, household.id)
+            # Those who left at a renewal are history, not the household.
+            members = [m for m in await members_of(session, household.id) if m.left_on is None]
             product = await session.get(models.Product, household.product_id)
             assert product is not None
-            period = await current_period(session, household.id, today)
+            # What the household owes: next year's premium once it renewed.
+            period = await period_to_pay(session, household.id, today)
             pending = await in_flight(session, period.id) if period is not None else None
         head = next((m for m in members if m.relationship_to_head == Relationship.HEAD), members[0])
         rule = product_rule(product)
@@ -137,7 +145,9 @@ class AgentDesk:
             assert product is not None
             rule = product_rule(product)
             persons = await session.scalar(
-                select(func.count()).where(models.Member.household_id == household_id)
+                select(func.count()).where(
+                    models.Member.household_id == household_id, models.Member.left_on.is_(None)
+                )
             )
             if rule.max_members is not None and (persons or 0) >= rule.max_members:
                 return MemberAdded(outcome="full", member_no="", amount_due=0)

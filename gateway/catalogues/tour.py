@@ -31,8 +31,9 @@ from gateway.catalogues.worst_case import (
 )
 from menus import screens
 from menus.context import MenuContext, SchemeSnapshot
-from menus.effects import CheckEligibility, EnrolHousehold
+from menus.effects import CheckEligibility, EnrolHousehold, RenewHousehold
 from menus.engine import Engine, Step
+from menus.identifiers import member_number
 from menus.journeys import all_journeys, facility, nodes_with
 from menus.nodes import Outcome
 from menus.state import SessionState
@@ -258,6 +259,7 @@ def tour_everything(tour: Tour) -> None:
     tour_facility(tour)
     tour_payments(tour)
     tour_agent(tour)
+    tour_renewal(tour)
 
 
 AGENT = {"phone": PHONE, "agent_id": 7, "agent_mutual": "MS-1"}
@@ -467,3 +469,99 @@ def tour_payments(tour: Tour) -> None:
     session = tour.start({"phone": PHONE}, payments=True).type(language, "2", LONGEST_NUMBER)
     session.resume({**due, "amount_due": 0})
     session.at("pay.nothing_due")
+
+
+def renewal_offer(outcome: str = "open", persons: int = LARGEST_HOUSEHOLD) -> dict[str, Any]:
+    """The largest household next year, every amount the largest, the head first."""
+    members = [
+        {"member_no": member_number(89_999_999 - n), "first_names": LONG_FIRST_NAMES, "head": False}
+        for n in range(persons)
+    ]
+    members[0]["head"] = True
+    return {
+        "outcome": outcome,
+        "member_no": LONGEST_NUMBER,
+        "head_last_name": LONG_FAMILY_NAME,
+        "opens_on": "2027-10-23" if outcome == "not_yet" else None,
+        "members": members,
+        "persons": persons,
+        "premium": LARGEST_AMOUNT,
+        "household_share": LARGEST_AMOUNT,
+        "sponsors": LARGEST_AMOUNT,
+        "carried": LARGEST_AMOUNT,
+        "amount_due": LARGEST_AMOUNT,
+    }
+
+
+def renewed(outcome: str = "renewed", due: int = LARGEST_AMOUNT) -> dict[str, Any]:
+    return {
+        "outcome": outcome,
+        "member_no": LONGEST_NUMBER,
+        "amount_due": due,
+        "lapsed": True,
+        "opens_on": "2027-10-23" if outcome == "not_yet" else None,
+    }
+
+
+def tour_renewal(tour: Tour) -> None:
+    """Renewal from the household's phone (its entry second while due), for another
+    household, and by an agent; every outcome of the offer and of the renewal."""
+    due = {"phone": PHONE, "language": tour.language, "member_no": LONGEST_NUMBER}
+    due["renew_opens"] = TODAY.isoformat()
+    # the own household, lapsed: one removed (the head: a new one), a newborn added
+    session = tour.start(due).type("2", "1", wrong_first=True).resume(renewal_offer("lapsed"))
+    session.at("renew.members")
+    session.type("2", "1", "1", wrong_first=True)
+    session.at("renew.new_head")
+    session.type("1", wrong_first=True).resume(renewal_offer("lapsed"))
+    session.type("3", LONG_DEPENDANT, "2", "01112026", wrong_first=True)
+    session.resume(renewal_offer("lapsed")).type("1", "1", wrong_first=True)
+    expect(isinstance(session.step.effect, RenewHousehold), "the summary confirmed renews")
+    session.resume(renewed()).at("renew.renewed")
+    session = tour.start(due).type("2", "1").resume(renewal_offer()).type("1", "1")
+    session.resume(renewed(due=0)).at("renew.renewed_paid")
+    # with mobile money: straight on to the payment's screens
+    session = tour.start(due, payments=True).type("2", "1").resume(renewal_offer())
+    session.type("1", "1").resume(renewed(due=1)).at("pay.quote")
+    # cancelled; the only member left (a newborn cannot head); every refusal
+    tour.start(due).type("2", "1").resume(renewal_offer()).type("1", "2").at("renew.cancelled")
+    session = tour.start(due).type("2", "1").resume(renewal_offer(persons=1))
+    session.type("2", "1", "2").at("renew.nobody_left")
+    for outcome in ("not_yet", "renewed", "no_cover", "unknown_member", "full", "nobody_left"):
+        tour.start(due).type("2", "1").resume(renewal_offer(outcome))
+    for outcome in ("not_yet", "no_cover", "full", "nobody_left", "head_needed"):
+        session = tour.start(due).type("2", "1").resume(renewal_offer()).type("1", "1")
+        session.resume(renewed(outcome))
+        expect(session.step.state.ended, outcome)
+    # someone else's household, by its number: no names, nothing to change
+    session = tour.start(due).type("2", "2", wrong_first=True)
+    session.type(LONGEST_NUMBER, wrong_first=True).resume(renewal_offer())
+    session.at("renew.members")
+    # an agent: by number or phone, refused elsewhere, then the cash screen; the list due
+    for outcome in ("other_mutual", "disabled"):
+        agent_menu(tour).type("98", "7", LONGEST_NUMBER).resume(renewal_offer(outcome))
+    session = agent_menu(tour).type("98", "7", LONGEST_PHONE, wrong_first=True)
+    session.resume(renewal_offer()).type("1", "1").resume(renewed())
+    session.at("agent.cash_find")
+    households = [
+        {
+            "member_no": LONGEST_NUMBER,
+            "name": f"{LONG_FAMILY_NAME.upper()} M.",
+            "phone": LONGEST_PHONE,
+            "ends_on": "2027-12-22",
+        }
+    ] * 30
+    agent_menu(tour).type("98", "8").resume({"outcome": "listed", "households": households})
+    agent_menu(tour).type("98", "8").resume({"outcome": "listed", "households": []})
+    # the rights of the largest household renewed for next year, paid or not
+    members = [
+        {"member_no": LONGEST_NUMBER, "first_names": LONG_FIRST_NAMES, "initial": "M"}
+    ] * LARGEST_HOUSEHOLD
+    for upcoming in (coverage_view("waiting"), {**coverage_view("pending_payment"), "start": None}):
+        rights = {
+            "found": True,
+            "members": members,
+            "coverage": coverage_view("active"),
+            "next": upcoming,
+        }
+        tour.start(due).type("3").resume(rights).at("rights.show")

@@ -132,6 +132,17 @@ WRONG = {
     "agent.cash_payer": "1",
     "agent.cash_confirm": "99",
     "agent.look_no": "1",
+    "renew.whose": "99",
+    "renew.other_no": "100000012",
+    "renew.agent_no": "12",
+    "renew.members": "99",
+    "renew.remove_who": "99",
+    "renew.remove_why": "99",
+    "renew.new_head": "99",
+    "renew.add_name": "1",
+    "renew.add_sex": "99",
+    "renew.add_birth": "x",
+    "renew.summary": "99",
 }
 
 

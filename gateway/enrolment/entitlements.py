@@ -58,6 +58,20 @@ async def current_period(
     )
 
 
+async def period_to_pay(
+    session: AsyncSession, household_id: int, today: date
+) -> models.CoveragePeriod | None:
+    """The period a payment goes to: the latest opened, a renewal opened for later
+    included (the next year is paid before it begins, while the current one covers)."""
+    latest = await session.scalar(
+        select(models.CoveragePeriod)
+        .where(models.CoveragePeriod.household_id == household_id)
+        .order_by(models.CoveragePeriod.starts_on.desc())
+        .limit(1)
+    )
+    return latest if latest is not None else await current_period(session, household_id, today)
+
+
 async def members_of(session: AsyncSession, household_id: int) -> list[models.Member]:
     """A household's current members (not dropped at a renewal), the head first, then in
     the order they were registered (a member moved in from another household may have
@@ -105,11 +119,17 @@ class RightsService:
             )
             if household is None:
                 return RightsResult(found=False, members=[], coverage=None)
-            members = await members_of(session, household.id)
+            # Those who left at a renewal are no longer covered: not on the screen.
+            members = [m for m in await members_of(session, household.id) if m.left_on is None]
             period = await current_period(session, household.id, today)
+            upcoming = await period_to_pay(session, household.id, today)
             grounds = await grounds_of(session, period, [m.id for m in members])
             return RightsResult(
                 found=True,
+                # A renewal opened for later: next year, shown under the year in force.
+                next=coverage_view(upcoming, today)
+                if upcoming is not None and period is not None and upcoming.id != period.id
+                else None,
                 members=[
                     MemberLine(
                         member_no=m.member_no or "",

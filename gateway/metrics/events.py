@@ -41,7 +41,7 @@ ACCOUNTS: Final = (AGENT, STAFF)
 SESSION_STATUSES: Final = ("Success", "Incomplete", "Failed")
 # What a session achieved, as the funnel counts it (menus.nodes.Outcome), or neither.
 NO_OUTCOME: Final = "other"  # ended anywhere else: given up, refused, just looked
-SESSION_OUTCOMES: Final = ("enrolled", "payment_started", NO_OUTCOME)
+SESSION_OUTCOMES: Final = ("enrolled", "renewed", "payment_started", NO_OUTCOME)
 
 hops = Counter(
     "alafia_ussd_hops",

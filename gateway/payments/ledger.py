@@ -34,7 +34,7 @@ from db.engine import writing
 from db.values import CASH, AuditAction, MessagePurpose, PaymentStatus
 from gateway import audit
 from gateway.actors import agent_actor
-from gateway.enrolment.entitlements import current_period, terms_of
+from gateway.enrolment.entitlements import period_to_pay, terms_of
 from gateway.payments.claims import PaymentClaims
 from gateway.payments.notices import PaymentNotices
 from gateway.payments.sponsors import open_rights_if_paid
@@ -157,7 +157,7 @@ class Billing(PaymentClaims, PaymentNotices):
                 select(models.Member).where(models.Member.member_no == member_no)
             )
             period = (
-                await current_period(session, member.household_id, self.now().date())
+                await period_to_pay(session, member.household_id, self.now().date())
                 if member
                 else None
             )
@@ -471,7 +471,7 @@ async def _new_payment(
     member = await session.scalar(select(models.Member).where(models.Member.member_no == member_no))
     if member is None:
         raise PaymentRefused("unknown_member")
-    period = await current_period(session, member.household_id, now.date())
+    period = await period_to_pay(session, member.household_id, now.date())
     if period is None or period.cancelled_on is not None:
         raise PaymentRefused("no_period")
     # Locked, and read again under the lock, before deciding what is due: two payments of

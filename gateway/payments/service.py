@@ -29,7 +29,7 @@ from adapters.payments.base import PaymentProviderError
 from db import models
 from db.engine import as_aware
 from db.values import PaymentStatus
-from gateway.enrolment.entitlements import current_period, terms_of
+from gateway.enrolment.entitlements import period_to_pay, terms_of
 from gateway.limits.rates import Limit
 from gateway.pace import Pace
 from gateway.payments.claims import ASKED, later
@@ -71,7 +71,7 @@ class PaymentsService:
             )
             if member is None:
                 return DueResult(found=False, member_no=member_no, initial="", amount_due=0)
-            period = await current_period(session, member.household_id, self.billing.now().date())
+            period = await period_to_pay(session, member.household_id, self.billing.now().date())
             due = terms_of(period).amount_due if period is not None else 0
             pending = await in_flight(session, period.id) if period is not None else None
             return DueResult(

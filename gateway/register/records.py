@@ -64,7 +64,8 @@ async def build_event(
         household=HouseholdRecord(
             reference=household_reference(household.id),
             mutual_code=mutual.code if mutual else "",
-            members=tuple(_member(m) for m in members),
+            # Who is in the household now: those who left at a renewal are not.
+            members=tuple(_member(m) for m in members if m.left_on is None),
             phone=household.phone,
             commune=household.commune,
             village=household.village,
@@ -150,6 +151,8 @@ async def _coverage(session: AsyncSession, period_id: int, now: datetime) -> Cov
         start=start,
         end=end,
         premium_due=period.premium_due,
+        # A new cover year of a household already covered (`gateway.enrolment.renewal`).
+        renewal=period.renewal_of_id is not None,
         payments=tuple(
             PaymentRecord(
                 reference=p.reference,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import literal, select, true, update
@@ -78,9 +79,26 @@ class CallerService:
 
     async def _household(self, phone: str) -> tuple[dict[str, Any], int]:
         """The household whose phone dials, if any, and the known phones' version."""
+        # The cover of its latest year, for the renewal offer: in the same row, so that
+        # knowing whether "Renew" is on the menu costs the session no query of its own.
+        latest_cover = (
+            select(models.CoveragePeriod.covered_until)
+            .where(models.CoveragePeriod.household_id == models.Household.id)
+            .order_by(models.CoveragePeriod.starts_on.desc(), models.CoveragePeriod.id.desc())
+            .limit(1)
+            .correlate(models.Household)
+            .scalar_subquery()
+        )
         head = (
-            select(models.Household.id, models.Household.language, models.Member.member_no)
+            select(
+                models.Household.id,
+                models.Household.language,
+                models.Member.member_no,
+                latest_cover.label("covered_until"),
+                models.Product.renewal_opens_days,
+            )
             .join(models.Member, models.Member.household_id == models.Household.id)
+            .join(models.Product, models.Product.id == models.Household.product_id)
             .where(
                 models.Household.phone == phone,
                 models.Member.relationship_to_head == Relationship.HEAD,
@@ -92,7 +110,14 @@ class CallerService:
         # One row whether or not a household has the phone: the version, and the head.
         one = select(literal(1).label("one")).subquery()
         query = (
-            select(version_read().label("version"), head.c.id, head.c.language, head.c.member_no)
+            select(
+                version_read().label("version"),
+                head.c.id,
+                head.c.language,
+                head.c.member_no,
+                head.c.covered_until,
+                head.c.renewal_opens_days,
+            )
             .select_from(one)
             .outerjoin(head, true())
         )
@@ -100,7 +125,16 @@ class CallerService:
             row = (await session.execute(query)).one()
         if row.id is None:
             return {"phone": phone}, row.version
-        known = {"phone": phone, "language": row.language, "member_no": row.member_no}
+        known: dict[str, Any] = {
+            "phone": phone,
+            "language": row.language,
+            "member_no": row.member_no,
+        }
+        if row.covered_until is not None:
+            # The renewal window opens this many days before cover ends and stays open
+            # after a lapse (`gateway.scheme.calendar.renewal_window`); the menus compare
+            # it with the day (`menus.journeys.renew.renewal_due`).
+            known["renew_opens"] = renewal_opens(row.covered_until, row.renewal_opens_days)
         return known, row.version
 
     async def remember_language(self, phone: str, language: str) -> None:
@@ -111,3 +145,10 @@ class CallerService:
                 .values(language=language)
             )
             await session.commit()
+
+
+def renewal_opens(covered_until: date | str, opens_days: int) -> str:
+    """The ISO day a household may renew from (SQLite hands a scalar subquery's date
+    back as text)."""
+    end = covered_until if isinstance(covered_until, date) else date.fromisoformat(covered_until)
+    return (end - timedelta(days=opens_days)).isoformat()

@@ -60,6 +60,7 @@ class Ussd(Capability):
                 agents.pins,
                 agents.desk,
                 shared.limits.member_checks,
+                enrolment.renewal,
             ),
             catalogues,
             max_chars=settings.ussd_max_chars,

@@ -9,6 +9,7 @@ from db.values import CheckChannel
 from gateway.agents.desk import AgentDesk
 from gateway.agents.pins import AgentPins
 from gateway.enrolment.entitlements import RightsService
+from gateway.enrolment.renewal import RenewalService
 from gateway.enrolment.service import EnrolmentService
 from gateway.limits.rates import Limit, Throttled
 from gateway.payments.service import PaymentsService
@@ -25,9 +26,12 @@ from menus.effects import (
     EnrolHousehold,
     FindHousehold,
     HoldNewPin,
+    HouseholdsDue,
     QuoteDue,
     RecordCash,
     RememberLanguage,
+    RenewalOffer,
+    RenewHousehold,
     SetAgentPin,
     ShowAgentFigures,
     ShowHouseholdRights,
@@ -49,8 +53,10 @@ class EffectRunner:
         pins: AgentPins,
         agents: AgentDesk,
         member_checks: Limit,
+        renewal: RenewalService,
     ) -> None:
         self.enrolment = enrolment
+        self.renewal = renewal
         self.rights = rights
         self.callers = callers
         self.payments = payments
@@ -62,13 +68,20 @@ class EffectRunner:
     async def apply(self, effect: Effect, request_key: str, today: date, phone: str) -> Any:
         """`request_key` names the request (a USSD session); writes are idempotent on it.
         `Throttled` when `phone` has checked too many members (a scan of member numbers)."""
-        if isinstance(effect, ShowMemberStatus | CheckEligibility):
+        if isinstance(effect, ShowMemberStatus | CheckEligibility) or (
+            isinstance(effect, RenewalOffer) and effect.agent_id is None
+        ):
             verdict = await self.member_checks.hit(phone)
             if verdict.refused:
                 raise Throttled(verdict)
         match effect:
             case EnrolHousehold():
                 return await self.enrolment.enrol(effect, request_key, today)
+            case RenewalOffer():
+                return await self.renewal.offer(effect, today)
+            case RenewHousehold():
+                # Its own key: the payment the same session opens next has the session's.
+                return await self.renewal.renew(effect, f"{request_key}:renew", today)
             case ShowHouseholdRights(phone=phone):
                 return await self.rights.household_rights(phone, today)
             case ShowMemberStatus(member_no=member_no):
@@ -111,6 +124,8 @@ class EffectRunner:
                 )
             case ShowAgentFigures(agent_id=agent_id):
                 return await self.agents.figures(agent_id, today)
+            case HouseholdsDue(agent_id=agent_id):
+                return await self.renewal.households_due(agent_id, today)
         raise TypeError(f"no service applies {type(effect).__name__}")
 
     async def _check(self, member_no: str, facility_id: int, today: date) -> EligibilityResult:

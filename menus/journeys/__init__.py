@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from functools import cache
 
-from menus.journeys import agent, check, enrol, facility, main, pay, rights
+from menus.journeys import agent, check, enrol, facility, main, pay, renew, rights
 from menus.nodes import Journey, Outcome, Say, checked_nodes
 
 
 def all_journeys() -> list[Journey]:
     """The journeys, every target of every node checked (`JourneyError` otherwise)."""
-    offered = [facility.JOURNEY, enrol.JOURNEY, pay.JOURNEY, rights.JOURNEY, check.JOURNEY]
+    offered = [
+        facility.JOURNEY,
+        enrol.JOURNEY,
+        renew.JOURNEY,
+        pay.JOURNEY,
+        rights.JOURNEY,
+        check.JOURNEY,
+    ]
     # The agent's menu has no entry in the main menu: an agent's phone goes straight to it.
     journeys = [main.build(offered), *offered, agent.JOURNEY]
     checked_nodes(journeys)

@@ -41,6 +41,8 @@ MENU = (
     Option(T("agent_menu_lookup"), "lookup", next="look_no"),
     Option(T("agent_menu_figures"), "figures", next="figures"),
     Option(T("agent_menu_pin"), "pin", next="change_pin"),
+    Option(T("agent_menu_renew"), "renew", next="renew.agent_no"),
+    Option(T("agent_menu_due"), "due", next="renew.due"),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from menus import parsers
@@ -11,7 +12,7 @@ from menus.effects import ShowHouseholdRights
 from menus.journeys.coverage_lines import FREE_CARE_GROUNDS, coverage_lines
 from menus.nodes import Act, Entry, Journey, Say
 from menus.state import SessionState
-from menus.text import T, Text
+from menus.text import Money, T, Text
 
 
 def _known(ctx: MenuContext, state: SessionState) -> bool:
@@ -23,6 +24,15 @@ def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     if not rights["found"]:
         return [T("rights_none")]
     lines = coverage_lines(rights["coverage"])
+    upcoming = rights.get("next")
+    if upcoming and upcoming["start"] and upcoming["end"]:
+        dates = {
+            "start": date.fromisoformat(upcoming["start"]),
+            "end": date.fromisoformat(upcoming["end"]),
+        }
+        lines.append(T("rights_next_paid", dates))
+    elif upcoming:
+        lines.append(T("rights_next_due", {"amount": Money(upcoming["amount_due"])}))
     lines += [_member(m) for m in rights["members"]]
     return lines
 

@@ -5,7 +5,8 @@ Talking protocol, against the real Redis and database of the run.
 
 Step keys: `dial` (a new session; its value is the dial string's extra digits),
 `type` (an answer), `repeat` (the aggregator resends the last hop), `phone` (switch
-phones). Checks: `see` / `not_see` (substrings), `end` (END instead of CON),
+phones), `days` (the gateway's day moves on that many days: a year later, to renew).
+Checks: `see` / `not_see` (substrings), `end` (END instead of CON),
 `same` (the same reply as the step before), `keep` (a regex whose group is saved
 for `{name}` in later steps). `database` counts rows once the story is over.
 `agents` (phone, name, mutual, optional pin) exist before the story starts; an agent's
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import re
 from contextlib import AsyncExitStack
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,14 @@ from tests.conftest import JOURNEYS, Clock
 from tests.payments.test_momo_flow import momo_environ
 from tests.peers.momo import MomoPeer
 from tests.support.agents import new_agent
+from tests.support.gateway import shared
 from tests.support.http_server import serve
-from tests.support.paying import paying_gateway
+from tests.support.paying import Now, paying_gateway
 from tests.support.ussd_phone import Phone
 
 FILES = sorted(JOURNEYS.glob("*.yaml"))
 STORY_KEYS = {"name", "phone", "agents", "today", "steps", "database", "sql", "payments"}
-ACTIONS = {"dial", "type", "repeat", "phone"}  # one a step
+ACTIONS = {"dial", "type", "repeat", "phone", "days"}  # one a step
 CHECKS = {"see", "not_see", "end", "same", "keep"}  # on the reply of a dial, type or repeat
 
 
@@ -58,9 +60,11 @@ def mistakes(story: dict[str, Any]) -> list[str]:
         found += [f"step {number}: unknown key {key!r}" for key in sorted(keys - ACTIONS - CHECKS)]
         actions = sorted(keys & ACTIONS)
         if len(actions) != 1:
-            found.append(f"step {number}: needs one of dial, type, repeat, phone, has {actions}")
-        elif actions == ["phone"] and keys & CHECKS:
-            found.append(f"step {number}: a phone switch gets no reply to check")
+            found.append(
+                f"step {number}: needs one of dial, type, repeat, phone, days, has {actions}"
+            )
+        elif actions in (["phone"], ["days"]) and keys & CHECKS:
+            found.append(f"step {number}: a {actions[0]} step gets no reply to check")
     return found
 
 
@@ -74,14 +78,16 @@ def test_the_runner_refuses_what_it_would_not_read() -> None:
             {"type": "1", "dial": ""},
             {"phone": "+2290197000102", "see": ["Mutuelle"]},
             {"see": ["Mutuelle"]},
+            {"days": 365, "end": True},
         ],
     }
     assert mistakes(story) == [
         "unknown key 'step'",
         "step 1: unknown key 'se'",
-        "step 2: needs one of dial, type, repeat, phone, has ['dial', 'type']",
-        "step 3: a phone switch gets no reply to check",
-        "step 4: needs one of dial, type, repeat, phone, has []",
+        "step 2: needs one of dial, type, repeat, phone, days, has ['dial', 'type']",
+        "step 3: a phone step gets no reply to check",
+        "step 4: needs one of dial, type, repeat, phone, days, has []",
+        "step 5: a days step gets no reply to check",
     ]
 
 
@@ -97,15 +103,19 @@ async def test_journey(
     story: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
     assert mistakes(story) == [], path.name
     async with AsyncExitStack() as stack:
+        now = None
         if story.get("payments") == "momo":
             momo = MomoPeer()
             environ = momo_environ((momo, stack.enter_context(serve(momo.app))))
-            app, client, _ = await stack.enter_async_context(
+            app, client, now = await stack.enter_async_context(
                 paying_gateway(settings, "momo", environ)
             )
+            own_day = shared(app).today  # that gateway's own day, which `days` moves
+            assert isinstance(own_day, Clock)
+            clock = own_day
         else:
             assert "payments" not in story, f"{path.name}: payments can only be momo"
-        await tell(story, path, client, clock, db, app)
+        await tell(story, path, client, clock, db, app, now)
 
 
 async def tell(
@@ -115,8 +125,10 @@ async def tell(
     clock: Clock,
     db: Session,
     app: Starlette,
+    now: Now | None = None,
 ) -> None:
-    """Send the story's steps and check every reply, then the database."""
+    """Send the story's steps and check every reply, then the database. `now`: the
+    paying gateway's time of day, moved with `clock` by `days`."""
     kept: dict[str, str] = {}
     for agent in story.get("agents", []):
         code_name = agent.pop("code", None)
@@ -135,6 +147,11 @@ async def tell(
         where = f"{path.name} step {number} {step}"
         if "phone" in step:
             phone = Phone(client, step["phone"])
+            continue
+        if "days" in step:
+            clock.day += timedelta(days=int(step["days"]))
+            if now is not None:
+                now.at += timedelta(days=int(step["days"]))
             continue
         if "dial" in step:
             reply = await phone.dial(str(step["dial"]).format(**kept))
