@@ -352,7 +352,10 @@ def open_period(
     period = models.CoveragePeriod(
         household_id=household.id,
         product_id=product.id,
-        starts_on=today,
+        # A renewal opened today for later starts then: the year in force stays the
+        # current period (what facilities and the rights screen read: `current_period`)
+        # until this one begins; payments find it all the same (`period_to_pay`).
+        starts_on=max(today, year.starts_on or today) if renewal_of is not None else today,
         persons=len(quote.lines),
         premium_due=quote.household_share,
         amount_paid=0,

@@ -265,11 +265,6 @@ class RenewalService:
             renewal_of=previous,
             carried_in=sum(p.refund_due for p in carried_from),
         )
-        if year.starts_on is not None and year.starts_on > today:
-            # Opened today, for later: the year in force stays the current period (what a
-            # facility and the rights screen read: `current_period`) until this one
-            # begins; payments find it all the same (`period_to_pay`).
-            period.starts_on = year.starts_on
         for payment in carried_from:
             # Carried, not given back: off the refund review list, with where it went.
             payment.refunded_at, payment.refund_note = now, f"carried to CP-{period.id}"

@@ -102,7 +102,7 @@ def renew_in(
         join_group(row, group)
     year = next_year(calendar, current, today)
     priced = quote(session, product, row.category, persons_of(session, row.id, today), year, today)
-    period = open_period(
+    open_period(
         session,
         row,
         product,
@@ -114,10 +114,6 @@ def renew_in(
         request_key=f"import-renew:{row.id}:{current.id}",
         renewal_of=current,
     )
-    if year.starts_on is not None and year.starts_on > today:
-        # Opened today for later: the year in force stays the current one until this
-        # one begins (as a renewal on the short code, `gateway.enrolment.renewal`).
-        period.starts_on = year.starts_on
     return Renewed("renewed", head)
 
 
