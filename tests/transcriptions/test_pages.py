@@ -68,7 +68,8 @@ async def spoken(
     parakou = await enrol_by_voice(app, db, PARAKOU_PHONE, "3", urls(recordings, "p"))
     kandi = await enrol_by_voice(app, db, KANDI_PHONE, "1", urls(recordings, "k"))
     source = RecordingSource(lambda host: host == "127.0.0.1")
-    assert await RecordingFetcher(shared(app).sessions, source, Now(hour=10)).work() == 6
+    fetch_time = Now().after(shared(app).now, minutes=1)
+    assert await RecordingFetcher(shared(app).sessions, source, fetch_time).work() == 6
     await source.aclose()
     ids: dict[str, list[int]] = {}
     for name, walked in (("parakou", parakou), ("kandi", kandi)):
@@ -203,7 +204,8 @@ async def test_the_last_name_typed_sends_the_sms_and_releases_the_register_copy(
     assert spoken.parakou.member_no in message.text
     at = AtSmsPeer()
     with serve(at.app) as base_url:
-        async with dispatcher_for((at, base_url), shared(app).sessions, Now(hour=10)) as sender:
+        send_time = Now().after(shared(app).now, minutes=1)
+        async with dispatcher_for((at, base_url), shared(app).sessions, send_time) as sender:
             await drain(sender)
     (sent,) = at.sent_to(PARAKOU_PHONE)
     assert spoken.parakou.member_no in sent.text
