@@ -976,6 +976,7 @@ def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
         # `alafia serve` refuses to start without its callbacks' secrets (unused here).
         "USSD_CALLBACK_TOKEN": os.environ.get("USSD_CALLBACK_TOKEN") or secrets.token_urlsafe(24),
         "AT_CALLBACK_TOKEN": os.environ.get("AT_CALLBACK_TOKEN") or secrets.token_urlsafe(24),
+        "FHIR_CANONICAL_BASE": os.environ.get("FHIR_CANONICAL_BASE") or "https://fhir.example.org",
     }
     env.pop("PAYMENT_PROVIDER", None)  # no sandbox provider mounted: only eligibility here
     return env

@@ -125,6 +125,7 @@ def test_serve_and_worker_refuse_today(
     monkeypatch.setenv("USSD_CALLBACK_TOKEN", "ussd-Hk3v9Qz0pLm2Xr7w")
     monkeypatch.setenv("AT_CALLBACK_TOKEN", "at-Yb6Tn1Wq8Jd4Ks0e")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("FHIR_CANONICAL_BASE", "https://fhir.example.org")
     monkeypatch.delenv("PAYMENT_PROVIDER", raising=False)
     monkeypatch.delenv("CALLBACK_ALLOW_NETWORKS", raising=False)
     monkeypatch.setenv("ALAFIA_DATA_DIR", str(tmp_path))

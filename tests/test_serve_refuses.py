@@ -24,9 +24,10 @@ PRODUCTION = {
     "USSD_CALLBACK_TOKEN": USSD_TOKEN,
     "AT_CALLBACK_TOKEN": AT_TOKEN,
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "PUBLIC_BASE_URL": "https://alafia.mutuelles-borgou.bj",
 }
 # Every variable these checks read: a test's environment starts without any of them.
-CHECKED = (*PRODUCTION, "PAYMENT_PROVIDER", "CALLBACK_ALLOW_NETWORKS")
+CHECKED = (*PRODUCTION, "PAYMENT_PROVIDER", "CALLBACK_ALLOW_NETWORKS", "FHIR_CANONICAL_BASE")
 
 
 def named(problems: list[str]) -> list[str]:
@@ -40,9 +41,23 @@ def test_a_newcomers_serve_names_every_missing_setting_at_once() -> None:
     assert named(serve_problems(newcomer)) == [
         "USSD_CALLBACK_TOKEN",
         "AT_CALLBACK_TOKEN",
+        "FHIR_CANONICAL_BASE",
         "REDIS_URL",
         "PAYMENT_PROVIDER",
     ]
+
+
+def test_serve_refuses_fhir_urls_named_under_a_loopback_address() -> None:
+    # The FHIR extension URLs are names kept by facilities' software: never 127.0.0.1.
+    local = {k: v for k, v in PRODUCTION.items() if k != "PUBLIC_BASE_URL"}
+    for public in ({}, {"PUBLIC_BASE_URL": "http://localhost:8000"}):
+        assert named(serve_problems(Settings.from_env({**local, **public}))) == [
+            "FHIR_CANONICAL_BASE"
+        ]
+    # Either one set to a real address will do.
+    network = {"FHIR_CANONICAL_BASE": "https://fhir.mutuelles.bj"}
+    assert serve_problems(Settings.from_env({**local, **network})) == []
+    assert serve_problems(Settings.from_env(PRODUCTION)) == []
 
 
 def test_with_the_secrets_and_a_redis_server_serve_may_start() -> None:

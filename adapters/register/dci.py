@@ -223,14 +223,20 @@ class DciRegister(HttpAdapter):
         # example answer has) does not hide a usable answer.
         answer = await self._exchange(ENROLLED_PATH, "search", message, queued_is_fine=True)
         reply = _message_of(answer, "enrolled_response", "enrolled answer")
-        answers = []
-        for item in _items(reply, "enrolled_response", "enrolled answer"):
-            _check_status(item, "enrolled check")
-            enrolled = get_str(item, "enrolled_status", "enrolled answer")
-            if enrolled not in ("yes", "no"):
-                raise RegisterMalformedAnswer(f"enrolled answer: enrolled_status {enrolled!r}")
-            answers.append(enrolled)
-        if "yes" in answers:
+        # An item names no member: we asked one question about one member and programme, so
+        # only a single item is that answer. Several would let a loose registry's "yes" for
+        # someone else mark this member covered.
+        items = _items(reply, "enrolled_response", "enrolled answer")
+        if len(items) != 1:
+            raise RegisterMalformedAnswer(
+                f"enrolled answer: {len(items)} items for one member's question, expected 1"
+            )
+        [item] = items
+        _check_status(item, "enrolled check")
+        enrolled = get_str(item, "enrolled_status", "enrolled answer")
+        if enrolled not in ("yes", "no"):
+            raise RegisterMalformedAnswer(f"enrolled answer: enrolled_status {enrolled!r}")
+        if enrolled == "yes":
             return RegisterEligibility(member_no, on, Eligibility.COVERED)
         # "no" covers both a stranger and a member whose rights are closed: tell them apart.
         if await self._search(self._settings.id_types.member_no, member_no) is None:

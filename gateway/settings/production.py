@@ -3,12 +3,16 @@ is closed by default, and refuses to start open.
 
 An empty environment is a working configuration for `alafia demo` and the tests (embedded
 Redis, console SMS, no token asked). `alafia serve` faces the network, so it insists on the
-secrets Africa's Talking's callbacks carry, a Redis server shared by every process, and a
-real payment provider or none; `alafia worker` on the last two (it serves no callback).
+secrets Africa's Talking's callbacks carry, FHIR URLs named under a real address, a Redis
+server shared by every process, and a real payment provider or none; `alafia worker` on the
+last two (it serves no callback).
 Every problem is named at once, like every `ConfigError`, and no secret is repeated.
 """
 
 from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
 
 from gateway.settings import SANDBOX, Settings
 from gateway.settings.environment import MIN_TOKEN_LENGTH
@@ -63,4 +67,32 @@ def serve_problems(settings: Settings) -> list[str]:
             "Africa's Talking's networks in CALLBACK_ALLOW_NETWORKS instead",
         )
     )
-    return [problem for problem in (ussd, at) if problem is not None] + worker_problems(settings)
+    problems = [problem for problem in (ussd, at) if problem is not None]
+    return problems + _fhir_problems(settings) + worker_problems(settings)
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _fhir_problems(settings: Settings) -> list[str]:
+    """The FHIR extension URLs and identifier systems are names facilities' software keeps:
+    built on the default PUBLIC_BASE_URL (127.0.0.1) they would name nothing, and setting it
+    later would rename every one of them."""
+    if settings.register.fhir_canonical_base is not None:
+        return []
+    if not _loopback(settings.payments.public_base_url):
+        return []
+    return [
+        "FHIR_CANONICAL_BASE is not set and PUBLIC_BASE_URL is "
+        f"{settings.payments.public_base_url}: every FHIR extension URL and identifier system "
+        "would be named under a loopback address; set PUBLIC_BASE_URL to the gateway's public "
+        "URL or FHIR_CANONICAL_BASE to the network's base (e.g. https://fhir.mutuelles.bj), "
+        "once, for good"
+    ]

@@ -35,6 +35,7 @@ def serve_environ(**servers: str) -> dict[str, str]:
         **servers,
         "USSD_CALLBACK_TOKEN": TOKEN,
         "AT_CALLBACK_TOKEN": "faults-at-callback-token",
+        "FHIR_CANONICAL_BASE": "https://fhir.example.org",
         "REDIS_TIMEOUT": "1",
     }
 

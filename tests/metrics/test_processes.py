@@ -104,6 +104,7 @@ def server(
         "ALAFIA_DATA_DIR": str(tmp_path / "data"),
         "METRICS_TOKEN": TOKEN,
         "USSD_CALLBACK_TOKEN": USSD_TOKEN,
+        "FHIR_CANONICAL_BASE": "https://fhir.example.org",
         "AT_CALLBACK_TOKEN": "at-token-for-the-metrics-tests",
         "TMPDIR": str(temporary),
     }

@@ -385,6 +385,29 @@ async def test_an_enrolled_answer_counts_by_its_items_not_its_header(
         await register.check_eligibility(HEAD.member_no, TODAY)
 
 
+async def test_an_enrolled_answer_of_several_items_is_not_read_as_this_member(
+    register: DciRegister, peer: DciPeer
+):
+    # Items name no member: a "yes" beside a "no" may be someone else's, so it covers nobody.
+    def item(enrolled: str) -> dict[str, Any]:
+        return {
+            "reference_id": "r",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "status": "succ",
+            "enrolled_status": enrolled,
+        }
+
+    message = {"transaction_id": "t", "correlation_id": "c"}
+    loose = {
+        "header": HEADER,
+        "message": {**message, "enrolled_response": [item("no"), item("yes")]},
+    }
+    peer.fail_next(200, path=ENROLLED, body=loose)
+
+    with pytest.raises(RegisterMalformedAnswer, match="2 items"):
+        await register.check_eligibility("2026999999", TODAY)
+
+
 async def test_eligibility_of_a_member_whose_rights_closed(register: DciRegister):
     await register.push(event(EventKind.COVERAGE_LAPSED, coverage=coverage(CoverageStatus.LAPSED)))
 

@@ -13,7 +13,8 @@
 # second run reuses the venv and the database (marker table) and starts in ~15 s; an
 # assembly cut short resumes where it stopped (the venv as a whole, the migrations).
 # On success the last line printed is the backend's base URL, also written to
-# $ALAFIA_OPENIMIS_HOME/server.url with the seeded settings in seed.json.
+# $ALAFIA_OPENIMIS_HOME/server.url with the seeded settings in seed.json. Exit status:
+# 0 served (or built), 3 a prerequisite is missing, anything else a failure (its log on stderr).
 set -euo pipefail
 
 TAG=24.04
@@ -33,6 +34,14 @@ export PGHOST PGPORT PGUSER
 
 log() { printf '[openimis %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+
+# Exit 3: a tool this needs is missing here (CI reports the suite skipped, not failed).
+for tool in git tar psql curl flock "$PYTHON"; do
+  if ! command -v "$tool" >/dev/null; then
+    log "missing prerequisite: $tool"
+    exit 3
+  fi
+done
 
 mkdir -p "$HOME_DIR"
 exec 9>"$HOME_DIR/.lock"
@@ -54,11 +63,17 @@ fi
 checkout() { # owner/name ref dest
   local repo=$1 ref=$2 dest=$3 mirror="$SOURCES/${1/\//+}/repo"
   [[ -d "$dest" ]] && return 0
-  mkdir -p "$dest.part"
+  # What a run cut short (the CI time box) left half-written: start it again.
+  rm -rf "$dest.part"
   if [[ -d "$mirror" ]]; then
+    mkdir -p "$dest.part"
     git --git-dir "$mirror" archive "$ref" | tar -x -C "$dest.part"
   elif [[ -d "$SOURCES/${repo#*/}/.git" ]]; then
+    mkdir -p "$dest.part"
     git -C "$SOURCES/${repo#*/}" archive "$ref" | tar -x -C "$dest.part"
+  elif [[ "$ref" == HEAD ]]; then
+    # "--branch HEAD" names no branch on GitHub: HEAD is the default branch's tip.
+    git clone -q --depth 1 "https://github.com/$repo" "$dest.part"
   else
     git clone -q --depth 1 --branch "$ref" "https://github.com/$repo" "$dest.part"
   fi
@@ -100,13 +115,35 @@ export ASYNC=False
 manage() { (cd "$HOME_DIR/src/be/openIMIS" && "$VENV/bin/python" manage.py "$@"); }
 
 # --- database ----------------------------------------------------------------
-complete=$(psql -X -tA -d "$DB" -c "select marker from alafia_assembly" 2>/dev/null || true)
+# A failed connection is a failure, not "rebuild": only a database that is missing, or that
+# carries our marker table (so this script made it), is ever dropped and built again.
+exists=$(psql -X -tA -v ON_ERROR_STOP=1 -d postgres -v db="$DB" \
+  <<<"select count(*) from pg_database where datname = :'db'") || {
+  log "cannot reach PostgreSQL at $PGHOST:$PGPORT as $PGUSER"
+  exit 1
+}
+complete=""
+if [[ "$exists" == 1 ]]; then
+  ours=$(psql_db -tA -c "select to_regclass('public.alafia_assembly') is not null") || {
+    log "cannot connect to database $DB"
+    exit 1
+  }
+  if [[ "$ours" != t ]]; then
+    log "database $DB exists but was not made by this script (no alafia_assembly table):" \
+      "left untouched; set ALAFIA_OPENIMIS_DB to another name or drop it yourself"
+    exit 1
+  fi
+  complete=$(psql_db -tA -c "select marker from alafia_assembly") || exit 1
+fi
 if [[ "$complete" != "$MARKER" ]]; then
   started=$SECONDS
   if [[ "$complete" != "$MARKER: SQL loaded" ]]; then
     log "loading openIMIS $TAG schema and demo data into database $DB"
-    psql -X -q -d postgres -c "drop database if exists $DB with (force)"
-    psql -X -q -d postgres -c "create database $DB"
+    psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "drop database if exists $DB with (force)"
+    psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "create database $DB"
+    # Marked ours from the start, so that a load cut short is rebuilt, not refused.
+    psql_db -c "create table alafia_assembly (marker text not null);
+                insert into alafia_assembly values ('$MARKER: loading')"
     sql="$HOME_DIR/src/db/database scripts"
     # The official image's order: dump, aux functions, views, functions, procedures, the
     # JSON-schema validation functions (as plain SQL rather than the compiled
@@ -118,8 +155,7 @@ if [[ "$complete" != "$MARKER" ]]; then
       "$HOME_DIR/src/json-schema/postgres-json-schema--0.1.1.sql" | psql_db >/dev/null
     psql_db -f "$sql/demo_db.sql" >/dev/null
     # An assembly cut short from here on (a CI time box) resumes at the migrations.
-    psql_db -c "create table alafia_assembly (marker text not null);
-                insert into alafia_assembly values ('$MARKER: SQL loaded')"
+    psql_db -c "update alafia_assembly set marker = '$MARKER: SQL loaded'"
     log "SQL loaded in $((SECONDS - started)) s"
   fi
   log "migrating (2 to 13 min, as busy as the machine is)"

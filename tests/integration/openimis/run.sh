@@ -7,6 +7,8 @@
 #   tests/integration/openimis/run.sh -k renewal # extra arguments go to pytest
 #
 # ALAFIA_OPENIMIS_URL (and ALAFIA_OPENIMIS_SEED) point it at a backend of your own instead.
+# A plain `python -m pytest` skips this suite: it runs only through this script (which sets
+# ALAFIA_REQUIRE_OPENIMIS=1) or with ALAFIA_OPENIMIS_URL set.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 if [ -z "${ALAFIA_OPENIMIS_URL:-}" ]; then
