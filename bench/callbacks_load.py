@@ -877,6 +877,8 @@ def environment(
         "MOMO_TARGET_ENVIRONMENT": "mtnbenin",
         "MOMO_CURRENCY": CURRENCY,
         "PUBLIC_BASE_URL": f"http://{HOST}:{ports['gateway']}",
+        # `serve` refuses a loopback canonical FHIR base: the bench names one of its own.
+        "FHIR_CANONICAL_BASE": os.environ.get("FHIR_CANONICAL_BASE", "https://bench.invalid/fhir"),
         "STATUS_PEER_AMOUNT": str(AMOUNT),
         "STATUS_PEER_CURRENCY": CURRENCY,
     }

@@ -402,6 +402,9 @@ def run(args: argparse.Namespace, workdir: Path, procs: dict[str, Any]) -> dict[
         "DATABASE_URL": args.database_url,
         "REDIS_URL": args.redis_url,
         "LOG_LEVEL": "WARNING",
+        # `serve` refuses a loopback canonical FHIR base (its extensions' URLs): a bench
+        # names one of its own unless the caller does.
+        "FHIR_CANONICAL_BASE": os.environ.get("FHIR_CANONICAL_BASE", "https://bench.invalid/fhir"),
     }
     ensure_database(args.database_url)
     with (workdir / "setup.log").open("w") as log:
