@@ -151,6 +151,18 @@ class RightsService:
                 return StatusResult(found=False, member_no=member_no, initial="", coverage=None)
             period = await current_period(session, member.household_id, today)
             grounds = await grounds_of(session, period, [member.id])
+            # A member who left (or died), or was not priced in this year, is not covered
+            # by it; a year opened before cover lines existed still covers its members.
+            if member.left_on is not None and member.left_on <= today:
+                period = None
+            elif period is not None and member.id not in grounds:
+                has_lines = await session.scalar(
+                    select(models.CoverLine.id)
+                    .where(models.CoverLine.period_id == period.id)
+                    .limit(1)
+                )
+                if has_lines is not None:
+                    period = None
             return StatusResult(
                 found=True,
                 member_no=member_no,

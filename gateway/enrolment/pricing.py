@@ -229,16 +229,33 @@ def rules_from(
 
 
 def rules_of(
-    session: Session, product: models.Product, household_category: str | None
+    session: Session,
+    product: models.Product,
+    household_category: str | None,
+    on: date | None = None,
 ) -> PriceRules:
     """The product's rules, with the subsidy that applies to this household: the one
-    for its category before a product-wide one."""
-    subsidies = session.execute(
-        select(models.Subsidy).where(
-            models.Subsidy.product_id == product.id,
-            or_(models.Subsidy.category.is_(None), models.Subsidy.category == household_category),
+    for its category before a product-wide one. A payer group's subsidy applies only to
+    a cover year starting `on` a day inside one of its contracts on this product:
+    without one the household is priced as an ordinary household."""
+    query = select(models.Subsidy).where(
+        models.Subsidy.product_id == product.id,
+        or_(models.Subsidy.category.is_(None), models.Subsidy.category == household_category),
+    )
+    if on is not None:
+        contract = models.GroupContract
+        uncontracted = select(models.PayerGroup.sponsor_id).where(
+            ~select(contract.id)
+            .where(
+                contract.group_id == models.PayerGroup.id,
+                contract.product_id == product.id,
+                contract.starts_on <= on,
+                contract.ends_on >= on,
+            )
+            .exists()
         )
-    ).scalars()
+        query = query.where(models.Subsidy.sponsor_id.not_in(uncontracted))
+    subsidies = session.execute(query).scalars()
     chosen = min(subsidies, key=lambda s: (s.category is None, s.id), default=None)
     code = (product.free_care or {}).get("sponsor")
     sponsor_ids = {}
@@ -278,7 +295,8 @@ def quote(
 ) -> Quote:
     """What `persons` pay for `year` on `product`, line by line (sync session; async
     callers use `run_sync`)."""
-    rules = rules_of(session, product, household_category)
+    # The cover start decides the group contract, as in `alafia renew` (bulk_renewal).
+    rules = rules_of(session, product, household_category, year.starts_on or today)
     return price(rules, persons, pricing_day(year, today), year.share)
 
 

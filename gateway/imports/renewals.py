@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from adapters.register import EventKind
 from db import models
+from db.engine import hold_decision_lock
 from db.values import ExemptionGround, ExemptionSource
 from gateway.enrolment.exemptions import record_exemption
 from gateway.enrolment.pricing import open_period, persons_of, quote
@@ -59,6 +60,16 @@ def household_named(
     assert row is not None
     if row.mutual_id != mutual_id:
         return Renewed("refused", "", "a household of another mutual")
+    left = session.scalars(
+        select(models.Member.member_no).where(
+            models.Member.member_no.in_(numbers), models.Member.left_on.is_not(None)
+        )
+    ).all()
+    if left:
+        # Else the person would come back as a new member with a new number.
+        return Renewed(
+            "refused", "", f"members who left the household: {', '.join(map(str, left))}"
+        )
     return row
 
 
@@ -71,6 +82,10 @@ def renew_in(
     actor: str,
 ) -> Renewed:
     today = now.date()
+    # The lock USSD and agent renewals take (RenewalService.renew_in): one decision at a
+    # time per household, so a renewal by phone meanwhile is seen here ("earlier") rather
+    # than colliding on the one-renewal index and rolling the whole batch back.
+    hold_decision_lock(session, f"household:{row.id}")
     head = _head_no(session, row.id)
     current = session.scalar(
         select(models.CoveragePeriod)
@@ -102,7 +117,8 @@ def renew_in(
         join_group(row, group)
     year = next_year(calendar, current, today)
     priced = quote(session, product, row.category, persons_of(session, row.id, today), year, today)
-    open_period(
+    carried_from = _carriable(session, row.id, priced.household_share)
+    period = open_period(
         session,
         row,
         product,
@@ -113,8 +129,34 @@ def renew_in(
         channel=Channel.IMPORT,
         request_key=f"import-renew:{row.id}:{current.id}",
         renewal_of=current,
+        carried_in=sum(p.refund_due for p in carried_from),
     )
+    for payment in carried_from:
+        # Carried, not given back: off the refund review list, with where it went.
+        payment.refunded_at, payment.refund_note = now, f"carried to CP-{period.id}"
     return Renewed("renewed", head)
+
+
+def _carriable(session: Session, household_id: int, share: int) -> list[models.Payment]:
+    """What the household overpaid and nobody has given back, payment by payment, as far
+    as it fits in next year's share (the rule of `gateway.enrolment.renewal`): the rest
+    stays on the refund review list."""
+    held = session.scalars(
+        select(models.Payment)
+        .where(
+            models.Payment.household_id == household_id,
+            models.Payment.refund_due > 0,
+            models.Payment.refunded_at.is_(None),
+        )
+        .order_by(models.Payment.settled_at, models.Payment.reference)
+    )
+    carried: list[models.Payment] = []
+    room = share
+    for payment in held:
+        if payment.refund_due <= room:
+            carried.append(payment)
+            room -= payment.refund_due
+    return carried
 
 
 def _add_members(

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from adapters.register import CentralRegister, Eligibility
 from db import models
@@ -64,9 +65,10 @@ class Answer:
 def _local_read() -> Any:  # a Select of typed columns
     """A member, its household's latest period opened on or before the day, the
     member's ground in it, the product's co-payment and the household's mutual: one
-    statement, built once."""
+    statement, built once. `left_on` and `has_lines` say whether the member is still
+    in that year: a member who left (or died) or was not priced in it is not covered."""
     member, period, product = models.Member, models.CoveragePeriod, models.Product
-    line = models.CoverLine
+    line, any_line = models.CoverLine, aliased(models.CoverLine)
     household, mutual = models.Household, models.SchemeUnit
     latest = (
         select(period.id)
@@ -76,6 +78,9 @@ def _local_read() -> Any:  # a Select of typed columns
         .correlate(member)
         .scalar_subquery()
     )
+    has_lines = (
+        select(any_line.id).where(any_line.period_id == period.id).correlate(period).exists()
+    ).label("has_lines")
     return (
         select(
             member.first_names,
@@ -94,6 +99,9 @@ def _local_read() -> Any:  # a Select of typed columns
             period.threshold_percent,
             period.carried_in,
             line.ground,
+            line.id.label("line_id"),
+            member.left_on,
+            has_lines,
             mutual.code.label("mutual_code"),
             mutual.name.label("mutual_name"),
         )
@@ -177,7 +185,10 @@ class EligibilityService:
             "mutual_code": row.mutual_code,
             "mutual_name": row.mutual_name,
         }
-        if found is None:
+        left_on = _day(row.left_on)
+        gone = left_on is not None and left_on <= on
+        if found is None or gone or (row.has_lines and row.line_id is None):
+            # No year, or a year this member is not in (left, died, not priced in it).
             return Answer(
                 CheckOutcome.NOT_COVERED,
                 member_no,
