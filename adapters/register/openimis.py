@@ -48,6 +48,7 @@ from adapters.register.events import (
     EventKind,
     HouseholdRecord,
     MemberRecord,
+    PaymentRecord,
     RegisterEvent,
 )
 from adapters.register.tokens import AccessToken, TokenCache, send_authorized
@@ -269,6 +270,19 @@ class OpenImisRegister(HttpAdapter):
             enforce = last and coverage.status in _PAID
             await self._mutate(gql.create_premium(policy_id, payment, enforce=enforce))
             ids[premium_key(payment.reference)] = payment.reference
+        if not coverage.payments and coverage.status in _PAID:
+            # Nothing for the household to pay (free care, a sponsor, the amount carried from
+            # the year before): openIMIS activates a policy only on a premium, so the year
+            # goes as one funding premium (pay type F), forced (contribution/services.py).
+            funding = PaymentRecord(
+                reference=coverage.reference,
+                amount=coverage.premium_due,
+                paid_on=min(coverage.start, coverage.enrolled_on),
+                provider="funding",
+            )
+            if premium_key(funding.reference) not in ids:
+                await self._mutate(gql.create_premium(policy_id, funding, enforce=True))
+                ids[premium_key(funding.reference)] = funding.reference
         if coverage.status in _ENDED and suspended_key(coverage.reference) not in ids:
             contract = json_object(await self._call("GET", f"Contract/{policy_id}/"))
             if fhir.contract_status(contract) in fhir.IN_FORCE:

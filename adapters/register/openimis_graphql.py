@@ -62,7 +62,7 @@ query AlafiaPolicies($chfId: String!) {
 }"""
 
 # openIMIS pay types (contribution: B bank, C cash, M mobile phone, F funding).
-_PAY_TYPES = {"cash": "C", "bank": "B"}
+_PAY_TYPES = {"cash": "C", "bank": "B", "funding": "F"}
 
 
 class PolicyStatus(IntEnum):

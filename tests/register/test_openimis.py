@@ -570,6 +570,30 @@ async def test_a_run_still_received_waits(register: OpenImisRegister, peer: Open
     assert policy.premiums == []
 
 
+async def test_a_year_with_nothing_to_pay_is_activated_by_a_funding_premium(
+    register: OpenImisRegister, peer: OpenImisPeer
+):
+    """Free care, a sponsor paying it all, or the amount carried from the year before: no
+    payment reaches openIMIS, which activates a policy only on a premium."""
+    period = replace(
+        coverage(CoverageStatus.ACTIVE, start=TODAY, end=TODAY + dt.timedelta(days=364)),
+        enrolled_on=TODAY,
+        premium_due=0,
+    )
+    done = await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=period))
+    again = await register.push(
+        event(EventKind.COVERAGE_ACTIVATED, coverage=period, known_ids=done.register_ids)
+    )
+
+    [policy] = peer.policies.values()
+    assert [(p["receipt"], p["amount"], p["pay_type"]) for p in policy.premiums] == [
+        ("CP-2026-0042", 0, "F")
+    ]
+    answer = await register.check_eligibility(HEAD.member_no, TODAY)
+    assert answer.status is Eligibility.COVERED
+    assert again.register_ids == done.register_ids
+
+
 # -- eligibility -------------------------------------------------------------------------
 
 
