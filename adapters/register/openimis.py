@@ -26,6 +26,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -47,6 +48,7 @@ from adapters.register.events import (
     EventKind,
     HouseholdRecord,
     MemberRecord,
+    PaymentRecord,
     RegisterEvent,
 )
 from adapters.register.tokens import AccessToken, TokenCache, send_authorized
@@ -63,6 +65,7 @@ _COVERAGE_KINDS = frozenset(
 # Cover years our scheme counts as paid: their last payment may activate the openIMIS policy
 # even when part of the money (a sponsor's) never passes through openIMIS.
 _PAID = frozenset({CoverageStatus.WAITING, CoverageStatus.ACTIVE, CoverageStatus.GRACE})
+_IN_FORCE = frozenset({gql.PolicyStatus.IDLE, gql.PolicyStatus.ACTIVE})
 _ENDED = frozenset({CoverageStatus.LAPSED, CoverageStatus.CANCELLED})
 _EXISTS = re.compile(r"Exists patient with following chfid")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -267,6 +270,19 @@ class OpenImisRegister(HttpAdapter):
             enforce = last and coverage.status in _PAID
             await self._mutate(gql.create_premium(policy_id, payment, enforce=enforce))
             ids[premium_key(payment.reference)] = payment.reference
+        if not coverage.payments and coverage.status in _PAID:
+            # Nothing for the household to pay (free care, a sponsor, the amount carried from
+            # the year before): openIMIS activates a policy only on a premium, so the year
+            # goes as one funding premium (pay type F), forced (contribution/services.py).
+            funding = PaymentRecord(
+                reference=coverage.reference,
+                amount=coverage.premium_due,
+                paid_on=min(coverage.start, coverage.enrolled_on),
+                provider="funding",
+            )
+            if premium_key(funding.reference) not in ids:
+                await self._mutate(gql.create_premium(policy_id, funding, enforce=True))
+                ids[premium_key(funding.reference)] = funding.reference
         if coverage.status in _ENDED and suspended_key(coverage.reference) not in ids:
             contract = json_object(await self._call("GET", f"Contract/{policy_id}/"))
             if fhir.contract_status(contract) in fhir.IN_FORCE:
@@ -280,11 +296,36 @@ class OpenImisRegister(HttpAdapter):
         openIMIS cannot search contracts by identifier, and refuses a second policy only when
         the first one's enrolment date falls inside the new one's dates
         (``contractSerializer.py``), so its own list of the head's policies is asked first."""
-        found = gql.policies(await self._graphql(gql.policies_by_insuree(household.head.member_no)))
-        same = [p for p in found if p.ends_on == coverage.end]
+        asked = await self._call(
+            "POST", self._graphql_url, json=gql.policies_by_insuree(household.head.member_no)
+        )
+        found = gql.policies(_graphql_body(asked))
+        product = self._settings.products.get(coverage.product_code, coverage.product_code)
+        same = [
+            p
+            for p in found
+            # This year's policy, from an earlier try: the same product, still in force,
+            # enrolled by this year's enrolment day (earlier when paid ahead, see below) and
+            # reaching into this year. Not matched on its end, which moves with the day of
+            # the push while the year is unpaid; the years before ended before this one starts.
+            if (_UUID.match(product) or p.product_code == product)
+            and p.status in _IN_FORCE
+            and p.enrolled_on is not None
+            and p.enrolled_on <= coverage.enrolled_on
+            and p.ends_on is not None
+            and p.ends_on >= coverage.start
+        ]
         if same:
             return same[0].uuid
-        response = await self._call("POST", "Contract/", json=fhir.contract(coverage, parties))
+        # openIMIS refuses an enrolment date after its own today
+        # (``policy.enroll_date_in_the_future``): a renewal paid before its year starts is
+        # enrolled on the day of its first payment (or openIMIS's today, if earlier).
+        days = [coverage.enrolled_on, *(p.paid_on for p in coverage.payments[:1])]
+        server_day = _server_day(asked)
+        if server_day is not None:
+            days.append(server_day)
+        body = fhir.contract(coverage, parties, enrolled_on=min(days))
+        response = await self._call("POST", "Contract/", json=body)
         return fhir.uuid_of(json_object(response))
 
     async def _product_id(self, product_code: str) -> str:
@@ -310,34 +351,35 @@ class OpenImisRegister(HttpAdapter):
         if await self._applied(mutation_id):
             return
         await self._graphql(request)
-        if not await self._applied(mutation_id, after_sending=True):
-            raise RegisterMalformedAnswer(f"openIMIS logged nothing for {mutation_id}")
+        await self._applied(mutation_id, after_sending=True)
 
     async def _applied(self, mutation_id: str, *, after_sending: bool = False) -> bool:
-        """Whether openIMIS's mutation log says it was applied; False when it was never tried
-        (or, before sending, failed for a passing reason); a failure raised as such."""
+        """Whether openIMIS's mutation log says it was applied. Before sending, only a
+        success means done and a newest entry still received means wait: an earlier
+        refusal is sent again (its cause may be fixed; openIMIS's unique receipt still
+        guards against paying twice). After sending, the newest entry is the answer."""
         logged = gql.outcomes(await self._graphql(gql.mutation_log(mutation_id)))
-        if any(o.status is gql.MutationStatus.SUCCESS for o in logged):
+        if not after_sending and any(o.status is gql.MutationStatus.SUCCESS for o in logged):
             return True
-        if any(o.status is gql.MutationStatus.RECEIVED for o in logged):
+        if not logged:
+            if after_sending:
+                raise RegisterMalformedAnswer(f"openIMIS logged nothing for {mutation_id}")
+            return False
+        newest = logged[-1]
+        if newest.status is gql.MutationStatus.SUCCESS:
+            return True
+        if newest.status is gql.MutationStatus.RECEIVED:
             # A production openIMIS applies mutations later, through its task queue.
             raise RegisterUnavailable(f"openIMIS has not applied {mutation_id} yet")
-        if not logged:
+        if not after_sending:
             return False
-        error = logged[-1].error or "no reason given"
+        error = newest.error or "no reason given"
         if fhir.is_transient(error):
-            if not after_sending:
-                return False
             raise RegisterUnavailable(f"openIMIS could not apply {mutation_id}: {error}"[:300])
         raise RegisterRejected(f"openIMIS refused {mutation_id}: {error}"[:300])
 
     async def _graphql(self, request: dict[str, Any]) -> dict[str, Any]:
-        response = await self._call("POST", self._graphql_url, json=request)
-        body = json_object(response)
-        problem = gql.errors_of(body)
-        if problem is not None:
-            raise RegisterMalformedAnswer(f"openIMIS GraphQL: {problem}")
-        return body
+        return _graphql_body(await self._call("POST", self._graphql_url, json=request))
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -416,3 +458,19 @@ __all__ = [
     "settings_problems",
     "suspended_key",
 ]
+
+
+def _graphql_body(response: httpx.Response) -> dict[str, Any]:
+    body = json_object(response)
+    problem = gql.errors_of(body)
+    if problem is not None:
+        raise RegisterMalformedAnswer(f"openIMIS GraphQL: {problem}")
+    return body
+
+
+def _server_day(response: httpx.Response) -> dt.date | None:
+    """openIMIS's today, from the HTTP ``Date`` of its answer (None when absent)."""
+    try:
+        return parsedate_to_datetime(response.headers["date"]).date()
+    except (KeyError, TypeError, ValueError):
+        return None

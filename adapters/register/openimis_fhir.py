@@ -25,6 +25,7 @@ tested for real at 1.7.0, release 24.04; the file each rule comes from is named)
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -181,14 +182,21 @@ class ContractParties:
     insuree_ids: Sequence[str]  # the members the cover year covers
 
 
-def contract(coverage: CoverageRecord, parties: ContractParties) -> dict[str, Any]:
+def contract(
+    coverage: CoverageRecord, parties: ContractParties, *, enrolled_on: dt.date | None = None
+) -> dict[str, Any]:
     """A new policy, offered and idle: openIMIS activates it itself once the premiums
     (sent apart, see ``openimis_graphql``) cover its value. A renewal is a new Contract too:
     openIMIS reads no other legal state safely."""
     asset = {
         "typeReference": [{"reference": f"Patient/{uuid}"} for uuid in parties.insuree_ids],
         # period.start is openIMIS's enrolment date; usePeriod.start its effective date.
-        "period": [{"start": coverage.enrolled_on.isoformat(), "end": coverage.end.isoformat()}],
+        "period": [
+            {
+                "start": (enrolled_on or coverage.enrolled_on).isoformat(),
+                "end": coverage.end.isoformat(),
+            }
+        ],
         "usePeriod": [{"start": coverage.start.isoformat(), "end": coverage.end.isoformat()}],
         "valuedItem": [
             {

@@ -49,18 +49,20 @@ mutation AlafiaSuspend($input: SuspendPoliciesMutationInput!) {
 
 MUTATION_LOG = """
 query AlafiaMutationLog($id: String!) {
-  mutationLogs(clientMutationId: $id) { edges { node { status error } } }
+  mutationLogs(clientMutationId: $id, orderBy: ["requestDateTime"]) {
+    edges { node { status error } }
+  }
 }"""
 
 POLICIES_BY_INSUREE = """
 query AlafiaPolicies($chfId: String!) {
   policiesByInsuree(chfId: $chfId) {
-    edges { node { policyUuid productCode status effectiveDate expiryDate } }
+    edges { node { policyUuid productCode status enrollDate effectiveDate expiryDate } }
   }
 }"""
 
 # openIMIS pay types (contribution: B bank, C cash, M mobile phone, F funding).
-_PAY_TYPES = {"cash": "C", "bank": "B"}
+_PAY_TYPES = {"cash": "C", "bank": "B", "funding": "F"}
 
 
 class PolicyStatus(IntEnum):
@@ -136,6 +138,8 @@ class Policy:
     status: int
     starts_on: dt.date | None  # effective date: cover starts, once paid
     ends_on: dt.date | None
+    enrolled_on: dt.date | None = None  # enrolment date: the Contract's period.start
+    product_code: str | None = None
 
     def covers(self, day: dt.date) -> bool:
         return (
@@ -162,6 +166,8 @@ def policies(body: Mapping[str, Any]) -> list[Policy]:
                 status=status,
                 starts_on=_date(node.get("effectiveDate")),
                 ends_on=_date(node.get("expiryDate")),
+                enrolled_on=_date(node.get("enrollDate")),
+                product_code=_str_or_none(node.get("productCode")),
             )
         )
     return result
@@ -221,3 +227,7 @@ def outcomes(body: Mapping[str, Any]) -> list[Outcome]:
         error = node.get("error")
         found.append(Outcome(status, error if isinstance(error, str) else None))
     return found
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -166,6 +166,7 @@ class OpenImisPeer:
         self.families: dict[str, Family] = {}
         self.policies: dict[str, Policy] = {}
         self.mutation_logs: list[dict[str, Any]] = []
+        self.refusals: list[str] = []  # reasons the next mutations are refused for, in order
         self.today: Callable[[], dt.date] = dt.date.today  # openIMIS's own clock
         self.requests: list[Seen] = []
         self.logins = 0
@@ -663,6 +664,8 @@ class OpenImisPeer:
         log = {"clientMutationId": values.get("clientMutationId"), "status": 0, "error": None}
         self.mutation_logs.append(log)
         try:
+            if self.refusals:  # a refusal scripted by a test, whose cause is later fixed
+                raise Refused(self.refusals.pop(0))
             run(values)
             log["status"] = 2
         except Refused as refusal:
@@ -719,6 +722,7 @@ class OpenImisPeer:
                     "policyUuid": p.uuid,
                     "productCode": next(k for k, v in self.products.items() if v == p.product),
                     "status": p.status,
+                    "enrollDate": p.start_date.isoformat(),
                     "effectiveDate": p.effective_date.isoformat(),
                     "expiryDate": p.expiry_date.isoformat(),
                 }

@@ -13,6 +13,7 @@ import pytest
 
 from adapters.register import (
     BirthDate,
+    CoverageRecord,
     Eligibility,
     EventKind,
     PaymentRecord,
@@ -430,6 +431,167 @@ async def test_a_contract_whose_answer_was_lost_is_found_again(base_url: str, pe
 
     [contract] = peer.resources("Contract")
     assert result.register_ids["contract:CP-2026-0042"] == contract["id"]
+
+
+async def test_a_contract_lost_and_retried_the_next_day_is_found_again(
+    base_url: str, peer: OpenImisPeer
+):
+    """An unpaid year's dates are those 'if paid today': its end moves with the day of the
+    push, so the retry on the next day must find the earlier try by something stable."""
+    paid = PaymentRecord("pay-1", 1000, TODAY, "mtn_momo")
+
+    def unpaid(day: dt.date) -> CoverageRecord:
+        start = day + dt.timedelta(days=30)  # today + waiting days (gateway/register/records)
+        return replace(
+            coverage(CoverageStatus.PENDING_PAYMENT, start=start, payments=(paid,)),
+            enrolled_on=TODAY,
+            end=start + dt.timedelta(days=364),
+        )
+
+    peer.slow_next(1.5, method="POST", path="/Contract/")
+    async with OpenImisRegister(settings(base_url)) as register:
+        with pytest.raises(RegisterUnavailable) as failure:
+            await register.push(
+                event(EventKind.PAYMENT_RECORDED, coverage=unpaid(TODAY), payment_reference="pay-1")
+            )
+        peer.wait_idle()
+        result = await register.push(
+            event(
+                EventKind.PAYMENT_RECORDED,
+                coverage=unpaid(TODAY + dt.timedelta(days=1)),
+                payment_reference="pay-1",
+                known_ids=failure.value.register_ids,
+            )
+        )
+
+    [policy] = peer.policies.values()
+    assert result.register_ids["contract:CP-2026-0042"] == policy.uuid
+    assert [p["receipt"] for p in policy.premiums] == ["pay-1"]
+
+
+async def test_a_renewal_paid_before_its_year_starts_is_enrolled_on_its_payment_day(
+    register: OpenImisRegister, peer: OpenImisPeer
+):
+    """openIMIS refuses an enrolment date after its own today (policy/services.py)."""
+    peer.today = lambda: TODAY
+    start = TODAY + dt.timedelta(days=20)
+    paid = PaymentRecord("pay-r1", 3150, TODAY - dt.timedelta(days=2), "mtn_momo")
+    renewal = replace(
+        coverage(
+            CoverageStatus.WAITING,
+            start=start,
+            end=start + dt.timedelta(days=364),
+            payments=(paid,),
+        ),
+        enrolled_on=start,  # as gateway/register/records: the period's first day
+        renewal=True,
+    )
+
+    await register.push(
+        event(EventKind.PAYMENT_RECORDED, coverage=renewal, payment_reference="pay-r1")
+    )
+
+    [policy] = peer.policies.values()
+    assert policy.start_date == paid.paid_on
+    assert policy.expiry_date == renewal.end
+    assert [p["receipt"] for p in policy.premiums] == ["pay-r1"]
+
+
+async def test_a_refused_premium_is_sent_again_once_its_cause_is_fixed(
+    register: OpenImisRegister, peer: OpenImisPeer
+):
+    paid = PaymentRecord("pay-1", 3150, TODAY - dt.timedelta(days=40), "mtn_momo")
+    period = coverage(CoverageStatus.ACTIVE, payments=(paid,))
+    peer.refusals.append("some validation the operator then fixes")
+    with pytest.raises(RegisterRejected, match="some validation") as failure:
+        await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=period))
+
+    # `alafia register retry`
+    again = await register.push(
+        event(EventKind.COVERAGE_ACTIVATED, coverage=period, known_ids=failure.value.register_ids)
+    )
+
+    [policy] = peer.policies.values()
+    assert [p["receipt"] for p in policy.premiums] == ["pay-1"]
+    assert again.register_ids["premium:pay-1"] == "pay-1"
+
+
+async def test_a_refused_suspension_is_sent_again_once_its_cause_is_fixed(
+    register: OpenImisRegister, peer: OpenImisPeer
+):
+    paid = PaymentRecord("pay-1", 3150, TODAY - dt.timedelta(days=40), "mtn_momo")
+    active = coverage(CoverageStatus.ACTIVE, payments=(paid,))
+    done = await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=active))
+    lapsed = coverage(CoverageStatus.LAPSED, payments=(paid,))
+    peer.refusals.append("some validation the operator then fixes")
+    with pytest.raises(RegisterRejected):
+        await register.push(
+            event(EventKind.COVERAGE_LAPSED, coverage=lapsed, known_ids=done.register_ids)
+        )
+
+    await register.push(
+        event(EventKind.COVERAGE_LAPSED, coverage=lapsed, known_ids=done.register_ids)
+    )
+
+    [contract] = peer.resources("Contract")
+    assert contract["status"] == "Disputed"  # openIMIS's name for a suspended policy
+
+
+async def test_an_old_run_left_as_received_does_not_block_a_later_one(
+    register: OpenImisRegister, peer: OpenImisPeer
+):
+    """openIMIS's task queue may lose a run, which then stays 'received' in the log; only
+    the newest entry says whether a run is still pending, and a refused one is sent again."""
+    paid = PaymentRecord("pay-1", 3150, TODAY - dt.timedelta(days=40), "mtn_momo")
+    period = coverage(CoverageStatus.ACTIVE, payments=(paid,))
+    peer.mutation_logs += [
+        {"clientMutationId": "alafia-premium-pay-1", "status": 0, "error": None},
+        {"clientMutationId": "alafia-premium-pay-1", "status": 1, "error": "refused"},
+    ]
+
+    result = await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=period))
+
+    [policy] = peer.policies.values()
+    assert [p["receipt"] for p in policy.premiums] == ["pay-1"]
+    assert result.register_ids["premium:pay-1"] == "pay-1"
+
+
+async def test_a_run_still_received_waits(register: OpenImisRegister, peer: OpenImisPeer):
+    paid = PaymentRecord("pay-1", 3150, TODAY - dt.timedelta(days=40), "mtn_momo")
+    period = coverage(CoverageStatus.ACTIVE, payments=(paid,))
+    peer.mutation_logs.append(
+        {"clientMutationId": "alafia-premium-pay-1", "status": 0, "error": None}
+    )
+
+    with pytest.raises(RegisterUnavailable, match="not applied"):
+        await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=period))
+
+    [policy] = peer.policies.values()
+    assert policy.premiums == []
+
+
+async def test_a_year_with_nothing_to_pay_is_activated_by_a_funding_premium(
+    register: OpenImisRegister, peer: OpenImisPeer
+):
+    """Free care, a sponsor paying it all, or the amount carried from the year before: no
+    payment reaches openIMIS, which activates a policy only on a premium."""
+    period = replace(
+        coverage(CoverageStatus.ACTIVE, start=TODAY, end=TODAY + dt.timedelta(days=364)),
+        enrolled_on=TODAY,
+        premium_due=0,
+    )
+    done = await register.push(event(EventKind.COVERAGE_ACTIVATED, coverage=period))
+    again = await register.push(
+        event(EventKind.COVERAGE_ACTIVATED, coverage=period, known_ids=done.register_ids)
+    )
+
+    [policy] = peer.policies.values()
+    assert [(p["receipt"], p["amount"], p["pay_type"]) for p in policy.premiums] == [
+        ("CP-2026-0042", 0, "F")
+    ]
+    answer = await register.check_eligibility(HEAD.member_no, TODAY)
+    assert answer.status is Eligibility.COVERED
+    assert again.register_ids == done.register_ids
 
 
 # -- eligibility -------------------------------------------------------------------------

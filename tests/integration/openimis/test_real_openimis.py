@@ -101,7 +101,8 @@ def year(
         reference=f"CP-{uuid.uuid4().hex[:10]}",
         product_code="FAMILLE",
         status=status,
-        enrolled_on=today,
+        # as gateway/register/records.py: the period's first day, the next year's for a renewal
+        enrolled_on=start if renewal else today,
         start=start,
         end=start + dt.timedelta(days=364),
         premium_due=PREMIUM,
@@ -324,6 +325,24 @@ async def test_a_payment_whose_answer_was_lost_is_not_paid_twice(
     assert receipts == [paid.reference]
 
 
+async def test_a_year_with_nothing_to_pay_is_active(
+    register: OpenImisRegister, reader: Reader
+) -> None:
+    """Free care, a sponsor paying it all, the amount carried: one funding premium, forced."""
+    today = await reader.today()
+    home = household()
+    free = replace(year(today, CoverageStatus.ACTIVE), premium_due=0)
+
+    ids = dict(
+        (await register.push(event(EventKind.COVERAGE_ACTIVATED, home, coverage=free))).register_ids
+    )
+
+    policies = {p["policyUuid"]: p for p in await reader.policies(home.head.member_no)}
+    assert policies[ids[contract_key(free.reference)]]["status"] == ACTIVE
+    answer = await register.check_eligibility(home.head.member_no, today)
+    assert answer.status is Eligibility.COVERED
+
+
 # -- renew -------------------------------------------------------------------------------
 
 
@@ -442,9 +461,15 @@ async def test_a_refused_contract_is_a_refusal_not_a_retry(
         ).register_ids
     )
 
-    # A second year over the same dates: openIMIS answers 500 with its reason.
+    # A second year, enrolled earlier, over the first one's enrolment date: openIMIS answers
+    # 500 with its reason. (Enrolled the same day, it would be taken for the first one's
+    # retry whose answer was lost.)
+    earlier = today - dt.timedelta(days=30)
     overlapping = replace(
-        year(today, CoverageStatus.PENDING_PAYMENT), end=first.end + dt.timedelta(days=1)
+        year(today, CoverageStatus.PENDING_PAYMENT),
+        enrolled_on=earlier,
+        start=earlier,
+        end=first.end + dt.timedelta(days=1),
     )
     with pytest.raises(RegisterRejected, match="Contract exists for this patient") as refused:
         await register.push(event(EventKind.COVERAGE_ACTIVATED, home, ids, coverage=overlapping))
