@@ -16,6 +16,9 @@ LIBRARY_LEVELS = {
     # INFO is every statement, DEBUG every row (SQLAlchemy sets WARN itself only when
     # nobody set a level before it was imported).
     "sqlalchemy": logging.WARNING,
+    # Its DEBUG lines are every answer's raw headers: a register's session cookies and
+    # CSRF tokens (openIMIS sets both on its login answer).
+    "httpcore": logging.INFO,
     # Alembic announces each of its plugins at INFO; the migrations it runs are enough.
     "alembic.runtime.plugins": logging.WARNING,
 }
