@@ -19,6 +19,7 @@ from adapters.register import EventKind
 from db import models
 from db.engine import create_engine_async, create_engine_sync, session_factory
 from db.engine import sync_session_factory as sync_sessions
+from gateway.agents.desk import AgentDesk
 from gateway.enrolment.entitlements import RightsService
 from gateway.enrolment.renewal import RenewalService
 from gateway.enrolment.service import EnrolmentService
@@ -672,3 +673,36 @@ async def test_the_rest_of_the_current_year_is_collected_before_the_renewal(
     year = db.get(models.CoveragePeriod, year.id)
     assert old is not None and year is not None
     assert old.amount_paid == old.premium_due and year.amount_paid == 0
+
+
+async def test_a_member_added_after_the_renewal_is_priced_into_the_next_year(
+    renewal: RenewalService,
+    enrolment: EnrolmentService,
+    billing: Billing,
+    db: Session,
+    now: Now,
+    app: Starlette,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    head, period = await paid_household(enrolment, billing, db)
+    day = now.day = in_window(period)
+    await renewal.renew(RenewHousehold(head, RenewalChanges()), "k1", day)
+    before = renewal_of(db, period)
+    persons, premium = before.persons, before.premium_due
+    agent = await add_agent(app, "+2290197000999", "Bio", "MS-PARAKOU", pin="4826")
+    desk = AgentDesk(sessions, billing, Outbox.standard(), now)
+    child = PersonDraft(
+        "ASSOGBA", "Kid", "M", (day - timedelta(days=3650)).isoformat(), False, "child"
+    )
+    added = await desk.add_member(agent, head, child, day)
+    assert added["outcome"] == "added"
+    db.expire_all()
+    old = db.get(models.CoveragePeriod, period.id)
+    year = renewal_of(db, period)
+    assert old is not None
+    assert (old.premium_due, old.persons) == (period.premium_due, period.persons)
+    assert year.persons == persons + 1 and year.premium_due > premium
+    assert added["amount_due"] == year.premium_due
+    kid = db.scalar(select(models.Member.id).where(models.Member.member_no == added["member_no"]))
+    lines = db.scalars(select(models.CoverLine.period_id).where(models.CoverLine.member_id == kid))
+    assert list(lines) == [year.id]
