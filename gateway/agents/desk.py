@@ -23,12 +23,11 @@ from gateway.agents.ledger import CASH_TAKEN, cash_held
 from gateway.audit import entry
 from gateway.enrolment.entitlements import (
     coverage_view,
-    current_period,
     members_of,
     period_to_pay,
     terms_of,
 )
-from gateway.enrolment.repricing import apply_price, person_of, price_for
+from gateway.enrolment.repricing import apply_price, period_to_change, person_of, price_for
 from gateway.enrolment.service import member_from
 from gateway.payments.ledger import Billing, PaymentRefused, in_flight
 from gateway.register.outgoing import register_event
@@ -151,7 +150,7 @@ class AgentDesk:
             )
             if rule.max_members is not None and (persons or 0) >= rule.max_members:
                 return MemberAdded(outcome="full", member_no="", amount_due=0)
-            period = await current_period(session, household_id, today)
+            period = await period_to_change(session, household_id, today)
             if period is None or period.cancelled_on is not None:
                 return MemberAdded(outcome="no_period", member_no="", amount_due=0)
             await session.refresh(period, with_for_update=True)  # a payment may credit it now

@@ -76,6 +76,12 @@ class PeriodTerms:
         return max(0, self.premium_due - self.amount_paid - self.carried_in)
 
 
+def renewal_on_time_until(cover_starts_on: date, grace_days: int) -> date:
+    """The previous year's end of grace, for a renewal that starts the day after the
+    previous year ends: rights opened by then carry on with no waiting period."""
+    return cover_starts_on - timedelta(days=1) + timedelta(days=grace_days)
+
+
 def status_on(terms: PeriodTerms, day: date) -> CoverageStatus:
     if terms.cancelled_on is not None and terms.cancelled_on <= day:
         return CoverageStatus.CANCELLED

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from gateway.enrolment import coverage
 from menus.effects import CoverageView, MemberLine, RightsResult, StatusResult
+from menus.values import CoverageStatus
 
 
 def terms_of(period: models.CoveragePeriod) -> coverage.PeriodTerms:
@@ -58,18 +59,60 @@ async def current_period(
     )
 
 
+def renewal_expired(period: models.CoveragePeriod, today: date) -> bool:
+    """An unpaid renewal whose time is over: its fixed year has ended, or (a rolling one
+    renewed on time) the previous year's grace has. Paying it now would give a year that
+    is over, or cover with no waiting period; the household renews again instead."""
+    if period.renewal_of_id is None or period.paid_in_full_on is not None:
+        return False
+    if period.cancelled_on is not None:
+        return False
+    if period.cover_ends_on is not None:
+        return period.cover_ends_on < today
+    if period.waiting_days or period.cover_starts_on is None:
+        return False  # a lapsed renewal: it waits anyway
+    return today > coverage.renewal_on_time_until(period.cover_starts_on, period.grace_days)
+
+
+def payable(period: models.CoveragePeriod, today: date) -> bool:
+    """Can a payment still go to `period` today? Not to a cancelled or expired year, nor
+    to a fixed year that has ended, nor to one whose rights have lapsed."""
+    if period.cancelled_on is not None or renewal_expired(period, today):
+        return False
+    if period.cover_ends_on is not None and period.cover_ends_on < today:
+        return False
+    return coverage.status_on(terms_of(period), today) != CoverageStatus.LAPSED
+
+
 async def period_to_pay(
     session: AsyncSession, household_id: int, today: date
 ) -> models.CoveragePeriod | None:
-    """The period a payment goes to: the latest opened, a renewal opened for later
-    included (the next year is paid before it begins, while the current one covers)."""
-    latest = await session.scalar(
-        select(models.CoveragePeriod)
-        .where(models.CoveragePeriod.household_id == household_id)
-        .order_by(models.CoveragePeriod.starts_on.desc())
-        .limit(1)
+    """The period a payment goes to: the oldest one still payable with something due
+    (the rest of the current year before the renewal, when a threshold under 100 %
+    opened rights early), else the latest opened, a renewal opened for later included
+    (the next year is paid before it begins, while the current one covers)."""
+    periods = (
+        await session.scalars(
+            select(models.CoveragePeriod)
+            .where(models.CoveragePeriod.household_id == household_id)
+            .order_by(models.CoveragePeriod.starts_on, models.CoveragePeriod.id)
+        )
+    ).all()
+    for period in periods:
+        if terms_of(period).amount_due > 0 and payable(period, today):
+            return period
+    return periods[-1] if periods else None
+
+
+async def arrears_before(session: AsyncSession, period: models.CoveragePeriod, today: date) -> int:
+    """What the household still owes on payable years older than `period`."""
+    older = await session.scalars(
+        select(models.CoveragePeriod).where(
+            models.CoveragePeriod.household_id == period.household_id,
+            models.CoveragePeriod.starts_on < period.starts_on,
+        )
     )
-    return latest if latest is not None else await current_period(session, household_id, today)
+    return sum(terms_of(p).amount_due for p in older if payable(p, today))
 
 
 async def members_of(session: AsyncSession, household_id: int) -> list[models.Member]:

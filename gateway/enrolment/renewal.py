@@ -31,7 +31,7 @@ from db.values import AuditAction, LeftReason, MessagePurpose
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment import pricing
-from gateway.enrolment.entitlements import terms_of
+from gateway.enrolment.entitlements import payable, renewal_expired, terms_of
 from gateway.enrolment.service import member_from
 from gateway.register.outgoing import register_event
 from gateway.scheme.cache import product_rule
@@ -48,7 +48,7 @@ from menus.effects import (
     RenewHousehold,
 )
 from menus.identifiers import member_number
-from menus.values import Relationship
+from menus.values import CoverageStatus, Relationship
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,9 @@ class Standing:
     outcome: str
     latest: models.CoveragePeriod | None
     opens_on: date | None = None
+    # An unpaid renewal whose time is over (`entitlements.renewal_expired`): the renewal
+    # cancels it and opens a lapsed one in its place.
+    expired: models.CoveragePeriod | None = None
 
     @property
     def renewable(self) -> bool:
@@ -77,6 +80,10 @@ def standing(
     latest = latest_period(session, household.id)
     if latest is None or latest.cancelled_on is not None:
         return Standing("no_cover", latest)
+    if renewal_expired(latest, today) and latest.renewal_of_id is not None:
+        previous = session.get(models.CoveragePeriod, latest.renewal_of_id)
+        if previous is not None and previous.grace_until is not None:
+            return Standing("lapsed", previous, expired=latest)
     if latest.renewal_of_id is not None and (
         latest.covered_from is None or latest.covered_from > today
     ):
@@ -160,7 +167,14 @@ class RenewalService:
             quoted = pricing.quote(
                 session, found.product, found.household.category, persons, year, today
             )
-            carried = sum(p.refund_due for p in _carriable(session, found, quoted.household_share))
+            dead_money = (
+                where.expired.amount_paid + (where.expired.carried_in or 0) if where.expired else 0
+            )
+            room = max(0, quoted.household_share - dead_money)
+            carried = min(
+                quoted.household_share,
+                dead_money + sum(p.refund_due for p in _carriable(session, found, room)),
+            )
             new_head = request.changes.new_head or head_no
             members = [
                 RenewalMember(
@@ -187,7 +201,10 @@ class RenewalService:
                 household_share=quoted.household_share,
                 sponsors=sum(quoted.sponsors.values()),
                 carried=carried,
-                amount_due=max(0, quoted.household_share - carried),
+                # The rest of the current year (a threshold under 100 % opened rights
+                # before it was all paid) is owed too, and paid first.
+                amount_due=max(0, quoted.household_share - carried)
+                + _arrears(session, found.household.id, today, where.expired),
             )
 
     # -- the renewal ----------------------------------------------------------------
@@ -219,7 +236,7 @@ class RenewalService:
         """Renew within a writer's transaction the caller began; it commits or rolls back."""
         done = _by_request(session, request_key)
         if done is not None:
-            return _renewed(session, done)
+            return _renewed(session, done, today)
         household_id = session.scalar(
             select(models.Member.household_id).where(models.Member.member_no == request.member_no)
         )
@@ -236,7 +253,8 @@ class RenewalService:
         where = standing(session, household, found.product, today)
         if where.outcome == "renewed":
             assert where.latest is not None
-            return _renewed(session, where.latest)  # the year is open already: the same answer
+            # the year is open already: the same answer
+            return _renewed(session, where.latest, today)
         if not where.renewable:
             result = _refused(where.outcome)
             result["opens_on"] = where.opens_on.isoformat() if where.opens_on else None
@@ -248,10 +266,18 @@ class RenewalService:
             added = _change_members(session, found, request, today, now)
         except Refused as refused:  # checked before anything is written
             return _refused(refused.outcome)
+        dead_money = 0
+        if where.expired is not None:
+            # Its time is over unpaid: cancelled in this transaction, what was paid on it
+            # carried into the lapsed year that replaces it.
+            dead = where.expired
+            dead.cancelled_on, dead.status = today, CoverageStatus.CANCELLED
+            dead_money = dead.amount_paid + (dead.carried_in or 0)
+            session.flush()
         year = next_year(calendar_of(found.product), previous, today)
         persons = pricing.persons_of(session, household.id, today)
         quoted = pricing.quote(session, found.product, household.category, persons, year, today)
-        carried_from = _carriable(session, found, quoted.household_share)
+        carried_from = _carriable(session, found, max(0, quoted.household_share - dead_money))
         period = pricing.open_period(
             session,
             household,
@@ -263,7 +289,10 @@ class RenewalService:
             channel=request.channel,
             request_key=request_key,
             renewal_of=previous,
-            carried_in=sum(p.refund_due for p in carried_from),
+            carried_in=min(
+                quoted.household_share,
+                dead_money + sum(p.refund_due for p in carried_from),
+            ),
         )
         for payment in carried_from:
             # Carried, not given back: off the refund review list, with where it went.
@@ -278,7 +307,7 @@ class RenewalService:
             len(request.changes.removed),
             len(added),
         )
-        return _renewed(session, period)
+        return _renewed(session, period, today)
 
     def _tell(
         self,
@@ -540,7 +569,19 @@ def _by_request(session: Session, request_key: str) -> models.CoveragePeriod | N
     )
 
 
-def _renewed(session: Session, period: models.CoveragePeriod) -> RenewalResult:
+def _arrears(
+    session: Session, household_id: int, today: date, expired: models.CoveragePeriod | None
+) -> int:
+    """What the household still owes on its years that can still be paid."""
+    periods = session.scalars(
+        select(models.CoveragePeriod).where(models.CoveragePeriod.household_id == household_id)
+    )
+    return sum(terms_of(p).amount_due for p in periods if p is not expired and payable(p, today))
+
+
+def _renewed(
+    session: Session, period: models.CoveragePeriod, today: date | None = None
+) -> RenewalResult:
     head = session.scalar(
         select(models.Member.member_no).where(
             models.Member.household_id == period.household_id,
@@ -548,10 +589,19 @@ def _renewed(session: Session, period: models.CoveragePeriod) -> RenewalResult:
             models.Member.left_on.is_(None),
         )
     )
+    older = session.scalars(
+        select(models.CoveragePeriod).where(
+            models.CoveragePeriod.household_id == period.household_id,
+            models.CoveragePeriod.starts_on < period.starts_on,
+        )
+    )
+    today = period.starts_on if today is None else today
+    arrears = sum(terms_of(p).amount_due for p in older if payable(p, today))
     return RenewalResult(
         outcome="renewed",
         member_no=head or "",
-        amount_due=terms_of(period).amount_due,
+        # With what is left of the years before it, paid first (`period_to_pay`).
+        amount_due=terms_of(period).amount_due + arrears,
         # A renewal paid on time has no waiting period; one after a lapse has.
         lapsed=period.waiting_days > 0,
         opens_on=None,

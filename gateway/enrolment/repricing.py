@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from db import models
 from db.values import LateJoiners
 from gateway.enrolment import coverage, pricing
-from gateway.enrolment.entitlements import terms_of
+from gateway.enrolment.entitlements import current_period, renewal_expired, terms_of
 from gateway.enrolment.exemptions import exemptions_on
 from gateway.payments.sponsors import open_rights_if_paid
 from gateway.scheme.calendar import CoverYear, months_to_run
@@ -61,6 +61,29 @@ def year_of(period: models.CoveragePeriod, product: models.Product) -> CoverYear
     ):
         share = Fraction(months_to_run(start, end, period.starts_on), period.cover_months)
     return CoverYear(start if end else None, end, period.waiting_days, share, lapsed=False)
+
+
+async def period_to_change(
+    session: AsyncSession, household_id: int, today: date
+) -> models.CoveragePeriod | None:
+    """The year a member added or moved now is priced into: a renewal opened and not
+    begun yet (the current year is paid, or it could not have been renewed), else the
+    current year. Priced into the old paid year, the newcomer would owe on a year
+    nobody can pay any more and ride free in the next one."""
+    upcoming = await session.scalar(
+        select(models.CoveragePeriod)
+        .where(
+            models.CoveragePeriod.household_id == household_id,
+            models.CoveragePeriod.starts_on > today,
+            models.CoveragePeriod.renewal_of_id.is_not(None),
+            models.CoveragePeriod.cancelled_on.is_(None),
+        )
+        .order_by(models.CoveragePeriod.starts_on.desc())
+        .limit(1)
+    )
+    if upcoming is not None and not renewal_expired(upcoming, today):
+        return upcoming
+    return await current_period(session, household_id, today)
 
 
 def person_of(member: models.Member) -> pricing.Person:

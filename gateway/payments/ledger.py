@@ -34,7 +34,7 @@ from db.engine import writing
 from db.values import CASH, AuditAction, MessagePurpose, PaymentStatus
 from gateway import audit
 from gateway.actors import agent_actor
-from gateway.enrolment.entitlements import period_to_pay, terms_of
+from gateway.enrolment.entitlements import payable, period_to_pay, terms_of
 from gateway.payments.claims import PaymentClaims
 from gateway.payments.notices import PaymentNotices
 from gateway.payments.sponsors import open_rights_if_paid
@@ -87,7 +87,9 @@ def receipt_number(reference: str, day: date) -> str:
     return f"{day:%y%m%d}-{reference.replace('-', '')[:10].upper()}"
 
 
-def credit(period: models.CoveragePeriod, amount: int, day: date, today: date) -> None:
+def credit(
+    period: models.CoveragePeriod, amount: int, day: date, today: date, late_waiting_days: int = 0
+) -> None:
     """Add a succeeded amount to the period; paying the household's share (and the
     sponsor's, where cover waits for it) starts the waiting period.
 
@@ -95,7 +97,7 @@ def credit(period: models.CoveragePeriod, amount: int, day: date, today: date) -
     payment brings beyond it is held for refund, not credited.
     """
     period.amount_paid += amount
-    open_rights_if_paid(period, day, today)
+    open_rights_if_paid(period, day, today, late_waiting_days)
 
 
 class Billing(PaymentClaims, PaymentNotices):
@@ -398,7 +400,9 @@ class Billing(PaymentClaims, PaymentNotices):
         payment.reason = "overpaid" if payment.refund_due else None
         payment.receipt_no = receipt_number(payment.reference, now.date())
         was = period.status
-        credit(period, credited, now.date(), now.date())
+        product = await session.get(models.Product, period.product_id)
+        waiting = product.waiting_days if product is not None else 0
+        credit(period, credited, now.date(), now.date(), waiting)
         if period.status == CoverageStatus.ACTIVE != was:
             # No waiting period: cover starts with this payment, not on a later sweep.
             session.add(
@@ -477,6 +481,8 @@ async def _new_payment(
     # Locked, and read again under the lock, before deciding what is due: two payments of
     # one household (an agent's cash, a mobile payment) are decided one after the other.
     await session.refresh(period, with_for_update=True)
+    if not payable(period, now.date()):
+        raise PaymentRefused("no_period")  # a year over, or a renewal expired unpaid
     due = terms_of(period).amount_due
     if due <= 0:
         raise PaymentRefused("nothing_due")

@@ -32,9 +32,23 @@ def rights_open(period: models.CoveragePeriod) -> bool:
     return own and sponsor
 
 
-def open_rights_if_paid(period: models.CoveragePeriod, day: date, today: date) -> None:
+def open_rights_if_paid(
+    period: models.CoveragePeriod, day: date, today: date, late_waiting_days: int = 0
+) -> None:
+    """Open rights once paid. The waiting period of a renewal is decided here, when its
+    rights open, not when it was opened: a renewal opened on time but paid after the
+    previous year's grace gets the product's waiting days (`late_waiting_days`), as a
+    household that lapsed would. Callers that open rights at the renewal itself (on time
+    by construction) leave it at 0."""
     if period.paid_in_full_on is None and rights_open(period):
         period.paid_in_full_on = day
+        if (
+            period.renewal_of_id is not None
+            and not period.waiting_days
+            and period.cover_starts_on is not None
+            and day > coverage.renewal_on_time_until(period.cover_starts_on, period.grace_days)
+        ):
+            period.waiting_days = late_waiting_days
     terms = terms_of(period)
     period.covered_from = terms.covered_from
     period.covered_until = terms.covered_until
@@ -51,13 +65,18 @@ class Receivable:
 
 
 def allocate(
-    period: models.CoveragePeriod, share: models.PeriodShare, amount: int, day: date, today: date
+    period: models.CoveragePeriod,
+    share: models.PeriodShare,
+    amount: int,
+    day: date,
+    today: date,
+    late_waiting_days: int = 0,
 ) -> None:
     """Credit `amount` of a sponsor's money to its share of a year: the share and the
     period's total move together (`sponsor_paid` is the sum of the shares' `paid`)."""
     share.paid += amount
     period.sponsor_paid += amount
-    open_rights_if_paid(period, day, today)
+    open_rights_if_paid(period, day, today, late_waiting_days)
 
 
 class Sponsors:
@@ -126,7 +145,9 @@ class Sponsors:
                 part = min(left, share.amount - share.paid)
                 left -= part
                 was = period.status
-                allocate(period, share, part, received_on, now.date())
+                product = await session.get(models.Product, period.product_id)
+                waiting = product.waiting_days if product is not None else 0
+                allocate(period, share, part, received_on, now.date(), waiting)
                 if period.status == CoverageStatus.ACTIVE != was:
                     # The sponsor's share opened cover at once: the register hears it now.
                     session.add(

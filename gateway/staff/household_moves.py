@@ -36,11 +36,12 @@ from db.values import AuditAction
 from gateway import audit
 from gateway.actors import staff_actor
 from gateway.enrolment import coverage
-from gateway.enrolment.entitlements import current_period, members_of, terms_of
+from gateway.enrolment.entitlements import members_of, terms_of
 from gateway.enrolment.repricing import (
     Price,
     apply_price,
     is_open,
+    period_to_change,
     person_of,
     preview,
     price_for,
@@ -300,7 +301,7 @@ async def _side(
     head = next((m for m in members if m.relationship_to_head == "head"), None)
     persons = len(members)
     head_name = f"{head.last_name} {head.first_names}" if head else ""
-    period = await current_period(session, household.id, today)
+    period = await period_to_change(session, household.id, today)
     if period is None:
         return Side(household.id, head_name, persons, persons + change, has_period=False)
     if lock:

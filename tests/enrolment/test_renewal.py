@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -19,10 +19,12 @@ from adapters.register import EventKind
 from db import models
 from db.engine import create_engine_async, create_engine_sync, session_factory
 from db.engine import sync_session_factory as sync_sessions
+from gateway.agents.desk import AgentDesk
 from gateway.enrolment.entitlements import RightsService
 from gateway.enrolment.renewal import RenewalService
 from gateway.enrolment.service import EnrolmentService
-from gateway.payments.ledger import Billing
+from gateway.payments.ledger import Billing, PaymentRefused
+from gateway.payments.sponsors import open_rights_if_paid
 from gateway.register.capability import Register
 from gateway.register.records import build_event
 from gateway.settings import Settings
@@ -34,7 +36,7 @@ from menus.effects import (
     RenewalOffer,
     RenewHousehold,
 )
-from menus.values import Channel
+from menus.values import Channel, CoverageStatus
 from tests.conftest import TODAY
 from tests.support.agents import add_agent
 from tests.support.clock import ZONE
@@ -505,3 +507,202 @@ async def test_a_database_failing_mid_renewal_leaves_nothing_half_written(
 
 
 WRITTEN = ("coverage_periods", "cover_lines", "members", "register_events", "messages", "audit_log")
+
+
+# -- review 13: a renewal left unpaid expires (#1); arrears first (#4) ---------------
+
+
+def renewal_of(db: Session, period: models.CoveragePeriod) -> models.CoveragePeriod:
+    db.expire_all()
+    found = db.scalar(
+        select(models.CoveragePeriod).where(
+            models.CoveragePeriod.renewal_of_id == period.id,
+            models.CoveragePeriod.cancelled_on.is_(None),
+        )
+    )
+    assert found is not None
+    return found
+
+
+def test_a_renewal_whose_rights_open_after_the_old_grace_gets_the_waiting_period() -> None:
+    starts = TODAY + timedelta(days=10)
+    year = models.CoveragePeriod(
+        renewal_of_id=1,
+        premium_due=1000,
+        amount_paid=1000,
+        sponsor_share=0,
+        sponsor_paid=0,
+        waits_for_sponsor=False,
+        waiting_days=0,
+        cover_months=12,
+        grace_days=30,
+        cover_starts_on=starts,
+        threshold_percent=100,
+        carried_in=0,
+    )
+    late = starts + timedelta(days=30)  # the old grace ended the day before
+    open_rights_if_paid(year, late, late, late_waiting_days=45)
+    assert year.waiting_days == 45 and year.covered_from == late + timedelta(days=45)
+
+
+def test_a_renewal_whose_rights_open_in_grace_has_no_waiting() -> None:
+    starts = TODAY + timedelta(days=10)
+    year = models.CoveragePeriod(
+        renewal_of_id=1,
+        premium_due=1000,
+        amount_paid=1000,
+        sponsor_share=0,
+        sponsor_paid=0,
+        waits_for_sponsor=False,
+        waiting_days=0,
+        cover_months=12,
+        grace_days=30,
+        cover_starts_on=starts,
+        threshold_percent=100,
+        carried_in=0,
+    )
+    in_grace = starts + timedelta(days=29)
+    open_rights_if_paid(year, in_grace, in_grace, late_waiting_days=45)
+    assert year.waiting_days == 0 and year.covered_from == in_grace
+
+
+async def test_a_renewal_paid_in_time_has_no_waiting(
+    renewal: RenewalService, enrolment: EnrolmentService, billing: Billing, db: Session, now: Now
+) -> None:
+    head, period = await paid_household(enrolment, billing, db)
+    now.day = in_window(period)
+    await renewal.renew(RenewHousehold(head, RenewalChanges()), "k1", now.day)
+    year = renewal_of(db, period)
+    assert period.grace_until is not None
+    last = now.day = period.grace_until
+    await billing.record_cash(head, year.premium_due, "Rose")
+    db.expire_all()
+    year = db.get(models.CoveragePeriod, year.id)
+    assert year is not None
+    assert year.waiting_days == 0 and year.covered_from == last
+
+
+async def test_an_unpaid_rolling_renewal_expires_and_a_lapsed_one_replaces_it(
+    renewal: RenewalService, enrolment: EnrolmentService, billing: Billing, db: Session, now: Now
+) -> None:
+    head, period = await paid_household(enrolment, billing, db)
+    now.day = in_window(period)
+    await renewal.renew(RenewHousehold(head, RenewalChanges()), "k1", now.day)
+    stale = renewal_of(db, period)
+    assert period.grace_until is not None
+    late = now.day = period.grace_until + timedelta(days=300)
+    with pytest.raises(PaymentRefused) as refused:
+        await billing.record_cash(head, stale.premium_due, "Rose")
+    assert refused.value.args[0] == "no_period"
+    offer = await renewal.offer(RenewalOffer(head), late)
+    assert offer["outcome"] == "lapsed"
+    renewed = await renewal.renew(RenewHousehold(head, RenewalChanges()), "k2", late)
+    assert renewed["outcome"] == "renewed" and renewed["lapsed"]
+    db.expire_all()
+    stale = db.get(models.CoveragePeriod, stale.id)
+    assert stale is not None
+    assert stale.cancelled_on == late and stale.status == CoverageStatus.CANCELLED
+    fresh = renewal_of(db, period)
+    assert fresh.id != stale.id and fresh.waiting_days > 0
+    await billing.record_cash(head, fresh.premium_due, "Rose")
+    db.expire_all()
+    fresh = db.get(models.CoveragePeriod, fresh.id)
+    assert fresh is not None and fresh.covered_from == late + timedelta(days=fresh.waiting_days)
+
+
+async def test_no_payment_goes_to_a_scheme_year_that_is_over(
+    renewal: RenewalService, enrolment: EnrolmentService, billing: Billing, db: Session, now: Now
+) -> None:
+    head = await enrol_household(enrolment, "+2290197000702", persons=1, product="SCOLAIRE")
+    period = first_period(db, head)
+    await billing.record_cash(head, period.premium_due, "Rose")
+    db.expire_all()
+    period = first_period(db, head)
+    now.day = in_window(period)
+    renewed = await renewal.renew(RenewHousehold(head, RenewalChanges()), "k1", now.day)
+    assert renewed["outcome"] == "renewed"
+    year = renewal_of(db, period)
+    assert year.cover_ends_on is not None
+    late = now.day = year.cover_ends_on + timedelta(days=40)
+    with pytest.raises(PaymentRefused):
+        await billing.record_cash(head, year.premium_due, "Rose")
+    db.expire_all()
+    year = db.get(models.CoveragePeriod, year.id)
+    assert year is not None and year.amount_paid == 0
+    offer = await renewal.offer(RenewalOffer(head), late)
+    assert offer["outcome"] == "lapsed"
+
+
+@pytest.fixture
+def three_quarters(db: Session) -> Iterator[None]:
+    family = update(models.Product).where(models.Product.code == "FAMILLE")
+    db.execute(family.values(cover_threshold_percent=75))
+    db.commit()
+    yield
+    db.rollback()
+    db.execute(family.values(cover_threshold_percent=100))
+    db.commit()
+
+
+async def test_the_rest_of_the_current_year_is_collected_before_the_renewal(
+    renewal: RenewalService,
+    enrolment: EnrolmentService,
+    billing: Billing,
+    db: Session,
+    now: Now,
+    three_quarters: None,
+) -> None:
+    head = await enrol_household(enrolment, "+2290197000703", persons=3)
+    period = first_period(db, head)
+    opening = -(-period.premium_due * 75 // 100)
+    await billing.record_cash(head, opening, "Rose")
+    db.expire_all()
+    period = first_period(db, head)
+    rest = period.premium_due - period.amount_paid
+    assert rest > 0 and period.covered_until is not None
+    now.day = in_window(period)
+    offer = await renewal.offer(RenewalOffer(head), now.day)
+    renewed = await renewal.renew(RenewHousehold(head, RenewalChanges()), "k1", now.day)
+    year = renewal_of(db, period)
+    # The summary owes the rest of this year with the next one.
+    assert offer["amount_due"] == year.premium_due + rest
+    assert renewed["amount_due"] == year.premium_due + rest
+    await billing.record_cash(head, rest, "Rose")
+    db.expire_all()
+    old = db.get(models.CoveragePeriod, period.id)
+    year = db.get(models.CoveragePeriod, year.id)
+    assert old is not None and year is not None
+    assert old.amount_paid == old.premium_due and year.amount_paid == 0
+
+
+async def test_a_member_added_after_the_renewal_is_priced_into_the_next_year(
+    renewal: RenewalService,
+    enrolment: EnrolmentService,
+    billing: Billing,
+    db: Session,
+    now: Now,
+    app: Starlette,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    head, period = await paid_household(enrolment, billing, db)
+    day = now.day = in_window(period)
+    await renewal.renew(RenewHousehold(head, RenewalChanges()), "k1", day)
+    before = renewal_of(db, period)
+    persons, premium = before.persons, before.premium_due
+    agent = await add_agent(app, "+2290197000999", "Bio", "MS-PARAKOU", pin="4826")
+    desk = AgentDesk(sessions, billing, Outbox.standard(), now)
+    child = PersonDraft(
+        "ASSOGBA", "Kid", "M", (day - timedelta(days=3650)).isoformat(), False, "child"
+    )
+    added = await desk.add_member(agent, head, child, day)
+    assert added["outcome"] == "added"
+    db.expire_all()
+    old = db.get(models.CoveragePeriod, period.id)
+    year = renewal_of(db, period)
+    assert old is not None
+    assert (old.premium_due, old.persons) == (period.premium_due, period.persons)
+    assert year.persons == persons + 1 and year.premium_due > premium
+    assert added["amount_due"] == year.premium_due
+    kid = db.scalar(select(models.Member.id).where(models.Member.member_no == added["member_no"]))
+    lines = db.scalars(select(models.CoverLine.period_id).where(models.CoverLine.member_id == kid))
+    assert list(lines) == [year.id]

@@ -4,6 +4,8 @@ household outside the scope, a bill that would owe money back, a stale plan)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from sqlalchemy import select
@@ -13,6 +15,7 @@ from starlette.applications import Starlette
 from db import models
 from gateway.enrolment.service import EnrolmentService
 from gateway.payments.capability import Payments
+from tests.conftest import TODAY
 from tests.staff.web import (
     ADMIN,
     KANDI_PHONE,
@@ -344,3 +347,41 @@ async def test_a_confirmation_without_the_session_token_does_nothing(
     )
     assert forged.status_code == 403
     assert len(members(db, leaving)) == 3
+
+
+async def test_a_member_moved_into_a_household_that_renewed_is_priced_into_the_next_year(
+    web: httpx.AsyncClient, app: Starlette, leaving: int, joining: int, db: Session
+) -> None:
+    await pay(app, db, joining, 3150)
+    paid = period_of(db, joining)
+    starts = TODAY + timedelta(days=200)
+    columns = models.CoveragePeriod.__table__.columns
+    copied = {c.key: getattr(paid, c.key) for c in columns if c.key != "id"}
+    copied.update(
+        starts_on=starts,
+        amount_paid=0,
+        paid_in_full_on=None,
+        covered_from=None,
+        covered_until=None,
+        grace_until=None,
+        status="pending_payment",
+        renewal_of_id=paid.id,
+        request_key="renewal-of-joining",
+        cover_starts_on=starts,
+        waiting_days=0,
+    )
+    db.add(models.CoveragePeriod(**copied))  # the next year, opened and not begun
+    db.commit()
+    csrf = await logged_in(web, app, *MANAGER)
+    path = move_path(leaving, members(db, leaving)[2])
+
+    shown = await plan(web, csrf, path, members(db, joining)[0].member_no)
+    assert (await confirm(web, csrf, path, shown)).status_code == 303
+
+    db.expire_all()
+    years = db.scalars(
+        select(models.CoveragePeriod)
+        .where(models.CoveragePeriod.household_id == joining)
+        .order_by(models.CoveragePeriod.starts_on)
+    ).all()
+    assert [(y.persons, y.premium_due) for y in years] == [(2, 3150), (3, 4725)]
