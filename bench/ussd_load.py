@@ -2,7 +2,7 @@
 
     python bench/ussd_load.py [--users 32] [--seconds 20] [--rounds 2] [--pause-ms 20]
                               [--database-url URL] [--redis-url URL] [--json]
-                              [--journey enrolment|both] [--households 2000]
+                              [--journey enrolment|both] [--households 3000]
 
 Starts `alafia serve` (one uvicorn worker process) and bench/baseline_app.py (one
 process) on free loopback ports, on one Redis, and drives both with virtual users that
@@ -636,7 +636,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--households",
         type=bounded(1, 100_000, int),
-        default=2000,
+        default=3000,
         help="households seeded for the renewal journey, each renewed once (--journey both)",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
