@@ -2,6 +2,7 @@
 
     python bench/ussd_load.py [--users 32] [--seconds 20] [--rounds 2] [--pause-ms 20]
                               [--database-url URL] [--redis-url URL] [--json]
+                              [--journey enrolment|both] [--households 3000]
 
 Starts `alafia serve` (one uvicorn worker process) and bench/baseline_app.py (one
 process) on free loopback ports, on one Redis, and drives both with virtual users that
@@ -11,6 +12,13 @@ sessionId and a new phone number (so a new household) per journey, cumulative `t
 Two loads, each measured on both targets in turn (gateway, baseline, gateway, ...):
   full      users never pause: capacity (hops/s); its latency is mostly queueing
   moderate  users pause --pause-ms between hops: the latency a person feels (p99)
+
+With --journey both the baseline is not started: the gateway's enrolment journey and
+its renewal journey are measured alternately in the same run (enrolment, renewal,
+enrolment, ...), and the renewal hop is compared with the enrolment hop. Before the run,
+--households households are enrolled and paid eleven months before today through the
+product's services (bench/renewal_seed.py); each renewal dials from one of their phones,
+once: main menu "Renouveler", this household, keep all members, confirm.
 
 Everything listens on 127.0.0.1 only; every process started here is stopped at the end,
 also on Ctrl-C or an error, and the temporary directory is removed.
@@ -24,13 +32,14 @@ import contextlib
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -38,6 +47,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import psutil
+import renewal_seed
 from benchkit import (
     HOST,
     ROOT,
@@ -61,6 +71,12 @@ JOURNEY: tuple[str, ...] = (
     "1", "15041988", "1", "Marc", "1", "2016", "2", "Ella", "2", "2019", "2", "1",
 )  # fmt: skip
 FINAL_REPLY = "END Bienvenue"
+# On a household whose window is open: main menu "2. Renouveler ma cotisation", "1. Mon
+# ménage", "1. Garder et continuer" (all members), "1. Confirmer". Like the enrolment
+# journey it stops where money would be asked: without mobile money the year is opened
+# and the screen says what is due (END); with it, the payment choice follows (CON).
+RENEWAL_JOURNEY: tuple[str, ...] = ("", "2", "1", "1", "1")
+RENEWAL_FINAL = ("END Ménage", "CON Reste à payer")
 PHONE_PREFIX = "+2290197"  # + 6 digits: a valid Benin mobile number
 PHONE_SPACE = 1_000_000
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -73,6 +89,16 @@ TARGET_MEMORY_MB = 150.0  # gateway server process peak RSS
 
 
 # ---------------------------------------------------------------------------- processes
+
+
+@dataclass(frozen=True)
+class Journey:
+    """What a virtual user types, how the last screen must start, and whose phone."""
+
+    name: str
+    inputs: tuple[str, ...]
+    final: tuple[str, ...]
+    phone: Callable[[], str | None]  # None: no household left for this journey
 
 
 @dataclass
@@ -93,7 +119,13 @@ class Server:
 
 
 def start_server(
-    name: str, command: list[str], env: dict[str, str], log_path: Path, port: int, ready: str
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    log_path: Path,
+    port: int,
+    ready: str,
+    token: str | None = None,
 ) -> Server:
     with log_path.open("wb") as log:
         # Own session: a Ctrl-C reaches only this script, which then stops the servers
@@ -110,7 +142,8 @@ def start_server(
     base = f"http://{HOST}:{port}"
     return Server(
         name=name,
-        url=f"{base}/ussd",
+        # The gateway's /ussd answers only with the secret Africa's Talking is given.
+        url=f"{base}/ussd" + (f"?{urlencode({'token': token})}" if token else ""),
         ready_url=f"{base}{ready}",
         process=process,
         log_path=log_path,
@@ -176,6 +209,17 @@ def cpu_seconds(pid: int) -> float:
 # --------------------------------------------------------------------------------- load
 
 
+class Seeded:
+    """The seeded households' phones, each handed out once: a renewed household would
+    only be told it already renewed."""
+
+    def __init__(self, phones: list[str]) -> None:
+        self.phones = iter(phones)
+
+    def take(self) -> str | None:
+        return next(self.phones, None)
+
+
 class Phones:
     """A new valid Benin number per journey, so each journey enrols a new household.
     A random start makes clashes with an earlier run on a kept database unlikely (a
@@ -200,17 +244,21 @@ class Window:
 
     target: str
     load: str
+    journey: tuple[str, ...] = JOURNEY
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     # The same latencies by hop position: the first hop (who calls) and the last
     # (enrolment) touch the database, the others only Redis.
-    by_hop: list[list[float]] = field(default_factory=lambda: [[] for _ in JOURNEY])
+    by_hop: list[list[float]] = field(default_factory=list)
     errors: int = 0
     warmup_errors: int = 0
     journeys: int = 0
     error_samples: list[str] = field(default_factory=list)
     server_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.by_hop = [[] for _ in self.journey]
 
     def error(self, problem: str, measured: bool) -> None:
         if measured:
@@ -222,13 +270,15 @@ class Window:
             self.error_samples.append(prefix + problem[:200])
 
 
-def problem_with(status: int, reply: str, hop: int, expects_enrolment: bool) -> str | None:
+def problem_with(
+    status: int, reply: str, hop: int, journey: Journey, expects_enrolment: bool
+) -> str | None:
     if status != 200:
         return f"hop {hop + 1}: HTTP {status}: {reply[:120]!r}"
-    last = hop == len(JOURNEY) - 1
+    last = hop == len(journey.inputs) - 1
     if expects_enrolment:
-        if last and not reply.startswith(FINAL_REPLY):
-            return f"hop {hop + 1}: expected {FINAL_REPLY!r}, got {reply[:120]!r}"
+        if last and not reply.startswith(journey.final):
+            return f"hop {hop + 1}: expected {journey.final!r}, got {reply[:120]!r}"
         if not last and not reply.startswith("CON "):
             return f"hop {hop + 1}: expected CON, got {reply[:120]!r}"
     elif not reply.startswith(("CON ", "END ")):
@@ -240,7 +290,7 @@ async def virtual_user(
     http: aiohttp.ClientSession,
     server: Server,
     window: Window,
-    phones: Phones,
+    journey: Journey,
     sessions: Iterator[int],
     measure_from: float,
     stop_at: float,
@@ -252,15 +302,19 @@ async def virtual_user(
     if pause:
         await asyncio.sleep(random.uniform(0, pause))  # no lockstep between users
     while clock() < stop_at:
+        phone = journey.phone()
+        if phone is None:
+            window.error(f"no seeded household left for the {journey.name} journey", True)
+            return
         form = {
             "sessionId": f"ATUid_bench_{next(sessions)}",
             "serviceCode": "*384*22#",
-            "phoneNumber": phones.take(),
+            "phoneNumber": phone,
             "networkCode": "61603",
             "text": "",
         }
         typed: list[str] = []
-        for hop, new_input in enumerate(JOURNEY):
+        for hop, new_input in enumerate(journey.inputs):
             if hop:
                 typed.append(new_input)
                 form["text"] = "*".join(typed)
@@ -271,7 +325,7 @@ async def virtual_user(
             try:
                 async with http.post(server.url, data=body, headers=FORM_HEADERS) as response:
                     status, reply = response.status, await response.text()
-                problem = problem_with(status, reply, hop, server.expects_enrolment)
+                problem = problem_with(status, reply, hop, journey, server.expects_enrolment)
             except (aiohttp.ClientError, TimeoutError, OSError) as error:
                 problem = f"hop {hop + 1}: {type(error).__name__}: {error}"
             finished = clock()
@@ -283,7 +337,7 @@ async def virtual_user(
             if problem is not None:
                 window.error(problem, measured)
                 break
-            if hop == len(JOURNEY) - 1 and measured:
+            if hop == len(journey.inputs) - 1 and measured:
                 window.journeys += 1
             if pause:
                 await asyncio.sleep(pause)
@@ -291,15 +345,16 @@ async def virtual_user(
 
 async def measure(
     server: Server,
+    target: str,
     load: str,
     users: int,
     seconds: float,
     warmup: float,
     pause: float,
-    phones: Phones,
+    journey: Journey,
     sessions: Iterator[int],
 ) -> Window:
-    window = Window(target=server.name, load=load)
+    window = Window(target=target, load=load, journey=journey.inputs)
     # A fresh client per window: connections idle while the other target ran have been
     # closed by the server's keep-alive timeout and would show up as errors.
     connector = aiohttp.TCPConnector(limit=users, limit_per_host=users, force_close=False)
@@ -310,7 +365,7 @@ async def measure(
         stop_at = measure_from + seconds
         tasks = [
             asyncio.create_task(
-                virtual_user(http, server, window, phones, sessions, measure_from, stop_at, pause)
+                virtual_user(http, server, window, journey, sessions, measure_from, stop_at, pause)
             )
             for _ in range(users)
         ]
@@ -341,13 +396,14 @@ async def measure(
 def slowest_hops(windows: list[Window], count: int = 3) -> list[dict[str, Any]]:
     """The hop positions with the worst p99: where a tail comes from."""
     positions: list[dict[str, Any]] = []
-    for hop in range(len(JOURNEY)):
+    inputs = windows[0].journey if windows else JOURNEY
+    for hop in range(len(inputs)):
         latencies = sorted(x for w in windows for x in w.by_hop[hop])
         if latencies:
             positions.append(
                 {
                     "hop": hop + 1,
-                    "input": JOURNEY[hop],
+                    "input": inputs[hop],
                     "p50_ms": round(percentile(latencies, 0.50), 2),
                     "p99_ms": round(percentile(latencies, 0.99), 2),
                 }
@@ -416,11 +472,59 @@ def evaluate(
     }
 
 
+def compare_journeys(results: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Renewal against enrolment, on the same gateway in the same run: the issue asks that
+    a renewal hop cost no more than an enrolment hop."""
+    ratios: dict[str, Any] = {}
+    for load, targets in results.items():
+        renewal, enrolment = targets["renewal"], targets["enrolment"]
+        ratios[load] = {
+            "hops_per_s": renewal["hops_per_s"] / enrolment["hops_per_s"],
+            "server_cpu_us_per_hop": renewal["server_cpu_us_per_hop"]
+            / enrolment["server_cpu_us_per_hop"],
+            "p99_ms": renewal["p99_ms"] / enrolment["p99_ms"],
+            # A renewal has 5 hops to enrolment's 25, most of those Redis-only: the cost
+            # of the whole errand says what the per-hop figure alone does not.
+            "server_cpu_ms_per_journey": {
+                "renewal": renewal["server_cpu_us_per_hop"] * len(RENEWAL_JOURNEY) / 1000,
+                "enrolment": enrolment["server_cpu_us_per_hop"] * len(JOURNEY) / 1000,
+            },
+        }
+    return ratios
+
+
+def report_journeys(document: dict[str, Any], out: TextIO) -> None:
+    print("\nrenewal / enrolment (same gateway, same run):", file=out)
+    for load, ratio in document["renewal_vs_enrolment"].items():
+        print(
+            f"  {load:<9} hops/s x{ratio['hops_per_s']:.2f}, "
+            f"server CPU per hop x{ratio['server_cpu_us_per_hop']:.2f}, "
+            f"p99 x{ratio['p99_ms']:.2f}",
+            file=out,
+        )
+        journey = ratio["server_cpu_ms_per_journey"]
+        print(
+            f"  {'':<9} server CPU per journey: renewal {journey['renewal']:.1f} ms, "
+            f"enrolment {journey['enrolment']:.1f} ms",
+            file=out,
+        )
+    errors = sum(
+        s["errors"] + s["warmup_errors"] for t in document["results"].values() for s in t.values()
+    )
+    print(f"  errors (warm-up included): {errors}", file=out)
+
+
 def report(document: dict[str, Any], out: TextIO) -> None:
     config = document["config"]
+    journeys = (
+        f"{len(JOURNEY)}-hop enrolment and {len(RENEWAL_JOURNEY)}-hop renewal journeys "
+        f"({config['households']} households seeded)"
+        if config["journey"] == "both"
+        else f"{len(JOURNEY)}-hop enrolment journeys"
+    )
     print(
         f"\nUSSD load: {config['users']} users, {config['rounds']} round(s) x "
-        f"{config['seconds']:g} s per target and load, {len(JOURNEY)}-hop enrolment journeys, "
+        f"{config['seconds']:g} s per target and load, {journeys}, "
         f"{config['cpus']} CPU(s), load generator on the same machine",
         file=out,
     )
@@ -453,6 +557,9 @@ def report(document: dict[str, Any], out: TextIO) -> None:
         f"\n(moderate: each user pauses {pause:g} ms between hops; CPU shares are of one core)",
         file=out,
     )
+    if config["journey"] == "both":
+        report_journeys(document, out)
+        return
     memory = document["gateway_memory"]
     verdict = document["verdict"]
     print(
@@ -519,24 +626,54 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="DIR",
         help="copy the servers' logs to DIR before cleaning up",
     )
+    parser.add_argument(
+        "--journey",
+        choices=("enrolment", "both"),
+        default="enrolment",
+        help="enrolment: the gateway against the baseline; both: the gateway's enrolment "
+        "and renewal journeys alternated, without the baseline",
+    )
+    parser.add_argument(
+        "--households",
+        type=bounded(1, 100_000, int),
+        default=3000,
+        help="households seeded for the renewal journey, each renewed once (--journey both)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser.parse_args(argv)
 
 
-async def run(args: argparse.Namespace, servers: dict[str, Server]) -> dict[str, Any]:
+async def run(
+    args: argparse.Namespace, servers: dict[str, Server], renewing: list[str]
+) -> dict[str, Any]:
     for server in servers.values():
         await wait_ready(server)
     phones = Phones(random.randrange(PHONE_SPACE))
+    enrolment = Journey("enrolment", JOURNEY, (FINAL_REPLY,), phones.take)
+    # What each measured window runs: (target, server, journey).
+    targets = [(name, server, enrolment) for name, server in servers.items()]
+    if args.journey == "both":
+        renewal = Journey("renewal", RENEWAL_JOURNEY, RENEWAL_FINAL, Seeded(renewing).take)
+        targets = [("enrolment", servers["gateway"], enrolment)]
+        targets.append(("renewal", servers["gateway"], renewal))
     sessions = iter(range(1, 1 << 62))
     loads = {"full": 0.0, "moderate": args.pause_ms / 1000}
     windows: dict[str, dict[str, list[Window]]] = {
-        load: {name: [] for name in servers} for load in loads
+        load: {name: [] for name, _, _ in targets} for load in loads
     }
     for load, pause in loads.items():
         for round_no in range(1, args.rounds + 1):
-            for name, server in servers.items():  # alternate: drift hits both alike
+            for name, server, journey in targets:  # alternate: drift hits both alike
                 window = await measure(
-                    server, load, args.users, args.seconds, args.warmup, pause, phones, sessions
+                    server,
+                    name,
+                    load,
+                    args.users,
+                    args.seconds,
+                    args.warmup,
+                    pause,
+                    journey,
+                    sessions,
                 )
                 windows[load][name].append(window)
                 progress(
@@ -552,21 +689,28 @@ async def run(args: argparse.Namespace, servers: dict[str, Server]) -> dict[str,
         load: {name: summarise(ws) for name, ws in by_target.items()}
         for load, by_target in windows.items()
     }
-    return {
+    document: dict[str, Any] = {
         "config": {
             "users": args.users,
             "seconds": args.seconds,
             "rounds": args.rounds,
             "pause_ms": args.pause_ms,
             "warmup_s": args.warmup,
+            "journey": args.journey,
             "journey_hops": len(JOURNEY),
+            "renewal_hops": len(RENEWAL_JOURNEY),
+            "households": len(renewing),
             "cpus": os.cpu_count(),
             "gateway_log_level": args.log_level,
         },
         "results": results,
         "gateway_memory": memory,
-        "verdict": evaluate(results, memory),
     }
+    if args.journey == "both":
+        document["renewal_vs_enrolment"] = compare_journeys(results)
+    else:
+        document["verdict"] = evaluate(results, memory)
+    return document
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -590,6 +734,11 @@ def main(argv: list[str] | None = None) -> int:
                 "DATABASE_URL": database_url,
                 "REDIS_URL": redis_url,
                 "LOG_LEVEL": args.log_level,
+                # `alafia serve` refuses to start without its callbacks' secrets.
+                "USSD_CALLBACK_TOKEN": os.environ.get("USSD_CALLBACK_TOKEN")
+                or secrets.token_urlsafe(24),
+                "AT_CALLBACK_TOKEN": os.environ.get("AT_CALLBACK_TOKEN")
+                or secrets.token_urlsafe(24),
             }
             progress(
                 f"preparing the database in {workdir}"
@@ -598,6 +747,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             run_cli(["db", "upgrade"], env, setup_log)
             run_cli(["scheme", "load", str(DEMO_SCHEME)], env, setup_log)
+        renewing: list[str] = []
+        if args.journey == "both":
+            renewing = renewal_seed.renewal_phones(args.households, random.randrange(PHONE_SPACE))
+            progress(f"seeding {len(renewing)} households enrolled and paid eleven months ago")
+            started = time.monotonic()
+            paid_on = renewal_seed.seed(database_url, renewing)
+            progress(f"seeded in {time.monotonic() - started:.0f} s (paid on {paid_on})")
         gateway_port, baseline_port = free_port(), free_port()
         # `alafia serve` itself: the production server path, one worker process.
         servers["gateway"] = start_server(
@@ -618,21 +774,20 @@ def main(argv: list[str] | None = None) -> int:
             workdir / "gateway.log",
             gateway_port,
             "/readyz",
+            env["USSD_CALLBACK_TOKEN"],
         )
-        servers["baseline"] = start_server(
-            "baseline",
-            [sys.executable, str(BASELINE_APP), "--host", HOST, "--port", str(baseline_port)],
-            env,
-            workdir / "baseline.log",
-            baseline_port,
-            "/ussd",
-        )
-        progress(
-            f"gateway pid {servers['gateway'].process.pid} on :{gateway_port}, "
-            f"baseline pid {servers['baseline'].process.pid} on :{baseline_port}"
-        )
+        if args.journey == "enrolment":
+            servers["baseline"] = start_server(
+                "baseline",
+                [sys.executable, str(BASELINE_APP), "--host", HOST, "--port", str(baseline_port)],
+                env,
+                workdir / "baseline.log",
+                baseline_port,
+                "/ussd",
+            )
+        progress(", ".join(f"{name} pid {server.process.pid}" for name, server in servers.items()))
         with asyncio.Runner(loop_factory=loop_factory()) as runner:
-            document = runner.run(run(args, servers))
+            document = runner.run(run(args, servers, renewing))
         if args.json:
             print(json.dumps(document, indent=2, ensure_ascii=False))
         else:
