@@ -739,6 +739,10 @@ def main(argv: list[str] | None = None) -> int:
                 or secrets.token_urlsafe(24),
                 "AT_CALLBACK_TOKEN": os.environ.get("AT_CALLBACK_TOKEN")
                 or secrets.token_urlsafe(24),
+                # ... nor with a loopback canonical base for its FHIR extensions.
+                "FHIR_CANONICAL_BASE": os.environ.get(
+                    "FHIR_CANONICAL_BASE", "https://bench.invalid/fhir"
+                ),
             }
             progress(
                 f"preparing the database in {workdir}"
