@@ -82,8 +82,7 @@ def today_problems(settings: Settings) -> list[str]:
     provider = settings.payments.default_provider
     if provider not in (None, SANDBOX):
         problems.append(
-            f"--today takes payments only from the sandbox, not {provider}: "
-            "unset PAYMENT_PROVIDER"
+            f"--today takes payments only from the sandbox, not {provider}: unset PAYMENT_PROVIDER"
         )
     return problems
 
