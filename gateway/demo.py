@@ -10,6 +10,7 @@ from datetime import date
 
 from gateway.commands import Context
 from gateway.settings import Settings
+from gateway.settings.payments import SANDBOX
 
 log = logging.getLogger("alafia")
 
@@ -56,6 +57,34 @@ def seed(context: Context) -> Seeded:
         ).code
     staff = context.with_sessions(lambda s: ensure_demo_staff(s, context.now))
     return Seeded(key, code, staff)
+
+
+def own_database(settings: Settings) -> str:
+    """The demo's own database: the SQLite file in its data directory."""
+    return f"sqlite:///{settings.data_dir / 'alafia.sqlite3'}"
+
+
+def today_problems(settings: Settings) -> list[str]:
+    """Why `--today` may not move the calendar here: on a moved clock the worker lapses
+    households, writes future-dated years and sends SMS, so only the demo's own database,
+    console SMS and sandbox payments may see it (an operator's shell may carry
+    production's settings)."""
+    problems = []
+    if settings.database_url != own_database(settings):
+        problems.append(
+            "--today runs only on the demo's own database "
+            f"({settings.data_dir / 'alafia.sqlite3'}): unset DATABASE_URL"
+        )
+    if settings.sms.backend != "console":
+        problems.append(
+            f"--today sends SMS only to the console, not {settings.sms.backend}: unset SMS_BACKEND"
+        )
+    provider = settings.payments.default_provider
+    if provider not in (None, SANDBOX):
+        problems.append(
+            f"--today takes payments only from the sandbox, not {provider}: unset PAYMENT_PROVIDER"
+        )
+    return problems
 
 
 def welcome(

@@ -194,6 +194,8 @@ def demo_run(context: Context, args: argparse.Namespace) -> int:
         # The demo asks for no token and pays from a sandbox: it must not face a network.
         return refuse("demo", [f"--host {args.host} is not a loopback address; use alafia serve"])
     if args.today is not None:
+        if problems := demo.today_problems(context.settings):
+            return refuse("demo", problems)
         # Everything in this process reads this one clock: the gateway, its worker and
         # the seeding below.
         context = replace(context, now=scheme_clock(context.settings.timezone, moved_to=args.today))

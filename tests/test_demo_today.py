@@ -146,3 +146,52 @@ def test_a_day_that_is_not_one_is_refused_by_the_parser(
 
     assert exited.value.code == 2
     assert "a day like 2027-12-03, got 'next-year'" in capsys.readouterr().err
+
+
+MOMO = {
+    "PAYMENT_PROVIDER": "momo",
+    "MOMO_BASE_URL": "https://momo.example",
+    "MOMO_SUBSCRIPTION_KEY": "momo-Hk3v9Qz0pL",
+    "MOMO_API_USER": "b0f5c1e2-0000-4000-8000-000000000001",
+    "MOMO_API_KEY": "momo-key-Yb6Tn1Wq8J",
+    "MOMO_TARGET_ENVIRONMENT": "mtnbenin",
+}
+AFRICAS_TALKING = {
+    "SMS_BACKEND": "africastalking",
+    "AT_USERNAME": "mutuelle",
+    "AT_API_KEY": "at-key-Qz0pLm2Xr7w",
+    "AT_CALLBACK_TOKEN": "at-Yb6Tn1Wq8Jd4Ks0e",
+}
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"DATABASE_URL": "sqlite:///{tmp}/production.sqlite3"}, "the demo's own database"),
+        (AFRICAS_TALKING, "SMS only to the console"),
+        (MOMO, "payments only from the sandbox"),
+    ],
+)
+def test_demo_today_refuses_a_database_or_provider_not_its_own(
+    env: dict[str, str],
+    reason: str,
+    demo_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Review #8: in a shell with production's settings, `--today` would lapse real
+    households and send them real SMS from the moved clock."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.format(tmp=tmp_path))
+    seen = run_demo_once(monkeypatch)
+
+    assert cli.main(["demo", "--today", A_YEAR_ON.isoformat(), "--port", "8765"]) == 2
+
+    stderr = capsys.readouterr().err
+    assert stderr.startswith("alafia demo refuses to start:\n")
+    assert reason in stderr
+    assert stderr.count("  - ") == 1
+    assert seen == {}  # nothing served
+    assert not (tmp_path / "production.sqlite3").exists()
+    assert not demo_env.exists()  # nothing migrated or seeded

@@ -504,12 +504,13 @@ def renewed(outcome: str = "renewed", due: int = LARGEST_AMOUNT) -> dict[str, An
 
 
 def tour_renewal(tour: Tour) -> None:
-    """Renewal from the household's phone (its entry second while due), for another
-    household, and by an agent; every outcome of the offer and of the renewal."""
+    """Renewal from the household's phone (its entry after the others while due: 4, and
+    on the second page, 5, with mobile money), for another household, and by an agent;
+    every outcome of the offer and of the renewal."""
     due = {"phone": PHONE, "language": tour.language, "member_no": LONGEST_NUMBER}
     due["renew_opens"] = TODAY.isoformat()
     # the own household, lapsed: one removed (the head: a new one), a newborn added
-    session = tour.start(due).type("2", "1", wrong_first=True).resume(renewal_offer("lapsed"))
+    session = tour.start(due).type("4", "1", wrong_first=True).resume(renewal_offer("lapsed"))
     session.at("renew.members")
     session.type("2", "1", "1", wrong_first=True)
     session.at("renew.new_head")
@@ -518,23 +519,23 @@ def tour_renewal(tour: Tour) -> None:
     session.resume(renewal_offer("lapsed")).type("1", "1", wrong_first=True)
     expect(isinstance(session.step.effect, RenewHousehold), "the summary confirmed renews")
     session.resume(renewed()).at("renew.renewed")
-    session = tour.start(due).type("2", "1").resume(renewal_offer()).type("1", "1")
+    session = tour.start(due).type("4", "1").resume(renewal_offer()).type("1", "1")
     session.resume(renewed(due=0)).at("renew.renewed_paid")
     # with mobile money: straight on to the payment's screens
-    session = tour.start(due, payments=True).type("2", "1").resume(renewal_offer())
+    session = tour.start(due, payments=True).type("98", "5", "1").resume(renewal_offer())
     session.type("1", "1").resume(renewed(due=1)).at("pay.quote")
     # cancelled; the only member left (a newborn cannot head); every refusal
-    tour.start(due).type("2", "1").resume(renewal_offer()).type("1", "2").at("renew.cancelled")
-    session = tour.start(due).type("2", "1").resume(renewal_offer(persons=1))
+    tour.start(due).type("4", "1").resume(renewal_offer()).type("1", "2").at("renew.cancelled")
+    session = tour.start(due).type("4", "1").resume(renewal_offer(persons=1))
     session.type("2", "1", "2").at("renew.nobody_left")
     for outcome in ("not_yet", "renewed", "no_cover", "unknown_member", "full", "nobody_left"):
-        tour.start(due).type("2", "1").resume(renewal_offer(outcome))
+        tour.start(due).type("4", "1").resume(renewal_offer(outcome))
     for outcome in ("not_yet", "no_cover", "full", "nobody_left", "head_needed"):
-        session = tour.start(due).type("2", "1").resume(renewal_offer()).type("1", "1")
+        session = tour.start(due).type("4", "1").resume(renewal_offer()).type("1", "1")
         session.resume(renewed(outcome))
         expect(session.step.state.ended, outcome)
     # someone else's household, by its number: no names, nothing to change
-    session = tour.start(due).type("2", "2", wrong_first=True)
+    session = tour.start(due).type("4", "2", wrong_first=True)
     session.type(LONGEST_NUMBER, wrong_first=True).resume(renewal_offer())
     session.at("renew.members")
     # an agent: by number or phone, refused elsewhere, then the cash screen; the list due
@@ -564,4 +565,4 @@ def tour_renewal(tour: Tour) -> None:
             "coverage": coverage_view("active"),
             "next": upcoming,
         }
-        tour.start(due).type("3").resume(rights).at("rights.show")
+        tour.start(due).type("2").resume(rights).at("rights.show")

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 # The agent's list of households due: a few screens, the soonest first.
 DUE_LISTED = 30
+LAPSED_LISTED_DAYS = 365  # lapsed longer ago: off the agent's list of households due
 
 
 @dataclass(frozen=True)
@@ -365,9 +366,12 @@ class RenewalService:
         return await asyncio.to_thread(self._households_due, agent_id, today)
 
     def _households_due(self, agent_id: int, today: date) -> HouseholdsDueResult:
-        """The agent's mutual's households whose renewal is open or overdue and not yet
-        made, the soonest end first. Candidates come by index (`covered_until`), the
-        window of each product decides."""
+        """The agent's mutual's households whose renewal is not yet made: first those
+        whose window is open (the visits that matter), the nearest end first; then those
+        that lapsed within the last year (`LAPSED_LISTED_DAYS`), the latest lapse first.
+        Older lapses are left out, or they would fill the list year after year.
+        Candidates come by index (`covered_until`, `grace_until`), the window of each
+        product decides."""
         with self.sessions() as session:
             agent = session.get(models.Agent, agent_id)
             if agent is None or agent.disabled_at is not None:
@@ -383,7 +387,7 @@ class RenewalService:
                 .subquery()
             )
             longest = session.scalar(select(func.max(models.Product.renewal_opens_days))) or 0
-            rows = session.execute(
+            latest_years = (
                 select(models.CoveragePeriod, models.Household, models.Product)
                 .join(
                     latest,
@@ -392,22 +396,34 @@ class RenewalService:
                 )
                 .join(models.Household, models.Household.id == models.CoveragePeriod.household_id)
                 .join(models.Product, models.Product.id == models.Household.product_id)
-                .where(
-                    models.CoveragePeriod.cancelled_on.is_(None),
-                    models.CoveragePeriod.covered_until <= today + timedelta(days=longest),
-                )
-                .order_by(models.CoveragePeriod.covered_until, models.Household.id)
-            ).all()
+                .where(models.CoveragePeriod.cancelled_on.is_(None))
+            )
+            period = models.CoveragePeriod
             due: list[tuple[models.CoveragePeriod, models.Household]] = []
-            for period, household, product in rows:
-                assert period.covered_until is not None and period.grace_until is not None
-                window = renewal_window(
-                    calendar_of(product), period.covered_until, period.grace_until
-                )
+            for year, household, product in session.execute(
+                latest_years.where(
+                    period.covered_until <= today + timedelta(days=longest),
+                    period.grace_until >= today,
+                ).order_by(period.covered_until, models.Household.id)
+            ):
+                assert year.covered_until is not None and year.grace_until is not None
+                window = renewal_window(calendar_of(product), year.covered_until, year.grace_until)
                 if window.opens_on <= today:
-                    due.append((period, household))
-                if len(due) == DUE_LISTED:
-                    break
+                    due.append((year, household))
+                    if len(due) == DUE_LISTED:
+                        break
+            if len(due) < DUE_LISTED:
+                due.extend(
+                    (year, household)
+                    for year, household, _ in session.execute(
+                        latest_years.where(
+                            period.grace_until < today,
+                            period.grace_until >= today - timedelta(days=LAPSED_LISTED_DAYS),
+                        )
+                        .order_by(period.grace_until.desc(), models.Household.id)
+                        .limit(DUE_LISTED - len(due))
+                    )
+                )
             heads = {
                 m.household_id: m
                 for m in session.scalars(

@@ -5,7 +5,9 @@ next year, so that the message says how much and how (`cover_ending`, `grace_sta
 For a cover year nobody has renewed yet, it is next year's premium, the household's
 share, as a renewal today would price it: the scheme's calendar (`next_year`: the next
 scheme year, or rolling cover continued; a year after grace prices as a new one) and
-each current member's price and free care (`gateway.enrolment.pricing`). For a year
+each current member's price and free care (`gateway.enrolment.pricing`), less what the
+household overpaid and a renewal would carry into that year (as `RenewalService` does:
+payments with a refund due, not given back, as far as they fit in the share). For a year
 whose renewal is already opened, it is what is still due on that renewal; once the
 renewal has opened rights, there is nothing to remind (None).
 
@@ -81,6 +83,7 @@ def next_year_amounts(
         )
     }
     persons = _persons(session, list(households), today)
+    held = _overpaid(session, list(households))
     rules: dict[tuple[int, str | None], PriceRules] = {}
     for period in to_price:
         household = households[period.household_id]
@@ -96,8 +99,36 @@ def next_year_amounts(
         quote = price(
             rules[key], persons.get(household.id, []), pricing_day(year, today), year.share
         )
-        amounts[period.id] = quote.household_share
+        share = quote.household_share
+        amounts[period.id] = share - _carried(held.get(household.id, []), share)
     return amounts
+
+
+def _overpaid(session: Session, household_ids: list[int]) -> dict[int, list[int]]:
+    """The overpayments nobody has given back, by household, in the order a renewal
+    carries them (`renewal._carriable`)."""
+    payment = models.Payment
+    held: dict[int, list[int]] = defaultdict(list)
+    for household_id, refund_due in session.execute(
+        select(payment.household_id, payment.refund_due)
+        .where(
+            payment.household_id.in_(household_ids),
+            payment.refund_due > 0,
+            payment.refunded_at.is_(None),
+        )
+        .order_by(payment.household_id, payment.settled_at, payment.reference)
+    ):
+        held[household_id].append(refund_due)
+    return held
+
+
+def _carried(overpaid: list[int], share: int) -> int:
+    """What a renewal would carry: each overpayment that still fits in the share."""
+    room = share
+    for amount in overpaid:
+        if amount <= room:
+            room -= amount
+    return share - room
 
 
 def years_to_renew(session: Session, household_ids: Sequence[int], today: date) -> dict[int, int]:

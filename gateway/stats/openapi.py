@@ -64,14 +64,18 @@ STATUSES = {"$ref": "#/components/schemas/Statuses"}
 RENEWALS = {"$ref": "#/components/schemas/Renewals"}
 PERIOD = {
     "type": "object",
-    "description": "the period the cover years end in, as counted (defaults applied)",
+    "description": "the period the renewal windows opened in (cover end less the product's "
+    "renewal_opens_days), as counted (defaults applied)",
     "properties": {"from": _day(), "to": _day()},
     "required": ["from", "to"],
 }
 PREMIUMS = {"$ref": "#/components/schemas/Premiums"}
 COLLECTED = {"$ref": "#/components/schemas/Collected"}
 RENEWAL_COUNTS = {
-    "due": {"type": "integer", "description": "cover years ending in the period"},
+    "due": {
+        "type": "integer",
+        "description": "cover years whose renewal window opened in the period",
+    },
     "renewed": {"type": "integer", "description": "of those, renewed (renewal_of_id)"},
     "paid": {"type": "integer", "description": "of those renewals, paid"},
     "renewal_rate": _rate(),

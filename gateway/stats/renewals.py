@@ -5,9 +5,12 @@ each year's intake are still covered the years after (retention).
 Meanings, once for all (docs/statistics-api.md says the same):
 - a cover year *ends* on its fixed `cover_ends_on` (a scheme year), otherwise on its
   `covered_until` (rolling cover: a year never paid has no end, so is never due);
-- a household is *due* for renewal in a period when one of its cover years (not
-  cancelled) ends in that period; counted per cover year, so a household whose two
-  years both end in a long period counts twice;
+- a cover year is *due* for renewal once its renewal window has opened: its end less
+  its product's `renewal_opens_days` (60 by default), the day the household may renew.
+  Due in a period = the window opened in it; without `to`, the period runs to today, so
+  a year is due from the first day of its campaign, for the rate and the list alike.
+  Counted per cover year, so a household whose two years both open in a long period
+  counts twice;
 - it *renewed* when a cover year with `renewal_of_id` = that year exists (opened, not
   cancelled); *paid* when that renewal's share that opens rights is paid
   (`paid_in_full_on`);
@@ -24,7 +27,8 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -39,10 +43,10 @@ H = models.Household
 M = models.Member
 P = models.CoveragePeriod
 
-# The households still to visit, when the request names no period: cover ending from a
-# month ago (in grace) to the next two months (the renewal window opens 60 days before
-# the end by default).
-DUE_SINCE_DAYS, DUE_UNTIL_DAYS = 30, 60
+# The households still to visit, when the request names no period: renewal windows
+# opened in the last 90 days, up to today (with the default 60-day window: cover ending
+# from a month ago, in grace, to two months ahead).
+DUE_SINCE_DAYS = 90
 DUE_ROWS = 500  # the nearest ends first; `due` says how many there are in all
 
 
@@ -63,6 +67,33 @@ def ending_between(since: date | None, until: date | None) -> ColumnElement[bool
         fixed.append(P.cover_ends_on <= until)
         rolling.append(P.covered_until <= until)
     return or_(and_(*fixed), and_(*rolling))
+
+
+async def _windows(session: AsyncSession) -> dict[int, list[int]]:
+    """The products by how many days before the end their renewal window opens."""
+    windows: dict[int, list[int]] = defaultdict(list)
+    for product_id, days in await session.execute(
+        select(models.Product.id, models.Product.renewal_opens_days)
+    ):
+        windows[int(days)].append(product_id)
+    return windows
+
+
+def window_opened_between(
+    windows: dict[int, list[int]], since: date | None, until: date | None
+) -> ColumnElement[bool]:
+    """Cover years whose renewal window opened in the period (the one meaning of *due*):
+    per window length, the years of those products ending that many days after the
+    period's days, so that each arm still reads the end dates' indexes."""
+
+    def later(day: date | None, days: int) -> date | None:
+        return None if day is None else day + timedelta(days=days)
+
+    arms = [
+        and_(P.product_id.in_(ids), ending_between(later(since, days), later(until, days)))
+        for days, ids in sorted(windows.items())
+    ]
+    return or_(*arms) if arms else false()
 
 
 def _due_years(sel: Selection) -> list[ColumnElement[bool]]:
@@ -88,19 +119,22 @@ def _renewal_of(due: Any, channel: str | None) -> tuple[Any, ColumnElement[bool]
 
 async def renewals(source: Source, scope: Scope, filters: Filters, today: date) -> dict[str, Any]:
     """The renewal rate: of the households due for renewal in the period (a cover year,
-    not cancelled, ending in it: on its fixed `cover_ends_on` for a scheme year, else on
-    its `covered_until`), how many renewed (a cover year whose `renewal_of_id` is that
+    not cancelled, whose renewal window opened in it: its end, the fixed `cover_ends_on`
+    of a scheme year or else its `covered_until`, less its product's
+    `renewal_opens_days`), how many renewed (a cover year whose `renewal_of_id` is that
     year exists, not cancelled) and how many of those renewals are paid (the share that
     opens rights); `renewal_rate` = renewed ÷ due, `paid_rate` = paid ÷ due. Counted per
     cover year. By mutual, commune (the household's), product (the due year's) and
     channel (the renewal's own `channel`; there `share` = renewed by that channel ÷ all
     due, and the shares add up to the renewal rate).
 
-    Without `to`, the period runs to today: a year not yet ended is not due yet. The
-    `channel` filter keeps the renewals made through that channel (the due stay all)."""
+    Without `to`, the period runs to today: a year is due from the day its household may
+    renew, so the rate follows the campaign as it goes. The `channel` filter keeps the
+    renewals made through that channel (the due stay all)."""
     until = filters.until or today
     async with reading(source) as session:
         sel = await select_for(session, source, scope, filters)
+        due_in = window_opened_between(await _windows(session), filters.since, until)
         renewal, on = _renewal_of(P, filters.channel)
         rows = (
             await session.execute(
@@ -116,7 +150,7 @@ async def renewals(source: Source, scope: Scope, filters: Filters, today: date) 
                 .select_from(P)
                 .join(H, and_(*_due_years(sel)))
                 .outerjoin(renewal, on)
-                .where(ending_between(filters.since, until))
+                .where(due_in)
                 .group_by(H.mutual_id, H.commune, P.product_id, renewal.channel)
             )
         ).all()
@@ -159,20 +193,22 @@ async def renewals(source: Source, scope: Scope, filters: Filters, today: date) 
 async def renewals_due(
     source: Source, scope: Scope, filters: Filters, today: date
 ) -> dict[str, Any]:
-    """The households still to visit: due for renewal in the period (a cover year ending
-    in it, as in `renewals`) and not renewed yet, the nearest end first, with what an
-    agent needs to find them: the head's member number and name, the household's phone,
-    commune and village. Staff who may not see personal data (viewers) get the name's
-    initials and the phone masked, and no village.
+    """The households still to visit: due for renewal in the period (a cover year whose
+    renewal window opened in it, as in `renewals`) and not renewed yet, the nearest end
+    first, with what an agent needs to find them: the head's member number and name, the
+    household's phone, commune and village. Staff who may not see personal data
+    (viewers) get the name's initials and the phone masked, and no village.
 
-    Without `from`/`to`: cover ending from 30 days ago (in grace) to 60 days ahead
-    (renewal open). At most 500 rows (`households`); `due` counts them all, `by_commune`
-    by the household's commune."""
+    Without `from`/`to`: windows opened in the last 90 days up to today (with the default
+    60-day window, cover ending from 30 days ago, in grace, to 60 days ahead). At most
+    500 rows (`households`); `due` counts them all, `by_commune` by the household's
+    commune."""
     since = filters.since or today - timedelta(days=DUE_SINCE_DAYS)
-    until = filters.until or today + timedelta(days=DUE_UNTIL_DAYS)
+    until = filters.until or today
     personal = scope.sees_personal_data
     async with reading(source) as session:
         sel = await select_for(session, source, scope, filters)
+        due_in = window_opened_between(await _windows(session), since, until)
         renewal, on = _renewal_of(P, None)
         head = aliased(M)
         by_commune = (
@@ -181,7 +217,7 @@ async def renewals_due(
                 .select_from(P)
                 .join(H, and_(*_due_years(sel)))
                 .outerjoin(renewal, on)
-                .where(ending_between(since, until), renewal.id.is_(None))
+                .where(due_in, renewal.id.is_(None))
                 .group_by(H.commune)
             )
         ).all()
@@ -212,7 +248,7 @@ async def renewals_due(
                         head.left_on.is_(None),
                     ),
                 )
-                .where(ending_between(since, until), renewal.id.is_(None))
+                .where(due_in, renewal.id.is_(None))
                 .order_by(ends_on(), H.id)
                 .limit(DUE_ROWS)
             )

@@ -341,7 +341,10 @@ def _due_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 
 JOURNEY = Journey(
     name="renew",
-    entry=Entry(T("menu_renew"), order=12, shown=renewal_due),
+    # After every other entry, just before the language: shown only around a renewal,
+    # it must not move the numbers people know ("Payer", "Mes droits") nor the dial
+    # strings built on them.
+    entry=Entry(T("menu_renew"), order=90, shown=renewal_due),
     nodes=(
         Branch("start", next=_start),
         Menu("whose", prompt=[T("renew_whose")], options=_whose, next="offer", save="member_no"),

@@ -21,7 +21,7 @@ from db.engine import create_engine_async, create_engine_sync, session_factory
 from db.engine import sync_session_factory as sync_sessions
 from gateway.agents.desk import AgentDesk
 from gateway.enrolment.entitlements import RightsService
-from gateway.enrolment.renewal import RenewalService
+from gateway.enrolment.renewal import DUE_LISTED, RenewalService
 from gateway.enrolment.service import EnrolmentService
 from gateway.payments.ledger import Billing, PaymentRefused
 from gateway.payments.sponsors import open_rights_if_paid
@@ -305,6 +305,45 @@ async def test_the_agents_list_holds_the_households_due(
             "ends_on": period.covered_until.isoformat(),
         }
     ]
+
+
+async def test_the_agents_list_puts_open_windows_first_and_leaves_old_lapses_out(
+    renewal: RenewalService,
+    enrolment: EnrolmentService,
+    billing: Billing,
+    db: Session,
+    app: Starlette,
+) -> None:
+    """Review 13 #7: ordered by the end alone and unbounded, households that lapsed in
+    earlier years filled the 30 rows and those whose window had just opened never
+    showed. Now: open windows first (nearest end first), then lapses of the last year
+    (latest first); older lapses are not listed."""
+    agent = await add_agent(app, "+2290197000812", "Bio Sika", "MS-PARAKOU")
+    heads: list[str] = []
+    for n in range(DUE_LISTED + 3):
+        head = await enrol_household(enrolment, f"+22901970007{n:02d}", persons=1)
+        await billing.record_cash(head, first_period(db, head).premium_due, "Awa")
+        heads.append(head)
+    day = TODAY + timedelta(days=500)
+
+    def ends(head: str, covered_until: date) -> None:
+        db.execute(
+            update(models.CoveragePeriod)
+            .where(models.CoveragePeriod.id == first_period(db, head).id)
+            .values(covered_until=covered_until, grace_until=covered_until + timedelta(days=30))
+        )
+
+    soon, sooner, lapsed, *old = heads
+    ends(soon, day + timedelta(days=20))  # window open
+    ends(sooner, day - timedelta(days=5))  # in grace: window still open
+    ends(lapsed, day - timedelta(days=100))  # lapsed 70 days ago
+    for n, head in enumerate(old):  # lapsed more than a year ago, the oldest ends first
+        ends(head, day - timedelta(days=400 + n))
+    db.commit()
+
+    listed = (await renewal.households_due(agent, day))["households"]
+
+    assert [row["member_no"] for row in listed] == [sooner, soon, lapsed]
 
 
 async def test_an_overpayment_is_carried_and_what_does_not_fit_stays_for_refund(

@@ -127,6 +127,26 @@ async def test_cover_ending_says_next_years_amount_and_how_to_pay(
     assert (message["encoding"], message["segments"]) == ("gsm7", 1)
 
 
+async def test_cover_ending_counts_the_overpayment_a_renewal_would_carry(
+    enrolment: EnrolmentService,
+    sessions: async_sessionmaker[AsyncSession],
+    now: Now,
+    db: Session,
+) -> None:
+    """Review #10: the SMS said the full premium while the renewal screen asked for it
+    less the carried overpayment."""
+    await paid_household(enrolment, sessions, now)
+    db.execute(text("UPDATE payments SET refund_due = 700"))
+    db.commit()
+    day = COVERED_UNTIL - timedelta(days=30)
+    now.day(day)
+
+    await reminders_for(sessions, now).sweep(now())
+
+    [message] = renewal_messages(db)
+    assert params_of(message)["amount"] == priced(db, day) - 700 > 0
+
+
 async def test_grace_asks_for_what_is_left_on_a_renewal_already_opened(
     enrolment: EnrolmentService,
     sessions: async_sessionmaker[AsyncSession],

@@ -9,14 +9,18 @@ TODAY is 2026-11-23. Each household's cover years (the second renews the first, 
     A         MS-PARAKOU  FAMILLE   2025-11-01..2026-10-31, 2026-11-01..2027-10-31  ussd, paid
     B         MS-PARAKOU  FAMILLE   2025-11-11..2026-11-10, then opened, unpaid  agent
     C         MS-PARAKOU  SCOLAIRE  scheme year 2025-09-01..2026-08-31          none
-    D         MS-NDALI    FAMILLE   2025-12-16..2026-12-15                      none (not ended)
+    D         MS-NDALI    FAMILLE   2025-12-16..2026-12-15                      none (not ended,
+                                                                                window open)
     E         MS-KANDI    FAMILLE   2025-10-01..2026-09-30, then cancelled      ussd (cancelled)
     F         MS-PARAKOU  FAMILLE   never paid (no end)                         -
     G         MS-PARAKOU  FAMILLE   2025-11-21..2026-11-20 (in grace)           none
     H         MS-KANDI    FAMILLE   2024-03-01..2025-02-28, 2025-03-01..2026-02-28  agent, paid;
                                                                                 then none
 
-Due up to today: A, B, C, E, G, H's two years = 7; renewed A, B, H (2024) = 3; paid A, H = 2.
+A year is due once its renewal window has opened (its end less the product's 60
+`renewal_opens_days`). Due up to today (windows opened by 2026-11-23, so ending by
+2027-01-22): A's first year, B, C, D, E, G, H's two years = 8; renewed A, B, H (2024) = 3;
+paid A, H = 2. D has not ended, yet it counts: its household may renew since 2026-10-16.
 """
 
 from __future__ import annotations
@@ -145,29 +149,34 @@ async def test_the_renewal_rate_by_mutual_commune_product_and_channel(
     figures = await admin.figures("renewals")
 
     assert figures["period"] == {"from": None, "to": "2026-11-23"}
-    assert (figures["due"], figures["renewed"], figures["paid"]) == (7, 3, 2)
-    assert figures["renewal_rate"] == round(3 / 7, 4)
-    assert figures["paid_rate"] == round(2 / 7, 4)
+    assert (figures["due"], figures["renewed"], figures["paid"]) == (8, 3, 2)
+    assert figures["renewal_rate"] == round(3 / 8, 4)
+    assert figures["paid_rate"] == round(2 / 8, 4)
     assert by_key(figures["by_mutual"], "due", "renewed", "paid") == {
         "MS-PARAKOU": (4, 2, 1),
+        "MS-NDALI": (1, 0, 0),  # D: not ended, its window open
         "MS-KANDI": (3, 1, 1),
     }
-    assert by_key(figures["by_commune"], "due", "renewed") == {"Parakou": (4, 2), "Kandi": (3, 1)}
+    assert by_key(figures["by_commune"], "due", "renewed") == {
+        "Parakou": (4, 2),
+        "N'Dali": (1, 0),
+        "Kandi": (3, 1),
+    }
     assert by_key(figures["by_product"], "due", "renewed", "paid", "renewal_rate") == {
-        "FAMILLE": (6, 3, 2, 0.5),
+        "FAMILLE": (7, 3, 2, round(3 / 7, 4)),
         "SCOLAIRE": (1, 0, 0, 0.0),
     }
     # By the renewal's own channel; the shares add up to the rate.
     assert by_key(figures["by_channel"], "renewed", "paid", "share") == {
-        "agent": (2, 1, round(2 / 7, 4)),
-        "ussd": (1, 1, round(1 / 7, 4)),
+        "agent": (2, 1, round(2 / 8, 4)),
+        "ussd": (1, 1, round(1 / 8, 4)),
     }
     # Cross-checked in plain SQL: the years that renew a year, not cancelled.
     renewed = sql(
         db,
         "SELECT COUNT(*) FROM coverage_periods r JOIN coverage_periods p"
         " ON p.id = r.renewal_of_id WHERE r.status != 'cancelled'"
-        " AND COALESCE(p.cover_ends_on, p.covered_until) <= '2026-11-23'",
+        " AND COALESCE(p.cover_ends_on, p.covered_until) <= '2027-01-22'",
     )
     assert renewed == figures["renewed"]
 
@@ -179,15 +188,17 @@ async def test_the_period_the_channel_and_the_scope_narrow_the_rate(
     manager: Staff = await login(StaffRole.MUTUAL_MANAGER, "MS-PARAKOU")
 
     this_year = await admin.figures("renewals", **{"from": "2026-01-01"})
-    november = await admin.figures("renewals", **{"from": "2026-11-01", "to": "2026-11-30"})
+    september = await admin.figures("renewals", **{"from": "2026-09-01", "to": "2026-09-30"})
     by_agents = await admin.figures("renewals", channel="agent")
     school = await admin.figures("renewals", product="SCOLAIRE")
     parakou = await manager.figures("renewals")
 
+    # Windows opened this year: A, B, C, D, E, G (H's second year's opened on 2025-12-30).
     assert (this_year["due"], this_year["renewed"], this_year["paid"]) == (6, 2, 1)
-    # B (renewed) and G (not) ended in November; D ends in December.
-    assert (november["due"], november["renewed"]) == (2, 1)
-    assert (by_agents["due"], by_agents["renewed"], by_agents["paid"]) == (7, 2, 1)
+    # Windows opened in September (cover ending from 2026-10-31 to 2026-11-29): A and B
+    # (renewed), G (not); D's opened in October.
+    assert (september["due"], september["renewed"]) == (3, 2)
+    assert (by_agents["due"], by_agents["renewed"], by_agents["paid"]) == (8, 2, 1)
     assert (school["due"], school["renewed"]) == (1, 0)
     assert (parakou["due"], parakou["renewed"], parakou["paid"]) == (4, 2, 1)
     assert [row["key"] for row in parakou["by_mutual"]] == ["MS-PARAKOU"]
@@ -211,8 +222,9 @@ async def test_households_still_to_visit(cover_years: dict[str, int], login: Any
     this_year = await admin.figures("renewals_due", **{"from": "2026-01-01", "to": "2026-12-31"})
     parakou = await manager.figures("renewals_due")
 
-    # By default from 30 days ago to 60 days ahead: A and B renewed, G in grace, D ending.
-    assert soon["period"] == {"from": "2026-10-24", "to": "2027-01-22"}
+    # By default windows opened in the last 90 days up to today (with 60-day windows, cover
+    # ending from 30 days ago to 60 days ahead): A and B renewed, G in grace, D ending.
+    assert soon["period"] == {"from": "2026-08-25", "to": "2026-11-23"}
     assert soon["due"] == 2
     assert by_key(soon["by_commune"], "due") == {"N'Dali": 1, "Parakou": 1}
     rows = soon["households"]
@@ -231,8 +243,8 @@ async def test_households_still_to_visit(cover_years: dict[str, int], login: Any
         "status": "grace",
     }
     assert rows[0]["member_no"]
+    # Windows opened this year; H's second year's opened on 2025-12-30.
     assert [row["ends_on"] for row in this_year["households"]] == [
-        "2026-02-28",
         "2026-08-31",
         "2026-09-30",
         "2026-11-20",

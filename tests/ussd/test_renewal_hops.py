@@ -63,11 +63,11 @@ async def test_renewal_hops_run_no_query_but_their_effects(
     phone = Phone(client, PHONE)
     with statements(app) as seen:
         home = await phone.dial()
-    assert "2. Renouveler ma cotisation" in home
+    assert "4. Renouveler ma cotisation" in home  # after the other entries
     first = ours(seen)
     assert len(first) == 1 and "households" in first[0], first  # the caller, as before
     with statements(app) as seen:
-        whose = await phone.type("2")
+        whose = await phone.type("4")
     assert "Renouveler pour:" in whose
     assert ours(seen) == []  # a screen of the journey: no query
     with statements(app) as seen:
