@@ -31,6 +31,7 @@ from db.values import AuditAction, LeftReason, MessagePurpose
 from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment import pricing
+from gateway.enrolment.carry import carriable, mark_carried
 from gateway.enrolment.entitlements import payable, renewal_expired, terms_of
 from gateway.enrolment.service import member_from
 from gateway.register.outgoing import register_event
@@ -174,7 +175,8 @@ class RenewalService:
             room = max(0, quoted.household_share - dead_money)
             carried = min(
                 quoted.household_share,
-                dead_money + sum(p.refund_due for p in _carriable(session, found, room)),
+                dead_money
+                + sum(p.refund_due for p in carriable(session, found.household.id, room)),
             )
             new_head = request.changes.new_head or head_no
             members = [
@@ -278,7 +280,9 @@ class RenewalService:
         year = next_year(calendar_of(found.product), previous, today)
         persons = pricing.persons_of(session, household.id, today)
         quoted = pricing.quote(session, found.product, household.category, persons, year, today)
-        carried_from = _carriable(session, found, max(0, quoted.household_share - dead_money))
+        carried_from = carriable(
+            session, found.household.id, max(0, quoted.household_share - dead_money)
+        )
         period = pricing.open_period(
             session,
             household,
@@ -295,9 +299,7 @@ class RenewalService:
                 dead_money + sum(p.refund_due for p in carried_from),
             ),
         )
-        for payment in carried_from:
-            # Carried, not given back: off the refund review list, with where it went.
-            payment.refunded_at, payment.refund_note = now, f"carried to CP-{period.id}"
+        mark_carried(carried_from, period, now)
         self._tell(session, found, request, period, added, now)
         log.info(
             "household %s renewed: %d persons, %d XOF due, %d carried in, %d left, %d added",
@@ -553,27 +555,6 @@ def _change_members(
         member.member_no = member_number(member.id)
     session.flush()
     return added
-
-
-def _carriable(session: Session, found: _Household, share: int) -> list[models.Payment]:
-    """What the household overpaid and nobody has given back, payment by payment, as far
-    as it fits in next year's share: the rest stays on the refund review list."""
-    held = session.scalars(
-        select(models.Payment)
-        .where(
-            models.Payment.household_id == found.household.id,
-            models.Payment.refund_due > 0,
-            models.Payment.refunded_at.is_(None),
-        )
-        .order_by(models.Payment.settled_at, models.Payment.reference)
-    )
-    carried: list[models.Payment] = []
-    room = share
-    for payment in held:
-        if payment.refund_due <= room:
-            carried.append(payment)
-            room -= payment.refund_due
-    return carried
 
 
 def _by_request(session: Session, request_key: str) -> models.CoveragePeriod | None:

@@ -21,6 +21,7 @@ from adapters.register import EventKind
 from db import models
 from db.engine import hold_decision_lock
 from db.values import ExemptionGround, ExemptionSource
+from gateway.enrolment.carry import carriable, mark_carried
 from gateway.enrolment.exemptions import record_exemption
 from gateway.enrolment.pricing import open_period, persons_of, quote
 from gateway.enrolment.service import member_from
@@ -117,7 +118,7 @@ def renew_in(
         join_group(row, group)
     year = next_year(calendar, current, today)
     priced = quote(session, product, row.category, persons_of(session, row.id, today), year, today)
-    carried_from = _carriable(session, row.id, priced.household_share)
+    carried_from = carriable(session, row.id, priced.household_share)
     period = open_period(
         session,
         row,
@@ -131,32 +132,8 @@ def renew_in(
         renewal_of=current,
         carried_in=sum(p.refund_due for p in carried_from),
     )
-    for payment in carried_from:
-        # Carried, not given back: off the refund review list, with where it went.
-        payment.refunded_at, payment.refund_note = now, f"carried to CP-{period.id}"
+    mark_carried(carried_from, period, now)
     return Renewed("renewed", head)
-
-
-def _carriable(session: Session, household_id: int, share: int) -> list[models.Payment]:
-    """What the household overpaid and nobody has given back, payment by payment, as far
-    as it fits in next year's share (the rule of `gateway.enrolment.renewal`): the rest
-    stays on the refund review list."""
-    held = session.scalars(
-        select(models.Payment)
-        .where(
-            models.Payment.household_id == household_id,
-            models.Payment.refund_due > 0,
-            models.Payment.refunded_at.is_(None),
-        )
-        .order_by(models.Payment.settled_at, models.Payment.reference)
-    )
-    carried: list[models.Payment] = []
-    room = share
-    for payment in held:
-        if payment.refund_due <= room:
-            carried.append(payment)
-            room -= payment.refund_due
-    return carried
 
 
 def _add_members(

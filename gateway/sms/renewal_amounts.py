@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from db import models
 from db.values import ExemptionGround
+from gateway.enrolment.carry import carried_amount
 from gateway.enrolment.entitlements import terms_of
 from gateway.enrolment.pricing import (
     Exemption,
@@ -100,13 +101,13 @@ def next_year_amounts(
             rules[key], persons.get(household.id, []), pricing_day(year, today), year.share
         )
         share = quote.household_share
-        amounts[period.id] = share - _carried(held.get(household.id, []), share)
+        amounts[period.id] = share - carried_amount(held.get(household.id, []), share)
     return amounts
 
 
 def _overpaid(session: Session, household_ids: list[int]) -> dict[int, list[int]]:
     """The overpayments nobody has given back, by household, in the order a renewal
-    carries them (`renewal._carriable`)."""
+    carries them (`gateway.enrolment.carry`)."""
     payment = models.Payment
     held: dict[int, list[int]] = defaultdict(list)
     for household_id, refund_due in session.execute(
@@ -120,15 +121,6 @@ def _overpaid(session: Session, household_ids: list[int]) -> dict[int, list[int]
     ):
         held[household_id].append(refund_due)
     return held
-
-
-def _carried(overpaid: list[int], share: int) -> int:
-    """What a renewal would carry: each overpayment that still fits in the share."""
-    room = share
-    for amount in overpaid:
-        if amount <= room:
-            room -= amount
-    return share - room
 
 
 def years_to_renew(session: Session, household_ids: Sequence[int], today: date) -> dict[int, int]:
