@@ -101,7 +101,9 @@ def _after_add(ctx: MenuContext, state: SessionState) -> str:
     }.get(outcome, "refused")
 
 
-def _save_new(field: str) -> Callable[[SessionState, Any], None]:
+def save_new(field: str) -> Callable[[SessionState, Any], None]:
+    """Saves an answer about the person being added (a newcomer, a newborn)."""
+
     def save(state: SessionState, value: Any) -> None:
         state.data.setdefault("new", {})[field] = value
 
@@ -122,7 +124,7 @@ ADD_MEMBER_NODES: tuple[Node, ...] = (
         "add_name",
         prompt=_add_name_prompt,
         parse=_new_member_name,
-        save=_save_new("name"),
+        save=save_new("name"),
         next="add_sex",
     ),
     Menu(
@@ -130,13 +132,13 @@ ADD_MEMBER_NODES: tuple[Node, ...] = (
         prompt=[T("ask_dependant_sex")],
         options=SEXES,
         next="add_birth",
-        save=_save_new("sex"),
+        save=save_new("sex"),
     ),
     Ask(
         "add_birth",
         prompt=[T("ask_dependant_birth")],
         parse=parsers.birth_date,
-        save=_save_new("birth"),
+        save=save_new("birth"),
         next="add_relation",
     ),
     Menu(
@@ -144,7 +146,7 @@ ADD_MEMBER_NODES: tuple[Node, ...] = (
         prompt=[T("ask_relationship")],
         options=RELATIONSHIPS,
         next="add_confirm",
-        save=_save_new("relationship"),
+        save=save_new("relationship"),
     ),
     Menu(
         "add_confirm",

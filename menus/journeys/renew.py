@@ -31,6 +31,7 @@ from menus.effects import (
     RenewHousehold,
 )
 from menus.identifiers import PhoneNumberError, normalise_phone
+from menus.journeys.agent_members import save_new
 from menus.journeys.agent_phone import calling_agent_id
 from menus.journeys.enrol_household import SEXES
 from menus.nodes import (
@@ -240,13 +241,6 @@ def _newborn_name(text: str, ctx: MenuContext, state: SessionState) -> dict[str,
     return {"last_name": parsers.within_limit(last), "first_names": parsers.within_limit(first)}
 
 
-def _save_new(field: str) -> Any:
-    def save(state: SessionState, value: Any) -> None:
-        state.data.setdefault("new", {})[field] = value
-
-    return save
-
-
 def _newborn_added(state: SessionState, birth: Any) -> None:
     new = state.data.pop("new")
     new["birth"] = birth
@@ -390,7 +384,7 @@ JOURNEY = Journey(
             "add_name",
             prompt=[T("renew_add_name")],
             parse=_newborn_name,
-            save=_save_new("name"),
+            save=save_new("name"),
             next="add_sex",
         ),
         Menu(
@@ -398,7 +392,7 @@ JOURNEY = Journey(
             prompt=[T("ask_dependant_sex")],
             options=SEXES,
             next="add_birth",
-            save=_save_new("sex"),
+            save=save_new("sex"),
         ),
         Ask(
             "add_birth",
