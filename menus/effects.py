@@ -40,6 +40,8 @@ class EnrolHousehold:
 @dataclass(frozen=True)
 class ShowHouseholdRights:
     phone: str
+    # Which of the households the phone heads (its head's member number); None: the latest.
+    member_no: str | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from menus.nodes import (
     Route,
     Say,
     checked_nodes,
+    numbered,
     qualify,
     resolve,
     store,
@@ -149,14 +150,16 @@ class Engine:
         if answer == MORE:
             state.page += 1
             return self._show(state, ctx)
-        if answer == BACK:
+        options = resolve(node.options, ctx, state)
+        chosen = {str(n): o for n, o in numbered(options)}.get(answer)
+        # An option numbered 0 ("0 Quitter") takes the place of "back" on its menu.
+        if answer == BACK and (state.page > 0 or chosen is None):
             if state.page > 0:  # on a later page of the list, 0 is its previous page
                 state.page -= 1
                 return self._show(state, ctx)
             return self._go_back(state, ctx)
-        options = resolve(node.options, ctx, state)
-        if answer.isascii() and answer.isdigit() and 1 <= int(answer) <= len(options):
-            option = options[int(answer) - 1]
+        if chosen is not None:
+            option = chosen
             if node.save is not None:
                 store(node.save, state, option.value)
             if option.next:
@@ -238,12 +241,13 @@ class Engine:
         node = self.nodes[state.node]
         screen: Screen
         if isinstance(node, Menu):
-            options = resolve(node.options, ctx, state)
+            listed = numbered(resolve(node.options, ctx, state))
             items: tuple[Text, ...] = tuple(
-                T("option", {"n": i, "label": o.label}) for i, o in enumerate(options, start=1)
+                T("option", {"n": n, "label": o.label}) for n, o in listed if o.listed
             )
+            can_go_back = bool(state.back) and all(n != int(BACK) for n, _ in listed)
             screen = Screen(
-                tuple(resolve(node.prompt, ctx, state)), items, False, bool(state.back), notice
+                tuple(resolve(node.prompt, ctx, state)), items, False, can_go_back, notice
             )
         elif isinstance(node, Ask):
             screen = Screen(

@@ -57,6 +57,20 @@ class Option:
     value: Any
     _: KW_ONLY
     next: str | None = None  # overrides the menu's `next` for this option
+    # A number of its own, the same whatever else the menu lists ("9 Langue" on every
+    # main menu); None: its place in the list.
+    number: int | None = None
+    # Answered but not listed: an entry that does not apply to this caller keeps its
+    # number, and typing it anyway says why (menus.journeys.main).
+    listed: bool = True
+
+
+def numbered(options: Sequence[Option]) -> list[tuple[int, Option]]:
+    """Each option with the number that chooses it."""
+    return [
+        (option.number if option.number is not None else place, option)
+        for place, option in enumerate(options, start=1)
+    ]
 
 
 class JourneyError(ValueError):
@@ -209,13 +223,20 @@ class Resume:
 Node = Union[Menu, Ask, Act, Say, Branch, Resume]  # noqa: UP007
 
 
+Label = Union[T, Callable[[MenuContext, SessionState], T]]  # noqa: UP007
+
+
 @dataclass(frozen=True)
 class Entry:
-    """How a journey appears in the main menu, and for whom."""
+    """How a journey appears in the main menu: under the same `number` for every caller,
+    so that "tapez 3" can be taught. Where it does not apply to a caller (`shown` is
+    false) it is not listed, but its number still answers: `why_not` says why and what
+    to type instead, never another entry moved into its place."""
 
-    label: T
-    order: int
+    label: Label
+    number: int
     shown: Callable[[MenuContext, SessionState], bool] = lambda ctx, state: True
+    why_not: Lines = ()
 
 
 @dataclass(frozen=True)

@@ -199,9 +199,20 @@ def tour_everything(tour: Tour) -> None:
     # a new caller: the language screen, then home without "my rights"
     tour.start({"phone": PHONE}).type(tour.menu_choice(), wrong_first=True)
     # a member: home, a change of language remembered
-    session = tour.start(known).type("4", wrong_first=True)
+    session = tour.start(known).type("9", wrong_first=True)
     session.type(tour.menu_choice()).resume(None)
     session.at("main.home")
+    # a phone heading several households, the longest names: greeted, then picks one
+    heads = {**known, "households": [{"member_no": LONGEST_NUMBER, "name": LONG_HEAD}] * 20}
+    session = tour.start(heads).type("3", wrong_first=True).at("rights.which")
+    session.type("1").resume({"found": False, "members": [], "coverage": None})
+    session.at("rights.show_one_of")
+    tour.start({**heads, "households": heads["households"][:2]})
+    # every entry that does not apply says why (the renewal with and without a date)
+    for number in ("2", "3", "5", "6"):
+        tour.start({"phone": PHONE, "language": tour.language}).type(number).at("main.why_not")
+    tour.start({**known, "renew_opens": "2027-10-23"}).type("5").at("main.why_not")
+    tour.start(known).type("5").at("main.why_not")
 
     # enrolment, the largest household, every answer first typed wrong once
     enrolled = enrol_to_summary(tour)
@@ -228,6 +239,7 @@ def tour_everything(tour: Tour) -> None:
     # a dropped enrolment offered back
     expect(snapshot is not None, "a dropped enrolment can be resumed")
     tour.start(known, resume=snapshot).type("1", wrong_first=True)
+    tour.start(known, resume=snapshot).type("2").at("main.restart").type("2", wrong_first=True)
 
     # three wrong answers in a row
     session = tour.start(known).type("1", "1", "1", "1", "1", "1", "1")
@@ -237,14 +249,14 @@ def tour_everything(tour: Tour) -> None:
     members = [
         {"member_no": LONGEST_NUMBER, "first_names": LONG_FIRST_NAMES, "initial": "M"}
     ] * LARGEST_HOUSEHOLD
-    tour.start(known).type("2").resume({"found": False, "members": [], "coverage": None})
-    tour.start(known).type("2").resume({"found": True, "members": members, "coverage": None})
+    tour.start(known).type("3").resume({"found": False, "members": [], "coverage": None})
+    tour.start(known).type("3").resume({"found": True, "members": members, "coverage": None})
     for status in sorted(STATUSES):
         rights = {"found": True, "members": members, "coverage": coverage_view(status)}
-        tour.start(known).type("2").resume(rights)
+        tour.start(known).type("3").resume(rights)
 
     # checking a member number: wrong format, wrong digit, unknown, every status
-    tour.start(known).type("3", "1", "100000012", LONGEST_NUMBER).resume(
+    tour.start(known).type("4", "1", "100000012", LONGEST_NUMBER).resume(
         {"found": False, "member_no": LONGEST_NUMBER, "initial": "", "coverage": None}
     )
     for status in sorted(STATUSES):
@@ -254,7 +266,7 @@ def tour_everything(tour: Tour) -> None:
             "initial": "M",
             "coverage": coverage_view(status),
         }
-        tour.start(known).type("3", LONGEST_NUMBER).resume(status_result)
+        tour.start(known).type("4", LONGEST_NUMBER).resume(status_result)
 
     tour_facility(tour)
     tour_payments(tour)
@@ -262,6 +274,8 @@ def tour_everything(tour: Tour) -> None:
     tour_renewal(tour)
 
 
+# The longest head's name a greeting can show (`gateway.ussd.callers.head_name`).
+LONG_HEAD = f"{LONG_FAMILY_NAME.upper()} {LONG_FIRST_NAMES.split()[0]}"
 AGENT = {"phone": PHONE, "agent_id": 7, "agent_mutual": "MS-1"}
 PIN = "4826"
 CODE = "48260371"
@@ -392,7 +406,7 @@ def tour_agent(tour: Tour) -> None:
 
 
 def tour_facility(tour: Tour) -> None:
-    """A facility's desk phone: its entry comes first; every answer a check can give."""
+    """A facility's desk phone: its entry is 6; every answer a check can give."""
     desk = {"phone": PHONE, "language": tour.language, "facility_id": 7}
     answer = {
         "member_no": LONGEST_NUMBER,
@@ -404,7 +418,7 @@ def tour_facility(tour: Tour) -> None:
         "initial": "M",
         "source": "local",
     }
-    session = tour.start(desk).type("1", "1", "100000012", LONGEST_NUMBER)
+    session = tour.start(desk).type("6", "1", "100000012", LONGEST_NUMBER)
     expect(isinstance(session.step.effect, CheckEligibility), "a desk checks a member")
     session.resume({**answer, "outcome": "unknown_member", "status": None})
     cases: list[tuple[str, str | None, str]] = [
@@ -416,11 +430,11 @@ def tour_facility(tour: Tour) -> None:
     cases += [("not_covered", "waiting", "register")]
     for outcome, status, source in cases:
         result = {**answer, "outcome": outcome, "status": status, "source": source}
-        tour.start(desk).type("1", LONGEST_NUMBER).resume(result)
+        tour.start(desk).type("6", LONGEST_NUMBER).resume(result)
 
 
 def tour_payments(tour: Tour) -> None:
-    """The pay journey, where mobile money is configured (its entry is second then)."""
+    """The pay journey, where mobile money is configured (its entry is 2)."""
     known = {"phone": PHONE, "language": tour.language, "member_no": LONGEST_NUMBER}
     due = {"found": True, "member_no": LONGEST_NUMBER, "initial": "M"}
     owing = {**due, "amount_due": LARGEST_AMOUNT}
@@ -504,13 +518,12 @@ def renewed(outcome: str = "renewed", due: int = LARGEST_AMOUNT) -> dict[str, An
 
 
 def tour_renewal(tour: Tour) -> None:
-    """Renewal from the household's phone (its entry after the others while due: 4, and
-    on the second page, 5, with mobile money), for another household, and by an agent;
-    every outcome of the offer and of the renewal."""
+    """Renewal from the household's phone (its entry is 5), for another household, and
+    by an agent; every outcome of the offer and of the renewal."""
     due = {"phone": PHONE, "language": tour.language, "member_no": LONGEST_NUMBER}
     due["renew_opens"] = TODAY.isoformat()
     # the own household, lapsed: one removed (the head: a new one), a newborn added
-    session = tour.start(due).type("4", "1", wrong_first=True).resume(renewal_offer("lapsed"))
+    session = tour.start(due).type("5", "1", wrong_first=True).resume(renewal_offer("lapsed"))
     session.at("renew.members")
     session.type("2", "1", "1", wrong_first=True)
     session.at("renew.new_head")
@@ -519,29 +532,29 @@ def tour_renewal(tour: Tour) -> None:
     session.resume(renewal_offer("lapsed")).type("1", "1", wrong_first=True)
     expect(isinstance(session.step.effect, RenewHousehold), "the summary confirmed renews")
     session.resume(renewed()).at("renew.renewed")
-    session = tour.start(due).type("4", "1").resume(renewal_offer()).type("1", "1")
+    session = tour.start(due).type("5", "1").resume(renewal_offer()).type("1", "1")
     session.resume(renewed(due=0)).at("renew.renewed_paid")
     # with mobile money: straight on to the payment's screens
-    session = tour.start(due, payments=True).type("98", "5", "1").resume(renewal_offer())
+    session = tour.start(due, payments=True).type("5", "1").resume(renewal_offer())
     session.type("1", "1").resume(renewed(due=1)).at("pay.quote")
     # cancelled; the only member left (a newborn cannot head); every refusal
-    tour.start(due).type("4", "1").resume(renewal_offer()).type("1", "2").at("renew.cancelled")
-    session = tour.start(due).type("4", "1").resume(renewal_offer(persons=1))
+    tour.start(due).type("5", "1").resume(renewal_offer()).type("1", "2").at("renew.cancelled")
+    session = tour.start(due).type("5", "1").resume(renewal_offer(persons=1))
     session.type("2", "1", "2").at("renew.nobody_left")
     for outcome in ("not_yet", "renewed", "no_cover", "unknown_member", "full", "nobody_left"):
-        tour.start(due).type("4", "1").resume(renewal_offer(outcome))
+        tour.start(due).type("5", "1").resume(renewal_offer(outcome))
     for outcome in ("not_yet", "no_cover", "full", "nobody_left", "head_needed"):
-        session = tour.start(due).type("4", "1").resume(renewal_offer()).type("1", "1")
+        session = tour.start(due).type("5", "1").resume(renewal_offer()).type("1", "1")
         session.resume(renewed(outcome))
         expect(session.step.state.ended, outcome)
     # someone else's household, by its number: no names, nothing to change
-    session = tour.start(due).type("4", "2", wrong_first=True)
+    session = tour.start(due).type("5", "2", wrong_first=True)
     session.type(LONGEST_NUMBER, wrong_first=True).resume(renewal_offer())
     session.at("renew.members")
     # an agent: by number or phone, refused elsewhere, then the cash screen; the list due
     for outcome in ("other_mutual", "disabled"):
-        agent_menu(tour).type("98", "7", LONGEST_NUMBER).resume(renewal_offer(outcome))
-    session = agent_menu(tour).type("98", "7", LONGEST_PHONE, wrong_first=True)
+        agent_menu(tour).type("7", LONGEST_NUMBER).resume(renewal_offer(outcome))
+    session = agent_menu(tour).type("7", LONGEST_PHONE, wrong_first=True)
     session.resume(renewal_offer()).type("1", "1").resume(renewed())
     session.at("agent.cash_find")
     households = [
@@ -552,8 +565,8 @@ def tour_renewal(tour: Tour) -> None:
             "ends_on": "2027-12-22",
         }
     ] * 30
-    agent_menu(tour).type("98", "8").resume({"outcome": "listed", "households": households})
-    agent_menu(tour).type("98", "8").resume({"outcome": "listed", "households": []})
+    agent_menu(tour).type("8").resume({"outcome": "listed", "households": households})
+    agent_menu(tour).type("8").resume({"outcome": "listed", "households": []})
     # the rights of the largest household renewed for next year, paid or not
     members = [
         {"member_no": LONGEST_NUMBER, "first_names": LONG_FIRST_NAMES, "initial": "M"}
@@ -565,4 +578,4 @@ def tour_renewal(tour: Tour) -> None:
             "coverage": coverage_view("active"),
             "next": upcoming,
         }
-        tour.start(due).type("2").resume(rights).at("rights.show")
+        tour.start(due).type("3").resume(rights).at("rights.show")

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from db import models
 from gateway.enrolment import coverage
 from menus.effects import CoverageView, MemberLine, RightsResult, StatusResult
-from menus.values import CoverageStatus
+from menus.values import CoverageStatus, Relationship
 
 
 def terms_of(period: models.CoveragePeriod) -> coverage.PeriodTerms:
@@ -153,13 +153,20 @@ class RightsService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def household_rights(self, phone: str, today: date) -> RightsResult:
-        async with self.sessions() as session:
-            household = await session.scalar(
-                select(models.Household)
-                .where(models.Household.phone == phone)
-                .order_by(models.Household.id.desc())
+    async def household_rights(
+        self, phone: str, today: date, member_no: str | None = None
+    ) -> RightsResult:
+        """The rights of the latest household `phone` heads, or of the one whose head
+        has `member_no` (a phone may head several): never another phone's household."""
+        query = select(models.Household).where(models.Household.phone == phone)
+        if member_no is not None:
+            query = query.join(models.Member, models.Member.household_id == models.Household.id)
+            query = query.where(
+                models.Member.member_no == member_no,
+                models.Member.relationship_to_head == Relationship.HEAD,
             )
+        async with self.sessions() as session:
+            household = await session.scalar(query.order_by(models.Household.id.desc()).limit(1))
             if household is None:
                 return RightsResult(found=False, members=[], coverage=None)
             # Those who left at a renewal are no longer covered: not on the screen.

@@ -19,6 +19,10 @@ from menus.values import Relationship
 # hop: a process reads them again as soon as it moved, whichever process made the change.
 # The time limit only catches rows changed by hand in the database.
 KNOWN_PHONES_REFRESH = 300.0
+# Households one phone heads that a session knows of: a family phone heads a few (a
+# relative's household enrolled from it); a phone heading more is an agent's, not a
+# family's, and its greeting needs none past this.
+MAX_HOUSEHOLDS = 20
 
 
 class CallerService:
@@ -78,9 +82,10 @@ class CallerService:
         self._known_until = 0.0
 
     async def _household(self, phone: str) -> tuple[dict[str, Any], int]:
-        """The household whose phone dials, if any, and the known phones' version."""
-        # The cover of its latest year, for the renewal offer: in the same row, so that
-        # knowing whether "Renew" is on the menu costs the session no query of its own.
+        """The households whose phone dials (the latest first), if any, and the known
+        phones' version."""
+        # The cover of each one's latest year, for the renewal offer: in the same row, so
+        # that knowing whether "Renew" is on the menu costs the session no query of its own.
         latest_cover = (
             select(models.CoveragePeriod.covered_until)
             .where(models.CoveragePeriod.household_id == models.Household.id)
@@ -89,11 +94,13 @@ class CallerService:
             .correlate(models.Household)
             .scalar_subquery()
         )
-        head = (
+        heads = (
             select(
                 models.Household.id,
                 models.Household.language,
                 models.Member.member_no,
+                models.Member.last_name,
+                models.Member.first_names,
                 latest_cover.label("covered_until"),
                 models.Product.renewal_opens_days,
             )
@@ -104,38 +111,48 @@ class CallerService:
                 models.Member.relationship_to_head == Relationship.HEAD,
             )
             .order_by(models.Household.id.desc())
-            .limit(1)
+            .limit(MAX_HOUSEHOLDS)
             .subquery()
         )
-        # One row whether or not a household has the phone: the version, and the head.
+        # One row at least, whether or not a household has the phone: the version.
         one = select(literal(1).label("one")).subquery()
         query = (
             select(
                 version_read().label("version"),
-                head.c.id,
-                head.c.language,
-                head.c.member_no,
-                head.c.covered_until,
-                head.c.renewal_opens_days,
+                heads.c.id,
+                heads.c.language,
+                heads.c.member_no,
+                heads.c.last_name,
+                heads.c.first_names,
+                heads.c.covered_until,
+                heads.c.renewal_opens_days,
             )
             .select_from(one)
-            .outerjoin(head, true())
+            .outerjoin(heads, true())
+            .order_by(heads.c.id.desc())
         )
         async with self.sessions() as session:
-            row = (await session.execute(query)).one()
-        if row.id is None:
-            return {"phone": phone}, row.version
+            rows = (await session.execute(query)).all()
+        latest = rows[0]
+        if latest.id is None:
+            return {"phone": phone}, latest.version
         known: dict[str, Any] = {
             "phone": phone,
-            "language": row.language,
-            "member_no": row.member_no,
+            "language": latest.language,
+            "member_no": latest.member_no,
+            # Every household the phone heads, for the greeting and "Mes droits"
+            # (menus.journeys.entries.households).
+            "households": [
+                {"member_no": row.member_no, "name": head_name(row.last_name, row.first_names)}
+                for row in rows
+            ],
         }
-        if row.covered_until is not None:
+        if latest.covered_until is not None:
             # The renewal window opens this many days before cover ends and stays open
             # after a lapse (`gateway.scheme.calendar.renewal_window`); the menus compare
             # it with the day (`menus.journeys.renew.renewal_due`).
-            known["renew_opens"] = renewal_opens(row.covered_until, row.renewal_opens_days)
-        return known, row.version
+            known["renew_opens"] = renewal_opens(latest.covered_until, latest.renewal_opens_days)
+        return known, latest.version
 
     async def remember_language(self, phone: str, language: str) -> None:
         async with self.sessions() as session:
@@ -145,6 +162,14 @@ class CallerService:
                 .values(language=language)
             )
             await session.commit()
+
+
+def head_name(last_name: str, first_names: str) -> str:
+    """The head as the greeting names them: the family name and the first given name;
+    empty while a recorded name waits for its transcription (the menus say so)."""
+    if not last_name or not first_names:
+        return ""
+    return f"{last_name} {first_names.split()[0]}"
 
 
 def renewal_opens(covered_until: date | str, opens_days: int) -> str:

@@ -82,8 +82,8 @@ class EffectRunner:
             case RenewHousehold():
                 # Its own key: the payment the same session opens next has the session's.
                 return await self.renewal.renew(effect, f"{request_key}:renew", today)
-            case ShowHouseholdRights(phone=phone):
-                return await self.rights.household_rights(phone, today)
+            case ShowHouseholdRights(phone=phone, member_no=member_no):
+                return await self.rights.household_rights(phone, today, member_no)
             case ShowMemberStatus(member_no=member_no):
                 return await self.rights.member_status(member_no, today)
             case CheckEligibility(member_no=member_no, facility_id=facility_id):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from menus import parsers
 from menus.context import MenuContext
 from menus.effects import ShowMemberStatus
+from menus.journeys import entries
 from menus.journeys.coverage_lines import FREE_CARE_GROUNDS, coverage_lines
 from menus.nodes import Act, Ask, Entry, Journey, Say
 from menus.state import SessionState
@@ -29,7 +30,7 @@ def _lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 
 JOURNEY = Journey(
     name="check",
-    entry=Entry(T("menu_check_member"), order=30),
+    entry=Entry(T("menu_check_member"), number=entries.CHECK_NUMBER),
     nodes=(
         Ask(
             "number",

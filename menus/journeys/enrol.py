@@ -17,6 +17,7 @@ from typing import Any
 from menus import parsers
 from menus.context import MenuContext
 from menus.effects import EnrolHousehold, PersonDraft
+from menus.journeys import entries
 from menus.journeys.enrol_household import HOUSEHOLD_NODES, head_answers
 from menus.journeys.enrol_offer import (
     OFFER_NODES,
@@ -111,7 +112,7 @@ def _closed_now(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 
 JOURNEY = Journey(
     name="enrol",
-    entry=Entry(T("menu_enrol"), order=10),
+    entry=Entry(entries.join_label, number=entries.JOIN),
     resumable=True,
     nodes=(
         *OFFER_NODES,

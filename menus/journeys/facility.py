@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from menus import parsers
 from menus.context import MenuContext
 from menus.effects import CheckEligibility
+from menus.journeys import entries
 from menus.nodes import Act, Ask, Entry, Journey, Say
 from menus.state import SessionState
 from menus.text import T, Text
@@ -76,7 +77,12 @@ def _day(iso: str | None) -> str:
 
 JOURNEY = Journey(
     name="facility",
-    entry=Entry(T("menu_facility_check"), order=5, shown=_desk),
+    entry=Entry(
+        T("menu_facility_check"),
+        number=entries.CHECK_PATIENT,
+        shown=_desk,
+        why_not=entries.check_patient_why_not,
+    ),
     nodes=(
         Ask(
             "number",

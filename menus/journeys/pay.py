@@ -14,6 +14,7 @@ from menus import parsers
 from menus.context import MenuContext
 from menus.effects import CancelPayment, PendingPayment, QuoteDue, StartPayment
 from menus.identifiers import PhoneNumberError, normalise_phone
+from menus.journeys import entries
 from menus.nodes import (
     Act,
     Ask,
@@ -136,7 +137,12 @@ def _after_start(ctx: MenuContext, state: SessionState) -> str:
 
 JOURNEY = Journey(
     name="pay",
-    entry=Entry(T("menu_pay"), order=15, shown=lambda ctx, state: ctx.payments),
+    entry=Entry(
+        T("menu_pay"),
+        number=entries.PAY,
+        shown=lambda ctx, state: ctx.payments,
+        why_not=entries.pay_why_not,
+    ),
     nodes=(
         Branch("start", next=_start),
         Menu("whose", prompt=[T("pay_whose")], options=_whose, next="quote", save="member_no"),

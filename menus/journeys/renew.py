@@ -31,6 +31,7 @@ from menus.effects import (
     RenewHousehold,
 )
 from menus.identifiers import PhoneNumberError, normalise_phone
+from menus.journeys import entries
 from menus.journeys.agent_members import save_new
 from menus.journeys.agent_phone import calling_agent_id
 from menus.journeys.enrol_household import SEXES
@@ -335,10 +336,9 @@ def _due_lines(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 
 JOURNEY = Journey(
     name="renew",
-    # After every other entry, just before the language: shown only around a renewal,
-    # it must not move the numbers people know ("Payer", "Mes droits") nor the dial
-    # strings built on them.
-    entry=Entry(T("menu_renew"), order=90, shown=renewal_due),
+    entry=Entry(
+        T("menu_renew"), number=entries.RENEW, shown=renewal_due, why_not=entries.renew_why_not
+    ),
     nodes=(
         Branch("start", next=_start),
         Menu("whose", prompt=[T("renew_whose")], options=_whose, next="offer", save="member_no"),

@@ -9,8 +9,15 @@ from typing import Any
 from menus import parsers
 from menus.context import MenuContext
 from menus.effects import ShowHouseholdRights
+from menus.journeys import entries
 from menus.journeys.coverage_lines import FREE_CARE_GROUNDS, coverage_lines
-from menus.nodes import Act, Entry, Journey, Say
+from menus.journeys.entries import (
+    household_count,
+    household_name,
+    households,
+    readable_member_no,
+)
+from menus.nodes import Act, Branch, Entry, Journey, Menu, Option, Say, routes_to
 from menus.state import SessionState
 from menus.text import Money, T, Text
 
@@ -46,16 +53,56 @@ def _member(member: dict[str, Any]) -> Text:
     return T("member_line", params)
 
 
+def _households(ctx: MenuContext, state: SessionState) -> list[Option]:
+    return [
+        Option(
+            T(
+                "rights_household",
+                {"name": household_name(h), "member_no": readable_member_no(h["member_no"])},
+            ),
+            h["member_no"],
+        )
+        for h in households(state)
+    ]
+
+
+@routes_to("which", "load")
+def _start(ctx: MenuContext, state: SessionState) -> str:
+    """A phone that heads several households picks one (listed, paged if need be)."""
+    return "which" if len(households(state)) > 1 else "load"
+
+
+@routes_to("show", "show_one_of")
+def _after_load(ctx: MenuContext, state: SessionState) -> str:
+    # One of several: "0 Retour" leads back to the list, for the next household.
+    return "show_one_of" if len(households(state)) > 1 else "show"
+
+
 JOURNEY = Journey(
     name="rights",
-    entry=Entry(T("menu_my_rights"), order=20, shown=_known),
+    entry=Entry(
+        T("menu_my_rights"), number=entries.MY_COVER, shown=_known, why_not=entries.my_cover_why_not
+    ),
     nodes=(
+        Branch("start", next=_start),
+        Menu(
+            "which",
+            prompt=lambda ctx, state: [
+                T("rights_which", {"households": household_count(len(households(state)))})
+            ],
+            options=_households,
+            save="member_no",
+            next="load",
+        ),
         Act(
             "load",
-            effect=lambda ctx, state: ShowHouseholdRights(state.caller["phone"]),
+            effect=lambda ctx, state: ShowHouseholdRights(
+                state.caller["phone"], state.data.get("member_no")
+            ),
             save="rights",
-            next="show",
+            next=_after_load,
         ),
         Say("show", lines=_lines),
+        Say("show_one_of", lines=_lines, end=False),
     ),
 )

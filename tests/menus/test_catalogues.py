@@ -127,12 +127,12 @@ def _keys_of(value: Any) -> Iterator[str]:
 def test_every_key_in_the_journey_definitions_exists() -> None:
     named: set[str] = set()
     for journey in all_journeys():
-        if journey.entry is not None:
-            named |= set(_keys_of(journey.entry.label))
+        if journey.entry is not None and not callable(journey.entry.label):
+            named |= set(_keys_of(journey.entry.label))  # a function's: the source scan
         for node in journey.nodes:
             for attribute in ("prompt", "options", "lines"):
                 named |= set(_keys_of(getattr(node, attribute, None)))
-    assert {"home_title", "ask_head_last_name", "sex_female", "menu_enrol", "confirm"} <= named
+    assert {"resume_offer", "ask_head_last_name", "sex_female", "menu_pay", "confirm"} <= named
     for language in LANGUAGES:
         assert named - set(CATALOGUES[language].texts) == set(), language
 

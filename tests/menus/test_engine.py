@@ -127,8 +127,7 @@ def test_an_unknown_caller_chooses_a_language_first() -> None:
     assert phone.state.language == "en"
     assert phone.step.effect is None  # nobody to remember it for
     assert phone.reply == (
-        "CON Health mutual\n1. Join with my family\n2. Check a member number\n"
-        "3. Langue / Language\n0 Back"
+        "CON Health mutual\n1. Join\n4. Check a number\n9. Langue/Language\n0 Back"
     )
 
 
@@ -136,17 +135,48 @@ def test_a_known_caller_goes_home_in_their_language() -> None:
     phone = Phone.dial(KNOWN)
     assert phone.node == "main.home"
     assert phone.reply == (
-        "CON Mutuelle de santé\n1. Adhérer avec ma famille\n2. Mes droits\n"
-        "3. Vérifier un numéro de membre\n4. Langue / Language"
+        "CON Mutuelle de santé\n1. Adhérer\n3. Mes droits\n4. Vérifier un numéro\n"
+        "9. Langue/Language"
     )
 
 
 def test_a_known_caller_who_changes_language_has_it_remembered() -> None:
-    phone = Phone.dial(KNOWN).type("4", "2")
+    phone = Phone.dial(KNOWN).type("9", "2")
     assert phone.step.effect == RememberLanguage(PHONE, "en")
     phone.resume(None)
     assert phone.node == "main.home"
-    assert phone.reply.startswith("CON Health mutual\n1. Join with my family\n2. My rights")
+    assert phone.reply.startswith("CON Health mutual\n1. Join\n3. My cover")
+
+
+def test_main_menu_numbers_are_the_same_for_every_caller() -> None:
+    known = Phone.dial(KNOWN, context()).reply
+    unknown = Phone.dial(UNKNOWN).type("1").reply
+    desk = Phone.dial({**KNOWN, "facility_id": 7}).reply
+    assert "3. Mes droits\n4. Vérifier un numéro\n9. Langue" in known
+    assert "1. Adhérer\n4. Vérifier un numéro\n9. Langue" in unknown  # no rights to show
+    assert "4. Vérifier un numéro\n6. Vérifier un patient\n9. Langue" in desk
+
+
+def test_an_entry_that_does_not_apply_says_why_and_keeps_its_number() -> None:
+    phone = Phone.dial(UNKNOWN).type("1", "3")
+    assert phone.node == "main.why_not"
+    assert phone.reply == (
+        "CON Aucun ménage inscrit avec ce téléphone. Tapez 1 pour adhérer, 4 pour vérifier"
+        " un numéro de membre.\n0 Retour"
+    )
+    phone.type("2")  # mobile money is not set up here
+    assert phone.reply.startswith("CON Paiement par téléphone pas encore ouvert.")
+    phone.type("6")
+    assert phone.reply.startswith("CON Réservé aux téléphones des centres de santé.")
+    phone.type("4")  # what the screen says to type
+    assert phone.node == "check.number"
+    assert Phone.dial(UNKNOWN).type("1", "3", "1").node == "enrol.mutual"
+    assert Phone.dial(UNKNOWN).type("1", "3", "0").node == "main.home"
+
+
+def test_renewing_before_the_window_says_when_it_opens() -> None:
+    phone = Phone.dial({**KNOWN, "renew_opens": "2027-05-01"}).type("5")
+    assert phone.reply.startswith("CON Le renouvellement ouvre le 01/05/2027.")
 
 
 # -- enrolment -----------------------------------------------------------------------
@@ -560,7 +590,7 @@ def test_double_zero_goes_home_and_forgets_the_answers() -> None:
     phone.state.resume = dropped_at_birth()  # and so is an offer not taken up
     phone.type("00")
     assert phone.node == "main.home"
-    assert phone.reply.startswith("CON Mutuelle de santé\n1. Adhérer avec ma famille")
+    assert phone.reply.startswith("CON Mutuelle de santé\n1. Adhérer\n")
     assert phone.state.back == []
     assert phone.state.data == {}
     assert phone.state.resume is None
@@ -605,8 +635,8 @@ def test_double_zero_on_a_later_page_goes_home() -> None:
         (["1", "3", "1", "Houngbo", "Afi", "2", "1990", "1"], "12345", "Le NPI a 10 chiffres."),
         (["1", "3"], "7", "Choix invalide. Tapez un numéro de la liste."),
         (["1"], "abc", "Choix invalide. Tapez un numéro de la liste."),
-        (["3"], "10000001", "Le numéro de membre a 9 chiffres."),
-        (["3"], "100000012", "Numéro incorrect: vérifiez les chiffres."),
+        (["4"], "10000001", "Le numéro de membre a 9 chiffres."),
+        (["4"], "100000012", "Numéro incorrect: vérifiez les chiffres."),
     ],
 )
 def test_three_wrong_answers_end_the_session(path: list[str], wrong: str, notice: str) -> None:
@@ -724,7 +754,7 @@ def test_the_commune_narrows_the_mutuals() -> None:
 def test_resumable_only_in_the_enrol_journey_at_a_question() -> None:
     phone = Phone.dial(KNOWN)
     assert ENGINE.resumable(phone.state) is None  # main menu
-    phone.type("3")
+    phone.type("4")
     assert phone.node == "check.number"
     assert ENGINE.resumable(phone.state) is None  # not a resumable journey
     phone = Phone.dial(KNOWN).type("1", "3", "1", "Agossou")
@@ -776,7 +806,7 @@ def test_a_session_ended_by_three_wrong_answers_stays_resumable() -> None:
 
 
 def test_three_wrong_answers_outside_a_resumable_journey_keep_nothing() -> None:
-    phone = Phone.dial(KNOWN).type("3", "1", "2", "3")
+    phone = Phone.dial(KNOWN).type("4", "1", "2", "3")
     assert phone.state.ended
     assert ENGINE.resumable(phone.state) is None
     assert not ENGINE.finished_resumable(phone.state)
@@ -799,7 +829,7 @@ def test_nothing_to_resume_at_an_outcome_or_an_action() -> None:
 
 
 def test_outcomes_of_other_journeys_are_not_resumable_outcomes() -> None:
-    phone = Phone.dial(KNOWN).type("3", "100000011")
+    phone = Phone.dial(KNOWN).type("4", "100000011")
     phone.resume({"found": False, "member_no": "100000011", "initial": "", "coverage": None})
     assert phone.node == "check.show"
     assert phone.state.ended
@@ -851,14 +881,25 @@ def test_the_resume_offer_is_in_the_language_the_session_started_in() -> None:
 
 def test_a_dropped_enrolment_can_be_started_again() -> None:
     phone = Phone.dial(UNKNOWN, context(resume=dropped_at_birth())).type("2")
+    # Every answer would be lost: asked once more, nothing erased yet.
+    assert phone.node == "main.restart"
+    assert phone.reply == "CON Effacer toutes vos réponses?\n1. Oui\n2. Non\n0 Retour"
+    assert phone.state.resume is not None and not phone.state.forget_resume
+    phone.type("1")
     assert phone.node == "main.language"
     assert phone.state.data == {}
     assert phone.state.resume is None and phone.state.forget_resume is True
-    assert phone.state.back == [("main.resume", {})]
+    assert phone.state.back == [("main.resume", {}), ("main.restart", {})]
+
+
+def test_no_to_erasing_continues_the_dropped_enrolment() -> None:
+    phone = Phone.dial(UNKNOWN, context(resume=dropped_at_birth())).type("2", "2")
+    assert phone.node == "enrol.birth"
+    assert phone.state.data["head"]["last_name"] == "HOUNGBO"
 
 
 def test_back_to_the_resume_offer_after_starting_again_does_not_crash() -> None:
-    phone = Phone.dial(UNKNOWN, context(resume=dropped_at_birth())).type("2", "0")
+    phone = Phone.dial(UNKNOWN, context(resume=dropped_at_birth())).type("2", "1", "0")
     phone.type("1")
     assert phone.reply.startswith("CON ")
     assert not phone.state.ended
@@ -868,7 +909,7 @@ def test_back_to_the_resume_offer_after_starting_again_does_not_crash() -> None:
 
 
 def test_my_rights() -> None:
-    phone = Phone.dial(KNOWN).type("2")
+    phone = Phone.dial(KNOWN).type("3")
     assert phone.step.effect == ShowHouseholdRights(PHONE)
     phone.resume(
         {
@@ -891,7 +932,7 @@ def test_my_rights() -> None:
 
 
 def test_check_a_member_number() -> None:
-    phone = Phone.dial(KNOWN).type("3", "100 000 011")
+    phone = Phone.dial(KNOWN).type("4", "100 000 011")
     assert phone.step.effect == ShowMemberStatus("100000011")
     phone.resume(
         {
@@ -917,7 +958,7 @@ def test_check_a_member_number() -> None:
 @pytest.mark.parametrize("language", ["fr", "en"])
 @pytest.mark.parametrize("status", ["pending_payment", "active", "grace", "lapsed"])
 def test_checking_a_number_never_shows_the_amount_due(language: str, status: str) -> None:
-    phone = Phone.dial({**KNOWN, "language": language}).type("3", "100000011")
+    phone = Phone.dial({**KNOWN, "language": language}).type("4", "100000011")
     phone.resume(
         {
             "found": True,
@@ -937,7 +978,7 @@ def test_checking_a_number_never_shows_the_amount_due(language: str, status: str
 
 
 def test_my_rights_still_show_what_my_household_owes() -> None:
-    phone = Phone.dial(KNOWN).type("2")
+    phone = Phone.dial(KNOWN).type("3")
     phone.resume(
         {
             "found": True,
@@ -955,7 +996,7 @@ def test_my_rights_still_show_what_my_household_owes() -> None:
 
 @pytest.mark.parametrize("ground", ["under_five", "pregnancy", "indigent"])
 def test_a_check_says_a_sponsor_pays_never_why(ground: str) -> None:
-    phone = Phone.dial(KNOWN).type("3", "100000011")
+    phone = Phone.dial(KNOWN).type("4", "100000011")
     phone.resume(
         {
             "found": True,
@@ -975,7 +1016,7 @@ def test_a_check_says_a_sponsor_pays_never_why(ground: str) -> None:
 
 
 def test_my_rights_say_who_is_in_free_care() -> None:
-    phone = Phone.dial(KNOWN).type("2")
+    phone = Phone.dial(KNOWN).type("3")
     phone.resume(
         {
             "found": True,
