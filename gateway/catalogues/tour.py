@@ -197,7 +197,7 @@ def enrol_to_summary(tour: Tour, product: str = "1", wrong_first: bool = True) -
 def tour_everything(tour: Tour) -> None:
     known = {"phone": PHONE, "language": tour.language, "member_no": LONGEST_NUMBER}
     # a new caller: the language screen, then home without "my rights"
-    tour.start({"phone": PHONE}).type(tour.menu_choice(), wrong_first=True)
+    tour.start({"phone": PHONE}).type(tour.menu_choice(), wrong_first=True).resume(True)
     # a member: home, a change of language remembered
     session = tour.start(known).type("9", wrong_first=True)
     session.type(tour.menu_choice()).resume(None)
@@ -330,6 +330,7 @@ def tour_agent(tour: Tour) -> None:
     for outcome in ("locked", "blocked", "disabled", "no_code", "code_expired"):
         expect(tour.start(AGENT).resume(_pin_check(outcome)).step.state.ended, outcome)
     agent_menu(tour).type("99")
+    agent_menu(tour).type("0").at("agent.bye")
 
     # a household for someone else, on a one-person product
     for outcome in ("enrolled", "duplicate"):
@@ -431,6 +432,9 @@ def tour_facility(tour: Tour) -> None:
     for outcome, status, source in cases:
         result = {**answer, "outcome": outcome, "status": status, "source": source}
         tour.start(desk).type("6", LONGEST_NUMBER).resume(result)
+    # the next patient in the same call, then goodbye
+    session = tour.start(desk).type("6", LONGEST_NUMBER).resume(result).type("1", wrong_first=True)
+    session.at("facility.number").type(LONGEST_NUMBER).resume(result).type("0").at("facility.bye")
 
 
 def tour_payments(tour: Tour) -> None:
@@ -480,7 +484,8 @@ def tour_payments(tour: Tour) -> None:
     )
     session.at("pay.unknown")
     language = tour.menu_choice()
-    session = tour.start({"phone": PHONE}, payments=True).type(language, "2", LONGEST_NUMBER)
+    session = tour.start({"phone": PHONE}, payments=True).type(language).resume(True)
+    session.type("2", LONGEST_NUMBER)
     session.resume({**due, "amount_due": 0})
     session.at("pay.nothing_due")
 

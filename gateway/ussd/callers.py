@@ -6,6 +6,7 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy import literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,11 +24,23 @@ KNOWN_PHONES_REFRESH = 300.0
 # relative's household enrolled from it); a phone heading more is an agent's, not a
 # family's, and its greeting needs none past this.
 MAX_HOUSEHOLDS = 20
+# The language a phone without a household chose (a desk phone, someone who has not
+# joined yet), so that it is asked on the first call only: kept this long after the
+# last choice, past a yearly campaign.
+LANGUAGE_TTL = 400 * 24 * 3600
+
+
+def language_key(phone: str) -> str:
+    # The phone as a hash tag, like the keys of its sessions: one slot for the phone.
+    return f"phone:{{{phone}}}:language"
 
 
 class CallerService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], redis: Redis | None = None
+    ) -> None:
         self.sessions = sessions
+        self.redis = redis  # the language of phones without a household; None: not kept
         self._desks: dict[str, int] = {}
         self._agents: dict[str, dict[str, Any]] = {}
         self._known_until = 0.0
@@ -46,6 +59,10 @@ class CallerService:
         agent = self._agents.get(phone)
         if agent is not None:
             known.update(agent)
+        if "language" not in known and self.redis is not None:
+            chosen = await self.redis.get(language_key(phone))
+            if chosen is not None:
+                known["language"] = chosen.decode() if isinstance(chosen, bytes) else chosen
         return known
 
     async def _refresh_known_phones(self, version: int) -> None:
@@ -155,13 +172,17 @@ class CallerService:
         return known, latest.version
 
     async def remember_language(self, phone: str, language: str) -> None:
+        """For the phone's households (their SMS too) and, for a phone with none, for
+        its next call."""
         async with self.sessions() as session:
-            await session.execute(
+            changed = await session.execute(
                 update(models.Household)
                 .where(models.Household.phone == phone)
                 .values(language=language)
             )
             await session.commit()
+        if not changed.rowcount and self.redis is not None:  # type: ignore[attr-defined]
+            await self.redis.set(language_key(phone), language, ex=LANGUAGE_TTL)
 
 
 def head_name(last_name: str, first_names: str) -> str:

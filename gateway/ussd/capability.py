@@ -45,7 +45,7 @@ class Ussd(Capability):
             raise ConfigError(f"DEFAULT_LANGUAGE {settings.default_language!r} has no catalogue")
         enrolment, payments = built.get(Enrolment), built.get(Payments)
         register, agents = built.get(Register), built.get(Agents)
-        callers = CallerService(shared.sessions)
+        callers = CallerService(shared.sessions, shared.redis)
         self.guard = CallbackGuard(settings.ussd_callback_token, settings.callback_networks)
         self.store = SessionStore(shared.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl)
         engine = Engine(all_journeys(), catalogues)

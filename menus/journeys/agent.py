@@ -22,6 +22,7 @@ from menus.journeys.agent_households import LOOKUP_NODES
 from menus.journeys.agent_members import ADD_MEMBER_NODES
 from menus.journeys.agent_phone import calling_agent_id
 from menus.journeys.agent_pin import CHANGE_PIN_NODES, PIN_LENGTHS, SIGN_IN_NODES, trivial_pin
+from menus.journeys.entries import household_count
 from menus.nodes import Act, Journey, Menu, Option, Say
 from menus.state import SessionState
 from menus.text import Money, T, Text
@@ -34,15 +35,18 @@ __all__ = [
     "trivial_pin",
 ]
 
+# Fixed numbers, whatever the agent's state, on one screen; "0" leaves (it never goes
+# back to the PIN, which the agent already gave).
 MENU = (
-    Option(T("agent_menu_register"), "register", next="enrol.start"),
-    Option(T("agent_menu_add_member"), "add", next="add_no"),
-    Option(T("agent_menu_cash"), "cash", next="cash_no"),
-    Option(T("agent_menu_lookup"), "lookup", next="look_no"),
-    Option(T("agent_menu_figures"), "figures", next="figures"),
-    Option(T("agent_menu_pin"), "pin", next="change_pin"),
-    Option(T("agent_menu_renew"), "renew", next="renew.agent_no"),
-    Option(T("agent_menu_due"), "due", next="renew.due"),
+    Option(T("agent_menu_register"), "register", number=1, next="enrol.start"),
+    Option(T("agent_menu_add_member"), "add", number=2, next="add_no"),
+    Option(T("agent_menu_cash"), "cash", number=3, next="cash_no"),
+    Option(T("agent_menu_lookup"), "lookup", number=4, next="look_no"),
+    Option(T("agent_menu_figures"), "figures", number=5, next="figures"),
+    Option(T("agent_menu_pin"), "pin", number=6, next="change_pin"),
+    Option(T("agent_menu_renew"), "renew", number=7, next="renew.agent_no"),
+    Option(T("agent_menu_due"), "due", number=8, next="renew.due"),
+    Option(T("agent_menu_quit"), "quit", number=0, next="bye"),
 )
 
 
@@ -52,7 +56,7 @@ def _figures(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
         T(
             "agent_figures_today",
             {
-                "households": f["households_today"],
+                "households": household_count(f["households_today"]),
                 "members": f["members_today"],
                 "cash": Money(f["cash_today"]),
             },
@@ -60,7 +64,7 @@ def _figures(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
         T(
             "agent_figures_campaign",
             {
-                "households": f["households_campaign"],
+                "households": household_count(f["households_campaign"]),
                 "members": f["members_campaign"],
                 "cash": Money(f["cash_campaign"]),
             },
@@ -90,6 +94,7 @@ JOURNEY = Journey(
             next="figures_show",
         ),
         Say("figures_show", lines=_figures),
+        Say("bye", lines=[T("agent_bye")]),
         # Outcomes shared by the actions.
         Say(
             "unknown",

@@ -33,7 +33,10 @@ def households(state: SessionState) -> list[dict[str, Any]]:
 
 
 def household_count(count: int) -> T:
-    """ "1 ménage", "2 ménages": the plural right in every language."""
+    """ "1 ménage", "2 ménages": the plural right in every language (none is singular
+    in French, plural in English: a key of its own)."""
+    if count == 0:
+        return T("count_no_household", {"count": count})
     if count == 1:
         return T("count_household", {"count": count})
     return T("count_households", {"count": count})

@@ -12,7 +12,7 @@ from menus import parsers
 from menus.context import MenuContext
 from menus.effects import CheckEligibility
 from menus.journeys import entries
-from menus.nodes import Act, Ask, Entry, Journey, Say
+from menus.nodes import Act, Ask, Entry, Journey, Menu, Option, Say
 from menus.state import SessionState
 from menus.text import T, Text
 from menus.values import NO_PERIOD, CheckOutcome, CheckSource, CoverageStatus
@@ -92,6 +92,16 @@ JOURNEY = Journey(
             next="load",
         ),
         Act("load", effect=_check, save="answer", next="show"),
-        Say("show", lines=_lines),
+        # A desk sees patients one after another: the next in the same call.
+        Menu(
+            "show",
+            prompt=_lines,
+            options=(
+                Option(T("facility_again"), True, number=1, next="number"),
+                Option(T("facility_quit"), False, number=0, next="bye"),
+            ),
+            next="bye",
+        ),
+        Say("bye", lines=[T("facility_bye")]),
     ),
 )

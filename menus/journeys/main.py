@@ -71,12 +71,6 @@ def _set_language(state: SessionState, language: str) -> None:
     state.language = language
 
 
-@routes_to("remember_language", "home")
-def _after_language(ctx: MenuContext, state: SessionState) -> str:
-    # A known household keeps its choice for the next dial and for its SMS.
-    return "remember_language" if state.caller.get("member_no") else "home"
-
-
 def _title(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
     """An enrolled phone is greeted with its household: the head's name and the member
     number it is known by, with how many other households it heads."""
@@ -171,8 +165,8 @@ def build(journeys: Sequence[Journey]) -> Journey:
             Menu(
                 "language",
                 prompt=[T("ask_language")],
-                options=_languages,
-                next=_after_language,
+                options=_languages,  # kept for the next dial: asked on the first call only
+                next="remember_language",
                 save=_set_language,
             ),
             Act(

@@ -92,6 +92,8 @@ class Phone:
 
     def type(self, *answers: str) -> Phone:
         for answer in answers:
+            if isinstance(self.step.effect, RememberLanguage):
+                self.resume(True)  # a language chosen is kept at once, wherever it leads
             assert self.step.effect is None, "an effect is waiting for its result"
             state = SessionState.loads(self.step.state.dumps())
             self.step = ENGINE.advance(state, answer, self.ctx)
@@ -125,7 +127,9 @@ def test_an_unknown_caller_chooses_a_language_first() -> None:
     assert phone.reply == "CON Choisissez la langue / Choose the language\n1. Francais\n2. English"
     phone.type("2")
     assert phone.state.language == "en"
-    assert phone.step.effect is None  # nobody to remember it for
+    # Remembered for a phone without a household too: asked on the first call only.
+    assert phone.step.effect == RememberLanguage(PHONE, "en")
+    phone.resume(True)
     assert phone.reply == (
         "CON Health mutual\n1. Join\n4. Check a number\n9. Langue/Language\n0 Back"
     )
@@ -150,7 +154,7 @@ def test_a_known_caller_who_changes_language_has_it_remembered() -> None:
 
 def test_main_menu_numbers_are_the_same_for_every_caller() -> None:
     known = Phone.dial(KNOWN, context()).reply
-    unknown = Phone.dial(UNKNOWN).type("1").reply
+    unknown = Phone.dial(UNKNOWN).type("1").resume(True).reply
     desk = Phone.dial({**KNOWN, "facility_id": 7}).reply
     assert "3. Mes droits\n4. Vérifier un numéro\n9. Langue" in known
     assert "1. Adhérer\n4. Vérifier un numéro\n9. Langue" in unknown  # no rights to show

@@ -9,7 +9,8 @@ phones), `days` (the gateway's day moves on that many days: a year later, to ren
 Checks: `see` / `not_see` (substrings), `end` (END instead of CON),
 `same` (the same reply as the step before), `keep` (a regex whose group is saved
 for `{name}` in later steps). `database` counts rows once the story is over.
-`agents` (phone, name, mutual, optional pin) exist before the story starts; an agent's
+`agents` (phone, name, mutual, optional pin) exist before the story starts, and so do
+`desks` (phones of one health facility's desk, which check patients); an agent's
 `code: name` keeps the activation code staff were given as `{name}`. `sql` checks single
 values once it is over (`query: expected`). `payments: momo` runs the story on a gateway
 that collects through a local server speaking MTN MoMo's protocol (the pay menu is
@@ -34,19 +35,21 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
+from gateway.register.capability import Register
 from gateway.settings import Settings
+from gateway.ussd.capability import Ussd
 from menus import gsm
 from tests.conftest import JOURNEYS, Clock
 from tests.payments.test_momo_flow import momo_environ
 from tests.peers.momo import MomoPeer
 from tests.support.agents import new_agent
-from tests.support.gateway import shared
+from tests.support.gateway import part, shared
 from tests.support.http_server import serve
 from tests.support.paying import Now, paying_gateway
 from tests.support.ussd_phone import Phone
 
 FILES = sorted(JOURNEYS.glob("*.yaml"))
-STORY_KEYS = {"name", "phone", "agents", "today", "steps", "database", "sql", "payments"}
+STORY_KEYS = {"name", "phone", "agents", "desks", "today", "steps", "database", "sql", "payments"}
 ACTIONS = {"dial", "type", "repeat", "phone", "days"}  # one a step
 CHECKS = {"see", "not_see", "end", "same", "keep"}  # on the reply of a dial, type or repeat
 
@@ -130,6 +133,10 @@ async def tell(
     """Send the story's steps and check every reply, then the database. `now`: the
     paying gateway's time of day, moved with `clock` by `days`."""
     kept: dict[str, str] = {}
+    if story.get("desks"):
+        facilities = part(app, Register).facilities
+        await facilities.add("CS-TEST", "CS Test", list(story["desks"]), by="cli:test")
+        part(app, Ussd).service.callers.forget_known_phones()
     for agent in story.get("agents", []):
         code_name = agent.pop("code", None)
         added = await new_agent(app, **agent)

@@ -206,7 +206,7 @@ def _heard_back(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 # A question asked by voice with words for an answer, like a name.
 SPOKEN = Journey(
     name="note",
-    entry=Entry(T("menu_check_member"), order=0),
+    entry=Entry(T("menu_check_member"), number=7),  # a number no journey of the day has
     nodes=(
         Ask(
             "words",
@@ -247,7 +247,7 @@ async def test_a_spoken_question_records_the_caller(
     await enrol_household(enrolment, CALLER, persons=1)
     call = phone(CALLER)
     await call.dial()
-    turn = await call.press("1")
+    turn = await call.press("7")
     assert turn.wants == "speech"
     assert turn.heard == [
         "Numéro de membre (9 chiffres):",
@@ -274,7 +274,7 @@ async def test_silence_on_a_spoken_question(
     await enrol_household(enrolment, CALLER, persons=1)
     call = phone(CALLER)
     await call.dial()
-    await call.press("1")
+    await call.press("7")
     heard = await call.stay_silent()
     assert heard.count("Dites votre réponse après le bip, puis tapez dièse.") == 3
     assert heard[-1] == "Nous n'avons pas eu de réponse. Rappelez le 21 30 00 00. Au revoir."
