@@ -453,7 +453,7 @@ async def test_the_figures_count_today_the_campaign_and_cash_held(
     await phone.dial(PIN)
     reply = await phone.type("5")
     assert reply.startswith("END ")
-    assert "Aujourd'hui: 1 ménages, 2 pers., 3 150 FCFA encaissés" in reply
+    assert "Aujourd'hui: 1 ménage, 2 pers., 3 150 FCFA encaissés" in reply
     assert "Campagne: 2 ménages, 5 pers., 4 150 FCFA encaissés" in reply
     assert "Espèces à remettre: 3 350 FCFA" in reply  # 4 150 taken, 800 handed over
 
@@ -468,7 +468,7 @@ async def test_added_members_count_in_the_figures(
     backdate(db, member_no, TODAY)  # whatever the machine's date
     await phone.dial(PIN)
     reply = await phone.type("5")
-    assert "Aujourd'hui: 0 ménages, 1 pers., 0 FCFA encaissés" in reply
+    assert "Aujourd'hui: 0 ménage, 1 pers., 0 FCFA encaissés" in reply
 
 
 async def add_member(phone: Phone, member_no: str, name: str) -> str:

@@ -926,14 +926,17 @@ async def desk_check(http: httpx.AsyncClient, number: str, phone: str = DESK) ->
     screens = [await desk.dial()]
     if "Choisissez la langue" in screens[-1]:
         screens.append(await desk.type("1"))
-    assert "1. Vérifier un patient" in screens[-1], screens  # the first option
-    screens.append(await desk.type("1"))
+    assert "6. Vérifier un patient" in screens[-1], screens  # the same number on every desk
+    screens.append(await desk.type("6"))
     screens.append(await desk.type(number))
     for screen in screens:
         assert screen.startswith(("CON ", "END ")), screen
         assert gsm.fits(screen, 160), screen
     return screens
 
+
+# What follows every answer: the desk checks patient after patient in one call.
+NEXT = "1. Vérifier un autre patient\n0. Quitter"
 
 # days after the payment (None: not paid) -> the last screen's lines after the patient's
 USSD_ANSWERS: list[tuple[int | None, list[str]]] = [
@@ -962,9 +965,10 @@ async def test_a_desk_phone_checks_a_patient_by_ussd(
 
     assert screens[-2] == "CON Numéro de membre du patient (9 chiffres):\n0 Retour"
     shown = screens[-1].split("\n")
-    assert shown[0] == f"END Kpadé D. ({head})"
-    assert len(shown) == len(lines) + 1
-    assert all(line.startswith(start) for line, start in zip(shown[1:], lines, strict=True))
+    assert shown[0] == f"CON Kpadé D. ({head})"
+    assert len(shown) == len(lines) + 3
+    assert all(line.startswith(start) for line, start in zip(shown[1:-2], lines, strict=True))
+    assert "\n".join(shown[-2:]) == NEXT
     outcome = "covered" if "COUVERT jusqu" in lines[0] else "not_covered"
     assert checks(db) == [(facility.id, head, clock.day.isoformat(), "ussd", outcome, "local")]
 
@@ -979,7 +983,7 @@ async def test_a_desk_phone_is_told_of_unknown_and_mistyped_numbers(
     mistyped = await desk_check(client, wrong_check_digit(head))
     short = await desk_check(client, head[:8])
 
-    assert unknown[-1] == f"END Numéro {UNKNOWN} inconnu."
+    assert unknown[-1] == f"CON Numéro {UNKNOWN} inconnu.\n{NEXT}"
     assert mistyped[-1].startswith("CON Numéro incorrect: vérifiez les chiffres.")
     assert short[-1].startswith("CON Le numéro de membre a 9 chiffres.")
     # Numbers the phone refused itself are not checks.
@@ -1003,7 +1007,7 @@ async def test_a_patient_name_outside_gsm_keeps_the_screen_whole(
     screens = await desk_check(client, head)
 
     assert gsm.is_gsm7(screens[-1]), screens[-1]
-    assert screens[-1].endswith("COUVERT jusqu'au 22/12/2027.\nTicket modérateur: 25%")
+    assert screens[-1].endswith(f"COUVERT jusqu'au 22/12/2027.\nTicket modérateur: 25%\n{NEXT}")
 
 
 async def test_other_phones_never_see_the_facility_check(
@@ -1020,7 +1024,7 @@ async def test_other_phones_never_see_the_facility_check(
     assert first.startswith("CON Choisissez la langue")
     for screen in (home, owner_home):
         assert screen.startswith("CON ") and "patient" not in screen, screen
-    assert "1. Adhérer avec ma famille" in home
+    assert "1. Adhérer" in home and "6." not in home
 
 
 async def test_a_revoked_facilitys_desk_phone_loses_the_check(
@@ -1033,9 +1037,10 @@ async def test_a_revoked_facilitys_desk_phone_loses_the_check(
 
     await part(app, Register).facilities.revoke("CS-PKU", by="cli:test")
     part(app, Ussd).service.callers.forget_known_phones()
-    await desk.dial()
+    home = await desk.dial()  # its language is kept: straight to the menu
 
-    assert "Vérifier un patient" not in await desk.type("1")
+    assert home.startswith("CON Mutuelle de santé") and "Vérifier un patient" not in home
+    assert (await desk.type("6")).startswith("CON Réservé aux téléphones des centres de santé.")
 
 
 async def test_a_desk_phone_is_told_the_register_answered(
@@ -1050,12 +1055,13 @@ async def test_a_desk_phone_is_told_the_register_answered(
     # The register gives neither a name nor a co-payment: none is made up.
     assert covered[-1] == "\n".join(
         [
-            f"END {ONLY_THERE}",
+            f"CON {ONLY_THERE}",
             "COUVERT jusqu'au 30/06/2027.",
             "(réponse du registre central)",
+            NEXT,
         ]
     )
-    assert unknown[-1] == f"END Numéro {UNKNOWN} inconnu."
+    assert unknown[-1] == f"CON Numéro {UNKNOWN} inconnu.\n{NEXT}"
     assert [c[3:] for c in checks(db)] == [
         ("ussd", "covered", "register"),
         ("ussd", "unknown_member", "register"),
@@ -1071,12 +1077,15 @@ async def test_a_desk_phone_is_told_when_the_register_is_down(
     screens = await desk_check(http, UNKNOWN)
 
     assert screens[-1] == (
-        "END Numéro inconnu ici et registre central injoignable. Réessayez plus tard."
+        f"CON Numéro inconnu ici et registre central injoignable. Réessayez plus tard.\n{NEXT}"
     )
     assert [c[3:] for c in checks(db)] == [("ussd", "register_unavailable", "register")]
 
 
 # -- a desk phone: SMS -----------------------------------------------------------------
+
+# What follows every answer: the desk checks patient after patient in one call.
+NEXT = "1. Vérifier un autre patient\n0. Quitter"
 
 # days after the payment (None: not paid) -> the reply's template and words (after "who: ")
 SMS_ANSWERS: list[tuple[int | None, str, str]] = [
