@@ -137,7 +137,7 @@ def test_a_local_language_plays_its_recordings_and_falls_back_to_french(tmp_path
         ("Play", "https://prompts.example/p/fon/menu_my_rights.mp3"),
         ("Play", "https://prompts.example/p/fon/voice_press_1.mp3"),
         # not recorded in Fon, which the provider cannot speak: French words
-        ("Say", "Pour Vérifier un numéro de membre, tapez 2."),
+        ("Say", "Pour Vérifier un numéro, tapez 2."),
     ]
     assert [e.tag for e in root] == ["GetDigits", "GetDigits", "GetDigits", "Say"]
     assert root[1][0].text == "Nous n'avons pas entendu votre réponse."
