@@ -199,7 +199,7 @@ def second_year(
         phone = Phone(http, PHONE)
         phone.dial()
         phone.choose("Francais")
-        phone.choose("Adhérer avec ma famille")
+        phone.choose("Adhérer")
         assert "Famille 1 575 FCFA/pers." in phone.choose("Mutuelle de santé de Parakou")
         assert "Chef de ménage" in phone.choose("Famille")
         for answer in ("Houngbo", "Akpé"):
@@ -224,7 +224,7 @@ def second_year(
 
         menu = phone.dial()
         assert "Renouveler" not in menu, menu
-        phone.choose("Payer ma cotisation")
+        phone.choose("Payer")
         assert "Reste à payer: 4 725 FCFA" in phone.choose("Mon ménage")
         phone.choose("Tout payer")
         assert "Payer 4 725 FCFA avec le +2290197000301?" in phone.choose("Ce numéro")

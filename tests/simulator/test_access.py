@@ -288,8 +288,8 @@ async def test_the_voice_mode_reaches_the_real_voice_channel(demo: httpx.AsyncCl
     assert first.status_code == 200 and first.headers["content-type"].startswith("application/xml")
     assert "Pour Francais, tapez 1." in first.text and "<GetDigits" in first.text  # a new phone
     menu = await demo.post("/simulator/voice", data={**call, "isActive": "1", "digits": "1"})
-    assert "Pour Vérifier un numéro de membre, tapez 2." in menu.text  # not yet a member
-    check = await demo.post("/simulator/voice", data={**call, "isActive": "1", "digits": "2"})
+    assert "Pour Vérifier un numéro, tapez 4." in menu.text  # the same number for everyone
+    check = await demo.post("/simulator/voice", data={**call, "isActive": "1", "digits": "4"})
     assert "Numéro de membre (9 chiffres):" in check.text and 'finishOnKey="#"' in check.text
     ended = await demo.post("/simulator/voice", data={**call, "isActive": "0", "duration": "9"})
     assert ended.status_code == 200

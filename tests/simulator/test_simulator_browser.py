@@ -45,7 +45,7 @@ KEYS |= {"9": "WXYZ", "0": " "}
 
 # What the phone types and what its screen then shows: a mother enrols herself and her son.
 ENROLMENT = [
-    ("1", "Adhérer avec ma famille"),
+    ("1", "Adhérer"),
     ("1", "Votre mutuelle:"),
     ("3", "Choisissez la formule:"),
     ("1", "Nom de famille:"),

@@ -116,8 +116,8 @@ async def test_the_short_code_says_recorded_name_where_a_name_waits(
     walked = await enrol_by_voice(app, db, PHONE, "3", urls(BASE, "d"))
     phone = Phone(client, PHONE)
     home = await phone.dial()
-    assert "2. Mes droits" in home
-    rights = await phone.type("2")
+    assert "3. Mes droits" in home
+    rights = await phone.type("3")
     lines = rights.splitlines()
     assert f"{walked.member_no} nom enregistré" in lines
     assert any(line.endswith(" Sena") for line in lines)
