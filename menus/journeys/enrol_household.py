@@ -106,7 +106,8 @@ def _persons(state: SessionState) -> int | None:
 
 
 def _who(state: SessionState, first_names: str, number: int) -> Text:
-    """ "Marc (3/4)" once the household's size is known, "Marc" before."""
+    """Names the person a question is about: "Marc (3/4)" once the household's size is
+    known, "Marc" before."""
     name = parsers.shown_name(first_names)
     total = _persons(state)
     if total is None:
