@@ -171,7 +171,8 @@ def enrol_family(phone: Phone) -> Phone:
     phone.type("123 456 7890")
     assert phone.node == "enrol.household_size"
     assert phone.reply == (
-        "CON Afi Reine: combien de personnes dans votre ménage, vous compris?\nEx: 4 (seul: 1)\n0 Retour"
+        "CON Afi Reine: combien de personnes dans votre ménage, vous compris?\n"
+        "Ex: 4 (seul: 1)\n0 Retour"
     )
     phone.type("4")  # four persons, the head included: the school product takes one
     assert phone.state.data["dep_count"] == 3

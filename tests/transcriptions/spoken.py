@@ -14,9 +14,10 @@ from starlette.applications import Starlette
 
 from db import models
 from gateway.enrolment.capability import Enrolment
+from gateway.enrolment.headed import HeadedHouseholds
 from gateway.ussd.capability import Ussd
 from menus import recorded
-from menus.effects import EnrolHousehold, PersonDraft, RememberLanguage
+from menus.effects import EnrolHousehold, FindHeadedHousehold, PersonDraft, RememberLanguage
 from menus.engine import Engine
 from tests.support.gateway import part
 
@@ -53,27 +54,23 @@ async def enrol_by_voice(
     ussd = part(app, Ussd).service
     engine: Engine = ussd.engine
     ctx = replace(await ussd.host.context(), by_voice=True)  # as the voice channel's
-    last, first, dependant = recordings
+    # The head's family name and first names are one screen now: one recording for both.
+    last, _, dependant = recordings
     answers = [
         "1",  # Français
         "1",  # enrol with my family
         mutual_choice,
-        "1",  # Famille
-        recorded.answer(last),
-        recorded.answer(first),
-        "2",
+        recorded.answer(last),  # the head's whole name, one recording
         "1990",
-        "1",  # the first occupation
-        "1",  # no NPI
-        "3",
+        "2",  # no NPI
+        "3",  # three persons: only Famille fits
         recorded.answer(dependant),
-        "2",
+        "3",  # a son
         "2016",
-        "2",  # child
         "ASSOGBA Sena",
-        "2",
+        "4",  # a daughter
         "2019",
-        "2",
+        "2",  # the head is a woman
         "1",  # confirm
     ]
     walked = Walked()
@@ -105,6 +102,8 @@ async def enrol_by_voice(
 async def _apply(app: Starlette, effect: object, key: str) -> object:
     if isinstance(effect, RememberLanguage):
         return True
+    if isinstance(effect, FindHeadedHousehold):
+        return await HeadedHouseholds(part(app, Enrolment).service.sessions).find(effect)
     assert isinstance(effect, EnrolHousehold), effect
     return await part(app, Enrolment).service.enrol(
         effect, key, part(app, Ussd).service.host.today()
@@ -113,13 +112,13 @@ async def _apply(app: Starlette, effect: object, key: str) -> object:
 
 def spoken_household(phone: str, base: str = "https://media.voice.test") -> EnrolHousehold:
     """The effect a voice enrolment of Parakou ends with, for tests without the engine."""
-    last, first, dependant = urls(base, phone[-4:])
+    last, _, dependant = urls(base, phone[-4:])
     return EnrolHousehold(
         "MS-PARAKOU",
         "FAMILLE",
         phone,
         "fr",
-        PersonDraft(recorded.answer(last), recorded.answer(first), "F", "1990-01-01", True, "head"),
+        PersonDraft(recorded.answer(last), recorded.answer(last), "F", "1990-01-01", True, "head"),
         (
             PersonDraft(
                 recorded.answer(dependant),
