@@ -204,6 +204,7 @@ def enrol_to_summary(
         session.type(LONG_DEPENDANT, "2", "15041988", wrong_first=wrong_first)
     if persons == 1:
         session.type("2", wrong_first=wrong_first)  # the head's sex, no spouse to tell it
+    session.resume(ANOTHER_HOUSEHOLD)  # checked again before the summary
     session.at("enrol.summary")
     return session
 
@@ -351,7 +352,8 @@ def tour_agent(tour: Tour) -> None:
         session = agent_menu(tour).type("1", LONGEST_PHONE, wrong_first=True)
         session.at("enrol.head_name")
         session.type(HEAD_NAME).resume({"same": None, "other": None})
-        session.type("1990", "2", "1", "1", "3", "2", "1")
+        session.type("1990", "2", "1", "1", "3", "2").resume({"same": None, "other": None})
+        session.type("1")
         effect = session.step.effect
         expect(isinstance(effect, EnrolHousehold), "an agent's household is enrolled")
         expect(getattr(effect, "phone", None) == LONGEST_PHONE, "for the phone the agent typed")

@@ -334,13 +334,20 @@ def sex_from_spouses(state: SessionState) -> str | None:
     return told.pop() if len(told) == 1 else None
 
 
-@routes_to("head_sex", "summary")
+@routes_to("head_sex", "headed_again")
 def _head_sex_check(ctx: MenuContext, state: SessionState) -> str:
     told = sex_from_spouses(state)
     if told is None:
         return "head_sex"
     head_answers(state)["sex"] = told
-    return "summary"
+    return "headed_again"
+
+
+@routes_to("already", "summary")
+def _after_headed_again(ctx: MenuContext, state: SessionState) -> str:
+    """Checked once more before the summary: a session resumed from an earlier call, or
+    one running beside another, may have had its household enrolled meanwhile."""
+    return "already" if state.data["headed"].get("same") else "summary"
 
 
 def _head_sex_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
@@ -421,6 +428,11 @@ HOUSEHOLD_NODES: tuple[Node, ...] = (
     Branch("dep_next", next=_next_dependant),
     Branch("head_sex_check", next=_head_sex_check),
     Menu(
-        "head_sex", prompt=_head_sex_prompt, options=SEXES, next="summary", save=_save_head("sex")
+        "head_sex",
+        prompt=_head_sex_prompt,
+        options=SEXES,
+        next="headed_again",
+        save=_save_head("sex"),
     ),
+    Act("headed_again", effect=_find_headed, save="headed", next=_after_headed_again),
 )
