@@ -29,7 +29,7 @@ from gateway.catalogues.worst_case import (
     coverage_view,
     scheme_for,
 )
-from menus import screens
+from menus import recorded, screens
 from menus.context import MenuContext, SchemeSnapshot
 from menus.effects import CheckEligibility, EnrolHousehold, QuoteDue, RenewHousehold
 from menus.engine import Engine, Step
@@ -122,11 +122,20 @@ class Tour:
         scheme: SchemeSnapshot | None = None,
         resume: dict[str, Any] | None = None,
         payments: bool = False,
+        by_voice: bool = False,
     ) -> MenuContext:
         codes = list(self.engine.catalogues)
         languages = {code: self.engine.catalogues[code].texts["language_name"] for code in codes}
         scheme = scheme_for(codes) if scheme is None else scheme
-        return MenuContext(scheme, TODAY, self.limit, languages, payments=payments, resume=resume)
+        return MenuContext(
+            scheme,
+            TODAY,
+            self.limit,
+            languages,
+            payments=payments,
+            resume=resume,
+            by_voice=by_voice,
+        )
 
     def menu_choice(self) -> str:
         """What to type on the language menu for this tour's language."""
@@ -249,6 +258,10 @@ def tour_everything(tour: Tour) -> None:
     # the same household already on this phone: told as soon as the name is typed
     session = tour.start(known).type("1", "1", "1", HEAD_NAME)
     session.resume({"same": LONGEST_NUMBER, "other": None}).at("enrol.already")
+    # on a call the head's family name is said alone, then the first names
+    session = tour.start(known, by_voice=True).type("1", "1", "1")
+    session.type(recorded.answer("https://media.example/rec/1.mp3"))
+    session.at("enrol.head_first_names").type(LONG_FIRST_NAMES, wrong_first=True)
     # a closed campaign, and no mutual at all
     closed = scheme_for(list(tour.engine.catalogues))
     closed = SchemeSnapshot(closed.mutuals, tuple(p for p in closed.products if p.window))

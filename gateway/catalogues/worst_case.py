@@ -91,6 +91,7 @@ WRONG = {
     "enrol.mutual": "99",
     "enrol.product": "99",
     "enrol.head_name": "1",
+    "enrol.head_first_names": "1",
     "enrol.birth": "x",
     "enrol.occupation": "99",
     "enrol.national_id": "12",

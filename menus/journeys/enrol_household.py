@@ -147,10 +147,10 @@ def split_name(text: str) -> tuple[str, str]:
 
 
 def _head_name(text: str, ctx: MenuContext, state: SessionState) -> dict[str, str]:
-    """Family name and first names on one screen. Spoken, the one recording stands for
-    both until staff transcribe it."""
+    """Family name and first names on one screen. On a call the family name is said
+    alone (a recording cannot be split in two): the first names are asked next."""
     if ctx.by_voice and recorded.recording_of(text) is not None:
-        return {"last_name": text, "first_names": text}
+        return {"last_name": text}
     try:
         last_name, first_names = split_name(text)
     except Invalid:
@@ -159,7 +159,20 @@ def _head_name(text: str, ctx: MenuContext, state: SessionState) -> dict[str, st
 
 
 def _save_head_name(state: SessionState, name: dict[str, str]) -> None:
-    head_answers(state).update(name)
+    head = head_answers(state)
+    head.pop("first_names", None)  # typed again with the family name, or asked next
+    head.update(name)
+
+
+@routes_to("head_first_names", "headed")
+def _after_head_name(ctx: MenuContext, state: SessionState) -> str:
+    return "headed" if "first_names" in head_answers(state) else "head_first_names"
+
+
+def _head_name_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
+    # Speaking costs no keypad presses: on a call, the family name and the first names
+    # are two recordings, as staff transcribe them.
+    return [T("ask_head_last_name")] if ctx.by_voice else [T("ask_head_name")]
 
 
 def household_phone(state: SessionState) -> str:
@@ -358,9 +371,17 @@ def _head_sex_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
 HOUSEHOLD_NODES: tuple[Node, ...] = (
     Ask(
         "head_name",
-        prompt=[T("ask_head_name")],
+        prompt=_head_name_prompt,
         parse=_head_name,
         save=_save_head_name,
+        next=_after_head_name,
+        spoken=True,
+    ),
+    Ask(
+        "head_first_names",
+        prompt=[T("ask_head_first_names")],
+        parse=parsers.or_recorded(parsers.given_names),
+        save=_save_head("first_names"),
         next="headed",
         spoken=True,
     ),

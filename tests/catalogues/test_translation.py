@@ -127,7 +127,7 @@ def test_every_problem_of_a_file_is_reported_at_once_and_nothing_is_written(
     by_context = {entry.context: entry for entry in entries}
     by_context["screens:ask_mutual"].translation = ""  # untranslated
     by_context["screens:cancel"].fuzzy = True  # a guess nobody checked
-    by_context["screens:enrol_summary"].translation = "ɔ {name}"  # fields dropped
+    by_context["screens:enrol_summary_head"].translation = "ɔ {family}"  # fields dropped
     by_context["sms:receipt"].translation += " {receipt_number}"  # a field invented
     by_context["screens:error_choose_number"].translation = "{n"  # braces that do not pair
     by_context["screens:menu_enrol"].source = "Adhérer (ancien texte)"  # French changed
@@ -140,7 +140,7 @@ def test_every_problem_of_a_file_is_reported_at_once_and_nothing_is_written(
     for expected in (
         "qaa screens ask_mutual: missing",
         "qaa screens cancel: missing",
-        "qaa screens enrol_summary: fields differ from French: lacks ",
+        "qaa screens enrol_summary_head: fields differ from French: lacks ",
         "qaa sms receipt: fields differ from French: has unknown {receipt_number}",
         "qaa screens error_choose_number: braces do not pair",
         "qaa screens menu_enrol: line ",

@@ -133,7 +133,7 @@ def test_every_key_in_the_journey_definitions_exists() -> None:
         for node in journey.nodes:
             for attribute in ("prompt", "options", "lines"):
                 named |= set(_keys_of(getattr(node, attribute, None)))
-    assert {"home_title", "ask_head_name", "sex_female", "menu_enrol", "confirm"} <= named
+    assert {"home_title", "ask_head_first_names", "sex_female", "menu_enrol", "confirm"} <= named
     for language in LANGUAGES:
         assert named - set(CATALOGUES[language].texts) == set(), language
 

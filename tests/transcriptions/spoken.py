@@ -54,13 +54,13 @@ async def enrol_by_voice(
     ussd = part(app, Ussd).service
     engine: Engine = ussd.engine
     ctx = replace(await ussd.host.context(), by_voice=True)  # as the voice channel's
-    # The head's family name and first names are one screen now: one recording for both.
-    last, _, dependant = recordings
+    last, first, dependant = recordings
     answers = [
         "1",  # Français
         "1",  # enrol with my family
         mutual_choice,
-        recorded.answer(last),  # the head's whole name, one recording
+        recorded.answer(last),  # on a call, the family name alone
+        recorded.answer(first),
         "1990",
         "2",  # no NPI
         "3",  # three persons: only Famille fits
@@ -79,6 +79,8 @@ async def enrol_by_voice(
     for answer in answers:
         while step.effect is not None:
             step = engine.resume(step.state, await _apply(app, step.effect, key), ctx)
+        if step.state.node == "enrol.another":  # this phone heads a household already
+            step = engine.advance(step.state, "1", ctx)
         assert step.reply is not None
         walked.screens.append(step.reply)
         step = engine.advance(step.state, answer, ctx)
@@ -112,13 +114,13 @@ async def _apply(app: Starlette, effect: object, key: str) -> object:
 
 def spoken_household(phone: str, base: str = "https://media.voice.test") -> EnrolHousehold:
     """The effect a voice enrolment of Parakou ends with, for tests without the engine."""
-    last, _, dependant = urls(base, phone[-4:])
+    last, first, dependant = urls(base, phone[-4:])
     return EnrolHousehold(
         "MS-PARAKOU",
         "FAMILLE",
         phone,
         "fr",
-        PersonDraft(recorded.answer(last), recorded.answer(last), "F", "1990-01-01", True, "head"),
+        PersonDraft(recorded.answer(last), recorded.answer(first), "F", "1990-01-01", True, "head"),
         (
             PersonDraft(
                 recorded.answer(dependant),
