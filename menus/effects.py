@@ -38,6 +38,16 @@ class EnrolHousehold:
 
 
 @dataclass(frozen=True)
+class FindHeadedHousehold:
+    """Once the head's name is typed: does `phone` already head a household of that name
+    (a duplicate, told at once), or another one (a second household, allowed)?"""
+
+    phone: str
+    last_name: str
+    first_names: str
+
+
+@dataclass(frozen=True)
 class ShowHouseholdRights:
     phone: str
     # Which of the households the phone heads (its head's member number); None: the latest.
@@ -217,6 +227,7 @@ Effect = Union[  # noqa: UP007
     RenewHousehold,
     HouseholdsDue,
     EnrolHousehold,
+    FindHeadedHousehold,
     ShowHouseholdRights,
     ShowMemberStatus,
     CheckEligibility,
@@ -233,6 +244,11 @@ class EnrolResult(TypedDict):
     premium_due: int
     persons: int
     opens_on: str | None
+
+
+class HeadedResult(TypedDict):
+    same: str | None  # the head's member number of a household of that name on the phone
+    other: str | None  # one of another household the phone heads, when none is the same
 
 
 class CoverageView(TypedDict):

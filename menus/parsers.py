@@ -71,18 +71,28 @@ def or_recorded(parse: Parser) -> Parser:
     return parse_or_keep
 
 
+def _full_year(year: str, today: date) -> int:
+    """A year typed with two digits ("88") is the latest one not in the future."""
+    if len(year) != 2:
+        return int(year)
+    this_century = today.year - today.year % 100 + int(year)
+    return this_century if this_century <= today.year else this_century - 100
+
+
 def birth_date(text: str, ctx: MenuContext, state: SessionState) -> dict[str, object]:
-    """DDMMYYYY (separators allowed) or a year alone, as many people know only that."""
+    """DDMMYYYY or DDMMYY (separators allowed: 15/04/88) or a year alone, as many people
+    know only that."""
     if not text.isascii():
         raise Invalid(T("error_birth_date"))
     digits = re.sub(r"[\s./\-]", "", text)
     parts = re.split(r"[\s./\-]+", text.strip())
     try:
-        if len(parts) == 3 and all(p.isdigit() for p in parts):
-            day, month, year = (int(p) for p in parts)
-            born, year_only = date(year, month, day), False
-        elif digits.isdigit() and len(digits) == 8:
-            born, year_only = date(int(digits[4:]), int(digits[2:4]), int(digits[:2])), False
+        if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[2]) in (2, 4):
+            day, month = int(parts[0]), int(parts[1])
+            born, year_only = date(_full_year(parts[2], ctx.today), month, day), False
+        elif digits.isdigit() and len(digits) in (6, 8):
+            year = _full_year(digits[4:], ctx.today)
+            born, year_only = date(year, int(digits[2:4]), int(digits[:2])), False
         elif digits.isdigit() and len(digits) == 4:
             born, year_only = date(int(digits), 1, 1), True
         else:

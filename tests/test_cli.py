@@ -90,12 +90,12 @@ def test_dial_runs_a_scripted_session_over_http(env: Settings, clean: None, caps
                 "--phone",
                 "97000501",
                 "--input",
-                "1,1,1,Dossa,Yao,1,1975,1,1,1,1",
+                "1,1,1,Dossa Yao,1975,2,1,1,1",
             ]
         )
     out = capsys.readouterr().out
     assert code == 0
-    assert "Choisissez la langue" in out and "DOSSA Yao, 1 pers." in out and "Bienvenue!" in out
+    assert "Choisissez la langue" in out and "DOSSA, 1 pers." in out and "Bienvenue!" in out
 
 
 def test_dial_reports_a_gateway_that_is_not_there(capsys) -> None:
@@ -159,8 +159,9 @@ def test_demo_runs_the_whole_loop_enrol_pay_callback_cover(tmp_path: Path) -> No
                 pass
             assert demo.poll() is None and time.monotonic() < deadline, "alafia demo did not start"
             time.sleep(0.2)
-        enrolled = dial("s1", ["1", "1", "1", "Dossa", "Yao", "1", "1975", "1", "1", "1", "1"])
-        assert enrolled.startswith("END Bienvenue"), enrolled
+        enrolled = dial("s1", ["1", "1", "1", "Dossa Yao", "1975", "2", "1", "1", "1"])
+        # payments are on in the demo: the end offers to pay at once
+        assert enrolled.startswith("CON Bienvenue"), enrolled
         paying = dial("s2", ["2", "1", "1", "1", "1"])
         assert paying.startswith("END Confirmez le paiement de 1 575 FCFA"), paying
         rights = ""

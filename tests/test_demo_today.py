@@ -27,7 +27,7 @@ from gateway.infrastructure import scheme_clock
 from tests.support.gateway import gateway_of
 
 A_YEAR_ON = date(2027, 11, 23)
-ENROL = ["1", "1", "1", "Dossa", "Yao", "1", "1975", "1", "1", "1", "1"]
+ENROL = ["1", "1", "1", "Dossa Yao", "1975", "2", "1", "1", "1"]
 
 
 @pytest.fixture
@@ -78,7 +78,8 @@ def test_demo_today_moves_the_calendar_of_the_whole_demo(
 
     assert seen["today"] == A_YEAR_ON
     assert seen["now"].date() == A_YEAR_ON
-    assert seen["last_screen"].startswith("END Bienvenue"), seen["last_screen"]
+    # the demo's payments are on: the end of the enrolment offers to pay at once
+    assert seen["last_screen"].startswith("CON Bienvenue"), seen["last_screen"]
     assert f"as of {A_YEAR_ON.isoformat()}" in capsys.readouterr().out
     engine = create_engine(f"sqlite:///{demo_env / 'alafia.sqlite3'}")
     with Session(engine) as session:

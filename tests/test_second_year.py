@@ -200,26 +200,23 @@ def second_year(
         phone.dial()
         phone.choose("Francais")
         phone.choose("Adhérer")
-        assert "Famille 1 575 FCFA/pers." in phone.choose("Mutuelle de santé de Parakou")
-        assert "Chef de ménage" in phone.choose("Famille")
-        for answer in ("Houngbo", "Akpé"):
-            phone.type(answer)
-        phone.choose("Homme")
+        # the product is asked once the size says which fit: only Famille takes three
+        assert "Chef de ménage" in phone.choose("Mutuelle de santé de Parakou")
+        phone.type("Houngbo Akpé")
         phone.type("1980")
-        phone.choose("Agriculteur")
-        assert "Combien de personnes" in phone.type("1")  # no NPI number
+        assert "Combien de personnes" in phone.type("2")  # no NPI number
         assert "Personne 2/3" in phone.type("3")
         phone.type("Awa")
-        phone.choose("Femme")
-        phone.type("1985")
-        assert "Personne 3/3" in phone.choose("Conjoint(e)")
+        phone.choose("Épouse")  # and so the head is a man: not asked
+        assert "Personne 3/3" in phone.type("1985")
         phone.type("Jean")
-        phone.choose("Homme")
-        phone.type("2004")  # grown up: the adult price
-        screen = phone.choose("Enfant")
-        assert "HOUNGBO Akpé, 3 pers." in screen and "Cotisation: 4 725 FCFA/an" in screen
+        phone.choose("Fils")
+        screen = phone.type("2004")  # grown up: the adult price
+        assert "HOUNGBO, 3 pers., Famille:" in screen and "Total: 4 725 FCFA/an" in screen
         screen = phone.choose("Confirmer")
-        assert screen.startswith("END Bienvenue! Votre numéro de membre: "), screen
+        # payments are on in the demo: the end offers to pay in the same call
+        assert screen.startswith("CON Bienvenue! Numéro de membre: "), screen
+        assert "1. Payer maintenant" in screen
         assert "Cotisation due: 4 725 FCFA" in screen
 
         menu = phone.dial()

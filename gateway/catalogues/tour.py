@@ -29,9 +29,9 @@ from gateway.catalogues.worst_case import (
     coverage_view,
     scheme_for,
 )
-from menus import screens
+from menus import recorded, screens
 from menus.context import MenuContext, SchemeSnapshot
-from menus.effects import CheckEligibility, EnrolHousehold, RenewHousehold
+from menus.effects import CheckEligibility, EnrolHousehold, QuoteDue, RenewHousehold
 from menus.engine import Engine, Step
 from menus.identifiers import member_number
 from menus.journeys import all_journeys, facility, nodes_with
@@ -122,11 +122,20 @@ class Tour:
         scheme: SchemeSnapshot | None = None,
         resume: dict[str, Any] | None = None,
         payments: bool = False,
+        by_voice: bool = False,
     ) -> MenuContext:
         codes = list(self.engine.catalogues)
         languages = {code: self.engine.catalogues[code].texts["language_name"] for code in codes}
         scheme = scheme_for(codes) if scheme is None else scheme
-        return MenuContext(scheme, TODAY, self.limit, languages, payments=payments, resume=resume)
+        return MenuContext(
+            scheme,
+            TODAY,
+            self.limit,
+            languages,
+            payments=payments,
+            resume=resume,
+            by_voice=by_voice,
+        )
 
     def menu_choice(self) -> str:
         """What to type on the language menu for this tour's language."""
@@ -180,18 +189,44 @@ class Session:
         return self
 
 
-def enrol_to_summary(tour: Tour, product: str = "1", wrong_first: bool = True) -> Session:
+# The head's name as typed on one screen: the family name in capitals, then first names.
+HEAD_NAME = f"{LONG_FAMILY_NAME.upper()} {LONG_FIRST_NAMES}"
+# This phone heads another household already: the birth question says so (its longest).
+ANOTHER_HOUSEHOLD = {"same": None, "other": LONGEST_NUMBER}
+
+
+def enrol_to_summary(
+    tour: Tour,
+    persons: int = LARGEST_HOUSEHOLD,
+    product: str = "1",
+    wrong_first: bool = True,
+    payments: bool = False,
+) -> Session:
+    """The largest household (each dependant a wife: the head's sex is told) or one
+    person (asked), with the `product`-th of those that fit."""
     known = {"phone": PHONE, "language": tour.language, "member_no": LONGEST_NUMBER}
-    session = tour.start(known).type("1", "1", "1", product, wrong_first=wrong_first)
-    session.at("enrol.last_name")
-    session.type(LONG_FAMILY_NAME, LONG_FIRST_NAMES, "2", "1990", "1", wrong_first=wrong_first)
-    session.type("1", wrong_first=wrong_first)  # no NPI
-    if session.node == "enrol.household_size":
-        session.type(str(LARGEST_HOUSEHOLD), wrong_first=wrong_first)
-        for _ in range(LARGEST_HOUSEHOLD - 1):
-            session.type(LONG_DEPENDANT, "1", "15041988", "4", wrong_first=wrong_first)
+    session = tour.start(known, payments=payments).type("1", "1", "1", wrong_first=wrong_first)
+    session.at("enrol.head_name")
+    session.type(HEAD_NAME, wrong_first=wrong_first).resume(ANOTHER_HOUSEHOLD)
+    session.type("1", "1990", "2", str(persons), product, wrong_first=wrong_first)
+    for _ in range(persons - 1):
+        session.type(LONG_DEPENDANT, "2", "15041988", wrong_first=wrong_first)
+    if persons == 1:
+        session.type("2", wrong_first=wrong_first)  # the head's sex, no spouse to tell it
+    session.resume(ANOTHER_HOUSEHOLD)  # checked again before the summary
     session.at("enrol.summary")
     return session
+
+
+def result_of(outcome: str, persons: int = LARGEST_HOUSEHOLD) -> dict[str, Any]:
+    """An enrolment's result, with the longest values."""
+    return {
+        "outcome": outcome,
+        "member_no": LONGEST_NUMBER,
+        "premium_due": LARGEST_AMOUNT,
+        "persons": persons,
+        "opens_on": "2027-12-01" if outcome == "closed" else None,
+    }
 
 
 def tour_everything(tour: Tour) -> None:
@@ -220,20 +255,28 @@ def tour_everything(tour: Tour) -> None:
     enrolled.type("1", wrong_first=True)
     expect(isinstance(enrolled.step.effect, EnrolHousehold), "the summary confirmed enrols")
     for outcome in ("enrolled", "duplicate", "closed", "full"):
-        result = {
-            "outcome": outcome,
-            "member_no": LONGEST_NUMBER,
-            "premium_due": LARGEST_AMOUNT,
-            "persons": LARGEST_HOUSEHOLD,
-            "opens_on": "2027-12-01" if outcome == "closed" else None,
-        }
-        session = enrol_to_summary(tour, wrong_first=False).type("1").resume(result)
+        session = enrol_to_summary(tour, wrong_first=False).type("1").resume(result_of(outcome))
         expect(session.step.state.ended, f"{session.node} ends the session")
-    # a household product and a one-person product, then cancel
-    enrol_to_summary(tour, product="2", wrong_first=False).type("2")
-    enrol_to_summary(tour, product="3", wrong_first=False).type("2")
+    # with payments on: paying at once, for the household just enrolled
+    session = enrol_to_summary(tour, wrong_first=False, payments=True).type("1")
+    session.resume(result_of("enrolled")).at("enrolled.pay_now")
+    session.type("1", wrong_first=True)
+    expect(session.step.effect == QuoteDue(LONGEST_NUMBER), "pays for the new household")
+    # a household product and a one-person product, then cancel (asked again, kept, erased)
+    session = enrol_to_summary(tour, product="2", wrong_first=False).type("2")
+    session.type("2", wrong_first=True).at("enrol.summary")
+    enrol_to_summary(tour, persons=1, product="3", wrong_first=False).type("2", "1")
+    # the same household already on this phone: told as soon as the name is typed
+    session = tour.start(known).type("1", "1", "1", HEAD_NAME)
+    session.resume({"same": LONGEST_NUMBER, "other": None}).at("enrol.already")
+    # on a call the head's family name is said alone, then the first names
+    session = tour.start(known, by_voice=True).type("1", "1", "1")
+    session.type(recorded.answer("https://media.example/rec/1.mp3"))
+    session.at("enrol.head_first_names").type(LONG_FIRST_NAMES, wrong_first=True)
     # a closed campaign, and no mutual at all
-    tour.start(known).type("1", "1", "1", "4")
+    closed = scheme_for(list(tour.engine.catalogues))
+    closed = SchemeSnapshot(closed.mutuals, tuple(p for p in closed.products if p.window))
+    tour.start(known, scheme=closed).type("1", "1", "1").at("enrol.closed")
     tour.start(known, scheme=SchemeSnapshot()).type("1")
 
     # a dropped enrolment offered back
@@ -242,7 +285,7 @@ def tour_everything(tour: Tour) -> None:
     tour.start(known, resume=snapshot).type("2").at("main.restart").type("2", wrong_first=True)
 
     # three wrong answers in a row
-    session = tour.start(known).type("1", "1", "1", "1", "1", "1", "1")
+    session = tour.start(known).type("1", "1", "1", "1", "1", "1")
     expect(session.step.state.ended, f"{session.node} ends the session")
 
     # my rights: nothing, then every status with a household of sixteen
@@ -332,22 +375,17 @@ def tour_agent(tour: Tour) -> None:
     agent_menu(tour).type("99")
     agent_menu(tour).type("0").at("agent.bye")
 
-    # a household for someone else, on a one-person product
+    # a household for someone else, on a one-person product, with its occupation
     for outcome in ("enrolled", "duplicate"):
-        session = agent_menu(tour).type("1", LONGEST_PHONE, "3", wrong_first=True)
-        session.at("enrol.last_name")
-        session.type(LONG_FAMILY_NAME, LONG_FIRST_NAMES, "2", "1990", "1", "1", "1")
-        result = {
-            "outcome": outcome,
-            "member_no": LONGEST_NUMBER,
-            "premium_due": LARGEST_AMOUNT,
-            "persons": 1,
-            "opens_on": None,
-        }
+        session = agent_menu(tour).type("1", LONGEST_PHONE, wrong_first=True)
+        session.at("enrol.head_name")
+        session.type(HEAD_NAME).resume({"same": None, "other": None})
+        session.type("1990", "2", "1", "1", "3", "2").resume({"same": None, "other": None})
+        session.type("1")
         effect = session.step.effect
         expect(isinstance(effect, EnrolHousehold), "an agent's household is enrolled")
         expect(getattr(effect, "phone", None) == LONGEST_PHONE, "for the phone the agent typed")
-        session.resume(result)
+        session.resume(result_of(outcome, persons=1))
 
     # a member added: every outcome, a full household, cancelled
     coverage = coverage_view("active")

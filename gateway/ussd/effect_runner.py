@@ -9,6 +9,7 @@ from db.values import CheckChannel
 from gateway.agents.desk import AgentDesk
 from gateway.agents.pins import AgentPins
 from gateway.enrolment.entitlements import RightsService
+from gateway.enrolment.headed import HeadedHouseholds
 from gateway.enrolment.renewal import RenewalService
 from gateway.enrolment.service import EnrolmentService
 from gateway.limits.rates import Limit, Throttled
@@ -24,6 +25,7 @@ from menus.effects import (
     Effect,
     EligibilityResult,
     EnrolHousehold,
+    FindHeadedHousehold,
     FindHousehold,
     HoldNewPin,
     HouseholdsDue,
@@ -77,6 +79,8 @@ class EffectRunner:
         match effect:
             case EnrolHousehold():
                 return await self.enrolment.enrol(effect, request_key, today)
+            case FindHeadedHousehold():
+                return await HeadedHouseholds(self.enrolment.sessions).find(effect)
             case RenewalOffer():
                 return await self.renewal.offer(effect, today)
             case RenewHousehold():

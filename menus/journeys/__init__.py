@@ -19,7 +19,7 @@ def all_journeys() -> list[Journey]:
         check.JOURNEY,
     ]
     # The agent's menu has no entry in the main menu: an agent's phone goes straight to it.
-    journeys = [main.build(offered), *offered, agent.JOURNEY]
+    journeys = [main.build(offered), *offered, enrol.ENROLLED, agent.JOURNEY]
     checked_nodes(journeys)
     return journeys
 
@@ -32,4 +32,9 @@ def nodes_with(outcome: Outcome) -> frozenset[str]:
         for journey in all_journeys()
         for node in journey.nodes
         if isinstance(node, Say) and node.outcome is outcome
-    )
+    ) | _MENU_OUTCOMES.get(outcome, frozenset())
+
+
+# Screens that wait for an answer yet mark an outcome: the end of an enrolment that offers
+# to pay at once ("enrolled.pay_now"; a caller who pays on ends on "pay.prompted").
+_MENU_OUTCOMES = {Outcome.ENROLLED: frozenset({"enrolled.pay_now"})}

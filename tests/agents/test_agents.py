@@ -655,7 +655,8 @@ async def test_every_agent_action_is_audited_with_who_what_and_which_household(
     await phone.type(PIN)  # pin_set
     await phone.type("1")
     await phone.type("97000711")
-    for answer in ("1", "Houngbo", "Afi", "2", "1990", "2", "1", "1", "1"):
+    # name, birth, no NPI, occupation (asked by agents), alone, family product, a woman
+    for answer in ("Houngbo Afi", "1990", "2", "2", "1", "1", "2", "1"):
         reply = await phone.type(answer)
     assert "Ménage inscrit" in reply
     member_no = reply.split("membre: ")[1][:9]
@@ -712,7 +713,8 @@ async def test_logs_hold_no_pin_and_no_full_phone(
     await phone.type(PIN)
     await phone.type("1")
     await phone.type("97000712")
-    for answer in ("1", "Houngbo", "Afi", "2", "1990", "2", "1", "1", "1"):
+    # name, birth, no NPI, occupation (asked by agents), alone, family product, a woman
+    for answer in ("Houngbo Afi", "1990", "2", "2", "1", "1", "2", "1"):
         reply = await phone.type(answer)
     member_no = reply.split("membre: ")[1][:9]
     await phone.dial("1111")

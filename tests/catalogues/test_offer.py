@@ -88,14 +88,16 @@ async def test_a_dropped_session_in_a_language_no_longer_offered_resumes_in_the_
     settings: Settings, clock: Clock, clean: None, catalogues_dir: Path, redis_url: str
 ) -> None:
     # kept while the draft was enabled; the gateway has restarted without it since
-    snapshot = {"node": "enrol.last_name", "language": CODE, "data": {}, "cursor": {}, "back": []}
+    snapshot = {"node": "enrol.head_name", "language": CODE, "data": {}, "cursor": {}, "back": []}
     redis = Redis.from_url(redis_url)
     redis.set(f"ussd:{{{HOP['phoneNumber']}}}:resume", json.dumps(snapshot))
     redis.close()
     async for http in _gateway(replace(settings, catalogues_dir=catalogues_dir), clock):
         offer = await hop(http, "ATUid_draft_3", "")
         assert offer.startswith("CON ") and gsm.is_gsm7(offer), offer
-        assert await hop(http, "ATUid_draft_3", "1") == "CON Chef de ménage\nNom de famille:"
+        assert await hop(http, "ATUid_draft_3", "1") == (
+            "CON Chef de ménage: nom puis prénom(s)\nEx: HOUNGBO Afi"
+        )
 
 
 async def test_a_dropped_call_in_a_language_no_longer_offered_resumes_in_the_default(
@@ -103,7 +105,7 @@ async def test_a_dropped_call_in_a_language_no_longer_offered_resumes_in_the_def
 ) -> None:
     """The same on a call: both channels open a session through one MenuHost.opening."""
     phone = "+2290197000932"
-    snapshot = {"node": "enrol.last_name", "language": CODE, "data": {}, "cursor": {}, "back": []}
+    snapshot = {"node": "enrol.head_name", "language": CODE, "data": {}, "cursor": {}, "back": []}
     redis = Redis.from_url(redis_url)
     redis.set(f"voice:{{{phone}}}:resume", json.dumps(snapshot))
     redis.close()

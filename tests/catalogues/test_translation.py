@@ -59,15 +59,15 @@ def test_export_lists_every_key_with_its_source_where_it_appears_and_its_budget(
     assert all(entry.source == SCREENS_FR.texts[key] for key, entry in _screens(by_context))
     assert all(entry.translation == "" for entry in entries)  # nothing invented
     # where: derived from the journeys; budget: in the language's encoding
-    ask = by_context["screens:ask_head_last_name"]
-    assert any("enrol.last_name" in note for note in ask.notes)
+    ask = by_context["screens:ask_head_name"]
+    assert any("enrol.head_name" in note for note in ask.notes)
     assert any(note.startswith("Budget: ") and "UCS2" in note for note in ask.notes)
     assert any("SMS 'enrolled'" in note for note in by_context["sms:enrolled"].notes)
     # the same file for a language written in GSM-7 gives twice the room or so
     _, folded = export(tmp_path, "--encoding", "gsm7")
     assert (
-        _budget(folded, "screens:ask_head_last_name")
-        > 2 * _budget(entries, "screens:ask_head_last_name") - 10
+        _budget(folded, "screens:ask_head_name")
+        > 2 * _budget(entries, "screens:ask_head_name") - 10
     )
 
 
@@ -91,7 +91,7 @@ def test_round_trip_a_draft_then_reviewed_and_exported_again(
     sms = json.loads((catalogues_dir / "sms" / f"{CODE}.json").read_text("utf-8"))
     assert screens["_status"] == sms["_status"] == "draft"
     assert screens["_encoding"] == "ucs2"
-    assert screens["ask_head_last_name"] == toned(SCREENS_FR.texts["ask_head_last_name"])
+    assert screens["ask_head_name"] == toned(SCREENS_FR.texts["ask_head_name"])
     assert "ɛ\u0301" in "".join(screens.values())
     assert set(sms) - {"_status", "_encoding"} == set(SMS_FR.texts)
     # installed now: the gateway reads it, and a new export carries its translations
@@ -127,7 +127,7 @@ def test_every_problem_of_a_file_is_reported_at_once_and_nothing_is_written(
     by_context = {entry.context: entry for entry in entries}
     by_context["screens:ask_mutual"].translation = ""  # untranslated
     by_context["screens:cancel"].fuzzy = True  # a guess nobody checked
-    by_context["screens:enrol_summary"].translation = "ɔ {name}"  # fields dropped
+    by_context["screens:enrol_summary_head"].translation = "ɔ {family}"  # fields dropped
     by_context["sms:receipt"].translation += " {receipt_number}"  # a field invented
     by_context["screens:error_choose_number"].translation = "{n"  # braces that do not pair
     by_context["screens:menu_enrol"].source = "Adhérer (ancien texte)"  # French changed
@@ -140,7 +140,7 @@ def test_every_problem_of_a_file_is_reported_at_once_and_nothing_is_written(
     for expected in (
         "qaa screens ask_mutual: missing",
         "qaa screens cancel: missing",
-        "qaa screens enrol_summary: fields differ from French: lacks ",
+        "qaa screens enrol_summary_head: fields differ from French: lacks ",
         "qaa sms receipt: fields differ from French: has unknown {receipt_number}",
         "qaa screens error_choose_number: braces do not pair",
         "qaa screens menu_enrol: line ",

@@ -21,6 +21,7 @@ import menus
 from gateway.catalogues.checks import FORMAT_KEYS, LIMITS, check_texts, screen_nodes
 from gateway.catalogues.tour import Tour, enrol_to_summary, tour_everything
 from gateway.catalogues.worst_case import (
+    LARGEST_HOUSEHOLD,
     LONG_DEPENDANT,
     LONG_FAMILY_NAME,
     LONG_FIRST_NAMES,
@@ -97,7 +98,7 @@ def referenced_keys() -> set[str]:
 def test_the_source_scan_finds_the_keys_it_should() -> None:
     literal, _ = keys_in_source()
     # one of each way a key is named: a plain T, a T split over lines, a gateway notice
-    assert {"ask_mutual", "product_label_household", "enrol_summary", "bad_request"} <= literal
+    assert {"ask_mutual", "product_label_household", "enrol_summary_head", "bad_request"} <= literal
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -132,7 +133,7 @@ def test_every_key_in_the_journey_definitions_exists() -> None:
         for node in journey.nodes:
             for attribute in ("prompt", "options", "lines"):
                 named |= set(_keys_of(getattr(node, attribute, None)))
-    assert {"resume_offer", "ask_head_last_name", "sex_female", "menu_pay", "confirm"} <= named
+    assert {"resume_offer", "ask_head_first_names", "sex_female", "menu_pay", "confirm"} <= named
     for language in LANGUAGES:
         assert named - set(CATALOGUES[language].texts) == set(), language
 
@@ -231,12 +232,12 @@ def test_the_summary_with_the_longest_names_keeps_confirm_and_cancel(
     lines = [line for page in summary.pages for line in page.body[4:].split("\n")]
     content = [line for line in lines if line not in navigation]
     options = [f"1. {catalogue.render(T('confirm'))}", f"2. {catalogue.render(T('cancel'))}"]
-    # the heading's lines page like the options: every one of them whole, in order
-    heading_lines = catalogue.texts["enrol_summary"].count("\n") + 1
-    assert len(content) == heading_lines + len(options)
+    # the heading's lines page like the options: every one of them whole, in order: the
+    # household, each of its 16 persons with their price, the total, then the options
+    assert len(content) == 1 + LARGEST_HOUSEHOLD + 1 + len(options)
     assert content[-2:] == options
-    full_name = parsers.display_name(f"{LONG_FAMILY_NAME.upper()} {LONG_FIRST_NAMES}")
-    assert content[0].startswith(full_name + ",")
+    assert content[0].startswith(parsers.display_name(LONG_FAMILY_NAME.upper()) + ",")
+    assert content[1].startswith(parsers.display_name(LONG_FIRST_NAMES) + " ")
     assert not any(page.clipped for page in summary.pages)
     assert summary.pages[-1].body.endswith("\n" + catalogue.render(T("nav_last_page"))) or (
         len(summary.pages) == 1

@@ -17,13 +17,16 @@ from menus import parsers
 from menus.context import MenuContext, Mutual, Occupation, Product, SchemeSnapshot
 from menus.effects import (
     EnrolHousehold,
+    FindHeadedHousehold,
     PersonDraft,
+    QuoteDue,
     RememberLanguage,
     ShowHouseholdRights,
     ShowMemberStatus,
 )
 from menus.engine import Engine, Step
 from menus.journeys import all_journeys, nodes_with
+from menus.journeys.enrol_household import split_name
 from menus.nodes import Invalid, Journey, JourneyError, Outcome, Say
 from menus.parsers import MAX_NAME
 from menus.state import SessionState
@@ -37,6 +40,7 @@ TODAY = date(2026, 11, 23)
 PHONE = "+2290197000101"
 KNOWN = {"phone": PHONE, "language": "fr", "member_no": "100000011"}
 UNKNOWN = {"phone": PHONE}
+NO_HOUSEHOLD = {"same": None, "other": None}  # what this phone heads: nothing yet
 
 FAMILY = Product(
     "FAMILLE",
@@ -97,6 +101,8 @@ class Phone:
             assert self.step.effect is None, "an effect is waiting for its result"
             state = SessionState.loads(self.step.state.dumps())
             self.step = ENGINE.advance(state, answer, self.ctx)
+            if isinstance(self.step.effect, FindHeadedHousehold):
+                self.resume(NO_HOUSEHOLD)  # as the gateway answers for a phone new to it
         return self
 
     def resume(self, result: Any) -> Phone:
@@ -190,25 +196,36 @@ def enrol_family(phone: Phone) -> Phone:
     """The household of four from tests/menus/journeys/enrol_family_fr.yaml, in the engine."""
     phone.type("1")  # Adhérer
     assert phone.reply.startswith("CON Votre mutuelle:\n1. Mutuelle de santé de Kandi")
-    phone.type("3")  # Parakou
-    assert "1. Famille 1 575 FCFA/pers.\n2. Scolaire 350 FCFA/pers." in phone.reply
-    phone.type("1", "Houngbo", "afi  reine", "2", "1990")
-    assert phone.reply.startswith("CON Activité principale:\n1. Agriculteur\n2. Commercant(e)")
-    phone.type("2", "123 456 7890")
+    phone.type("3")  # Parakou: the product is asked once the size says which fit
+    assert phone.reply == "CON Chef de ménage: nom puis prénom(s)\nEx: HOUNGBO Afi\n0 Retour"
+    phone.type("Houngbo afi  reine")
+    assert phone.reply.startswith("CON Afi Reine: date de naissance\nEx: 25031985, 250385 ou 1985")
+    phone.type("1990")
+    assert phone.reply.startswith("CON Afi Reine: numéro NPI ou carte CIP (10 chiffres)\n")
+    phone.type("123 456 7890")
     assert phone.node == "enrol.household_size"
     assert phone.reply == (
-        "CON Combien de personnes dans votre ménage, vous compris? (1 si vous vivez seul)\n0 Retour"
+        "CON Afi Reine: combien de personnes dans votre ménage, vous compris?\n"
+        "Ex: 4 (seul: 1)\n0 Retour"
     )
-    phone.type("4")  # four persons, the head included
+    phone.type("4")  # four persons, the head included: the school product takes one
     assert phone.state.data["dep_count"] == 3
-    assert phone.reply.startswith("CON Personne 2/4\nNom et prénom(s)")
-    phone.type("dossou jean", "1", "15/04/1988", "1")  # spouse: own family name, full date
-    phone.type("Marc", "1", "2016", "2")  # one word: the head's family name
-    phone.type("ella", "2", "01062019", "2")
-    assert phone.reply == (
-        "CON HOUNGBO Afi Reine, 4 pers.\nFamille\nCotisation: 6 300 FCFA/an\n"
-        "1. Confirmer\n2. Annuler\n0 Retour"
-    )
+    assert phone.state.data["product"] == "FAMILLE"
+    assert phone.reply.startswith("CON Personne 2/4: nom et prénom(s)\nEx: HOUNGBO Marc\n")
+    phone.type("dossou jean")
+    assert phone.reply.startswith("CON Qui est Jean (2/4) pour Afi Reine?\n1. Mari\n2. Épouse\n")
+    phone.type("1", "15/04/1988")  # husband: own family name, full date
+    phone.type("Marc", "3", "2016")  # one word: the head's family name; a son
+    phone.type("ella", "4", "010619")  # a daughter, the date in six digits
+    assert phone.node == "enrol.summary"  # "Mari" told the head's sex
+    for line in (
+        "HOUNGBO, 4 pers., Famille:",
+        "Afi Reine 1 575 FCFA",
+        "Ella 1 575 FCFA",
+        "Total: 6 300 FCFA/an",
+        "1. Confirmer\n2. Annuler",
+    ):
+        assert line in phone.reply
     return phone.type("1")
 
 
@@ -219,7 +236,7 @@ HEAD = PersonDraft(
     birth_date="1990-01-01",
     birth_year_only=True,
     relationship="head",
-    occupation="trader",
+    occupation=None,
     national_id="1234567890",
 )
 FAMILY_OF_FOUR = EnrolHousehold(
@@ -241,6 +258,28 @@ def test_enrolling_a_family_emits_one_enrol_effect_with_every_answer() -> None:
     assert phone.node == "enrol.enrol"
     assert phone.step.reply is None
     assert phone.step.effect == FAMILY_OF_FOUR
+
+
+def test_the_head_s_name_is_checked_against_the_phone_s_households_at_once() -> None:
+    named = Phone.dial(KNOWN).type("1", "3")
+    asked = ENGINE.advance(named.state, "Houngbo Afi", named.ctx)
+    assert asked.effect == FindHeadedHousehold(PHONE, "HOUNGBO", "Afi")
+
+    def answered(result: dict[str, Any]) -> Phone:
+        state = SessionState.loads(asked.state.dumps())
+        return Phone(named.ctx, ENGINE.resume(state, result, named.ctx))
+
+    same = answered({"same": "100000011", "other": None})
+    assert same.reply == (
+        "END HOUNGBO Afi est déjà inscrit(e) avec ce téléphone. Numéro de membre: 100000011."
+    )
+    assert ENGINE.finished_resumable(same.state)
+    other = answered({"same": None, "other": "100000023"})
+    assert other.reply.startswith(
+        "CON Ce téléphone a déjà le ménage 100000023. Vous pouvez inscrire un autre ménage."
+        "\n1. Continuer"
+    )
+    assert other.type("1").node == "enrol.birth"
 
 
 ENROLLED = {
@@ -296,6 +335,21 @@ def test_resume_routes_on_the_enrol_result(result: dict[str, Any], node: str, re
     assert phone.type("1").reply == reply
 
 
+def test_with_payments_on_the_end_of_an_enrolment_pays_for_the_new_household() -> None:
+    paying = replace(context(), payments=True)
+    phone = enrol_family(Phone.dial(KNOWN, paying)).resume(ENROLLED)
+    assert phone.node == "enrolled.pay_now"
+    assert phone.reply == (
+        "CON Bienvenue! Numéro de membre: 100000011. Cotisation due: 6 300 FCFA.\n"
+        "1. Payer maintenant\n0 Retour"
+    )
+    assert phone.node in nodes_with(Outcome.ENROLLED)
+    assert ENGINE.resumable(phone.state) is None  # nothing of the enrolment to continue
+    assert phone.state.forget_resume  # and the phone's snapshot is dropped
+    phone.type("1")
+    assert phone.step.effect == QuoteDue("100000011")  # the new household, not the caller's
+
+
 def test_resume_only_at_an_action() -> None:
     phone = Phone.dial(KNOWN)
     with pytest.raises(RuntimeError):
@@ -309,31 +363,48 @@ def test_an_input_at_a_pending_action_asks_for_the_effect_again() -> None:
     assert again.state.node == "enrol.enrol"
 
 
-def test_cancel_at_the_summary_records_nothing() -> None:
-    phone = Phone.dial(KNOWN).type("1", "1", "1", "Agossou", "Rita", "2", "1995", "1", "1", "1")
-    assert phone.reply.startswith("CON AGOSSOU Rita, 1 pers.\nFamille\nCotisation: 1 575 FCFA")
+# Up to the household size question: Kandi (one product), the head, no NPI.
+TO_HOUSEHOLD_SIZE = ("1", "1", "Agossou Rita", "1995", "2")
+
+
+def test_cancel_at_the_summary_asks_again_then_records_nothing() -> None:
+    phone = Phone.dial(KNOWN).type(*TO_HOUSEHOLD_SIZE, "1", "2")
+    assert phone.reply.startswith("CON AGOSSOU, 1 pers., Famille:\nRita 1 575 FCFA\nTotal")
     phone.type("2")
+    assert phone.node == "enrol.cancel_check"
+    assert phone.reply.startswith("CON Annuler efface toutes vos réponses. Vraiment annuler?")
+    phone.type("2")  # no: back to the summary, every answer kept
+    assert phone.node == "enrol.summary"
+    phone.type("2", "1")
     assert phone.step.effect is None
     assert phone.reply == "END Adhésion annulée. Rien n'a été enregistré."
     assert ENGINE.resumable(phone.state) is None
     assert ENGINE.finished_resumable(phone.state)
 
 
-# Up to the household size question: Kandi, the family product, the head, no NPI.
-TO_HOUSEHOLD_SIZE = ("1", "1", "1", "Agossou", "Rita", "2", "1995", "1", "1")
-
-
 def test_a_household_of_one_enrols_the_head_alone() -> None:
     phone = Phone.dial(KNOWN).type(*TO_HOUSEHOLD_SIZE)
     assert phone.node == "enrol.household_size"
-    phone.type("1")  # the head lives alone
+    phone.type("1")  # the head lives alone: no spouse tells the head's sex
+    assert phone.node == "enrol.head_sex"
+    assert phone.reply.startswith("CON Rita (1/1): homme ou femme?\n1. Homme\n2. Femme")
+    phone.type("2")
     assert phone.node == "enrol.summary"
     assert phone.state.data["dep_count"] == 0
-    assert phone.reply.startswith("CON AGOSSOU Rita, 1 pers.\n")
     phone.type("1")
     assert isinstance(phone.step.effect, EnrolHousehold)
     assert phone.step.effect.dependants == ()
-    assert phone.step.effect.head.national_id is None  # "1": no NPI
+    assert phone.step.effect.head.sex == "F"
+    assert phone.step.effect.head.national_id is None  # "2": no NPI
+
+
+def test_the_npi_escape_is_two_and_one_is_refused() -> None:
+    phone = Phone.dial(KNOWN).type("1", "1", "Agossou Rita", "1995")
+    assert "Pas de NPI: tapez 2" in phone.reply
+    phone.type("1")  # no longer the escape: it read like "yes"
+    assert phone.reply.startswith(
+        "CON Tapez 10 chiffres (Ex: 1234567890) ou 2 si pas de NPI.\nRita: numéro NPI"
+    )
 
 
 def test_zero_at_the_household_size_question_means_back() -> None:
@@ -342,48 +413,48 @@ def test_zero_at_the_household_size_question_means_back() -> None:
     assert phone.node == "enrol.national_id"
     assert phone.state.errors == 0
     assert "dep_count" not in phone.state.data
-    phone.type("1")  # the same answer again leads to the same question
+    phone.type("2")  # the same answer again leads to the same question
     assert phone.node == "enrol.household_size"
 
 
 @pytest.mark.parametrize("wrong", ["13", "99", "-1", "1.5", "deux", "²"])
-def test_the_household_size_cap_follows_the_product(wrong: str) -> None:
+def test_the_household_size_cap_follows_the_products(wrong: str) -> None:
     phone = Phone.dial(KNOWN).type(*TO_HOUSEHOLD_SIZE)
     phone.type(wrong)
     assert phone.node == "enrol.household_size"
-    assert phone.reply.startswith(
-        "CON Tapez un nombre de 1 à 12.\nCombien de personnes dans votre ménage"
-    )
+    assert phone.reply.startswith("CON Tapez un nombre de 1 à 12. Ex: 4\nRita: combien")
     phone.type("12")  # the product's max_members, the head included
     assert phone.state.data["dep_count"] == 11
-    assert phone.reply.startswith("CON Personne 2/12\n")
+    assert phone.reply.startswith("CON Personne 2/12: ")
 
 
 def test_without_a_product_cap_a_household_is_at_most_sixteen() -> None:
     uncapped = replace(FAMILY, max_members=None)
     scheme = SchemeSnapshot(mutuals=SCHEME.mutuals[:1], products=(uncapped,))
-    phone = Phone.dial(KNOWN, context(scheme)).type("1", "Agossou", "Rita", "2", "1995", "1")
+    phone = Phone.dial(KNOWN, context(scheme)).type("1", "Agossou Rita", "1995", "2")
     assert phone.node == "enrol.household_size"
     phone.type("17")
-    assert phone.reply.startswith("CON Tapez un nombre de 1 à 16.\n")
+    assert phone.reply.startswith("CON Tapez un nombre de 1 à 16. Ex: 4\n")
     phone.type("16")
     assert phone.state.data["dep_count"] == 15
-    assert phone.reply.startswith("CON Personne 2/16\n")
+    assert phone.reply.startswith("CON Personne 2/16: ")
 
 
 def test_the_household_size_error_in_english() -> None:
-    phone = Phone.dial(UNKNOWN).type("2", "1", "1", "1", "Agossou", "Rita", "2", "1995", "1", "1")
+    phone = Phone.dial(UNKNOWN).type("2", "1", "1", "Agossou Rita", "1995", "2")
     assert phone.node == "enrol.household_size"
-    assert phone.reply.startswith("CON How many people in your household, you included?")
+    assert phone.reply.startswith("CON Rita: how many people in your household, you included?")
     phone.type("13")
-    assert phone.reply.startswith("CON Type a number from 1 to 12.\nHow many people")
+    assert phone.reply.startswith("CON Type a number from 1 to 12. E.g. 4\nRita: how many")
 
 
-def test_a_one_person_product_asks_for_no_dependants() -> None:
-    # Parakou offers the school product, open from September to December
-    phone = Phone.dial(KNOWN).type("1", "3", "2", "Agossou", "Rita", "2", "2012", "1", "1")
-    assert phone.node == "enrol.summary"
-    assert phone.reply.startswith("CON AGOSSOU Rita, 1 pers.\nScolaire\nCotisation: 350 FCFA/an")
+def test_the_product_is_asked_when_more_than_one_fits_the_household() -> None:
+    # Parakou: the family product and the school one (open September to December)
+    phone = Phone.dial(KNOWN).type("1", "3", "Agossou Rita", "2012", "2", "1")
+    assert phone.node == "enrol.product"
+    assert "1. Famille 1 575 FCFA/pers.\n2. Scolaire 350 FCFA/pers." in phone.reply
+    phone.type("2", "2")  # the school product; a girl
+    assert phone.reply.startswith("CON AGOSSOU, 1 pers., Scolaire:\nRita 350 FCFA\n")
     phone.type("1")
     assert isinstance(phone.step.effect, EnrolHousehold)
     assert phone.step.effect.product_code == "SCOLAIRE"
@@ -391,23 +462,29 @@ def test_a_one_person_product_asks_for_no_dependants() -> None:
 
 
 def test_a_closed_campaign_ends_before_any_typing() -> None:
-    phone = Phone.dial(KNOWN, context(today=date(2027, 6, 1))).type("1", "3", "2")
+    scheme = SchemeSnapshot(mutuals=SCHEME.mutuals, products=(SCHOOL,))
+    phone = Phone.dial(KNOWN, context(scheme, today=date(2027, 6, 1))).type("1", "3")
     assert phone.reply == "END Les adhésions sont fermées. Prochaine campagne le 01/09/2027."
     assert phone.state.ended
+
+
+def test_a_closed_product_is_not_offered_while_another_is_open() -> None:
+    phone = Phone.dial(KNOWN, context(today=date(2027, 6, 1))).type("1", "3")
+    phone.type("Agossou Rita", "2012", "2", "1")
+    assert phone.node == "enrol.head_sex"  # the school product is closed: nothing to choose
+    assert phone.state.data["product"] == "FAMILLE"
 
 
 def test_a_single_mutual_with_a_single_product_goes_straight_to_the_head() -> None:
     scheme = SchemeSnapshot(mutuals=SCHEME.mutuals[:1], products=(FAMILY,))
     phone = Phone.dial(KNOWN, context(scheme)).type("1")
-    assert phone.node == "enrol.last_name"
-    assert phone.reply == "CON Chef de ménage\nNom de famille:\n0 Retour"
-    # no occupations in this scheme: the birth date is followed by the NPI
-    phone.type("Agossou", "Rita", "2", "1995")
+    assert phone.node == "enrol.head_name"
+    phone.type("Agossou Rita", "1995")
     assert phone.node == "enrol.national_id"
-    phone.type("1", "1", "1")  # no NPI, a household of one, confirm
+    phone.type("2", "1", "2", "1")  # no NPI, a household of one, a woman, confirm
     assert isinstance(phone.step.effect, EnrolHousehold)
     assert phone.step.effect.mutual_code == "MS-KANDI"
-    assert phone.step.effect.head.occupation is None
+    assert phone.step.effect.head.occupation is None  # left to agents
 
 
 def test_no_mutual_no_offer() -> None:
@@ -418,11 +495,14 @@ def test_no_mutual_no_offer() -> None:
 
 
 def test_english_enrolment() -> None:
-    phone = Phone.dial(UNKNOWN).type("2", "1", "3", "1", "Houngbo", "Afi", "2", "1990")
-    assert phone.reply.startswith("CON Main occupation:\n1. Farmer\n2. Trader")
-    phone.type("1", "1", "2", "Ella", "2", "2019", "2")
+    phone = Phone.dial(UNKNOWN).type("2", "1", "3", "Houngbo Afi", "1990", "2", "2")
+    assert phone.reply.startswith("CON Person 2/2: family name and first name(s)\n")
+    phone.type("Ella")
+    assert phone.reply.startswith("CON Who is Ella (2/2) to Afi?\n1. Husband\n2. Wife\n")
+    phone.type("4", "2019", "2")  # a daughter; the head is a woman
     assert phone.reply == (
-        "CON HOUNGBO Afi, 2 pers.\nFamily\nPremium: 3,150 FCFA/year\n1. Confirm\n2. Cancel\n0 Back"
+        "CON HOUNGBO, 2 pers., Family:\nAfi 1,575 FCFA\nElla 1,575 FCFA\n"
+        "Total: 3,150 FCFA/year\n1. Confirm\n2. Cancel\n0 Back"
     )
     phone.type("1")
     assert isinstance(phone.step.effect, EnrolHousehold)
@@ -450,9 +530,29 @@ def test_english_enrolment() -> None:
     ],
 )
 def test_names_the_enrolment_takes(typed: str, family: str, given: str) -> None:
-    ctx, state = context(), SessionState(node="enrol.last_name", language="fr")
+    ctx, state = context(), SessionState(node="enrol.head_name", language="fr")
     assert parsers.family_name(typed, ctx, state) == family
     assert parsers.given_names(typed, ctx, state) == given
+
+
+@pytest.mark.parametrize(
+    ("typed", "family", "given"),
+    [
+        ("houngbo afi  reine", "HOUNGBO", "Afi Reine"),
+        ("HOUNGBO Afi", "HOUNGBO", "Afi"),
+        ("DOSSOU YOVO Marc", "DOSSOU YOVO", "Marc"),  # a family name of two words, in capitals
+        ("HOUNGBO AFI", "HOUNGBO", "Afi"),
+        ("d'almeida marie-madeleine", "D'ALMEIDA", "Marie-Madeleine"),
+    ],
+)
+def test_family_name_and_first_names_on_one_screen(typed: str, family: str, given: str) -> None:
+    assert split_name(typed) == (family, given)
+
+
+@pytest.mark.parametrize("typed", ["Houngbo", "Houngbo2 Afi", "A Afi", "Houngbo " + "a" * 41])
+def test_one_screen_names_refused(typed: str) -> None:
+    with pytest.raises(Invalid):
+        split_name(typed)
 
 
 @pytest.mark.parametrize(
@@ -473,7 +573,7 @@ def test_names_the_enrolment_takes(typed: str, family: str, given: str) -> None:
     ],
 )
 def test_names_the_enrolment_refuses(typed: str) -> None:
-    ctx, state = context(), SessionState(node="enrol.last_name", language="fr")
+    ctx, state = context(), SessionState(node="enrol.head_name", language="fr")
     for parse in (parsers.family_name, parsers.given_names):
         with pytest.raises(Invalid) as refused:
             parse(typed, ctx, state)
@@ -481,7 +581,7 @@ def test_names_the_enrolment_refuses(typed: str) -> None:
 
 
 def test_a_name_is_measured_composed_and_once_more_after_changing_case() -> None:
-    ctx, state = context(), SessionState(node="enrol.last_name", language="fr")
+    ctx, state = context(), SessionState(node="enrol.head_name", language="fr")
     decomposed = "Se\u0300nami" * 6 + "Afiaa"  # 60 code points typed, 41 letters
     with pytest.raises(Invalid):
         parsers.given_names(decomposed, ctx, state)
@@ -496,14 +596,17 @@ def test_a_name_is_measured_composed_and_once_more_after_changing_case() -> None
 
 
 def test_names_through_the_enrolment_screens() -> None:
-    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo²")
-    assert phone.reply.startswith("CON Nom invalide (lettres seulement, 2 à 40).\n")
-    phone.type("houngbo", "marie-madeleine  afi", "2", "1990", "2", "1", "3")
-    phone.type("dossou marie-josée", "2", "1988", "1")  # family name, then given names
-    phone.type("jean-marc", "1", "2016", "2", "1")  # given names alone: the head's family
+    phone = Phone.dial(KNOWN).type("1", "3", "Houngbo²")
+    assert phone.reply.startswith(
+        "CON Tapez le nom puis le(s) prénom(s), en lettres. Ex: HOUNGBO Afi\n"
+    )
+    phone.type("houngbo marie-madeleine  afi", "1990", "2", "3")
+    phone.type("dossou marie-josée", "2", "1988")  # family name, then given names
+    phone.type("jean-marc", "3", "2016", "1")  # given names alone: the head's family
     effect = phone.step.effect
     assert isinstance(effect, EnrolHousehold)
     assert (effect.head.last_name, effect.head.first_names) == ("HOUNGBO", "Marie-Madeleine Afi")
+    assert effect.head.sex == "M"  # "Épouse" told it
     assert [(d.last_name, d.first_names) for d in effect.dependants] == [
         ("DOSSOU", "Marie-Josée"),
         ("HOUNGBO", "Jean-Marc"),
@@ -512,53 +615,57 @@ def test_names_through_the_enrolment_screens() -> None:
 
 # -- back, home and wrong answers ----------------------------------------------------
 
+TO_THE_COUNT = ("1", "3", "Houngbo Afi Reine", "1990", "2")
+
 
 def test_back_returns_to_the_previous_dependant_and_restores_the_cursor() -> None:
-    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi Reine", "2", "1990", "2", "1")
-    phone.type("4", "dossou jean", "1", "15/04/1988", "1", "Marc", "1", "2016", "2")
-    assert phone.reply.startswith("CON Personne 4/4\n")
+    phone = Phone.dial(KNOWN).type(*TO_THE_COUNT)
+    phone.type("4", "dossou jean", "1", "15/04/1988", "Marc", "3", "2016")
+    assert phone.reply.startswith("CON Personne 4/4: ")
     assert phone.state.cursor == {"dep": 2}
 
-    phone.type("0")  # back to Marc's relationship
-    assert phone.node == "enrol.dep_relation"
+    phone.type("0")  # back to Marc's birth date
+    assert phone.node == "enrol.dep_birth"
     assert phone.state.cursor == {"dep": 1}
-    phone.type("4")  # Marc is "other", not "child"
-    assert phone.reply.startswith("CON Personne 4/4\n")
+    phone.type("0")  # and to who Marc is
+    assert phone.node == "enrol.dep_kin"
+    phone.type("7", "2016")  # Marc is "another man", not a son
+    assert phone.reply.startswith("CON Personne 4/4: ")
     assert phone.state.cursor == {"dep": 2}
 
-    phone.type("0", "0", "0", "0")  # relationship, birth, sex and name of Marc
+    phone.type("0", "0", "0")  # Marc's birth, kin and name
     assert phone.node == "enrol.dep_name"
-    assert phone.reply.startswith("CON Personne 3/4\n")
+    assert phone.reply.startswith("CON Personne 3/4: ")
     assert phone.state.cursor == {"dep": 1}
     phone.type("0")
-    assert phone.node == "enrol.dep_relation" and phone.state.cursor == {"dep": 0}
+    assert phone.node == "enrol.dep_birth" and phone.state.cursor == {"dep": 0}
 
-    phone.type("1", "Marc", "1", "2016", "4", "ella", "2", "2019", "2", "1")
+    phone.type("1988", "Marc", "7", "2016", "ella", "4", "2019", "1")
     effect = phone.step.effect
     assert isinstance(effect, EnrolHousehold)
-    assert [(d.first_names, d.relationship) for d in effect.dependants] == [
-        ("Jean", "spouse"),
-        ("Marc", "other"),
-        ("Ella", "child"),
+    assert [(d.first_names, d.relationship, d.sex) for d in effect.dependants] == [
+        ("Jean", "spouse", "M"),
+        ("Marc", "other", "M"),
+        ("Ella", "child", "F"),
     ]
 
 
 def test_back_from_the_first_dependant_reaches_the_count_and_a_lower_count_counts() -> None:
-    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1")
-    phone.type("3", "Jean", "1", "1988", "1", "Ella", "2", "2019", "2")
+    phone = Phone.dial(KNOWN).type(*TO_THE_COUNT)
+    phone.type("3", "Jean", "1", "1988", "Ella", "4", "2019")
     assert phone.node == "enrol.summary"
-    assert phone.reply.startswith("CON HOUNGBO Afi, 3 pers.\n")
-    phone.type(*["0"] * 9)  # all the way back over both dependants to the count
+    assert phone.reply.startswith("CON HOUNGBO, 3 pers., ")
+    phone.type(*["0"] * 7)  # all the way back over both dependants to the count
     assert phone.node == "enrol.household_size"
     phone.type("0")  # and "0" there is back too, never "nobody"
     assert phone.node == "enrol.national_id"
-    phone.type("1", "2")
-    assert phone.reply.startswith("CON Personne 2/2\n")
+    phone.type("2", "2")
+    assert phone.reply.startswith("CON Personne 2/2: ")
     # what was typed for both dependants is kept; only the first dep_count count
     assert len(phone.state.data["deps"]) == 2
-    phone.type("Jean", "1", "1988", "1")
+    phone.type("Jean", "1", "1988")
     assert phone.node == "enrol.summary"
-    assert phone.reply.startswith("CON HOUNGBO Afi, 2 pers.\n")
+    assert phone.reply.startswith("CON HOUNGBO, 2 pers., ")
     phone.type("1")
     effect = phone.step.effect
     assert isinstance(effect, EnrolHousehold)
@@ -566,14 +673,14 @@ def test_back_from_the_first_dependant_reaches_the_count_and_a_lower_count_count
 
 
 def test_a_higher_count_after_going_back_asks_for_every_dependant() -> None:
-    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1")
-    phone.type("2", "Jean", "1", "1988", "1")
+    phone = Phone.dial(KNOWN).type(*TO_THE_COUNT)
+    phone.type("2", "Jean", "1", "1988")
     assert phone.node == "enrol.summary"
-    phone.type(*["0"] * 5)
+    phone.type(*["0"] * 4)
     assert phone.node == "enrol.household_size"
     phone.type("3")
-    assert phone.reply.startswith("CON Personne 2/3\n")
-    phone.type("Jean", "1", "1988", "1", "Ella", "2", "2019", "2", "1")
+    assert phone.reply.startswith("CON Personne 2/3: ")
+    phone.type("Jean", "1", "1988", "Ella", "4", "2019", "1")
     effect = phone.step.effect
     assert isinstance(effect, EnrolHousehold)
     assert [d.first_names for d in effect.dependants] == ["Jean", "Ella"]
@@ -588,7 +695,7 @@ def test_back_with_nowhere_to_go_shows_the_same_screen() -> None:
 
 
 def test_double_zero_goes_home_and_forgets_the_answers() -> None:
-    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1", "2")
+    phone = Phone.dial(KNOWN).type(*TO_THE_COUNT, "2")
     assert phone.state.data["head"]["last_name"] == "HOUNGBO"
     phone.state.data["_changing"] = True  # underscored keys are forgotten as well
     phone.state.resume = dropped_at_birth()  # and so is an offer not taken up
@@ -611,10 +718,10 @@ def test_double_zero_at_the_resume_offer_goes_home_and_drops_the_offer() -> None
     assert phone.node == "main.home"
     assert phone.state.data == {}  # the snapshot does not ride along into a new snapshot
     assert phone.state.resume is None
-    phone.type("1", "3", "1")
+    phone.type("1", "3")
     snapshot = ENGINE.resumable(phone.state)
     assert snapshot is not None
-    assert snapshot["node"] == "enrol.last_name"
+    assert snapshot["node"] == "enrol.head_name"
     assert "_resume" not in json.dumps(snapshot)
 
 
@@ -630,15 +737,22 @@ def test_double_zero_on_a_later_page_goes_home() -> None:
 @pytest.mark.parametrize(
     ("path", "wrong", "notice"),
     [
-        (["1", "3", "1"], "Houngbo2", "Nom invalide (lettres seulement, 2 à 40)."),
         (
-            ["1", "3", "1", "Houngbo", "Afi", "2"],
-            "31021990",
-            "Date invalide. Ex: 25031985 ou 1985.",
+            ["1", "3"],
+            "Houngbo2",
+            "Tapez le nom puis le(s) prénom(s), en lettres. Ex: HOUNGBO Afi",
         ),
-        (["1", "3", "1", "Houngbo", "Afi", "2", "1990", "1"], "12345", "Le NPI a 10 chiffres."),
-        (["1", "3"], "7", "Choix invalide. Tapez un numéro de la liste."),
-        (["1"], "abc", "Choix invalide. Tapez un numéro de la liste."),
+        (
+            ["1", "3", "Houngbo Afi"],
+            "31021990",
+            "Date non comprise. Ex: 25031985, 250385, 25/03/85 ou 1985.",
+        ),
+        (
+            ["1", "3", "Houngbo Afi", "1990"],
+            "12345",
+            "Tapez 10 chiffres (Ex: 1234567890) ou 2 si pas de NPI.",
+        ),
+        (["1"], "7", "Choix invalide. Tapez un numéro de la liste."),
         (["4"], "10000001", "Le numéro de membre a 9 chiffres."),
         (["4"], "100000012", "Numéro incorrect: vérifiez les chiffres."),
     ],
@@ -658,12 +772,12 @@ def test_three_wrong_answers_end_the_session(path: list[str], wrong: str, notice
 
 
 def test_a_right_answer_resets_the_wrong_answer_count() -> None:
-    phone = Phone.dial(KNOWN).type("1", "3", "1")
-    phone.type("x1", "x2", "Houngbo")
-    assert phone.node == "enrol.first_names"
+    phone = Phone.dial(KNOWN).type("1", "3")
+    phone.type("x1", "x2", "Houngbo Afi")
+    assert phone.node == "enrol.birth"
     phone.type("x1", "x2")
     assert not phone.state.ended
-    assert phone.reply.startswith("CON Nom invalide")
+    assert phone.reply.startswith("CON Date non comprise")
 
 
 # -- many mutuals --------------------------------------------------------------------
@@ -704,7 +818,7 @@ def test_many_mutuals_ask_the_commune_first_then_page_the_mutuals() -> None:
     assert phone.type("98").reply == pages[-1]
     # numbers are global: any of them is taken on any page
     phone.type("11")
-    assert phone.node == "enrol.last_name"
+    assert phone.node == "enrol.head_name"
     assert phone.state.data["mutual"] == "MS-PAR-11"
 
 
@@ -761,16 +875,16 @@ def test_resumable_only_in_the_enrol_journey_at_a_question() -> None:
     phone.type("4")
     assert phone.node == "check.number"
     assert ENGINE.resumable(phone.state) is None  # not a resumable journey
-    phone = Phone.dial(KNOWN).type("1", "3", "1", "Agossou")
+    phone = Phone.dial(KNOWN).type("1", "3", "Agossou Rita")
     snapshot = ENGINE.resumable(phone.state)
     assert snapshot is not None
-    assert snapshot["node"] == "enrol.first_names"
+    assert snapshot["node"] == "enrol.birth"
     assert snapshot["language"] == "fr"
-    assert snapshot["data"]["head"] == {"last_name": "AGOSSOU"}
+    assert snapshot["data"]["head"] == {"last_name": "AGOSSOU", "first_names": "Rita"}
     assert snapshot["data"]["mutual"] == "MS-PARAKOU"
-    assert [node for node, _ in snapshot["back"]][-2:] == ["enrol.product", "enrol.last_name"]
+    assert [node for node, _ in snapshot["back"]][-2:] == ["enrol.mutual", "enrol.head_name"]
     assert not ENGINE.finished_resumable(phone.state)
-    phone.type("Rita", "2", "1995", "1", "1", "1", "2")  # cancelled
+    phone.type("1995", "2", "1", "1", "2", "2", "1")  # cancelled, asked again
     assert phone.node == "enrol.cancelled"
     assert phone.state.ended
     assert ENGINE.resumable(phone.state) is None
@@ -778,35 +892,47 @@ def test_resumable_only_in_the_enrol_journey_at_a_question() -> None:
 
 
 def test_every_question_of_the_enrolment_is_resumable() -> None:
-    phone = Phone.dial(KNOWN).type("1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1", "2")
-    phone.type("Jean", "1", "1988")
+    phone = Phone.dial(KNOWN).type(*TO_THE_COUNT, "1", "1", "2")  # alone, family, a woman
+    assert phone.node == "enrol.summary"
+    phone = Phone.dial(KNOWN).type(*TO_THE_COUNT, "2", "Jean", "1")
     seen = {node for node, _ in phone.state.back} | {phone.node}
-    assert {"enrol.mutual", "enrol.product", "enrol.sex", "enrol.household_size"} <= seen
-    for node in {node for node, _ in phone.state.back if node.startswith("enrol.")}:
+    assert {"enrol.mutual", "enrol.head_name", "enrol.dep_kin", "enrol.dep_birth"} <= seen
+    for node in {node for node, _ in phone.state.back if node.startswith("enrol.")} | {
+        "enrol.product",
+        "enrol.head_sex",
+        "enrol.cancel_check",
+    }:
         at = SessionState(node=node, language="fr", caller=KNOWN)
         assert ENGINE.resumable(at) is not None, node
         assert not ENGINE.finished_resumable(at), node
     assert ENGINE.resumable(phone.state) is not None
 
 
+def test_every_question_names_its_person_after_a_resume_too() -> None:
+    phone = Phone.dial(KNOWN).type(*TO_THE_COUNT, "3", "Jean", "1")
+    snapshot = json.loads(json.dumps(ENGINE.resumable(phone.state)))
+    again = Phone.dial(KNOWN, context(resume=snapshot)).type("1")
+    assert again.node == "enrol.dep_birth"
+    assert again.reply.startswith("CON Jean (2/3): date de naissance\n")
+
+
 def test_a_session_ended_by_three_wrong_answers_stays_resumable() -> None:
-    phone = Phone.dial(KNOWN).type("1", "3", "1", "Agossou", "1", "2", "3")
+    phone = Phone.dial(KNOWN).type("1", "3", "Agossou Rita", "x", "y", "z")
     assert phone.reply == "END Trop de réponses invalides. Merci de rappeler plus tard."
     assert phone.state.ended
-    assert phone.node == "enrol.first_names"
+    assert phone.node == "enrol.birth"
     assert not ENGINE.finished_resumable(phone.state)
     snapshot = ENGINE.resumable(phone.state)
     assert snapshot is not None
-    assert snapshot["node"] == "enrol.first_names"
-    assert snapshot["data"]["head"] == {"last_name": "AGOSSOU"}
+    assert snapshot["node"] == "enrol.birth"
     # the next dial continues at that question, with a clean slate of wrong answers
     again = Phone.dial(KNOWN, context(resume=json.loads(json.dumps(snapshot)))).type("1")
-    assert again.node == "enrol.first_names"
-    assert again.reply == "CON Chef de ménage\nPrénom(s):\n0 Retour"
+    assert again.node == "enrol.birth"
+    assert again.reply == ("CON Rita: date de naissance\nEx: 25031985, 250385 ou 1985\n0 Retour")
     again.type("x1", "x2")
     assert not again.state.ended
-    again.type("Rita")
-    assert again.node == "enrol.sex"
+    again.type("1995")
+    assert again.node == "enrol.national_id"
 
 
 def test_three_wrong_answers_outside_a_resumable_journey_keep_nothing() -> None:
@@ -817,7 +943,8 @@ def test_three_wrong_answers_outside_a_resumable_journey_keep_nothing() -> None:
 
 
 def test_nothing_to_resume_at_an_outcome_or_an_action() -> None:
-    closed = Phone.dial(KNOWN, context(today=date(2027, 6, 1))).type("1", "3", "2")
+    scheme = SchemeSnapshot(mutuals=SCHEME.mutuals, products=(SCHOOL,))
+    closed = Phone.dial(KNOWN, context(scheme, today=date(2027, 6, 1))).type("1", "3")
     assert closed.node == "enrol.closed"
     assert ENGINE.resumable(closed.state) is None
     assert ENGINE.finished_resumable(closed.state)
@@ -844,7 +971,7 @@ def test_outcomes_of_other_journeys_are_not_resumable_outcomes() -> None:
 
 
 def dropped_at_birth() -> dict[str, Any]:
-    phone = Phone.dial(UNKNOWN).type("2", "1", "3", "1", "Houngbo", "afi reine", "2")
+    phone = Phone.dial(UNKNOWN).type("2", "1", "3", "Houngbo afi reine")
     assert phone.node == "enrol.birth"
     snapshot = ENGINE.resumable(phone.state)
     assert snapshot is not None
@@ -857,12 +984,12 @@ def test_a_dropped_enrolment_continues_where_it_stopped() -> None:
     # the snapshot's language wins over the caller's, from the very first screen
     phone.type("1")
     assert phone.state.language == "en"
-    assert phone.reply == "CON Date of birth (DDMMYYYY) or year only (YYYY):\n0 Back"
-    phone.type("1990", "2", "123 456 7890", "4")
-    phone.type("dossou jean", "1", "15/04/1988", "1", "Marc", "1", "2016", "2")
-    phone.type("ella", "2", "01062019", "2", "0")  # back from the summary works too
-    assert phone.node == "enrol.dep_relation"
-    phone.type("2", "1")
+    assert phone.reply == "CON Afi Reine: date of birth\nE.g. 25031985, 250385 or 1985\n0 Back"
+    phone.type("1990", "123 456 7890", "4")
+    phone.type("dossou jean", "1", "15/04/1988", "Marc", "3", "2016")
+    phone.type("ella", "4", "01062019", "0")  # back from the summary works too
+    assert phone.node == "enrol.dep_birth"
+    phone.type("01062019", "1")
     assert phone.step.effect == replace(FAMILY_OF_FOUR, language="en")
 
 
@@ -875,7 +1002,7 @@ def test_an_offer_saved_by_the_previous_release_can_still_be_taken_up() -> None:
     state = SessionState.loads(json.dumps(saved))
     step = ENGINE.advance(state, "1", shown.ctx)
     assert step.state.node == "enrol.birth"
-    assert step.reply == "CON Date of birth (DDMMYYYY) or year only (YYYY):\n0 Back"
+    assert step.reply == "CON Afi Reine: date of birth\nE.g. 25031985, 250385 or 1985\n0 Back"
 
 
 def test_the_resume_offer_is_in_the_language_the_session_started_in() -> None:

@@ -9,6 +9,8 @@ phones), `days` (the gateway's day moves on that many days: a year later, to ren
 Checks: `see` / `not_see` (substrings), `end` (END instead of CON),
 `same` (the same reply as the step before), `keep` (a regex whose group is saved
 for `{name}` in later steps). `database` counts rows once the story is over.
+`answers_at_most` bounds the answers typed from the first dial to the first END screen
+(every `type`, and every answer a dial string carries: `1*3` is two).
 `agents` (phone, name, mutual, optional pin) exist before the story starts, and so do
 `desks` (phones of one health facility's desk, which check patients); an agent's
 `code: name` keeps the activation code staff were given as `{name}`. `sql` checks single
@@ -49,7 +51,18 @@ from tests.support.paying import Now, paying_gateway
 from tests.support.ussd_phone import Phone
 
 FILES = sorted(JOURNEYS.glob("*.yaml"))
-STORY_KEYS = {"name", "phone", "agents", "desks", "today", "steps", "database", "sql", "payments"}
+STORY_KEYS = {
+    "name",
+    "phone",
+    "agents",
+    "desks",
+    "today",
+    "steps",
+    "database",
+    "sql",
+    "payments",
+    "answers_at_most",
+}
 ACTIONS = {"dial", "type", "repeat", "phone", "days"}  # one a step
 CHECKS = {"see", "not_see", "end", "same", "keep"}  # on the reply of a dial, type or repeat
 
@@ -94,6 +107,24 @@ def test_the_runner_refuses_what_it_would_not_read() -> None:
     ]
 
 
+def answers_to_first_end(story: dict[str, Any]) -> int:
+    """What the phone typed from the first dial to the first END screen."""
+    typed = 0
+    for step in story["steps"]:
+        if "dial" in step and str(step["dial"]):
+            typed += len(str(step["dial"]).split("*"))
+        elif "type" in step:
+            typed += 1
+        if step.get("end"):
+            return typed
+    raise AssertionError("the story never reaches an END screen")
+
+
+def test_answers_are_counted_to_the_first_end() -> None:
+    story = {"steps": [{"dial": "1*3"}, {"type": "x"}, {"type": "1", "end": True}, {"dial": ""}]}
+    assert answers_to_first_end(story) == 4
+
+
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 async def test_journey(
     path: Path,
@@ -105,6 +136,9 @@ async def test_journey(
 ) -> None:
     story: dict[str, Any] = yaml.safe_load(path.read_text("utf-8"))
     assert mistakes(story) == [], path.name
+    if "answers_at_most" in story:
+        typed = answers_to_first_end(story)
+        assert typed <= story["answers_at_most"], f"{path.name}: {typed} answers"
     async with AsyncExitStack() as stack:
         now = None
         if story.get("payments") == "momo":

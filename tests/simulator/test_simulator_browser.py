@@ -47,19 +47,15 @@ KEYS |= {"9": "WXYZ", "0": " "}
 ENROLMENT = [
     ("1", "Adhérer"),
     ("1", "Votre mutuelle:"),
-    ("3", "Choisissez la formule:"),
-    ("1", "Nom de famille:"),
-    ("HOUNGBO", "Prénom(s):"),
-    ("AFI", "Sexe:"),
-    ("2", "Date de naissance"),
-    ("1990", "Activité principale:"),
-    ("2", "NPI"),
-    ("1", "Combien de personnes"),
+    ("3", "Chef de ménage: nom puis prénom(s)"),
+    ("HOUNGBO AFI", "Afi: date de naissance"),
+    ("1990", "Afi: numéro NPI"),
+    ("2", "Afi: combien de personnes"),
     ("2", "Personne 2/2"),
-    ("JEAN", "Sexe:"),
-    ("1", "Date de naissance"),
-    ("2016", "Lien avec le chef de ménage:"),
-    ("2", "HOUNGBO Afi, 2 pers."),
+    ("JEAN", "Qui est Jean (2/2) pour Afi?"),
+    ("3", "Jean (2/2): date de naissance"),
+    ("2016", "Afi (1/2): homme ou femme?"),
+    ("2", "HOUNGBO, 2 pers."),
 ]
 
 
@@ -133,11 +129,11 @@ async def test_a_whole_household_enrolment_on_the_keypad(
         await expect(page.locator("#sim-entry")).to_have_value(answer)
         await page.click("#sim-send")
         await expect(screen).to_contain_text(then)
-    await expect(screen).to_contain_text("Cotisation: 2 575 FCFA/an")  # Jean, 10: 1 000
+    await expect(screen).to_contain_text("Total: 2 575 FCFA/an")  # Jean, 10: 1 000
     await type_on_keypad(page, "1")  # confirm
     await page.click("#sim-send")
 
-    await expect(screen).to_contain_text("Bienvenue! Votre numéro de membre:")
+    await expect(screen).to_contain_text("Bienvenue!")
     found = re.search(r"membre: (\d{9})", await screen.inner_text())
     assert found, await screen.inner_text()
     member = db.scalars(select(models.Member).where(models.Member.member_no == found[1])).one()

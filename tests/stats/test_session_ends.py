@@ -25,9 +25,7 @@ from tests.stats.test_api import login  # noqa: F401  (the fixture)
 from tests.support.gateway import part
 from tests.support.ussd_phone import Phone
 
-ENROLMENT = (
-    "1,1,3,1,HOUNGBO,Afi,2,1990,2,1,4,Houngbo Jean,1,15041988,1,Marc,1,2016,2,Ella,2,2019,2,1"
-)
+ENROLMENT = "1,1,3,HOUNGBO Afi,1990,2,4,Houngbo Jean,1,15041988,Marc,3,2016,Ella,4,2019,1"
 PIN = "4821"
 
 

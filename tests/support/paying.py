@@ -57,13 +57,16 @@ async def enrol(http: httpx.AsyncClient, phone_number: str, persons: int = 3) ->
     """A household enrolled by USSD from `phone_number`; its head's member number."""
     phone = Phone(http, phone_number)
     await phone.dial("1")
-    answers = ["1", "1", "Dah", "Kpadé", "1", "1980", "1", "1", str(persons)]
+    # Kandi (one product), the head, no NPI (2), the household's size
+    answers = ["1", "1", "Dah Kpadé", "1980", "2", str(persons)]
     for i in range(persons - 1):
-        answers += [f"Enfant{'abcdefgh'[i]}", "1", "2004", "2"]  # grown up: adult price
+        answers += [f"Enfant{'abcdefgh'[i]}", "3", "2004"]  # a son, grown up: adult price
+    answers.append("1")  # the head is a man: no spouse said so
     for answer in answers:
         await phone.type(answer)
     reply = await phone.type("1")
-    assert reply.startswith("END Bienvenue"), reply
+    # With payments on, the end offers to pay at once (CON); the member number either way.
+    assert "Bienvenue" in reply, reply
     return reply.split("membre: ")[1][:9]
 
 

@@ -14,9 +14,10 @@ from starlette.applications import Starlette
 
 from db import models
 from gateway.enrolment.capability import Enrolment
+from gateway.enrolment.headed import HeadedHouseholds
 from gateway.ussd.capability import Ussd
 from menus import recorded
-from menus.effects import EnrolHousehold, PersonDraft, RememberLanguage
+from menus.effects import EnrolHousehold, FindHeadedHousehold, PersonDraft, RememberLanguage
 from menus.engine import Engine
 from tests.support.gateway import part
 
@@ -58,22 +59,18 @@ async def enrol_by_voice(
         "1",  # Français
         "1",  # enrol with my family
         mutual_choice,
-        "1",  # Famille
-        recorded.answer(last),
+        recorded.answer(last),  # on a call, the family name alone
         recorded.answer(first),
-        "2",
         "1990",
-        "1",  # the first occupation
-        "1",  # no NPI
-        "3",
+        "2",  # no NPI
+        "3",  # three persons: only Famille fits
         recorded.answer(dependant),
-        "2",
+        "3",  # a son
         "2016",
-        "2",  # child
         "ASSOGBA Sena",
-        "2",
+        "4",  # a daughter
         "2019",
-        "2",
+        "2",  # the head is a woman
         "1",  # confirm
     ]
     walked = Walked()
@@ -82,6 +79,8 @@ async def enrol_by_voice(
     for answer in answers:
         while step.effect is not None:
             step = engine.resume(step.state, await _apply(app, step.effect, key), ctx)
+        if step.state.node == "enrol.another":  # this phone heads a household already
+            step = engine.advance(step.state, "1", ctx)
         assert step.reply is not None
         walked.screens.append(step.reply)
         step = engine.advance(step.state, answer, ctx)
@@ -105,6 +104,8 @@ async def enrol_by_voice(
 async def _apply(app: Starlette, effect: object, key: str) -> object:
     if isinstance(effect, RememberLanguage):
         return True
+    if isinstance(effect, FindHeadedHousehold):
+        return await HeadedHouseholds(part(app, Enrolment).service.sessions).find(effect)
     assert isinstance(effect, EnrolHousehold), effect
     return await part(app, Enrolment).service.enrol(
         effect, key, part(app, Ussd).service.host.today()

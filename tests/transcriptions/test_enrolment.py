@@ -42,7 +42,7 @@ async def test_a_household_enrolled_by_voice_waits_for_its_names(
     )
     summary = walked.screens[-2]
     assert summary.startswith("CON nom enregistré, 3 pers."), summary
-    assert "Cotisation: 3 575 FCFA/an" in summary  # a child among the three: 1 000
+    assert "Total: 3 575 FCFA/an" in summary  # a child among the three: 1 000
     assert all("rec:" not in screen and BASE not in screen for screen in walked.screens)
     assert walked.member_no in walked.screens[-1]
 
@@ -154,9 +154,9 @@ async def test_a_recording_token_typed_on_the_short_code_is_no_name(
     refused like any name with a colon, and nothing will ever fetch its address."""
     phone = Phone(client, "+2290197000964")
     await phone.dial()
-    for answer in ("1", "1", "3", "1"):  # Français, enrol, the mutual, Famille
+    for answer in ("1", "1", "3"):  # Français, enrol, the mutual
         screen = await phone.type(answer)
-    assert "Nom de famille" in screen, screen
+    assert "Chef de ménage: nom puis prénom(s)" in screen, screen
     refused = await phone.type(recorded.answer("http://10.0.0.1/admin"))
-    assert "Nom de famille" in refused and "invalide" in refused.lower(), refused
+    assert "Chef de ménage" in refused and "Tapez le nom" in refused, refused
     assert db.scalar(select(func.count()).select_from(models.Transcription)) == 0
