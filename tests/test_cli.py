@@ -164,7 +164,7 @@ def test_demo_runs_the_whole_loop_enrol_pay_callback_cover(tmp_path: Path) -> No
         paying = dial("s2", ["2", "1", "1", "1", "1"])
         assert paying.startswith("END Confirmez le paiement de 1 575 FCFA"), paying
         rights = ""
-        while "période d'attente" not in rights:  # the sandbox answers in a few seconds
+        while "délai avant les soins" not in rights:  # the sandbox answers in a few seconds
             assert time.monotonic() < deadline + 30, rights
             time.sleep(0.5)
             rights = dial(f"s3-{time.monotonic()}", ["3"])

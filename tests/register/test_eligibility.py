@@ -938,9 +938,9 @@ async def desk_check(http: httpx.AsyncClient, number: str, phone: str = DESK) ->
 # days after the payment (None: not paid) -> the last screen's lines after the patient's
 USSD_ANSWERS: list[tuple[int | None, list[str]]] = [
     (None, ["NON COUVERT: cotisation non payée."]),
-    (0, ["NON COUVERT: délai d'attente jusqu'au 22/12/2026."]),
-    (30, ["COUVERT jusqu'au 22/12/2027.", "Ticket modérateur: 25%"]),
-    (400, ["COUVERT jusqu'au 21/01/2028.", "Ticket modérateur: 25%"]),  # grace: until it ends
+    (0, ["NON COUVERT: délai avant les soins jusqu'au 22/12/2026."]),
+    (30, ["COUVERT jusqu'au 22/12/2027.", "Part à payer au centre: 25%"]),
+    (400, ["COUVERT jusqu'au 21/01/2028.", "Part à payer au centre: 25%"]),  # grace: until it ends
     (425, ["NON COUVERT: droits fermés."]),
 ]
 
@@ -1003,7 +1003,7 @@ async def test_a_patient_name_outside_gsm_keeps_the_screen_whole(
     screens = await desk_check(client, head)
 
     assert gsm.is_gsm7(screens[-1]), screens[-1]
-    assert screens[-1].endswith("COUVERT jusqu'au 22/12/2027.\nTicket modérateur: 25%")
+    assert screens[-1].endswith("COUVERT jusqu'au 22/12/2027.\nPart à payer au centre: 25%")
 
 
 async def test_other_phones_never_see_the_facility_check(
