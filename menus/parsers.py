@@ -72,7 +72,8 @@ def or_recorded(parse: Parser) -> Parser:
 
 
 def birth_date(text: str, ctx: MenuContext, state: SessionState) -> dict[str, object]:
-    """DDMMYYYY (separators allowed) or a year alone, as many people know only that."""
+    """DDMMYYYY or DDMMYY (separators allowed: 15/04/88) or a year alone, as many
+    people know only that."""
     if not text.isascii():
         raise Invalid(T("error_birth_date"))
     digits = re.sub(r"[\s./\-]", "", text)
@@ -80,9 +81,14 @@ def birth_date(text: str, ctx: MenuContext, state: SessionState) -> dict[str, ob
     try:
         if len(parts) == 3 and all(p.isdigit() for p in parts):
             day, month, year = (int(p) for p in parts)
+            if len(parts[2]) == 2:
+                year = _full_year(year, ctx.today)
             born, year_only = date(year, month, day), False
         elif digits.isdigit() and len(digits) == 8:
             born, year_only = date(int(digits[4:]), int(digits[2:4]), int(digits[:2])), False
+        elif digits.isdigit() and len(digits) == 6:  # DDMMYY, as on many papers: 150488
+            year = _full_year(int(digits[4:]), ctx.today)
+            born, year_only = date(year, int(digits[2:4]), int(digits[:2])), False
         elif digits.isdigit() and len(digits) == 4:
             born, year_only = date(int(digits), 1, 1), True
         else:
@@ -92,6 +98,12 @@ def birth_date(text: str, ctx: MenuContext, state: SessionState) -> dict[str, ob
     if born > ctx.today or born.year < ctx.today.year - 120:
         raise Invalid(T("error_birth_date"))
     return {"date": born.isoformat(), "year_only": year_only}
+
+
+def _full_year(two_digits: int, today: date) -> int:
+    """A two-digit year: this century unless that is still to come (88 is 1988)."""
+    year = today.year // 100 * 100 + two_digits
+    return year if year <= today.year else year - 100
 
 
 def national_id(text: str, ctx: MenuContext, state: SessionState) -> str | None:

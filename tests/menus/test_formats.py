@@ -59,3 +59,25 @@ def test_an_sms_shows_amounts_without_a_thousands_separator() -> None:
     words = texts.word("fr", "premium_due", {"amount_due": 1575, "member_no": "100000011"})
     assert "1575 F" in words
     assert "1 575" not in words
+
+
+@pytest.mark.parametrize(
+    ("typed", "born"),
+    [
+        ("15/04/88", "1988-04-15"),
+        ("150488", "1988-04-15"),
+        ("010120", "2020-01-01"),
+        ("15041988", "1988-04-15"),
+        ("1988", "1988-01-01"),
+    ],
+)
+def test_a_birth_date_with_two_digits_for_the_year(typed: str, born: str) -> None:
+    from datetime import date
+
+    from menus.context import MenuContext, SchemeSnapshot
+    from menus.parsers import birth_date
+    from menus.state import SessionState
+
+    ctx = MenuContext(SchemeSnapshot(), date(2026, 11, 23))
+    state = SessionState(node="enrol.birth", language="fr")
+    assert birth_date(typed, ctx, state)["date"] == born
