@@ -355,7 +355,7 @@ async def test_an_agent_disabled_mid_session_cannot_record_cash(
     await Agents(rt.sessions, rt.now).disable(AGENT, "cli:test")
     reply = await phone.type("1")
     assert reply.startswith("END ") and "Compte agent désactivé" in reply
-    assert "Quittance" not in reply
+    assert "enregistré" not in reply
     assert scalar(db, "SELECT COUNT(*) FROM payments") == 0
     assert scalar(db, "SELECT amount_paid FROM coverage_periods") == 0
     assert scalar(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'cash_recorded'") == 0
@@ -534,7 +534,7 @@ async def test_cash_by_an_agent_opens_cover_exactly_like_a_mobile_payment(
     phone = Phone(client, AGENT)
     for amount in amounts:
         await phone.dial(PIN)
-        assert "Quittance" in (await _confirm(phone, by_cash, str(amount)))
+        assert "enregistré, numéro" in (await _confirm(phone, by_cash, str(amount)))
         opened = await ledger.open_payment(
             by_phone, amount, "+2290197000702", "momo", "XOF", "ussd", "mtn"
         )
@@ -615,7 +615,7 @@ async def test_adding_a_member_writes_the_event_the_sms_and_the_audit_entry(
         text("SELECT phone, purpose, text FROM messages WHERE template = 'member_added'")
     ).one()
     assert sms[0] == "+2290197000701" and sms[1] == "confirmation"
-    assert added in sms[2] and "4 725" in sms[2]
+    assert added in sms[2] and "4725 F" in sms[2]
     entries = audit_rows(db, f"agent:{agent_id}")
     member_added = [row for row in entries if row[0] == "member_added"]
     assert len(member_added) == 1

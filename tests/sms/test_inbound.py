@@ -258,7 +258,7 @@ async def test_someone_elses_number_discloses_no_name_and_no_amount(
 
     for reply in replies(db, OTHER):
         assert head in reply.text
-        for secret in ("Dah", "DAH", "Kpadé", "Kpad", "FCFA", "4 725", "4,725"):
+        for secret in ("Dah", "DAH", "Kpadé", "Kpad", "4725", " F.", "4 725"):
             assert secret not in reply.text, reply
 
 
