@@ -15,6 +15,7 @@ alafia staff add            a dashboard account (also list, disable, reset-passw
 alafia import households    households from a spreadsheet (CSV), checked row by row
 alafia dial                 a terminal phone against a running gateway
 alafia catalogue check      every language's catalogues (also export, import)
+alafia screens              docs/screens.md, every screen in French and English (--check)
 alafia backup FILE          the whole database to a file (restore FILE puts it back)
 
 The programs are in gateway/programs.py; every other command belongs to a capability

@@ -106,3 +106,6 @@ class MenuContext:
     payments: bool = False  # whether mobile money is configured here
     resume: dict[str, Any] | None = None  # an unfinished journey this phone may continue
     by_voice: bool = False  # a call: spoken questions may be answered with a recording
+    # How long a dropped journey's answers are kept for the next dial (USSD_RESUME_TTL):
+    # what a caller ended by wrong answers is told. 0 keeps nothing.
+    resume_minutes: int = 10

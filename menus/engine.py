@@ -170,7 +170,10 @@ class Engine:
         return self._wrong(state, ctx, T("error_choose_number"))
 
     def _answer_ask(self, state: SessionState, node: Ask, answer: str, ctx: MenuContext) -> Step:
-        if answer == BACK:
+        # A question's screen is never paged (`Screen.question`), so "98" is an answer
+        # here, and "0" is one too unless the screen offers "0 Back". ("00", the way home
+        # from anywhere, is no answer any question takes.)
+        if answer == BACK and state.back:
             return self._go_back(state, ctx)
         try:
             value = node.parse(answer, ctx, state)
@@ -191,8 +194,16 @@ class Engine:
     def _wrong(self, state: SessionState, ctx: MenuContext, reason: T) -> Step:
         state.errors += 1
         if state.errors >= MAX_WRONG_ANSWERS:
-            return self._finish(state, ctx, Screen(heading=(T("error_too_many"),), end=True))
+            return self._finish(state, ctx, Screen(heading=(self._too_many(state, ctx),), end=True))
         return self._show(state, ctx, notice=reason)
+
+    def _too_many(self, state: SessionState, ctx: MenuContext) -> T:
+        """The last screen after too many wrong answers: where the answers are kept (see
+        `resumable`), the caller is told they are, and for how long, so that it does not
+        sound final."""
+        if self.resumable(state) is not None and ctx.resume_minutes > 0:
+            return T("error_too_many_kept", {"minutes": ctx.resume_minutes})
+        return T("error_too_many")
 
     def _go_back(self, state: SessionState, ctx: MenuContext) -> Step:
         if not state.back:
@@ -257,6 +268,7 @@ class Engine:
                 bool(state.back),
                 notice,
                 spoken=node.spoken,
+                question=True,
             )
         elif isinstance(node, Say):
             screen = Screen(

@@ -126,10 +126,30 @@ def mask_phone(phone: str) -> str:
     return "+" + country + "*" * max(len(national) - 2, 1) + national[-2:]
 
 
-def mask_phone_for_screen(phone: str) -> str:
+HOME_REGION = "BJ"  # phones of this country are shown the way people write them there
+
+
+@lru_cache(maxsize=4096)
+def local_phone(phone: str, home: str = HOME_REGION) -> str:
+    """A phone number as people of `home` write it: `01 97 00 01 02`, not
+    `+2290197000102` (read as one long number); a number from elsewhere keeps its country
+    code (`+225 07 01 02 0304`). What is not a number (a masked one, a name) is kept."""
+    try:
+        parsed = phonenumbers.parse(phone, None if phone.startswith("+") else home)
+    except phonenumbers.NumberParseException:
+        return phone
+    if not phonenumbers.is_valid_number(parsed):
+        return phone
+    if phonenumbers.region_code_for_number(parsed) == home:
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def mask_phone_for_screen(phone: str, home: str = HOME_REGION) -> str:
     """A payer's number as a phone screen shows it: enough to recognise one's own, not
-    enough to learn someone else's (`+229 01 97 ** ** 12`). GSM-7 stars, not bullets: a
-    single bullet would switch the whole screen to UCS-2 and halve its room."""
+    enough to learn someone else's (`01 97 ** ** 12`, the local format; `+225 07 ** ** 04`
+    from elsewhere). GSM-7 stars, not bullets: a single bullet would switch the whole
+    screen to UCS-2 and halve its room."""
     try:
         parsed = phonenumbers.parse(phone)
     except phonenumbers.NumberParseException:
@@ -141,4 +161,7 @@ def mask_phone_for_screen(phone: str) -> str:
     if len(pairs) <= shown + 1:
         return mask_phone(phone)
     middle = ["*" * len(pair) for pair in pairs[shown:-1]]
-    return " ".join([f"+{parsed.country_code}", *pairs[:shown], *middle, pairs[-1]])
+    country = (
+        [] if phonenumbers.region_code_for_number(parsed) == home else [f"+{parsed.country_code}"]
+    )
+    return " ".join([*country, *pairs[:shown], *middle, pairs[-1]])

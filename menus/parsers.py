@@ -130,11 +130,13 @@ def whole_francs(text: str, highest: int) -> int:
     """An amount in whole francs from 1 to `highest`: "4725", or grouped by thousands
     ("4 725", "4.725"); "100.50" has cents, which XOF has not."""
     typed = text.strip()
+    # The example is an amount the question takes, in digits as they must be typed.
+    wrong = Invalid(T("error_amount", {"max": Money(highest), "example": min(highest, 1000)}))
     if not _WHOLE_FRANCS.fullmatch(typed):
-        raise Invalid(T("error_amount", {"max": Money(highest)}))
+        raise wrong
     amount = int(typed.replace(" ", "").replace(".", ""))
     if not 1 <= amount <= highest:
-        raise Invalid(T("error_amount", {"max": Money(highest)}))
+        raise wrong
     return amount
 
 

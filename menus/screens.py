@@ -3,7 +3,13 @@
 Every reply must fit `max_chars` counted with the `CON `/`END ` prefix, in GSM-7 units
 or UCS-2 units when a character needs it. Lists that do not fit are split into pages
 (98 next, 0 back, 00 main menu); a single line too long for any page is clipped, which
-the catalogue checks forbid (`alafia catalogue check`). A screen in UCS-2 (a language
+the catalogue checks forbid (`alafia catalogue check`).
+
+A question that waits for typed words (`Screen.question`: a PIN, a name, an amount) is
+never paged: "98" on it would read as the answer, so its one screen keeps the question,
+the reason for a wrong answer and "0 Back", and leaves out the lines before the question
+when they do not fit. A wrong answer's reason on a list stands in for its title when
+both would push options to a second page. A screen in UCS-2 (a language
 written with ɔ, ɛ, tone marks) that would be clipped is shown folded into GSM-7 instead.
 """
 
@@ -30,6 +36,7 @@ class Screen:
     can_go_back: bool = False
     notice: Text | None = None  # a short reason shown above, after a wrong answer
     spoken: bool = False  # the question wants words a keypad cannot type (a voice host records)
+    question: bool = False  # waits for typed words, not a number from the list: never paged
 
 
 @dataclass(frozen=True)
@@ -77,11 +84,40 @@ def _render(screen: Screen, words: Callable[[Text], str], page: int, max_chars: 
     notice = [words(screen.notice)] if screen.notice is not None else []
     items = [words(item) for item in screen.items]
     back = words(T("nav_back"))
-    whole = notice + heading + items + ([back] if screen.can_go_back and not screen.end else [])
+    nav = [back] if screen.can_go_back and not screen.end else []
     prefix = END if screen.end else CONTINUE
-    if gsm.fits(prefix + "\n".join(whole), max_chars):
-        return Rendered(prefix + "\n".join(whole), 1, screen.end)
+    for shown in _one_page_layouts(notice, heading, items, screen.question):
+        body = prefix + "\n".join(shown + nav)
+        if gsm.fits(body, max_chars):
+            return Rendered(body, 1, screen.end)
+    if screen.question:
+        # Still too long: the reason is cut, never the question nor the way back.
+        question = heading[-1:] if heading else []
+        rest = "\n".join(question + nav)
+        cut = [
+            shorten(line, lambda text: gsm.fits(prefix + text + "\n" + rest, max_chars))
+            for line in notice
+        ]
+        body = prefix + "\n".join(cut + question + nav)
+        if not gsm.fits(body, max_chars):
+            return Rendered(clip_to_limit(body, max_chars), 1, screen.end, True, True)
+        return Rendered(body, 1, screen.end, bool(notice), bool(notice))
     return _paginate(notice, heading, items, screen, words, page, max_chars)
+
+
+def _one_page_layouts(
+    notice: list[str], heading: list[str], items: list[str], question: bool
+) -> list[list[str]]:
+    """The ways to show a screen on one page, best first. Everything; then, after a
+    wrong answer or on a typed question, the last heading line alone (the question
+    itself: the lines before it are context); then a list without its title, the
+    reason in its place."""
+    layouts = [notice + heading + items]
+    if (notice or question) and len(heading) > 1:
+        layouts.append(notice + heading[-1:] + items)
+    if notice and items and not question:
+        layouts.append(notice + items)
+    return layouts
 
 
 def _paginate(

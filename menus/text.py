@@ -14,6 +14,8 @@ from datetime import date
 from importlib import resources
 from typing import Any, Union
 
+from menus.identifiers import local_phone
+
 
 @dataclass(frozen=True)
 class T:
@@ -25,9 +27,21 @@ class T:
 
 @dataclass(frozen=True)
 class Money:
-    """An amount in whole francs (XOF has no minor unit), grouped per language."""
+    """An amount in whole francs (XOF has no minor unit): "1575 F", never grouped."""
 
     amount: int
+
+
+@dataclass(frozen=True)
+class Phone:
+    """A phone number (E.164) shown the way people write it: "01 97 00 01 02"."""
+
+    number: str
+
+
+# Parameters that hold a phone number wherever a text names one, on a screen or in an
+# SMS (whose values come back from JSON as plain strings): shown like `Phone`.
+PHONE_PARAMS = frozenset({"phone", "payer"})
 
 
 # A literal is data that needs no translation: a name, a member number.
@@ -60,20 +74,24 @@ class Catalogue:
         template = self.texts[text.key]
         if not text.params:
             return template
-        return template.format_map({k: self._value(v) for k, v in text.params.items()})
+        return template.format_map({k: self._value(k, v) for k, v in text.params.items()})
 
-    def _value(self, value: Any) -> Any:
+    def _value(self, name: str, value: Any) -> Any:
         if isinstance(value, T):
             return self.render(value)
         if isinstance(value, Money):
             return self.money(value.amount)
+        if isinstance(value, Phone):
+            return local_phone(value.number)
+        if name in PHONE_PARAMS and isinstance(value, str) and value.startswith("+"):
+            return local_phone(value)
         if isinstance(value, date):
             return value.strftime(self.texts.get("date_format", "%d/%m/%Y"))
         return value
 
     def money(self, amount: int) -> str:
-        grouped = f"{amount:,}".replace(",", self.texts.get("thousands_separator", " "))
-        return self.texts["money"].format(amount=grouped)
+        # Digits only: "1 575" is read as one and 575, "1,575" as one and a half.
+        return self.texts["money"].format(amount=amount)
 
 
 def placeholders(template: str) -> set[str]:

@@ -1,4 +1,5 @@
-"""Languages as data: `alafia catalogue export|import|check` (no routes, no jobs).
+"""Languages as data: `alafia catalogue export|import|check` and `alafia screens` (no
+routes, no jobs).
 
 The catalogues themselves are read by the capabilities that show them (ussd, sms),
 through installed.py, and offered to callers as offer.py decides."""
@@ -48,6 +49,14 @@ class Catalogues(Capability):
             "check", help="every shipped and installed catalogue: keys, fields, every screen"
         )
         check.set_defaults(run=_check)
+        screens = commands.add_parser(
+            "screens", help="docs/screens.md: every screen in French and English, its length"
+        )
+        screens.add_argument("--output", default="docs/screens.md", help="the file to write")
+        screens.add_argument(
+            "--check", action="store_true", help="fail when the file is stale instead of writing"
+        )
+        screens.set_defaults(run=_screens)
 
 
 def _export(context: Context, args: argparse.Namespace) -> int:
@@ -66,3 +75,12 @@ def _check(context: Context, args: argparse.Namespace) -> int:
     from gateway.catalogues import commands
 
     return commands.check(context.settings)
+
+
+def _screens(context: Context, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from gateway.catalogues import screens_page
+
+    path = Path(args.output)
+    return screens_page.check(path) if args.check else screens_page.write(path)

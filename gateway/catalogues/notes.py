@@ -19,8 +19,9 @@ _FORMAT_NOTES = {
     "language_name": "the language's own name on the language menu (main.language); "
     "GSM-7 letters only, it shares a screen with the other languages",
     "date_format": "how dates are written (strftime: %d day, %m month, %Y year)",
-    "money": "an amount in francs: {amount} is the grouped number",
-    "thousands_separator": "the one character between groups of thousands",
+    "money": "an amount in francs: {amount} is the number in digits only (1575, never "
+    "grouped: 1 575 reads as two numbers)",
+    "thousands_separator": "no longer used: amounts are written in digits only",
 }
 _OUTSIDE = "a notice the gateway shows outside the journeys, alone on an END screen"
 

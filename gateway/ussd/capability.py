@@ -70,6 +70,7 @@ class Ussd(Capability):
             timezone=settings.timezone,
             clock=shared.today,
             payments_available=payments.providers.available,
+            resume_minutes=settings.ussd_resume_ttl // 60,
         )
         self.service = UssdService(engine, self.store, host, callers)
 

@@ -36,10 +36,12 @@ class MenuHost:
         timezone: str,
         clock: Callable[[], date] | None = None,
         payments_available: bool = False,
+        resume_minutes: int = 10,
     ) -> None:
         self.scheme = scheme
         self.effects = effects
         self.payments_available = payments_available
+        self.resume_minutes = resume_minutes  # how long a dropped journey is kept
         self.max_chars = max_chars
         self.default_language = default_language
         self.national_id = national_id
@@ -81,6 +83,7 @@ class MenuHost:
             national_id=self.national_id,
             country=self.country,
             payments=self.payments_available,
+            resume_minutes=self.resume_minutes,
         )
 
     async def settle(

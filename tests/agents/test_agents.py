@@ -355,7 +355,7 @@ async def test_an_agent_disabled_mid_session_cannot_record_cash(
     await Agents(rt.sessions, rt.now).disable(AGENT, "cli:test")
     reply = await phone.type("1")
     assert reply.startswith("END ") and "Compte agent désactivé" in reply
-    assert "Quittance" not in reply
+    assert "enregistré" not in reply
     assert scalar(db, "SELECT COUNT(*) FROM payments") == 0
     assert scalar(db, "SELECT amount_paid FROM coverage_periods") == 0
     assert scalar(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'cash_recorded'") == 0
@@ -453,9 +453,9 @@ async def test_the_figures_count_today_the_campaign_and_cash_held(
     await phone.dial(PIN)
     reply = await phone.type("5")
     assert reply.startswith("END ")
-    assert "Aujourd'hui: 1 ménage, 2 pers., 3 150 FCFA encaissés" in reply
-    assert "Campagne: 2 ménages, 5 pers., 4 150 FCFA encaissés" in reply
-    assert "Espèces à remettre: 3 350 FCFA" in reply  # 4 150 taken, 800 handed over
+    assert "Aujourd'hui: 1 ménage, 2 pers., 3 150 F encaissés" in reply
+    assert "Campagne: 2 ménages, 5 pers., 4 150 F encaissés" in reply
+    assert "Espèces à remettre: 3 350 F" in reply  # 4 150 taken, 800 handed over
 
 
 async def test_added_members_count_in_the_figures(
@@ -468,7 +468,7 @@ async def test_added_members_count_in_the_figures(
     backdate(db, member_no, TODAY)  # whatever the machine's date
     await phone.dial(PIN)
     reply = await phone.type("5")
-    assert "Aujourd'hui: 0 ménage, 1 pers., 0 FCFA encaissés" in reply
+    assert "Aujourd'hui: 0 ménage, 1 pers., 0 F encaissés" in reply
 
 
 async def add_member(phone: Phone, member_no: str, name: str) -> str:
@@ -534,7 +534,7 @@ async def test_cash_by_an_agent_opens_cover_exactly_like_a_mobile_payment(
     phone = Phone(client, AGENT)
     for amount in amounts:
         await phone.dial(PIN)
-        assert "Quittance" in (await _confirm(phone, by_cash, str(amount)))
+        assert "enregistré, numéro" in (await _confirm(phone, by_cash, str(amount)))
         opened = await ledger.open_payment(
             by_phone, amount, "+2290197000702", "momo", "XOF", "ussd", "mtn"
         )
@@ -601,7 +601,7 @@ async def test_adding_a_member_writes_the_event_the_sms_and_the_audit_entry(
     agent_id = await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
     member_no = await register(app, "+2290197000701", persons=2)
     reply = await add_member(Phone(client, AGENT), member_no, "Koffi")
-    assert "Membre ajouté" in reply and "4 725 FCFA" in reply
+    assert "Membre ajouté" in reply and "4725 F" in reply
     db.expire_all()
     added, household_id = db.execute(
         text("SELECT member_no, household_id FROM members WHERE first_names = 'Koffi'")
@@ -615,7 +615,7 @@ async def test_adding_a_member_writes_the_event_the_sms_and_the_audit_entry(
         text("SELECT phone, purpose, text FROM messages WHERE template = 'member_added'")
     ).one()
     assert sms[0] == "+2290197000701" and sms[1] == "confirmation"
-    assert added in sms[2] and "4 725" in sms[2]
+    assert added in sms[2] and "4725 F" in sms[2]
     entries = audit_rows(db, f"agent:{agent_id}")
     member_added = [row for row in entries if row[0] == "member_added"]
     assert len(member_added) == 1
@@ -633,7 +633,7 @@ async def test_a_member_added_to_a_paid_household_keeps_its_rights_and_owes_one_
     await ledger.record_cash(member_no, 3150, "Rose", channel="desk")
     paid = period_row(db, member_no)
     reply = await add_member(Phone(client, AGENT), member_no, "Koffi")
-    assert "Reste à payer pour le ménage: 1 575 FCFA" in reply
+    assert "Reste à payer pour le ménage: 1575 F" in reply
     after = period_row(db, member_no)
     assert after["premium_due"] == "4725" and after["status"] == paid["status"] == "waiting"
     assert after["covered_from"] == paid["covered_from"]

@@ -104,7 +104,7 @@ async def paid_and_pushed(
     fedapay.set_outcome(PAYER, "pending")
     await enrol(http, PAYER)
     reply = await pay_by_ussd(http, PAYER, PAY_ALL)
-    assert reply.startswith("END Confirmez le paiement de 4 725 FCFA"), reply
+    assert reply.startswith("END Confirmez le paiement de 4725 F"), reply
     assert await part(app, Payments).service.work() == 1
     payment = one_payment(db)
     [transaction_id] = fedapay.transactions
@@ -128,15 +128,15 @@ async def test_a_moov_payer_enrols_pays_by_ussd_and_is_credited_after_the_webhoo
     assert menu.startswith("CON ") and "2. Payer" in menu
     for answer, expected in [
         ("2", ["Payer pour:", "1. Mon ménage"]),
-        ("1", [f"Ménage {member_no}", "Reste à payer: 4 725 FCFA", "1. Tout payer"]),
+        ("1", [f"Ménage {member_no}", "Reste à payer: 4725 F", "1. Tout payer"]),
         ("1", ["Payer avec:", "1. Ce numéro"]),
-        ("1", ["Payer 4 725 FCFA avec le +2290195000911?", "1. Confirmer"]),
+        ("1", ["Payer 4725 F avec le 01 95 00 09 11?", "1. Confirmer"]),
     ]:
         reply = await phone.type(answer)
         assert reply.startswith("CON "), (answer, reply)
         assert all(e in reply for e in expected), (answer, reply)
     reply = await phone.type("1")
-    assert reply.startswith("END Confirmez le paiement de 4 725 FCFA"), reply
+    assert reply.startswith("END Confirmez le paiement de 4725 F"), reply
 
     payment = one_payment(db)
     assert (payment["status"], payment["amount"], payment["currency"]) == ("pending", 4725, "XOF")
@@ -186,8 +186,8 @@ async def test_a_moov_payer_enrols_pays_by_ussd_and_is_credited_after_the_webhoo
     assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 1
 
     rights = await pay_by_ussd(http, PAYER, ["3"])
-    assert "Statut: période d'attente" in rights
-    assert "Déjà payé: 4 725 FCFA" in rights and "Reste à payer" not in rights
+    assert "Statut: délai avant les soins" in rights
+    assert "Déjà payé: 4725 F" in rights and "Reste à payer" not in rights
 
 
 @pytest.mark.parametrize(

@@ -279,4 +279,4 @@ async def test_each_success_queues_one_receipt(
     assert (phone, purpose, state) == ("+2290197000701", "receipt", "queued")
     data = params if isinstance(params, dict) else json.loads(params)  # JSON column, raw SQL
     assert data["amount_due"] == 0 and data["paid_in_full"] is True
-    assert "4 725 FCFA" in words and "23/12/2026" in words  # paid up: the cover's dates
+    assert "4725 F" in words and "23/12/2026" in words  # paid up: the cover's dates

@@ -31,7 +31,7 @@ from tests.support.ussd_phone import Phone
 PAYER = "+2290197000931"  # MTN: the household's own phone
 RELATIVE = "+2290196000932"  # MTN: pays for the household by its member number
 STRANGER = "+2290196000933"
-WAITING = "Un paiement de 3 150 FCFA attend votre confirmation sur le +229 01 97 ** ** 31."
+WAITING = "Un paiement de 3150 F attend votre confirmation sur le +229 01 97 ** ** 31."
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ async def relative_reaches_confirm(http: httpx.AsyncClient, member_no: str) -> P
     await phone.dial("1")
     for answer in ["2", member_no, "1", "1"]:
         reply = await phone.type(answer)
-    assert "Payer 3 150 FCFA avec le +2290196000932?" in reply, reply
+    assert "Payer 3150 F avec le 01 96 00 09 32?" in reply, reply
     return phone
 
 
@@ -77,14 +77,14 @@ async def work(app: Starlette) -> int:
 async def test_paying_everything_twice_before_confirming_takes_it_once(
     gateway: tuple[Starlette, httpx.AsyncClient, Now], peer: tuple[MomoPeer, str], db: Session
 ) -> None:
-    """The finding: 3,150 FCFA due, "pay everything" twice before the first prompt was
+    """The finding: 3150 F due, "pay everything" twice before the first prompt was
     confirmed; both were taken and credited (6,300 paid)."""
     app, http, _ = gateway
     momo, _ = peer
     momo.set_outcome(PAYER.removeprefix("+"), "PENDING")  # the payer has not confirmed yet
     await enrol(http, PAYER, persons=2)
     first = await pay_by_ussd(http, PAYER, PAY_ALL)
-    assert first.startswith("END Confirmez le paiement de 3 150 FCFA"), first
+    assert first.startswith("END Confirmez le paiement de 3150 F"), first
     assert await work(app) == 1  # the prompt is on the payer's phone
 
     again = await pay_by_ussd(http, PAYER, ["2", "1"])  # pay, my household
@@ -92,7 +92,7 @@ async def test_paying_everything_twice_before_confirming_takes_it_once(
     assert "1. Attendre\n2. Annuler ce paiement" in again
     # Typed blindly as the first time: the third answer means "wait"; nothing is started.
     reply = await pay_by_ussd(http, PAYER, PAY_ALL)
-    assert reply.startswith("END Confirmez le paiement de 3 150 FCFA sur le +229 01 97 ** ** 31")
+    assert reply.startswith("END Confirmez le paiement de 3150 F sur le +229 01 97 ** ** 31")
     assert len(payments(db)) == 1
     assert await work(app) == 0  # nothing new to send
     assert len(momo.requests_to("requesttopay")) == 1
@@ -117,7 +117,7 @@ async def test_the_screen_in_english_masks_the_payer(
     await relative.type("2")  # pay
     reply = await relative.type(member_no_of(db))
     assert reply.startswith(
-        "CON A payment of 3,150 FCFA is awaiting your confirmation on +229 01 97 ** ** 31."
+        "CON A payment of 3150 F is awaiting your confirmation on +229 01 97 ** ** 31."
     ), reply
     assert PAYER not in reply and "000931" not in reply
 
@@ -133,11 +133,11 @@ async def test_a_part_pending_leaves_the_rest_due_shown_never_the_pending_part(
     _, http, _ = gateway
     await enrol(http, PAYER, persons=2)
     reply = await pay_by_ussd(http, PAYER, ["2", "1", "2", "1000", "1", "1"])
-    assert reply.startswith("END Confirmez le paiement de 1 000 FCFA"), reply
+    assert reply.startswith("END Confirmez le paiement de 1000 F"), reply
     again = await pay_by_ussd(http, PAYER, ["2", "1"])
-    assert "Un paiement de 1 000 FCFA attend votre confirmation" in again
-    assert "Reste à payer ensuite: 2 150 FCFA" in again
-    assert "3 150" not in again
+    assert "Un paiement de 1000 F attend votre confirmation" in again
+    assert "Reste à payer ensuite: 2150 F" in again
+    assert "3150" not in again
 
 
 async def test_two_confirmations_at_the_same_moment_start_one_payment(
@@ -153,8 +153,8 @@ async def test_two_confirmations_at_the_same_moment_start_one_payment(
         await own.type(answer)
     relative = await relative_reaches_confirm(http, member_no)
     replies = sorted(await asyncio.gather(own.type("1"), relative.type("1")))
-    assert replies[0].startswith("CON Un paiement de 3 150 FCFA attend"), replies
-    assert replies[1].startswith("END Confirmez le paiement de 3 150 FCFA"), replies
+    assert replies[0].startswith("CON Un paiement de 3150 F attend"), replies
+    assert replies[1].startswith("END Confirmez le paiement de 3150 F"), replies
     assert len(payments(db)) == 1
     await work(app)
     assert len(momo.requests_to("requesttopay")) == 1
@@ -195,13 +195,13 @@ async def test_a_payment_cancelled_before_it_was_sent_is_never_sent(
 
     [claimed] = await billing.claim_due(5, LEASE)  # a worker has it, about to send it
     reply = await pay_by_ussd(http, PAYER, ["2", "1", "2"])
-    assert reply.startswith("END Paiement de 3 150 FCFA annulé."), reply
+    assert reply.startswith("END Paiement de 3150 F annulé."), reply
     await part(app, Payments).service._advance(claimed)  # the worker goes on
     assert momo.requests_to("requesttopay") == []
     [payment] = payments(db)
     assert (payment["status"], payment["reason"]) == ("failed", "cancelled")
     reply = await pay_by_ussd(http, PAYER, PAY_ALL)  # free to pay again
-    assert reply.startswith("END Confirmez le paiement de 3 150 FCFA"), reply
+    assert reply.startswith("END Confirmez le paiement de 3150 F"), reply
     assert count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'payment_cancelled'") == 1
 
 
@@ -245,7 +245,7 @@ async def test_a_late_success_after_a_cancel_is_held_for_refund_not_credited_twi
     [first] = payments(db)
     assert first["status"] == "cancelled"
     reply = await pay_by_ussd(http, PAYER, PAY_ALL)  # and pays again
-    assert reply.startswith("END Confirmez le paiement de 3 150 FCFA"), reply
+    assert reply.startswith("END Confirmez le paiement de 3150 F"), reply
     await work(app)
     [second] = [p for p in payments(db) if p["reference"] != first["reference"]]
     momo.settle(UUID(second["reference"]), "SUCCESSFUL")
@@ -408,4 +408,4 @@ async def test_an_agent_sees_the_mobile_payment_awaiting_its_payer(
     await agent.dial("4826")
     await agent.type("3")
     reply = await agent.type(member_no)
-    assert "Reste à payer: 3 150 FCFA\nMobile Money en attente: 3 150 FCFA." in reply, reply
+    assert "Reste à payer: 3150 F\nMobile Money en attente: 3150 F." in reply, reply

@@ -941,9 +941,9 @@ NEXT = "1. Vérifier un autre patient\n0. Quitter"
 # days after the payment (None: not paid) -> the last screen's lines after the patient's
 USSD_ANSWERS: list[tuple[int | None, list[str]]] = [
     (None, ["NON COUVERT: cotisation non payée."]),
-    (0, ["NON COUVERT: délai d'attente jusqu'au 22/12/2026."]),
-    (30, ["COUVERT jusqu'au 22/12/2027.", "Ticket modérateur: 25%"]),
-    (400, ["COUVERT jusqu'au 21/01/2028.", "Ticket modérateur: 25%"]),  # grace: until it ends
+    (0, ["NON COUVERT: délai avant les soins jusqu'au 22/12/2026."]),
+    (30, ["COUVERT jusqu'au 22/12/2027.", "Part à payer au centre: 25%"]),
+    (400, ["COUVERT jusqu'au 21/01/2028.", "Part à payer au centre: 25%"]),  # grace: until it ends
     (425, ["NON COUVERT: droits fermés."]),
 ]
 
@@ -1007,7 +1007,7 @@ async def test_a_patient_name_outside_gsm_keeps_the_screen_whole(
     screens = await desk_check(client, head)
 
     assert gsm.is_gsm7(screens[-1]), screens[-1]
-    assert screens[-1].endswith(f"COUVERT jusqu'au 22/12/2027.\nTicket modérateur: 25%\n{NEXT}")
+    assert screens[-1].endswith(f"COUVERT jusqu'au 22/12/2027.\nPart à payer au centre: 25%\n{NEXT}")
 
 
 async def test_other_phones_never_see_the_facility_check(
@@ -1091,8 +1091,8 @@ NEXT = "1. Vérifier un autre patient\n0. Quitter"
 SMS_ANSWERS: list[tuple[int | None, str, str]] = [
     (None, "verif_pending_payment", "NON COUVERT, cotisation non payée."),
     (10, "verif_waiting", "NON COUVERT, délai d'attente jusqu'au 22/12/2026."),
-    (30, "verif_covered", "COUVERT jusqu'au 22/12/2027. Ticket modérateur: 25%."),
-    (400, "verif_covered", "COUVERT jusqu'au 21/01/2028. Ticket modérateur: 25%."),  # grace
+    (30, "verif_covered", "COUVERT jusqu'au 22/12/2027. Part à payer au centre: 25%."),
+    (400, "verif_covered", "COUVERT jusqu'au 21/01/2028. Part à payer au centre: 25%."),  # grace
     (425, "verif_lapsed", "NON COUVERT, droits fermés."),
 ]
 
@@ -1213,7 +1213,7 @@ async def test_verif_of_a_member_only_the_register_knows(
     assert covered == Reply(
         "verif_covered",
         "fr",
-        f"{ONLY_THERE}: COUVERT jusqu'au 30/06/2027. Ticket modérateur: ?%.",
+        f"{ONLY_THERE}: COUVERT jusqu'au 30/06/2027. Part à payer au centre: ?%.",
     )
     assert expired == Reply("verif_not_covered", "fr", f"{EXPIRED_THERE}: NON COUVERT.")
     assert [c[3:] for c in checks(db)] == [

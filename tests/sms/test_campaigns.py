@@ -181,7 +181,7 @@ WORDS: list[tuple[str, str, str, str]] = [
         KANDI_EN,
         "en",
         # What renewing its one-person household's latest year costs, and how to pay.
-        "Mutuelle de santé de Kandi: renew for 1,575 FCFA to stay covered all year."
+        "Mutuelle de santé de Kandi: renew for 1575 F to stay covered all year."
         " Dial *384*22# or see an agent.",
     ),
 ]

@@ -153,7 +153,7 @@ async def test_the_confirmation_and_the_receipt_reach_the_phone_once(
     assert len(arrived) == 2
     confirmation, receipt = arrived
     assert confirmation.text.startswith("Adhésion enregistrée") and member_no in confirmation.text
-    assert receipt.text.startswith("Paiement de 4 725 FCFA enregistré, quittance ")
+    assert receipt.text.startswith("Paiement de 4725 F enregistré, quittance ")
     assert all(m.sender_id == "ALAFIA" for m in arrived)
     db.expire_all()
     stored = db.execute(

@@ -195,7 +195,7 @@ RIGHTS_PENDING: list[tuple[str, str, Reply]] = [
         Reply(
             "rights_pending_payment_own",
             "fr",
-            "Membre {no}: droits pas encore ouverts. Reste à payer: 4 725 FCFA. Composez *384*22#.",
+            "Membre {no}: droits pas encore ouverts. Reste à payer: 4725 F. Composez *384*22#.",
         ),
     ),
     (
@@ -204,7 +204,7 @@ RIGHTS_PENDING: list[tuple[str, str, Reply]] = [
         Reply(
             "rights_pending_payment_own",
             "en",
-            "Member {no}: cover not open yet. Still to pay: 4,725 FCFA. Dial *384*22#.",
+            "Member {no}: cover not open yet. Still to pay: 4725 F. Dial *384*22#.",
         ),
     ),
     (
@@ -213,8 +213,7 @@ RIGHTS_PENDING: list[tuple[str, str, Reply]] = [
         Reply(
             "rights_pending_payment_own",
             "fr",
-            "Membre {child}: droits pas encore ouverts. Reste à payer: 4 725 FCFA."
-            " Composez *384*22#.",
+            "Membre {child}: droits pas encore ouverts. Reste à payer: 4725 F. Composez *384*22#.",
         ),
     ),
     (
@@ -259,7 +258,7 @@ async def test_someone_elses_number_discloses_no_name_and_no_amount(
 
     for reply in replies(db, OTHER):
         assert head in reply.text
-        for secret in ("Dah", "DAH", "Kpadé", "Kpad", "FCFA", "4 725", "4,725"):
+        for secret in ("Dah", "DAH", "Kpadé", "Kpad", "4725", " F.", "4 725"):
             assert secret not in reply.text, reply
 
 
@@ -392,7 +391,7 @@ async def test_a_part_payment_shows_what_is_left(
     await texts(client, OWNER, f"DROITS {head}")
     await texts(client, OTHER, f"DROITS {head}")
 
-    assert "Reste à payer: 2 725 FCFA" in one_reply(db, OWNER).text
+    assert "Reste à payer: 2725 F" in one_reply(db, OWNER).text
     assert one_reply(db, OTHER).text == f"Membre {head} (K.): droits pas encore ouverts."
 
 

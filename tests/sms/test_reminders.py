@@ -108,7 +108,7 @@ async def test_premium_due_reminders_go_once_each_on_their_day(
         f"premium_due:3:{key_id(db)}",
         f"premium_due:14:{key_id(db)}",
     ]
-    assert "4 725 FCFA" in sent[0][2] and member_no in sent[0][2]
+    assert "4725 F" in sent[0][2] and member_no in sent[0][2]
 
 
 def key_id(db: Session) -> int:

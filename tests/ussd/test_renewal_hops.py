@@ -85,5 +85,5 @@ async def test_renewal_hops_run_no_query_but_their_effects(
     assert ours(seen)  # the offer, an effect: its own reads
     with statements(app) as seen:
         summary = await phone.type("1")
-    assert "Cotisation de l'année: 3 150 FCFA" in summary
+    assert "Cotisation de l'année: 3150 F" in summary
     assert ours(seen) == []

@@ -132,7 +132,7 @@ async def test_keys_no_phone_can_press_are_a_wrong_answer(phone: Callable[[str],
     call = phone(CALLER)
     await call.dial()
     turn = await call.press("x")
-    assert turn.heard[0] == "Choix invalide. Tapez un numéro de la liste."
+    assert turn.heard[0] == "Tapez le numéro d'un choix, ex: 1"
     assert (await call.press("<")).heard[0] == turn.heard[0]
     ended = await call.press("&")  # three wrong answers end the call, as on USSD
     assert ended.ends and ended.heard == [

@@ -38,7 +38,7 @@ def test_a_menu_is_said_whole_with_its_options_and_back() -> None:
     spoken = RENDERER.speak(screen, FR)
     texts = [p.text for p in spoken.phrases]
     assert texts[:3] == [
-        "Choix invalide. Tapez un numéro de la liste.",
+        "Tapez le numéro d'un choix, ex: 1",
         "Mutuelle de santé",
         "Pour Mes droits, tapez 1.",
     ]
@@ -88,7 +88,7 @@ def test_the_rendered_body_is_json_that_reads_back() -> None:
     assert spoken == RENDERER.speak(screen, FON)
     due, names = spoken.phrases[0], spoken.phrases[1]
     assert due.key == "amount_due" and due.recordings == ()  # it carries an amount
-    assert due.fallback == "Reste à payer: 4 725 FCFA"
+    assert due.fallback == "Reste à payer: 4725 F"
     assert names == Phrase("Rose Koffi")  # data, one line, no key
 
 
