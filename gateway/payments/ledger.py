@@ -515,6 +515,10 @@ async def _new_payment(
         raise PaymentRefused("bad_amount")
     if amount > due:
         raise PaymentRefused("above_due")
+    # A part below the product's least is refused; the whole rest, however small, is not.
+    product = await session.get(models.Product, period.product_id)
+    if product is not None and amount < min(product.min_part_payment, due):
+        raise PaymentRefused("below_minimum")
     payment = models.Payment(
         reference=str(uuid.uuid4()),
         household_id=member.household_id,

@@ -420,8 +420,8 @@ async def test_instalments_and_a_relative_paying_from_another_number(
     assert "Numéro de membre (9 chiffres):" in await relative.type("2")
     for answer, expected in [
         (member_no, "Reste à payer: 4 725 FCFA"),
-        ("2", "Montant en FCFA (au plus 4 725 FCFA):"),
-        ("5000", "Montant invalide"),
+        ("2", "Montant (minimum 500 FCFA, au plus 4 725 FCFA):"),
+        ("5000", "Non accepté: tapez de 500 FCFA à 4 725 FCFA. Ex: 500"),
         ("2000", "Payer avec:"),
         ("2", "Numéro Mobile Money qui paie:"),
         ("12", "Numéro de téléphone invalide."),
@@ -559,7 +559,7 @@ async def test_a_part_with_cents_is_refused_grouped_thousands_are_fine(
     _, http, _ = gateway
     await enrol(http, PAYER)
     reply = await pay_by_ussd(http, PAYER, ["2", "1", "2", "100.50"])
-    assert "Montant invalide" in reply  # XOF has no cents: never read as 10050
+    assert "Non accepté" in reply  # XOF has no cents: never read as 10050
     reply = await pay_by_ussd(http, PAYER, ["2", "1", "2", "4.725"])
     assert "Payer avec:" in reply
 
