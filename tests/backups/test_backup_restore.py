@@ -221,6 +221,11 @@ async def test_figures_that_differ_from_the_backups_record_are_reported(
     assert f"credited: the backup recorded {book.credited + 100:,}" in out
 
 
+async def least_part(sessions: async_sessionmaker[AsyncSession], francs: int) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(update(models.Product).values(min_part_payment=francs))
+
+
 async def test_writes_going_on_during_a_backup_leave_it_consistent(
     sponsored_scheme: None,
     sessions: async_sessionmaker[AsyncSession],
@@ -237,6 +242,9 @@ async def test_writes_going_on_during_a_backup_leave_it_consistent(
     households = [
         await enrol_household(enrolment, f"+22901970008{i:02d}", persons=4) for i in range(8)
     ]
+    # Many small payments (50 F, below the family product's least part), so that however
+    # long the backup runs no household is ever paid up.
+    await least_part(sessions, 50)
     billing = Billing(sessions, TIMEZONE, lambda: NOW)
     recorded = 0
     backup_done = asyncio.Event()
@@ -260,7 +268,10 @@ async def test_writes_going_on_during_a_backup_leave_it_consistent(
         finally:
             backup_done.set()
 
-    _, status = await asyncio.gather(keep_paying(), back_up())
+    try:
+        _, status = await asyncio.gather(keep_paying(), back_up())
+    finally:
+        await least_part(sessions, 500)  # the scheme as the other tests know it
     assert status == 0
     manifest = archive.read_manifest(file)
     held = manifest.figures["credited_payments"]
