@@ -69,6 +69,7 @@ class MessagePurpose(StrEnum):
 
     CONFIRMATION = "confirmation"  # of an enrolment or of a member added
     RECEIPT = "receipt"  # of a payment
+    PAYMENT_FAILED = "payment_failed"  # a payment refused: nothing taken, how to retry
     REMINDER = "reminder"  # premium due, cover ending, a change of cover, a campaign opening
     CAMPAIGN = "campaign"  # sent by staff to a part of the scheme
     REPLY = "reply"  # to an SMS the person sent

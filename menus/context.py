@@ -29,6 +29,8 @@ class Product:
     # A sponsor's share for every household on the product (categories aside).
     sponsor_percent: int = 0
     sponsor_per_person: int = 0
+    # The smallest part payment, in francs; the whole rest due is accepted below it.
+    min_part_payment: int = 500
     # The host's pricing of a household joining today, person by person (age bands,
     # free care by age, pro-rata): a pure function of the persons' birth dates and the day
     # (`gateway.enrolment.pricing.household_pricer`). None: priced by the counts above.

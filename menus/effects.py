@@ -310,11 +310,14 @@ class DueResult(TypedDict):
     initial: str
     amount_due: int  # what is owed less what a pending payment already asks for
     pending: NotRequired[PendingPayment | None]
+    # The smallest part payment the household's product takes (the whole rest is
+    # always taken, however small).
+    min_part: NotRequired[int]
 
 
 class PaymentStarted(TypedDict):
-    # started, pending, no_provider, nothing_due, above_due, bad_amount, unknown_member,
-    # no_period
+    # started, pending, no_provider, nothing_due, above_due, bad_amount, below_minimum,
+    # unknown_member, no_period
     outcome: str
     amount: int
     pending: NotRequired[PendingPayment | None]  # with outcome "pending"

@@ -16,6 +16,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.models.base import Base
 
+# Francs: what one Borgou mutual set as its smallest instalment (a third of a person's
+# 1,575), used where a scheme file says nothing.
+DEFAULT_MIN_PART_PAYMENT = 500
+
 
 class SchemeUnit(Base):
     """A level of the scheme: network > health zone > mutual > village group.
@@ -71,6 +75,11 @@ class Product(Base):
     renewal_opens_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     # Rights may open once this share of the premium is paid (Rwanda opens at 75 %).
     cover_threshold_percent: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    # The least a part payment may be (migration 0015): a mobile-money prompt for 1 F costs
+    # the mutual more than it brings. Paying the whole rest is accepted below it.
+    min_part_payment: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_MIN_PART_PAYMENT, server_default=str(DEFAULT_MIN_PART_PAYMENT)
+    )
     # Prices by age band, first match wins: [{"category": "child", "max_age": 17,
     # "premium": 1000, "names": {...}}]; anyone else pays `premium_per_person` ("adult").
     person_prices: Mapped[list[Any] | None] = mapped_column(JSON)

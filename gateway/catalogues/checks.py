@@ -36,6 +36,11 @@ FORMAT_KEYS = frozenset({"language_name", "date_format", "money", "thousands_sep
 # How many SMS one text may cost: one in GSM-7; a text that needs UCS-2 (70 a segment)
 # may take three, which is what folding into GSM-7 saves.
 SMS_SEGMENTS = {"gsm7": 1, "ucs2": 3}
+# Texts that list every member of a household: twice the budget, the list cut to fit it
+# by gateway/sms/enrolment.py (checked here with six members of the longest names).
+MEMBER_LISTS = frozenset(
+    {"enrolled", "enrolled_paid", "enrolled_sponsored", "enrolled_members_more"}
+)
 ENCODINGS = ("gsm7", "ucs2")
 _MONEY = frozenset({"amount", "amount_due"})
 # Text problems that would stop the tour of the screens: it is not run on them.
@@ -174,6 +179,8 @@ def check_sms(catalogue: Catalogue) -> list[Problem]:
             continue  # its fields are reported by check_texts
         encoding = gsm.encoding_of(words)
         cost, most = gsm.segments(words), SMS_SEGMENTS[encoding]
+        if key in MEMBER_LISTS:
+            most *= 2
         if cost > most:
             what = (
                 f"{cost} SMS ({encoding.upper()}, {gsm.length(words)} characters) with the "

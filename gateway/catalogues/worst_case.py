@@ -186,6 +186,9 @@ def scheme_for(languages: list[str]) -> SchemeSnapshot:
 # The longest values an SMS template meets in the field.
 SMS_VALUES: dict[str, Any] = {
     "member_no": "100123452",
+    # Six members listed by their first name, cut as gateway/sms/enrolment.py cuts it.
+    "members": ", ".join(f"Marie-Thérè {member_number(89_999_999 - n)}" for n in range(6)),
+    "more": 10,
     "persons": 12,
     "amount": 1_000_000,
     "amount_due": 18_900,

@@ -17,7 +17,6 @@ from db import models
 from db.engine import begin_writing, hold_decision_lock, write_queue
 from db.values import (
     AuditAction,
-    MessagePurpose,
     TranscribedFields,
     TranscriptionStatus,
     UnitLevel,
@@ -30,6 +29,7 @@ from gateway.register.outgoing import register_event
 from gateway.scheme.cache import offers, product_rule
 from gateway.scheme.calendar import calendar_of, campaign_open, first_year, next_campaign
 from gateway.settings import DEFAULT_TIMEZONE
+from gateway.sms.enrolment import enrolment_sms
 from gateway.sms.outbox import Outbox
 from menus import recorded
 from menus.effects import EnrolHousehold, EnrolResult, PersonDraft
@@ -189,7 +189,7 @@ class EnrolmentService:
             # all; with names still to transcribe, once the last is typed
             # (`gateway.transcriptions.desk`), when the household is known by name here and in the
             # register.
-            session.add(enrolment_sms(self.outbox, household, people[0], period, self.now()))
+            session.add(enrolment_sms(self.outbox, household, people, period, self.now()))
         # Pushed once the names are typed: the register sync holds a household's events
         # while any transcription of it is pending (`gateway.register.sync`).
         session.add(register_event(EventKind.HOUSEHOLD_ENROLLED, household.id, self.now()))
@@ -339,33 +339,6 @@ def transcriptions_for(
             for fields, url in wanted
         ]
     return found
-
-
-def enrolment_sms(
-    outbox: Outbox,
-    household: models.Household,
-    head: models.Member,
-    period: models.CoveragePeriod,
-    now: datetime,
-) -> models.Message:
-    """The SMS that gives the family its member number: sent once per household (its
-    dedupe key), at enrolment or when the last recorded name is transcribed (by when
-    the premium may have been paid)."""
-    amount_due = terms_of(period).amount_due
-    if period.premium_due == 0:
-        template = "enrolled_sponsored"
-    else:
-        template = "enrolled" if amount_due > 0 else "enrolled_paid"
-    return outbox.message(
-        phone=household.phone,
-        language=household.language,
-        purpose=MessagePurpose.CONFIRMATION,
-        template=template,
-        params={"member_no": head.member_no, "persons": period.persons, "amount_due": amount_due},
-        now=now,
-        household_id=household.id,
-        dedupe_key=f"enrolled:{household.id}",
-    )
 
 
 def _refused(outcome: str, persons: int) -> EnrolResult:

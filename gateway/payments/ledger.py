@@ -36,6 +36,7 @@ from gateway import audit
 from gateway.actors import agent_actor
 from gateway.enrolment.entitlements import payable, period_to_pay, terms_of
 from gateway.payments.claims import PaymentClaims
+from gateway.payments.failure_sms import failure_key, failure_sms
 from gateway.payments.notices import PaymentNotices
 from gateway.payments.sponsors import open_rights_if_paid
 from gateway.register.outgoing import register_event
@@ -277,6 +278,11 @@ class Billing(PaymentClaims, PaymentNotices):
                     )
                     return Settled(reference, PaymentStatus.FAILED, True)
                 if payment.status != PaymentStatus.PENDING:
+                    if payment.status == PaymentStatus.EXPIRED:
+                        # We stopped waiting first; the provider now confirms nothing was
+                        # taken, which the payer still needs to hear (once).
+                        why = confirmed.reason.value if confirmed.reason else None
+                        await self._tell_failure(session, payment, now, why)
                     return Settled(reference, payment.status, False)  # an expiry stays an expiry
                 payment.status, payment.settled_at, payment.next_check_at = (
                     PaymentStatus.FAILED,
@@ -284,6 +290,7 @@ class Billing(PaymentClaims, PaymentNotices):
                     None,
                 )
                 payment.reason = confirmed.reason.value if confirmed.reason else "unknown"
+                await self._tell_failure(session, payment, now, payment.reason)
                 log.info("payment %s failed: %s", reference, payment.reason)
                 return Settled(reference, PaymentStatus.FAILED, True)
             payment.settled_at, payment.next_check_at = now, None
@@ -364,6 +371,21 @@ class Billing(PaymentClaims, PaymentNotices):
                     None,
                     None,
                 )
+                # The payer was never prompted: nothing was taken, and they are waiting.
+                await self._tell_failure(session, payment, self.now(), reason)
+
+    async def _tell_failure(
+        self, session: AsyncSession, payment: models.Payment, now: datetime, reason: str | None
+    ) -> None:
+        """The payer hears that nothing was taken, and how to try again: one SMS per
+        payment, whichever confirmation comes first (the payment row is locked, so two
+        confirmations never both find it missing)."""
+        key = failure_key(payment.reference)
+        if await session.scalar(select(models.Message.id).where(models.Message.dedupe_key == key)):
+            return
+        household = await session.get(models.Household, payment.household_id)
+        assert household is not None
+        session.add(failure_sms(self.outbox, payment, household, reason, now))
 
     async def _succeed(
         self, session: AsyncSession, payment: models.Payment, now: datetime
@@ -493,6 +515,10 @@ async def _new_payment(
         raise PaymentRefused("bad_amount")
     if amount > due:
         raise PaymentRefused("above_due")
+    # A part below the product's least is refused; the whole rest, however small, is not.
+    product = await session.get(models.Product, period.product_id)
+    if product is not None and amount < min(product.min_part_payment, due):
+        raise PaymentRefused("below_minimum")
     payment = models.Payment(
         reference=str(uuid.uuid4()),
         household_id=member.household_id,

@@ -28,6 +28,7 @@ from adapters.payments import (
 from adapters.payments.base import PaymentProviderError
 from db import models
 from db.engine import as_aware
+from db.models.scheme import DEFAULT_MIN_PART_PAYMENT
 from db.values import PaymentStatus
 from gateway.enrolment.entitlements import period_to_pay, terms_of
 from gateway.limits.rates import Limit
@@ -74,6 +75,9 @@ class PaymentsService:
             period = await period_to_pay(session, member.household_id, self.billing.now().date())
             due = terms_of(period).amount_due if period is not None else 0
             pending = await in_flight(session, period.id) if period is not None else None
+            product = (
+                await session.get(models.Product, period.product_id) if period is not None else None
+            )
             return DueResult(
                 found=True,
                 member_no=member_no,
@@ -82,6 +86,7 @@ class PaymentsService:
                 pending=_shown(pending.reference, pending.amount, pending.payer_phone)
                 if pending
                 else None,
+                min_part=product.min_part_payment if product else DEFAULT_MIN_PART_PAYMENT,
             )
 
     async def cancel(self, reference: str, caller_phone: str) -> PaymentCancelled:

@@ -60,6 +60,7 @@ def product_rule(
         sponsor_percent=(subsidy.percent or 0) if subsidy else 0,
         sponsor_per_person=(subsidy.amount_per_person or 0) if subsidy else 0,
         household_price=pricer,
+        min_part_payment=product.min_part_payment,
     )
 
 

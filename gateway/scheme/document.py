@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import models
+from db.models.scheme import DEFAULT_MIN_PART_PAYMENT
 from db.values import CoverKind, LateJoiners, UnitLevel
 
 _MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
@@ -158,6 +159,7 @@ WHOLE_NUMBERS = (
     "copay_percent",
     "renewal_opens_days",
     "cover_threshold_percent",
+    "min_part_payment",
 )
 FREE_CARE_KEYS = {"sponsor", "under_age", "pregnancy", "indigent"}
 
@@ -315,6 +317,7 @@ def load(session: Session, document: dict[str, Any]) -> LoadReport:
         product.late_joiners = spec.get("late_joiners", LateJoiners.FULL)
         product.renewal_opens_days = spec.get("renewal_opens_days", 60)
         product.cover_threshold_percent = spec.get("cover_threshold_percent", 100)
+        product.min_part_payment = spec.get("min_part_payment", DEFAULT_MIN_PART_PAYMENT)
         product.person_prices = (
             [dict(b) for b in spec["person_prices"]] if spec.get("person_prices") else None
         )
@@ -385,6 +388,7 @@ def describe(session: Session) -> dict[str, Any]:
                 "late_joiners": p.late_joiners,
                 "renewal_opens_days": p.renewal_opens_days,
                 "cover_threshold_percent": p.cover_threshold_percent,
+                "min_part_payment": p.min_part_payment,
                 "person_prices": p.person_prices,
                 "free_care": p.free_care,
                 "active": p.active,

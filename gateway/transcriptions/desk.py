@@ -8,7 +8,7 @@ meets the same rules as one typed on a phone.
 Typing the name fills the member's columns, marks the transcription done, drops the
 audio and writes the audit entry, in one transaction. When it was the household's last
 name to type, the same transaction queues the enrolment SMS with the member number
-(`gateway.enrolment.service.enrolment_sms`, sent once per household), and the register
+(`gateway.sms.enrolment.enrolment_sms`, sent once per household), and the register
 sync, which holds a household's events while any of its names is pending, pushes them
 with the real names.
 """
@@ -27,11 +27,11 @@ from db.engine import writing
 from db.values import AuditAction, StaffRole, TranscribedFields, TranscriptionStatus
 from gateway import audit
 from gateway.actors import staff_actor
-from gateway.enrolment.service import enrolment_sms
+from gateway.enrolment.entitlements import members_of
+from gateway.sms.enrolment import enrolment_sms
 from gateway.sms.outbox import Outbox
 from gateway.staff.scope import Scope
 from gateway.staff.scope_sql import within_scope
-from menus.values import Relationship
 
 PAGE = 100  # the oldest first; more appear as these are typed
 
@@ -201,27 +201,19 @@ class TranscriptionDesk:
     async def _release(self, session: AsyncSession, household_id: int, now: datetime) -> None:
         """The enrolment SMS, held while names were pending (sent once: its dedupe key)."""
         household = await session.get(models.Household, household_id)
-        head = await session.scalar(
-            select(models.Member)
-            .where(
-                models.Member.household_id == household_id,
-                models.Member.relationship_to_head == Relationship.HEAD,
-            )
-            .order_by(models.Member.id)
-            .limit(1)
-        )
+        members = await members_of(session, household_id)  # the head first
         period = await session.scalar(
             select(models.CoveragePeriod)
             .where(models.CoveragePeriod.household_id == household_id)
             .order_by(models.CoveragePeriod.starts_on)
             .limit(1)
         )
-        assert household is not None and head is not None and period is not None
+        assert household is not None and members and period is not None
         already = await session.scalar(
             select(models.Message.id).where(models.Message.dedupe_key == f"enrolled:{household_id}")
         )
         if already is None:
-            session.add(enrolment_sms(self.outbox, household, head, period, now))
+            session.add(enrolment_sms(self.outbox, household, members, period, now))
 
 
 async def _in_scope(

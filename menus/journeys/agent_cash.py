@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from menus import parsers
 from menus.context import MenuContext
 from menus.effects import RecordCash
+from menus.journeys import part_payment
 from menus.journeys.agent_households import find_household, household_found, household_heading
 from menus.journeys.agent_phone import calling_agent_id
 from menus.nodes import Act, Ask, Menu, Node, Option, Say, routes_to
@@ -38,12 +39,18 @@ def _cash_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
         # Cash is still taken (the prompt may never be confirmed), but the agent knows: if
         # both are paid, what the period no longer needs is held for refund.
         lines.append(T("agent_cash_pending", {"amount": Money(pending)}))
-    return [*lines, T("agent_ask_cash")]
+    return [*lines, part_payment.ask(_due(state), _minimum(ctx, state), "agent_ask_cash_part")]
+
+
+def _minimum(ctx: MenuContext, state: SessionState) -> int:
+    """The household's product's least part payment, as the scheme sets it."""
+    product = ctx.scheme.product(state.data["household"].get("product_code", ""))
+    return product.min_part_payment if product else part_payment.DEFAULT_MINIMUM
 
 
 def _cash_amount(text: str, ctx: MenuContext, state: SessionState) -> int:
-    """Whole francs, more than nothing and at most what the household owes."""
-    return parsers.whole_francs(text, _due(state))
+    """Whole francs, from the product's least part to what the household owes."""
+    return part_payment.amount(text, _due(state), _minimum(ctx, state))
 
 
 def _payer_name(text: str, ctx: MenuContext, state: SessionState) -> str:

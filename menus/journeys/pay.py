@@ -15,6 +15,7 @@ from menus.context import MenuContext
 from menus.effects import CancelPayment, PendingPayment, QuoteDue, StartPayment
 from menus.identifiers import PhoneNumberError, normalise_phone
 from menus.journeys import entries
+from menus.journeys import part_payment
 from menus.nodes import (
     Act,
     Ask,
@@ -99,9 +100,16 @@ def _save_amount(state: SessionState, everything: bool) -> None:
         state.data["amount"] = state.data["due"]["amount_due"]
 
 
+def _minimum(state: SessionState) -> int:
+    # A quote saved before the product had a minimum (a session resumed across an
+    # upgrade) takes the scheme's default.
+    return int(state.data["due"].get("min_part", part_payment.DEFAULT_MINIMUM))
+
+
 def _part(text: str, ctx: MenuContext, state: SessionState) -> int:
-    """Whole francs, at most what is due: instalments are normal, overpaying by USSD is not."""
-    return parsers.whole_francs(text, state.data["due"]["amount_due"])
+    """Whole francs from the product's least to what is due: instalments are normal,
+    a 1 F prompt or overpaying by USSD is not."""
+    return part_payment.amount(text, state.data["due"]["amount_due"], _minimum(state))
 
 
 @options_to("confirm", "payer_phone")
@@ -172,7 +180,7 @@ JOURNEY = Journey(
         Ask(
             "part",
             prompt=lambda ctx, state: [
-                T("ask_amount", {"max": Money(state.data["due"]["amount_due"])})
+                part_payment.ask(state.data["due"]["amount_due"], _minimum(state))
             ],
             parse=_part,
             save="amount",

@@ -453,9 +453,9 @@ async def test_the_figures_count_today_the_campaign_and_cash_held(
     await phone.dial(PIN)
     reply = await phone.type("5")
     assert reply.startswith("END ")
-    assert "Aujourd'hui: 1 ménage, 2 pers., 3 150 F encaissés" in reply
-    assert "Campagne: 2 ménages, 5 pers., 4 150 F encaissés" in reply
-    assert "Espèces à remettre: 3 350 F" in reply  # 4 150 taken, 800 handed over
+    assert "Aujourd'hui: 1 ménage, 2 pers., 3150 F encaissés" in reply
+    assert "Campagne: 2 ménages, 5 pers., 4150 F encaissés" in reply
+    assert "Espèces à remettre: 3350 F" in reply  # 4 150 taken, 800 handed over
 
 
 async def test_added_members_count_in_the_figures(

@@ -44,14 +44,14 @@ async def test_a_restore_gives_back_every_row_and_checks_the_ledger(
     assert file.stat().st_mode & 0o777 == 0o600  # names, phones, national IDs: its owner's only
     said = capsys.readouterr().out
     assert "4 households, 12 persons, 6 payments" in said
-    assert f"credited: 4 payments, {book.credited:,} FCFA" in said
+    assert f"credited: 4 payments, {book.credited:,} F" in said
 
     assert run(monkeypatch, target, "restore", str(file)) == 0
     said = capsys.readouterr().out
     assert "4 households, 12 persons, 6 payments" in said
     assert (
-        f"ledger checked: 4 payments, {book.credited:,} FCFA credited = paid; "
-        "sponsors 1,500 FCFA settled = recorded; agents hold 650 FCFA cash"
+        f"ledger checked: 4 payments, {book.credited:,} F credited = paid; "
+        "sponsors 1,500 F settled = recorded; agents hold 650 F cash"
     ) in said
     before, after = contents(database_url), contents(target)
     assert after == before
@@ -95,8 +95,8 @@ async def test_a_tampered_ledger_is_caught_after_the_restore(
     out, err = capsys.readouterr()
     assert "LEDGER DOES NOT ADD UP (1 problems)" in out
     assert (
-        f"cover period {period_id} (household {household_id}) records 4,725 FCFA paid; "
-        "its 1 succeeded payments credit 4,000 FCFA"
+        f"cover period {period_id} (household {household_id}) records 4,725 F paid; "
+        "its 1 succeeded payments credit 4,000 F"
     ) in out
     assert "ledger checked" not in out and "not sound" in err
 
@@ -106,8 +106,8 @@ async def test_a_tampered_ledger_is_caught_after_the_restore(
     [
         (
             "UPDATE period_shares SET paid = paid + 500",
-            "sponsor T-COMMUNE: its settlements allocated 1,500 FCFA; "
-            "its shares of cover years record 2,000 FCFA paid",
+            "sponsor T-COMMUNE: its settlements allocated 1,500 F; "
+            "its shares of cover years record 2,000 F paid",
         ),
         (
             "UPDATE coverage_periods SET sponsor_paid = sponsor_paid + 500"
@@ -116,7 +116,7 @@ async def test_a_tampered_ledger_is_caught_after_the_restore(
         ),
         (
             "UPDATE cash_handovers SET amount = 5000",
-            "handed over 1,850 FCFA more cash than they collected",
+            "handed over 1,850 F more cash than they collected",
         ),
         (
             "UPDATE payments SET receipt_no = NULL WHERE provider = 'momo'",
@@ -124,7 +124,7 @@ async def test_a_tampered_ledger_is_caught_after_the_restore(
         ),
         (
             "UPDATE payments SET status = 'failed' WHERE provider = 'momo'",
-            "records 4,725 FCFA paid; its 0 succeeded payments credit 0 FCFA",
+            "records 4,725 F paid; its 0 succeeded payments credit 0 F",
         ),
     ],
 )
@@ -221,6 +221,11 @@ async def test_figures_that_differ_from_the_backups_record_are_reported(
     assert f"credited: the backup recorded {book.credited + 100:,}" in out
 
 
+async def least_part(sessions: async_sessionmaker[AsyncSession], francs: int) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(update(models.Product).values(min_part_payment=francs))
+
+
 async def test_writes_going_on_during_a_backup_leave_it_consistent(
     sponsored_scheme: None,
     sessions: async_sessionmaker[AsyncSession],
@@ -237,6 +242,9 @@ async def test_writes_going_on_during_a_backup_leave_it_consistent(
     households = [
         await enrol_household(enrolment, f"+22901970008{i:02d}", persons=4) for i in range(8)
     ]
+    # Many small payments (50 F, below the family product's least part), so that however
+    # long the backup runs no household is ever paid up.
+    await least_part(sessions, 50)
     billing = Billing(sessions, TIMEZONE, lambda: NOW)
     recorded = 0
     backup_done = asyncio.Event()
@@ -260,7 +268,10 @@ async def test_writes_going_on_during_a_backup_leave_it_consistent(
         finally:
             backup_done.set()
 
-    _, status = await asyncio.gather(keep_paying(), back_up())
+    try:
+        _, status = await asyncio.gather(keep_paying(), back_up())
+    finally:
+        await least_part(sessions, 500)  # the scheme as the other tests know it
     assert status == 0
     manifest = archive.read_manifest(file)
     held = manifest.figures["credited_payments"]
@@ -269,7 +280,7 @@ async def test_writes_going_on_during_a_backup_leave_it_consistent(
     capsys.readouterr()
     assert run(monkeypatch, target, "restore", str(file)) == 0
     said = capsys.readouterr().out
-    assert f"ledger checked: {held:,} payments, {50 * held:,} FCFA credited = paid" in said
+    assert f"ledger checked: {held:,} payments, {50 * held:,} F credited = paid" in said
 
 
 async def test_an_older_backup_is_restored_then_brought_to_the_latest_schema(

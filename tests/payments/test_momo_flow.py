@@ -137,7 +137,7 @@ async def test_the_whole_loop_enrol_pay_callback_cover(
     )
 
     rights = await pay_by_ussd(http, PAYER, ["3"])
-    assert "Statut: période d'attente" in rights
+    assert "Statut: délai avant les soins" in rights
     assert "Soins couverts à partir du 23/12/2026" in rights
     assert "Déjà payé: 4725 F" in rights and "Reste à payer" not in rights
 
@@ -420,8 +420,8 @@ async def test_instalments_and_a_relative_paying_from_another_number(
     assert "Numéro de membre (9 chiffres):" in await relative.type("2")
     for answer, expected in [
         (member_no, "Reste à payer: 4725 F"),
-        ("2", "Montant en FCFA (au plus 4725 F):"),
-        ("5000", "Montant invalide"),
+        ("2", "Montant (minimum 500 F, au plus 4725 F):"),
+        ("5000", "Non accepté: tapez de 500 F à 4725 F. Ex: 500"),
         ("2000", "Payer avec:"),
         ("2", "Numéro Mobile Money qui paie:"),
         ("12", "Tapez un numéro à 10 chiffres, ex: 01 97 00 01 02"),
@@ -559,7 +559,7 @@ async def test_a_part_with_cents_is_refused_grouped_thousands_are_fine(
     _, http, _ = gateway
     await enrol(http, PAYER)
     reply = await pay_by_ussd(http, PAYER, ["2", "1", "2", "100.50"])
-    assert "Montant invalide" in reply  # XOF has no cents: never read as 10050
+    assert "Non accepté" in reply  # XOF has no cents: never read as 10050
     reply = await pay_by_ussd(http, PAYER, ["2", "1", "2", "4.725"])
     assert "Payer avec:" in reply
 

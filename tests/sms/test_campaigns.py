@@ -18,6 +18,7 @@ from gateway.enrolment.service import EnrolmentService
 from gateway.sms.campaigns import CampaignError, Campaigns, Segment
 from gateway.sms.capability import Sms
 from menus.effects import EnrolHousehold, PersonDraft
+from menus.text import load_catalogues
 from tests.conftest import TODAY
 from tests.support.gateway import part, shared
 from tests.support.paying import count, enrol
@@ -181,8 +182,9 @@ WORDS: list[tuple[str, str, str, str]] = [
         KANDI_EN,
         "en",
         # What renewing its one-person household's latest year costs, and how to pay.
-        "Mutuelle de santé de Kandi: renew for 1575 F to stay covered all year."
-        " Dial *384*22# or see an agent.",
+        "Mutuelle de santé de Kandi: renew for "
+        + load_catalogues("gateway.sms", "templates")["en"].money(1575)
+        + " to stay covered all year. Dial *384*22# or see an agent.",
     ),
 ]
 

@@ -23,6 +23,7 @@ from gateway.sms.capability import Sms
 from gateway.sms.dispatch import Dispatcher
 from gateway.sms.outbox import Outbox
 from gateway.sms.quiet import QuietHours
+from menus.text import load_catalogues
 from tests.conftest import TODAY
 from tests.peers.at_sms import AtSmsPeer
 from tests.support.clock import Now
@@ -153,7 +154,8 @@ async def test_the_confirmation_and_the_receipt_reach_the_phone_once(
     assert len(arrived) == 2
     confirmation, receipt = arrived
     assert confirmation.text.startswith("Adhésion enregistrée") and member_no in confirmation.text
-    assert receipt.text.startswith("Paiement de 4725 F enregistré, quittance ")
+    paid = load_catalogues("gateway.sms", "templates")["fr"].money(4725)
+    assert receipt.text.startswith(f"Paiement de {paid} enregistré, quittance ")
     assert all(m.sender_id == "ALAFIA" for m in arrived)
     db.expire_all()
     stored = db.execute(

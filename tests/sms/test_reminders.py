@@ -21,6 +21,7 @@ from gateway.sms.outbox import Outbox
 from gateway.sms.overview import household_schedule
 from gateway.sms.reminders import Reminders
 from gateway.sms.schedule import after_windows, before_windows
+from menus.text import load_catalogues
 from tests.conftest import TODAY
 from tests.support.clock import Now
 from tests.support.households import enrol_household
@@ -108,7 +109,8 @@ async def test_premium_due_reminders_go_once_each_on_their_day(
         f"premium_due:3:{key_id(db)}",
         f"premium_due:14:{key_id(db)}",
     ]
-    assert "4725 F" in sent[0][2] and member_no in sent[0][2]
+    due = load_catalogues("gateway.sms", "templates")["fr"].money(4725)
+    assert due in sent[0][2] and member_no in sent[0][2]
 
 
 def key_id(db: Session) -> int:

@@ -42,7 +42,7 @@ async def test_a_household_enrolled_by_voice_waits_for_its_names(
     )
     summary = walked.screens[-2]
     assert summary.startswith("CON nom enregistré, 3 pers."), summary
-    assert "Total: 3 575 F/an" in summary  # a child among the three: 1 000
+    assert "Total: 3575 F/an" in summary  # a child among the three: 1 000
     assert all("rec:" not in screen and BASE not in screen for screen in walked.screens)
     assert walked.member_no in walked.screens[-1]
 

@@ -202,6 +202,9 @@ async def test_the_last_name_typed_sends_the_sms_and_releases_the_register_copy(
     (message,) = _messages(db, household)
     assert (message.template, message.phone) == ("enrolled", PARAKOU_PHONE)
     assert spoken.parakou.member_no in message.text
+    # Released once the names are typed: every member by the name staff typed.
+    for member in people:
+        assert f"{member.first_names.split()[0]} {member.member_no}" in message.text
     at = AtSmsPeer()
     with serve(at.app) as base_url:
         send_time = Now().after(shared(app).now, minutes=1)
@@ -273,4 +276,4 @@ async def test_a_household_that_paid_while_its_names_waited_is_told_it_has_paid(
             f"/admin/transcriptions/{transcription}", data={**names, "csrf": hidden(form, "csrf")}
         )
     (message,) = _messages(db, household)
-    assert message.template == "enrolled_paid" and "Votre cotisation est payée." in message.text
+    assert message.template == "enrolled_paid" and "cotisation payée." in message.text
