@@ -403,7 +403,7 @@ def test_the_npi_escape_is_two_and_one_is_refused() -> None:
     assert "Pas de NPI: tapez 2" in phone.reply
     phone.type("1")  # no longer the escape: it read like "yes"
     assert phone.reply.startswith(
-        "CON Tapez 10 chiffres (Ex: 1234567890) ou 2 si pas de NPI.\nRita: numéro NPI"
+        "CON Tapez 10 chiffres, ou 2 si pas de NPI.\nRita: numéro NPI"
     )
 
 
@@ -752,7 +752,7 @@ def test_double_zero_on_a_later_page_goes_home() -> None:
         (
             ["1", "3", "Houngbo Afi", "1990"],
             "12345",
-            "Tapez 10 chiffres (Ex: 1234567890) ou 2 si pas de NPI.",
+            "Tapez 10 chiffres, ou 2 si pas de NPI.",
         ),
         (["1"], "7", "Tapez le numéro d'un choix, ex: 1"),
         (["4"], "10000001", "Le numéro de membre a 9 chiffres."),
