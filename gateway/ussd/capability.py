@@ -12,6 +12,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.ussd import africastalking
+from db.resp import LeanRedis
 from db.sessions import SessionStore
 from gateway.agents.capability import Agents
 from gateway.callback_guard import CallbackGuard, Refused
@@ -47,7 +48,10 @@ class Ussd(Capability):
         register, agents = built.get(Register), built.get(Agents)
         callers = CallerService(shared.sessions)
         self.guard = CallbackGuard(settings.ussd_callback_token, settings.callback_networks)
-        self.store = SessionStore(shared.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl)
+        self.lean = LeanRedis.for_client(shared.redis)
+        self.store = SessionStore(
+            shared.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl, lean=self.lean
+        )
         engine = Engine(all_journeys(), catalogues)
         host = MenuHost(
             built.get(Scheme).cache,
@@ -72,6 +76,10 @@ class Ussd(Capability):
             payments_available=payments.providers.available,
         )
         self.service = UssdService(engine, self.store, host, callers)
+
+    async def stop(self) -> None:
+        if self.lean is not None:
+            await self.lean.aclose()
 
     def routes(self) -> Sequence[BaseRoute]:
         return [Route("/ussd", self.hop, methods=["POST"])]
