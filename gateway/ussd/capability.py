@@ -85,7 +85,13 @@ class Ussd(Capability):
         return [Route("/ussd", self.hop, methods=["POST"])]
 
     async def hop(self, request: Request) -> Response:
-        """Africa's Talking USSD callback: always 200 with `CON ...` or `END ...`."""
+        """Africa's Talking USSD callback: always 200 with `CON ...` or `END ...`. Most
+        hops are answered by `fast_path.UssdFastPath` before they reach this route."""
+        status, text, headers = await self.respond(request, await request.body())
+        return PlainTextResponse(text, status_code=status, headers=headers)
+
+    async def respond(self, request: Request, body: bytes) -> tuple[int, str, dict[str, str]]:
+        """(status, screen, headers) for a hop posted with `body`."""
         try:
             self.guard.check(request)
         except Refused as refused:
@@ -93,11 +99,9 @@ class Ussd(Capability):
             # agent's included), so nothing is read. A phone still gets an END screen; the
             # reason goes in a header for whoever set the callback URL up.
             events.hop_answered(events.NO_JOURNEY, events.REFUSED, 0.0)
-            return PlainTextResponse(
-                self.service.refusal(), status_code=403, headers={"X-Refused": refused.reason}
-            )
-        hop = africastalking.parse_hop(await request.body())
-        return PlainTextResponse(await self.service.answer(hop))
+            return 403, self.service.refusal(), {"X-Refused": refused.reason}
+        hop = africastalking.parse_hop(body)
+        return 200, await self.service.answer(hop), {}
 
     @staticmethod
     def add_commands(commands: CommandGroup[Any]) -> None:
