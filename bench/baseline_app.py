@@ -72,15 +72,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     # Same server settings as `alafia serve` (one process, uvloop/httptools when
-    # installed), minus the access log: the floor does nothing it does not have to.
+    # installed, or --workers of them), minus the access log: the floor does nothing it
+    # does not have to.
+    # An import string: uvicorn's worker processes import the app themselves.
     uvicorn.run(
-        create_app,
+        "baseline_app:create_app",
         factory=True,
+        app_dir=os.path.dirname(os.path.abspath(__file__)),
         host=args.host,
         port=args.port,
-        workers=1,
+        workers=args.workers,
         access_log=False,
         log_level="warning",
     )

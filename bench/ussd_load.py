@@ -83,8 +83,9 @@ FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 MAX_ERROR_SAMPLES = 5
 
 # Targets from the project's issue.
-TARGET_CAPACITY_RATIO = 0.5  # gateway full-load hops/s >= 0.5 x baseline
-TARGET_P99_RATIO = 2.0  # gateway moderate-load p99 <= 2 x baseline p99
+# Issue 17's targets (issue 1's were 0.5 and 2).
+TARGET_CAPACITY_RATIO = 1.0  # gateway full-load hops/s >= 1.0 x baseline
+TARGET_P99_RATIO = 1.5  # gateway moderate-load p99 <= 1.5 x baseline p99
 TARGET_MEMORY_MB = 150.0  # gateway server process peak RSS
 
 
@@ -183,6 +184,16 @@ async def wait_ready(server: Server, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{server.name} not ready after {timeout:.0f} s:\n{server.log_tail()}")
 
 
+def worker_pids(pid: int) -> list[int]:
+    """The processes that serve: the server itself with one worker, its worker
+    processes (uvicorn's children) with several."""
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return [pid]
+    return [child.pid for child in children] or [pid]
+
+
 def peak_rss_mb(pid: int) -> tuple[float, float]:
     """(peak, current) resident memory of a process in MB; the kernel keeps the peak."""
     try:
@@ -199,11 +210,18 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
 
 
 def cpu_seconds(pid: int) -> float:
+    """CPU time of a server and every process it started (its workers)."""
     try:
-        times = psutil.Process(pid).cpu_times()
+        process = psutil.Process(pid)
+        tree = [process, *process.children(recursive=True)]
     except psutil.Error:
         return 0.0
-    return float(times.user + times.system)
+    total = 0.0
+    for member in tree:
+        with contextlib.suppress(psutil.Error):
+            times = member.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 # --------------------------------------------------------------------------------- load
@@ -452,12 +470,12 @@ def evaluate(
         "full_hops_ratio": capacity,
         "moderate_p99_ratio": p99,
         "targets": {
-            "full_load_hops_at_least_half_baseline": {
+            "full_load_hops_vs_baseline": {
                 "value": round(capacity, 3),
                 "target": f">= {TARGET_CAPACITY_RATIO}",
                 "met": capacity >= TARGET_CAPACITY_RATIO,
             },
-            "moderate_p99_at_most_twice_baseline": {
+            "moderate_p99_vs_baseline": {
                 "value": round(p99, 3),
                 "target": f"<= {TARGET_P99_RATIO}",
                 "met": p99 <= TARGET_P99_RATIO,
@@ -523,7 +541,8 @@ def report(document: dict[str, Any], out: TextIO) -> None:
         else f"{len(JOURNEY)}-hop enrolment journeys"
     )
     print(
-        f"\nUSSD load: {config['users']} users, {config['rounds']} round(s) x "
+        f"\nUSSD load: {config['users']} users, {config['workers']} server process(es) each, "
+        f"{config['rounds']} round(s) x "
         f"{config['seconds']:g} s per target and load, {journeys}, "
         f"{config['cpus']} CPU(s), load generator on the same machine",
         file=out,
@@ -574,8 +593,8 @@ def report(document: dict[str, Any], out: TextIO) -> None:
     )
     print("\ntargets from the issue:", file=out)
     labels = {
-        "full_load_hops_at_least_half_baseline": "full-load hops/s >= 0.5 x baseline",
-        "moderate_p99_at_most_twice_baseline": "moderate p99 <= 2 x baseline p99",
+        "full_load_hops_vs_baseline": f"full-load hops/s >= {TARGET_CAPACITY_RATIO} x baseline",
+        "moderate_p99_vs_baseline": f"moderate p99 <= {TARGET_P99_RATIO} x baseline p99",
         "zero_gateway_errors": "zero errors (gateway, warm-up included)",
         "server_memory_mb": "server memory <= 150 MB",
     }
@@ -639,6 +658,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=3000,
         help="households seeded for the renewal journey, each renewed once (--journey both)",
     )
+    parser.add_argument(
+        "--workers",
+        type=bounded(1, 16, int),
+        default=1,
+        help="server processes of the gateway and of the baseline alike",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser.parse_args(argv)
 
@@ -683,8 +708,9 @@ async def run(
                 )
                 if server.process.poll() is not None:
                     raise RuntimeError(f"{name} died:\n{server.log_tail()}")
-    peak, current = peak_rss_mb(servers["gateway"].process.pid)
-    memory = {"peak_rss_mb": peak, "rss_mb": current}
+    # Per process: with several workers, the largest of them.
+    peaks = [peak_rss_mb(pid) for pid in worker_pids(servers["gateway"].process.pid)]
+    memory = {"peak_rss_mb": max(p for p, _ in peaks), "rss_mb": max(c for _, c in peaks)}
     results = {
         load: {name: summarise(ws) for name, ws in by_target.items()}
         for load, by_target in windows.items()
@@ -692,6 +718,7 @@ async def run(
     document: dict[str, Any] = {
         "config": {
             "users": args.users,
+            "workers": args.workers,
             "seconds": args.seconds,
             "rounds": args.rounds,
             "pause_ms": args.pause_ms,
@@ -772,7 +799,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--port",
                 str(gateway_port),
                 "--workers",
-                "1",
+                str(args.workers),
             ],
             env,
             workdir / "gateway.log",
@@ -783,7 +810,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.journey == "enrolment":
             servers["baseline"] = start_server(
                 "baseline",
-                [sys.executable, str(BASELINE_APP), "--host", HOST, "--port", str(baseline_port)],
+                [
+                    sys.executable,
+                    str(BASELINE_APP),
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(baseline_port),
+                    "--workers",
+                    str(args.workers),
+                ],
                 env,
                 workdir / "baseline.log",
                 baseline_port,

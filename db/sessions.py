@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from db.resp import LeanRedis
 
 # KEYS: session, resume. ARGV: expected version, new session value, session ttl,
 # resume action (set|del|keep), resume value, resume ttl.
@@ -42,9 +45,16 @@ class Loaded:
 
 class SessionStore:
     def __init__(
-        self, redis: Redis, session_ttl: int, resume_ttl: int, channel: str = "ussd"
+        self,
+        redis: Redis,
+        session_ttl: int,
+        resume_ttl: int,
+        channel: str = "ussd",
+        lean: LeanRedis | None = None,
     ) -> None:
         self.redis = redis
+        # The hop's two commands on the lean client when the server allows it (db/resp.py).
+        self.lean = lean
         self.channel = channel  # "ussd" or "voice": a call never reads a USSD session
         self.session_ttl = session_ttl
         self.resume_ttl = resume_ttl
@@ -58,7 +68,10 @@ class SessionStore:
 
     async def load(self, session_id: str, phone: str) -> Loaded:
         session_key, resume_key = self.keys(session_id, phone)
-        raw_session, raw_resume = await self.redis.mget(session_key, resume_key)
+        if self.lean is not None:
+            raw_session, raw_resume = await self.lean.call("MGET", session_key, resume_key)
+        else:
+            raw_session, raw_resume = await self.redis.mget(session_key, resume_key)
         resume = _text(raw_resume)
         session = _text(raw_session)
         if session is None:
@@ -78,17 +91,15 @@ class SessionStore:
         """Write the session if it is still at `expected_version`; set, clear or keep
         the phone's resume snapshot in the same step. False: somebody else won."""
         action = "keep" if keep_resume else ("set" if resume is not None else "del")
-        written = await self._save(
-            keys=self.keys(session_id, phone),
-            args=[
-                expected_version,
-                state,
-                self.session_ttl,
-                action,
-                resume or "",
-                max(self.resume_ttl, 1),
-            ],
-        )
+        keys = self.keys(session_id, phone)
+        args: list[str | int] = [expected_version, state, self.session_ttl, action, resume or ""]
+        args.append(max(self.resume_ttl, 1))
+        if self.lean is None:
+            return bool(await self._save(keys=keys, args=args))
+        try:
+            written = await self.lean.call("EVALSHA", self._save.sha, 2, *keys, *args)
+        except NoScriptError:  # a restarted or flushed server: send the script itself
+            written = await self.lean.call("EVAL", _SAVE, 2, *keys, *args)
         return bool(written)
 
     async def forget(self, session_id: str, phone: str) -> None:

@@ -23,6 +23,8 @@ from gateway.limits.bodies import BodyLimit
 from gateway.process import Gateway
 from gateway.register.fhir.outcomes import too_large as fhir_too_large
 from gateway.settings import Settings
+from gateway.ussd.capability import Ussd
+from gateway.ussd.fast_path import UssdFastPath
 from gateway.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -98,12 +100,13 @@ def create_app(
         lifespan=lifespan,
         # Inside Starlette's error handler, so a body cut short is a 413, not a 500.
         middleware=[
+            Middleware(UssdFastPath, ussd=gateway.get(Ussd)),
             Middleware(
                 BodyLimit,
                 default=settings.limits.body_bytes,
                 larger=[(IMPORT_PATH, settings.limits.import_body_bytes)],
                 formats=[("/fhir/", fhir_too_large)],
-            )
+            ),
         ],
     )
     app.state.gateway = gateway  # for tests and benchmarks that drive services directly

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
+
+# Non-string keys as json.dumps had them (turned into strings), not an error.
+_DUMPS = orjson.OPT_NON_STR_KEYS
 
 
 @dataclass
@@ -32,7 +36,9 @@ class SessionState:
 
     def dumps(self) -> str:
         # A plain dict, not dataclasses.asdict: that deep-copies everything, every hop.
-        return json.dumps(
+        # orjson: ~6 µs against json's ~50 for a late enrolment hop's state (and its
+        # loads ~10 against ~30), measured in bench/README.md.
+        return orjson.dumps(
             {
                 "node": self.node,
                 "language": self.language,
@@ -49,13 +55,12 @@ class SessionState:
                 "resume": self.resume,
                 "forget_resume": self.forget_resume,
             },
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
+            option=_DUMPS,
+        ).decode()
 
     @classmethod
     def loads(cls, raw: str | bytes) -> SessionState:
-        fields = json.loads(raw)
+        fields = orjson.loads(raw)
         fields["back"] = [(node, cursor) for node, cursor in fields.get("back", [])]
         # Saved before the offer had its own field, it rode in the data: sessions live
         # minutes, so this can go once a release with the field has run for a day.

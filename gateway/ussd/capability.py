@@ -12,6 +12,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.ussd import africastalking
+from db.resp import LeanRedis
 from db.sessions import SessionStore
 from gateway.agents.capability import Agents
 from gateway.callback_guard import CallbackGuard, Refused
@@ -47,7 +48,10 @@ class Ussd(Capability):
         register, agents = built.get(Register), built.get(Agents)
         callers = CallerService(shared.sessions, shared.redis)
         self.guard = CallbackGuard(settings.ussd_callback_token, settings.callback_networks)
-        self.store = SessionStore(shared.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl)
+        self.lean = LeanRedis.for_client(shared.redis)
+        self.store = SessionStore(
+            shared.redis, settings.ussd_session_ttl, settings.ussd_resume_ttl, lean=self.lean
+        )
         engine = Engine(all_journeys(), catalogues)
         host = MenuHost(
             built.get(Scheme).cache,
@@ -74,11 +78,21 @@ class Ussd(Capability):
         )
         self.service = UssdService(engine, self.store, host, callers)
 
+    async def stop(self) -> None:
+        if self.lean is not None:
+            await self.lean.aclose()
+
     def routes(self) -> Sequence[BaseRoute]:
         return [Route("/ussd", self.hop, methods=["POST"])]
 
     async def hop(self, request: Request) -> Response:
-        """Africa's Talking USSD callback: always 200 with `CON ...` or `END ...`."""
+        """Africa's Talking USSD callback: always 200 with `CON ...` or `END ...`. Most
+        hops are answered by `fast_path.UssdFastPath` before they reach this route."""
+        status, text, headers = await self.respond(request, await request.body())
+        return PlainTextResponse(text, status_code=status, headers=headers)
+
+    async def respond(self, request: Request, body: bytes) -> tuple[int, str, dict[str, str]]:
+        """(status, screen, headers) for a hop posted with `body`."""
         try:
             self.guard.check(request)
         except Refused as refused:
@@ -86,11 +100,9 @@ class Ussd(Capability):
             # agent's included), so nothing is read. A phone still gets an END screen; the
             # reason goes in a header for whoever set the callback URL up.
             events.hop_answered(events.NO_JOURNEY, events.REFUSED, 0.0)
-            return PlainTextResponse(
-                self.service.refusal(), status_code=403, headers={"X-Refused": refused.reason}
-            )
-        hop = africastalking.parse_hop(await request.body())
-        return PlainTextResponse(await self.service.answer(hop))
+            return 403, self.service.refusal(), {"X-Refused": refused.reason}
+        hop = africastalking.parse_hop(body)
+        return 200, await self.service.answer(hop), {}
 
     @staticmethod
     def add_commands(commands: CommandGroup[Any]) -> None:

@@ -4,11 +4,12 @@ steps ask for, applied until the engine has something to show."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from db.sessions import SessionStore
 from gateway.scheme.cache import SchemeCache
@@ -58,7 +59,7 @@ class MenuHost:
         """What a new session may continue (the phone's dropped journey, if the engine
         still has its node) and the language it starts in: the snapshot's, the caller's
         own, or the default, whichever is first and still offered."""
-        resume = json.loads(raw_resume) if raw_resume else None
+        resume = orjson.loads(raw_resume) if raw_resume else None
         if resume is not None and resume.get("node") not in engine.nodes:
             resume = None  # a snapshot from a journey that has since changed
         if resume is not None and resume.get("language") not in engine.catalogues:
@@ -123,6 +124,6 @@ async def keep_turn(
         phone,
         version,
         state.dumps(),
-        json.dumps(snapshot, ensure_ascii=False) if snapshot else None,
+        orjson.dumps(snapshot, option=orjson.OPT_NON_STR_KEYS).decode() if snapshot else None,
         keep_resume=snapshot is None and not forget,
     )
