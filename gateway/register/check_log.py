@@ -30,6 +30,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
@@ -170,14 +171,29 @@ class CheckLog:
         )
         if not rows:
             return 0
-        async with writing(self.sessions) as session:
-            await session.execute(insert(models.EligibilityCheck), [decode(r) for r in rows])
+        try:
+            await self._insert([decode(r) for r in rows])
+        except IntegrityError:
+            # A row the table refuses (its facility deleted since): written one by one,
+            # so that it alone is dropped, and said, instead of blocking the list for ever.
+            await self._insert_each([decode(r) for r in rows])
         # Committed: the claim goes. A crash right here leaves it to `rescue` (a duplicate).
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(CLAIM + claim)
             pipe.hdel(CLAIMS, claim)
             await pipe.execute()
         return len(rows)
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        async with writing(self.sessions) as session:
+            await session.execute(insert(models.EligibilityCheck), rows)
+
+    async def _insert_each(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            try:
+                await self._insert([row])
+            except IntegrityError as error:
+                log.warning("check log: a row the table refuses is dropped: %s", error.orig)
 
     async def rescue(self, older_than: float = STALE) -> int:
         """Put back in the list the rows of claims a dead process left; how many rows."""
