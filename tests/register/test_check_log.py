@@ -29,12 +29,14 @@ from tests.support.gateway import part, shared
 async def paused(app: Starlette) -> AsyncIterator[CheckLog]:
     """The app's check log with its background drain stopped: the test drains by hand."""
     log = part(app, Register).eligibility.log
-    if log._drainer is not None:
-        log._drainer.cancel()
-        await asyncio.wait([log._drainer])
+    drainer = log._drainer
+    if drainer is not None:
+        # Bounded: the session app's task may belong to the loop its lifespan ran in.
+        drainer.cancel()
+        await asyncio.wait([drainer], timeout=1)
         log._drainer = None
     yield log
-    log.start()
+    log._drainer = drainer  # left to the app's stop, which cancels it (bounded) again
 
 
 def row(facility_id: int, member_no: str = UNKNOWN) -> dict[str, object]:
