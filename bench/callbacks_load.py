@@ -42,6 +42,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -81,6 +82,8 @@ DEMO_SCHEME = ROOT / "gateway" / "scheme" / "data" / "demo_scheme.yaml"
 STATUS_PEER = ROOT / "bench" / "status_peer.py"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/alafia_bench"
 DATABASE_PREFIX = "alafia_bench"  # the only databases this script may wipe
+# ... and `<name>_bench...`, one engineer's own bench databases on a shared machine.
+DATABASE_NAMES = re.compile(r"^(alafia_bench|[a-z0-9]+_bench)")
 LOCAL_REDIS = ("127.0.0.1", 6379)
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/11"
 
@@ -181,7 +184,7 @@ def database_name(url: str) -> str:
 def reset_database(url: str) -> str:
     """Create the database if missing and empty its schema; returns the server version."""
     name = database_name(url)
-    if not name.startswith(DATABASE_PREFIX):
+    if not DATABASE_NAMES.match(name):
         raise RuntimeError(
             f"refusing to wipe database {name!r}: its name must start with {DATABASE_PREFIX!r}"
         )

@@ -14,7 +14,7 @@ register's event kinds are `adapters.register.EventKind`.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 # The provider of premiums paid in cash, to an agent or at the mutual's desk
 # (`payments.provider`; the other providers are the mobile-money adapters' names).
@@ -89,6 +89,16 @@ class RegisterEventStatus(StrEnum):
     PUSHED = "pushed"
     DEAD = "dead"  # failed for good, or too often: a person looks, then `alafia register retry`
     SKIPPED = "skipped"  # this register takes no such event (or the gateway is the register)
+
+
+class EventPriority(IntEnum):
+    """Which register events are pushed first (`register_events.priority`, lowest first):
+    a family that just enrolled or paid is asked about at a health centre today; what a
+    backfill sends again can wait its turn."""
+
+    NOW = 0  # a household enrolled, a payment, cover activated
+    CHANGE = 1  # any other change (a member added, corrected, cover lapsed)
+    BACKFILL = 2  # sent in bulk: an import, `alafia register backfill`
 
 
 class TranscriptionStatus(StrEnum):

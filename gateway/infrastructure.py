@@ -73,11 +73,15 @@ class Shared:
         # Enrolments write from a worker thread through this one (gateway.enrolment.service).
         self.sync_db: SyncEngine = create_engine_sync(url)
         self.sync_sessions: sessionmaker[Session] = sync_session_factory(self.sync_db)
+        # Eligibility checks and the dashboard read from the replica when there is one
+        # (DATABASE_READ_URL), the primary otherwise. Nothing writes through these two.
+        read_url = settings.database_read_url or url
+        self.has_replica = settings.database_read_url is not None
         # Facilities' checks read on connections of their own, without a ping per checkout.
-        self.reads: AsyncEngine = create_engine_async(url, pool_size=5, pre_ping=False)
+        self.reads: AsyncEngine = create_engine_async(read_url, pool_size=5, pre_ping=False)
         # The dashboard's heavy reads queue on a small pool of their own: a slow report
         # never takes a connection that a USSD hop or a payment is waiting for.
-        self.dashboard_db: AsyncEngine = create_engine_async(url, pool_size=3)
+        self.dashboard_db: AsyncEngine = create_engine_async(read_url, pool_size=3)
         self.dashboard_sessions: async_sessionmaker[AsyncSession] = session_factory(
             self.dashboard_db
         )
@@ -87,6 +91,11 @@ class Shared:
             self.embedded.start()
         else:
             log.info("using Redis at %s", without_password(self.settings.redis_url or ""))
+        if self.settings.database_read_url is not None:
+            log.info(
+                "eligibility and statistics read from %s",
+                without_password(self.settings.database_read_url),
+            )
 
     async def stop(self) -> None:
         await self.redis.aclose()

@@ -34,6 +34,7 @@ from db.engine import create_engine_sync, is_sqlite, sync_session_factory
 from db.migrate import upgrade
 from gateway.app import create_app
 from gateway.enrolment.service import EnrolmentService
+from gateway.register.capability import Register
 from gateway.scheme import document as scheme
 from gateway.settings import Settings
 
@@ -249,6 +250,8 @@ async def client(app: Starlette, clean: None) -> AsyncIterator[httpx.AsyncClient
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
         yield http
+    # The checks this test made are written now, not into the next test's clean tables.
+    await app.state.gateway.get(Register).eligibility.log.flush()
 
 
 @pytest.fixture

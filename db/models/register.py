@@ -11,7 +11,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +26,9 @@ class RegisterEvent(Base):
     worker builds the event from the household's state when it pushes it, so a retry or
     a late push always carries the latest truth.
 
+    Events are claimed by `priority`, then in the order they happened; a household's
+    own events always in the order they happened, whatever their priority.
+
     pending -> pushed | dead (failed for good, kept with its last error) | skipped (this
     register takes no such event)."""
 
@@ -31,6 +36,14 @@ class RegisterEvent(Base):
     __table_args__ = (
         Index("ix_register_events_due", "status", "next_attempt_at"),
         Index("ix_register_events_household", "household_id", "id"),
+        # The sync's claim walks the pending events in this order (migration 0016).
+        Index(
+            "ix_register_events_next",
+            "priority",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the order events happened in
@@ -42,6 +55,8 @@ class RegisterEvent(Base):
     member_no: Mapped[str | None] = mapped_column(String(12))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(12))  # db.values.RegisterEventStatus
+    # Claimed lowest first (db.values.EventPriority): a backfill never delays an enrolment.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

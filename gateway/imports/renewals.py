@@ -166,7 +166,10 @@ def _add_members(
             session.flush()
             member.member_no = member_number(member.id)
             session.add(
-                register_event(EventKind.MEMBER_ADDED, row.id, now, member_no=member.member_no)
+                # One of a file's many: pushed after the enrolments and payments of the day.
+                register_event(
+                    EventKind.MEMBER_ADDED, row.id, now, member_no=member.member_no, backfill=True
+                )
             )
         found.append(member)
     return found

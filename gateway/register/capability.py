@@ -39,7 +39,7 @@ class Register(Capability):
         self.queue = RegisterQueue(shared.sessions, shared.now)
         self.facilities = Facilities(shared.sessions, shared.now)
         self.eligibility = EligibilityService(
-            shared.sessions, self.adapter, shared.now, shared.reads
+            shared.sessions, self.adapter, shared.now, shared.redis, shared.reads
         )
 
     def routes(self) -> Sequence[BaseRoute]:
@@ -65,6 +65,11 @@ class Register(Capability):
     def jobs(self) -> Sequence[Job]:
         # Bounded: a register that hangs must not hold the payments and SMS of the round.
         return [Job("register.sync", self.sync.work, time_limit=300)]
+
+    async def start(self) -> None:
+        # Every process drains the check log: serving ones what they pushed, the worker
+        # what a process that is gone left behind.
+        self.eligibility.log.start()
 
     async def stop(self) -> None:
         await self.eligibility.log.aclose()  # checks answered are logged before we go

@@ -1,8 +1,10 @@
 """Is this member covered on this day? Asked by health facilities before care.
 
-The gateway's own data answers first, in one query. A member the gateway does not know
-is asked of the central register (when there is one), and the answer says which of
-the two spoke. Every check is logged with the facility that made it.
+The gateway's own data answers first, in one query (on the read replica when there is
+one; a member the replica does not know yet is asked of the primary). A member the
+gateway does not know is asked of the central register (when there is one), and the
+answer says which of the two spoke. Every check is logged with the facility that made
+it, off the request path (`check_log`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -126,18 +129,22 @@ class EligibilityService:
         sessions: async_sessionmaker[AsyncSession],
         register: CentralRegister,
         now: Callable[[], datetime],
+        redis: Redis,
         reads: AsyncEngine | None = None,
     ) -> None:
+        """`reads`: where checks read (the replica of DATABASE_READ_URL, or a pool of the
+        primary's own); `sessions` is the primary."""
         self.sessions = sessions
         self.register = register
         self.ask_register = is_remote(register)
         self.now = now
-        self.engine: AsyncEngine = reads or sessions.kw["bind"]
-        self.log = CheckLog(sessions)
+        self.primary: AsyncEngine = sessions.kw["bind"]
+        self.engine: AsyncEngine = reads or self.primary
+        self.log = CheckLog(sessions, redis)
         self._read = _local_read()
 
     async def check(self, facility: FacilityRef, typed: str, on: date, channel: str) -> Answer:
-        """Answer and log the check (in a group with the checks around it)."""
+        """Answer and log the check (queued in Redis, written in batches: `CheckLog`)."""
         answer = await self.answer(typed, on)
         await self.log.add(self._log_row(facility, answer, channel))
         return answer
@@ -170,12 +177,22 @@ class EligibilityService:
             "checked_at": self.now(),
         }
 
-    async def _local(self, member_no: str, on: date) -> Answer | None:
+    async def _row(self, engine: AsyncEngine, member_no: str, on: date) -> Any:
         # One statement on an autocommit connection: no ORM, no transaction to open and
         # close, only the columns the answer needs (a check must cost about a millisecond).
-        async with self.engine.connect() as connection:
+        async with engine.connect() as connection:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            row = (await connection.execute(self._read, {"member_no": member_no, "on": on})).first()
+            return (
+                await connection.execute(self._read, {"member_no": member_no, "on": on})
+            ).first()
+
+    async def _local(self, member_no: str, on: date) -> Answer | None:
+        row = await self._row(self.engine, member_no, on)
+        if row is None and self.engine is not self.primary:
+            # Read your writes: a member enrolled a moment ago may not have reached the
+            # replica yet. "Unknown" is asked again of the primary (rare: a mistyped or
+            # foreign number); an answer the replica has is at most its lag old.
+            row = await self._row(self.primary, member_no, on)
         if row is None:
             return None
         first_names, last_name, found, copay = row[0], row[1], row[2], row[9]

@@ -124,9 +124,12 @@ async def eligibility(api: EligibilityApi, request: Request) -> Response:
         on = date.fromisoformat(raw_day) if raw_day else api.now().date()
     except ValueError:
         return JSONResponse({"error": "date must be YYYY-MM-DD"}, status_code=400)
-    answer = await api.eligibility.check(
-        facility, request.path_params["member_no"], on, CheckChannel.API
-    )
+    try:
+        answer = await api.eligibility.check(
+            facility, request.path_params["member_no"], on, CheckChannel.API
+        )
+    except (SQLAlchemyError, OSError):  # every read connection taken (overload), or down
+        return _busy()
     if answer.outcome == CheckOutcome.BAD_NUMBER:
         reason = BAD_NUMBER_REASONS.get(answer.reason or "", "not a member number")
         return JSONResponse(

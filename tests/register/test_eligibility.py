@@ -146,6 +146,12 @@ def checks(db: Session) -> list[tuple[Any, ...]]:
     return [(r[0], r[1], _day(r[2]), r[3], r[4], r[5]) for r in rows]
 
 
+async def logged(app: Starlette, db: Session) -> list[tuple[Any, ...]]:
+    """The log of checks, once the app has written the checks it queued."""
+    await part(app, Register).eligibility.log.flush()
+    return checks(db)
+
+
 def _day(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)[:10]
 
@@ -211,7 +217,9 @@ async def test_rest_answers_where_the_member_stands(
         "source": "local",
     }
     outcome = "covered" if covered else "not_covered"
-    assert checks(db) == [(facility.id, head, clock.day.isoformat(), "api", outcome, "local")]
+    assert await logged(app, db) == [
+        (facility.id, head, clock.day.isoformat(), "api", outcome, "local")
+    ]
 
 
 @pytest.mark.parametrize(("days", "status", "covered", "period", "waiting"), STATES)
@@ -266,7 +274,9 @@ async def test_fhir_answers_where_the_member_stands(
         expected["waiting-until"] = waiting
     assert extensions(body) == expected
     outcome = "covered" if covered else "not_covered"
-    assert checks(db) == [(facility.id, head, clock.day.isoformat(), "fhir", outcome, "local")]
+    assert await logged(app, db) == [
+        (facility.id, head, clock.day.isoformat(), "fhir", outcome, "local")
+    ]
 
 
 # ?date= (the gateway's day stays TODAY, the payment day) -> status, covered
@@ -305,7 +315,7 @@ async def test_a_date_asks_about_another_day(
         assert body["insurance"][0]["inforce"] is covered
     assert extensions(body)["coverage-status"] == status
     outcome = "covered" if covered else "not_covered"
-    assert checks(db) == [
+    assert await logged(app, db) == [
         (facility.id, head, day, "api", outcome, "local"),
         (facility.id, head, day, "fhir", outcome, "local"),
     ]
@@ -357,7 +367,7 @@ async def test_a_number_typed_with_spaces_or_dashes_is_read(
 
     assert response.status_code == 200 and response.json()["member_no"] == head
     assert body["patient"] == {"reference": f"Patient/{head}"}
-    assert [c[1] for c in checks(db)] == [head, head]
+    assert [c[1] for c in await logged(app, db)] == [head, head]
 
 
 # -- numbers that cannot be answered ----------------------------------------------------
@@ -403,7 +413,9 @@ async def test_rest_explains_a_number_it_cannot_answer(
     assert says in body["error"] and body["member_no"] == number
     if status == 400:
         assert body["error"].startswith("invalid member number: ")
-    assert checks(db) == [(facility.id, number, TODAY.isoformat(), "api", outcome, "local")]
+    assert await logged(app, db) == [
+        (facility.id, number, TODAY.isoformat(), "api", outcome, "local")
+    ]
 
 
 @pytest.mark.parametrize(("case", "status", "says", "outcome"), BAD_NUMBERS)
@@ -425,7 +437,9 @@ async def test_fhir_explains_a_number_it_cannot_answer(
     code = "not-found" if status == 404 else "invalid"
     diagnostics = is_outcome(response, status, code)
     assert (number if status == 404 else says) in diagnostics
-    assert checks(db) == [(facility.id, number, TODAY.isoformat(), "fhir", outcome, "local")]
+    assert await logged(app, db) == [
+        (facility.id, number, TODAY.isoformat(), "fhir", outcome, "local")
+    ]
 
 
 @pytest.mark.parametrize("day", ["2026-13-01", "2026-02-30", "23/11/2026", "tomorrow"])
@@ -441,7 +455,7 @@ async def test_a_date_that_is_not_a_date_is_refused(
     assert response.status_code == 400
     assert response.json() == {"error": "date must be YYYY-MM-DD"}
     assert "servicedDate/created is not a date" in is_outcome(outcome, 400, "invalid")
-    assert checks(db) == []  # nothing was checked
+    assert await logged(app, db) == []  # nothing was checked
 
 
 # -- keys ------------------------------------------------------------------------------
@@ -483,7 +497,7 @@ async def test_a_request_without_a_valid_key_is_refused(
     assert "Authorization: Bearer" in response.json()["error"]
     assert "API key" in is_outcome(outcome, 401, "login")
     assert outcome.headers["WWW-Authenticate"] == "Bearer"
-    assert checks(db) == []  # nobody to log it against
+    assert await logged(app, db) == []  # nobody to log it against
 
 
 async def test_fhir_answers_at_the_path_openimis_clients_post_to(
@@ -533,7 +547,11 @@ async def test_a_revoked_key_is_refused_and_a_new_key_replaces_the_old(
     assert (await rest(client, head, old)).status_code == 401
     assert (await rest(client, head, new)).status_code == 200
     assert (await fhir(client, fhir_request(head), new)).status_code == 200
-    assert [c[3] for c in checks(db)] == ["api", "api", "fhir"]  # refused ones are not logged
+    assert [c[3] for c in await logged(app, db)] == [
+        "api",
+        "api",
+        "fhir",
+    ]  # refused ones are not logged
 
 
 async def test_each_facility_is_logged_with_its_own_checks(
@@ -547,7 +565,7 @@ async def test_each_facility_is_logged_with_its_own_checks(
     await fhir(client, fhir_request(head), second_key)
     await rest(client, UNKNOWN, second_key)
 
-    assert checks(db) == [
+    assert await logged(app, db) == [
         (first.id, head, TODAY.isoformat(), "api", "not_covered", "local"),
         (second.id, head, TODAY.isoformat(), "fhir", "not_covered", "local"),
         (second.id, UNKNOWN, TODAY.isoformat(), "api", "unknown_member", "local"),
@@ -567,7 +585,7 @@ async def test_checks_at_the_same_time_are_all_answered_and_logged(
     )
 
     assert [a.status_code for a in answers] == [200] * 30
-    assert sorted(c[3] for c in checks(db)) == ["api"] * 15 + ["fhir"] * 15
+    assert sorted(c[3] for c in await logged(app, db)) == ["api"] * 15 + ["fhir"] * 15
 
 
 # -- FHIR requests as facility software sends them --------------------------------------
@@ -616,7 +634,7 @@ async def test_fhir_requests_in_the_shapes_facility_software_sends(
     answer = response.json()
     assert answer["patient"] == {"reference": f"Patient/{head}"}
     assert answer["servicedDate"] == day
-    assert checks(db) == [
+    assert await logged(app, db) == [
         (
             facility.id,
             head,
@@ -663,7 +681,7 @@ async def test_fhir_refuses_what_is_not_an_eligibility_request(
     response = await fhir(client, body, key)
 
     assert says in is_outcome(response, 400, "invalid")
-    assert checks(db) == []
+    assert await logged(app, db) == []
 
 
 # -- a remote register: members the gateway does not know ------------------------------
@@ -804,7 +822,7 @@ async def test_a_member_only_the_register_knows_is_answered_by_it(
     assert copay_of(insurance) is None  # the register does not say
     assert extensions(body) == {"coverage-status": "covered", "eligibility-source": "register"}
     assert eligibility_requests(peer) == [ONLY_THERE] * 2
-    assert checks(db) == [
+    assert await logged(app, db) == [
         (facility.id, ONLY_THERE, TODAY.isoformat(), "api", "covered", "register"),
         (facility.id, ONLY_THERE, TODAY.isoformat(), "fhir", "covered", "register"),
     ]
@@ -826,7 +844,7 @@ async def test_an_expired_policy_on_the_register_is_not_covered(
     )
     assert answer["period"] == {"start": "2025-01-01", "end": "2025-12-31"}
     assert body["insurance"][0]["inforce"] is False
-    assert checks(db)[0] == (
+    assert await logged(app, db)[0] == (
         facility.id,
         EXPIRED_THERE,
         TODAY.isoformat(),
@@ -852,7 +870,7 @@ async def test_a_member_unknown_here_and_there_is_a_404_that_says_so(
     }
     assert UNKNOWN in is_outcome(outcome, 404, "not-found")
     assert eligibility_requests(peer) == [UNKNOWN] * 2
-    assert [c[4:] for c in checks(db)] == [("unknown_member", "register")] * 2
+    assert [c[4:] for c in await logged(app, db)] == [("unknown_member", "register")] * 2
 
 
 async def test_a_member_known_here_is_answered_here_without_asking_the_register(
@@ -892,7 +910,7 @@ async def test_register_down_known_members_are_answered_from_local_data(
     assert unknown.status_code == 503 and unknown.headers["Retry-After"] == "60"
     assert "central register cannot be reached" in unknown.json()["error"]
     assert "cannot be reached" in is_outcome(unknown_fhir, 503, "transient")
-    assert checks(db) == [
+    assert await logged(app, db) == [
         (facility.id, head, "2027-01-10", "api", "covered", "local"),
         (facility.id, UNKNOWN, TODAY.isoformat(), "api", "register_unavailable", "register"),
         (facility.id, UNKNOWN, TODAY.isoformat(), "fhir", "register_unavailable", "register"),
@@ -914,7 +932,7 @@ async def test_a_register_answering_errors_counts_as_down(
     assert failed.status_code == 503
     is_outcome(garbled, 503, "transient")
     assert answered.status_code == 200 and answered.json()["source"] == "register"
-    assert [c[4] for c in checks(db)] == ["register_unavailable"] * 2 + ["covered"]
+    assert [c[4] for c in await logged(app, db)] == ["register_unavailable"] * 2 + ["covered"]
 
 
 # -- a desk phone: USSD ------------------------------------------------------------------
@@ -970,7 +988,9 @@ async def test_a_desk_phone_checks_a_patient_by_ussd(
     assert all(line.startswith(start) for line, start in zip(shown[1:-2], lines, strict=True))
     assert "\n".join(shown[-2:]) == NEXT
     outcome = "covered" if "COUVERT jusqu" in lines[0] else "not_covered"
-    assert checks(db) == [(facility.id, head, clock.day.isoformat(), "ussd", outcome, "local")]
+    assert await logged(app, db) == [
+        (facility.id, head, clock.day.isoformat(), "ussd", outcome, "local")
+    ]
 
 
 async def test_a_desk_phone_is_told_of_unknown_and_mistyped_numbers(
@@ -987,7 +1007,7 @@ async def test_a_desk_phone_is_told_of_unknown_and_mistyped_numbers(
     assert mistyped[-1].startswith("CON Numéro incorrect: vérifiez les chiffres.")
     assert short[-1].startswith("CON Le numéro de membre a 9 chiffres.")
     # Numbers the phone refused itself are not checks.
-    assert checks(db) == [
+    assert await logged(app, db) == [
         (facility.id, UNKNOWN, TODAY.isoformat(), "ussd", "unknown_member", "local")
     ]
 
@@ -1062,7 +1082,7 @@ async def test_a_desk_phone_is_told_the_register_answered(
         ]
     )
     assert unknown[-1] == f"CON Numéro {UNKNOWN} inconnu.\n{NEXT}"
-    assert [c[3:] for c in checks(db)] == [
+    assert [c[3:] for c in await logged(app, db)] == [
         ("ussd", "covered", "register"),
         ("ussd", "unknown_member", "register"),
     ]
@@ -1079,7 +1099,7 @@ async def test_a_desk_phone_is_told_when_the_register_is_down(
     assert screens[-1] == (
         f"CON Numéro inconnu ici et registre central injoignable. Réessayez plus tard.\n{NEXT}"
     )
-    assert [c[3:] for c in checks(db)] == [("ussd", "register_unavailable", "register")]
+    assert [c[3:] for c in await logged(app, db)] == [("ussd", "register_unavailable", "register")]
 
 
 # -- a desk phone: SMS -----------------------------------------------------------------
@@ -1115,7 +1135,9 @@ async def test_verif_from_a_desk_phone(
 
     assert one_reply(db, DESK) == Reply(template, "fr", f"Kpadé D. ({head}): {says}")
     outcome = "covered" if template == "verif_covered" else "not_covered"
-    assert checks(db) == [(facility.id, head, clock.day.isoformat(), "sms", outcome, "local")]
+    assert await logged(app, db) == [
+        (facility.id, head, clock.day.isoformat(), "sms", outcome, "local")
+    ]
 
 
 # what the desk texts (from the head's number) -> the reply's template, language and words
@@ -1153,7 +1175,7 @@ async def test_verif_of_numbers_that_cannot_be_answered_and_other_spellings(
     reply = one_reply(db, DESK)
     assert (reply.template, reply.language) == (template, language)
     assert says.format(**values) in reply.text
-    [check] = checks(db)
+    [check] = await logged(app, db)
     assert check[0] == facility.id and check[3] == "sms"
 
 
@@ -1170,7 +1192,7 @@ async def test_verif_from_a_phone_of_no_facility(
     assert reply.template == "verif_not_a_facility"
     assert reply.text.startswith("VERIF est réservé aux centres de santé enregistrés.")
     assert head not in reply.text
-    assert checks(db) == []
+    assert await logged(app, db) == []
 
 
 async def test_verif_from_a_revoked_facilitys_desk(
@@ -1183,7 +1205,7 @@ async def test_verif_from_a_revoked_facilitys_desk(
     await texts(client, DESK, f"VERIF {head}")
 
     assert one_reply(db, DESK).template == "verif_not_a_facility"
-    assert checks(db) == []
+    assert await logged(app, db) == []
 
 
 async def test_a_retried_verif_is_answered_and_logged_once(
@@ -1196,7 +1218,7 @@ async def test_a_retried_verif_is_answered_and_logged_once(
     assert await texts(client, DESK, f"VERIF {head}", provider_id="ATXid_verif_1") == "duplicate"
 
     assert len(replies(db, DESK)) == 1
-    assert len(checks(db)) == 1
+    assert len(await logged(app, db)) == 1
 
 
 async def test_verif_of_a_member_only_the_register_knows(
@@ -1216,7 +1238,7 @@ async def test_verif_of_a_member_only_the_register_knows(
         f"{ONLY_THERE}: COUVERT jusqu'au 30/06/2027. Part à payer au centre: ?%.",
     )
     assert expired == Reply("verif_not_covered", "fr", f"{EXPIRED_THERE}: NON COUVERT.")
-    assert [c[3:] for c in checks(db)] == [
+    assert [c[3:] for c in await logged(app, db)] == [
         ("sms", "covered", "register"),
         ("sms", "not_covered", "register"),
     ]
@@ -1231,4 +1253,4 @@ async def test_verif_when_the_register_is_down(
     await texts(http, DESK, f"VERIF {UNKNOWN}")
 
     assert one_reply(db, DESK).template == "verif_register_down"
-    assert [c[3:] for c in checks(db)] == [("sms", "register_unavailable", "register")]
+    assert [c[3:] for c in await logged(app, db)] == [("sms", "register_unavailable", "register")]
