@@ -1,9 +1,11 @@
-"""Validated households -> enrolments, through the same service as USSD enrolment.
+"""Validated households -> enrolments, a batch per transaction.
 
-Many households per transaction (one commit per batch is what makes 10,000 households
-take a minute, not ten), each household whole: the service writes the household, its
-members, its coverage period, its confirmation SMS and its register event together, and
-we add the audit entry in the same transaction.
+Many households per transaction (one commit per batch), each household whole. The
+batch's plain households are written set-based (`gateway.imports.bulk_enrol`: one
+multi-row write per table for the batch); the others go through the same service as
+USSD enrolment (which writes the household, its members, its coverage period, its
+confirmation SMS and its register event together) or the renewal path, one by one, and
+we add their audit entries in the same transaction.
 """
 
 from __future__ import annotations
