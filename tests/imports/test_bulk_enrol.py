@@ -3,6 +3,9 @@ and leaves every other case to it."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from dataclasses import replace
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any
@@ -153,3 +156,52 @@ def test_households_the_set_based_write_leaves_out_still_go_through_one_by_one(
     assert "2 households imported (5 members)" in capsys.readouterr().out
     grounds = db.scalars(select(models.CoverLine.ground).order_by(models.CoverLine.id)).all()
     assert sorted(grounds) == ["indigent", "member", "member", "member", "under_five"]
+
+
+@pytest.mark.parametrize("attempt", range(10))
+def test_an_import_and_a_ussd_enrolment_of_one_family_at_once_make_one_household(
+    env: Settings, db: Session, tmp_path: Path, attempt: int
+) -> None:
+    """The batch holds every phone's decision lock until its commit: whichever of the two
+    decides second finds the family enrolled."""
+    now = datetime.combine(TODAY, time(9), tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
+    engine = create_engine_sync(env.database_url)
+    sessions = sync_session_factory(engine)
+    rules = read_rules(db, "MS-KANDI", now, "fr", 10, "BJ")
+    others = [f"{n};ADJOVI;Koffi;M;1980;chef;01970001{n:02d};;;" for n in range(2, 40)]
+    households = validate(read_table(write(tmp_path, FAMILY + others).read_bytes()), rules)
+    family = households.households[0]
+    importer = HouseholdImport(sessions, Outbox.standard(), lambda: now, "cli:test", "f.csv")
+    service = EnrolmentService(sessions, Outbox.standard(), lambda: now)
+    start = threading.Barrier(2)
+    found: dict[str, Any] = {}
+
+    def by_import() -> None:
+        start.wait()
+        found["import"] = importer.write(list(households.households), lambda done: None)
+
+    def by_phone() -> None:
+        start.wait()
+        request = replace(family.request, channel=Channel.USSD)
+        found["ussd"] = asyncio.run(service.enrol(request, f"ussd:{attempt}", TODAY))
+
+    threads = [threading.Thread(target=by_import), threading.Thread(target=by_phone)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    engine.dispose()
+
+    heads = db.scalars(
+        select(models.Member.member_no)
+        .join(models.Household)
+        .where(models.Household.phone == family.request.phone)
+    ).all()
+    assert len(heads) == 4  # one household of four, whoever won
+    written = found["import"]
+    assert len(written.imported) + len(written.duplicates) + len(written.earlier) == 39
+    if found["ussd"]["outcome"] == "enrolled":
+        assert [h.key for h, _ in written.duplicates] == ["1"]
+    else:
+        assert found["ussd"]["outcome"] == "duplicate"
+        assert "1" in [h.key for h, _ in written.imported]
