@@ -91,8 +91,10 @@ def write_file(path: Path, rows: int, seed: int) -> int:
 def prepare(url: str) -> None:
     if not is_sqlite(url):
         name = make_url(url).database or ""
-        if not (name.startswith("alafia_bench") or name.endswith("_test")):
-            raise RuntimeError(f"BENCH_DATABASE_URL must name alafia_bench* or *_test, not {name}")
+        if not ("_bench" in name or name.startswith("alafia_bench") or name.endswith("_test")):
+            raise RuntimeError(
+                f"BENCH_DATABASE_URL must name alafia_bench*, *_bench* or *_test, not {name}"
+            )
         engine = create_engine_sync(url)
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))

@@ -19,7 +19,7 @@ what remains, so the sum of shares is always the price, to the franc.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
@@ -29,6 +29,7 @@ from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from db import models
+from db.bulk import copy_rows, reserve_ids, row_of
 from db.values import CoverGround, ExemptionGround
 from gateway.payments.sponsors import open_rights_if_paid
 from gateway.scheme.calendar import Calendar, CoverYear, first_year
@@ -296,7 +297,24 @@ def quote(
     """What `persons` pay for `year` on `product`, line by line (sync session; async
     callers use `run_sync`)."""
     # The cover start decides the group contract, as in `alafia renew` (bulk_renewal).
-    rules = rules_of(session, product, household_category, year.starts_on or today)
+    return quote_by(
+        rules_for(session, product, household_category, year, today), persons, year, today
+    )
+
+
+def rules_for(
+    session: Session,
+    product: models.Product,
+    household_category: str | None,
+    year: CoverYear,
+    today: date,
+) -> PriceRules:
+    """The rules `quote` prices `year` by: read once, they price a batch (the import)."""
+    return rules_of(session, product, household_category, year.starts_on or today)
+
+
+def quote_by(rules: PriceRules, persons: Sequence[Person], year: CoverYear, today: date) -> Quote:
+    """`quote` with its rules already read."""
     return price(rules, persons, pricing_day(year, today), year.share)
 
 
@@ -354,21 +372,82 @@ def open_period(
     )
     if earlier is not None:
         return earlier
-    if not 0 <= carried_in <= quote.household_share:
-        raise ValueError(f"cannot carry {carried_in} XOF into a share of {quote.household_share}")
-    if any(line.member_id is None for line in quote.lines):
-        raise ValueError("every person of a cover year must be a registered member")
-    waits = False
-    if quote.sponsors:
-        waits = any(
-            session.scalars(
-                select(models.Sponsor.waits_for_payment).where(
-                    models.Sponsor.id.in_(list(quote.sponsors))
-                )
+    opening = Opening(
+        household.id, product, quote, year, today, channel, request_key, renewal_of, carried_in
+    )
+    period = _new_period(opening, _waiting_sponsors(session, quote.sponsors))
+    session.add(period)
+    session.flush()
+    session.add_all(models.CoverLine(**row) for row in _line_rows(quote, period.id))
+    session.add_all(models.PeriodShare(**row) for row in _share_rows(quote, period.id))
+    session.flush()
+    return period
+
+
+@dataclass(frozen=True)
+class Opening:
+    """One cover year to open: `open_period`'s arguments, for `open_periods`."""
+
+    household_id: int
+    product: models.Product
+    quote: Quote
+    year: CoverYear
+    today: date
+    channel: str
+    request_key: str
+    renewal_of: models.CoveragePeriod | None = None
+    carried_in: int = 0
+
+
+def open_periods(session: Session, openings: Sequence[Opening]) -> list[models.CoveragePeriod]:
+    """`open_period` for a batch (the household import): the same rows by the same
+    rules, written with one multi-row INSERT per table. Every request key must be new
+    (the caller checked; a repeat breaks the unique index and rolls the batch back). The
+    periods returned are not in the session: read them, do not change them."""
+    if not openings:
+        return []
+    waiting = _waiting_sponsors(
+        session, {sponsor: 0 for o in openings for sponsor in o.quote.sponsors}
+    )
+    periods = [_new_period(opening, waiting) for opening in openings]
+    connection = session.connection()
+    ids = reserve_ids(connection, models.CoveragePeriod, len(periods))
+    lines: list[dict[str, Any]] = []
+    shares: list[dict[str, Any]] = []
+    for opening, period, period_id in zip(openings, periods, ids, strict=True):
+        period.id = period_id
+        lines += _line_rows(opening.quote, period_id)
+        shares += _share_rows(opening.quote, period_id)
+    copy_rows(connection, models.CoveragePeriod, [row_of(period) for period in periods])
+    copy_rows(connection, models.CoverLine, lines)
+    copy_rows(connection, models.PeriodShare, shares)
+    return periods
+
+
+def _waiting_sponsors(session: Session, sponsors: Mapping[int, int]) -> frozenset[int]:
+    if not sponsors:
+        return frozenset()
+    return frozenset(
+        session.scalars(
+            select(models.Sponsor.id).where(
+                models.Sponsor.id.in_(list(sponsors)), models.Sponsor.waits_for_payment
             )
         )
+    )
+
+
+def _new_period(opening: Opening, waiting: frozenset[int]) -> models.CoveragePeriod:
+    """The period row of a cover year, its rights decided (not added to a session)."""
+    quote, year, product, today = opening.quote, opening.year, opening.product, opening.today
+    renewal_of = opening.renewal_of
+    if not 0 <= opening.carried_in <= quote.household_share:
+        raise ValueError(
+            f"cannot carry {opening.carried_in} XOF into a share of {quote.household_share}"
+        )
+    if any(line.member_id is None for line in quote.lines):
+        raise ValueError("every person of a cover year must be a registered member")
     period = models.CoveragePeriod(
-        household_id=household.id,
+        household_id=opening.household_id,
         product_id=product.id,
         # A renewal opened today for later starts then: the year in force stays the
         # current period (what facilities and the rights screen read: `current_period`)
@@ -380,37 +459,40 @@ def open_period(
         sponsor_id=next(iter(quote.sponsors)) if len(quote.sponsors) == 1 else None,
         sponsor_share=sum(quote.sponsors.values()),
         sponsor_paid=0,
-        waits_for_sponsor=waits,
+        waits_for_sponsor=any(sponsor in waiting for sponsor in quote.sponsors),
         waiting_days=year.waiting_days,
         cover_months=product.cover_months,
         grace_days=product.grace_days,
         status=CoverageStatus.PENDING_PAYMENT,
         renewal_of_id=renewal_of.id if renewal_of is not None else None,
-        request_key=request_key,
-        channel=channel,
+        request_key=opening.request_key,
+        channel=opening.channel,
         cover_starts_on=year.starts_on,
         cover_ends_on=year.ends_on,
         threshold_percent=product.cover_threshold_percent,
-        carried_in=carried_in,
+        carried_in=opening.carried_in,
     )
     open_rights_if_paid(period, today, today)
-    session.add(period)
-    session.flush()
-    session.add_all(
-        models.CoverLine(
-            period_id=period.id,
-            member_id=line.member_id,
-            category=line.category,
-            ground=line.ground,
-            price=line.price,
-            sponsor_id=line.sponsor_id,
-            sponsor_amount=line.sponsor_amount,
-        )
-        for line in quote.lines
-    )
-    session.add_all(
-        models.PeriodShare(period_id=period.id, sponsor_id=sponsor_id, amount=amount, paid=0)
-        for sponsor_id, amount in sorted(quote.sponsors.items())
-    )
-    session.flush()
     return period
+
+
+def _line_rows(quote: Quote, period_id: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "period_id": period_id,
+            "member_id": line.member_id,
+            "category": line.category,
+            "ground": line.ground,
+            "price": line.price,
+            "sponsor_id": line.sponsor_id,
+            "sponsor_amount": line.sponsor_amount,
+        }
+        for line in quote.lines
+    ]
+
+
+def _share_rows(quote: Quote, period_id: int) -> list[dict[str, Any]]:
+    return [
+        {"period_id": period_id, "sponsor_id": sponsor_id, "amount": amount, "paid": 0}
+        for sponsor_id, amount in sorted(quote.sponsors.items())
+    ]

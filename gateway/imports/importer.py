@@ -1,9 +1,11 @@
-"""Validated households -> enrolments, through the same service as USSD enrolment.
+"""Validated households -> enrolments, a batch per transaction.
 
-Many households per transaction (one commit per batch is what makes 10,000 households
-take a minute, not ten), each household whole: the service writes the household, its
-members, its coverage period, its confirmation SMS and its register event together, and
-we add the audit entry in the same transaction.
+Many households per transaction (one commit per batch), each household whole. The
+batch's plain households are written set-based (`gateway.imports.bulk_enrol`: one
+multi-row write per table for the batch); the others go through the same service as
+USSD enrolment (which writes the household, its members, its coverage period, its
+confirmation SMS and its register event together) or the renewal path, one by one, and
+we add their audit entries in the same transaction.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from db.values import AuditAction, UnitLevel
 from gateway import audit
 from gateway.enrolment.service import EnrolmentService
 from gateway.groups.payers import sponsor_code
+from gateway.imports import bulk_enrol
+from gateway.imports.bulk_enrol import hold_phone_locks
 from gateway.imports.columns import fold
 from gateway.imports.households_csv import ValidHousehold
 from gateway.imports.renewals import Renewed, household_named, record_exemptions, renew_in
@@ -193,24 +197,31 @@ class HouseholdImport:
                     select(models.PayerGroup).where(models.PayerGroup.mutual_id == mutual.id)
                 )
             }
-            # In phone order: each household takes its phone's decision lock until the
-            # commit, and two imports taking them in the same order cannot deadlock.
-            for household in sorted(batch, key=lambda h: h.request.phone):
+            todo = [h for h in batch if keys[id(h)] not in seen]
+            done.earlier += [h for h in batch if keys[id(h)] in seen]
+            # Every phone's decision lock until the commit, in phone order: two imports
+            # taking them in the same order cannot deadlock.
+            hold_phone_locks(session, [h.request.phone for h in todo])
+            plain, others = bulk_enrol.split(
+                session, [(h, keys[id(h)]) for h in todo], mutual, now.date()
+            )
+            done.imported += bulk_enrol.write(
+                session, plain, mutual, self.enrolment.outbox, now, self.actor, self.file_name
+            )
+            one_by_one = Written()
+            for household in sorted(others, key=lambda h: h.request.phone):
                 key = keys[id(household)]
-                if key in seen:
-                    done.earlier.append(household)
-                    continue
                 group = groups.get(household.group) if household.group else None
                 named = household_named(session, mutual.id, household)
                 if isinstance(named, Renewed):
-                    done.refused.append((household, named.reason))
+                    one_by_one.refused.append((household, named.reason))
                     continue
                 if named is not None:
-                    self._renew(session, named, household, group, now, done, None)
+                    self._renew(session, named, household, group, now, one_by_one, None)
                     continue
                 request = household.request
                 if group is not None and not _contracted(session, group, request.product_code, now):
-                    done.refused.append(
+                    one_by_one.refused.append(
                         (
                             household,
                             f"group {group.code} has no contract for {request.product_code} "
@@ -228,7 +239,7 @@ class HouseholdImport:
                     partial(self._exempt, household=household, now=now),
                 )
                 if result["outcome"] == "enrolled":
-                    done.imported.append((household, result["member_no"]))
+                    one_by_one.imported.append((household, result["member_no"]))
                 elif result["outcome"] == "duplicate":
                     # Enrolled another way (USSD, an agent, another file): same phone,
                     # head's name and birth year, or a national ID already held. Its row
@@ -239,13 +250,16 @@ class HouseholdImport:
                         .where(models.Member.member_no == result["member_no"])
                     )
                     assert enrolled is not None
-                    self._renew(session, enrolled, household, group, now, done, result["member_no"])
+                    self._renew(
+                        session, enrolled, household, group, now, one_by_one, result["member_no"]
+                    )
                 else:
                     reason = REFUSALS.get(result["outcome"], result["outcome"])
                     if result["opens_on"]:
                         reason += f" (opens on {result['opens_on']})"
-                    done.refused.append((household, reason))
-            self._record(session, done.imported, keys, groups, now)
+                    one_by_one.refused.append((household, reason))
+            self._record(session, one_by_one.imported, keys, groups, now)
+            done.extend(one_by_one)
         return done
 
     def _exempt(
