@@ -9,7 +9,9 @@ its end; `flush` empties them between tests.
 from __future__ import annotations
 
 import contextlib
+import random
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,6 +29,7 @@ STARTUP = 30.0  # seconds the servers may take to form before the tests fail
 SERVER_CANDIDATES = ("/usr/bin/redis-server", "/usr/local/bin/redis-server")
 CLI_CANDIDATES = ("/usr/bin/redis-cli", "/usr/local/bin/redis-cli")
 SERVICE = "alafia"
+BUS_OFFSET = 10_000  # a cluster node also listens on its port + 10,000
 CREATE_OPTIONS = ("--cluster-replicas", "0", "--cluster-yes")  # three primaries
 LOOPBACK = ("--bind", "127.0.0.1")
 
@@ -38,6 +41,20 @@ def binaries() -> tuple[str, str] | None:
     )
     cli = next((p for p in CLI_CANDIDATES if Path(p).exists()), None) or shutil.which("redis-cli")
     return (server, cli) if server and cli else None
+
+
+def cluster_port() -> int:
+    """A free port whose cluster bus port (+10,000) is free too. The kernel's free ports
+    (32768-60999) would often put the bus past 65535, and the node would exit at start."""
+    while True:
+        port = random.randint(20_000, 29_999)
+        try:
+            for candidate in (port, port + BUS_OFFSET):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
 
 
 def _start(server: str, directory: Path, port: int, *options: str) -> subprocess.Popen[bytes]:
@@ -96,7 +113,11 @@ def cluster(directory: Path, nodes: int = 3) -> Iterator[str]:
     found = binaries()
     assert found is not None
     server, cli = found
-    ports = [free_port() for _ in range(nodes)]
+    ports: list[int] = []
+    while len(ports) < nodes:
+        port = cluster_port()
+        if port not in ports:
+            ports.append(port)
     processes = [
         _start(
             server,
