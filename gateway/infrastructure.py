@@ -26,6 +26,7 @@ from db.engine import (
     session_factory,
     sync_session_factory,
 )
+from db.redis import close as close_redis
 from db.redis import connect
 from gateway.limits.rates import Limits, RateLimiter
 from gateway.settings import Settings
@@ -98,8 +99,7 @@ class Shared:
             )
 
     async def stop(self) -> None:
-        await self.redis.aclose()
-        await self.redis.connection_pool.disconnect()
+        await close_redis(self.redis)
         await self.db.dispose()
         await self.reads.dispose()
         await self.dashboard_db.dispose()

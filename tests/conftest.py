@@ -111,10 +111,13 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 BROWSER_TESTS = re.compile(r"(^|/)test_(\w+_)?browser\.py$")
 # The fault tests: they skip only without PostgreSQL's initdb/pg_ctl on the machine.
 FAULT_TESTS = re.compile(r"(^|/)tests/faults/test_\w+\.py$")
+# The Redis Cluster and Sentinel tests: they skip only without redis-server/redis-cli.
+TOPOLOGY_TESTS = re.compile(r"(^|/)tests/topologies/test_\w+\.py$")
 # In CI (.ci/run) a skip of these fails: a green run must mean they ran.
 REQUIRED = (
     ("ALAFIA_REQUIRE_BROWSER", BROWSER_TESTS),
     ("ALAFIA_REQUIRE_FAULTS", FAULT_TESTS),
+    ("ALAFIA_REQUIRE_REDIS_TOPOLOGIES", TOPOLOGY_TESTS),
 )
 
 
