@@ -165,14 +165,14 @@ async def test_a_desk_phone_scanning_members_gets_a_closing_screen(
         part(two.app, Ussd).service.callers.forget_known_phones()
         head = await enrolled(one.app, one.http)
         for gateway in (one, two, one):
-            assert (await desk_check(gateway.http, head))[-1].startswith(f"END Kpadé D. ({head})")
+            assert (await desk_check(gateway.http, head))[-1].startswith(f"CON Kpadé D. ({head})")
         refused = await desk_check(two.http, head)
         assert refused[-1] == (
             "END Trop de vérifications depuis ce téléphone. Merci de réessayer dans 60 min."
         )
         assert db.scalar(select(models.EligibilityCheck.id).limit(1)) is not None
         now.later(minutes=60)
-        assert (await desk_check(one.http, head))[-1].startswith("END Kpadé D.")
+        assert (await desk_check(one.http, head))[-1].startswith("CON Kpadé D.")
 
 
 async def test_sms_checks_count_with_the_phones_ussd_checks(

@@ -116,14 +116,14 @@ async def test_the_short_code_says_recorded_name_where_a_name_waits(
     walked = await enrol_by_voice(app, db, PHONE, "3", urls(BASE, "d"))
     phone = Phone(client, PHONE)
     home = await phone.dial()
-    assert "3. Mes droits" in home
+    assert "3. Mes droits" in home and "Bonjour nom enregistré" in home  # greeted, no token
     rights = await phone.type("3")
     lines = rights.splitlines()
     assert f"{walked.member_no} nom enregistré" in lines
     assert any(line.endswith(" Sena") for line in lines)
     assert not any(line.rstrip().endswith(walked.member_no) for line in lines)
     await phone.dial()
-    await phone.type("3")
+    await phone.type("4")
     check = await phone.type(walked.member_no)
     assert f"Membre {walked.member_no}\n" in check and "(." not in check
 

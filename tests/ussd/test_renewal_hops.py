@@ -72,11 +72,11 @@ async def test_renewal_hops_run_no_query_but_their_effects(
     phone = Phone(client, PHONE)
     with statements(app) as seen:
         home = await phone.dial()
-    assert "4. Renouveler" in home  # after the other entries
+    assert "5. Renouveler" in home  # its number for every caller
     first = ours(seen)
     assert len(first) == 1 and "households" in first[0], first  # the caller, as before
     with statements(app) as seen:
-        whose = await phone.type("4")
+        whose = await phone.type("5")
     assert "Renouveler pour:" in whose
     assert ours(seen) == []  # a screen of the journey: no query
     with statements(app) as seen:
