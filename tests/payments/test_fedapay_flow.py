@@ -186,7 +186,7 @@ async def test_a_moov_payer_enrols_pays_by_ussd_and_is_credited_after_the_webhoo
     assert count(db, "SELECT COUNT(*) FROM messages WHERE purpose = 'receipt'") == 1
 
     rights = await pay_by_ussd(http, PAYER, ["3"])
-    assert "Statut: période d'attente" in rights
+    assert "Statut: délai avant les soins" in rights
     assert "Déjà payé: 4725 F" in rights and "Reste à payer" not in rights
 
 
