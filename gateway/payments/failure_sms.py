@@ -55,6 +55,7 @@ def failure_sms(
         params={"amount": payment.amount},
         now=now,
         household_id=household.id,
+        # Not `payment_reference`: that column holds the payment's one receipt (unique),
+        # and a payment we expired may still succeed and get it after this SMS.
         dedupe_key=failure_key(payment.reference),
-        payment_reference=payment.reference,
     )

@@ -39,7 +39,7 @@ def _cash_prompt(ctx: MenuContext, state: SessionState) -> Sequence[Text]:
         # Cash is still taken (the prompt may never be confirmed), but the agent knows: if
         # both are paid, what the period no longer needs is held for refund.
         lines.append(T("agent_cash_pending", {"amount": Money(pending)}))
-    return [*lines, part_payment.ask(_due(state), _minimum(ctx, state), "agent_ask_cash_part")]
+    return [*lines, part_payment.ask(_due(state), _minimum(ctx, state), agent=True)]
 
 
 def _minimum(ctx: MenuContext, state: SessionState) -> int:

@@ -21,13 +21,15 @@ def least(due: int, minimum: int) -> int:
     return max(1, min(minimum, due))
 
 
-def ask(due: int, minimum: int, key: str = "ask_part_amount") -> Text:
+def ask(due: int, minimum: int, *, agent: bool = False) -> Text:
     """The question with its bounds ("Montant (minimum 500 F, au plus 4725 F):"), or the
-    rest alone when it is below the minimum (`key` + "_rest")."""
+    rest alone when it is below the minimum; the agent's words say the cash received."""
     low = least(due, minimum)
     if low == due:
-        return T(f"{key}_rest", {"max": Money(due), "example": str(due)})
-    return T(key, {"min": Money(low), "max": Money(due)})
+        rest = {"max": Money(due), "example": str(due)}
+        return T("agent_ask_cash_part_rest", rest) if agent else T("ask_part_amount_rest", rest)
+    bounds = {"min": Money(low), "max": Money(due)}
+    return T("agent_ask_cash_part", bounds) if agent else T("ask_part_amount", bounds)
 
 
 def amount(text: str, due: int, minimum: int) -> int:

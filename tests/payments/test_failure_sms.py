@@ -38,7 +38,7 @@ def failure_sms(db: Session) -> list[dict[str, Any]]:
     db.expire_all()
     rows = db.execute(
         text(
-            "SELECT phone, template, text, payment_reference, segments, status FROM messages"
+            "SELECT phone, template, text, dedupe_key, segments, status FROM messages"
             " WHERE purpose = 'payment_failed' ORDER BY id"
         )
     ).mappings()
@@ -107,10 +107,10 @@ async def test_a_payment_momo_refuses_sends_one_sms_whatever_confirms_it_again(
     await part(app, Payments).service.work()
     assert one_payment(db)["status"] == "failed"
     [message] = failure_sms(db)
-    assert (message["phone"], message["template"], message["payment_reference"]) == (
+    assert (message["phone"], message["template"], message["dedupe_key"]) == (
         MTN_PAYER,
         template,
-        reference,
+        f"payment_failed:{reference}",
     )
     assert words in message["text"]
     assert_says_nothing_taken(message)
@@ -230,10 +230,10 @@ async def test_a_declined_fedapay_transaction_sends_one_sms_under_repeated_webho
     now.at += timedelta(days=1)
     await part(app, Payments).service.work()
     [message] = failure_sms(db)
-    assert (message["phone"], message["template"], message["payment_reference"]) == (
+    assert (message["phone"], message["template"], message["dedupe_key"]) == (
         MOOV_PAYER,
         "payment_failed_declined",
-        reference,
+        f"payment_failed:{reference}",
     )
     assert_says_nothing_taken(message)
 
