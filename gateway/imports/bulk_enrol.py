@@ -128,7 +128,7 @@ def write(
     )
     households: list[models.Household] = []
     members: list[models.Member] = []
-    heads: list[models.Member] = []
+    households_people: list[list[models.Member]] = []  # each household's, head first
     openings: list[pricing.Opening] = []
     rules: dict[tuple[int, str | None], pricing.PriceRules] = {}
     for item, household_id in zip(plain, household_ids, strict=True):
@@ -157,7 +157,7 @@ def write(
             person.id = next(member_ids)
             person.member_no = member_number(person.id)
         members += people
-        heads.append(people[0])
+        households_people.append(people)
         year = first_year(calendar_of(item.product), today)
         found = rules.get((item.product.id, request.category))
         if found is None:
@@ -181,8 +181,11 @@ def write(
     messages: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
-    for item, household, head, period in zip(plain, households, heads, periods, strict=True):
-        messages.append(row_of(enrolment_sms(outbox, household, head, period, now)))
+    for item, household, people, period in zip(
+        plain, households, households_people, periods, strict=True
+    ):
+        # Every member's own number, as the USSD enrolment's SMS lists them.
+        messages.append(row_of(enrolment_sms(outbox, household, people, period, now)))
         events.append(row_of(register_event(EventKind.HOUSEHOLD_ENROLLED, household.id, now)))
         entries.append(
             row_of(
@@ -191,7 +194,7 @@ def write(
                     AuditAction.HOUSEHOLD_IMPORTED,
                     now,
                     household_id=household.id,
-                    member_no=head.member_no,
+                    member_no=people[0].member_no,
                     details={
                         "file": file_name,
                         "line": item.household.lines[0],
@@ -203,7 +206,10 @@ def write(
     copy_rows(connection, models.Message, messages)
     copy_rows(connection, models.RegisterEvent, events)
     copy_rows(connection, models.AuditEntry, entries)
-    return [(item.household, head.member_no or "") for item, head in zip(plain, heads, strict=True)]
+    return [
+        (item.household, people[0].member_no or "")
+        for item, people in zip(plain, households_people, strict=True)
+    ]
 
 
 def _products(

@@ -14,8 +14,7 @@ from menus import parsers
 from menus.context import MenuContext
 from menus.effects import CancelPayment, PendingPayment, QuoteDue, StartPayment
 from menus.identifiers import PhoneNumberError, normalise_phone
-from menus.journeys import entries
-from menus.journeys import part_payment
+from menus.journeys import entries, part_payment
 from menus.nodes import (
     Act,
     Ask,

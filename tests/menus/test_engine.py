@@ -402,9 +402,7 @@ def test_the_npi_escape_is_two_and_one_is_refused() -> None:
     phone = Phone.dial(KNOWN).type("1", "1", "Agossou Rita", "1995")
     assert "Pas de NPI: tapez 2" in phone.reply
     phone.type("1")  # no longer the escape: it read like "yes"
-    assert phone.reply.startswith(
-        "CON Tapez 10 chiffres, ou 2 si pas de NPI.\nRita: numéro NPI"
-    )
+    assert phone.reply.startswith("CON Tapez 10 chiffres, ou 2 si pas de NPI.\nRita: numéro NPI")
 
 
 def test_zero_at_the_household_size_question_means_back() -> None:

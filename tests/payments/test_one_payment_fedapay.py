@@ -67,9 +67,9 @@ async def test_pay_everything_twice_then_cancel_pay_again_and_a_late_approval(
     [first] = by_reference(db)
 
     again = await pay_by_ussd(http, PAYER, ["2", "1"])
-    assert "Un paiement de 3150 F attend votre confirmation sur le 01 95 ** ** 51." in (
+    assert "Un paiement de 3150 F attend votre confirmation sur le 01 95 ** ** 51." in (again), (
         again
-    ), again
+    )
     assert len(fedapay.requests_to("push")) == 1 and len(by_reference(db)) == 1
 
     assert (await pay_by_ussd(http, PAYER, ["2", "1", "2"])).startswith("END Paiement de")

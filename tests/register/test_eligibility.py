@@ -1027,7 +1027,9 @@ async def test_a_patient_name_outside_gsm_keeps_the_screen_whole(
     screens = await desk_check(client, head)
 
     assert gsm.is_gsm7(screens[-1]), screens[-1]
-    assert screens[-1].endswith(f"COUVERT jusqu'au 22/12/2027.\nPart à payer au centre: 25%\n{NEXT}")
+    assert screens[-1].endswith(
+        f"COUVERT jusqu'au 22/12/2027.\nPart à payer au centre: 25%\n{NEXT}"
+    )
 
 
 async def test_other_phones_never_see_the_facility_check(
