@@ -64,12 +64,13 @@ AMOUNT = 1575
 CURRENCY = "XOF"
 
 # The enrolment journey, one hop's new input each (the first hop has empty text): French,
-# join, the Parakou mutual, the family product, a head of household without a national
-# ID and three dependants, confirm. The form is changing: replace this constant (and
-# ENROLMENT_FINAL) with the new answers for a household of four without NPI.
+# join, the Parakou mutual, the head of household (name on one screen, birth year, no
+# national ID), a household of four (only the family product fits, so it is not asked),
+# three dependants (name, who they are, birth date), confirm: 17 answers. The deploy
+# check (.ci/deploy_check) reads this constant too.
 ENROLMENT_ANSWERS: tuple[str, ...] = (
-    "", "1", "1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1", "4", "Houngbo Jean",
-    "1", "15041988", "1", "Marc", "1", "2016", "2", "Ella", "2", "2019", "2", "1",
+    "", "1", "1", "3", "Houngbo Afi", "1990", "2", "4", "Houngbo Jean", "1", "15041988",
+    "Marc", "3", "2016", "Ella", "4", "2019", "1",
 )  # fmt: skip
 ENROLMENT_FINAL = ("END Bienvenue",)
 USSD_PHONE_PREFIX = "+2290196"  # + 6 digits; the seeded payers use +2290197

@@ -64,18 +64,20 @@ DEMO_SCHEME = ROOT / "gateway" / "scheme" / "data" / "demo_scheme.yaml"
 BASELINE_APP = ROOT / "bench" / "baseline_app.py"
 
 # One hop's new input each; the first hop has empty text. On the demo scheme this is
-# French, join with family, the Parakou mutual, the family product, a head of household
-# without a national ID and three dependants, then confirm: 25 hops, "END Bienvenue...".
+# French, join, the Parakou mutual, the head of household (name on one screen, birth
+# year, no national ID), a household of four (the family product is the only one that
+# fits, so it is not asked), three dependants (name, who they are, birth date), then
+# confirm: 18 hops (17 answers), "END Bienvenue...".
 JOURNEY: tuple[str, ...] = (
-    "", "1", "1", "3", "1", "Houngbo", "Afi", "2", "1990", "2", "1", "4", "Houngbo Jean",
-    "1", "15041988", "1", "Marc", "1", "2016", "2", "Ella", "2", "2019", "2", "1",
+    "", "1", "1", "3", "Houngbo Afi", "1990", "2", "4", "Houngbo Jean", "1", "15041988",
+    "Marc", "3", "2016", "Ella", "4", "2019", "1",
 )  # fmt: skip
 FINAL_REPLY = "END Bienvenue"
-# On a household whose window is open: main menu "2. Renouveler ma cotisation", "1. Mon
+# On a household whose window is open: main menu "5. Renouveler", "1. Mon
 # ménage", "1. Garder et continuer" (all members), "1. Confirmer". Like the enrolment
 # journey it stops where money would be asked: without mobile money the year is opened
 # and the screen says what is due (END); with it, the payment choice follows (CON).
-RENEWAL_JOURNEY: tuple[str, ...] = ("", "2", "1", "1", "1")
+RENEWAL_JOURNEY: tuple[str, ...] = ("", "5", "1", "1", "1")
 RENEWAL_FINAL = ("END Ménage", "CON Reste à payer")
 PHONE_PREFIX = "+2290197"  # + 6 digits: a valid Benin mobile number
 PHONE_SPACE = 1_000_000
