@@ -211,7 +211,9 @@ def enrol_family(phone: Phone) -> Phone:
     phone.type("4")  # four persons, the head included: the school product takes one
     assert phone.state.data["dep_count"] == 3
     assert phone.state.data["product"] == "FAMILLE"
-    assert phone.reply.startswith("CON Personne 2/4: nom et prénom(s)\nEx: HOUNGBO Marc\n")
+    assert phone.reply.startswith(
+        "CON Personne 2/4: nom et prénom(s)\nNom comme le chef: prénom seul. Ex: Marc\n"
+    )
     phone.type("dossou jean")
     assert phone.reply.startswith("CON Qui est Jean (2/4) pour Afi Reine?\n1. Mari\n2. Épouse\n")
     phone.type("1", "15/04/1988")  # husband: own family name, full date
