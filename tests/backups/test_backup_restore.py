@@ -44,14 +44,14 @@ async def test_a_restore_gives_back_every_row_and_checks_the_ledger(
     assert file.stat().st_mode & 0o777 == 0o600  # names, phones, national IDs: its owner's only
     said = capsys.readouterr().out
     assert "4 households, 12 persons, 6 payments" in said
-    assert f"credited: 4 payments, {book.credited:,} F" in said
+    assert f"credited: 4 payments, {book.credited:,} FCFA" in said
 
     assert run(monkeypatch, target, "restore", str(file)) == 0
     said = capsys.readouterr().out
     assert "4 households, 12 persons, 6 payments" in said
     assert (
-        f"ledger checked: 4 payments, {book.credited:,} F credited = paid; "
-        "sponsors 1,500 F settled = recorded; agents hold 650 F cash"
+        f"ledger checked: 4 payments, {book.credited:,} FCFA credited = paid; "
+        "sponsors 1,500 FCFA settled = recorded; agents hold 650 FCFA cash"
     ) in said
     before, after = contents(database_url), contents(target)
     assert after == before
@@ -95,8 +95,8 @@ async def test_a_tampered_ledger_is_caught_after_the_restore(
     out, err = capsys.readouterr()
     assert "LEDGER DOES NOT ADD UP (1 problems)" in out
     assert (
-        f"cover period {period_id} (household {household_id}) records 4,725 F paid; "
-        "its 1 succeeded payments credit 4,000 F"
+        f"cover period {period_id} (household {household_id}) records 4,725 FCFA paid; "
+        "its 1 succeeded payments credit 4,000 FCFA"
     ) in out
     assert "ledger checked" not in out and "not sound" in err
 
@@ -106,8 +106,8 @@ async def test_a_tampered_ledger_is_caught_after_the_restore(
     [
         (
             "UPDATE period_shares SET paid = paid + 500",
-            "sponsor T-COMMUNE: its settlements allocated 1,500 F; "
-            "its shares of cover years record 2,000 F paid",
+            "sponsor T-COMMUNE: its settlements allocated 1,500 FCFA; "
+            "its shares of cover years record 2,000 FCFA paid",
         ),
         (
             "UPDATE coverage_periods SET sponsor_paid = sponsor_paid + 500"
@@ -116,7 +116,7 @@ async def test_a_tampered_ledger_is_caught_after_the_restore(
         ),
         (
             "UPDATE cash_handovers SET amount = 5000",
-            "handed over 1,850 F more cash than they collected",
+            "handed over 1,850 FCFA more cash than they collected",
         ),
         (
             "UPDATE payments SET receipt_no = NULL WHERE provider = 'momo'",
@@ -124,7 +124,7 @@ async def test_a_tampered_ledger_is_caught_after_the_restore(
         ),
         (
             "UPDATE payments SET status = 'failed' WHERE provider = 'momo'",
-            "records 4,725 F paid; its 0 succeeded payments credit 0 F",
+            "records 4,725 FCFA paid; its 0 succeeded payments credit 0 FCFA",
         ),
     ],
 )
@@ -280,7 +280,7 @@ async def test_writes_going_on_during_a_backup_leave_it_consistent(
     capsys.readouterr()
     assert run(monkeypatch, target, "restore", str(file)) == 0
     said = capsys.readouterr().out
-    assert f"ledger checked: {held:,} payments, {50 * held:,} F credited = paid" in said
+    assert f"ledger checked: {held:,} payments, {50 * held:,} FCFA credited = paid" in said
 
 
 async def test_an_older_backup_is_restored_then_brought_to_the_latest_schema(

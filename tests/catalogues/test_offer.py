@@ -68,7 +68,9 @@ async def test_a_draft_is_not_on_the_language_menu(
         first = await hop(http, "ATUid_draft_1", "")
         assert first == "CON Choisissez la langue / Choose the language\n1. Francais\n2. English"
         assert NAME not in first
-        assert (await hop(http, "ATUid_draft_1", "3")).startswith("CON Tapez le numéro d'un choix.")
+        assert (await hop(http, "ATUid_draft_1", "3")).startswith(
+            "CON Tapez le numéro d'un choix, ex: 1"
+        )
 
 
 async def test_a_draft_enabled_by_the_operator_is_offered_and_shown_in_ucs2(

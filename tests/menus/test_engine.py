@@ -501,8 +501,8 @@ def test_english_enrolment() -> None:
     assert phone.reply.startswith("CON Who is Ella (2/2) to Afi?\n1. Husband\n2. Wife\n")
     phone.type("4", "2019", "2")  # a daughter; the head is a woman
     assert phone.reply == (
-        "CON HOUNGBO, 2 pers., Family:\nAfi 1,575 F\nElla 1,575 F\n"
-        "Total: 3,150 F/year\n1. Confirm\n2. Cancel\n0 Back"
+        "CON HOUNGBO, 2 pers., Family:\nAfi 1575 F\nElla 1575 F\n"
+        "Total: 3150 F/year\n1. Confirm\n2. Cancel\n0 Back"
     )
     phone.type("1")
     assert isinstance(phone.step.effect, EnrolHousehold)
@@ -924,7 +924,9 @@ def test_every_question_names_its_person_after_a_resume_too() -> None:
 
 def test_a_session_ended_by_three_wrong_answers_stays_resumable() -> None:
     phone = Phone.dial(KNOWN).type("1", "3", "Agossou Rita", "x", "y", "z")
-    assert phone.reply == "END Trop de réponses invalides. Merci de rappeler plus tard."
+    assert phone.reply == (
+        "END Trop de réponses invalides. Rappelez dans les 10 minutes: vos réponses sont gardées."
+    )
     assert phone.state.ended
     assert phone.node == "enrol.birth"
     assert not ENGINE.finished_resumable(phone.state)

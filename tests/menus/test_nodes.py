@@ -201,7 +201,9 @@ def test_every_outcome_is_reached_at_an_end_of_session(outcome: Outcome) -> None
     assert marked, f"no node is marked {outcome}"
     for node_id in marked:
         node = nodes[node_id]
-        assert isinstance(node, Say) and node.end, node_id
+        # The end of an enrolment that offers to pay at once waits for "1": a caller who
+        # hangs up there has enrolled all the same.
+        assert (isinstance(node, Say) and node.end) or node_id == "enrolled.pay_now", node_id
 
 
 # -- fields by name ------------------------------------------------------------------
