@@ -115,7 +115,10 @@ class LeanRedis:
     def for_client(cls, redis: Redis) -> LeanRedis | None:
         """The same server as a redis-py client with a plain connection pool; None for
         TLS or anything that is not one server (the caller keeps redis-py there)."""
-        pool = redis.connection_pool
+        # A Redis Cluster client has no pool of its own (one per node): redis-py keeps it.
+        pool = getattr(redis, "connection_pool", None)
+        if pool is None:
+            return None
         kwargs = pool.connection_kwargs
         if pool.connection_class is UnixDomainSocketConnection:
             host, port, path = None, 0, str(kwargs["path"])

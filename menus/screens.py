@@ -109,12 +109,13 @@ def _one_page_layouts(
     notice: list[str], heading: list[str], items: list[str], question: bool
 ) -> list[list[str]]:
     """The ways to show a screen on one page, best first. Everything; then, after a
-    wrong answer or on a typed question, the last heading line alone (the question
-    itself: the lines before it are context); then a list without its title, the
-    reason in its place."""
+    wrong answer or on a typed question, fewer of the lines before the last heading line
+    (the question itself), the first ones dropped first: the nearest context (what is
+    due, a payment already waiting) stays as long as it fits; then a list without its
+    title, the reason in its place."""
     layouts = [notice + heading + items]
-    if (notice or question) and len(heading) > 1:
-        layouts.append(notice + heading[-1:] + items)
+    if notice or question:
+        layouts += [notice + heading[first:] + items for first in range(1, len(heading))]
     if notice and items and not question:
         layouts.append(notice + items)
     return layouts

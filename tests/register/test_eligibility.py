@@ -844,7 +844,7 @@ async def test_an_expired_policy_on_the_register_is_not_covered(
     )
     assert answer["period"] == {"start": "2025-01-01", "end": "2025-12-31"}
     assert body["insurance"][0]["inforce"] is False
-    assert await logged(app, db)[0] == (
+    assert (await logged(app, db))[0] == (
         facility.id,
         EXPIRED_THERE,
         TODAY.isoformat(),
@@ -1112,7 +1112,7 @@ NEXT = "1. Vérifier un autre patient\n0. Quitter"
 # days after the payment (None: not paid) -> the reply's template and words (after "who: ")
 SMS_ANSWERS: list[tuple[int | None, str, str]] = [
     (None, "verif_pending_payment", "NON COUVERT, cotisation non payée."),
-    (10, "verif_waiting", "NON COUVERT, délai d'attente jusqu'au 22/12/2026."),
+    (10, "verif_waiting", "NON COUVERT, délai avant les soins jusqu'au 22/12/2026."),
     (30, "verif_covered", "COUVERT jusqu'au 22/12/2027. Part à payer au centre: 25%."),
     (400, "verif_covered", "COUVERT jusqu'au 21/01/2028. Part à payer au centre: 25%."),  # grace
     (425, "verif_lapsed", "NON COUVERT, droits fermés."),

@@ -155,7 +155,7 @@ async def test_the_confirmation_and_the_receipt_reach_the_phone_once(
     confirmation, receipt = arrived
     assert confirmation.text.startswith("Adhésion enregistrée") and member_no in confirmation.text
     paid = load_catalogues("gateway.sms", "templates")["fr"].money(4725)
-    assert receipt.text.startswith(f"Paiement de {paid} enregistré, quittance ")
+    assert receipt.text.startswith(f"Paiement de {paid} enregistré, numéro ")
     assert all(m.sender_id == "ALAFIA" for m in arrived)
     db.expire_all()
     stored = db.execute(
