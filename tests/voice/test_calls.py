@@ -5,7 +5,8 @@ gateway over HTTP, on the real Redis and database of the run.
 
 Story keys: `phone` (the caller), `household` (enrolled before the story from
 `phone`, or from its own `phone:`; `persons`, `language`; its head's member number is
-`{member_no}`), `recordings` (language -> names of prompt files made before the call),
+`{member_no}`, and `{member_said}` as the greeting says it), `recordings` (language ->
+names of prompt files made before the call),
 `sql` (single values checked once it is over).
 Step actions: `call` (a new call), `press` (keys during the GetDigits), `speak` (words
 during the Record), `silence` (nothing: the reply plays to its end, then the provider
@@ -84,6 +85,9 @@ async def test_call(
             persons=household.get("persons", 3),
             language=household.get("language", "fr"),
         )
+        # As the greeting says it: in groups of three digits.
+        number = kept["member_no"]
+        kept["member_said"] = f"{number[:3]} {number[3:6]} {number[6:]}"
     made = [
         _record(voice_gateway.prompts / language / f"{name}.mp3")
         for language, names in (story.get("recordings") or {}).items()
