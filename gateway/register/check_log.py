@@ -210,12 +210,17 @@ class CheckLog:
 
     async def aclose(self) -> None:
         """Stop draining, then write what is left: checks answered are logged before we go."""
-        if self._drainer is not None:
+        drainer, self._drainer = self._drainer, None
+        if drainer is not None and drainer.get_loop() is asyncio.get_running_loop():
             # Bounded: a drain stuck on a dead database must not hold the stop for ever
             # (its rows are still claimed in Redis, and `rescue` puts them back).
-            self._drainer.cancel()
-            await asyncio.wait([self._drainer], timeout=STOP_WAIT)
-            self._drainer = None
+            drainer.cancel()
+            await asyncio.wait([drainer], timeout=STOP_WAIT)
+        elif drainer is not None and not drainer.get_loop().is_closed():
+            # Started on another event loop (a test harness may run the start-up in a
+            # loop of its own): cancelled there; waiting on it from here could only time
+            # out, which cost every stop STOP_WAIT seconds.
+            drainer.get_loop().call_soon_threadsafe(drainer.cancel)
         try:
             await asyncio.wait_for(self.flush(), STOP_WAIT * 6)
         except Exception as error:  # the rows stay in Redis for the next process

@@ -56,7 +56,7 @@ def settings(base_url: str, **changes: Any) -> DciSettings:
         "sender_id": "alafia.gateway",
         "receiver_id": "social.registry",
         "programme_id": PROGRAMME,
-        "timeout_seconds": 1.0,
+        "timeout_seconds": 5.0,  # a loaded CI machine can take over a second
     }
     return DciSettings(**{**values, **changes})
 
