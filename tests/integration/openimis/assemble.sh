@@ -71,11 +71,20 @@ checkout() { # owner/name ref dest
   elif [[ -d "$SOURCES/${repo#*/}/.git" ]]; then
     mkdir -p "$dest.part"
     git -C "$SOURCES/${repo#*/}" archive "$ref" | tar -x -C "$dest.part"
-  elif [[ "$ref" == HEAD ]]; then
-    # "--branch HEAD" names no branch on GitHub: HEAD is the default branch's tip.
-    git clone -q --depth 1 "https://github.com/$repo" "$dest.part"
   else
-    git clone -q --depth 1 --branch "$ref" "https://github.com/$repo" "$dest.part"
+    # No local mirror: GitHub. A machine with no route to it (CI machines reach only the
+    # package registries) cannot assemble openIMIS at all: a missing prerequisite, not a failure.
+    if ! git ls-remote -q "https://github.com/$repo" HEAD >/dev/null 2>&1 \
+      && ! curl -sS --max-time 20 -o /dev/null https://github.com 2>/dev/null; then
+      log "missing prerequisite: github.com cannot be reached from here and no mirror of $repo is in $SOURCES"
+      exit 3
+    fi
+    if [[ "$ref" == HEAD ]]; then
+      # "--branch HEAD" names no branch on GitHub: HEAD is the default branch's tip.
+      git clone -q --depth 1 "https://github.com/$repo" "$dest.part"
+    else
+      git clone -q --depth 1 --branch "$ref" "https://github.com/$repo" "$dest.part"
+    fi
   fi
   mv "$dest.part" "$dest"
 }
