@@ -150,7 +150,7 @@ async def test_the_confirmation_and_the_receipt_reach_the_phone_once(
     assert await drain(dispatcher) == 2
     assert await drain(dispatcher) == 0
     # The two texts differ, so they leave in two calls at once, in either order.
-    arrived = sorted(at.sent_to(PHONE), key=lambda m: "quittance" in m.text)
+    arrived = sorted(at.sent_to(PHONE), key=lambda m: m.text.startswith("Paiement"))
     assert len(arrived) == 2
     confirmation, receipt = arrived
     assert confirmation.text.startswith("Adhésion enregistrée") and member_no in confirmation.text
