@@ -637,12 +637,14 @@ async def test_a_worker_that_dies_mid_push_leaves_its_event_to_the_next_after_th
     now: Now,
     db: Session,
     openimis: Served,
-    to_openimis: Recording,
 ) -> None:
     peer: OpenImisPeer = openimis.peer
     await enrol_many(enrolment, 1)
-    peer.slow_next(2.0, method="GET", path="/Patient/")
-    dying = asyncio.create_task(sync_of(sessions, to_openimis, now).work())
+    peer.slow_next(3.0, method="GET", path="/Patient/")
+    # Its own timeout outlasts the slow answer: the worker is still waiting when it is
+    # killed, however long a loaded machine takes to notice the request arrived.
+    patient = OpenImisRegister(openimis_settings(openimis.url, timeout_seconds=30.0))
+    dying = asyncio.create_task(sync_of(sessions, patient, now).work())
     for _ in range(400):  # until its push reaches the register, however busy the machine
         if peer.seen("GET", "/Patient/"):
             break
@@ -650,6 +652,7 @@ async def test_a_worker_that_dies_mid_push_leaves_its_event_to_the_next_after_th
     dying.cancel()  # the worker is killed while its push waits for the register
     with pytest.raises(asyncio.CancelledError):
         await dying
+    await patient.aclose()
     peer.wait_idle()
     [claimed] = events(db)
     assert (claimed.status, claimed.attempts) == ("pending", 0)
