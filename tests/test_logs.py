@@ -230,3 +230,23 @@ def test_the_scan_passes_a_run_whose_logs_are_masked(inner: pytest.Pytester) -> 
     result = _run(inner, LEAKY_SUITE.split("def test_leaks")[0])
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["log privacy: * distinct log lines checked, no personal data"])
+
+
+def test_records_follow_stderr_after_the_stream_they_started_with_is_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A CLI command configures logging while a test runner captures stderr; the capture is
+    closed afterwards, and the next record must still be written, not a logging error."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    first, later = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    logs.configure("INFO")
+    try:
+        first.close()
+        monkeypatch.setattr("sys.stderr", later)
+        logging.getLogger("gateway.test").info("household %s enrolled", 7)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert "household 7 enrolled" in later.getvalue()

@@ -5,6 +5,8 @@ formatter masks the whole finished line (see `masking`)."""
 from __future__ import annotations
 
 import logging
+import sys
+from typing import TextIO
 
 from gateway.logs.formatter import MaskingFormatter
 
@@ -29,8 +31,26 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(level)
 
 
+class StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever `sys.stderr` is when a record comes, not the one it was made
+    with: a stream swapped and closed since (a test runner's capture, a CLI command run
+    inside another program) would otherwise turn every later record into a logging error.
+    `setStream` still pins a stream of one's choosing."""
+
+    _pinned: TextIO | None = None
+
+    @property
+    def stream(self) -> TextIO:
+        return self._pinned if self._pinned is not None else sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        # StreamHandler's own __init__ sets the stderr of that moment: not pinned.
+        self._pinned = None if value is sys.stderr else value
+
+
 def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     handler.setFormatter(MaskingFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
