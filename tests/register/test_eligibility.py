@@ -136,12 +136,14 @@ def copay_of(insurance: dict[str, Any]) -> int | None:
 
 
 def checks(db: Session) -> list[tuple[Any, ...]]:
-    """The log of checks: facility, member number, day, channel, outcome, source."""
+    """The log of checks: facility, member number, day, channel, outcome, source, in the
+    order they were made: by their time, not their id, since two apps' drainers may write
+    a later batch before an earlier one (both drain the one list in Redis)."""
     db.expire_all()
     rows = db.execute(
         text(
             'SELECT facility_id, member_no, "on", channel, outcome, source'
-            " FROM eligibility_checks ORDER BY id"
+            " FROM eligibility_checks ORDER BY checked_at, id"
         )
     ).all()
     return [(r[0], r[1], _day(r[2]), r[3], r[4], r[5]) for r in rows]
