@@ -51,6 +51,7 @@ pytest_plugins = (
 DATA_TABLES = (
     "stats_household_days",
     "stats_person_days",
+    "stats_payment_days",
     "stats_rollup_marks",
     "transcriptions",
     "audit_log",

@@ -25,7 +25,7 @@ from db.models.scheme import Occupation, Product, SchemeUnit
 from db.models.sms import InboundSms, Message, SmsCampaign, SmsEarlyReport, SmsOptOut
 from db.models.sponsors import Sponsor, SponsorSettlement, Subsidy
 from db.models.staff import AuditEntry, StaffAccount
-from db.models.stats import HouseholdDay, PersonDay, RollupMark
+from db.models.stats import HouseholdDay, PaymentDay, PersonDay, RollupMark
 from db.models.transcriptions import Transcription
 from db.models.ussd import UssdSessionEnd
 
@@ -50,6 +50,7 @@ __all__ = [
     "Occupation",
     "PayerGroup",
     "Payment",
+    "PaymentDay",
     "PaymentNotice",
     "PeriodShare",
     "PersonDay",

@@ -1,4 +1,5 @@
-"""The dashboard's daily roll-ups (migration 0017): households and persons enrolled per
+"""The dashboard's daily roll-ups (migration 0017): households and persons enrolled, and
+succeeded payments, per
 day of the scheme's calendar and per the dimensions the statistics filters name, kept by
 the worker (`gateway.stats.rollup`) up to a watermark day, so that a figure adds up a
 few thousand rows instead of counting a million members. A missing commune or
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Integer, String
+from sqlalchemy import BigInteger, Date, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base
@@ -35,6 +36,23 @@ class PersonDay(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     occupation: Mapped[str] = mapped_column(String(32), primary_key=True)
     persons: Mapped[int] = mapped_column(Integer)
+
+
+class PaymentDay(Base):
+    """Succeeded payments by the day they settled, the household's dimensions and the
+    payment's own provider and channel (`paid_through`)."""
+
+    __tablename__ = "stats_payment_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    mutual_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commune: Mapped[str] = mapped_column(String(60), primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    paid_through: Mapped[str] = mapped_column(String(16), primary_key=True)
+    payments: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
 
 
 class RollupMark(Base):

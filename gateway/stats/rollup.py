@@ -32,12 +32,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from db import models
+from db.values import PaymentStatus
 from gateway.stats.selection import Selection
 
 H = models.Household
 M = models.Member
 HD = models.HouseholdDay
 PD = models.PersonDay
+PYD = models.PaymentDay
+PAY = models.Payment
 MARK = models.RollupMark
 
 NAME = "enrolment"
@@ -98,6 +101,7 @@ class Rollup:
             if again:
                 await session.execute(delete(HD))
                 await session.execute(delete(PD))
+                await session.execute(delete(PYD))
                 rolled_until = None
             start = rolled_until + timedelta(days=1) if rolled_until else await self._first(session)
             closed = self.last_closed_day()
@@ -108,9 +112,11 @@ class Rollup:
             end = closed if days is None else min(closed, start + timedelta(days=days - 1))
             await session.execute(delete(HD).where(HD.day >= start, HD.day <= end))
             await session.execute(delete(PD).where(PD.day >= start, PD.day <= end))
+            await session.execute(delete(PYD).where(PYD.day >= start, PYD.day <= end))
             since, until = instant(start, self.timezone), instant(end + timedelta(1), self.timezone)
             await session.execute(self._households_in(dialect, since, until))
             await session.execute(self._persons_in(dialect, since, until))
+            await session.execute(self._payments_in(dialect, since, until))
             await _mark(session, end, self.now())
         return (end - start).days + 1
 
@@ -119,6 +125,9 @@ class Rollup:
         firsts = [
             await session.scalar(select(func.min(H.created_at))),
             await session.scalar(select(func.min(M.created_at))),
+            await session.scalar(
+                select(func.min(PAY.settled_at)).where(PAY.status == PaymentStatus.SUCCEEDED)
+            ),
         ]
         days = [_day_of(first, self.timezone) for first in firsts if first is not None]
         return min(days) if days else None
@@ -169,6 +178,53 @@ class Rollup:
         return insert(PD).from_select(
             ["day", "mutual_id", "commune", "product_id", "channel", "occupation", "persons"],
             select(*keys, func.count()).group_by(*keys),
+        )
+
+    def _payments_in(self, dialect: str, since: datetime, until: datetime) -> Any:
+        # A payment's status and `settled_at` are set together, once (PaymentStatus only
+        # moves forward): a closed day's succeeded payments stay what they were.
+        rows = (
+            select(
+                local_day(PAY.settled_at, dialect, self.timezone).label("day"),
+                H.mutual_id,
+                func.coalesce(H.commune, "").label("commune"),
+                H.product_id,
+                H.channel,
+                PAY.provider,
+                PAY.channel.label("paid_through"),
+                PAY.amount,
+            )
+            .select_from(PAY)
+            .join(H, H.id == PAY.household_id)
+            .where(
+                PAY.status == PaymentStatus.SUCCEEDED,
+                PAY.settled_at >= since,
+                PAY.settled_at < until,
+            )
+            .subquery()
+        )
+        keys = (
+            rows.c.day,
+            rows.c.mutual_id,
+            rows.c.commune,
+            rows.c.product_id,
+            rows.c.channel,
+            rows.c.provider,
+            rows.c.paid_through,
+        )
+        return insert(PYD).from_select(
+            [
+                "day",
+                "mutual_id",
+                "commune",
+                "product_id",
+                "channel",
+                "provider",
+                "paid_through",
+                "payments",
+                "amount",
+            ],
+            select(*keys, func.count(), func.sum(rows.c.amount)).group_by(*keys),
         )
 
 
@@ -269,3 +325,60 @@ def _live_persons(sel: Selection, after: Sequence[datetime]) -> Any:
 def _blank(key: Sequence[Any]) -> tuple[Any, ...]:
     """A live row's key as the roll-up keeps it: a missing commune or occupation is ""."""
     return tuple("" if value is None else value for value in key)
+
+
+async def collected_rows(session: AsyncSession, sel: Selection) -> Rows:
+    """Succeeded payments settled in the period: (provider, channel, payments, amount),
+    the folded days from the roll-up, the days after counted live."""
+    folded = await rolled_until(session)
+    since, until = sel.filters.since, sel.filters.until
+    sums: dict[tuple[Any, Any], list[int]] = {}
+    parts = []
+    if folded is not None and (since is None or since <= folded):
+        last = folded if until is None else min(until, folded)
+        parts.append(
+            select(PYD.provider, PYD.paid_through, func.sum(PYD.payments), func.sum(PYD.amount))
+            .where(*_kept(PYD, sel), *_days(PYD.day, since, last))
+            .group_by(PYD.provider, PYD.paid_through)
+        )
+    if folded is None or until is None or until > folded:
+        after = [] if folded is None else [instant(folded + timedelta(1), sel.timezone)]
+        parts.append(
+            select(PAY.provider, PAY.channel, func.count(), func.sum(PAY.amount))
+            .select_from(PAY)
+            .join(H, H.id == PAY.household_id)
+            .where(
+                PAY.status == PaymentStatus.SUCCEEDED,
+                *sel.households(),
+                *sel.during(PAY.settled_at),
+                *(PAY.settled_at >= a for a in after),
+            )
+            .group_by(PAY.provider, PAY.channel)
+        )
+    for query in parts:
+        for provider, channel, count, amount in await session.execute(query):
+            total = sums.setdefault((provider, channel), [0, 0])
+            total[0] += int(count)
+            total[1] += int(amount or 0)
+    return [(*key, count, amount) for key, (count, amount) in sums.items()]
+
+
+async def daily_rows(session: AsyncSession, sel: Selection, last: date) -> Rows:
+    """The folded days of the period up to `last`: (day, households, persons, payments,
+    amount), for the time series."""
+    since = sel.filters.since
+    totals: dict[date, list[int]] = {}
+    for column, table, sums in (
+        (0, HD, (func.sum(HD.households),)),
+        (1, PD, (func.sum(PD.persons),)),
+        (2, PYD, (func.sum(PYD.payments), func.sum(PYD.amount))),
+    ):
+        for day, *values in await session.execute(
+            select(table.day, *sums)
+            .where(*_kept(table, sel), *_days(table.day, since, last))
+            .group_by(table.day)
+        ):
+            row = totals.setdefault(_day_of(day, sel.timezone), [0, 0, 0, 0])
+            for i, value in enumerate(values):
+                row[column + i] += int(value or 0)
+    return [(day, *values) for day, values in sorted(totals.items())]

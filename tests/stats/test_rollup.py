@@ -1,13 +1,15 @@
-"""The enrolment roll-ups (gateway/stats/rollup.py): the enrolment and overview figures
-read from the folded days plus the days after counted live give the answer counted cold
-from households and members, for filters and staff scopes, whatever the watermark; the
-worker folds a bounded number of days per round, and two workers folding at once fold
-each day once. Data: test_api's `known` set (households enrolled from 2025-06-01 to
-2026-11-20, members added later, agents)."""
+"""The daily roll-ups (gateway/stats/rollup.py): the enrolment, overview, collection and
+time series figures read from the folded days plus the days after counted live give the
+answer counted cold from households, members and payments, for filters and staff
+scopes, whatever the watermark; the worker folds a bounded number of days per round,
+and two workers folding at once fold each day once. Data: test_api's `known` set
+(households enrolled from 2025-06-01 to 2026-11-20, members added later, agents,
+payments settled on several days)."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -25,6 +27,7 @@ from gateway.stats import figures
 from gateway.stats.filters import Filters
 from gateway.stats.rollup import Rollup
 from gateway.stats.selection import Source
+from tests.conftest import TODAY
 from tests.stats.test_api import ZONE, known
 from tests.support.gateway import shared
 
@@ -63,11 +66,21 @@ def rollup_at(app: Starlette, now: datetime, days_per_round: int = 31) -> Rollup
     return Rollup(runtime.sessions, runtime.settings.timezone, lambda: now, days_per_round)
 
 
-async def answers(source: Source) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+async def answers(source: Source) -> list[tuple[dict[str, Any], ...]]:
+    """Every figure read from the roll-ups, for every case (a time series per day and per
+    week over the case's period, or the default one)."""
     return [
         (
             await figures.enrolment(source, scope, wanted),
             await figures.overview(source, scope, wanted),
+            await figures.collection(source, scope, wanted),
+            await figures.timeseries(source, scope, wanted, TODAY),
+            await figures.timeseries(
+                source, scope, replace(wanted, since=wanted.since or date(2026, 9, 1)), TODAY
+            ),
+            await figures.timeseries(
+                source, scope, replace(wanted, interval="week", since=date(2025, 5, 1)), TODAY
+            ),
         )
         for scope, wanted in CASES
     ]
@@ -81,7 +94,8 @@ async def test_the_rolled_up_figures_are_the_ones_counted_cold(
 
     for now in NOWS:
         await rollup_at(app, now).rebuild()
-        assert db.scalar(select(func.count()).select_from(models.HouseholdDay)) > 0
+        for table in (models.HouseholdDay, models.PersonDay, models.PaymentDay):
+            assert db.scalar(select(func.count()).select_from(table)) > 0
         assert await answers(source) == cold, now
 
 

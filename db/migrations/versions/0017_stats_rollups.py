@@ -1,4 +1,4 @@
-"""the dashboard's daily roll-ups of households and persons enrolled
+"""the dashboard's daily roll-ups of households and persons enrolled, and payments
 
 Revision ID: 0017
 Revises: 0016
@@ -6,7 +6,8 @@ Create Date: 2026-12-03
 
 Counting the enrolment figures from households and members took 0.6-1.4 s on a million
 members (bench/dashboard_cold.py). The worker now keeps per-day sums by mutual, commune,
-product, channel (and occupation for persons) up to a watermark day; the tables start
+product, channel (and occupation for persons; provider and channel for payments) up to
+a watermark day; the tables start
 empty and the worker fills them on its first rounds (or `alafia stats rebuild` at once).
 """
 
@@ -44,6 +45,14 @@ def upgrade() -> None:
         sa.Column("persons", sa.Integer(), nullable=False),
     )
     op.create_table(
+        "stats_payment_days",
+        *_dimensions(),
+        sa.Column("provider", sa.String(16), primary_key=True),
+        sa.Column("paid_through", sa.String(16), primary_key=True),
+        sa.Column("payments", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+    )
+    op.create_table(
         "stats_rollup_marks",
         sa.Column("name", sa.String(32), primary_key=True),
         sa.Column("rolled_until", sa.Date(), nullable=True),
@@ -53,5 +62,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("stats_rollup_marks")
+    op.drop_table("stats_payment_days")
     op.drop_table("stats_person_days")
     op.drop_table("stats_household_days")
