@@ -1,9 +1,11 @@
-"""The daily roll-ups of enrolment the dashboard reads instead of counting every household
-and member: per day of the scheme's calendar and per mutual, commune, product and channel
-(and occupation, for persons), kept by the worker up to a watermark day.
+"""The daily roll-ups the dashboard reads instead of counting every household, member and
+payment: households and persons enrolled, succeeded payments, per day of the scheme's
+calendar and per mutual, commune, product and channel (and occupation for persons;
+provider and channel for payments), kept by the worker up to a watermark day.
 
-Why: on a million members the enrolment and overview figures counted cold took 0.6-1.4 s
-(bench/dashboard_cold.py); a year of roll-ups is a few thousand rows.
+Why: on a million members the enrolment, overview and time series figures counted cold
+took 0.6-2.4 s (bench/dashboard_cold.py); a year of roll-ups is a few thousand rows.
+What changes after its day (coverage statuses, premiums paid on a year) is not here.
 
 - The worker (`Rollup.work`, job `stats.rollup`) folds closed days: days that ended at
   least `CLOSED_AFTER` ago, so a transaction still open when the day ended (an import)
@@ -15,7 +17,8 @@ Why: on a million members the enrolment and overview figures counted cold took 0
 - `alafia stats rebuild` counts everything again (a new install, a repair; after a
   member moved between households, whose persons stay where they were counted).
 
-    rows = await enrolment_rows(session, sel)   # (households, persons) grouped rows
+    households, persons = await enrolment_rows(session, sel)   # grouped rows
+    money = await collected_rows(session, sel)   # (provider, channel, payments, amount)
 """
 
 from __future__ import annotations
