@@ -49,6 +49,10 @@ pytest_plugins = (
 )
 
 DATA_TABLES = (
+    "stats_household_days",
+    "stats_person_days",
+    "stats_payment_days",
+    "stats_rollup_marks",
     "transcriptions",
     "audit_log",
     "cash_handovers",

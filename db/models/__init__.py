@@ -25,6 +25,7 @@ from db.models.scheme import Occupation, Product, SchemeUnit
 from db.models.sms import InboundSms, Message, SmsCampaign, SmsEarlyReport, SmsOptOut
 from db.models.sponsors import Sponsor, SponsorSettlement, Subsidy
 from db.models.staff import AuditEntry, StaffAccount
+from db.models.stats import HouseholdDay, PaymentDay, PersonDay, RollupMark
 from db.models.transcriptions import Transcription
 from db.models.ussd import UssdSessionEnd
 
@@ -41,6 +42,7 @@ __all__ = [
     "FacilityPhone",
     "GroupContract",
     "Household",
+    "HouseholdDay",
     "InboundSms",
     "Member",
     "MemberExemption",
@@ -48,11 +50,14 @@ __all__ = [
     "Occupation",
     "PayerGroup",
     "Payment",
+    "PaymentDay",
     "PaymentNotice",
     "PeriodShare",
+    "PersonDay",
     "Product",
     "RegisterEvent",
     "RegisterLink",
+    "RollupMark",
     "SchemeUnit",
     "SmsCampaign",
     "SmsEarlyReport",

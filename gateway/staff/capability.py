@@ -4,6 +4,7 @@ USSD session ends (the funnel), the figures' cache kept warm, and `alafia staff 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.routing import BaseRoute
 
@@ -12,6 +13,7 @@ from gateway.agents.capability import Agents
 from gateway.agents.ledger import CashLedger
 from gateway.callback_guard import CallbackGuard
 from gateway.capability import Built, Capability, Job
+from gateway.commands import CommandGroup
 from gateway.infrastructure import Shared
 from gateway.register.capability import Register
 from gateway.sms.capability import Sms
@@ -19,8 +21,10 @@ from gateway.staff import commands, routes
 from gateway.staff.dashboard import Dashboard
 from gateway.staff.login_limits import LoginLimits
 from gateway.staff.management import Management
+from gateway.stats import commands as stats_commands
 from gateway.stats import routes as stats_routes
 from gateway.stats.board import Board
+from gateway.stats.rollup import Rollup
 from gateway.stats.selection import Source
 from gateway.stats.session_ends import SessionEnds
 from gateway.ussd.capability import Ussd
@@ -70,6 +74,13 @@ class Staff(Capability):
         ]
 
     def jobs(self) -> Sequence[Job]:
-        return [Job("stats.warm", self.board.work, time_limit=60)]
+        rollup = Rollup(self.shared.sessions, self.shared.settings.timezone, self.shared.now)
+        return [
+            Job("stats.warm", self.board.work, time_limit=60),
+            Job("stats.rollup", rollup.work, time_limit=120),
+        ]
 
-    add_commands = staticmethod(commands.add_commands)
+    @staticmethod
+    def add_commands(group: CommandGroup[Any]) -> None:
+        commands.add_commands(group)
+        stats_commands.add_commands(group)

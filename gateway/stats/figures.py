@@ -39,6 +39,7 @@ from gateway.agents.ledger import CASH_TAKEN
 from gateway.staff.scope import Scope
 from gateway.stats.filters import Filters
 from gateway.stats.money import collected_by, collected_rows, premium_rows, premiums_by
+from gateway.stats.rollup import enrolment_rows
 from gateway.stats.selection import Selection, Source, reading, select_for
 from gateway.stats.series import timeseries
 from menus.values import CoverageStatus
@@ -66,15 +67,7 @@ async def overview(source: Source, scope: Scope, filters: Filters) -> dict[str, 
     premiums due and paid, money collected."""
     async with reading(source) as session:
         sel = await select_for(session, source, scope, filters)
-        households = await session.scalar(
-            select(func.count()).select_from(H).where(*sel.households(), *sel.during(H.created_at))
-        )
-        persons = await session.scalar(
-            select(func.count())
-            .select_from(M)
-            .join(H, H.id == M.household_id)
-            .where(*sel.households(), *sel.during(M.created_at))
-        )
+        household_rows, person_rows = await enrolment_rows(session, sel)
         statuses = dict(
             (
                 await session.execute(
@@ -85,8 +78,8 @@ async def overview(source: Source, scope: Scope, filters: Filters) -> dict[str, 
         premiums = await premium_rows(session, sel)
         collected = await collected_rows(session, sel)
     return {
-        "households": int(households or 0),
-        "persons": int(persons or 0),
+        "households": sum(int(row[-1]) for row in household_rows),
+        "persons": sum(int(row[-1]) for row in person_rows),
         "households_by_status": _statuses(statuses),
         "premiums": premiums_by(premiums, lambda row: None, total_only=True)[0],
         "collected": collected_by(collected, lambda row: None, total_only=True)[0],
@@ -98,24 +91,8 @@ async def enrolment(source: Source, scope: Scope, filters: Filters) -> dict[str,
     and persons by socio-professional group (`members.occupation`)."""
     async with reading(source) as session:
         sel = await select_for(session, source, scope, filters)
-        dims = (H.mutual_id, H.commune, H.product_id, H.channel)
-        household_rows = (
-            await session.execute(
-                select(*dims, func.count())
-                .where(*sel.households(), *sel.during(H.created_at))
-                .group_by(*dims)
-            )
-        ).all()
-        # Persons by the same keys and their occupation: one pass over members.
-        person_rows = (
-            await session.execute(
-                select(*dims, M.occupation, func.count())
-                .select_from(M)
-                .join(H, H.id == M.household_id)
-                .where(*sel.households(), *sel.during(M.created_at))
-                .group_by(*dims, M.occupation)
-            )
-        ).all()
+        # The folded days from the roll-ups, the days after counted live.
+        household_rows, person_rows = await enrolment_rows(session, sel)
     names = {
         "mutual": lambda row: sel.mutual_code(row[0]),
         "commune": lambda row: row[1] or "unknown",

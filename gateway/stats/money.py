@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from db import models
-from db.values import PaymentStatus
+from gateway.stats import rollup
 from gateway.stats.selection import Selection
 from menus.values import CoverageStatus
 
@@ -75,22 +75,9 @@ def _premium_row(
 
 
 async def collected_rows(session: Any, sel: Selection) -> list[Any]:
-    """Succeeded payments settled in the period, per provider and channel."""
-    return list(
-        (
-            await session.execute(
-                select(PAY.provider, PAY.channel, func.count(), func.sum(PAY.amount))
-                .select_from(PAY)
-                .join(H, H.id == PAY.household_id)
-                .where(
-                    PAY.status == PaymentStatus.SUCCEEDED,
-                    *sel.households(),
-                    *sel.during(PAY.settled_at),
-                )
-                .group_by(PAY.provider, PAY.channel)
-            )
-        ).all()
-    )
+    """Succeeded payments settled in the period, per provider and channel: from the daily
+    roll-up up to its watermark, counted live after it (`gateway.stats.rollup`)."""
+    return await rollup.collected_rows(session, sel)
 
 
 def collected_by(

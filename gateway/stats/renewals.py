@@ -183,7 +183,7 @@ async def renewals(source: Source, scope: Scope, filters: Filters, today: date) 
             "key": key,
             "renewed": count,
             "paid": paid_by_channel[key],
-            "share": _rate(count, due),
+            "share": rate(count, due),
         }
         for key, count in sorted(by_channel.items())
     ]
@@ -305,23 +305,23 @@ async def retention(source: Source, scope: Scope, filters: Filters, today: date)
             .distinct()
             .subquery()
         )
-        first = (
-            select(years.c.household_id, func.min(years.c.year).label("cohort"))
-            .group_by(years.c.household_id)
-            .subquery()
-        )
+        # Each household's first year beside each of its years, in one pass (a window):
+        # joining the years to their per-household minimum made PostgreSQL loop over
+        # one for every row of the other, past its time limit from ~10k households.
+        with_cohort = select(
+            years.c.year,
+            func.min(years.c.year).over(partition_by=years.c.household_id).label("cohort"),
+        ).subquery()
         cohort_filter: list[ColumnElement[bool]] = []
         if filters.since is not None:
-            cohort_filter.append(first.c.cohort >= filters.since.year)
+            cohort_filter.append(with_cohort.c.cohort >= filters.since.year)
         if filters.until is not None:
-            cohort_filter.append(first.c.cohort <= filters.until.year)
+            cohort_filter.append(with_cohort.c.cohort <= filters.until.year)
         rows = (
             await session.execute(
-                select(first.c.cohort, years.c.year, func.count())
-                .select_from(years)
-                .join(first, first.c.household_id == years.c.household_id)
+                select(with_cohort.c.cohort, with_cohort.c.year, func.count())
                 .where(*cohort_filter)
-                .group_by(first.c.cohort, years.c.year)
+                .group_by(with_cohort.c.cohort, with_cohort.c.year)
             )
         ).all()
     covered: dict[int, dict[int, int]] = defaultdict(dict)
@@ -340,7 +340,7 @@ async def retention(source: Source, scope: Scope, filters: Filters, today: date)
                         "year": y,
                         "after_years": y - cohort,
                         "households": covered[cohort].get(y, 0),
-                        "rate": _rate(covered[cohort].get(y, 0), size),
+                        "rate": rate(covered[cohort].get(y, 0), size),
                     }
                     for y in later
                 ],
@@ -354,12 +354,12 @@ def _rates(due: int, renewed: int, paid: int) -> dict[str, Any]:
         "due": due,
         "renewed": renewed,
         "paid": paid,
-        "renewal_rate": _rate(renewed, due),
-        "paid_rate": _rate(paid, due),
+        "renewal_rate": rate(renewed, due),
+        "paid_rate": rate(paid, due),
     }
 
 
-def _rate(part: int, whole: int) -> float | None:
+def rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
