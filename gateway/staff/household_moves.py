@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -60,6 +60,7 @@ from gateway.staff.household_changes import (
 )
 from gateway.staff.household_forms import MoveRequest
 from gateway.staff.scope import Scope
+from gateway.stats import rollup
 from menus.values import CoverageStatus
 
 
@@ -190,6 +191,9 @@ class MemberMoves:
                 raise Stale(plan)
             rows.member.household_id = rows.target.id
             rows.member.relationship_to_head = request.relationship
+            # The person is counted by household in the daily roll-ups: their day is
+            # counted again (a day early: created_at's date may be UTC's, not the scheme's).
+            await rollup.reopen(session, rows.member.created_at.date() - timedelta(days=1))
             for period, price in (
                 (rows.source_period, rows.source_price),
                 (rows.target_period, rows.target_price),

@@ -14,8 +14,9 @@ What changes after its day (coverage statuses, premiums paid on a year) is not h
   counted again in the same transaction, so a fold can be repeated safely.
 - The figures add the roll-up's days to what they count live after the watermark (today
   and the days not folded yet), read by the `created_at` indexes: the sum is exact.
-- `alafia stats rebuild` counts everything again (a new install, a repair; after a
-  member moved between households, whose persons stay where they were counted).
+- A write that changes a folded day (a member moved between households) puts the
+  watermark back before it (`reopen`), in its own transaction.
+- `alafia stats rebuild` counts everything again (a new install, a repair).
 
     households, persons = await enrolment_rows(session, sel)   # grouped rows
     money = await collected_rows(session, sel)   # (provider, channel, payments, amount)
@@ -29,7 +30,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, cast, delete, func, insert, select
+from sqlalchemy import Date, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
@@ -246,6 +247,17 @@ async def _mark(session: AsyncSession, rolled_until: date | None, at: datetime) 
     assert mark is not None  # created under the lock by `_claimed`
     mark.rolled_until = rolled_until
     mark.updated_at = at
+
+
+async def reopen(session: AsyncSession, day: date) -> None:
+    """A write changed what a folded day counts (a member moved to another household):
+    the watermark goes back before that day, in the writer's transaction, so the worker
+    counts it again; until then the figures count it live, exactly."""
+    await session.execute(
+        update(MARK)
+        .where(MARK.name == NAME, MARK.rolled_until >= day)
+        .values(rolled_until=day - timedelta(days=1))
+    )
 
 
 async def rolled_until(session: AsyncSession) -> date | None:

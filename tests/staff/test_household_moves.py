@@ -4,7 +4,7 @@ household outside the scope, a bill that would owe money back, a stale plan)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,8 +13,14 @@ from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 
 from db import models
+from db.values import StaffRole
 from gateway.enrolment.service import EnrolmentService
 from gateway.payments.capability import Payments
+from gateway.staff.scope import Scope
+from gateway.stats import figures
+from gateway.stats.filters import Filters
+from gateway.stats.rollup import Rollup
+from gateway.stats.selection import Source
 from tests.conftest import TODAY
 from tests.staff.web import (
     ADMIN,
@@ -32,7 +38,7 @@ from tests.staff.web import (
     register_events,
     text_of,
 )
-from tests.support.gateway import part
+from tests.support.gateway import part, shared
 
 
 @pytest.fixture
@@ -281,6 +287,42 @@ async def test_central_staff_move_members_between_mutuals(
     shown = await plan(web, csrf, path, members(db, kandi)[0].member_no, "spouse")
     assert (await confirm(web, csrf, path, shown)).status_code == 303
     assert [m.relationship_to_head for m in members(db, kandi)] == ["head", "spouse"]
+
+
+async def test_a_member_moved_after_their_day_was_rolled_up_is_counted_in_the_new_mutual(
+    web: httpx.AsyncClient,
+    app: Starlette,
+    leaving: int,
+    enrolment: EnrolmentService,
+    db: Session,
+) -> None:
+    """The dashboard's daily roll-ups count persons by household: a move puts the
+    watermark back before the person's day, so the figures follow the move at once and
+    the worker counts that day again."""
+    kandi = await household_of(enrolment, db, KANDI_PHONE, "MS-KANDI", persons=1)
+    runtime = shared(app)
+    # Rows are stamped by the real clock (created_at), not the test's day: days after it.
+    later = datetime.now(UTC) + timedelta(days=3)
+    rollup = Rollup(runtime.sessions, runtime.settings.timezone, lambda: later)
+    await rollup.rebuild()
+    db.rollback()  # a fresh snapshot: the rebuild committed on its own connection
+    folded = db.scalar(select(models.RollupMark.rolled_until))
+    assert folded is not None and folded >= datetime.now(UTC).date()  # their day is folded
+    source = Source(runtime.dashboard_sessions, runtime.settings.timezone)
+
+    async def persons_by_mutual() -> dict[str, int]:
+        figure = await figures.enrolment(source, Scope(StaffRole.CENTRAL_ADMIN, None), Filters())
+        return {row["key"]: row["persons"] for row in figure["by_mutual"]}
+
+    assert await persons_by_mutual() == {"MS-KANDI": 1, "MS-PARAKOU": 3}
+    csrf = await logged_in(web, app, *ADMIN)
+    path = move_path(leaving, members(db, leaving)[2])
+    shown = await plan(web, csrf, path, members(db, kandi)[0].member_no, "spouse")
+    assert (await confirm(web, csrf, path, shown)).status_code == 303
+
+    assert await persons_by_mutual() == {"MS-KANDI": 2, "MS-PARAKOU": 2}
+    await rollup.work()  # the day counted again by the worker: the same answer
+    assert await persons_by_mutual() == {"MS-KANDI": 2, "MS-PARAKOU": 2}
 
 
 async def test_a_household_at_its_products_cap_takes_nobody_more(
