@@ -23,7 +23,7 @@ from db.values import (
 )
 from gateway import audit
 from gateway.actors import agent_actor
-from gateway.enrolment import pricing
+from gateway.enrolment import pricing, rules_cache
 from gateway.enrolment.entitlements import terms_of
 from gateway.register.outgoing import register_event
 from gateway.scheme.cache import offers, product_rule
@@ -54,6 +54,7 @@ class EnrolmentService:
         self.sessions = sessions
         self.outbox = outbox or Outbox.standard()
         self.now = now or (lambda: datetime.now(ZoneInfo(DEFAULT_TIMEZONE)))
+        self.rules = rules_cache.RulesCache()
 
     async def enrol(self, request: EnrolHousehold, request_key: str, today: date) -> EnrolResult:
         try:
@@ -111,9 +112,13 @@ class EnrolmentService:
                 models.SchemeUnit.level == UnitLevel.MUTUAL,
             )
         )
-        product = session.scalar(
-            select(models.Product).where(models.Product.code == request.product_code)
-        )
+        # The price rules' version with the product: one statement, as before.
+        found = session.execute(
+            select(models.Product, rules_cache.version_read()).where(
+                models.Product.code == request.product_code
+            )
+        ).first()
+        product, rules_version = (found[0], found[1]) if found is not None else (None, 0)
         if mutual is None or product is None or not product.active:
             return _refused("unknown_product", persons)
         if request.agent_id is not None and not _may_register(session, request.agent_id, mutual):
@@ -159,10 +164,12 @@ class EnrolmentService:
         if before_pricing is not None:
             before_pricing(session, people)
         year = first_year(cal, today)
-        quote = pricing.quote(
-            session,
-            product,
-            household.category,
+        # The cover start decides the group contract, as in `alafia renew` (bulk_renewal).
+        rules = self.rules.rules(
+            session, product, household.category, year.starts_on or today, rules_version
+        )
+        quote = pricing.quote_by(
+            rules,
             pricing.persons_of(session, household.id, today)
             if before_pricing is not None
             else [pricing.Person(p.id, p.birth_date, p.sex) for p in people],
