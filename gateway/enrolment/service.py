@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.register import EventKind
 from db import models
+from db.bulk import insert_rows, reserve_ids, row_of
 from db.engine import begin_writing, hold_decision_lock, write_queue
 from db.values import (
     AuditAction,
@@ -136,6 +137,9 @@ class EnrolmentService:
             result["opens_on"] = opens_on.isoformat() if opens_on else None
             return result
 
+        # Written in multi-row statements, not ORM flushes (they were 44 % of an
+        # enrolment's CPU): the same rows, the members' numbers set with their ids.
+        connection = session.connection()
         household = models.Household(
             mutual_id=mutual.id,
             product_id=product.id,
@@ -151,16 +155,18 @@ class EnrolmentService:
             arrondissement=mutual.arrondissement,
             request_key=request_key,
         )
-        session.add(household)
-        session.flush()
+        household.id = connection.execute(
+            insert(models.Household).returning(models.Household.id), row_of(household)
+        ).scalar_one()
         people = [
             member_from(person, household.id, request.agent_id, household.created_at)
             for person in (request.head, *request.dependants)
         ]
-        session.add_all(people)
-        session.flush()
-        for person in people:
-            person.member_no = member_number(person.id)
+        member_ids = reserve_ids(connection, models.Member, len(people))
+        for person, member_id in zip(people, member_ids, strict=True):
+            person.id = member_id
+            person.member_no = member_number(member_id)
+        insert_rows(connection, models.Member, [row_of(person) for person in people])
         if before_pricing is not None:
             before_pricing(session, people)
         year = first_year(cal, today)
@@ -176,41 +182,37 @@ class EnrolmentService:
             year,
             today,
         )
-        period = pricing.open_period(
+        period = pricing.open_new_period(
             session,
-            household,
-            product,
-            quote,
-            year,
-            today=today,
-            now=household.created_at,
-            channel=request.channel,
-            request_key=request_key,
+            pricing.Opening(
+                household.id, product, quote, year, today, request.channel, request_key
+            ),
         )
         spoken = transcriptions_for(
             household.id, zip((request.head, *request.dependants), people, strict=True), self.now()
         )
-        session.add_all(spoken)
+        insert_rows(connection, models.Transcription, [row_of(t) for t in spoken])
         if not spoken:
             # The member number reaches the family in writing, with the enrolment or not at
             # all; with names still to transcribe, once the last is typed
             # (`gateway.transcriptions.desk`), when the household is known by name here and in the
             # register.
-            session.add(enrolment_sms(self.outbox, household, people, period, self.now()))
+            message = enrolment_sms(self.outbox, household, people, period, self.now())
+            insert_rows(connection, models.Message, [row_of(message)])
         # Pushed once the names are typed: the register sync holds a household's events
         # while any transcription of it is pending (`gateway.register.sync`).
-        session.add(register_event(EventKind.HOUSEHOLD_ENROLLED, household.id, self.now()))
+        event = register_event(EventKind.HOUSEHOLD_ENROLLED, household.id, self.now())
+        insert_rows(connection, models.RegisterEvent, [row_of(event)])
         if request.agent_id is not None:
-            session.add(
-                audit.entry(
-                    agent_actor(request.agent_id),
-                    AuditAction.HOUSEHOLD_REGISTERED,
-                    self.now(),
-                    household_id=household.id,
-                    member_no=people[0].member_no,
-                    details={"persons": persons, "premium_due": period.premium_due},
-                )
+            entry = audit.entry(
+                agent_actor(request.agent_id),
+                AuditAction.HOUSEHOLD_REGISTERED,
+                self.now(),
+                household_id=household.id,
+                member_no=people[0].member_no,
+                details={"persons": persons, "premium_due": period.premium_due},
             )
+            insert_rows(connection, type(entry), [row_of(entry)])
         log.info(
             "household %s enrolled in %s: %d persons, %d XOF due, %d names to transcribe",
             household.id,
