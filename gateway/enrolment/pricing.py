@@ -25,11 +25,11 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import case, or_, select
+from sqlalchemy import case, insert, or_, select
 from sqlalchemy.orm import Session
 
 from db import models
-from db.bulk import copy_rows, reserve_ids, row_of
+from db.bulk import copy_rows, insert_rows, reserve_ids, row_of
 from db.values import CoverGround, ExemptionGround
 from gateway.payments.sponsors import open_rights_if_paid
 from gateway.scheme.calendar import Calendar, CoverYear, first_year
@@ -381,6 +381,20 @@ def open_period(
     session.add_all(models.CoverLine(**row) for row in _line_rows(quote, period.id))
     session.add_all(models.PeriodShare(**row) for row in _share_rows(quote, period.id))
     session.flush()
+    return period
+
+
+def open_new_period(session: Session, opening: Opening) -> models.CoveragePeriod:
+    """`open_period` for a cover year whose request key the caller knows to be new (an
+    enrolment: its household's key was new): the same rows in multi-row statements, no
+    ORM flush. The period returned is not in the session: read it, do not change it."""
+    period = _new_period(opening, _waiting_sponsors(session, opening.quote.sponsors))
+    connection = session.connection()
+    period.id = connection.execute(
+        insert(models.CoveragePeriod).returning(models.CoveragePeriod.id), row_of(period)
+    ).scalar_one()
+    insert_rows(connection, models.CoverLine, _line_rows(opening.quote, period.id))
+    insert_rows(connection, models.PeriodShare, _share_rows(opening.quote, period.id))
     return period
 
 

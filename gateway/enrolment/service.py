@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from adapters.register import EventKind
 from db import models
+from db.bulk import insert_rows, reserve_ids, row_of
 from db.engine import begin_writing, hold_decision_lock, write_queue
 from db.values import (
     AuditAction,
@@ -23,7 +24,7 @@ from db.values import (
 )
 from gateway import audit
 from gateway.actors import agent_actor
-from gateway.enrolment import pricing
+from gateway.enrolment import pricing, rules_cache
 from gateway.enrolment.entitlements import terms_of
 from gateway.register.outgoing import register_event
 from gateway.scheme.cache import offers, product_rule
@@ -54,6 +55,7 @@ class EnrolmentService:
         self.sessions = sessions
         self.outbox = outbox or Outbox.standard()
         self.now = now or (lambda: datetime.now(ZoneInfo(DEFAULT_TIMEZONE)))
+        self.rules = rules_cache.RulesCache()
 
     async def enrol(self, request: EnrolHousehold, request_key: str, today: date) -> EnrolResult:
         try:
@@ -105,20 +107,24 @@ class EnrolmentService:
         if done is not None:
             return done
         persons = 1 + len(request.dependants)
-        mutual = session.scalar(
-            select(models.SchemeUnit).where(
+        # The mutual, the product, the unit offering it and the price rules' version in
+        # one statement (they were three).
+        offering = aliased(models.SchemeUnit)
+        found = session.execute(
+            select(models.SchemeUnit, models.Product, offering, rules_cache.version_read())
+            .select_from(models.SchemeUnit)
+            .join(models.Product, models.Product.code == request.product_code)
+            .outerjoin(offering, offering.id == models.Product.unit_id)
+            .where(
                 models.SchemeUnit.code == request.mutual_code,
                 models.SchemeUnit.level == UnitLevel.MUTUAL,
             )
-        )
-        product = session.scalar(
-            select(models.Product).where(models.Product.code == request.product_code)
-        )
-        if mutual is None or product is None or not product.active:
+        ).first()
+        if found is None or not found[1].active:
             return _refused("unknown_product", persons)
+        mutual, product, unit, rules_version = found
         if request.agent_id is not None and not _may_register(session, request.agent_id, mutual):
             return _refused("not_allowed", persons)
-        unit = session.get(models.SchemeUnit, product.unit_id)
         if unit is None or not offers(unit, mutual):
             return _refused("unknown_product", persons)
         rule = product_rule(product)
@@ -131,6 +137,9 @@ class EnrolmentService:
             result["opens_on"] = opens_on.isoformat() if opens_on else None
             return result
 
+        # Written in multi-row statements, not ORM flushes (they were 44 % of an
+        # enrolment's CPU): the same rows, the members' numbers set with their ids.
+        connection = session.connection()
         household = models.Household(
             mutual_id=mutual.id,
             product_id=product.id,
@@ -146,64 +155,64 @@ class EnrolmentService:
             arrondissement=mutual.arrondissement,
             request_key=request_key,
         )
-        session.add(household)
-        session.flush()
+        household.id = connection.execute(
+            insert(models.Household).returning(models.Household.id), row_of(household)
+        ).scalar_one()
         people = [
             member_from(person, household.id, request.agent_id, household.created_at)
             for person in (request.head, *request.dependants)
         ]
-        session.add_all(people)
-        session.flush()
-        for person in people:
-            person.member_no = member_number(person.id)
+        member_ids = reserve_ids(connection, models.Member, len(people))
+        for person, member_id in zip(people, member_ids, strict=True):
+            person.id = member_id
+            person.member_no = member_number(member_id)
+        insert_rows(connection, models.Member, [row_of(person) for person in people])
         if before_pricing is not None:
             before_pricing(session, people)
         year = first_year(cal, today)
-        quote = pricing.quote(
-            session,
-            product,
-            household.category,
+        # The cover start decides the group contract, as in `alafia renew` (bulk_renewal).
+        rules = self.rules.rules(
+            session, product, household.category, year.starts_on or today, rules_version
+        )
+        quote = pricing.quote_by(
+            rules,
             pricing.persons_of(session, household.id, today)
             if before_pricing is not None
             else [pricing.Person(p.id, p.birth_date, p.sex) for p in people],
             year,
             today,
         )
-        period = pricing.open_period(
+        period = pricing.open_new_period(
             session,
-            household,
-            product,
-            quote,
-            year,
-            today=today,
-            now=household.created_at,
-            channel=request.channel,
-            request_key=request_key,
+            pricing.Opening(
+                household.id, product, quote, year, today, request.channel, request_key
+            ),
         )
         spoken = transcriptions_for(
             household.id, zip((request.head, *request.dependants), people, strict=True), self.now()
         )
-        session.add_all(spoken)
+        insert_rows(connection, models.Transcription, [row_of(t) for t in spoken])
         if not spoken:
             # The member number reaches the family in writing, with the enrolment or not at
             # all; with names still to transcribe, once the last is typed
             # (`gateway.transcriptions.desk`), when the household is known by name here and in the
             # register.
-            session.add(enrolment_sms(self.outbox, household, people, period, self.now()))
+            message = enrolment_sms(self.outbox, household, people, period, self.now())
+            insert_rows(connection, models.Message, [row_of(message)])
         # Pushed once the names are typed: the register sync holds a household's events
         # while any transcription of it is pending (`gateway.register.sync`).
-        session.add(register_event(EventKind.HOUSEHOLD_ENROLLED, household.id, self.now()))
+        event = register_event(EventKind.HOUSEHOLD_ENROLLED, household.id, self.now())
+        insert_rows(connection, models.RegisterEvent, [row_of(event)])
         if request.agent_id is not None:
-            session.add(
-                audit.entry(
-                    agent_actor(request.agent_id),
-                    AuditAction.HOUSEHOLD_REGISTERED,
-                    self.now(),
-                    household_id=household.id,
-                    member_no=people[0].member_no,
-                    details={"persons": persons, "premium_due": period.premium_due},
-                )
+            entry = audit.entry(
+                agent_actor(request.agent_id),
+                AuditAction.HOUSEHOLD_REGISTERED,
+                self.now(),
+                household_id=household.id,
+                member_no=people[0].member_no,
+                details={"persons": persons, "premium_due": period.premium_due},
             )
+            insert_rows(connection, type(entry), [row_of(entry)])
         log.info(
             "household %s enrolled in %s: %d persons, %d XOF due, %d names to transcribe",
             household.id,

@@ -28,6 +28,7 @@ from db.values import AuditAction, GroupKind, UnitLevel
 from gateway import audit
 from gateway.enrolment.entitlements import current_period, members_of
 from gateway.enrolment.repricing import apply_price, person_of, price_for
+from gateway.enrolment.rules_cache import rules_changed_async
 from gateway.payments.sponsors import Sponsors
 from gateway.staff.scope import Scope
 from menus.values import CoverageStatus
@@ -123,6 +124,7 @@ class GroupPayers:
                 created_at=now,
             )
             session.add(group)
+            await rules_changed_async(session)  # its sponsor is priced from now on
             session.add(
                 audit.entry(
                     by,
@@ -198,6 +200,7 @@ class GroupPayers:
                         percent=100,
                     )
                 )
+            await rules_changed_async(session)  # the contract's subsidy applies from now on
             session.add(
                 audit.entry(
                     by,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from db import models
 from db.models.scheme import DEFAULT_MIN_PART_PAYMENT
 from db.values import CoverKind, LateJoiners, UnitLevel
+from gateway.enrolment.rules_cache import rules_watched
 
 _MONTH_DAY = re.compile(r"^(\d\d)-(\d\d)$")
 
@@ -273,6 +274,12 @@ def _whole(value: object) -> bool:
 
 
 def load(session: Session, document: dict[str, Any]) -> LoadReport:
+    # Changed prices reach every process's next enrolment (gateway.enrolment.rules_cache).
+    with rules_watched(session):
+        return _load(session, document)
+
+
+def _load(session: Session, document: dict[str, Any]) -> LoadReport:
     problems = validate(document)
     if problems:
         raise SchemeError(problems)
