@@ -274,6 +274,16 @@ async def test_a_household_of_another_mutual_is_not_found_for_a_manager_and_audi
     assert len(members(db, kandi)) == 1
 
 
+async def central_staff_move_the_third_member(
+    web: httpx.AsyncClient, app: Starlette, db: Session, leaving: int, into: int
+) -> None:
+    """Sena, planned then confirmed by central staff, as the spouse of `into`'s head."""
+    csrf = await logged_in(web, app, *ADMIN)
+    path = move_path(leaving, members(db, leaving)[2])
+    shown = await plan(web, csrf, path, members(db, into)[0].member_no, "spouse")
+    assert (await confirm(web, csrf, path, shown)).status_code == 303
+
+
 async def test_central_staff_move_members_between_mutuals(
     web: httpx.AsyncClient,
     app: Starlette,
@@ -282,10 +292,7 @@ async def test_central_staff_move_members_between_mutuals(
     db: Session,
 ) -> None:
     kandi = await household_of(enrolment, db, KANDI_PHONE, "MS-KANDI", persons=1)
-    csrf = await logged_in(web, app, *ADMIN)
-    path = move_path(leaving, members(db, leaving)[2])
-    shown = await plan(web, csrf, path, members(db, kandi)[0].member_no, "spouse")
-    assert (await confirm(web, csrf, path, shown)).status_code == 303
+    await central_staff_move_the_third_member(web, app, db, leaving, kandi)
     assert [m.relationship_to_head for m in members(db, kandi)] == ["head", "spouse"]
 
 
@@ -315,10 +322,7 @@ async def test_a_member_moved_after_their_day_was_rolled_up_is_counted_in_the_ne
         return {row["key"]: row["persons"] for row in figure["by_mutual"]}
 
     assert await persons_by_mutual() == {"MS-KANDI": 1, "MS-PARAKOU": 3}
-    csrf = await logged_in(web, app, *ADMIN)
-    path = move_path(leaving, members(db, leaving)[2])
-    shown = await plan(web, csrf, path, members(db, kandi)[0].member_no, "spouse")
-    assert (await confirm(web, csrf, path, shown)).status_code == 303
+    await central_staff_move_the_third_member(web, app, db, leaving, kandi)
 
     assert await persons_by_mutual() == {"MS-KANDI": 2, "MS-PARAKOU": 2}
     await rollup.work()  # the day counted again by the worker: the same answer
