@@ -137,33 +137,18 @@ class Rollup:
         return min(days) if days else None
 
     def _households_in(self, dialect: str, since: datetime, until: datetime) -> Any:
-        # Grouped over a subquery: PostgreSQL does not see two bound time zones as one
-        # expression in SELECT and GROUP BY.
         rows = (
-            select(
-                local_day(H.created_at, dialect, self.timezone).label("day"),
-                H.mutual_id,
-                func.coalesce(H.commune, "").label("commune"),
-                H.product_id,
-                H.channel,
-            )
+            select(local_day(H.created_at, dialect, self.timezone).label("day"), *_household_keys())
             .where(H.created_at >= since, H.created_at < until)
             .subquery()
         )
-        keys = (rows.c.day, rows.c.mutual_id, rows.c.commune, rows.c.product_id, rows.c.channel)
-        return insert(HD).from_select(
-            ["day", "mutual_id", "commune", "product_id", "channel", "households"],
-            select(*keys, func.count()).group_by(*keys),
-        )
+        return _grouped_into(HD, rows, {"households": func.count()})
 
     def _persons_in(self, dialect: str, since: datetime, until: datetime) -> Any:
         rows = (
             select(
                 local_day(M.created_at, dialect, self.timezone).label("day"),
-                H.mutual_id,
-                func.coalesce(H.commune, "").label("commune"),
-                H.product_id,
-                H.channel,
+                *_household_keys(),
                 func.coalesce(M.occupation, "").label("occupation"),
             )
             .select_from(M)
@@ -171,18 +156,7 @@ class Rollup:
             .where(M.created_at >= since, M.created_at < until)
             .subquery()
         )
-        keys = (
-            rows.c.day,
-            rows.c.mutual_id,
-            rows.c.commune,
-            rows.c.product_id,
-            rows.c.channel,
-            rows.c.occupation,
-        )
-        return insert(PD).from_select(
-            ["day", "mutual_id", "commune", "product_id", "channel", "occupation", "persons"],
-            select(*keys, func.count()).group_by(*keys),
-        )
+        return _grouped_into(PD, rows, {"persons": func.count()})
 
     def _payments_in(self, dialect: str, since: datetime, until: datetime) -> Any:
         # A payment's status and `settled_at` are set together, once (PaymentStatus only
@@ -190,10 +164,7 @@ class Rollup:
         rows = (
             select(
                 local_day(PAY.settled_at, dialect, self.timezone).label("day"),
-                H.mutual_id,
-                func.coalesce(H.commune, "").label("commune"),
-                H.product_id,
-                H.channel,
+                *_household_keys(),
                 PAY.provider,
                 PAY.channel.label("paid_through"),
                 PAY.amount,
@@ -207,29 +178,24 @@ class Rollup:
             )
             .subquery()
         )
-        keys = (
-            rows.c.day,
-            rows.c.mutual_id,
-            rows.c.commune,
-            rows.c.product_id,
-            rows.c.channel,
-            rows.c.provider,
-            rows.c.paid_through,
-        )
-        return insert(PYD).from_select(
-            [
-                "day",
-                "mutual_id",
-                "commune",
-                "product_id",
-                "channel",
-                "provider",
-                "paid_through",
-                "payments",
-                "amount",
-            ],
-            select(*keys, func.count(), func.sum(rows.c.amount)).group_by(*keys),
-        )
+        totals = {"payments": func.count(), "amount": func.sum(rows.c.amount)}
+        return _grouped_into(PYD, rows, totals, summed=("amount",))
+
+
+def _household_keys() -> tuple[Any, ...]:
+    """The household's columns every roll-up is kept by (a missing commune is "")."""
+    return (H.mutual_id, func.coalesce(H.commune, "").label("commune"), H.product_id, H.channel)
+
+
+def _grouped_into(table: Any, rows: Any, totals: dict[str, Any], summed: Sequence[str] = ()) -> Any:
+    """INSERT INTO `table` the rows grouped by every column of `rows` but the `summed`
+    ones, with `totals`. Grouped over a subquery: PostgreSQL does not see two bound time
+    zones as one expression in SELECT and GROUP BY."""
+    keys = [column for column in rows.c if column.name not in summed]
+    return insert(table).from_select(
+        [*(column.name for column in keys), *totals],
+        select(*keys, *totals.values()).group_by(*keys),
+    )
 
 
 async def _claimed(session: AsyncSession, dialect: str) -> date | None:
