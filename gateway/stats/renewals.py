@@ -24,6 +24,7 @@ Every query is grouped in SQL and reads the cover years by index: the end dates
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -324,6 +325,12 @@ async def retention(source: Source, scope: Scope, filters: Filters, today: date)
                 .group_by(with_cohort.c.cohort, with_cohort.c.year)
             )
         ).all()
+    return cohorts_of(rows, today)
+
+
+def cohorts_of(rows: Iterable[Any], today: date) -> dict[str, Any]:
+    """The retention answer from (cohort, year covered, households) rows: each intake
+    year's size and, for every year after it up to this one, how many are still covered."""
     covered: dict[int, dict[int, int]] = defaultdict(dict)
     for cohort, covered_year, count in rows:
         covered[int(cohort)][int(covered_year)] = int(count)

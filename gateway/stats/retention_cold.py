@@ -7,7 +7,6 @@ self-join ran into the statement timeout from about 9,500 households).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from typing import Any
 
@@ -17,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from db import models
 from gateway.staff.scope import Scope
 from gateway.stats.filters import Filters
-from gateway.stats.renewals import rate
+from gateway.stats.renewals import cohorts_of
 from gateway.stats.selection import Source, reading, select_for
 from menus.values import CoverageStatus
 
@@ -69,26 +68,4 @@ async def retention(source: Source, scope: Scope, filters: Filters, today: date)
                 .group_by(first.c.cohort, years.c.year)
             )
         ).all()
-    covered: dict[int, dict[int, int]] = defaultdict(dict)
-    for cohort, covered_year, count in rows:
-        covered[int(cohort)][int(covered_year)] = int(count)
-    cohorts = []
-    for cohort in sorted(covered):
-        size = covered[cohort].get(cohort, 0)
-        later = range(cohort + 1, max(today.year, max(covered[cohort])) + 1)
-        cohorts.append(
-            {
-                "year": cohort,
-                "households": size,
-                "still_covered": [
-                    {
-                        "year": y,
-                        "after_years": y - cohort,
-                        "households": covered[cohort].get(y, 0),
-                        "rate": rate(covered[cohort].get(y, 0), size),
-                    }
-                    for y in later
-                ],
-            }
-        )
-    return {"cohorts": cohorts}
+    return cohorts_of(rows, today)
