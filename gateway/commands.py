@@ -32,11 +32,12 @@ class Context:
     def with_sessions(self, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
         """Run one piece of async database work on an engine of its own."""
         from db.engine import create_engine_async, session_factory
+        from gateway.caller_changes import for_commands
 
         async def run() -> T:
             engine = create_engine_async(self.settings.database_url)
             try:
-                return await work(session_factory(engine))
+                return await work(session_factory(engine, for_commands(self.settings)))
             finally:
                 await engine.dispose()
 

@@ -8,6 +8,7 @@ per request: one pool per database role, one Redis pool, shared by every hop.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
@@ -28,8 +29,10 @@ from db.engine import (
 )
 from db.redis import close as close_redis
 from db.redis import connect
+from gateway.caller_changes import FORGET, ForgetCallers
 from gateway.limits.rates import Limits, RateLimiter
 from gateway.settings import Settings
+from gateway.ussd.caller_cache import CallerCache
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +71,17 @@ class Shared:
         )
         # Rate limits every process counts in the same Redis (`gateway.limits.rates`).
         self.limits = Limits(RateLimiter(self.redis, self.now), settings.limits)
+        # What a session knows of a returning caller, forgotten by every write that
+        # changes it as it commits, through either session factory (gateway.caller_changes).
+        self.callers = CallerCache(self.redis)
+        self.forget_callers = ForgetCallers(self.callers, redis_url)
+        writers = {FORGET: self.forget_callers}
         url = settings.database_url
         self.db: AsyncEngine = create_engine_async(url)
-        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.db)
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.db, writers)
         # Enrolments write from a worker thread through this one (gateway.enrolment.service).
         self.sync_db: SyncEngine = create_engine_sync(url)
-        self.sync_sessions: sessionmaker[Session] = sync_session_factory(self.sync_db)
+        self.sync_sessions: sessionmaker[Session] = sync_session_factory(self.sync_db, writers)
         # Eligibility checks and the dashboard read from the replica when there is one
         # (DATABASE_READ_URL), the primary otherwise. Nothing writes through these two.
         read_url = settings.database_read_url or url
@@ -88,6 +96,8 @@ class Shared:
         )
 
     async def start(self) -> None:
+        # Worker threads' commits hand their forgetting to this loop (its Redis pool).
+        self.forget_callers.loop = asyncio.get_running_loop()
         if self.embedded is not None:
             self.embedded.start()
         else:

@@ -37,6 +37,7 @@ from db.bulk import insert_rows
 from db.engine import begin_writing
 from db.values import AuditAction, ExemptionGround, RegisterEventStatus, UnitLevel
 from gateway import audit
+from gateway.caller_changes import households_changed
 from gateway.enrolment.pricing import (
     Exemption,
     Line,
@@ -240,6 +241,8 @@ class BulkRenewal:
                 )
                 for model, rows in written:
                     insert_rows(connection, model, rows)
+                # Plain rows: the renewal dates their phones' sessions show, named here.
+                households_changed(session, (plan.due.household_id for plan in plans))
         except IntegrityError:
             log.warning("bulk renewal: a batch met a renewal made meanwhile; run again")
             raise

@@ -24,6 +24,7 @@ from db.values import (
 )
 from gateway import audit
 from gateway.actors import agent_actor
+from gateway.caller_changes import callers_changed
 from gateway.enrolment import pricing, rules_cache
 from gateway.enrolment.entitlements import terms_of
 from gateway.register.outgoing import register_event
@@ -158,6 +159,7 @@ class EnrolmentService:
         household.id = connection.execute(
             insert(models.Household).returning(models.Household.id), row_of(household)
         ).scalar_one()
+        callers_changed(session, request.phone)  # plain INSERTs: the listener sees none
         people = [
             member_from(person, household.id, request.agent_id, household.created_at)
             for person in (request.head, *request.dependants)

@@ -89,13 +89,19 @@ def _day(text: str | None, default: date) -> date:
 
 def _renew(context: Context, args: argparse.Namespace) -> int:
     from db.engine import create_engine_sync, sync_session_factory
+    from gateway.caller_changes import for_commands
     from gateway.enrolment.bulk_renewal import BulkRenewal, UnknownMutual
 
     if args.batch < 1:
         return refused("renewed", ValueError("--batch must be at least 1"))
     engine = create_engine_sync(context.settings.database_url)
     try:
-        run = BulkRenewal(sync_session_factory(engine), context.now, args.by, args.batch)
+        run = BulkRenewal(
+            sync_session_factory(engine, for_commands(context.settings)),
+            context.now,
+            args.by,
+            args.batch,
+        )
         outcome = run.run(args.mutual, args.product, dry_run=args.dry_run)
     except UnknownMutual:
         return refused("renewed", LookupError(f"no mutual {args.mutual!r} (alafia scheme show)"))

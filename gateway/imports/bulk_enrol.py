@@ -31,6 +31,7 @@ from db import models
 from db.bulk import copy_rows, reserve_ids, row_of
 from db.values import AuditAction
 from gateway import audit
+from gateway.caller_changes import callers_changed
 from gateway.enrolment import pricing
 from gateway.enrolment.service import enrolment_sms, member_from, name_recorded
 from gateway.imports.households_csv import ValidHousehold
@@ -176,6 +177,7 @@ def write(
             )
         )
     copy_rows(connection, models.Household, [row_of(h) for h in households])
+    callers_changed(session, *(h.phone for h in households))  # plain rows: named here
     copy_rows(connection, models.Member, [row_of(m) for m in members])
     periods = pricing.open_periods(session, openings)
     messages: list[dict[str, Any]] = []

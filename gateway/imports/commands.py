@@ -55,6 +55,7 @@ def import_households(context: Context, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from db.engine import create_engine_sync, sync_session_factory
+    from gateway.caller_changes import for_commands
     from gateway.imports import report
     from gateway.imports.households_csv import validate
     from gateway.imports.importer import HouseholdImport, UnknownMutual, read_rules
@@ -78,7 +79,7 @@ def import_households(context: Context, args: argparse.Namespace) -> int:
         return FILE_PROBLEM
 
     engine = create_engine_sync(settings.database_url)
-    sessions = sync_session_factory(engine)
+    sessions = sync_session_factory(engine, for_commands(settings))
     try:
         with sessions() as session:
             rules = read_rules(

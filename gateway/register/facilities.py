@@ -28,6 +28,7 @@ from db import models
 from db.engine import writing
 from db.values import AuditAction
 from gateway.audit import entry
+from gateway.caller_changes import callers_changed
 from gateway.known_phones import phones_changed
 
 KEY_CACHE_SECONDS = 30.0
@@ -186,11 +187,12 @@ class Facilities:
             async with writing(self.sessions) as session:
                 facility = await self._get(session, code, expected)
                 await _refuse_taken(session, set(phones), facility.id)
-                await session.execute(
-                    delete(models.FacilityPhone).where(
-                        models.FacilityPhone.facility_id == facility.id
-                    )
+                replaced = await session.scalars(
+                    delete(models.FacilityPhone)
+                    .where(models.FacilityPhone.facility_id == facility.id)
+                    .returning(models.FacilityPhone.phone)
                 )
+                callers_changed(session, *replaced)  # a plain DELETE: named here
                 session.add_all(
                     models.FacilityPhone(phone=p, facility_id=facility.id) for p in set(phones)
                 )

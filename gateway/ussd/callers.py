@@ -11,7 +11,9 @@ from sqlalchemy import literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db import models
+from gateway.caller_changes import callers_changed
 from gateway.known_phones import version_read
+from gateway.ussd.caller_cache import CallerCache
 from menus.values import Relationship
 
 # Facility desk phones and agents' phones are few and change rarely: each process keeps
@@ -37,19 +39,23 @@ def language_key(phone: str) -> str:
 
 class CallerService:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], redis: Redis | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        redis: Redis | None = None,
+        cache: CallerCache | None = None,
     ) -> None:
         self.sessions = sessions
         self.redis = redis  # the language of phones without a household; None: not kept
+        self.cache = cache  # what the database said of a phone, until a write changes it
         self._desks: dict[str, int] = {}
         self._agents: dict[str, dict[str, Any]] = {}
         self._known_until = 0.0
         self._known_version: int | None = None
 
     async def caller(self, phone: str) -> dict[str, Any]:
-        """What a session needs to know about the phone that dials: one indexed read
-        (and the known phones' version with it)."""
-        known, version = await self._household(phone)
+        """What a session needs to know about the phone that dials: one Redis read for a
+        phone seen lately, else one indexed read (and the known phones' version with it)."""
+        known, version, chosen = await self._remembered(phone)
         if version != self._known_version:
             self._known_until = 0.0
         await self._refresh_known_phones(version)
@@ -59,11 +65,23 @@ class CallerService:
         agent = self._agents.get(phone)
         if agent is not None:
             known.update(agent)
-        if "language" not in known and self.redis is not None:
-            chosen = await self.redis.get(language_key(phone))
-            if chosen is not None:
-                known["language"] = chosen.decode() if isinstance(chosen, bytes) else chosen
+        if "language" not in known and chosen is not None:
+            known["language"] = chosen.decode() if isinstance(chosen, bytes) else chosen
         return known
+
+    async def _remembered(self, phone: str) -> tuple[dict[str, Any], int, bytes | str | None]:
+        """The households and version (from the cache, else the database, then kept) and
+        the language a phone without a household chose, read with the cache entry."""
+        if self.cache is None:
+            known, version = await self._household(phone)
+            chosen = await self.redis.get(language_key(phone)) if self.redis is not None else None
+            return known, version, chosen
+        cached = await self.cache.read(phone, language_key(phone))
+        if cached.known is not None:
+            return cached.known, cached.version, cached.extra[0]
+        known, version = await self._household(phone)
+        await self.cache.keep(phone, cached.token, known, version)
+        return dict(known), version, cached.extra[0]
 
     async def _refresh_known_phones(self, version: int) -> None:
         """Desk phones and agents' phones, read again once changed (or old). `version`
@@ -180,6 +198,7 @@ class CallerService:
                 .where(models.Household.phone == phone)
                 .values(language=language)
             )
+            callers_changed(session, phone)
             await session.commit()
         if not changed.rowcount and self.redis is not None:  # type: ignore[attr-defined]
             await self.redis.set(language_key(phone), language, ex=LANGUAGE_TTL)

@@ -99,9 +99,12 @@ async def test_an_agent_added_by_the_command_line_is_known_at_once_by_a_running_
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The command line has no Redis of its own and runs its own engine: the version
-    travels with its transaction."""
+    """The command line runs its own engine: the version travels with its transaction,
+    and the phone's entry in the callers' cache is forgotten through the installation's
+    Redis (REDIS_URL, as the gateway's) once it commits."""
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    assert settings.redis_url is not None
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
     monkeypatch.setenv("ALAFIA_DATA_DIR", str(settings.data_dir))
     assert "Code d'activation" not in await Phone(client, AGENT).dial()
     add = ["agents", "add", "--phone", AGENT, "--name", "Bio Sika", "--mutual", "MS-PARAKOU"]
@@ -112,25 +115,28 @@ async def test_an_agent_added_by_the_command_line_is_known_at_once_by_a_running_
 async def test_a_first_hop_reads_the_version_in_the_query_it_made_anyway(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    """No query more per session than before: one for the caller (household and version
-    together) once the phones are known; Redis: the session's MGET and save, as before."""
+    """No query more per session than before: one for a phone not seen lately (household
+    and version together) once the phones are known, none for a phone the callers' cache
+    holds; Redis: the session's MGET and save, and the cache's read on a first hop."""
     await add_agent(app, AGENT, "Bio Sika", "MS-PARAKOU", pin=PIN)
     await Phone(client, OTHER).dial()  # the phones read after the change
-    statements: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
     engine = shared(app).db.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        await Phone(client, OTHER).dial()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    # (The scheme's cache may refresh meanwhile: its reads are not the caller's.)
-    callers = [
-        s
-        for s in statements
-        if any(table in s for table in ("households", "agents", "facility_phones", "cache_"))
-    ]
-    assert len(callers) == 1 and "cache_versions" in callers[0] and "households" in callers[0]
+
+    async def callers_read_by(phone: str) -> list[str]:
+        statements: list[str] = []
+
+        def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            await Phone(client, phone).dial()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        # (The scheme's cache may refresh meanwhile: its reads are not the caller's.)
+        tables = ("households", "agents", "facility_phones", "cache_")
+        return [s for s in statements if any(table in s for table in tables)]
+
+    unseen = await callers_read_by(DESK)
+    assert len(unseen) == 1 and "cache_versions" in unseen[0] and "households" in unseen[0]
+    assert await callers_read_by(OTHER) == []

@@ -1,0 +1,99 @@
+"""The callers' cache: a returning caller's first hop reads Redis, and every write that
+changes what it shows is seen on the very next call (gateway.ussd.caller_cache,
+gateway.caller_changes)."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from db import models
+from gateway.enrolment.capability import Enrolment
+from gateway.ussd.caller_cache import CALLER_TTL, entry_key
+from tests.support.gateway import part, shared
+from tests.support.households import enrol_household
+from tests.support.ussd_phone import Phone
+
+PHONE = "+2290197000811"
+NEIGHBOUR = "+2290197000812"
+
+
+async def kept(app: Starlette, phone: str) -> bool:
+    return bool(await shared(app).redis.exists(entry_key(phone)))
+
+
+async def test_a_phone_that_joins_is_greeted_as_a_member_on_its_next_call(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    # Not a member yet: asked its language, and that answer is kept too.
+    assert "Choisissez la langue" in await Phone(client, PHONE).dial()
+    assert await kept(app, PHONE)
+    # The gateway's own enrolment: plain INSERTs from a worker thread.
+    await enrol_household(part(app, Enrolment).service, PHONE)
+    assert not await kept(app, PHONE)
+    assert "Bonjour ASSOGBA Rose" in await Phone(client, PHONE).dial()
+    assert await kept(app, PHONE)
+    assert 0 < await shared(app).redis.ttl(entry_key(PHONE)) <= CALLER_TTL
+
+
+async def test_a_head_renamed_is_greeted_by_the_new_name_at_once(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    member_no = await enrol_household(part(app, Enrolment).service, PHONE)
+    assert "ASSOGBA Rose" in await Phone(client, PHONE).dial()
+    async with shared(app).sessions() as session:  # any ORM write: no call to make
+        head = await session.scalar(
+            select(models.Member).where(models.Member.member_no == member_no)
+        )
+        assert head is not None
+        head.first_names = "Reine"
+        await session.commit()
+    assert "ASSOGBA Reine" in await Phone(client, PHONE).dial()
+
+
+async def test_a_write_rolled_back_forgets_nothing(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    member_no = await enrol_household(part(app, Enrolment).service, PHONE)
+    await Phone(client, PHONE).dial()
+    async with shared(app).sessions() as session:
+        head = await session.scalar(
+            select(models.Member).where(models.Member.member_no == member_no)
+        )
+        assert head is not None
+        head.first_names = "Reine"
+        await session.flush()
+        await session.rollback()
+    assert await kept(app, PHONE)
+    assert "ASSOGBA Rose" in await Phone(client, PHONE).dial()
+
+
+async def test_an_answer_read_before_a_write_is_not_kept_after_it(app: Starlette) -> None:
+    cache = shared(app).callers
+    known = {"phone": PHONE, "member_no": "old"}
+    before = await cache.read(PHONE)
+    await cache.forget({PHONE})  # a write committed while the database was read
+    assert not await cache.keep(PHONE, before.token, known, 1)
+    assert (await cache.read(PHONE)).known is None
+    after = await cache.read(PHONE)
+    assert await cache.keep(PHONE, after.token, known, 1)
+    again = await cache.read(PHONE)
+    assert (again.known, again.version) == (known, 1)
+
+
+async def test_a_renewal_notice_moved_forgets_every_caller(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await enrol_household(part(app, Enrolment).service, PHONE)
+    await Phone(client, PHONE).dial()
+    await Phone(client, NEIGHBOUR).dial()
+    assert await kept(app, PHONE) and await kept(app, NEIGHBOUR)
+    async with shared(app).sessions() as session:
+        product = await session.scalar(
+            select(models.Product).where(models.Product.code == "FAMILLE")
+        )
+        assert product is not None
+        product.renewal_opens_days += 7
+        await session.commit()
+    assert not await kept(app, PHONE) and not await kept(app, NEIGHBOUR)
