@@ -102,26 +102,12 @@ class CallerCache:
             await pipe.execute()
 
     async def _forget_all(self) -> None:
-        """Rare (a scheme load that moves a product's renewal notice): every entry, by scan."""
-        removed = 0
-        batch: list[str | bytes] = []
-        async for key in self.redis.scan_iter(match="phone:*:caller", count=1000):
-            batch.append(key)
-            if len(batch) >= BATCH:
-                removed += await _each(self.redis, batch)
-                batch = []
-        if batch:
-            removed += await _each(self.redis, batch)
-        log.info("callers' cache emptied: %d entries", removed)
-
-
-async def _each(redis: Redis, keys: list[str | bytes]) -> int:
-    """One DEL per key: the keys are in as many hash slots as phones (a cluster refuses
-    a multi-key DEL across slots)."""
-    pipe = redis.pipeline(transaction=False)
-    for key in keys:
-        pipe.delete(key)
-    return sum(int(n) for n in await pipe.execute())
+        """Rare (a scheme load that moves a product's renewal notice): every entry, by
+        scan (a cluster client scans every primary and splits the DEL by slot)."""
+        keys = [key async for key in self.redis.scan_iter(match="phone:*:caller", count=1000)]
+        for start in range(0, len(keys), BATCH):
+            await self.redis.delete(*keys[start : start + BATCH])
+        log.info("callers' cache emptied: %d entries", len(keys))
 
 
 def _text(value: bytes | str | None) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from db.redis import close, connect, parse
 from gateway.limits.rates import RateLimiter
 from gateway.settings import Rate
+from gateway.ussd.caller_cache import ALL_CALLERS, CallerCache
 from tests.conftest import JOURNEYS
 from tests.limits import test_rates
 from tests.menus.test_journeys import tell
@@ -88,22 +89,14 @@ async def test_lifting_a_limit_for_everyone_reaches_every_node(on_cluster: Topol
             assert (await limiter.check("login", rate, subject, 1)).allowed
         assert (await limiter.check("login", rate, subjects[0], 1)).refused
         # The windows really are spread over the three primaries.
-        assert all(held > 0 for held in windows_per_node(on_cluster.settings.redis_url))
+        url = on_cluster.settings.redis_url
+        assert all(held > 0 for held in keys_per_node(url, "limit:login:*"))
         await limiter.forget_all("login")
-        assert windows_per_node(on_cluster.settings.redis_url) == [0, 0, 0]
+        assert keys_per_node(url, "limit:login:*") == [0, 0, 0]
         for subject in subjects:
             assert (await limiter.check("login", rate, subject, 1)).allowed
     finally:
         await close(redis)
-
-
-def windows_per_node(url: str) -> list[int]:
-    counts = []
-    for host, port in parse(url).hosts:
-        node = SyncRedis(host=host, port=port)
-        counts.append(len(node.keys("limit:login:*")))
-        node.close()
-    return counts
 
 
 def test_cluster_and_sentinel_urls_are_read_as_documented() -> None:
@@ -133,3 +126,33 @@ def test_cluster_and_sentinel_urls_are_read_as_documented() -> None:
     ):
         with pytest.raises(ValueError, match=why):
             parse(wrong)
+
+
+async def test_the_callers_cache_is_forgotten_on_every_node(on_cluster: Topology) -> None:
+    """A phone's entry and token share its hash slot (the store script reads both); a
+    renewal notice moved forgets every phone's entry, on whichever primary it lives."""
+    assert on_cluster.settings.redis_url is not None
+    redis = connect(on_cluster.settings.redis_url, 8, 2.0)
+    try:
+        cache = CallerCache(redis)
+        phones = [f"+22901970009{n:02d}" for n in range(30)]
+        for phone in phones:
+            seen = await cache.read(phone)
+            assert await cache.keep(phone, seen.token, {"phone": phone}, 1)
+        assert all(held > 0 for held in keys_per_node(on_cluster.settings.redis_url, "phone:*"))
+        await cache.forget({phones[0]})
+        assert (await cache.read(phones[0])).known is None
+        assert (await cache.read(phones[1])).known == {"phone": phones[1]}
+        await cache.forget({ALL_CALLERS})
+        assert keys_per_node(on_cluster.settings.redis_url, "phone:*:caller") == [0, 0, 0]
+    finally:
+        await close(redis)
+
+
+def keys_per_node(url: str, pattern: str) -> list[int]:
+    counts = []
+    for host, port in parse(url).hosts:
+        node = SyncRedis(host=host, port=port)
+        counts.append(len(node.keys(pattern)))
+        node.close()
+    return counts
