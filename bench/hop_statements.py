@@ -93,6 +93,11 @@ def main() -> int:
         for i, phone in enumerate(renewing):
             enrolling = f"+2290195{(start + i) % 1_000_000:06d}"
             totals["enrolment"].append(walk(client, url, enrolling, JOURNEY, (FINAL_REPLY,)))
+            # A member's first hop, then the same phone calling again (the callers'
+            # cache: the database read once, then Redis until a write changes it).
+            opening = RENEWAL_JOURNEY[:1]
+            totals["first call"].append(walk(client, url, phone, opening, ("CON ",)))
+            totals["calling again"].append(walk(client, url, phone, opening, ("CON ",)))
             totals["renewal"].append(walk(client, url, phone, RENEWAL_JOURNEY, RENEWAL_FINAL))
     for name, inputs in (("enrolment", JOURNEY), ("renewal", RENEWAL_JOURNEY)):
         runs = totals[name][1:] or totals[name]  # the first journey warms caches up
@@ -110,7 +115,18 @@ def main() -> int:
             f"{sum(h[0] for h in hops) / len(runs):.1f} statements, "
             f"{sum(h[1] for h in hops) / len(runs):.1f} ms CPU"
         )
+    first, again = (_mean_first_hop(totals[name]) for name in ("first call", "calling again"))
+    print("\na member's first hop (callers' cache), mean of the journeys but the first")
+    print(f"{'':<14} {'statements':>10} {'CPU ms':>8} {'wall ms':>8}")
+    for name, (statements, cpu, wall) in (("first call", first), ("calling again", again)):
+        print(f"{name:<14} {statements:>10.1f} {cpu:>8.2f} {wall:>8.2f}")
+    print(f"ratio (first call / calling again): CPU x {first[1] / again[1]:.2f}")
     return 0
+
+
+def _mean_first_hop(runs: list[list[tuple[int, float, float]]]) -> tuple[float, float, float]:
+    kept = runs[1:] or runs
+    return tuple(sum(r[0][i] for r in kept) / len(kept) for i in range(3))  # type: ignore[return-value]
 
 
 if __name__ == "__main__":

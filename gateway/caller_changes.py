@@ -38,7 +38,14 @@ Forget = Callable[[frozenset[str]], None]
 
 # What a session knows of a phone comes from these columns (gateway.ussd.callers).
 _HOUSEHOLD = ("phone", "language", "product_id")
-_MEMBER = ("household_id", "last_name", "first_names", "relationship_to_head", "member_no")
+_MEMBER = (
+    "household_id",
+    "last_name",
+    "first_names",
+    "relationship_to_head",
+    "member_no",
+    "left_on",
+)
 _PERIOD = ("household_id", "starts_on", "covered_until")
 
 

@@ -61,6 +61,9 @@ class Cached:
     version: int
     token: str
     extra: list[bytes | str | None]
+    # The heads of the phone's households in full (last name, first names, member
+    # number, still the head): the duplicate check before an enrolment's summary.
+    heads: list[list[Any]] | None = None
 
 
 class CallerCache:
@@ -76,11 +79,18 @@ class CallerCache:
         if raw is None:
             return Cached(None, 0, text, extra)
         kept = orjson.loads(raw)
-        return Cached(kept["known"], int(kept["version"]), text, extra)
+        return Cached(kept["known"], int(kept["version"]), text, extra, kept.get("heads"))
 
-    async def keep(self, phone: str, token: str, known: dict[str, Any], version: int) -> bool:
+    async def keep(
+        self,
+        phone: str,
+        token: str,
+        known: dict[str, Any],
+        version: int,
+        heads: list[list[Any]] | None = None,
+    ) -> bool:
         """Store what the database said, unless a write forgot the phone meanwhile."""
-        value = orjson.dumps({"known": known, "version": version})
+        value = orjson.dumps({"known": known, "version": version, "heads": heads})
         stored = await self._keep(
             keys=[entry_key(phone), token_key(phone)], args=[token, value, self.ttl]
         )

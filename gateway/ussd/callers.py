@@ -73,14 +73,14 @@ class CallerService:
         """The households and version (from the cache, else the database, then kept) and
         the language a phone without a household chose, read with the cache entry."""
         if self.cache is None:
-            known, version = await self._household(phone)
+            known, version, _ = await self._household(phone)
             chosen = await self.redis.get(language_key(phone)) if self.redis is not None else None
             return known, version, chosen
         cached = await self.cache.read(phone, language_key(phone))
         if cached.known is not None:
             return cached.known, cached.version, cached.extra[0]
-        known, version = await self._household(phone)
-        await self.cache.keep(phone, cached.token, known, version)
+        known, version, heads = await self._household(phone)
+        await self.cache.keep(phone, cached.token, known, version, heads)
         return dict(known), version, cached.extra[0]
 
     async def _refresh_known_phones(self, version: int) -> None:
@@ -116,9 +116,20 @@ class CallerService:
         """Read desk and agents' phones again on the next dial (after a change here)."""
         self._known_until = 0.0
 
-    async def _household(self, phone: str) -> tuple[dict[str, Any], int]:
-        """The households whose phone dials (the latest first), if any, and the known
-        phones' version."""
+    async def heads(self, phone: str) -> list[tuple[str, str, str | None]] | None:
+        """The present heads of the phone's households (last name, first names, member
+        number) in the order they were registered, as the cache holds them; None: ask
+        the database (`gateway.enrolment.headed`)."""
+        if self.cache is None:
+            return None
+        cached = await self.cache.read(phone)
+        if cached.known is None or cached.heads is None:
+            return None
+        return [(last, first, no) for _, last, first, no, present in cached.heads if present]
+
+    async def _household(self, phone: str) -> tuple[dict[str, Any], int, list[list[Any]] | None]:
+        """The households whose phone dials (the latest first), if any, the known
+        phones' version, and their heads in full for the cache (None past MAX_HOUSEHOLDS)."""
         # The cover of each one's latest year, for the renewal offer: in the same row, so
         # that knowing whether "Renew" is on the menu costs the session no query of its own.
         latest_cover = (
@@ -136,6 +147,8 @@ class CallerService:
                 models.Member.member_no,
                 models.Member.last_name,
                 models.Member.first_names,
+                models.Member.id.label("member_id"),
+                models.Member.left_on,
                 latest_cover.label("covered_until"),
                 models.Product.renewal_opens_days,
             )
@@ -159,6 +172,8 @@ class CallerService:
                 heads.c.member_no,
                 heads.c.last_name,
                 heads.c.first_names,
+                heads.c.member_id,
+                heads.c.left_on,
                 heads.c.covered_until,
                 heads.c.renewal_opens_days,
             )
@@ -170,7 +185,7 @@ class CallerService:
             rows = (await session.execute(query)).all()
         latest = rows[0]
         if latest.id is None:
-            return {"phone": phone}, latest.version
+            return {"phone": phone}, latest.version, []
         known: dict[str, Any] = {
             "phone": phone,
             "language": latest.language,
@@ -187,7 +202,13 @@ class CallerService:
             # after a lapse (`gateway.scheme.calendar.renewal_window`); the menus compare
             # it with the day (`menus.journeys.renew.renewal_due`).
             known["renew_opens"] = renewal_opens(latest.covered_until, latest.renewal_opens_days)
-        return known, latest.version
+        in_full = None
+        if len(rows) < MAX_HOUSEHOLDS:  # all of them: the duplicate check may trust the list
+            in_full = [
+                [row.member_id, row.last_name, row.first_names, row.member_no, row.left_on is None]
+                for row in sorted(rows, key=lambda row: row.member_id)
+            ]
+        return known, latest.version, in_full
 
     async def remember_language(self, phone: str, language: str) -> None:
         """For the phone's households (their SMS too) and, for a phone with none, for

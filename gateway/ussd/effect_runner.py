@@ -61,6 +61,7 @@ class EffectRunner:
         self.renewal = renewal
         self.rights = rights
         self.callers = callers
+        self.headed = HeadedHouseholds(enrolment.sessions, callers.heads)
         self.payments = payments
         self.eligibility = eligibility
         self.pins = pins
@@ -80,7 +81,9 @@ class EffectRunner:
             case EnrolHousehold():
                 return await self.enrolment.enrol(effect, request_key, today)
             case FindHeadedHousehold():
-                return await HeadedHouseholds(self.enrolment.sessions).find(effect)
+                return await HeadedHouseholds(self.enrolment.sessions, self.callers.heads).find(
+                    effect
+                )
             case RenewalOffer():
                 return await self.renewal.offer(effect, today)
             case RenewHousehold():

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from db import models
 from gateway.enrolment.capability import Enrolment
 from gateway.ussd.caller_cache import CALLER_TTL, entry_key
+from gateway.ussd.callers import CallerService
 from tests.support.gateway import part, shared
 from tests.support.households import enrol_household
 from tests.support.ussd_phone import Phone
@@ -89,11 +90,38 @@ async def test_a_renewal_notice_moved_forgets_every_caller(
     await Phone(client, PHONE).dial()
     await Phone(client, NEIGHBOUR).dial()
     assert await kept(app, PHONE) and await kept(app, NEIGHBOUR)
+    await move_renewal_notice(app, 7)
+    try:
+        assert not await kept(app, PHONE) and not await kept(app, NEIGHBOUR)
+    finally:
+        await move_renewal_notice(app, -7)  # the scheme outlives the test
+
+
+async def move_renewal_notice(app: Starlette, days: int) -> None:
     async with shared(app).sessions() as session:
         product = await session.scalar(
             select(models.Product).where(models.Product.code == "FAMILLE")
         )
         assert product is not None
-        product.renewal_opens_days += 7
+        product.renewal_opens_days += days
         await session.commit()
-    assert not await kept(app, PHONE) and not await kept(app, NEIGHBOUR)
+
+
+async def test_the_duplicate_check_reads_the_heads_the_cache_holds(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    callers = CallerService(shared(app).sessions, shared(app).redis, shared(app).callers)
+    member_no = await enrol_household(part(app, Enrolment).service, PHONE)
+    assert await callers.heads(PHONE) is None  # not seen yet: the check asks the database
+    await Phone(client, PHONE).dial()
+    assert await callers.heads(PHONE) == [("ASSOGBA", "Rose", member_no)]
+    async with shared(app).sessions() as session:
+        head = await session.scalar(
+            select(models.Member).where(models.Member.member_no == member_no)
+        )
+        assert head is not None
+        head.left_on = head.created_at.date()  # (a head leaves: the entry is forgotten)
+        await session.commit()
+    assert await callers.heads(PHONE) is None
+    await Phone(client, PHONE).dial()
+    assert await callers.heads(PHONE) == []
