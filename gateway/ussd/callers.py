@@ -213,13 +213,21 @@ class CallerService:
     async def remember_language(self, phone: str, language: str) -> None:
         """For the phone's households (their SMS too) and, for a phone with none, for
         its next call."""
+        if self.cache is not None and self.redis is not None:
+            cached = await self.cache.read(phone)
+            if cached.known is not None and "member_no" not in cached.known:
+                # Known to head no household (an enrolment would have forgotten that):
+                # no UPDATE to make, the most common case of a campaign's first calls.
+                await self.redis.set(language_key(phone), language, ex=LANGUAGE_TTL)
+                return
         async with self.sessions() as session:
             changed = await session.execute(
                 update(models.Household)
                 .where(models.Household.phone == phone)
                 .values(language=language)
             )
-            callers_changed(session, phone)
+            if changed.rowcount:  # type: ignore[attr-defined]
+                callers_changed(session, phone)  # else the language key, read beside it
             await session.commit()
         if not changed.rowcount and self.redis is not None:  # type: ignore[attr-defined]
             await self.redis.set(language_key(phone), language, ex=LANGUAGE_TTL)
