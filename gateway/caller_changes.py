@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 PENDING = "alafia.callers_changed"  # the phones of this transaction, in session.info
 FORGET = "alafia.forget_callers"  # the Forget of the session factory, in session.info
-FORGET_TIMEOUT = 5.0  # seconds a worker thread waits for the event loop to forget
+FORGET_TIMEOUT = 5.0  # seconds a committed write waits for Redis to forget, at most
 
 Forget = Callable[[frozenset[str]], None]
 
@@ -59,14 +59,13 @@ def households_changed(session: Session, household_ids: Iterable[int]) -> None:
     """The phones of these households (read in the transaction: a sync session)."""
     wanted = set(household_ids)
     if wanted:
-        phones = session.scalars(
-            select(models.Household.phone).where(models.Household.id.in_(wanted))
-        )
-        callers_changed(session, *phones)
+        callers_changed(session, *_phones_of(session, wanted))
 
 
 @event.listens_for(Session, "after_flush")
 def _seen_in_flush(session: Session, _flush: UOWTransaction) -> None:
+    if FORGET not in session.info:
+        return  # a session nobody forgets through (a test's, a backup's): nothing to note
     phones: set[str] = set()
     households: set[int] = set()
     # After the flush the session still lists what it wrote (and attributes their history).
@@ -172,16 +171,18 @@ class ForgetCallers:
             raise RuntimeError("a sync session committed on the event loop")
         loop = self.loop
         if self.cache is not None and loop is not None and loop.is_running():
-            done = asyncio.run_coroutine_threadsafe(self.cache.forget(phones), loop)
-            done.result(FORGET_TIMEOUT)
+            done = asyncio.run_coroutine_threadsafe(self._forgetting(phones), loop)
+            done.result(FORGET_TIMEOUT + 1)
         elif self.redis_url is not None:  # no loop of ours here: a client of its own
-            asyncio.run(_forget_with_own_client(self.redis_url, phones))
+            asyncio.run(ForgetCallers(None, self.redis_url)._forgetting(phones))
 
     async def _forgetting(self, phones: frozenset[str]) -> None:
-        if self.cache is not None:
-            await self.cache.forget(phones)
-        elif self.redis_url is not None:
-            await _forget_with_own_client(self.redis_url, phones)
+        # Bounded: the write it follows is committed, and its caller waits for this.
+        async with asyncio.timeout(FORGET_TIMEOUT):
+            if self.cache is not None:
+                await self.cache.forget(phones)
+            elif self.redis_url is not None:
+                await _forget_with_own_client(self.redis_url, phones)
 
 
 def for_commands(settings: Settings) -> dict[str, Any]:

@@ -4,11 +4,16 @@ gateway.caller_changes)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
 from db import models
+from db.embedded_redis import EmbeddedRedis, running_url
+from gateway.caller_changes import ForgetCallers
 from gateway.enrolment.capability import Enrolment
 from gateway.ussd.caller_cache import CALLER_TTL, entry_key
 from gateway.ussd.callers import CallerService
@@ -125,3 +130,20 @@ async def test_the_duplicate_check_reads_the_heads_the_cache_holds(
     assert await callers.heads(PHONE) is None
     await Phone(client, PHONE).dial()
     assert await callers.heads(PHONE) == []
+
+
+def test_a_redis_out_of_reach_never_undoes_the_write(caplog: pytest.LogCaptureFixture) -> None:
+    forget = ForgetCallers(None, "redis://127.0.0.1:1/0")  # nothing listens there
+    forget(frozenset({PHONE}))  # as after a commit: no exception reaches the writer
+    assert "not forgotten (ConnectionError)" in caplog.text
+
+
+def test_the_commands_find_the_embedded_redis_of_a_running_gateway(tmp_path: Path) -> None:
+    assert running_url(tmp_path) is None
+    server = EmbeddedRedis(tmp_path)
+    server.start()
+    try:
+        assert running_url(tmp_path) == server.url
+    finally:
+        server.stop()
+    assert running_url(tmp_path) is None
