@@ -1,9 +1,11 @@
 """Dashboard figures counted cold: every statistics figure computed straight from the
 database (no Redis cache, no warm-up), on a large register on PostgreSQL, for the whole
 scheme and for one mutual's manager, and the retention figure against its former query
-(kept in `gateway.stats.retention_cold`) in the same run: first every call with no
-roll-up (the cold computation from the base tables), then `Rollup.rebuild`, then every
-call again, with the ratio and whether the answers are the same.
+(kept in `gateway.stats.retention_cold`) and the overview and coverage against theirs
+(each household's latest cover year as "no later year exists", every year joined to its
+household: `overview_cold` and `coverage_cold` below) in the same run: first every call
+with no roll-up (the cold computation from the base tables), then `Rollup.rebuild`, then
+every call again, with the ratio and whether the answers are the same.
 
     python bench/dashboard_cold.py [--members 1000000] [--runs 3]
                                    [--database-url URL] [--reseed] [--json]
@@ -31,20 +33,117 @@ from typing import Any
 
 from benchkit import loop_factory, progress, run_cli
 from dashboard_load import ensure_database, seed, seeded
-from sqlalchemy import text
+from sqlalchemy import case, exists, func, select, text
+from sqlalchemy.orm import aliased
 
+from db import models
 from db.engine import create_engine_async, session_factory
 from gateway.staff.scope import Scope
 from gateway.stats import retention_cold
 from gateway.stats.board import FIGURES
+from gateway.stats.figures import _statuses
 from gateway.stats.filters import Filters
-from gateway.stats.rollup import Rollup
-from gateway.stats.selection import Source
+from gateway.stats.money import collected_by, collected_rows, premium_rows, premiums_by
+from gateway.stats.rollup import Rollup, enrolment_rows
+from gateway.stats.selection import Selection, Source, reading, select_for
+from menus.values import CoverageStatus
 
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/alafia_bench_cold"
 TARGET_MS = 300.0  # issue 17: every dashboard call ≤ 300 ms cold on 1 M members
 
 Figure = Callable[[Source, Scope, Filters, date], Awaitable[dict[str, Any]]]
+
+
+H = models.Household
+P = models.CoveragePeriod
+
+
+def _latest_periods_cold(sel: Selection) -> list[Any]:
+    """Each household's latest cover year as the figures found it before migration 0018:
+    no later year exists (a hash anti join of the years against themselves), every year
+    joined to its household."""
+    later = aliased(P)
+    return [
+        H.id == P.household_id,
+        ~exists().where(later.household_id == P.household_id, later.starts_on > P.starts_on),
+        *sel.households(),
+        *sel.days(P.starts_on),
+    ]
+
+
+async def overview_cold(
+    source: Source, scope: Scope, filters: Filters, today: date
+) -> dict[str, Any]:
+    """`figures.overview` as it was before migration 0018: the baseline."""
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        household_rows, person_rows = await enrolment_rows(session, sel)
+        statuses = (
+            await session.execute(
+                select(P.status, func.count()).where(*_latest_periods_cold(sel)).group_by(P.status)
+            )
+        ).all()
+        premiums = await premium_rows(session, sel)
+        collected = await collected_rows(session, sel)
+    return {
+        "households": sum(int(row[-1]) for row in household_rows),
+        "persons": sum(int(row[-1]) for row in person_rows),
+        "households_by_status": _statuses({status: count for status, count in statuses}),
+        "premiums": premiums_by(premiums, lambda row: None, total_only=True)[0],
+        "collected": collected_by(collected, lambda row: None, total_only=True)[0],
+    }
+
+
+async def coverage_cold(
+    source: Source, scope: Scope, filters: Filters, today: date
+) -> dict[str, Any]:
+    """`figures.coverage` as it was before migration 0018: the baseline."""
+    async with reading(source) as session:
+        sel = await select_for(session, source, scope, filters)
+        rows = (
+            await session.execute(
+                select(H.mutual_id, P.status, func.count(), func.sum(P.persons))
+                .where(*_latest_periods_cold(sel))
+                .group_by(H.mutual_id, P.status)
+            )
+        ).all()
+        renewal = P.renewal_of_id.is_not(None)
+        opened = (
+            await session.execute(
+                select(func.count(), func.sum(case((renewal, 1), else_=0)))
+                .select_from(P)
+                .join(H, H.id == P.household_id)
+                .where(
+                    *sel.households(), *sel.days(P.starts_on), P.status != CoverageStatus.CANCELLED
+                )
+            )
+        ).one()
+    households: dict[str, int] = {}
+    persons: dict[str, int] = {}
+    by_mutual: dict[str, dict[str, int]] = {}
+    for mutual_id, status, count, people in rows:
+        households[status] = households.get(status, 0) + count
+        persons[status] = persons.get(status, 0) + int(people or 0)
+        counts = by_mutual.setdefault(sel.mutual_code(mutual_id), {})
+        counts[status] = counts.get(status, 0) + count
+    periods, renewals = int(opened[0] or 0), int(opened[1] or 0)
+    return {
+        "households": sum(households.values()),
+        "households_by_status": _statuses(households),
+        "persons_by_status": _statuses(persons),
+        "by_mutual": [
+            {"key": key, **_statuses(counts)} for key, counts in sorted(by_mutual.items())
+        ],
+        "periods_opened": {"first": periods - renewals, "renewals": renewals},
+    }
+
+
+# The baselines: the former queries, run in the pass without roll-ups.
+COLD: dict[str, Figure] = {
+    "retention": retention_cold.retention,
+    "overview": overview_cold,
+    "coverage": coverage_cold,
+}
 
 
 def cases(today: date) -> list[tuple[str, str, Scope, Filters]]:
@@ -102,7 +201,7 @@ async def measure(url: str, runs: int) -> dict[str, Any]:
         progress("without roll-ups (the cold computation)")
         before = []
         for label, name, scope, wanted in listed:
-            figure = retention_cold.retention if name == "retention" else FIGURES[name]
+            figure = COLD.get(name, FIGURES[name])
             before.append(await timed(figure, source, scope, wanted, today, runs))
             progress(f"  {label}: {before[-1][1]}")
         began = time.perf_counter()

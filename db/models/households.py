@@ -24,8 +24,15 @@ from db.models.scheme import Product, SchemeUnit
 
 class Household(Base):
     __tablename__ = "households"
-    # The dashboard's period filter and time series (migration 0006).
-    __table_args__ = (Index("ix_households_created_at", "created_at"),)
+    __table_args__ = (
+        # The dashboard's period filter and time series (migration 0006).
+        Index("ix_households_created_at", "created_at"),
+        # Households in id order with their mutual, read from the index alone by the
+        # dashboard's statuses of the latest cover years (migration 0018, PostgreSQL).
+        Index("ix_households_id_mutual", "id", postgresql_include=["mutual_id"]).ddl_if(
+            dialect="postgresql"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mutual_id: Mapped[int] = mapped_column(ForeignKey("scheme_units.id"), index=True)
@@ -127,6 +134,14 @@ class CoveragePeriod(Base):
             sqlite_where=text("renewal_of_id IS NOT NULL AND cancelled_on IS NULL"),
             postgresql_where=text("renewal_of_id IS NOT NULL AND cancelled_on IS NULL"),
         ),
+        # Each household's years latest first, with what the dashboard counts of the
+        # latest one: read from the index alone (migration 0018, PostgreSQL).
+        Index(
+            "ix_coverage_periods_latest",
+            "household_id",
+            text("starts_on DESC"),
+            postgresql_include=["status", "persons"],
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -31,8 +31,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import case, exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Subquery, case, exists, func, null, select
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import aliased, join
 
 from db import models
 from gateway.agents.ledger import CASH_TAKEN
@@ -68,14 +69,17 @@ async def overview(source: Source, scope: Scope, filters: Filters) -> dict[str, 
     async with reading(source) as session:
         sel = await select_for(session, source, scope, filters)
         household_rows, person_rows = await enrolment_rows(session, sel)
-        statuses = dict(
+        year = _latest_years(sel).c
+        statuses: dict[str, int] = dict(
             (
                 await session.execute(
-                    select(P.status, func.count()).where(*_latest_periods(sel)).group_by(P.status)
+                    select(year.status, func.count())
+                    .where(*sel.days(year.starts_on))
+                    .group_by(year.status)
                 )
             ).all()
         )
-        premiums = await premium_rows(session, sel)
+        premiums = await _premium_total(session, sel)
         collected = await collected_rows(session, sel)
     return {
         "households": sum(int(row[-1]) for row in household_rows),
@@ -125,11 +129,12 @@ async def coverage(source: Source, scope: Scope, filters: Filters) -> dict[str, 
     renews; the renewal rate is `/renewals`)."""
     async with reading(source) as session:
         sel = await select_for(session, source, scope, filters)
+        year = _latest_years(sel, with_mutual=True).c
         rows = (
             await session.execute(
-                select(H.mutual_id, P.status, func.count(), func.sum(P.persons))
-                .where(*_latest_periods(sel))
-                .group_by(H.mutual_id, P.status)
+                select(year.mutual_id, year.status, func.count(), func.sum(year.persons))
+                .where(*sel.days(year.starts_on))
+                .group_by(year.mutual_id, year.status)
             )
         ).all()
         # A renewal renews a year (`renewal_of_id`), as in `gateway.stats.renewals`.
@@ -137,8 +142,7 @@ async def coverage(source: Source, scope: Scope, filters: Filters) -> dict[str, 
         opened = (
             await session.execute(
                 select(func.count(), func.sum(case((renewal, 1), else_=0)))
-                .select_from(P)
-                .join(H, H.id == P.household_id)
+                .select_from(_years(sel))
                 .where(
                     *sel.households(), *sel.days(P.starts_on), P.status != CoverageStatus.CANCELLED
                 )
@@ -283,17 +287,64 @@ async def sms(source: Source, scope: Scope, filters: Filters) -> dict[str, Any]:
     }
 
 
-def _latest_periods(sel: Selection) -> list[Any]:
-    """Each household's latest cover year (no later one exists), opened in the period, for
-    the households kept by the selection: conditions for a query on `coverage_periods`
-    joined to `households` (the join is a condition, so the caller only selects)."""
-    later = aliased(P)
-    return [
-        H.id == P.household_id,
-        ~exists().where(later.household_id == P.household_id, later.starts_on > P.starts_on),
-        *sel.households(),
-        *sel.days(P.starts_on),
-    ]
+def _latest_years(sel: Selection, with_mutual: bool = False) -> Subquery:
+    """Each household's latest cover year (no later one exists, whatever the period), for
+    the households kept by the selection: a subquery of its `household_id`, `starts_on`,
+    `status`, `persons` (and the household's `mutual_id` when asked). The period is the
+    caller's condition on `starts_on`, applied to this subquery, so that a household whose
+    latest year opened outside the period is not counted by an older year inside it.
+
+    PostgreSQL takes the first year of each household (`DISTINCT ON`) from the index of
+    the years latest first (`ix_coverage_periods_latest`, migration 0018), merged with
+    the households in id order when they are needed (`ix_households_id_mutual`): index
+    pages only, no sort, no hash. SQLite has no `DISTINCT ON`: there, no later year
+    exists, from its unique (household_id, starts_on) index. The same rows either way: a
+    household opens at most one year a day (`uq_coverage_periods_household_start`)."""
+    columns: list[Any] = [P.household_id, P.starts_on, P.status, P.persons]
+    if with_mutual:
+        columns.append(H.mutual_id)
+    query = select(*columns).select_from(_years(sel, with_mutual)).where(*sel.households())
+    if sel.dialect == "postgresql":
+        query = query.ext(distinct_on(P.household_id)).order_by(P.household_id, P.starts_on.desc())
+    else:
+        later = aliased(P)
+        query = query.where(
+            ~exists().where(later.household_id == P.household_id, later.starts_on > P.starts_on)
+        )
+    return query.subquery("latest")
+
+
+def _years(sel: Selection, with_household: bool = False) -> Any:
+    """`coverage_periods`, joined to `households` when the selection keeps only some of
+    them (or the caller needs a household's column): every year has its household, so for
+    the whole scheme the join would cost a read of every household and change nothing."""
+    if with_household or sel.households():
+        return join(P, H, H.id == P.household_id)
+    return P
+
+
+async def _premium_total(session: Any, sel: Selection) -> list[Any]:
+    """The premiums of `gateway.stats.money.premium_rows` (cover years opened in the
+    period, cancelled ones left out) summed over the whole selection in SQL: one row,
+    shaped as theirs, for the overview's total; households read only when filtered."""
+    return list(
+        (
+            await session.execute(
+                select(
+                    null(),
+                    null(),
+                    func.sum(P.premium_due),
+                    func.sum(P.amount_paid),
+                    func.sum(P.sponsor_share),
+                    func.sum(P.sponsor_paid),
+                )
+                .select_from(_years(sel))
+                .where(
+                    P.status != CoverageStatus.CANCELLED, *sel.households(), *sel.days(P.starts_on)
+                )
+            )
+        ).all()
+    )
 
 
 def _statuses(counts: dict[str, int] | Counter[str]) -> dict[str, int]:
