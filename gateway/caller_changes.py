@@ -15,22 +15,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Iterable
+import threading
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
 from db import models
 from db.embedded_redis import running_url
+from db.redis import close, connect
 from gateway.settings import Settings
-from gateway.ussd.caller_cache import ALL_CALLERS, CallerCache
+from gateway.ussd.caller_cache import ALL_CALLERS, CALLER_TTL, CallerCache
 
 log = logging.getLogger(__name__)
 
 PENDING = "alafia.callers_changed"  # the phones of this transaction, in session.info
+COMMITTED = "alafia.callers_committed"  # the same once committed, until the transaction ends
 FORGET = "alafia.forget_callers"  # the Forget of the session factory, in session.info
 FORGET_TIMEOUT = 5.0  # seconds a committed write waits for Redis to forget, at most
 
@@ -47,6 +50,7 @@ _MEMBER = (
     "left_on",
 )
 _PERIOD = ("household_id", "starts_on", "covered_until")
+_AGENT = ("phone", "mutual_id")
 
 
 def callers_changed(session: Session | AsyncSession, *phones: str | None) -> None:
@@ -81,9 +85,11 @@ def _seen_in_flush(session: Session, _flush: UOWTransaction) -> None:
                 households.update(_values(obj, "household_id"))
         elif isinstance(obj, models.Agent | models.FacilityPhone):
             # Known phones are kept per process (callers.CallerService): a phone forgotten
-            # reads their version again on its next dial, in whichever process.
-            phones.update(_values(obj, "phone"))
-        elif isinstance(obj, models.Facility) and obj.id is not None:
+            # reads their version again on its next dial, in whichever process. An agent's
+            # sign-in (its PIN counters) changes none of what they hold.
+            if whole or isinstance(obj, models.FacilityPhone) or _moved(obj, _AGENT):
+                phones.update(_values(obj, "phone"))
+        elif isinstance(obj, models.Facility) and (whole or _moved(obj, ("revoked_at",))):
             desks = select(models.FacilityPhone.phone).where(
                 models.FacilityPhone.facility_id == obj.id
             )
@@ -126,8 +132,19 @@ def _phones_of(session: Session, household_ids: set[int]) -> set[str]:
 
 
 @event.listens_for(Session, "after_commit")
-def _forget_committed(session: Session) -> None:
+def _committed(session: Session) -> None:
     phones = session.info.pop(PENDING, None)
+    if phones:
+        session.info[COMMITTED] = phones
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_committed(session: Session, transaction: SessionTransaction) -> None:
+    # Here, not in after_commit: the connection is back in its pool by now, so a slow
+    # Redis never holds a database connection.
+    if transaction.parent is not None:
+        return
+    phones = session.info.pop(COMMITTED, None)
     forget: Forget | None = session.info.get(FORGET)
     if phones and forget is not None:
         forget(frozenset(phones))
@@ -140,16 +157,28 @@ def _keep_uncommitted(session: Session) -> None:
 
 class ForgetCallers:
     """A Forget for the sessions of one process, whatever the commit runs on: an
-    AsyncSession's commit runs in SQLAlchemy's greenlet (awaited there), a sync session's
-    in a worker thread (handed to the event loop and waited for), a command's with no
-    loop at all (a client of its own for the call)."""
+    AsyncSession's commit runs in SQLAlchemy's greenlet on the event loop (awaited
+    there); a sync session's (an enrolment's worker thread, a command) in a thread with
+    no loop running, which forgets through a loop and a client of its own, kept for the
+    thread's next commits. A worker thread never waits on the event loop: the loop may
+    need a free worker thread itself (a DNS lookup for a new Redis connection)."""
 
     def __init__(self, cache: CallerCache | None, redis_url: str | None) -> None:
         self.cache = cache
         self.redis_url = redis_url
-        self.loop: asyncio.AbstractEventLoop | None = None  # set once the process runs
+        self._threads = threading.local()
+        self._opened: list[tuple[asyncio.AbstractEventLoop, CallerCache]] = []
+        self._lock = threading.Lock()
 
     def __call__(self, phones: frozenset[str]) -> None:
+        if self.cache is None and self.redis_url is None:
+            log.warning(
+                "no REDIS_URL and no running gateway's Redis: the callers' cache is not told "
+                "of %d phone(s) changed (their entries show it within %d minutes)",
+                len(phones),
+                CALLER_TTL // 60,
+            )
+            return
         try:
             self._forget(phones)
         except Exception as error:  # the write is committed: never undo it for the cache
@@ -169,34 +198,53 @@ class ForgetCallers:
             pass
         else:  # a sync session committed on the loop itself: it cannot wait here
             raise RuntimeError("a sync session committed on the event loop")
-        loop = self.loop
-        if self.cache is not None and loop is not None and loop.is_running():
-            done = asyncio.run_coroutine_threadsafe(self._forgetting(phones), loop)
-            done.result(FORGET_TIMEOUT + 1)
-        elif self.redis_url is not None:  # no loop of ours here: a client of its own
-            asyncio.run(ForgetCallers(None, self.redis_url)._forgetting(phones))
+        loop, cache = self._thread_client()
+        loop.run_until_complete(_bounded(cache.forget(phones)))
 
     async def _forgetting(self, phones: frozenset[str]) -> None:
-        # Bounded: the write it follows is committed, and its caller waits for this.
-        async with asyncio.timeout(FORGET_TIMEOUT):
-            if self.cache is not None:
-                await self.cache.forget(phones)
-            elif self.redis_url is not None:
-                await _forget_with_own_client(self.redis_url, phones)
+        if self.cache is not None:
+            await _bounded(self.cache.forget(phones))
+        elif self.redis_url is not None:  # a command's async session
+            redis = connect(self.redis_url, 2, FORGET_TIMEOUT)
+            try:
+                await _bounded(CallerCache(redis).forget(phones))
+            finally:
+                await close(redis)
+
+    def _thread_client(self) -> tuple[asyncio.AbstractEventLoop, CallerCache]:
+        opened: tuple[asyncio.AbstractEventLoop, CallerCache] | None = getattr(
+            self._threads, "client", None
+        )
+        if opened is None:
+            if self.redis_url is None:
+                raise RuntimeError("no Redis to forget through")
+            opened = (
+                asyncio.new_event_loop(),
+                CallerCache(connect(self.redis_url, 2, FORGET_TIMEOUT)),
+            )
+            self._threads.client = opened
+            with self._lock:
+                self._opened.append(opened)
+        return opened
+
+    def close(self) -> None:
+        """The threads' loops and clients (their threads may be gone: they are idle)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for loop, cache in opened:
+            try:
+                loop.run_until_complete(close(cache.redis))
+            finally:
+                loop.close()
+
+
+async def _bounded(forgetting: Awaitable[None]) -> None:
+    # The write it follows is committed, and its writer waits for this.
+    async with asyncio.timeout(FORGET_TIMEOUT):
+        await forgetting
 
 
 def for_commands(settings: Settings) -> dict[str, Any]:
     """The session `info` of a command's own engine: it forgets through the Redis of the
     installation (REDIS_URL, or the embedded server a running gateway started)."""
-    url = settings.redis_url or running_url(settings.data_dir)
-    return {FORGET: ForgetCallers(None, url)} if url is not None else {}
-
-
-async def _forget_with_own_client(redis_url: str, phones: frozenset[str]) -> None:
-    from db.redis import close, connect
-
-    redis = connect(redis_url, 2, FORGET_TIMEOUT)
-    try:
-        await CallerCache(redis).forget(phones)
-    finally:
-        await close(redis)
+    return {FORGET: ForgetCallers(None, settings.redis_url or running_url(settings.data_dir))}

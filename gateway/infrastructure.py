@@ -96,8 +96,6 @@ class Shared:
         )
 
     async def start(self) -> None:
-        # Worker threads' commits hand their forgetting to this loop (its Redis pool).
-        self.forget_callers.loop = asyncio.get_running_loop()
         if self.embedded is not None:
             self.embedded.start()
         else:
@@ -109,6 +107,7 @@ class Shared:
             )
 
     async def stop(self) -> None:
+        await asyncio.to_thread(self.forget_callers.close)  # worker threads' own clients
         await close_redis(self.redis)
         await self.db.dispose()
         await self.reads.dispose()

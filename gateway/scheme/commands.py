@@ -29,12 +29,14 @@ def _load(context: Context, args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
     from db.engine import create_engine_sync
+    from gateway.caller_changes import for_commands
     from gateway.scheme import document
 
     try:
         loaded = document.read_file(args.file)
         engine = create_engine_sync(context.settings.database_url)
-        with Session(engine) as session, session.begin():
+        # A renewal notice moved: the callers' cache forgets the dates it showed.
+        with Session(engine, info=for_commands(context.settings)) as session, session.begin():
             report = document.load(session, loaded)
         engine.dispose()
     except document.SchemeError as error:

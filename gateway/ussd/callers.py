@@ -56,7 +56,9 @@ class CallerService:
         """What a session needs to know about the phone that dials: one Redis read for a
         phone seen lately, else one indexed read (and the known phones' version with it)."""
         known, version, chosen = await self._remembered(phone)
-        if version != self._known_version:
+        if self._known_version is None or version > self._known_version:
+            # Moved since this process read them (an entry kept before the change was
+            # forgotten with it, so an older version means only an older entry).
             self._known_until = 0.0
         await self._refresh_known_phones(version)
         facility_id = self._desks.get(phone)

@@ -4,6 +4,7 @@ gateway.caller_changes)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -13,8 +14,11 @@ from starlette.applications import Starlette
 
 from db import models
 from db.embedded_redis import EmbeddedRedis, running_url
+from gateway import cli
 from gateway.caller_changes import ForgetCallers
 from gateway.enrolment.capability import Enrolment
+from gateway.scheme.document import DEMO_SCHEME
+from gateway.settings import Settings
 from gateway.ussd.caller_cache import CALLER_TTL, entry_key
 from gateway.ussd.callers import CallerService
 from tests.support.gateway import part, shared
@@ -147,3 +151,26 @@ def test_the_commands_find_the_embedded_redis_of_a_running_gateway(tmp_path: Pat
     finally:
         server.stop()
     assert running_url(tmp_path) is None
+
+
+async def test_a_scheme_loaded_by_the_command_line_forgets_the_renewal_dates_shown(
+    app: Starlette,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    assert settings.redis_url is not None
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    await enrol_household(part(app, Enrolment).service, PHONE)
+    await Phone(client, PHONE).dial()
+    moved = tmp_path / "scheme.yaml"
+    moved.write_text(
+        DEMO_SCHEME.read_text("utf-8").replace("renewal_opens_days: 60", "renewal_opens_days: 45")
+    )
+    try:
+        assert await asyncio.to_thread(cli.main, ["scheme", "load", str(moved)]) == 0
+        assert not await kept(app, PHONE)
+    finally:
+        assert await asyncio.to_thread(cli.main, ["scheme", "load", str(DEMO_SCHEME)]) == 0

@@ -140,3 +140,8 @@ async def test_a_first_hop_reads_the_version_in_the_query_it_made_anyway(
     unseen = await callers_read_by(DESK)
     assert len(unseen) == 1 and "cache_versions" in unseen[0] and "households" in unseen[0]
     assert await callers_read_by(OTHER) == []
+    # Known phones changed since OTHER's entry was kept (with the older version): the
+    # entry stands (only the changed phones were forgotten), and reads nothing again.
+    await add_agent(app, "+2290197000654", "Alia Bio", "MS-PARAKOU", pin=PIN)
+    await Phone(client, "+2290197000655").dial()  # this process reads the phones again
+    assert await callers_read_by(OTHER) == []
