@@ -41,7 +41,7 @@ from db.engine import create_engine_async, session_factory
 from gateway.staff.scope import Scope
 from gateway.stats import retention_cold
 from gateway.stats.board import FIGURES
-from gateway.stats.figures import _statuses
+from gateway.stats.figures import _statuses, coverage_answer
 from gateway.stats.filters import Filters
 from gateway.stats.money import collected_by, collected_rows, premium_rows, premiums_by
 from gateway.stats.rollup import Rollup, enrolment_rows
@@ -118,24 +118,7 @@ async def coverage_cold(
                 )
             )
         ).one()
-    households: dict[str, int] = {}
-    persons: dict[str, int] = {}
-    by_mutual: dict[str, dict[str, int]] = {}
-    for mutual_id, status, count, people in rows:
-        households[status] = households.get(status, 0) + count
-        persons[status] = persons.get(status, 0) + int(people or 0)
-        counts = by_mutual.setdefault(sel.mutual_code(mutual_id), {})
-        counts[status] = counts.get(status, 0) + count
-    periods, renewals = int(opened[0] or 0), int(opened[1] or 0)
-    return {
-        "households": sum(households.values()),
-        "households_by_status": _statuses(households),
-        "persons_by_status": _statuses(persons),
-        "by_mutual": [
-            {"key": key, **_statuses(counts)} for key, counts in sorted(by_mutual.items())
-        ],
-        "periods_opened": {"first": periods - renewals, "renewals": renewals},
-    }
+    return coverage_answer(sel, rows, opened)
 
 
 # The baselines: the former queries, run in the pass without roll-ups.

@@ -28,7 +28,7 @@ series is built in `gateway.stats.series` and exported from here with the others
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Subquery, case, exists, func, null, select
@@ -148,6 +148,15 @@ async def coverage(source: Source, scope: Scope, filters: Filters) -> dict[str, 
                 )
             )
         ).one()
+    return coverage_answer(sel, rows, opened)
+
+
+def coverage_answer(
+    sel: Selection, rows: Iterable[Sequence[Any]], opened: Sequence[Any]
+) -> dict[str, Any]:
+    """`coverage`'s answer from its two reads: (mutual, status, households, persons) of
+    the latest years, and (years opened, of them renewals); the former query's baseline
+    (bench/dashboard_cold.py) shapes its answer here too."""
     households: Counter[str] = Counter()
     persons: Counter[str] = Counter()
     by_mutual: dict[str, Counter[str]] = defaultdict(Counter)
