@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.engine import Engine as SyncEngine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,7 +33,7 @@ from db.redis import connect
 from gateway.caller_changes import FORGET, ForgetCallers
 from gateway.limits.rates import Limits, RateLimiter
 from gateway.settings import Settings
-from gateway.ussd.caller_cache import CallerCache
+from gateway.ussd.caller_cache import ALL_CALLERS, CallerCache
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,13 @@ class Shared:
                 "eligibility and statistics read from %s",
                 without_password(self.settings.database_read_url),
             )
+        # Entries kept for another database must not outlive it (a backup restored, a
+        # demo started afresh on a Redis that kept them): a process that starts forgets
+        # every caller, and the first hops fill the cache again.
+        try:
+            await self.callers.forget({ALL_CALLERS})
+        except (RedisError, OSError) as error:
+            log.warning("callers' cache not emptied at start: %s", type(error).__name__)
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.forget_callers.close)  # worker threads' own clients

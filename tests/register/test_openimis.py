@@ -46,7 +46,9 @@ def settings(base_url: str, **changes: Any) -> OpenImisSettings:
         "password": "s3cret",
         "officer_id": OFFICER,
         "locations": {"*": VILLAGE, "Kandi/Sonsoro": OTHER_VILLAGE},
-        "timeout_seconds": 1.0,
+        # Room for a loaded CI machine (two suites beside each other); the tests of a
+        # lost answer make the peer slower than this on purpose.
+        "timeout_seconds": 3.0,
     }
     return OpenImisSettings(base_url=base_url, **{**values, **changes})
 
@@ -417,7 +419,7 @@ async def test_a_lapse_suspends_the_policy_once(register: OpenImisRegister, peer
 
 
 async def test_a_contract_whose_answer_was_lost_is_found_again(base_url: str, peer: OpenImisPeer):
-    peer.slow_next(1.5, method="POST", path="/Contract/")
+    peer.slow_next(4.0, method="POST", path="/Contract/")
     period = coverage(CoverageStatus.PENDING_PAYMENT)
     async with OpenImisRegister(settings(base_url)) as register:
         with pytest.raises(RegisterUnavailable) as failure:
@@ -448,7 +450,7 @@ async def test_a_contract_lost_and_retried_the_next_day_is_found_again(
             end=start + dt.timedelta(days=364),
         )
 
-    peer.slow_next(1.5, method="POST", path="/Contract/")
+    peer.slow_next(4.0, method="POST", path="/Contract/")
     async with OpenImisRegister(settings(base_url)) as register:
         with pytest.raises(RegisterUnavailable) as failure:
             await register.push(
