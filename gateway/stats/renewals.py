@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import Subquery, and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -291,21 +291,9 @@ async def retention(source: Source, scope: Scope, filters: Filters, today: date)
 
     `from`/`to` keep the cohorts of those years; `mutual`, `commune`, `product` and
     `channel` are the household's (its current product, how it first came)."""
-    year = func.extract("year", func.coalesce(P.cover_starts_on, P.covered_from))
     async with reading(source) as session:
         sel = await select_for(session, source, scope, filters)
-        years = (
-            select(P.household_id.label("household_id"), year.label("year"))
-            .select_from(P)
-            .join(H, H.id == P.household_id)
-            .where(
-                P.covered_from.is_not(None),
-                P.status != CoverageStatus.CANCELLED,
-                *sel.households(),
-            )
-            .distinct()
-            .subquery()
-        )
+        years = covered_years(sel)
         # Each household's first year beside each of its years, in one pass (a window):
         # joining the years to their per-household minimum made PostgreSQL loop over
         # one for every row of the other, past its time limit from ~10k households.
@@ -313,19 +301,43 @@ async def retention(source: Source, scope: Scope, filters: Filters, today: date)
             years.c.year,
             func.min(years.c.year).over(partition_by=years.c.household_id).label("cohort"),
         ).subquery()
-        cohort_filter: list[ColumnElement[bool]] = []
-        if filters.since is not None:
-            cohort_filter.append(with_cohort.c.cohort >= filters.since.year)
-        if filters.until is not None:
-            cohort_filter.append(with_cohort.c.cohort <= filters.until.year)
         rows = (
             await session.execute(
                 select(with_cohort.c.cohort, with_cohort.c.year, func.count())
-                .where(*cohort_filter)
+                .where(*cohorts_kept(with_cohort.c.cohort, filters))
                 .group_by(with_cohort.c.cohort, with_cohort.c.year)
             )
         ).all()
     return cohorts_of(rows, today)
+
+
+def covered_years(sel: Selection) -> Subquery:
+    """(household_id, year) once per year a household of the selection was covered: its
+    cover years not cancelled whose rights opened, each in the year its cover starts (the
+    scheme year's fixed start, else the day rights opened)."""
+    year = func.extract("year", func.coalesce(P.cover_starts_on, P.covered_from))
+    return (
+        select(P.household_id.label("household_id"), year.label("year"))
+        .select_from(P)
+        .join(H, H.id == P.household_id)
+        .where(
+            P.covered_from.is_not(None),
+            P.status != CoverageStatus.CANCELLED,
+            *sel.households(),
+        )
+        .distinct()
+        .subquery()
+    )
+
+
+def cohorts_kept(cohort: Any, filters: Filters) -> list[ColumnElement[bool]]:
+    """`from`/`to` keep the cohorts of those years."""
+    kept: list[ColumnElement[bool]] = []
+    if filters.since is not None:
+        kept.append(cohort >= filters.since.year)
+    if filters.until is not None:
+        kept.append(cohort <= filters.until.year)
+    return kept
 
 
 def cohorts_of(rows: Iterable[Any], today: date) -> dict[str, Any]:

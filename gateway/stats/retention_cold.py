@@ -11,60 +11,30 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.sql.elements import ColumnElement
 
-from db import models
 from gateway.staff.scope import Scope
 from gateway.stats.filters import Filters
-from gateway.stats.renewals import cohorts_of
+from gateway.stats.renewals import cohorts_kept, cohorts_of, covered_years
 from gateway.stats.selection import Source, reading, select_for
-from menus.values import CoverageStatus
-
-H = models.Household
-P = models.CoveragePeriod
 
 
 async def retention(source: Source, scope: Scope, filters: Filters, today: date) -> dict[str, Any]:
-    """Retention over the years: households by the year they were first covered (their
-    cohort: the first cover year, not cancelled, whose rights opened), and how many of
-    them are covered again each year after, up to this year. A cover year belongs to the
-    year its cover starts: the scheme year's fixed start, else the day rights opened
-    (`covered_from`), so a rolling renewal paid before the end counts in the next year.
-    `rate` = covered that year ÷ the cohort.
-
-    `from`/`to` keep the cohorts of those years; `mutual`, `commune`, `product` and
-    `channel` are the household's (its current product, how it first came)."""
-    year = func.extract("year", func.coalesce(P.cover_starts_on, P.covered_from))
+    """`renewals.retention`'s answer, each household's first year found by joining its
+    covered years to their per-household minimum."""
     async with reading(source) as session:
         sel = await select_for(session, source, scope, filters)
-        years = (
-            select(P.household_id.label("household_id"), year.label("year"))
-            .select_from(P)
-            .join(H, H.id == P.household_id)
-            .where(
-                P.covered_from.is_not(None),
-                P.status != CoverageStatus.CANCELLED,
-                *sel.households(),
-            )
-            .distinct()
-            .subquery()
-        )
+        years = covered_years(sel)
         first = (
             select(years.c.household_id, func.min(years.c.year).label("cohort"))
             .group_by(years.c.household_id)
             .subquery()
         )
-        cohort_filter: list[ColumnElement[bool]] = []
-        if filters.since is not None:
-            cohort_filter.append(first.c.cohort >= filters.since.year)
-        if filters.until is not None:
-            cohort_filter.append(first.c.cohort <= filters.until.year)
         rows = (
             await session.execute(
                 select(first.c.cohort, years.c.year, func.count())
                 .select_from(years)
                 .join(first, first.c.household_id == years.c.household_id)
-                .where(*cohort_filter)
+                .where(*cohorts_kept(first.c.cohort, filters))
                 .group_by(first.c.cohort, years.c.year)
             )
         ).all()

@@ -245,7 +245,7 @@ async def enrolment_rows(session: AsyncSession, sel: Selection) -> tuple[Rows, R
             keys = _keys(table)
             for *key, count in await session.execute(
                 select(*keys, func.sum(column))
-                .where(*_kept(table, sel), *_days(table.day, since, last))
+                .where(*sel.households(table), *_days(table.day, since, last))
                 .group_by(*keys)
             ):
                 into[tuple(key)] += int(count)
@@ -264,19 +264,6 @@ async def enrolment_rows(session: AsyncSession, sel: Selection) -> tuple[Rows, R
 def _keys(table: Any) -> list[Any]:
     keys = [table.mutual_id, table.commune, table.product_id, table.channel]
     return [*keys, table.occupation] if table is PD else keys
-
-
-def _kept(table: Any, sel: Selection) -> list[ColumnElement[bool]]:
-    """The roll-up rows of the selection's households: the same conditions as
-    `Selection.households` on the roll-up's copies of those columns."""
-    conditions = sel.in_mutuals(table.mutual_id)
-    if sel.product_id is not None:
-        conditions.append(table.product_id == sel.product_id)
-    if sel.filters.commune is not None:
-        conditions.append(table.commune == sel.filters.commune)
-    if sel.filters.channel is not None:
-        conditions.append(table.channel == sel.filters.channel)
-    return conditions
 
 
 def _days(column: Any, since: date | None, until: date) -> list[ColumnElement[bool]]:
@@ -319,7 +306,7 @@ async def collected_rows(session: AsyncSession, sel: Selection) -> Rows:
         last = folded if until is None else min(until, folded)
         parts.append(
             select(PYD.provider, PYD.paid_through, func.sum(PYD.payments), func.sum(PYD.amount))
-            .where(*_kept(PYD, sel), *_days(PYD.day, since, last))
+            .where(*sel.households(PYD), *_days(PYD.day, since, last))
             .group_by(PYD.provider, PYD.paid_through)
         )
     if folded is None or until is None or until > folded:
@@ -356,7 +343,7 @@ async def daily_rows(session: AsyncSession, sel: Selection, last: date) -> Rows:
     ):
         for day, *values in await session.execute(
             select(table.day, *sums)
-            .where(*_kept(table, sel), *_days(table.day, since, last))
+            .where(*sel.households(table), *_days(table.day, since, last))
             .group_by(table.day)
         ):
             row = totals.setdefault(_day_of(day, sel.timezone), [0, 0, 0, 0])

@@ -78,16 +78,16 @@ class Selection:
         there only."""
         return [] if self.whole_scheme else [column.in_(sorted(self.mutuals))]
 
-    def households(self) -> list[ColumnElement[bool]]:
-        """Conditions on `households` for the scope and the filters."""
-        h = models.Household
-        conditions = self.in_mutuals(h.mutual_id)
+    def households(self, table: Any = models.Household) -> list[ColumnElement[bool]]:
+        """Conditions on `households` for the scope and the filters; or on a table that
+        keeps copies of its mutual, product, commune and channel (the daily roll-ups)."""
+        conditions = self.in_mutuals(table.mutual_id)
         if self.product_id is not None:
-            conditions.append(h.product_id == self.product_id)
+            conditions.append(table.product_id == self.product_id)
         if self.filters.commune is not None:
-            conditions.append(h.commune == self.filters.commune)
+            conditions.append(table.commune == self.filters.commune)
         if self.filters.channel is not None:
-            conditions.append(h.channel == self.filters.channel)
+            conditions.append(table.channel == self.filters.channel)
         return conditions
 
     def during(self, column: Any) -> list[ColumnElement[bool]]:
