@@ -6,7 +6,6 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
-from redis.asyncio import Redis
 from sqlalchemy import literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,15 +37,10 @@ def language_key(phone: str) -> str:
 
 
 class CallerService:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        redis: Redis | None = None,
-        cache: CallerCache | None = None,
-    ) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], cache: CallerCache) -> None:
         self.sessions = sessions
-        self.redis = redis  # the language of phones without a household; None: not kept
         self.cache = cache  # what the database said of a phone, until a write changes it
+        self.redis = cache.redis  # and the language of phones without a household
         self._desks: dict[str, int] = {}
         self._agents: dict[str, dict[str, Any]] = {}
         self._known_until = 0.0
@@ -74,10 +68,6 @@ class CallerService:
     async def _remembered(self, phone: str) -> tuple[dict[str, Any], int, bytes | str | None]:
         """The households and version (from the cache, else the database, then kept) and
         the language a phone without a household chose, read with the cache entry."""
-        if self.cache is None:
-            known, version, _ = await self._household(phone)
-            chosen = await self.redis.get(language_key(phone)) if self.redis is not None else None
-            return known, version, chosen
         cached = await self.cache.read(phone, language_key(phone))
         if cached.known is not None:
             return cached.known, cached.version, cached.extra[0]
@@ -122,8 +112,6 @@ class CallerService:
         """The present heads of the phone's households (last name, first names, member
         number) in the order they were registered, as the cache holds them; None: ask
         the database (`gateway.enrolment.headed`)."""
-        if self.cache is None:
-            return None
         cached = await self.cache.read(phone)
         if cached.known is None or cached.heads is None:
             return None
@@ -215,13 +203,12 @@ class CallerService:
     async def remember_language(self, phone: str, language: str) -> None:
         """For the phone's households (their SMS too) and, for a phone with none, for
         its next call."""
-        if self.cache is not None and self.redis is not None:
-            cached = await self.cache.read(phone)
-            if cached.known is not None and "member_no" not in cached.known:
-                # Known to head no household (an enrolment would have forgotten that):
-                # no UPDATE to make, the most common case of a campaign's first calls.
-                await self.redis.set(language_key(phone), language, ex=LANGUAGE_TTL)
-                return
+        cached = await self.cache.read(phone)
+        if cached.known is not None and "member_no" not in cached.known:
+            # Known to head no household (an enrolment would have forgotten that): no
+            # UPDATE to make, the most common case of a campaign's first calls.
+            await self.redis.set(language_key(phone), language, ex=LANGUAGE_TTL)
+            return
         async with self.sessions() as session:
             changed = await session.execute(
                 update(models.Household)
@@ -231,7 +218,7 @@ class CallerService:
             if changed.rowcount:  # type: ignore[attr-defined]
                 callers_changed(session, phone)  # else the language key, read beside it
             await session.commit()
-        if not changed.rowcount and self.redis is not None:  # type: ignore[attr-defined]
+        if not changed.rowcount:  # type: ignore[attr-defined]
             await self.redis.set(language_key(phone), language, ex=LANGUAGE_TTL)
 
 

@@ -46,7 +46,7 @@ class Ussd(Capability):
             raise ConfigError(f"DEFAULT_LANGUAGE {settings.default_language!r} has no catalogue")
         enrolment, payments = built.get(Enrolment), built.get(Payments)
         register, agents = built.get(Register), built.get(Agents)
-        callers = CallerService(shared.sessions, shared.redis, shared.callers)
+        callers = CallerService(shared.sessions, shared.callers)
         self.guard = CallbackGuard(settings.ussd_callback_token, settings.callback_networks)
         self.lean = LeanRedis.for_client(shared.redis)
         self.store = SessionStore(

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from db import models
@@ -27,6 +28,12 @@ from tests.support.ussd_phone import Phone
 
 PHONE = "+2290197000811"
 NEIGHBOUR = "+2290197000812"
+
+
+async def member(session: AsyncSession, member_no: str) -> models.Member:
+    found = await session.scalar(select(models.Member).where(models.Member.member_no == member_no))
+    assert found is not None
+    return found
 
 
 async def kept(app: Starlette, phone: str) -> bool:
@@ -53,10 +60,7 @@ async def test_a_head_renamed_is_greeted_by_the_new_name_at_once(
     member_no = await enrol_household(part(app, Enrolment).service, PHONE)
     assert "ASSOGBA Rose" in await Phone(client, PHONE).dial()
     async with shared(app).sessions() as session:  # any ORM write: no call to make
-        head = await session.scalar(
-            select(models.Member).where(models.Member.member_no == member_no)
-        )
-        assert head is not None
+        head = await member(session, member_no)
         head.first_names = "Reine"
         await session.commit()
     assert "ASSOGBA Reine" in await Phone(client, PHONE).dial()
@@ -68,10 +72,7 @@ async def test_a_write_rolled_back_forgets_nothing(
     member_no = await enrol_household(part(app, Enrolment).service, PHONE)
     await Phone(client, PHONE).dial()
     async with shared(app).sessions() as session:
-        head = await session.scalar(
-            select(models.Member).where(models.Member.member_no == member_no)
-        )
-        assert head is not None
+        head = await member(session, member_no)
         head.first_names = "Reine"
         await session.flush()
         await session.rollback()
@@ -119,16 +120,13 @@ async def move_renewal_notice(app: Starlette, days: int) -> None:
 async def test_the_duplicate_check_reads_the_heads_the_cache_holds(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    callers = CallerService(shared(app).sessions, shared(app).redis, shared(app).callers)
+    callers = CallerService(shared(app).sessions, shared(app).callers)
     member_no = await enrol_household(part(app, Enrolment).service, PHONE)
     assert await callers.heads(PHONE) is None  # not seen yet: the check asks the database
     await Phone(client, PHONE).dial()
     assert await callers.heads(PHONE) == [("ASSOGBA", "Rose", member_no)]
     async with shared(app).sessions() as session:
-        head = await session.scalar(
-            select(models.Member).where(models.Member.member_no == member_no)
-        )
-        assert head is not None
+        head = await member(session, member_no)
         head.left_on = head.created_at.date()  # (a head leaves: the entry is forgotten)
         await session.commit()
     assert await callers.heads(PHONE) is None
